@@ -1,0 +1,38 @@
+# custody — build, run and test targets. The README's two commands are `make run` and `make test`.
+GO ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHTIME ?= 1x
+
+.PHONY: run test setup lint bench build c-test fuzz clean
+
+# Start custodyd with its embedded defaults (SQLite under ./var, HTTP on 127.0.0.1:8080, embedded MQTT broker).
+run:
+	$(GO) run ./cmd/custodyd
+
+# The whole test suite: Go tests under the race detector (real SQLite files, pseudo-terminals,
+# the embedded broker and Mosquitto on 127.0.0.1:1883) and the C reference codec's tests.
+test: setup
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) c-test
+
+setup:
+	@./deploy/dev/setup.sh
+
+c-test:
+	@if [ -f firmware-protocol/c/Makefile ]; then $(MAKE) -C firmware-protocol/c test; fi
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) run $(STATICCHECK) ./...
+
+# Benchmarks named by the issues; prints one line `BENCH <name> <value>` per figure.
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./... | tee var/bench.out | ./scripts/bench-lines
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+clean:
+	rm -rf bin var/bench.out
