@@ -1,7 +1,9 @@
 # custody — build, run and test targets. The README's two commands are `make run` and `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
-BENCHTIME ?= 1x
+BENCHTIME ?= 1s
 
 .PHONY: run test setup lint bench build c-test fuzz clean
 
@@ -29,6 +31,7 @@ lint:
 
 # Benchmarks named by the issues; prints one line `BENCH <name> <value>` per figure.
 bench: setup
+	@mkdir -p var
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./... | tee var/bench.out | ./scripts/bench-lines
 
 build:
