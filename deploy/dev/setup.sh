@@ -5,11 +5,11 @@
 set -euo pipefail
 
 need=()
-command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
-command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
-command -v socat >/dev/null 2>&1 || need+=(socat)
-command -v gcc >/dev/null 2>&1 || need+=(gcc)
-command -v make >/dev/null 2>&1 || need+=(make)
+here=$(cd "$(dirname "$0")" && pwd)
+while read -r pkg; do
+  case "$pkg" in ""|\#*) continue ;; esac
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done < "$here/apt-packages.txt"
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
