@@ -175,4 +175,3 @@ func TestParseLevelAcceptsChinese(t *testing.T) {
 		t.Error("level text: want zh-CN by default and English on request")
 	}
 }
-

@@ -1,0 +1,301 @@
+package register
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/custodyhq/custody/internal/auth"
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// Unit is an organisational unit (单位).
+type Unit struct {
+	ID   int64  `json:"id"`
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// Person is someone with an account.
+type Person struct {
+	ID       int64          `json:"id"`
+	Username string         `json:"username"`
+	Name     string         `json:"name"`
+	Unit     string         `json:"unit,omitempty"`
+	Roles    []custody.Role `json:"roles"`
+	Active   bool           `json:"active"`
+}
+
+var (
+	manageUnits  = custody.Text{ZH: "管理单位", EN: "manage units"}
+	managePeople = custody.Text{ZH: "管理人员账号", EN: "manage people"}
+)
+
+// AddUnit registers a unit. Admins manage the organisation's structure.
+func (r *Register) AddUnit(ctx context.Context, a Actor, u Unit) (Unit, error) {
+	if err := need(a, manageUnits, custody.Admin); err != nil {
+		return Unit{}, err
+	}
+	u.Code, u.Name = strings.TrimSpace(u.Code), strings.TrimSpace(u.Name)
+	if u.Code == "" || u.Name == "" {
+		return Unit{}, refuse(CodeInvalid, "单位需要代码和名称", "a unit needs a code and a name")
+	}
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO units(code, name, created_at) VALUES (?,?,?)`, u.Code, u.Name, store.Now())
+		if errors.Is(store.Classify(err), store.ErrConflict) {
+			return refuse(CodeConflict, "单位代码 %q 已存在", "unit code %q already exists", u.Code)
+		}
+		if err != nil {
+			return err
+		}
+		u.ID, _ = res.LastInsertId()
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "unit.add", Subject: fmt.Sprintf("unit:%d", u.ID), After: u})
+	})
+	return u, storeErr("add unit", err)
+}
+
+// Units lists all units.
+func (r *Register) Units(ctx context.Context, a Actor) ([]Unit, error) {
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT id, code, name FROM units ORDER BY code`)
+	if err != nil {
+		return nil, storeErr("list units", err)
+	}
+	defer rows.Close()
+	var out []Unit
+	for rows.Next() {
+		var u Unit
+		if err := rows.Scan(&u.ID, &u.Code, &u.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+func (r *Register) unitID(ctx context.Context, q querier, code string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM units WHERE code = ?`, code).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, refuse(CodeNotFound, "单位 %q 不存在", "unit %q does not exist", code)
+	}
+	return id, err
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// NewPerson is an account to create.
+type NewPerson struct {
+	Username string         `json:"username"`
+	Name     string         `json:"name"`
+	Unit     string         `json:"unit"`
+	Roles    []custody.Role `json:"roles"`
+	Password string         `json:"password"` // empty: a one-time password is generated and returned
+}
+
+// AddPerson creates an account; the password must be changed at first login. It returns the
+// person and the one-time password when one was generated.
+func (r *Register) AddPerson(ctx context.Context, a Actor, np NewPerson) (Person, string, error) {
+	if err := need(a, managePeople, custody.Admin); err != nil {
+		return Person{}, "", err
+	}
+	return r.addPerson(ctx, a.Username, np)
+}
+
+func (r *Register) addPerson(ctx context.Context, actor string, np NewPerson) (Person, string, error) {
+	np.Username, np.Name = strings.TrimSpace(np.Username), strings.TrimSpace(np.Name)
+	if np.Username == "" || np.Name == "" || strings.ContainsAny(np.Username, " \t\n:") {
+		return Person{}, "", refuse(CodeInvalid, "人员需要用户名（不含空格和冒号）和姓名", "a person needs a username (no spaces or colons) and a name")
+	}
+	if err := custody.CheckRoles(np.Roles); err != nil {
+		return Person{}, "", &Error{Code: CodeInvalid, Text: custody.Text{ZH: "角色不符合三员分立要求：" + err.Error(), EN: "roles refused: " + err.Error()}, Err: err}
+	}
+	oneTime := ""
+	if np.Password == "" {
+		oneTime = auth.RandomPassword()
+		np.Password = oneTime
+	}
+	hash, err := auth.HashPassword(np.Password)
+	if err != nil {
+		return Person{}, "", refuse(CodeInvalid, "密码至少 %d 个字符", "password too short: at least %d characters", auth.MinPasswordLen)
+	}
+	p := Person{Username: np.Username, Name: np.Name, Unit: np.Unit, Roles: np.Roles, Active: true}
+	err = r.st.Change(ctx, func(tx *store.Tx) error {
+		var unit any
+		if np.Unit != "" {
+			id, err := r.unitID(ctx, tx, np.Unit)
+			if err != nil {
+				return err
+			}
+			unit = id
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO people(username, name, unit_id, password_hash, must_change_password, created_at) VALUES (?,?,?,?,1,?)`,
+			p.Username, p.Name, unit, hash, store.Now())
+		if errors.Is(store.Classify(err), store.ErrConflict) {
+			return refuse(CodeConflict, "用户名 %q 已存在", "username %q already exists", p.Username)
+		}
+		if err != nil {
+			return err
+		}
+		p.ID, _ = res.LastInsertId()
+		for _, role := range p.Roles {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO person_roles(person_id, role) VALUES (?,?)`, p.ID, role); err != nil {
+				return err
+			}
+		}
+		return tx.Audit(store.Entry{Actor: actor, Action: "person.add", Subject: fmt.Sprintf("person:%d", p.ID), After: p})
+	})
+	if err != nil {
+		return Person{}, "", storeErr("add person", err)
+	}
+	return p, oneTime, nil
+}
+
+// Bootstrap creates the first administrator when nobody exists yet. password may be empty, in
+// which case a one-time password is generated. It returns the password, or "" if people exist.
+func (r *Register) Bootstrap(ctx context.Context, username, password string) (string, error) {
+	var n int
+	if err := r.st.DB().QueryRowContext(ctx, `SELECT count(*) FROM people`).Scan(&n); err != nil {
+		return "", storeErr("count people", err)
+	}
+	if n > 0 {
+		return "", nil
+	}
+	_, oneTime, err := r.addPerson(ctx, "system", NewPerson{Username: username, Name: "系统管理员", Roles: []custody.Role{custody.Admin}, Password: password})
+	if err != nil {
+		return "", err
+	}
+	if password != "" {
+		return password, nil
+	}
+	return oneTime, nil
+}
+
+// People lists accounts.
+func (r *Register) People(ctx context.Context, a Actor) ([]Person, error) {
+	rows, err := r.st.DB().QueryContext(ctx, `
+		SELECT p.id, p.username, p.name, coalesce(u.code, ''), p.active, coalesce(group_concat(pr.role), '')
+		FROM people p LEFT JOIN units u ON u.id = p.unit_id LEFT JOIN person_roles pr ON pr.person_id = p.id
+		GROUP BY p.id ORDER BY p.username`)
+	if err != nil {
+		return nil, storeErr("list people", err)
+	}
+	defer rows.Close()
+	var out []Person
+	for rows.Next() {
+		var p Person
+		var roles string
+		if err := rows.Scan(&p.ID, &p.Username, &p.Name, &p.Unit, &p.Active, &roles); err != nil {
+			return nil, err
+		}
+		p.Roles = parseRoles(roles)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func parseRoles(s string) []custody.Role {
+	var out []custody.Role
+	for _, r := range strings.Split(s, ",") {
+		if r != "" {
+			out = append(out, custody.Role(r))
+		}
+	}
+	return out
+}
+
+// ErrBadLogin is a wrong username or password; the two are not told apart.
+var ErrBadLogin = refuse(CodeForbidden, "用户名或密码错误", "wrong username or password")
+
+// Login checks a password and issues a bearer token valid for ttl.
+func (r *Register) Login(ctx context.Context, username, password string, ttl time.Duration) (string, Actor, error) {
+	var (
+		a      Actor
+		hash   string
+		active bool
+	)
+	err := r.st.DB().QueryRowContext(ctx, `SELECT id, username, password_hash, active FROM people WHERE username = ?`, username).Scan(&a.ID, &a.Username, &hash, &active)
+	if err == sql.ErrNoRows {
+		// Spend the same time as a real check so timing does not reveal which usernames exist.
+		auth.CheckPassword(dummyHash, password)
+		return "", Actor{}, ErrBadLogin
+	}
+	if err != nil {
+		return "", Actor{}, storeErr("login", err)
+	}
+	if err := auth.CheckPassword(hash, password); err != nil || !active {
+		return "", Actor{}, ErrBadLogin
+	}
+	token, digest := auth.NewToken()
+	err = r.st.Change(ctx, func(tx *store.Tx) error {
+		now := time.Now()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tokens(hash, person_id, created_at, expires_at) VALUES (?,?,?,?)`, digest, a.ID, store.FormatTime(now), store.FormatTime(now.Add(ttl))); err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "person.login", Subject: fmt.Sprintf("person:%d", a.ID)})
+	})
+	if err != nil {
+		return "", Actor{}, storeErr("login", err)
+	}
+	a.Roles, err = r.roles(ctx, a.ID)
+	return token, a, err
+}
+
+var dummyHash, _ = auth.HashPassword("not-a-real-password-ever")
+
+// Authenticate resolves a bearer token to its person.
+func (r *Register) Authenticate(ctx context.Context, token string) (Actor, error) {
+	var (
+		a       Actor
+		expires string
+		active  bool
+	)
+	err := r.st.DB().QueryRowContext(ctx, `SELECT p.id, p.username, p.active, t.expires_at FROM tokens t JOIN people p ON p.id = t.person_id WHERE t.hash = ?`, auth.TokenDigest(token)).
+		Scan(&a.ID, &a.Username, &active, &expires)
+	if err == sql.ErrNoRows {
+		return Actor{}, ErrBadToken
+	}
+	if err != nil {
+		return Actor{}, storeErr("authenticate", err)
+	}
+	if exp, err := store.ParseTime(expires); err != nil || time.Now().After(exp) || !active {
+		return Actor{}, ErrBadToken
+	}
+	a.Roles, err = r.roles(ctx, a.ID)
+	return a, err
+}
+
+// ErrBadToken is a missing, unknown or expired token.
+var ErrBadToken = refuse(CodeForbidden, "登录已失效，请重新登录", "not logged in or the session expired — log in again")
+
+func (r *Register) roles(ctx context.Context, id int64) ([]custody.Role, error) {
+	var roles string
+	err := r.st.DB().QueryRowContext(ctx, `SELECT coalesce(group_concat(role), '') FROM person_roles WHERE person_id = ?`, id).Scan(&roles)
+	return parseRoles(roles), err
+}
+
+// ChangePassword sets a new password after checking the old one.
+func (r *Register) ChangePassword(ctx context.Context, a Actor, old, new string) error {
+	var hash string
+	if err := r.st.DB().QueryRowContext(ctx, `SELECT password_hash FROM people WHERE id = ?`, a.ID).Scan(&hash); err != nil {
+		return storeErr("change password", err)
+	}
+	if err := auth.CheckPassword(hash, old); err != nil {
+		return ErrBadLogin
+	}
+	nh, err := auth.HashPassword(new)
+	if err != nil {
+		return refuse(CodeInvalid, "密码至少 %d 个字符", "password too short: at least %d characters", auth.MinPasswordLen)
+	}
+	return storeErr("change password", r.st.Change(ctx, func(tx *store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE people SET password_hash = ?, must_change_password = 0 WHERE id = ?`, nh, a.ID); err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "person.password", Subject: fmt.Sprintf("person:%d", a.ID)})
+	}))
+}

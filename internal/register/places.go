@@ -1,0 +1,202 @@
+package register
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/auth"
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// Zone is a part of a cabinet covered by some of its reader's antennas.
+type Zone struct {
+	Name     string `json:"zone"`
+	Antennas []int  `json:"antennas"`
+}
+
+// Cabinet is a steel cabinet (密码柜) watched by an agent.
+type Cabinet struct {
+	ID    int64  `json:"id"`
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	Room  string `json:"room,omitempty"`
+	Unit  string `json:"unit,omitempty"`
+	Agent string `json:"agent,omitempty"`
+	Zones []Zone `json:"zones"`
+}
+
+// Desk is a custodian's desk with its scanner.
+type Desk struct {
+	ID    int64  `json:"id"`
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	Room  string `json:"room,omitempty"`
+	Agent string `json:"agent,omitempty"`
+}
+
+// Agent is an enrolled custody-agent.
+type Agent struct {
+	ID      string `json:"id"`
+	Created string `json:"created_at"`
+	Revoked string `json:"revoked_at,omitempty"`
+}
+
+var (
+	managePlaces = custody.Text{ZH: "管理密码柜和工作台", EN: "manage cabinets and desks"}
+	manageAgents = custody.Text{ZH: "管理采集代理", EN: "manage agents"}
+)
+
+func validCode(s string) bool {
+	return s != "" && !strings.ContainsAny(s, " \t\n/#+$")
+}
+
+// AddCabinet registers a cabinet. Custodians and admins set up cabinets.
+func (r *Register) AddCabinet(ctx context.Context, a Actor, c Cabinet) (Cabinet, error) {
+	if err := need(a, managePlaces, custody.Custodian, custody.Admin); err != nil {
+		return Cabinet{}, err
+	}
+	if !validCode(c.Code) || strings.TrimSpace(c.Name) == "" {
+		return Cabinet{}, refuse(CodeInvalid, "密码柜需要代码（不含空格、/、#、+、$）和名称", "a cabinet needs a code (no spaces, /, #, + or $) and a name")
+	}
+	if c.Zones == nil {
+		c.Zones = []Zone{}
+	}
+	zones, _ := json.Marshal(c.Zones)
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		var unit, agent any
+		if c.Unit != "" {
+			id, err := r.unitID(ctx, tx, c.Unit)
+			if err != nil {
+				return err
+			}
+			unit = id
+		}
+		if c.Agent != "" {
+			agent = c.Agent
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO cabinets(code, name, room, unit_id, agent_id, zones, created_at) VALUES (?,?,?,?,?,?,?)`, c.Code, c.Name, c.Room, unit, agent, string(zones), store.Now())
+		switch err := store.Classify(err); {
+		case errors.Is(err, store.ErrConflict):
+			return refuse(CodeConflict, "密码柜代码 %q 已存在", "cabinet code %q already exists", c.Code)
+		case err != nil && strings.Contains(err.Error(), "FOREIGN KEY"):
+			return refuse(CodeNotFound, "采集代理 %q 未登记", "agent %q is not enrolled", c.Agent)
+		case err != nil:
+			return err
+		}
+		c.ID, _ = res.LastInsertId()
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "cabinet.add", Subject: fmt.Sprintf("cabinet:%d", c.ID), After: c})
+	})
+	return c, storeErr("add cabinet", err)
+}
+
+// Cabinets lists cabinets.
+func (r *Register) Cabinets(ctx context.Context, a Actor) ([]Cabinet, error) {
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT c.id, c.code, c.name, c.room, coalesce(u.code, ''), coalesce(c.agent_id, ''), c.zones FROM cabinets c LEFT JOIN units u ON u.id = c.unit_id ORDER BY c.code`)
+	if err != nil {
+		return nil, storeErr("list cabinets", err)
+	}
+	defer rows.Close()
+	out := []Cabinet{}
+	for rows.Next() {
+		var c Cabinet
+		var zones string
+		if err := rows.Scan(&c.ID, &c.Code, &c.Name, &c.Room, &c.Unit, &c.Agent, &zones); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(zones), &c.Zones); err != nil {
+			return nil, fmt.Errorf("cabinet %s zones: %w", c.Code, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// AddDesk registers a custodian's desk.
+func (r *Register) AddDesk(ctx context.Context, a Actor, d Desk) (Desk, error) {
+	if err := need(a, managePlaces, custody.Custodian, custody.Admin); err != nil {
+		return Desk{}, err
+	}
+	if !validCode(d.Code) || strings.TrimSpace(d.Name) == "" {
+		return Desk{}, refuse(CodeInvalid, "工作台需要代码和名称", "a desk needs a code and a name")
+	}
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		var agent any
+		if d.Agent != "" {
+			agent = d.Agent
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO desks(code, name, room, agent_id, created_at) VALUES (?,?,?,?,?)`, d.Code, d.Name, d.Room, agent, store.Now())
+		if errors.Is(store.Classify(err), store.ErrConflict) {
+			return refuse(CodeConflict, "工作台代码 %q 已存在", "desk code %q already exists", d.Code)
+		} else if err != nil {
+			return err
+		}
+		d.ID, _ = res.LastInsertId()
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "desk.add", Subject: fmt.Sprintf("desk:%d", d.ID), After: d})
+	})
+	return d, storeErr("add desk", err)
+}
+
+// EnrollAgent registers an agent and returns its key, which is shown once: custodyd keeps it to
+// verify the agent's MACs and MQTT login, and nobody can read it back through the API.
+func (r *Register) EnrollAgent(ctx context.Context, a Actor, id string) (Agent, []byte, error) {
+	if err := need(a, manageAgents, custody.Admin); err != nil {
+		return Agent{}, nil, err
+	}
+	if !validCode(id) {
+		return Agent{}, nil, refuse(CodeInvalid, "代理标识 %q 无效（不能为空，不含空格、/、#、+、$）", "agent id %q is invalid (not empty; no spaces, /, #, + or $)", id)
+	}
+	key := auth.RandomSecret(32)
+	ag := Agent{ID: id, Created: store.Now()}
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO agents(id, key, created_at) VALUES (?,?,?)`, id, key, ag.Created)
+		if errors.Is(store.Classify(err), store.ErrConflict) {
+			return refuse(CodeConflict, "代理 %q 已登记", "agent %q is already enrolled", id)
+		} else if err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "agent.enroll", Subject: "agent:" + id})
+	})
+	if err != nil {
+		return Agent{}, nil, storeErr("enroll agent", err)
+	}
+	return ag, key, nil
+}
+
+// RevokeAgent revokes an agent's key at once.
+func (r *Register) RevokeAgent(ctx context.Context, a Actor, id string) error {
+	if err := need(a, manageAgents, custody.Admin); err != nil {
+		return err
+	}
+	return storeErr("revoke agent", r.st.Change(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE agents SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, store.Now(), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return refuse(CodeNotFound, "代理 %q 不存在或已吊销", "agent %q does not exist or is already revoked", id)
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "agent.revoke", Subject: "agent:" + id})
+	}))
+}
+
+// Agents lists enrolled agents (never their keys).
+func (r *Register) Agents(ctx context.Context, a Actor) ([]Agent, error) {
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT id, created_at, coalesce(revoked_at, '') FROM agents ORDER BY id`)
+	if err != nil {
+		return nil, storeErr("list agents", err)
+	}
+	defer rows.Close()
+	out := []Agent{}
+	for rows.Next() {
+		var ag Agent
+		if err := rows.Scan(&ag.ID, &ag.Created, &ag.Revoked); err != nil {
+			return nil, err
+		}
+		out = append(out, ag)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,118 @@
+// Package register applies the secrecy rules to the register: it is the only place that changes
+// units, people, documents, items, cabinets, desks and agents, and each change is checked against
+// the actor's roles and the item lifecycle (package custody) and recorded in the audit chain in
+// the same transaction (package store).
+//
+// Contract: every exported method takes the acting person first; a refusal is an *Error with a
+// stable Code and zh-CN/English text; nothing is half-written. The 三员 never see document titles:
+// reads return them redacted for those roles, and audit records carry a title digest, never the
+// title.
+package register
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// Register is the rule-checked register over a store.
+type Register struct {
+	st  *store.Store
+	log *slog.Logger
+}
+
+// New returns a Register over st.
+func New(st *store.Store, log *slog.Logger) *Register {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Register{st: st, log: log}
+}
+
+// Actor is the authenticated person making a request.
+type Actor struct {
+	ID       int64
+	Username string
+	Roles    []custody.Role
+}
+
+// Has reports whether the actor holds any of the roles.
+func (a Actor) Has(roles ...custody.Role) bool {
+	for _, r := range roles {
+		if slices.Contains(a.Roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// SeesTitles reports whether the actor may read document titles: not the 三员.
+func (a Actor) SeesTitles() bool { return a.Has(custody.Custodian, custody.Leader, custody.Holder) }
+
+// Error codes, stable for programs (the API maps them to HTTP statuses).
+const (
+	CodeInvalid   = "invalid"
+	CodeNotFound  = "not_found"
+	CodeConflict  = "conflict"
+	CodeForbidden = "forbidden"
+	CodeRefused   = "refused"
+	CodeFull      = "storage_full"
+)
+
+// Error is a refusal people can read.
+type Error struct {
+	Code string
+	Text custody.Text
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Text.EN + ": " + e.Err.Error()
+	}
+	return e.Text.EN
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func refuse(code, zh, en string, args ...any) *Error {
+	return &Error{Code: code, Text: custody.Text{ZH: fmt.Sprintf(zh, args...), EN: fmt.Sprintf(en, args...)}}
+}
+
+// storeErr turns the store's sentinels into refusals people understand; anything else is
+// returned wrapped, as an internal error.
+func storeErr(doing string, err error) error {
+	var re *Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &re):
+		return err
+	case errors.Is(err, store.ErrFull):
+		return &Error{Code: CodeFull, Text: custody.Text{ZH: "存储空间已满，本次操作未写入任何内容；请释放磁盘空间后重试", EN: "storage is full; nothing was written — free disk space and try again"}, Err: err}
+	case errors.Is(err, store.ErrNotFound):
+		return &Error{Code: CodeNotFound, Text: custody.Text{ZH: "未找到：" + doing, EN: "not found: " + doing}, Err: err}
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}
+
+// need refuses unless the actor holds one of roles; what names the step in zh-CN and English.
+func need(a Actor, what custody.Text, roles ...custody.Role) error {
+	if a.Has(roles...) {
+		return nil
+	}
+	var zh, en string
+	for i, r := range roles {
+		if i > 0 {
+			zh += "、"
+			en += ", "
+		}
+		zh += r.Text().ZH
+		en += string(r)
+	}
+	return &Error{Code: CodeForbidden, Text: custody.Text{ZH: "只有" + zh + "可以" + what.ZH, EN: "only " + en + " may " + what.EN}}
+}

@@ -1,0 +1,21 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// AgentKey returns an enrolled agent's key and whether it has been revoked. An unknown agent is
+// an error wrapping ErrNotFound.
+func (s *Store) AgentKey(ctx context.Context, id string) (key []byte, revoked bool, err error) {
+	var revokedAt sql.NullString
+	err = s.r.QueryRowContext(ctx, `SELECT key, revoked_at FROM agents WHERE id = ?`, id).Scan(&key, &revokedAt)
+	if err == sql.ErrNoRows {
+		return nil, false, fmt.Errorf("agent %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("agent %q: %w", id, Classify(err))
+	}
+	return key, revokedAt.Valid, nil
+}

@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/custodyhq/custody/internal/audit"
+)
+
+// Tx is a write transaction that also appends to the audit chain.
+type Tx struct {
+	*sql.Tx
+	ctx     context.Context
+	head    chainHead
+	pending []audit.Record
+}
+
+// Entry is what a change records; the store adds the sequence number, time and hashes.
+type Entry struct {
+	Actor     string
+	Action    string
+	Subject   string
+	Before    any // marshalled to compact JSON; nil for none
+	After     any
+	Approvals []string
+	Parties   []string
+}
+
+// Audit appends one record to the chain inside the transaction.
+func (tx *Tx) Audit(e Entry) error {
+	rec := audit.Record{
+		Seq: tx.head.seq + 1, At: time.Now(), Actor: e.Actor, Action: e.Action, Subject: e.Subject,
+		Approvals: e.Approvals, Parties: e.Parties,
+	}
+	var err error
+	if rec.Before, err = compact(e.Before); err != nil {
+		return fmt.Errorf("audit %s: before: %w", e.Action, err)
+	}
+	if rec.After, err = compact(e.After); err != nil {
+		return fmt.Errorf("audit %s: after: %w", e.Action, err)
+	}
+	rec.Seal(tx.head.hash)
+	_, err = tx.ExecContext(tx.ctx, `INSERT INTO audit(seq, at, actor, action, subject, before, after, approvals, parties, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		rec.Seq, FormatTime(rec.At), rec.Actor, rec.Action, rec.Subject, nullRaw(rec.Before), nullRaw(rec.After),
+		joinList(rec.Approvals), joinList(rec.Parties), rec.Prev, rec.Hash)
+	if err != nil {
+		return fmt.Errorf("append audit record: %w", err)
+	}
+	tx.head = chainHead{rec.Seq, rec.Hash}
+	tx.pending = append(tx.pending, rec)
+	return nil
+}
+
+// Change runs fn in one write transaction whose audit records join the chain. Callers must
+// record at least one audit entry: a change to the register without history is a bug, and
+// Change refuses to commit it.
+func (s *Store) Change(ctx context.Context, fn func(tx *Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var t *Tx
+	err := s.Write(ctx, func(sqlTx *sql.Tx) error {
+		t = &Tx{Tx: sqlTx, ctx: ctx, head: s.head}
+		if err := fn(t); err != nil {
+			return err
+		}
+		if len(t.pending) == 0 {
+			return fmt.Errorf("change without an audit record refused")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.head = t.head
+	return nil
+}
+
+func (s *Store) loadHead(ctx context.Context) error {
+	err := s.w.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&s.head.seq, &s.head.hash)
+	if err == sql.ErrNoRows {
+		s.head = chainHead{0, audit.Genesis}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read audit head: %w", Classify(err))
+	}
+	return nil
+}
+
+// AuditHead is the sequence number and hash of the last audit record.
+func (s *Store) AuditHead() (int64, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.head.seq, s.head.hash
+}
+
+// AuditRecords calls fn for each record with from ≤ seq, in order.
+func (s *Store) AuditRecords(ctx context.Context, from int64, fn func(audit.Record) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, at, actor, action, subject, before, after, approvals, parties, prev, hash FROM audit WHERE seq >= ? ORDER BY seq`, from)
+	if err != nil {
+		return fmt.Errorf("read audit: %w", Classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r                  audit.Record
+			at                 string
+			before, after      sql.NullString
+			approvals, parties string
+		)
+		if err := rows.Scan(&r.Seq, &at, &r.Actor, &r.Action, &r.Subject, &before, &after, &approvals, &parties, &r.Prev, &r.Hash); err != nil {
+			return fmt.Errorf("read audit: %w", err)
+		}
+		if r.At, err = ParseTime(at); err != nil {
+			return fmt.Errorf("audit record %d: time %q: %w", r.Seq, at, err)
+		}
+		if before.Valid {
+			r.Before = json.RawMessage(before.String)
+		}
+		if after.Valid {
+			r.After = json.RawMessage(after.String)
+		}
+		r.Approvals, r.Parties = splitList(approvals), splitList(parties)
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// VerifyAudit recomputes the chain as stored and returns the first break. custodyd runs it at
+// start and refuses to serve a register whose history was edited.
+func (s *Store) VerifyAudit(ctx context.Context) (audit.Result, error) {
+	res := audit.Result{Head: audit.Genesis}
+	err := s.AuditRecords(ctx, 1, func(r audit.Record) error {
+		want := r.Hash
+		r.Seal(res.Head)
+		if r.Seq != res.LastSeq+1 || r.Hash != want {
+			return &audit.Break{Index: res.Records + 1, Seq: r.Seq, Kind: "altered", Detail: "the stored record does not match the chain"}
+		}
+		res.Records++
+		res.LastSeq = r.Seq
+		res.Head = want
+		return nil
+	})
+	return res, err
+}
+
+func compact(v any) (json.RawMessage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(strings.TrimSuffix(b.String(), "\n")), nil
+}
+
+func nullRaw(b json.RawMessage) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}
+
+// Lists are kept as newline-separated text; approval ids and usernames hold no newlines.
+func joinList(l []string) string { return strings.Join(l, "\n") }
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}

@@ -1,0 +1,236 @@
+// Package store keeps the register in SQLite (mattn/go-sqlite3): WAL journal, foreign keys, a busy
+// timeout, one writer connection, embedded versioned migrations applied at Open, and an integrity
+// check that refuses to run on a corrupt file.
+//
+// Contract: every write goes through Write or Change, which run a function inside one IMMEDIATE
+// transaction on the single writer connection — all of it commits or none of it does. Change also
+// appends audit records to the hash chain in the same transaction, so the register and its history
+// never disagree. Reads use a separate pool and see the last committed state (WAL). Errors that an
+// operator must act on are sentinels: ErrCorrupt, ErrFull, ErrNotFound, ErrConflict.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflicts with an existing record")
+	ErrCorrupt  = errors.New("database file is corrupt")
+	ErrFull     = errors.New("disk or database is full")
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is an open register database.
+type Store struct {
+	path string
+	log  *slog.Logger
+	w    *sql.DB // exactly one connection: SQLite has one writer anyway, and we keep the audit head
+	r    *sql.DB
+
+	mu   sync.Mutex // serialises Change so the audit head is read and advanced by one writer
+	head chainHead
+}
+
+type chainHead struct {
+	seq  int64
+	hash string
+}
+
+// Open opens (creating if needed) the register at path, checks its integrity and applies pending
+// migrations.
+func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory %s: %w", dir, err)
+		}
+	}
+	dsn := func(extra string) string {
+		q := url.Values{}
+		q.Set("_journal_mode", "WAL")
+		q.Set("_foreign_keys", "on")
+		q.Set("_busy_timeout", "10000")
+		// FULL: a committed register change or acknowledged observation survives a power cut.
+		q.Set("_synchronous", "FULL")
+		if extra != "" {
+			k, v, _ := strings.Cut(extra, "=")
+			q.Set(k, v)
+		}
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite3", dsn("_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite3", dsn("mode=rw"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	s := &Store{path: path, log: log, w: w, r: r}
+	if err := s.check(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadHead(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// check refuses a file that is not a database or fails PRAGMA integrity_check: running on a
+// corrupt register could silently lose entries.
+func (s *Store) check(ctx context.Context) error {
+	rows, err := s.w.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("check database %s: %w", s.path, Classify(err))
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("check database %s: %w", s.path, Classify(err))
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("check database %s: %w", s.path, Classify(err))
+	}
+	if len(problems) > 0 {
+		if len(problems) > 3 {
+			problems = append(problems[:3], fmt.Sprintf("and %d more", len(problems)-3))
+		}
+		return fmt.Errorf("database %s: %w: %s — refusing to start; restore the latest backup (custodyctl backup)", s.path, ErrCorrupt, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate %s: %w", s.path, Classify(err))
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		version, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return fmt.Errorf("migration %s: name must start with a number and an underscore", base)
+		}
+		var done int
+		if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&done); err != nil {
+			return fmt.Errorf("migrate %s: %w", s.path, Classify(err))
+		}
+		if done > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = s.Write(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`, version, base, Now())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("apply migration %s: %w", base, err)
+		}
+		s.log.Info("migration applied", "version", version, "name", base)
+	}
+	return nil
+}
+
+// Close closes both pools. It is safe to call more than once.
+func (s *Store) Close() error {
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// DB is the read pool.
+func (s *Store) DB() *sql.DB { return s.r }
+
+// Write runs fn in one write transaction: commit if it returns nil, roll back otherwise.
+func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin write: %w", Classify(err))
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return Classify(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", Classify(err))
+	}
+	return nil
+}
+
+// Now is the store's clock format: RFC 3339 UTC with microseconds.
+func Now() string { return FormatTime(time.Now()) }
+
+// FormatTime formats t as the store keeps times.
+func FormatTime(t time.Time) string {
+	return t.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
+}
+
+// ParseTime reads a time the store wrote.
+func ParseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
+
+// Classify maps SQLite's codes onto the sentinels callers act on, keeping the original text.
+func Classify(err error) error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch {
+	case se.Code == sqlite3.ErrFull:
+		return fmt.Errorf("%w: %v", ErrFull, err)
+	case se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB:
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	case se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey:
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	return err
+}
