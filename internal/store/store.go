@@ -111,23 +111,13 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 // check refuses a file that is not a database or fails PRAGMA integrity_check: running on a
 // corrupt register could silently lose entries.
 func (s *Store) check(ctx context.Context) error {
-	rows, err := s.w.QueryContext(ctx, "PRAGMA integrity_check")
+	problems, err := s.integrity(ctx)
 	if err != nil {
-		return fmt.Errorf("check database %s: %w", s.path, Classify(err))
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("check database %s: %w", s.path, Classify(err))
+		err = Classify(err)
+		if errors.Is(err, ErrCorrupt) {
+			return fmt.Errorf("database %s: %w — refusing to start; restore the latest backup (custodyctl backup)", s.path, err)
 		}
-		if line != "ok" {
-			problems = append(problems, line)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("check database %s: %w", s.path, Classify(err))
+		return fmt.Errorf("check database %s: %w", s.path, err)
 	}
 	if len(problems) > 0 {
 		if len(problems) > 3 {
@@ -136,6 +126,25 @@ func (s *Store) check(ctx context.Context) error {
 		return fmt.Errorf("database %s: %w: %s — refusing to start; restore the latest backup (custodyctl backup)", s.path, ErrCorrupt, strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+func (s *Store) integrity(ctx context.Context) ([]string, error) {
+	rows, err := s.w.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return nil, err
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	return problems, rows.Err()
 }
 
 func (s *Store) migrate(ctx context.Context) error {
