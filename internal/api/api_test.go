@@ -1,0 +1,277 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+type env struct {
+	t    *testing.T
+	srv  *httptest.Server
+	api  *Server
+	tok  map[string]string // username → token
+	path string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "custody.db")
+	st, err := store.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	reg := register.New(st, nil)
+	if _, err := reg.Bootstrap(ctx, "admin", "admin-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	a := New(reg, st, slog.New(slog.DiscardHandler), Options{})
+	e := &env{t: t, srv: httptest.NewServer(a.Handler()), api: a, tok: map[string]string{}, path: path}
+	t.Cleanup(e.srv.Close)
+	e.login("admin", "admin-password-1")
+	e.must("admin", "POST", "/api/v1/units", `{"code":"BGS","name":"办公室"}`, 201)
+	for _, p := range []struct{ user, role string }{{"wang.fang", "custodian"}, {"zhao.lei", "auditor"}, {"li.ming", "leader"}} {
+		e.must("admin", "POST", "/api/v1/people", `{"username":"`+p.user+`","name":"`+p.user+`","unit":"BGS","roles":["`+p.role+`"],"password":"`+p.user+`-password"}`, 201)
+		e.login(p.user, p.user+"-password")
+	}
+	return e
+}
+
+func (e *env) login(user, pw string) {
+	var out loginResponse
+	e.decode(e.do("", "POST", "/api/v1/login", `{"username":"`+user+`","password":"`+pw+`"}`, nil), 200, &out)
+	e.tok[user] = out.Token
+}
+
+func (e *env) do(user, method, path, body string, hdr map[string]string) *http.Response {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+e.tok[user])
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp
+}
+
+func (e *env) decode(resp *http.Response, status int, v any) {
+	e.t.Helper()
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		e.t.Fatalf("%s %s: got %d %s, want %d", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, b, status)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			e.t.Fatalf("decode %s: %v", b, err)
+		}
+	}
+}
+
+func (e *env) must(user, method, path, body string, status int) {
+	e.t.Helper()
+	e.decode(e.do(user, method, path, body, nil), status, nil)
+}
+
+func (e *env) errorOf(resp *http.Response) (int, ErrorBody) {
+	defer resp.Body.Close()
+	var b ErrorBody
+	json.NewDecoder(resp.Body).Decode(&b)
+	return resp.StatusCode, b
+}
+
+const goodDoc = `{"number":"国保〔2026〕7号","title":"关于加强保密管理的通知","issuing_unit":"BGS","level":"机密","issued_on":"2026-11-01","secrecy_term":"10年","copies":3}`
+
+func TestWalkThrough(t *testing.T) {
+	e := newEnv(t)
+	e.must("wang.fang", "POST", "/api/v1/cabinets", `{"code":"C-01","name":"一号柜","room":"R301"}`, 201)
+	var reg registerResponse
+	e.decode(e.do("wang.fang", "POST", "/api/v1/documents", goodDoc, nil), 201, &reg)
+	if len(reg.Items) != 3 || reg.Document.Level != custody.Secret {
+		t.Fatalf("got %+v, want 3 copies at level secret", reg)
+	}
+	var stored []register.Item
+	e.decode(e.do("wang.fang", "POST", "/api/v1/items/store", `{"cabinet":"C-01","items":[1,2,3]}`, nil), 200, &stored)
+	var items []register.Item
+	e.decode(e.do("li.ming", "GET", "/api/v1/items?cabinet=C-01", "", nil), 200, &items)
+	if len(items) != 3 || items[0].State != custody.InCabinet {
+		t.Errorf("leader sees %+v, want 3 items in C-01", items)
+	}
+	resp := e.do("zhao.lei", "GET", "/api/v1/audit", "", nil)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if n := bytes.Count(body, []byte("\n")); resp.StatusCode != 200 || n < 10 {
+		t.Errorf("auditor export: got %d with %d records", resp.StatusCode, n)
+	}
+	if bytes.Contains(body, []byte("关于加强保密管理的通知")) {
+		t.Error("the audit export read by the auditor carries the document title")
+	}
+}
+
+func TestRolesAreEnforced(t *testing.T) {
+	e := newEnv(t)
+	e.must("wang.fang", "POST", "/api/v1/documents", goodDoc, 201)
+	cases := []struct {
+		user, method, path, body string
+		status                   int
+	}{
+		{"zhao.lei", "POST", "/api/v1/documents", goodDoc, 403}, // auditor changes nothing
+		{"zhao.lei", "GET", "/api/v1/documents", "", 403},       // nor reads the register
+		{"admin", "POST", "/api/v1/documents", goodDoc, 403},    // admin does not handle documents
+		{"li.ming", "POST", "/api/v1/items/store", `{"cabinet":"C-01","items":[1]}`, 403},
+		{"wang.fang", "GET", "/api/v1/audit", "", 403},              // custodian does not read the audit log
+		{"wang.fang", "POST", "/api/v1/agents", `{"id":"a1"}`, 403}, // only admins enroll agents
+		{"li.ming", "POST", "/api/v1/backup", "", 403},
+		{"", "GET", "/api/v1/items", "", 401},
+	}
+	for _, c := range cases {
+		status, b := e.errorOf(e.do(c.user, c.method, c.path, c.body, nil))
+		if status != c.status || b.Error.Code == "" || b.Error.Message == "" {
+			t.Errorf("%s %s %s: got %d %+v, want %d with a code and message", c.user, c.method, c.path, status, b, c.status)
+		}
+	}
+	var docs []register.Document
+	e.decode(e.do("admin", "GET", "/api/v1/documents", "", nil), 200, &docs)
+	if docs[0].Title != "" {
+		t.Errorf("admin (三员) sees title %q", docs[0].Title)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	e := newEnv(t)
+	big := `{"number":"` + strings.Repeat("x", MaxBody) + `"}`
+	cases := []struct {
+		name, body string
+		hdr        map[string]string
+		status     int
+		code, msg  string
+	}{
+		{"malformed JSON", `{"number": "A-1", `, nil, 400, "bad_request", "JSON 格式错误"},
+		{"unknown field", `{"number":"A-1","titel":"x"}`, nil, 400, "bad_request", `未知字段 "titel"`},
+		{"wrong type", strings.Replace(goodDoc, `"copies":3`, `"copies":"three"`, 1), nil, 400, "bad_request", `字段 "copies" 类型错误`},
+		{"two objects", goodDoc + goodDoc, nil, 400, "bad_request", "只能包含一个 JSON 对象"},
+		{"empty body", ``, nil, 400, "bad_request", "请求体为空"},
+		{"oversized body", big, nil, 413, "too_large", "1 MiB"},
+		{"not JSON", `number=A-1`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 400, "bad_request", "必须是 JSON"},
+		{"zero copies", strings.Replace(goodDoc, `"copies":3`, `"copies":0`, 1), nil, 400, "invalid", "份数必须在 1 到 10000 之间"},
+		{"100 000 copies", strings.Replace(goodDoc, `"copies":3`, `"copies":100000`, 1), nil, 400, "invalid", "收到 100000"},
+		{"English on request", `{"number": `, map[string]string{"Accept-Language": "en-US,en;q=0.9"}, 400, "bad_request", "malformed JSON"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, b := e.errorOf(e.do("wang.fang", "POST", "/api/v1/documents", c.body, c.hdr))
+			if status != c.status || b.Error.Code != c.code || !strings.Contains(b.Error.Message, c.msg) {
+				t.Errorf("got %d %+v, want %d %s containing %q", status, b, c.status, c.code, c.msg)
+			}
+		})
+	}
+	e.must("wang.fang", "POST", "/api/v1/documents", goodDoc, 201)
+	status, b := e.errorOf(e.do("wang.fang", "POST", "/api/v1/documents", goodDoc, nil))
+	if status != 409 || b.Error.Code != "conflict" {
+		t.Errorf("duplicate number: got %d %+v, want 409 conflict", status, b)
+	}
+	var n int
+	st, _ := store.Open(context.Background(), e.path, nil)
+	defer st.Close()
+	st.DB().QueryRow(`SELECT count(*) FROM items`).Scan(&n)
+	if n != 3 {
+		t.Errorf("got %d items after the bad requests, want only the 3 of the good one", n)
+	}
+}
+
+func TestLoginFailures(t *testing.T) {
+	e := newEnv(t)
+	status, b := e.errorOf(e.do("", "POST", "/api/v1/login", `{"username":"admin","password":"nope-nope-nope"}`, nil))
+	if status != 401 || !strings.Contains(b.Error.Message, "用户名或密码错误") {
+		t.Errorf("wrong password: got %d %+v", status, b)
+	}
+	e.tok["forger"] = "cst_forged"
+	if status, _ := e.errorOf(e.do("forger", "GET", "/api/v1/me", "", nil)); status != 401 {
+		t.Errorf("forged token: got %d, want 401", status)
+	}
+}
+
+func TestHealthzAndMetrics(t *testing.T) {
+	e := newEnv(t)
+	e.must("", "GET", "/healthz", "", 200)
+	resp := e.do("", "GET", "/metrics", "", nil)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `custody_http_requests_total{code="201",route="POST /api/v1/people"} 3`) {
+		t.Errorf("metrics do not count the three people added:\n%s", b)
+	}
+}
+
+// The OpenAPI document and the router agree: every route is documented with its method, its
+// roles and whether it needs a token, and the document names no route that does not exist.
+func TestOpenAPIMatchesRouter(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security []any    `json:"security"`
+			Roles    []string `json:"x-roles"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	seen := map[string]bool{}
+	for _, rt := range append(e.api.routes, route{method: "GET", path: "/metrics", public: true}) {
+		key := rt.method + " " + rt.path
+		seen[key] = true
+		op, ok := doc.Paths[rt.path][strings.ToLower(rt.method)]
+		if !ok {
+			t.Errorf("route %s is not in openapi.json", key)
+			continue
+		}
+		if rt.public != (op.Security != nil && len(op.Security) == 0) {
+			t.Errorf("%s: public=%v but the document says security %v", key, rt.public, op.Security)
+		}
+		if rt.public {
+			continue
+		}
+		want := []string{"any"}
+		if rt.roles != nil {
+			want = nil
+			for _, r := range rt.roles {
+				want = append(want, string(r))
+			}
+		}
+		got := slices.Clone(op.Roles)
+		sort.Strings(got)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: x-roles %v, router allows %v", key, op.Roles, want)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for m := range ops {
+			if !seen[strings.ToUpper(m)+" "+path] {
+				t.Errorf("openapi.json documents %s %s, which the router does not serve", strings.ToUpper(m), path)
+			}
+		}
+	}
+}
