@@ -1,0 +1,42 @@
+// Command custodyd is the central custody service: the register, its rules and its API.
+//
+//	custodyd [-config custodyd.toml]
+//
+// With no config it starts with the defaults of deploy/custodyd.toml: data in ./var, HTTP on
+// 127.0.0.1:8080.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/custodyhq/custody/internal/daemon"
+)
+
+func main() {
+	configPath := flag.String("config", "", "TOML config file (default: built-in defaults, see deploy/custodyd.toml)")
+	printSample := flag.Bool("sample-config", false, "print the documented default config and exit")
+	flag.Parse()
+	if *printSample {
+		fmt.Print(daemon.Sample)
+		return
+	}
+	cfg, err := daemon.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "custodyd:", err)
+		os.Exit(2)
+	}
+	log := cfg.Logger(os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.Info("custodyd starting", "data_dir", cfg.DataDir)
+	if err := daemon.New(cfg, log, os.Stdout, os.Getenv).Run(ctx); err != nil {
+		log.Error("custodyd stopped", "err", err)
+		os.Exit(1)
+	}
+	log.Info("custodyd stopped")
+}

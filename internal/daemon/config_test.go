@@ -1,0 +1,63 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDefaultsNeedNoFile(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "./var" || c.HTTP.Listen != "127.0.0.1:8080" || c.HTTP.TokenTTL.Hours() != 12 {
+		t.Errorf("got %+v, want ./var, 127.0.0.1:8080, 12h", c)
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	for text, want := range map[string]string{
+		"[http]\nlisten = \"127.0.0.1:9090\"\nlsiten = \"x\"\n": "unknown key http.lsiten",
+		"data_dri = \"/tmp\"\n":                                 "unknown key data_dri",
+		"[htp]\nlisten = \"x\"\n":                               "unknown key htp",
+		"[http]\nlisten = \"8080\"\n":                           "http.listen: \"8080\" is not host:port",
+		"[http]\ntoken_ttl = \"forever\"\n":                     "\"forever\" is not a duration",
+		"[http]\ntoken_ttl = \"10s\"\n":                         "http.token_ttl",
+		"[log]\nlevel = \"loud\"\n":                             "log.level",
+		"[log]\nformat = \"xml\"\n":                             "log.format",
+		"data_dir = \n":                                         "line 1",
+		"[http]\nlisten = 8080\n":                               "listen",
+	} {
+		path := filepath.Join(t.TempDir(), "c.toml")
+		os.WriteFile(path, []byte(text), 0o600)
+		_, err := Load(path)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want an error containing %q", text, err, want)
+		}
+	}
+}
+
+func TestFileOverridesDefaults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(path, []byte("[http]\nlisten = \"127.0.0.1:9999\"\n"), 0o600)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Listen != "127.0.0.1:9999" || c.DataDir != "./var" || c.Log.Level != "info" {
+		t.Errorf("got %+v, want listen overridden and the rest defaulted", c)
+	}
+}
+
+// deploy/custodyd.toml is a copy of the embedded sample (go generate keeps it so).
+func TestDeployCopyIsCurrent(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/custodyd.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != Sample {
+		t.Error("deploy/custodyd.toml differs from internal/daemon/sample.toml: run go generate ./internal/daemon")
+	}
+}

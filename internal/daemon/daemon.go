@@ -1,0 +1,98 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/custodyhq/custody/internal/api"
+	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// Daemon is a configured custodyd.
+type Daemon struct {
+	cfg    Config
+	log    *slog.Logger
+	out    io.Writer // where the one-time admin password is printed
+	getenv func(string) string
+
+	// Ready, if not nil, receives the HTTP address once custodyd serves.
+	Ready chan<- string
+}
+
+// New returns a daemon; out receives the bootstrap banner (stdout in production).
+func New(cfg Config, log *slog.Logger, out io.Writer, getenv func(string) string) *Daemon {
+	return &Daemon{cfg: cfg, log: log, out: out, getenv: getenv}
+}
+
+// Run serves until ctx is cancelled.
+func (d *Daemon) Run(ctx context.Context) error {
+	dbPath := filepath.Join(d.cfg.DataDir, "custody.db")
+	st, err := store.Open(ctx, dbPath, d.log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	d.log.Info("store opened", "path", dbPath)
+
+	res, err := st.VerifyAudit(ctx)
+	if err != nil {
+		return fmt.Errorf("audit chain in %s: %w — the register's history was edited outside custodyd; refusing to start", dbPath, err)
+	}
+	d.log.Info("audit chain verified", "records", res.Records, "head", res.Head)
+
+	reg := register.New(st, d.log)
+	pw, err := reg.Bootstrap(ctx, d.cfg.Bootstrap.AdminUser, d.getenv("CUSTODY_ADMIN_PASSWORD"))
+	if err != nil {
+		return fmt.Errorf("bootstrap admin: %w", err)
+	}
+	if pw != "" {
+		d.log.Info("first administrator created", "username", d.cfg.Bootstrap.AdminUser)
+		if d.getenv("CUSTODY_ADMIN_PASSWORD") == "" {
+			fmt.Fprintf(d.out, "\n  首次启动：已创建管理员 %q，一次性密码（仅显示这一次）：\n  First start: administrator %q created; one-time password (shown once):\n\n      %s\n\n  custodyctl login --user %s\n\n",
+				d.cfg.Bootstrap.AdminUser, d.cfg.Bootstrap.AdminUser, pw, d.cfg.Bootstrap.AdminUser)
+		}
+	}
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := api.New(reg, st, d.log, api.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Registry: registry})
+
+	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("http.listen %s: the address is in use — another custodyd may be running; stop it or set [http] listen to a free port", d.cfg.HTTP.Listen)
+		}
+		return fmt.Errorf("http.listen %s: %w", d.cfg.HTTP.Listen, err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	d.log.Info("http started", "addr", ln.Addr().String())
+	if d.Ready != nil {
+		d.Ready <- ln.Addr().String()
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shutdown)
+	<-errc
+	d.log.Info("http stopped")
+	return err
+}
