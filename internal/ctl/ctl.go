@@ -1,0 +1,316 @@
+// Package ctl is custodyctl: the command line for custodians and administrators over custodyd's
+// HTTP API, plus the offline tools (audit verify, epc).
+//
+// Contract: Run parses arguments, talks to the server and prints human-readable tables (zh-CN
+// by default, --lang en) or, with --json, the API's JSON. Its exit status tells scripts what
+// happened (see the Exit constants); error messages go to stderr.
+package ctl
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Exit statuses.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1 // the server refused or failed; the message says why
+	ExitUsage       = 2 // wrong arguments
+	ExitAuth        = 3 // not logged in, or not allowed
+	ExitNotFound    = 4
+	ExitConflict    = 5 // exists already, or refused by a custody rule
+	ExitUnreachable = 6 // custodyd cannot be reached
+	ExitTampered    = 7 // audit verify found a break
+)
+
+// CLI is one invocation's environment.
+type CLI struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	HTTP   *http.Client
+
+	server string
+	json   bool
+	lang   string
+	token  string
+}
+
+type command struct {
+	name  string // "item store"
+	args  string // usage of the arguments
+	help  string
+	run   func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error
+	flags func(fs *flag.FlagSet)
+}
+
+var commands []command
+
+func add(cmds ...command) { commands = append(commands, cmds...) }
+
+// exitError carries an exit status with the message.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func exitf(code int, format string, args ...any) error {
+	return &exitError{code, fmt.Sprintf(format, args...)}
+}
+
+// Run executes args (without the program name) and returns the exit status.
+func (c *CLI) Run(ctx context.Context, args []string) int {
+	if c.HTTP == nil {
+		c.HTTP = &http.Client{Timeout: 5 * time.Minute}
+	}
+	global := flag.NewFlagSet("custodyctl", flag.ContinueOnError)
+	global.SetOutput(c.Stderr)
+	global.StringVar(&c.server, "server", firstNonEmpty(c.Getenv("CUSTODY_SERVER"), "http://127.0.0.1:8080"), "custodyd URL (env CUSTODY_SERVER)")
+	global.BoolVar(&c.json, "json", false, "print JSON for scripts")
+	global.StringVar(&c.lang, "lang", firstNonEmpty(c.Getenv("CUSTODY_LANG"), "zh-CN"), "language of messages: zh-CN or en (env CUSTODY_LANG)")
+	global.Usage = func() { c.usage() }
+	if err := global.Parse(args); err != nil {
+		return ExitUsage
+	}
+	rest := global.Args()
+	cmd, n := c.find(rest)
+	if cmd == nil {
+		c.usage()
+		return ExitUsage
+	}
+	fs := flag.NewFlagSet("custodyctl "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	fs.BoolVar(&c.json, "json", c.json, "print JSON for scripts")
+	if cmd.flags != nil {
+		cmd.flags(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(c.Stderr, "usage: custodyctl %s [flags] %s\n  %s\n", cmd.name, cmd.args, cmd.help)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(interleave(fs, rest[n:])); err != nil {
+		return ExitUsage
+	}
+	c.token = c.Getenv("CUSTODY_TOKEN")
+	if c.token == "" {
+		if b, err := os.ReadFile(c.tokenPath()); err == nil {
+			c.token = strings.TrimSpace(string(b))
+		}
+	}
+	if err := cmd.run(c, ctx, fs, fs.Args()); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			fmt.Fprintln(c.Stderr, "custodyctl:", ee.msg)
+			if ee.code == ExitUsage {
+				fs.Usage()
+			}
+			return ee.code
+		}
+		fmt.Fprintln(c.Stderr, "custodyctl:", err)
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// interleave lets flags follow positional arguments ("item store 1 2 --cabinet C-01"), which
+// people type more often than the flag package expects.
+func interleave(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") {
+				if f := fs.Lookup(name); f != nil {
+					if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !bf.IsBoolFlag() {
+						if i+1 < len(args) {
+							flags = append(flags, args[i+1])
+							i++
+						}
+					}
+				}
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(flags, append([]string{"--"}, pos...)...)
+}
+
+func (c *CLI) find(args []string) (*command, int) {
+	var best *command
+	bestN := 0
+	for i := range commands {
+		words := strings.Fields(commands[i].name)
+		if len(words) <= len(args) && strings.Join(args[:len(words)], " ") == commands[i].name && len(words) > bestN {
+			best, bestN = &commands[i], len(words)
+		}
+	}
+	return best, bestN
+}
+
+func (c *CLI) usage() {
+	fmt.Fprintln(c.Stderr, "usage: custodyctl [--server URL] [--json] [--lang zh-CN|en] COMMAND ...\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	byName := map[string]command{}
+	for _, cmd := range commands {
+		names = append(names, cmd.name)
+		byName[cmd.name] = cmd
+	}
+	sort.Strings(names)
+	w := tabwriter.NewWriter(c.Stderr, 2, 4, 2, ' ', 0)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %s %s\t%s\n", n, byName[n].args, byName[n].help)
+	}
+	w.Flush()
+	fmt.Fprintln(c.Stderr, "\nexit status: 0 ok, 1 failed, 2 usage, 3 not logged in or not allowed, 4 not found, 5 conflict or refused by a rule, 6 custodyd unreachable, 7 audit chain broken")
+}
+
+func (c *CLI) tokenPath() string {
+	dir := c.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		dir = filepath.Join(c.Getenv("HOME"), ".config")
+	}
+	return filepath.Join(dir, "custody", "token")
+}
+
+func (c *CLI) en() bool { return strings.HasPrefix(strings.ToLower(c.lang), "en") }
+
+// say picks the zh-CN or English text for people.
+func (c *CLI) say(zh, en string) string {
+	if c.en() {
+		return en
+	}
+	return zh
+}
+
+// call sends a JSON request and decodes the JSON answer into out (if not nil).
+func (c *CLI) call(ctx context.Context, method, path string, in, out any) error {
+	resp, err := c.send(ctx, method, path, in)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, err := io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("read answer of %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// send performs a request and turns error answers into exit errors; the caller closes the body
+// of a successful response.
+func (c *CLI) send(ctx context.Context, method, path string, in any) (*http.Response, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.server, "/")+path, body)
+	if err != nil {
+		return nil, exitf(ExitUsage, "bad --server %q: %v", c.server, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	req.Header.Set("Accept-Language", c.lang)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, exitf(ExitUnreachable, "%s", c.say(
+			fmt.Sprintf("无法连接 custodyd（%s）：%v；请确认服务已启动（make run）或设置 --server", c.server, err),
+			fmt.Sprintf("cannot reach custodyd at %s: %v — is it running (make run)? set --server", c.server, err)))
+	}
+	if resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var eb struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	msg := strings.TrimSpace(string(b))
+	if json.Unmarshal(b, &eb) == nil && eb.Error.Message != "" {
+		msg = eb.Error.Message
+	}
+	code := ExitFailed
+	switch resp.StatusCode {
+	case 401:
+		code = ExitAuth
+		msg += c.say("（请先 custodyctl login）", " (run custodyctl login)")
+	case 403:
+		code = ExitAuth
+	case 404:
+		code = ExitNotFound
+	case 409, 422:
+		code = ExitConflict
+	case 400, 413:
+		code = ExitUsage
+	}
+	return nil, &exitError{code, msg}
+}
+
+// output prints v as JSON with --json, or calls table otherwise.
+func (c *CLI) output(v any, table func(w *tabwriter.Writer)) error {
+	if c.json {
+		enc := json.NewEncoder(c.Stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	w := tabwriter.NewWriter(c.Stdout, 2, 4, 2, ' ', 0)
+	table(w)
+	return w.Flush()
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func readLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && line == "" {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func needArgs(args []string, n int, what string) error {
+	if len(args) != n {
+		return exitf(ExitUsage, "expected %s", what)
+	}
+	return nil
+}

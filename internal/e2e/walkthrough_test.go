@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var bin string // directory with the built programs
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "custody-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	bin = dir
+	build := exec.Command("go", "build", "-o", dir+"/", "../../cmd/custodyd", "../../cmd/custodyctl")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type daemon struct {
+	cmd  *exec.Cmd
+	addr string
+	out  *bytes.Buffer
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startDaemon runs custodyd on dataDir and waits for /healthz.
+func startDaemon(t *testing.T, dataDir string) *daemon {
+	t.Helper()
+	addr := freeAddr(t)
+	cfg := filepath.Join(t.TempDir(), "custodyd.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[http]\nlisten = %q\n", dataDir, addr)), 0o600)
+	d := &daemon{cmd: exec.Command(filepath.Join(bin, "custodyd"), "-config", cfg), addr: addr, out: &bytes.Buffer{}}
+	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	d.cmd.Env = append(os.Environ(), "CUSTODY_ADMIN_PASSWORD=admin-walkthrough-1")
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.cmd.Process.Kill(); d.cmd.Wait() })
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return d
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("custodyd did not become healthy:\n%s", d.out)
+	return nil
+}
+
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- d.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("custodyd exited with %v after SIGTERM:\n%s", err, d.out)
+		}
+		if !strings.Contains(d.out.String(), "custodyd stopped") {
+			t.Errorf("no shutdown log line:\n%s", d.out)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("custodyd did not stop within 15 s of SIGTERM")
+	}
+}
+
+type ctl struct {
+	t      *testing.T
+	server string
+	home   string
+}
+
+// run executes custodyctl and returns stdout, stderr and the exit status.
+func (c ctl) run(stdin string, args ...string) (string, string, int) {
+	c.t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "custodyctl"), args...)
+	cmd.Env = append(os.Environ(), "CUSTODY_SERVER=http://"+c.server, "XDG_CONFIG_HOME="+c.home, "CUSTODY_LANG=zh-CN")
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func (c ctl) ok(stdin string, args ...string) string {
+	c.t.Helper()
+	out, errs, code := c.run(stdin, args...)
+	if code != 0 {
+		c.t.Fatalf("custodyctl %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+// The README's five-minute walk-through, with the programs a newcomer runs.
+func TestReadmeWalkThrough(t *testing.T) {
+	data := t.TempDir()
+	d := startDaemon(t, data)
+	c := ctl{t: t, server: d.addr, home: t.TempDir()}
+
+	c.ok("admin-walkthrough-1\n", "login", "--user", "admin", "--password-stdin")
+	c.ok("", "unit", "add", "BGS", "办公室")
+	c.ok("", "person", "add", "wang.fang", "王芳", "--unit", "BGS", "--role", "custodian", "--password", "wang.fang-secret")
+	c.ok("", "person", "add", "zhao.lei", "赵磊", "--unit", "BGS", "--role", "auditor", "--password", "zhao.lei-secret")
+	out := c.ok("", "agent", "enroll", "room-301")
+	if !regexp.MustCompile(`[A-Za-z0-9+/]{43}=`).MatchString(out) {
+		t.Errorf("agent enroll printed no key:\n%s", out)
+	}
+
+	c.ok("wang.fang-secret\n", "login", "--user", "wang.fang", "--password-stdin")
+	c.ok("", "cabinet", "add", "C-01", "一号柜", "--room", "R301", "--agent", "room-301")
+	out = c.ok("", "document", "register", "--number", "国保〔2026〕12号", "--title", "关于年度保密检查的通知",
+		"--unit", "BGS", "--level", "机密", "--date", "2026-11-20", "--term", "10年", "--copies", "3")
+	if !strings.Contains(out, "共 3 份") || strings.Count(out, "已登记") < 3 {
+		t.Errorf("register output:\n%s", out)
+	}
+	c.ok("", "item", "store", "1", "2", "3", "--cabinet", "C-01")
+	out = c.ok("", "item", "list", "--cabinet", "C-01")
+	if strings.Count(out, "在柜") != 3 || !strings.Contains(out, "3/3") {
+		t.Errorf("item list after storing:\n%s", out)
+	}
+	// Storing again is refused by the lifecycle with exit status 5 and a reason.
+	_, errs, code := c.run("", "item", "store", "1", "--cabinet", "C-01")
+	if code != 5 || !strings.Contains(errs, "在柜") {
+		t.Errorf("storing twice: exit %d, %q; want 5 with the reason", code, errs)
+	}
+	// The custodian cannot read the audit log: exit 3.
+	if _, _, code := c.run("", "audit", "export"); code != 3 {
+		t.Errorf("custodian exporting the audit log: exit %d, want 3", code)
+	}
+
+	c.ok("zhao.lei-secret\n", "login", "--user", "zhao.lei", "--password-stdin")
+	export := filepath.Join(t.TempDir(), "audit.jsonl")
+	c.ok("", "audit", "export", "-o", export)
+	out = c.ok("", "audit", "verify", export)
+	if !strings.Contains(out, "审计链完整") {
+		t.Errorf("verify of an intact export:\n%s", out)
+	}
+	b, _ := os.ReadFile(export)
+	if bytes.Contains(b, []byte("年度保密检查")) {
+		t.Error("the export read by the auditor carries the document title")
+	}
+	// Edit one byte of record 9 and verify names it.
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(lines) < 10 {
+		t.Fatalf("export has %d records, want at least 10", len(lines))
+	}
+	i := bytes.Index(lines[8], []byte(`"actor":"`)) + len(`"actor":"`)
+	lines[8][i] ^= 0x01
+	os.WriteFile(export, append(bytes.Join(lines, []byte("\n")), '\n'), 0o600)
+	_, errs, code = c.run("", "audit", "verify", export)
+	if code != 7 || !strings.Contains(errs, "第 9 条记录") || !strings.Contains(errs, "被篡改") {
+		t.Errorf("verify of an edited export: exit %d %q, want 7 naming record 9 as altered", code, errs)
+	}
+
+	// A backup taken while custodyd runs is a register custodyd starts from.
+	c.ok("admin-walkthrough-1\n", "login", "--user", "admin", "--password-stdin")
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	c.ok("", "backup", "-o", backup)
+	d.stop(t)
+
+	restored := t.TempDir()
+	os.Rename(backup, filepath.Join(restored, "custody.db"))
+	d2 := startDaemon(t, restored)
+	c2 := ctl{t: t, server: d2.addr, home: t.TempDir()}
+	c2.ok("wang.fang-secret\n", "login", "--user", "wang.fang", "--password-stdin")
+	if out := c2.ok("", "item", "list", "--json"); strings.Count(out, `"in_cabinet"`) != 3 {
+		t.Errorf("restored register:\n%s", out)
+	}
+	d2.stop(t)
+}
+
+func TestUnreachableServerExitStatus(t *testing.T) {
+	c := ctl{t: t, server: freeAddr(t), home: t.TempDir()}
+	_, errs, code := c.run("", "unit", "list")
+	if code != 6 || !strings.Contains(errs, "无法连接 custodyd") {
+		t.Errorf("got exit %d %q, want 6 with an explanation", code, errs)
+	}
+	if _, _, code := c.run("", "no-such-command"); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+}
