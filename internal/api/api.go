@@ -9,13 +9,15 @@ package api
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -27,8 +29,67 @@ import (
 	"github.com/custodyhq/custody/internal/store"
 )
 
-//go:embed openapi.json
-var openAPI []byte
+// The OpenAPI document is kept as fragments, one per area (openapi/core.json holds the info,
+// security schemes and shared schemas); mergeOpenAPI joins their paths and components.
+//
+//go:embed openapi/*.json
+var openAPIFiles embed.FS
+
+var openAPI = mergeOpenAPI()
+
+func mergeOpenAPI() []byte {
+	read := func(name string) map[string]any {
+		b, err := openAPIFiles.ReadFile(name)
+		var m map[string]any
+		if err == nil {
+			err = json.Unmarshal(b, &m)
+		}
+		if err != nil {
+			panic(fmt.Sprintf("api: %s: %v", name, err))
+		}
+		return m
+	}
+	doc := read("openapi/core.json")
+	names, _ := fs.Glob(openAPIFiles, "openapi/*.json")
+	sort.Strings(names)
+	for _, n := range names {
+		if n != "openapi/core.json" {
+			mergeInto(doc, read(n))
+		}
+	}
+	b, _ := json.MarshalIndent(doc, "", " ")
+	return b
+}
+
+// mergeInto adds the fragment's paths and component entries to doc; a name defined twice is a
+// programming error.
+func mergeInto(doc, frag map[string]any) {
+	for _, key := range []string{"paths"} {
+		dst, _ := doc[key].(map[string]any)
+		for k, v := range asMap(frag[key]) {
+			if _, dup := dst[k]; dup {
+				panic("api: openapi path defined twice: " + k)
+			}
+			dst[k] = v
+		}
+	}
+	dc := asMap(doc["components"])
+	for section, entries := range asMap(frag["components"]) {
+		dst := asMap(dc[section])
+		if dst == nil {
+			dst = map[string]any{}
+			dc[section] = dst
+		}
+		for k, v := range asMap(entries) {
+			if _, dup := dst[k]; dup {
+				panic("api: openapi component defined twice: " + section + "/" + k)
+			}
+			dst[k] = v
+		}
+	}
+}
+
+func asMap(v any) map[string]any { m, _ := v.(map[string]any); return m }
 
 // MaxBody bounds a request body; the largest legitimate one (a document with its readership
 // scope) is a few kilobytes.

@@ -27,7 +27,16 @@ var (
 	auditors   = []custody.Role{custody.Auditor, custody.SecAdmin}
 )
 
+// table is every route; each area of the API contributes its own list.
 func (s *Server) table() []route {
+	var all []route
+	for _, area := range [][]route{s.coreRoutes(), s.workflowRoutes(), s.alertRoutes()} {
+		all = append(all, area...)
+	}
+	return all
+}
+
+func (s *Server) coreRoutes() []route {
 	return []route{
 		{method: "GET", path: "/healthz", public: true, raw: s.healthz},
 		{method: "GET", path: "/api/v1/openapi.json", public: true, raw: func(w http.ResponseWriter, r *http.Request) {

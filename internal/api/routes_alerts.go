@@ -1,0 +1,4 @@
+package api
+
+// alertRoutes are reconciliation findings, alerts and inventory schedules.
+func (s *Server) alertRoutes() []route { return nil }
