@@ -153,13 +153,14 @@ func New(reg *register.Register, st *store.Store, log *slog.Logger, opt Options)
 func (s *Server) Handler() http.Handler { return s.mux }
 
 var (
-	msgNoRoute      = custody.Text{ZH: "没有这个接口", EN: "no such endpoint"}
-	msgUnauth       = custody.Text{ZH: "需要登录：请在 Authorization 头中提供令牌（custodyctl login）", EN: "authentication required: send a bearer token (custodyctl login)"}
-	msgInternal     = custody.Text{ZH: "服务器内部错误，已记录日志", EN: "internal error; it has been logged"}
-	msgTooLarge     = custody.Text{ZH: "请求体过大（上限 1 MiB）", EN: "request body too large (limit 1 MiB)"}
-	msgContentType  = custody.Text{ZH: "请求体必须是 JSON（Content-Type: application/json）", EN: "the request body must be JSON (Content-Type: application/json)"}
-	msgEmptyBody    = custody.Text{ZH: "请求体为空", EN: "the request body is empty"}
-	msgTrailingData = custody.Text{ZH: "请求体只能包含一个 JSON 对象", EN: "the request body must hold exactly one JSON object"}
+	msgNoRoute        = custody.Text{ZH: "没有这个接口", EN: "no such endpoint"}
+	msgUnauth         = custody.Text{ZH: "需要登录：请在 Authorization 头中提供令牌（custodyctl login）", EN: "authentication required: send a bearer token (custodyctl login)"}
+	msgInternal       = custody.Text{ZH: "服务器内部错误，已记录日志", EN: "internal error; it has been logged"}
+	msgTooLarge       = custody.Text{ZH: "请求体过大（上限 1 MiB）", EN: "request body too large (limit 1 MiB)"}
+	msgContentType    = custody.Text{ZH: "请求体必须是 JSON（Content-Type: application/json）", EN: "the request body must be JSON (Content-Type: application/json)"}
+	msgEmptyBody      = custody.Text{ZH: "请求体为空", EN: "the request body is empty"}
+	msgChangePassword = custody.Text{ZH: "请先修改一次性密码（custodyctl passwd）", EN: "change the one-time password first (custodyctl passwd)"}
+	msgTrailingData   = custody.Text{ZH: "请求体只能包含一个 JSON 对象", EN: "the request body must hold exactly one JSON object"}
 )
 
 func (s *Server) wrap(rt route) http.Handler {
@@ -183,6 +184,10 @@ func (s *Server) wrap(rt route) http.Handler {
 			a, err = s.reg.Authenticate(r.Context(), tok)
 			if err != nil {
 				s.fail(rec, r, err)
+				return
+			}
+			if a.MustChangePassword && !rt.allowedBeforePasswordChange() {
+				writeError(rec, r, http.StatusForbidden, "password_change_required", msgChangePassword)
 				return
 			}
 			if rt.roles != nil && !a.Has(rt.roles...) {
@@ -250,6 +255,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, r, http.StatusInternalServerError, "internal", msgInternal)
 	}
+}
+
+// allowedBeforePasswordChange: with a one-time password an account may only see who it is and
+// change the password.
+func (rt route) allowedBeforePasswordChange() bool {
+	return rt.path == "/api/v1/me" || rt.path == "/api/v1/me/password"
 }
 
 type badRequest struct{ text custody.Text }

@@ -275,3 +275,19 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 		}
 	}
 }
+
+func TestOneTimePasswordMustBeChanged(t *testing.T) {
+	e := newEnv(t)
+	var p addPersonResponse
+	e.decode(e.do("admin", "POST", "/api/v1/people", `{"username":"sun.li","name":"孙丽","unit":"BGS","roles":["leader"]}`, nil), 201, &p)
+	if len(p.OneTimePassword) < 16 {
+		t.Fatalf("got one-time password %q, want a generated one", p.OneTimePassword)
+	}
+	e.login("sun.li", p.OneTimePassword)
+	status, b := e.errorOf(e.do("sun.li", "GET", "/api/v1/items", "", nil))
+	if status != 403 || b.Error.Code != "password_change_required" {
+		t.Fatalf("before changing the one-time password: got %d %+v, want 403 password_change_required", status, b)
+	}
+	e.must("sun.li", "POST", "/api/v1/me/password", `{"old":"`+p.OneTimePassword+`","new":"sun.li-own-password"}`, 200)
+	e.must("sun.li", "GET", "/api/v1/items", "", 200)
+}

@@ -16,7 +16,8 @@ type Break struct {
 	Index  int    // 1-based position of the record in the export (its line number)
 	Seq    int64  // the record's own sequence number, 0 if it could not be read
 	Kind   string // "malformed", "altered", "deleted", "inserted", "reordered", "truncated"
-	Detail string
+	Detail string // English
+	ZH     string // the same in zh-CN
 }
 
 func (b *Break) Error() string {
@@ -78,27 +79,27 @@ func Verify(r io.Reader, opt VerifyOptions) (Result, error) {
 			index++
 			p := &out[i]
 			if p.err != nil {
-				return res, &Break{Index: index, Kind: "malformed", Detail: "not a valid record: " + p.err.Error()}
+				return res, &Break{Index: index, Kind: "malformed", Detail: "not a valid record: " + p.err.Error(), ZH: "不是有效的审计记录：" + p.err.Error()}
 			}
 			rec := &p.rec
 			want := res.LastSeq + 1
 			switch {
 			case p.hash != rec.Hash:
-				return res, &Break{Index: index, Seq: rec.Seq, Kind: "altered", Detail: "content does not match its hash"}
+				return res, &Break{Index: index, Seq: rec.Seq, Kind: "altered", Detail: "content does not match its hash", ZH: "内容与其哈希不符"}
 			case rec.Prev != res.Head && rec.Seq > want:
-				return res, &Break{Index: index, Seq: rec.Seq, Kind: "deleted", Detail: fmt.Sprintf("records %d to %d are missing before it", want, rec.Seq-1)}
+				return res, &Break{Index: index, Seq: rec.Seq, Kind: "deleted", Detail: fmt.Sprintf("records %d to %d are missing before it", want, rec.Seq-1), ZH: fmt.Sprintf("其前缺少第 %d 至 %d 条记录", want, rec.Seq-1)}
 			case rec.Prev != res.Head && rec.Seq < want:
-				return res, &Break{Index: index, Seq: rec.Seq, Kind: "reordered", Detail: fmt.Sprintf("seq %d comes after seq %d", rec.Seq, res.LastSeq)}
+				return res, &Break{Index: index, Seq: rec.Seq, Kind: "reordered", Detail: fmt.Sprintf("seq %d comes after seq %d", rec.Seq, res.LastSeq), ZH: fmt.Sprintf("序号 %d 出现在序号 %d 之后", rec.Seq, res.LastSeq)}
 			case rec.Prev != res.Head && index == 1:
-				return res, &Break{Index: index, Seq: rec.Seq, Kind: "inserted", Detail: "the first record does not start the chain"}
+				return res, &Break{Index: index, Seq: rec.Seq, Kind: "inserted", Detail: "the first record does not start the chain", ZH: "第一条记录不是链的起点"}
 			case rec.Prev != res.Head && i+1 < len(lines) && out[i+1].err == nil && out[i+1].rec.Prev == rec.Hash:
 				// It has the expected seq and its successor follows from it, so it belongs here:
 				// the previous record's stored hash was rewritten to match altered content.
-				return res, &Break{Index: index - 1, Seq: res.LastSeq, Kind: "altered", Detail: fmt.Sprintf("its hash was rewritten: record %d no longer follows from it", index)}
+				return res, &Break{Index: index - 1, Seq: res.LastSeq, Kind: "altered", Detail: fmt.Sprintf("its hash was rewritten: record %d no longer follows from it", index), ZH: fmt.Sprintf("其哈希被改写：第 %d 条记录不再与之相接", index)}
 			case rec.Prev != res.Head:
-				return res, &Break{Index: index, Seq: rec.Seq, Kind: "inserted", Detail: "does not follow from the previous record's hash"}
+				return res, &Break{Index: index, Seq: rec.Seq, Kind: "inserted", Detail: "does not follow from the previous record's hash", ZH: "与前一条记录的哈希不相接"}
 			case rec.Seq != want:
-				return res, &Break{Index: index, Seq: rec.Seq, Kind: "altered", Detail: fmt.Sprintf("sequence number %d, want %d", rec.Seq, want)}
+				return res, &Break{Index: index, Seq: rec.Seq, Kind: "altered", Detail: fmt.Sprintf("sequence number %d, want %d", rec.Seq, want), ZH: fmt.Sprintf("序号为 %d，应为 %d", rec.Seq, want)}
 			}
 			res.Records++
 			res.LastSeq = rec.Seq
@@ -109,7 +110,7 @@ func Verify(r io.Reader, opt VerifyOptions) (Result, error) {
 		}
 	}
 	if !headHit {
-		return res, &Break{Index: index + 1, Kind: "truncated", Detail: fmt.Sprintf("the recorded head %s is not in the export: records were cut off the end (the export ends at seq %d)", short(opt.Head), res.LastSeq)}
+		return res, &Break{Index: index + 1, Kind: "truncated", Detail: fmt.Sprintf("the recorded head %s is not in the export: records were cut off the end (the export ends at seq %d)", short(opt.Head), res.LastSeq), ZH: fmt.Sprintf("导出文件中没有已记录的链头 %s：末尾记录被截去（导出止于序号 %d）", short(opt.Head), res.LastSeq)}
 	}
 	return res, nil
 }

@@ -50,7 +50,7 @@ func init() {
 				if user == "" {
 					return exitf(ExitUsage, "--user is required")
 				}
-				pw, err := c.password(passwordStdin)
+				pw, err := c.password(passwordStdin, "密码：", "Password: ")
 				if err != nil {
 					return err
 				}
@@ -73,15 +73,19 @@ func init() {
 			}},
 		command{name: "passwd", args: "", help: "change my password (old and new read from the terminal or two lines of stdin)",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				old, err := c.password(false)
+				old, err := c.password(false, "当前密码：", "Current password: ")
 				if err != nil {
 					return err
 				}
-				nw, err := c.password(false)
+				nw, err := c.password(false, "新密码（至少 10 个字符）：", "New password (at least 10 characters): ")
 				if err != nil {
 					return err
 				}
-				return c.call(ctx, "POST", "/api/v1/me/password", map[string]string{"old": old, "new": nw}, nil)
+				if err := c.call(ctx, "POST", "/api/v1/me/password", map[string]string{"old": old, "new": nw}, nil); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.Stdout, c.say("密码已修改", "password changed"))
+				return nil
 			}},
 		command{name: "unit add", args: "CODE NAME", help: "add a unit (单位)",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -367,7 +371,7 @@ func init() {
 				if errors.As(err, &b) {
 					kinds := map[string]string{"altered": "被篡改", "deleted": "被删除", "inserted": "被插入", "reordered": "顺序被调换", "malformed": "格式损坏", "truncated": "末尾记录被截去"}
 					return exitf(ExitTampered, "%s", c.say(
-						fmt.Sprintf("审计链校验失败：第 %d 条记录（序号 %d）%s：%s", b.Index, b.Seq, kinds[b.Kind], b.Detail),
+						fmt.Sprintf("审计链校验失败：第 %d 条记录（序号 %d）%s：%s", b.Index, b.Seq, kinds[b.Kind], b.ZH),
 						fmt.Sprintf("audit chain broken: record %d (seq %d) %s: %s", b.Index, b.Seq, b.Kind, b.Detail)))
 				}
 				if err != nil {
@@ -425,14 +429,15 @@ func (c *CLI) writeOut(path string, r io.Reader) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-func (c *CLI) password(fromStdin bool) (string, error) {
+// password reads a password: without echo from a terminal, or as one line of standard input.
+func (c *CLI) password(fromStdin bool, zh, en string) (string, error) {
 	if f, ok := c.Stdin.(*os.File); ok && !fromStdin && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(c.Stderr, c.say("密码：", "Password: "))
+		fmt.Fprint(c.Stderr, c.say(zh, en))
 		b, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(c.Stderr)
 		return string(b), err
 	}
-	pw, err := readLine(c.Stdin)
+	pw, err := c.readLine()
 	if err != nil {
 		return "", exitf(ExitUsage, "no password on standard input")
 	}

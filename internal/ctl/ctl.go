@@ -43,6 +43,7 @@ type CLI struct {
 	Getenv func(string) string
 	HTTP   *http.Client
 
+	stdin  *bufio.Reader
 	server string
 	json   bool
 	lang   string
@@ -263,10 +264,7 @@ func (c *CLI) send(ctx context.Context, method, path string, in any) (*http.Resp
 	}
 	code := ExitFailed
 	switch resp.StatusCode {
-	case 401:
-		code = ExitAuth
-		msg += c.say("（请先 custodyctl login）", " (run custodyctl login)")
-	case 403:
+	case 401, 403:
 		code = ExitAuth
 	case 404:
 		code = ExitNotFound
@@ -300,8 +298,13 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-func readLine(r io.Reader) (string, error) {
-	line, err := bufio.NewReader(r).ReadString('\n')
+// readLine reads one line of standard input; one buffered reader serves every call, so two
+// lines piped in (old and new password) both arrive.
+func (c *CLI) readLine() (string, error) {
+	if c.stdin == nil {
+		c.stdin = bufio.NewReader(c.Stdin)
+	}
+	line, err := c.stdin.ReadString('\n')
 	if err != nil && line == "" {
 		return "", err
 	}

@@ -137,7 +137,21 @@ func TestReadmeWalkThrough(t *testing.T) {
 	c.ok("", "unit", "add", "BGS", "办公室")
 	c.ok("", "person", "add", "wang.fang", "王芳", "--unit", "BGS", "--role", "custodian", "--password", "wang.fang-secret")
 	c.ok("", "person", "add", "zhao.lei", "赵磊", "--unit", "BGS", "--role", "auditor", "--password", "zhao.lei-secret")
-	out := c.ok("", "agent", "enroll", "room-301")
+	// A person created without a password gets a one-time password that must be changed first.
+	out := c.ok("", "person", "add", "sun.li", "孙丽", "--unit", "BGS", "--role", "leader")
+	m := regexp.MustCompile(`一次性密码（仅显示一次）\s+(\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("person add printed no one-time password:\n%s", out)
+	}
+	leader := ctl{t: t, server: d.addr, home: t.TempDir()}
+	leader.ok(m[1]+"\n", "login", "--user", "sun.li", "--password-stdin")
+	if _, errs, code := leader.run("", "item", "list"); code != 3 || !strings.Contains(errs, "custodyctl passwd") {
+		t.Errorf("with the one-time password: exit %d %q, want 3 telling to run custodyctl passwd", code, errs)
+	}
+	leader.ok(m[1]+"\nsun.li-own-password\n", "passwd")
+	leader.ok("", "item", "list")
+
+	out = c.ok("", "agent", "enroll", "room-301")
 	if !regexp.MustCompile(`[A-Za-z0-9+/]{43}=`).MatchString(out) {
 		t.Errorf("agent enroll printed no key:\n%s", out)
 	}

@@ -98,8 +98,8 @@ type NewPerson struct {
 	Password string         `json:"password"` // empty: a one-time password is generated and returned
 }
 
-// AddPerson creates an account; the password must be changed at first login. It returns the
-// person and the one-time password when one was generated.
+// AddPerson creates an account. It returns the person and the one-time password when one was
+// generated; such a password must be changed before the account can do anything else.
 func (r *Register) AddPerson(ctx context.Context, a Actor, np NewPerson) (Person, string, error) {
 	if err := need(a, managePeople, custody.Admin); err != nil {
 		return Person{}, "", err
@@ -134,8 +134,8 @@ func (r *Register) addPerson(ctx context.Context, actor string, np NewPerson) (P
 			}
 			unit = id
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO people(username, name, unit_id, password_hash, must_change_password, created_at) VALUES (?,?,?,?,1,?)`,
-			p.Username, p.Name, unit, hash, store.Now())
+		res, err := tx.ExecContext(ctx, `INSERT INTO people(username, name, unit_id, password_hash, must_change_password, created_at) VALUES (?,?,?,?,?,?)`,
+			p.Username, p.Name, unit, hash, oneTime != "", store.Now())
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "用户名 %q 已存在", "username %q already exists", p.Username)
 		}
@@ -255,8 +255,8 @@ func (r *Register) Authenticate(ctx context.Context, token string) (Actor, error
 		expires string
 		active  bool
 	)
-	err := r.st.DB().QueryRowContext(ctx, `SELECT p.id, p.username, p.active, t.expires_at FROM tokens t JOIN people p ON p.id = t.person_id WHERE t.hash = ?`, auth.TokenDigest(token)).
-		Scan(&a.ID, &a.Username, &active, &expires)
+	err := r.st.DB().QueryRowContext(ctx, `SELECT p.id, p.username, p.active, p.must_change_password, t.expires_at FROM tokens t JOIN people p ON p.id = t.person_id WHERE t.hash = ?`, auth.TokenDigest(token)).
+		Scan(&a.ID, &a.Username, &active, &a.MustChangePassword, &expires)
 	if err == sql.ErrNoRows {
 		return Actor{}, ErrBadToken
 	}

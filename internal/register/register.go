@@ -38,6 +38,8 @@ type Actor struct {
 	ID       int64
 	Username string
 	Roles    []custody.Role
+	// MustChangePassword is set while the account still has a generated one-time password.
+	MustChangePassword bool `json:",omitempty"`
 }
 
 // Has reports whether the actor holds any of the roles.
