@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"golang.org/x/term"
 
@@ -96,7 +95,7 @@ func init() {
 				if err := c.call(ctx, "POST", "/api/v1/units", register.Unit{Code: args[0], Name: args[1]}, &u); err != nil {
 					return err
 				}
-				return c.output(u, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s\t%s\n", u.Code, u.Name) })
+				return c.output(u, func(w io.Writer) { fmt.Fprintf(w, "%s\t%s\n", u.Code, u.Name) })
 			}},
 		command{name: "unit list", help: "list units",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -104,7 +103,7 @@ func init() {
 				if err := c.call(ctx, "GET", "/api/v1/units", nil, &us); err != nil {
 					return err
 				}
-				return c.output(us, func(w *tabwriter.Writer) {
+				return c.output(us, func(w io.Writer) {
 					fmt.Fprintln(w, c.say("代码\t名称", "CODE\tNAME"))
 					for _, u := range us {
 						fmt.Fprintf(w, "%s\t%s\n", u.Code, u.Name)
@@ -136,7 +135,7 @@ func init() {
 				if err := c.call(ctx, "POST", "/api/v1/people", np, &p); err != nil {
 					return err
 				}
-				return c.output(p, func(w *tabwriter.Writer) {
+				return c.output(p, func(w io.Writer) {
 					fmt.Fprintf(w, "%s\t%s\t%s\n", p.Username, p.Name, c.roleNames(p.Roles))
 					if p.OneTime != "" {
 						fmt.Fprintf(w, "%s\t%s\n", c.say("一次性密码（仅显示一次）", "one-time password (shown once)"), p.OneTime)
@@ -149,7 +148,7 @@ func init() {
 				if err := c.call(ctx, "GET", "/api/v1/people", nil, &ps); err != nil {
 					return err
 				}
-				return c.output(ps, func(w *tabwriter.Writer) {
+				return c.output(ps, func(w io.Writer) {
 					fmt.Fprintln(w, c.say("用户名\t姓名\t单位\t角色", "USERNAME\tNAME\tUNIT\tROLES"))
 					for _, p := range ps {
 						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Username, p.Name, p.Unit, c.roleNames(p.Roles))
@@ -177,7 +176,7 @@ func init() {
 				if err := c.call(ctx, "POST", "/api/v1/documents", d, &resp); err != nil {
 					return err
 				}
-				return c.output(resp, func(w *tabwriter.Writer) {
+				return c.output(resp, func(w io.Writer) {
 					fmt.Fprintf(w, c.say("已登记 %s（%s），共 %d 份：\n", "registered %s (%s), %d copies:\n"), resp.Document.Number, c.levelName(resp.Document.Level), len(resp.Items))
 					c.itemTable(w, resp.Items)
 				})
@@ -188,7 +187,7 @@ func init() {
 				if err := c.call(ctx, "GET", "/api/v1/documents", nil, &ds); err != nil {
 					return err
 				}
-				return c.output(ds, func(w *tabwriter.Writer) {
+				return c.output(ds, func(w io.Writer) {
 					fmt.Fprintln(w, c.say("发文字号\t密级\t份数\t发文单位\t日期\t标题", "NUMBER\tLEVEL\tCOPIES\tUNIT\tDATE\tTITLE"))
 					for _, d := range ds {
 						t := d.Title
@@ -216,7 +215,7 @@ func init() {
 				if err := c.call(ctx, "GET", "/api/v1/items?"+q.Encode(), nil, &items); err != nil {
 					return err
 				}
-				return c.output(items, func(w *tabwriter.Writer) { c.itemTable(w, items) })
+				return c.output(items, func(w io.Writer) { c.itemTable(w, items) })
 			}},
 		command{name: "item show", args: "ID", help: "show one item",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -227,7 +226,7 @@ func init() {
 				if err := c.call(ctx, "GET", "/api/v1/items/"+url.PathEscape(args[0]), nil, &it); err != nil {
 					return err
 				}
-				return c.output(it, func(w *tabwriter.Writer) { c.itemTable(w, []register.Item{it}) })
+				return c.output(it, func(w io.Writer) { c.itemTable(w, []register.Item{it}) })
 			}},
 		command{name: "item store", args: "ID...", help: "store registered items in a cabinet (all or nothing)",
 			flags: func(fs *flag.FlagSet) { fs.StringVar(&cabinet, "cabinet", "", "cabinet code") },
@@ -243,7 +242,7 @@ func init() {
 				if err := c.call(ctx, "POST", "/api/v1/items/store", map[string]any{"cabinet": cabinet, "items": ids}, &items); err != nil {
 					return err
 				}
-				return c.output(items, func(w *tabwriter.Writer) {
+				return c.output(items, func(w io.Writer) {
 					fmt.Fprintf(w, c.say("%d 份已入柜 %s：\n", "%d items stored in %s:\n"), len(items), cabinet)
 					c.itemTable(w, items)
 				})
@@ -262,7 +261,7 @@ func init() {
 				if err := c.call(ctx, "POST", "/api/v1/cabinets", register.Cabinet{Code: args[0], Name: args[1], Room: room, Unit: unit, Agent: agent}, &cab); err != nil {
 					return err
 				}
-				return c.output(cab, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s\t%s\t%s\n", cab.Code, cab.Name, cab.Room) })
+				return c.output(cab, func(w io.Writer) { fmt.Fprintf(w, "%s\t%s\t%s\n", cab.Code, cab.Name, cab.Room) })
 			}},
 		command{name: "cabinet list", help: "list cabinets",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -270,7 +269,7 @@ func init() {
 				if err := c.call(ctx, "GET", "/api/v1/cabinets", nil, &cs); err != nil {
 					return err
 				}
-				return c.output(cs, func(w *tabwriter.Writer) {
+				return c.output(cs, func(w io.Writer) {
 					fmt.Fprintln(w, c.say("代码\t名称\t房间\t代理", "CODE\tNAME\tROOM\tAGENT"))
 					for _, cab := range cs {
 						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", cab.Code, cab.Name, cab.Room, cab.Agent)
@@ -290,7 +289,7 @@ func init() {
 				if err := c.call(ctx, "POST", "/api/v1/desks", register.Desk{Code: args[0], Name: args[1], Room: room, Agent: agent}, &d); err != nil {
 					return err
 				}
-				return c.output(d, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s\t%s\t%s\n", d.Code, d.Name, d.Room) })
+				return c.output(d, func(w io.Writer) { fmt.Fprintf(w, "%s\t%s\t%s\n", d.Code, d.Name, d.Room) })
 			}},
 		command{name: "agent enroll", args: "ID", help: "enroll a custody-agent; its key is shown once",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -304,7 +303,7 @@ func init() {
 				if err := c.call(ctx, "POST", "/api/v1/agents", map[string]string{"id": args[0]}, &ag); err != nil {
 					return err
 				}
-				return c.output(ag, func(w *tabwriter.Writer) {
+				return c.output(ag, func(w io.Writer) {
 					fmt.Fprintf(w, c.say("代理 %s 已登记。密钥（仅显示一次，写入代理配置的 key）：\n%s\n", "agent %s enrolled. Key (shown once; put it in the agent's config as key):\n%s\n"), ag.ID, ag.Key)
 				})
 			}},
@@ -325,7 +324,7 @@ func init() {
 				if err := c.call(ctx, "GET", "/api/v1/agents", nil, &as); err != nil {
 					return err
 				}
-				return c.output(as, func(w *tabwriter.Writer) {
+				return c.output(as, func(w io.Writer) {
 					fmt.Fprintln(w, c.say("代理\t登记时间\t吊销时间", "AGENT\tENROLLED\tREVOKED"))
 					for _, a := range as {
 						fmt.Fprintf(w, "%s\t%s\t%s\n", a.ID, a.Created, a.Revoked)
@@ -351,7 +350,7 @@ func init() {
 				if err := c.call(ctx, "GET", "/api/v1/audit/head", nil, &h); err != nil {
 					return err
 				}
-				return c.output(h, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%d\t%s\n", h.Seq, h.Hash) })
+				return c.output(h, func(w io.Writer) { fmt.Fprintf(w, "%d\t%s\n", h.Seq, h.Hash) })
 			}},
 		command{name: "audit verify", args: "FILE", help: "verify an exported audit chain offline; names the first altered, deleted, inserted or reordered record",
 			flags: func(fs *flag.FlagSet) {
@@ -377,7 +376,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				return c.output(res, func(w *tabwriter.Writer) {
+				return c.output(res, func(w io.Writer) {
 					fmt.Fprintf(w, c.say("审计链完整：%d 条记录，链头 %s\n", "audit chain intact: %d records, head %s\n"), res.Records, res.Head)
 				})
 			}},
@@ -471,7 +470,7 @@ func (c *CLI) roleNames(rs []custody.Role) string {
 	return strings.Join(out, ",")
 }
 
-func (c *CLI) itemTable(w *tabwriter.Writer, items []register.Item) {
+func (c *CLI) itemTable(w io.Writer, items []register.Item) {
 	fmt.Fprintln(w, c.say("编号\t发文字号\t份号\t密级\t状态\t位置", "ID\tDOCUMENT\tCOPY\tLEVEL\tSTATE\tPLACE"))
 	for _, it := range items {
 		place := it.Cabinet

@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -179,7 +178,7 @@ func (c *CLI) usage() {
 		byName[cmd.name] = cmd
 	}
 	sort.Strings(names)
-	w := tabwriter.NewWriter(c.Stderr, 2, 4, 2, ' ', 0)
+	w := newTable(c.Stderr)
 	for _, n := range names {
 		fmt.Fprintf(w, "  %s %s\t%s\n", n, byName[n].args, byName[n].help)
 	}
@@ -277,16 +276,16 @@ func (c *CLI) send(ctx context.Context, method, path string, in any) (*http.Resp
 }
 
 // output prints v as JSON with --json, or calls table otherwise.
-func (c *CLI) output(v any, table func(w *tabwriter.Writer)) error {
+func (c *CLI) output(v any, print func(w io.Writer)) error {
 	if c.json {
 		enc := json.NewEncoder(c.Stdout)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	}
-	w := tabwriter.NewWriter(c.Stdout, 2, 4, 2, ' ', 0)
-	table(w)
-	return w.Flush()
+	t := newTable(c.Stdout)
+	print(t)
+	return t.Flush()
 }
 
 func firstNonEmpty(s ...string) string {
