@@ -126,7 +126,7 @@ func parseBatch(lines [][]byte, out []parsed) {
 			defer wg.Done()
 			for i := lo; i < hi; i++ {
 				out[i] = parsed{}
-				if err := json.Unmarshal(lines[i], &out[i].rec); err != nil {
+				if err := decodeRecord(lines[i], &out[i].rec); err != nil {
 					out[i].err = err
 					continue
 				}
