@@ -1,0 +1,142 @@
+package reconcile
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/custodyhq/custody/internal/custody"
+)
+
+// The checks below are not about one inventory round but about the site at a moment: loans past
+// their due time, cabinets that did not report by the deadline, doors, agents. Each returns the
+// findings that hold at now; a finding not returned any more has cleared.
+
+// OverdueLoans returns a finding for each checked-out or taken-out item whose due time has passed.
+func OverdueLoans(items []Item, now time.Time) []Finding {
+	var out []Finding
+	for _, it := range items {
+		if it.Due.IsZero() || !now.After(it.Due) || (it.State != custody.CheckedOut && it.State != custody.OutOfOffice) {
+			continue
+		}
+		f := itemFinding(it, "", "", now)
+		f.Kind, f.Confidence = Overdue, Confirmed
+		f.Evidence = Evidence{LastEvent: it.LastEvent, Since: it.Due}
+		late := now.Sub(it.Due).Round(time.Minute)
+		f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 由 %s 借出，已逾期 %s 未还", it.Number, it.Holder, late), EN: fmt.Sprintf("item %s held by %s is %s overdue", it.Number, it.Holder, late)}
+		out = append(out, f)
+	}
+	sortFindings(out)
+	return out
+}
+
+// Expectation is a cabinet that a scheduled inventory commanded, and what came back.
+type Expectation struct {
+	Cabinet string `json:"cabinet"`
+	Agent   string `json:"agent"`
+	// Reported is the end of the cabinet's latest complete round; zero if none.
+	Reported time.Time `json:"reported,omitzero"`
+}
+
+// Missed returns inventory_missed for each cabinet with no complete round between the scheduled
+// start and the deadline, once the deadline has passed.
+func Missed(cabs []Expectation, start, deadline, now time.Time, offline map[string]bool) []Finding {
+	if now.Before(deadline) {
+		return nil
+	}
+	var out []Finding
+	for _, c := range cabs {
+		if !c.Reported.Before(start) && !c.Reported.After(deadline) && !c.Reported.IsZero() {
+			continue
+		}
+		f := Finding{Kind: InventoryMissed, Subject: "cabinet/" + c.Cabinet, Confidence: Confirmed, Cabinet: c.Cabinet, Agent: c.Agent, At: deadline,
+			Evidence: Evidence{Since: start, LastSeen: c.Reported}}
+		if offline[c.Agent] {
+			f.Evidence.Reason = "agent_offline"
+		}
+		f.Text = custody.Text{ZH: fmt.Sprintf("柜 %s 在 %s 前没有完成清点", c.Cabinet, deadline.Format("2006-01-02 15:04 MST")), EN: fmt.Sprintf("cabinet %s sent no complete inventory by %s", c.Cabinet, deadline.Format("2006-01-02 15:04 MST"))}
+		out = append(out, f)
+	}
+	sortFindings(out)
+	return out
+}
+
+// Hours are the working hours; a door opened outside them is door_after_hours.
+type Hours struct {
+	Location *time.Location `json:"-"`
+	Start    time.Duration  `json:"start"` // since local midnight
+	End      time.Duration  `json:"end"`
+	Days     []time.Weekday `json:"days"` // working days; nil: Monday to Friday
+}
+
+// Within reports whether t falls in working hours.
+func (h Hours) Within(t time.Time) bool {
+	loc := h.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	days := h.Days
+	if days == nil {
+		days = []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}
+	}
+	workday := false
+	for _, d := range days {
+		workday = workday || d == t.Weekday()
+	}
+	since := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second
+	return workday && since >= h.Start && since < h.End
+}
+
+// Doors returns door_left_open for doors open longer than openLimit, and door_after_hours for
+// doors opened outside working hours (by anyone but the scheduled inventory, which never opens
+// them). Each is keyed by cabinet: one open finding per cabinet and kind.
+func Doors(doors []Door, hours Hours, openLimit time.Duration, now time.Time) []Finding {
+	byKey := map[Key]Finding{}
+	for _, d := range doors {
+		if d.Close.IsZero() && now.Sub(d.Open) > openLimit {
+			dd := d
+			byKey[Key{DoorLeftOpen, "cabinet/" + d.Cabinet}] = Finding{Kind: DoorLeftOpen, Subject: "cabinet/" + d.Cabinet, Confidence: Confirmed, Cabinet: d.Cabinet, At: d.Open.Add(openLimit),
+				Evidence: Evidence{Door: &dd, Since: d.Open},
+				Text:     custody.Text{ZH: fmt.Sprintf("柜 %s 的门已打开 %s 未关", d.Cabinet, now.Sub(d.Open).Round(time.Second)), EN: fmt.Sprintf("the door of cabinet %s has been open for %s", d.Cabinet, now.Sub(d.Open).Round(time.Second))}}
+		}
+		if !hours.Within(d.Open) {
+			dd := d
+			k := Key{DoorAfterHours, "cabinet/" + d.Cabinet}
+			if prev, ok := byKey[k]; ok && prev.At.After(d.Open) {
+				continue
+			}
+			byKey[k] = Finding{Kind: DoorAfterHours, Subject: "cabinet/" + d.Cabinet, Confidence: Confirmed, Cabinet: d.Cabinet, At: d.Open,
+				Evidence: Evidence{Door: &dd, Since: d.Open},
+				Text:     custody.Text{ZH: fmt.Sprintf("柜 %s 在非工作时间被打开", d.Cabinet), EN: fmt.Sprintf("cabinet %s was opened outside working hours", d.Cabinet)}}
+		}
+	}
+	out := make([]Finding, 0, len(byKey))
+	for _, f := range byKey {
+		out = append(out, f)
+	}
+	sortFindings(out)
+	return out
+}
+
+// AgentStatus is an agent's availability as its retained MQTT message last said.
+type AgentStatus struct {
+	Agent    string    `json:"agent"`
+	Online   bool      `json:"online"`
+	Since    time.Time `json:"since"`
+	Cabinets []string  `json:"cabinets"`
+}
+
+// Offline returns agent_offline for each agent offline longer than grace (a restart is not news).
+func Offline(agents []AgentStatus, grace time.Duration, now time.Time) []Finding {
+	var out []Finding
+	for _, a := range agents {
+		if a.Online || now.Sub(a.Since) < grace {
+			continue
+		}
+		out = append(out, Finding{Kind: AgentOffline, Subject: "agent/" + a.Agent, Confidence: Confirmed, Agent: a.Agent, At: a.Since.Add(grace),
+			Evidence: Evidence{Since: a.Since, Cabinets: a.Cabinets},
+			Text:     custody.Text{ZH: fmt.Sprintf("采集代理 %s 自 %s 起离线，所管柜 %v 无法清点", a.Agent, a.Since.Format("01-02 15:04"), a.Cabinets), EN: fmt.Sprintf("agent %s offline since %s; cabinets %v cannot be inventoried", a.Agent, a.Since.Format("01-02 15:04"), a.Cabinets)}})
+	}
+	sortFindings(out)
+	return out
+}
