@@ -45,9 +45,9 @@ type scenario struct {
 }
 
 type outcome struct {
-	Steps []Result   `json:"steps,omitempty"`
-	Site  []Finding  `json:"site,omitempty"`
-	Open  []Finding  `json:"open_at_end"`
+	Steps []Result  `json:"steps,omitempty"`
+	Site  []Finding `json:"site,omitempty"`
+	Open  []Finding `json:"open_at_end"`
 }
 
 func TestScenarios(t *testing.T) {
