@@ -106,11 +106,11 @@ type TagRead struct {
 
 // RoundEnd closes one inventory round.
 type RoundEnd struct {
-	Round      int         // from 1
-	Antennas   []int       // antennas the round covered
-	TagReads   int         // tag reports received in the round
-	Reported   int         // total reads the reader itself counted, when it says
-	Missing    []int       // antennas that reported missing during the round
+	Round      int   // from 1
+	Antennas   []int // antennas the round covered
+	TagReads   int   // tag reports received in the round
+	Reported   int   // total reads the reader itself counted, when it says
+	Missing    []int // antennas that reported missing during the round
 	Duration   time.Duration
 	Incomplete bool // an antenna failed: the round must not be taken as proof of absence
 }

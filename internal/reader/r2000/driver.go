@@ -393,8 +393,8 @@ func (d *Driver) WriteEPC(ctx context.Context, antenna int, password uint32, epc
 	}
 	pc := uint16(len(epc)/2) << 11
 	data := []byte{byte(password >> 24), byte(password >> 16), byte(password >> 8), byte(password),
-		1,                   // memory bank EPC
-		1,                   // word 1: the PC word, so the length changes with the EPC
+		1,                    // memory bank EPC
+		1,                    // word 1: the PC word, so the length changes with the EPC
 		byte(1 + len(epc)/2), // words: PC + EPC
 		byte(pc >> 8), byte(pc)}
 	data = append(data, epc...)
