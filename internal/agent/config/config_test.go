@@ -1,0 +1,138 @@
+package config
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSampleParsesAndIsDeployed(t *testing.T) {
+	c, err := Parse(Sample(), "sample.toml")
+	if err != nil {
+		t.Fatalf("the embedded sample must be valid: %v", err)
+	}
+	if c.Agent.ID != "room-301" || len(c.Readers) != 1 || len(c.Readers[0].Antennas) != 3 {
+		t.Fatalf("sample decoded: got agent %q with %d readers, want room-301 with 1 reader of 3 antennas", c.Agent.ID, len(c.Readers))
+	}
+	if got := c.Cabinets(); strings.Join(got, ",") != "C-07,C-08" {
+		t.Fatalf("cabinets: got %v, want [C-07 C-08]", got)
+	}
+	if got := c.Schedule.AfterDoorClose; len(got) != 3 || got[1].Duration != 12*time.Second {
+		t.Fatalf("after_door_close: got %v, want [2s 12s 60s]", got)
+	}
+	deployed, err := os.ReadFile("../../../deploy/custody-agent.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(deployed, Sample()) {
+		t.Fatal("deploy/custody-agent.toml differs from internal/agent/config/sample.toml; copy the sample over it")
+	}
+}
+
+const minimal = `
+[agent]
+id = "a1"
+key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+outbox = "/tmp/o.db"
+[mqtt]
+brokers = ["tcp://127.0.0.1:1883"]
+[[reader]]
+id = "r1"
+driver = "r2000"
+port = "/dev/ttyUSB0"
+  [[reader.antenna]]
+  port = 1
+  cabinet = "C1"
+`
+
+func TestMinimalTakesDefaults(t *testing.T) {
+	c, err := Parse([]byte(minimal), "m.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Readers[0].Baud != 115200 || c.Rounds.QuietPasses != 3 || c.MQTT.BaseTopic != "custody" || len(c.Agent.KeyBytes) != 32 {
+		t.Fatalf("defaults: got baud %d quiet %d base %q key %d bytes, want 115200 3 custody 32",
+			c.Readers[0].Baud, c.Rounds.QuietPasses, c.MQTT.BaseTopic, len(c.Agent.KeyBytes))
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	cases := []struct {
+		name, edit, want string
+	}{
+		{"unknown key", "[[reader]]\nid = \"r1\"\n", "unknown key"},
+		{"misspelt", "", ""},
+		{"bad driver", `driver = "r2000"`, `reader[0].driver: "r9000" is not one of r2000, m6e`},
+		{"antenna cabinet", `cabinet = "C1"`, `reader[0].antenna[0].cabinet`},
+		{"session", `driver = "r2000"`, `reader[0].session: 7 is not a Gen2 session`},
+		{"broker", `brokers = ["tcp://127.0.0.1:1883"]`, `mqtt.brokers[0]: scheme "http"`},
+		{"key", `key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="`, `agent.key: not base64`},
+		{"port and usb", `port = "/dev/ttyUSB0"`, `reader[0].port: set either port or the usb_* identity`},
+		{"duration", `[mqtt]`, `mqtt.keepalive`},
+		{"syntax", `[agent]`, `line 3`},
+	}
+	replace := map[string]string{
+		"bad driver":      `driver = "r9000"`,
+		"antenna cabinet": `cabinet = "C 1/x"`,
+		"session":         "driver = \"r2000\"\nsession = 7",
+		"broker":          `brokers = ["http://127.0.0.1:1883"]`,
+		"key":             `key = "not*base64"`,
+		"port and usb":    "port = \"/dev/ttyUSB0\"\nusb_vid = \"10c4\"\nusb_pid = \"ea60\"",
+		"duration":        "[mqtt]\nkeepalive = \"soon\"",
+		"syntax":          "[agent",
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := minimal
+			switch tc.name {
+			case "unknown key":
+				src = strings.Replace(minimal, `port = "/dev/ttyUSB0"`, "port = \"/dev/ttyUSB0\"\nbaudrate = 9600", 1)
+				tc.want = "unknown key reader.baudrate"
+			case "misspelt":
+				src = strings.Replace(minimal, "[mqtt]", "[mqt]", 1)
+				tc.want = "unknown key mqt"
+			default:
+				src = strings.Replace(minimal, tc.edit, replace[tc.name], 1)
+			}
+			_, err := Parse([]byte(src), "m.toml")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestManyErrorsAtOnce(t *testing.T) {
+	_, err := Parse([]byte("[agent]\n[mqtt]\n"), "e.toml")
+	if err == nil {
+		t.Fatal("empty config accepted")
+	}
+	for _, k := range []string{"agent.id", "agent.key", "agent.outbox", "mqtt.brokers"} {
+		if !strings.Contains(err.Error(), k+":") {
+			t.Errorf("error does not name %s: %v", k, err)
+		}
+	}
+}
+
+func TestLoadReadsKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "agent.key")
+	os.WriteFile(keyPath, []byte("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n"), 0o600)
+	src := strings.Replace(minimal, `key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="`, `key_file = "`+keyPath+`"`, 1)
+	path := filepath.Join(dir, "a.toml")
+	os.WriteFile(path, []byte(src), 0o600)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.Agent.KeyBytes) != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("key: got %q, want the decoded key file", c.Agent.KeyBytes)
+	}
+	os.Remove(keyPath)
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "agent.key_file") {
+		t.Fatalf("missing key file: got %v, want an error naming agent.key_file", err)
+	}
+}
