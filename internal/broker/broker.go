@@ -1,0 +1,252 @@
+// Package broker runs the MQTT broker embedded in custodyd (mochi-mqtt/server/v2), so custodyd alone
+// is a working installation.
+//
+// Contract: nobody connects without credentials. An agent logs in with user name = client id =
+// its agent id and password = its enrolled key in base64 (firmware-protocol/mqtt.md §4.1); when
+// the listener asks for TLS client certificates, the certificate's common name must also be the
+// agent id. An agent may publish only under {base}/agents/{id}/, subscribe only to its own
+// {base}/agents/{id}/cmd, and its Last Will may only be its own availability topic. custodyd's own
+// client logs in with an internal credential generated at start (InternalCredentials) and has full
+// access. Everything else is denied. A revoked agent is refused at login, and DisconnectAgent
+// throws out a connected one at once.
+//
+// The broker is not the system of record: it keeps sessions in memory only and loses them on a
+// restart. Nothing is lost by that, because agents keep an outbox and custodyd asks for a resync
+// when it sees a gap (mqtt.md §7).
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/custodyhq/custody/internal/wire"
+)
+
+// DefaultListen is the default address. Not 1883: a system Mosquitto often listens there already,
+// and custodyd must start beside it (`make run`).
+const DefaultListen = "127.0.0.1:18830"
+
+// Credentials looks up an agent's enrolled key. *store.Store satisfies it. An unknown agent is an
+// error (the store's wraps store.ErrNotFound); any error refuses the login.
+type Credentials interface {
+	AgentKey(ctx context.Context, id string) (key []byte, revoked bool, err error)
+}
+
+// Config configures the broker. The zero value listens on DefaultListen without TLS under the
+// default base topic.
+type Config struct {
+	Listen string      // host:port; "" means DefaultListen; port 0 picks a free port (tests)
+	TLS    *tls.Config // nil: plain TCP. With ClientAuth ≥ VerifyClientCertIfGiven, a given certificate's CN must equal the user name
+	Base   string      // base topic; "" means wire.DefaultBase
+
+	// MaxInflight bounds the QoS 1 messages queued for one client; beyond it messages are
+	// dropped (agents resend on resync). 0 means 8192.
+	MaxInflight int
+}
+
+// Broker is a running embedded broker.
+type Broker struct {
+	cfg      Config
+	topics   wire.Topics
+	log      *slog.Logger
+	srv      *mqtt.Server
+	addr     string
+	user     string
+	pass     string
+	closeMu  sync.Mutex
+	closed   bool
+	lookupTO time.Duration
+}
+
+// Start opens the listener and serves until Close. ctx bounds only the start itself.
+func Start(ctx context.Context, cfg Config, creds Credentials, log *slog.Logger) (*Broker, error) {
+	if creds == nil {
+		return nil, errors.New("broker: no credential lookup configured")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	b := &Broker{cfg: cfg, topics: wire.Topics{Base: cfg.Base}, log: log, lookupTO: 5 * time.Second}
+	b.user = "custodyd-internal-" + randomHex(6)
+	b.pass = randomHex(32)
+
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumPacketSize = wire.MaxPayload + 4096 // the envelope limit plus topic and header
+	if cfg.MaxInflight > 0 {
+		caps.MaximumInflight = uint16(min(cfg.MaxInflight, 65535))
+		caps.MaximumClientWritesPending = int32(cfg.MaxInflight)
+	}
+	// mochi logs every connect at info; keep its chatter out of custodyd's info log.
+	srv := mqtt.New(&mqtt.Options{
+		Capabilities:           caps,
+		Logger:                 log.With("component", "mochi"),
+		InlineClient:           false,
+		SysTopicResendInterval: 0,
+	})
+	if err := srv.AddHook(&authHook{b: b, creds: creds}, nil); err != nil {
+		return nil, fmt.Errorf("broker: add auth hook: %w", err)
+	}
+	l := listeners.NewTCP(listeners.Config{Type: "tcp", ID: "custody", Address: cfg.Listen, TLSConfig: cfg.TLS})
+	if err := srv.AddListener(l); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("broker: listen on %s: %w — another program (often a system Mosquitto) already uses that port; set [mqtt] listen to a free address, or point custodyd at that broker with [mqtt] broker_url and turn the embedded broker off", cfg.Listen, err)
+		}
+		return nil, fmt.Errorf("broker: listen on %s: %w", cfg.Listen, err)
+	}
+	b.addr = l.Address()
+	if err := srv.Serve(); err != nil {
+		srv.Close()
+		return nil, fmt.Errorf("broker: serve: %w", err)
+	}
+	b.srv = srv
+	log.Info("mqtt broker started", "listen", b.addr, "tls", cfg.TLS != nil)
+	return b, nil
+}
+
+func randomHex(n int) string {
+	p := make([]byte, n)
+	rand.Read(p)
+	return hex.EncodeToString(p)
+}
+
+// Addr is the address the broker listens on (with the real port when Listen had port 0).
+func (b *Broker) Addr() string { return b.addr }
+
+// URL is the address as a paho broker URL: tcp://host:port, or ssl://host:port with TLS.
+func (b *Broker) URL() string {
+	if b.cfg.TLS != nil {
+		return "ssl://" + b.addr
+	}
+	return "tcp://" + b.addr
+}
+
+// InternalCredentials are custodyd's own login (full access), generated at each start and never
+// written anywhere.
+func (b *Broker) InternalCredentials() (user, password string) { return b.user, b.pass }
+
+// DisconnectAgent throws out the connected agent id, if any. After a revocation its next login is
+// refused because the credential lookup says revoked.
+func (b *Broker) DisconnectAgent(id string) {
+	b.closeMu.Lock()
+	defer b.closeMu.Unlock()
+	if b.closed {
+		return
+	}
+	if cl, ok := b.srv.Clients.Get(id); ok && string(cl.Properties.Username) == id {
+		b.log.Info("mqtt agent disconnected", "agent", id, "reason", "revoked")
+		_ = b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
+	}
+}
+
+// Close stops the listener and disconnects every client. It is safe to call more than once.
+func (b *Broker) Close() error {
+	b.closeMu.Lock()
+	defer b.closeMu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	err := b.srv.Close()
+	b.log.Info("mqtt broker stopped", "listen", b.addr)
+	return err
+}
+
+// authHook is both the authentication and the ACL hook: one place says who may do what.
+type authHook struct {
+	mqtt.HookBase
+	b     *Broker
+	creds Credentials
+}
+
+func (h *authHook) ID() string { return "custody-auth" }
+
+func (h *authHook) Provides(x byte) bool {
+	return x == mqtt.OnConnectAuthenticate || x == mqtt.OnACLCheck
+}
+
+func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	user := string(pk.Connect.Username)
+	pass := pk.Connect.Password
+	if user == h.b.user {
+		return subtle.ConstantTimeCompare(pass, []byte(h.b.pass)) == 1
+	}
+	refuse := func(why string) bool {
+		h.b.log.Warn("mqtt login refused", "user", truncate(user, 64), "client", truncate(cl.ID, 64), "remote", cl.Net.Remote, "reason", why)
+		return false
+	}
+	if !wire.ValidID(user) {
+		return refuse("user name is not a valid agent id")
+	}
+	// The client id must be the agent id: otherwise an agent could take over another client's
+	// session (custodyd's ingest included) by connecting with its id.
+	if cl.ID != user {
+		return refuse("client id is not the agent id")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.b.lookupTO)
+	defer cancel()
+	key, revoked, err := h.creds.AgentKey(ctx, user)
+	if err != nil {
+		return refuse("unknown agent or lookup failed: " + err.Error())
+	}
+	if revoked {
+		return refuse("agent revoked")
+	}
+	want := []byte(base64.StdEncoding.EncodeToString(key))
+	if subtle.ConstantTimeCompare(pass, want) != 1 {
+		return refuse("wrong password")
+	}
+	if tc, ok := cl.Net.Conn.(*tls.Conn); ok {
+		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 && certs[0].Subject.CommonName != user {
+			return refuse("client certificate names " + certs[0].Subject.CommonName)
+		}
+		if h.b.cfg.TLS != nil && h.b.cfg.TLS.ClientAuth >= tls.RequireAnyClientCert && len(tc.ConnectionState().PeerCertificates) == 0 {
+			return refuse("no client certificate")
+		}
+	}
+	if pk.Connect.WillFlag && pk.Connect.WillTopic != h.b.topics.Availability(user) {
+		return refuse("last will topic is not the agent's availability topic")
+	}
+	return true
+}
+
+func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	user := string(cl.Properties.Username)
+	if user == h.b.user {
+		return true
+	}
+	if user == "" || user != cl.ID {
+		return false
+	}
+	if write {
+		agent, leaf, ok := h.b.topics.AgentOf(topic)
+		return ok && agent == user && (leaf == "obs" || leaf == "availability")
+	}
+	// Reads: subscribe filter and every delivered topic are checked with write=false. Only the
+	// agent's own command topic, literally (no wildcards).
+	return topic == h.b.topics.Cmd(user)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}
