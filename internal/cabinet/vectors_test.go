@@ -1,0 +1,140 @@
+package cabinet
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+)
+
+type vector struct {
+	line                  int
+	name, expect, meaning string
+	source                string
+	data                  []byte
+}
+
+// loadVectors reads firmware-protocol/vectors/cabinet.vectors (format in cabinet.md §9), the file
+// the C reference codec's test reads too.
+func loadVectors(t testing.TB) []vector {
+	t.Helper()
+	f, err := os.Open("../../firmware-protocol/vectors/cabinet.vectors")
+	if err != nil {
+		t.Fatalf("open vectors: %v", err)
+	}
+	defer f.Close()
+	var vs []vector
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.Split(line, " | ")
+		if len(parts) != 5 {
+			t.Fatalf("vectors line %d: got %d fields, want 5", n, len(parts))
+		}
+		data, err := hex.DecodeString(strings.ReplaceAll(parts[2], " ", ""))
+		if err != nil {
+			t.Fatalf("vectors line %d: hex: %v", n, err)
+		}
+		vs = append(vs, vector{line: n, name: parts[0], expect: parts[1], data: data, meaning: parts[3], source: parts[4]})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) < 30 {
+		t.Fatalf("got %d vectors, want at least 30", len(vs))
+	}
+	return vs
+}
+
+var expectErr = map[string]error{
+	"crc": ErrCRC, "length": ErrLength, "address": ErrAddress, "truncated": ErrTruncated, "garbage": ErrGarbage,
+}
+
+func TestVectors(t *testing.T) {
+	seen := map[string]bool{}
+	for _, v := range loadVectors(t) {
+		t.Run(v.name, func(t *testing.T) {
+			if seen[v.name] {
+				t.Fatalf("duplicate vector name")
+			}
+			seen[v.name] = true
+			if v.source == "" {
+				t.Fatalf("vector has no source")
+			}
+			d := NewDecoder(bytes.NewReader(v.data))
+			f, err := d.Next()
+			switch v.expect {
+			case "ok", "payload":
+				if err != nil {
+					t.Fatalf("got error %v, want a frame", err)
+				}
+				if got := f.String(); got != v.meaning {
+					t.Errorf("meaning:\n got %s\nwant %s", got, v.meaning)
+				}
+				_, merr := f.Message()
+				if v.expect == "payload" && !errors.Is(merr, ErrPayload) {
+					t.Errorf("got message error %v, want ErrPayload", merr)
+				}
+				if v.expect == "ok" && merr != nil {
+					t.Errorf("got message error %v, want none", merr)
+				}
+				enc, err := f.Encode()
+				if err != nil || !bytes.Equal(enc, v.data) {
+					t.Errorf("re-encode: got % X (%v), want % X", enc, err, v.data)
+				}
+				if v.expect == "ok" {
+					m, _ := f.Message()
+					enc2, err := NewFrame(f.Addr, f.Seq, m).Encode()
+					if err != nil || !bytes.Equal(enc2, v.data) {
+						t.Errorf("encode from message: got % X (%v), want % X", enc2, err, v.data)
+					}
+				}
+				if _, err := d.Next(); err != io.EOF {
+					t.Errorf("after the frame: got %v, want io.EOF", err)
+				}
+			default:
+				want, ok := expectErr[v.expect]
+				if !ok {
+					t.Fatalf("unknown expect %q", v.expect)
+				}
+				var fe *FrameError
+				if !errors.As(err, &fe) || !errors.Is(err, want) {
+					t.Fatalf("got %v, want a FrameError wrapping %v", err, want)
+				}
+				if fe.Offset != 0 {
+					t.Errorf("got offset %d, want 0", fe.Offset)
+				}
+				// Whatever follows must end cleanly: the decoder resumes and reaches EOF.
+				for range len(v.data) + 2 {
+					if _, err = d.Next(); err == io.EOF {
+						break
+					}
+				}
+				if err != io.EOF {
+					t.Errorf("decoder did not reach EOF, last %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestCRCCheckValue(t *testing.T) {
+	if got := CRC16([]byte("123456789")); got != 0x4B37 {
+		t.Fatalf("got %04X, want 4B37", got)
+	}
+	// §2.1: the CRC over a good frame including its CRC is zero.
+	for _, v := range loadVectors(t) {
+		if v.expect == "ok" {
+			if got := CRC16(v.data[1:]); got != 0 {
+				t.Errorf("%s: residue got %04X, want 0000", v.name, got)
+			}
+		}
+	}
+}
