@@ -1,0 +1,236 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Observation is one verified envelope as ingest stores it (firmware-protocol/mqtt.md §3). Body
+// is the exact bytes the MAC covers.
+type Observation struct {
+	Agent string
+	Seq   uint64
+	ID    string
+	Boot  string
+	V     string
+	At    string
+	Kind  string
+	Body  []byte
+	MAC   string
+}
+
+// Outcome says what storing one observation did.
+type Outcome int
+
+const (
+	Stored    Outcome = iota // new: inserted
+	Duplicate                // the same (agent, seq) and id were already stored: a redelivery
+	SeqReused                // (agent, seq) is stored under another id
+	IDReused                 // the id is stored under another (agent, seq)
+)
+
+func (o Outcome) String() string {
+	return [...]string{"stored", "duplicate", "seq_reused", "id_reused"}[o]
+}
+
+// SeqState is how far an agent's stream is stored: every seq ≤ Contiguous, and nothing above
+// MaxSeen. Contiguous < MaxSeen means a gap starting at Contiguous+1.
+type SeqState struct {
+	Agent      string
+	Contiguous uint64
+	MaxSeen    uint64
+}
+
+// Gap reports whether seqs are missing below MaxSeen.
+func (s SeqState) Gap() bool { return s.Contiguous < s.MaxSeen }
+
+// StoreObservations inserts obs in one transaction (the group commit of ingest) and advances each
+// touched agent's SeqState from what the database holds — not from what this process saw — so the
+// state is right when several custodyd instances share the stream. A second copy of an
+// observation is not an error: its outcome says what it collided with. Either the whole batch is
+// durable when this returns nil, or nothing is.
+func (s *Store) StoreObservations(ctx context.Context, obs []Observation) ([]Outcome, []SeqState, error) {
+	out := make([]Outcome, len(obs))
+	var states []SeqState
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		now := Now()
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO observations(agent, seq, id, boot, v, at, kind, body, mac, received_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		touched := map[string]bool{}
+		for i, o := range obs {
+			res, err := ins.ExecContext(ctx, o.Agent, int64(o.Seq), o.ID, o.Boot, o.V, o.At, o.Kind, string(o.Body), o.MAC, now)
+			if err != nil {
+				return fmt.Errorf("insert observation %s/%d: %w", o.Agent, o.Seq, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				out[i] = Stored
+				touched[o.Agent] = true
+				continue
+			}
+			if out[i], err = collision(ctx, tx, o); err != nil {
+				return err
+			}
+		}
+		agents := make([]string, 0, len(touched))
+		for a := range touched {
+			agents = append(agents, a)
+		}
+		sort.Strings(agents)
+		for _, a := range agents {
+			st, err := advance(ctx, tx, a, 0, now)
+			if err != nil {
+				return err
+			}
+			states = append(states, st)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store observations: %w", err)
+	}
+	return out, states, nil
+}
+
+// collision tells a redelivery from a reused seq or id.
+func collision(ctx context.Context, tx *sql.Tx, o Observation) (Outcome, error) {
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM observations WHERE agent = ? AND seq = ?`, o.Agent, int64(o.Seq)).Scan(&id)
+	switch {
+	case err == nil && id == o.ID:
+		return Duplicate, nil
+	case err == nil:
+		return SeqReused, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return IDReused, nil
+	}
+	return 0, fmt.Errorf("look up observation %s/%d: %w", o.Agent, o.Seq, err)
+}
+
+// advance moves agent's contiguous mark over every stored seq that follows it (and at least to
+// floor), inside tx, and saves the state.
+func advance(ctx context.Context, tx *sql.Tx, agent string, floor uint64, now string) (SeqState, error) {
+	st := SeqState{Agent: agent}
+	var cont, max int64
+	err := tx.QueryRowContext(ctx, `SELECT contiguous, max_seen FROM observation_seqs WHERE agent = ?`, agent).Scan(&cont, &max)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return st, fmt.Errorf("read seq state of %s: %w", agent, err)
+	}
+	st.Contiguous = max64(uint64(cont), floor)
+	for {
+		// Walk the stored seqs above the mark in order, in pages, stopping at the first hole.
+		// A hole right at the mark (the common case while a gap is open) costs one index probe.
+		var next int
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM observations WHERE agent = ? AND seq = ?`, agent, int64(st.Contiguous+1)).Scan(&next)
+		if err != nil {
+			return st, fmt.Errorf("walk seqs of %s: %w", agent, err)
+		}
+		if next == 0 {
+			break
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT seq FROM observations WHERE agent = ? AND seq > ? ORDER BY seq LIMIT 4096`, agent, int64(st.Contiguous))
+		if err != nil {
+			return st, fmt.Errorf("walk seqs of %s: %w", agent, err)
+		}
+		n, hole := 0, false
+		for rows.Next() && !hole {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return st, err
+			}
+			n++
+			if uint64(seq) == st.Contiguous+1 {
+				st.Contiguous++
+			} else {
+				hole = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return st, err
+		}
+		if hole || n < 4096 {
+			break
+		}
+	}
+	var top sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM observations WHERE agent = ?`, agent).Scan(&top); err != nil {
+		return st, fmt.Errorf("max seq of %s: %w", agent, err)
+	}
+	st.MaxSeen = max64(max64(uint64(top.Int64), st.Contiguous), uint64(max))
+	_, err = tx.ExecContext(ctx, `INSERT INTO observation_seqs(agent, contiguous, max_seen, updated_at) VALUES (?,?,?,?)
+		ON CONFLICT(agent) DO UPDATE SET contiguous = excluded.contiguous, max_seen = excluded.max_seen, updated_at = excluded.updated_at`,
+		agent, int64(st.Contiguous), int64(st.MaxSeen), now)
+	if err != nil {
+		return st, fmt.Errorf("save seq state of %s: %w", agent, err)
+	}
+	return st, nil
+}
+
+func max64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// SkipObservations records that the agent no longer holds any seq below oldest (its answer to a
+// resync), so a gap below it is closed for good instead of being asked for again.
+func (s *Store) SkipObservations(ctx context.Context, agent string, oldest uint64) (SeqState, error) {
+	var st SeqState
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		var err error
+		floor := uint64(0)
+		if oldest > 0 {
+			floor = oldest - 1
+		}
+		st, err = advance(ctx, tx, agent, floor, Now())
+		return err
+	})
+	if err != nil {
+		return st, fmt.Errorf("skip observations of %s below %d: %w", agent, oldest, err)
+	}
+	return st, nil
+}
+
+// ObservationSeqs returns the stored SeqState of every agent that has sent anything.
+func (s *Store) ObservationSeqs(ctx context.Context) ([]SeqState, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT agent, contiguous, max_seen FROM observation_seqs ORDER BY agent`)
+	if err != nil {
+		return nil, fmt.Errorf("read seq states: %w", Classify(err))
+	}
+	defer rows.Close()
+	var out []SeqState
+	for rows.Next() {
+		var st SeqState
+		var c, m int64
+		if err := rows.Scan(&st.Agent, &c, &m); err != nil {
+			return nil, err
+		}
+		st.Contiguous, st.MaxSeen = uint64(c), uint64(m)
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// ObservationCount returns how many observations of agent are stored ("" for all agents).
+func (s *Store) ObservationCount(ctx context.Context, agent string) (int64, error) {
+	var n int64
+	var err error
+	if agent == "" {
+		err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM observations`).Scan(&n)
+	} else {
+		err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM observations WHERE agent = ?`, agent).Scan(&n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count observations: %w", Classify(err))
+	}
+	return n, nil
+}

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+)
+
+func enrollAgent(t *testing.T, s *Store, id string) {
+	t.Helper()
+	if err := s.Write(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO agents(id, key, created_at) VALUES (?, ?, ?)`, id, []byte("k"), Now())
+		return err
+	}); err != nil {
+		t.Fatalf("enroll %s: %v", id, err)
+	}
+}
+
+func obs(agent string, seq uint64) Observation {
+	return Observation{Agent: agent, Seq: seq, ID: fmt.Sprintf("%s-%d", agent, seq), Boot: "b1", V: "1.0",
+		At: "2026-11-26T08:00:00Z", Kind: "door", Body: []byte(`{"cabinet":"C1","state":"open"}`), MAC: "00"}
+}
+
+func TestObservationsDedupeAndSeqState(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "c.db"))
+	enrollAgent(t, s, "a1")
+
+	out, states, err := s.StoreObservations(ctx, []Observation{obs("a1", 1), obs("a1", 2), obs("a1", 4)})
+	if err != nil {
+		t.Fatalf("store: %v", err)
+	}
+	for i, o := range out {
+		if o != Stored {
+			t.Errorf("outcome %d: got %v, want stored", i, o)
+		}
+	}
+	if len(states) != 1 || states[0] != (SeqState{Agent: "a1", Contiguous: 2, MaxSeen: 4}) {
+		t.Fatalf("state: got %+v, want contiguous 2, max 4", states)
+	}
+
+	reused := obs("a1", 2)
+	reused.ID = "other"
+	idAgain := obs("a1", 9)
+	idAgain.ID = "a1-1"
+	out, states, err = s.StoreObservations(ctx, []Observation{obs("a1", 3), obs("a1", 1), reused, idAgain, obs("a1", 3)})
+	if err != nil {
+		t.Fatalf("store: %v", err)
+	}
+	want := []Outcome{Stored, Duplicate, SeqReused, IDReused, Duplicate}
+	for i := range want {
+		if out[i] != want[i] {
+			t.Errorf("outcome %d: got %v, want %v", i, out[i], want[i])
+		}
+	}
+	if len(states) != 1 || states[0] != (SeqState{Agent: "a1", Contiguous: 4, MaxSeen: 4}) {
+		t.Fatalf("state after the gap closed: got %+v, want contiguous 4, max 4", states)
+	}
+	if n, _ := s.ObservationCount(ctx, "a1"); n != 4 {
+		t.Errorf("rows: got %d, want 4", n)
+	}
+
+	// A gap the agent can no longer fill is closed by its oldest seq.
+	if _, _, err := s.StoreObservations(ctx, []Observation{obs("a1", 10)}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.SkipObservations(ctx, "a1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st != (SeqState{Agent: "a1", Contiguous: 10, MaxSeen: 10}) {
+		t.Errorf("after skip: got %+v, want contiguous 10, max 10", st)
+	}
+	all, err := s.ObservationSeqs(ctx)
+	if err != nil || len(all) != 1 || all[0] != st {
+		t.Errorf("ObservationSeqs: got %+v %v, want [%+v]", all, err, st)
+	}
+}
+
+func TestObservationOfUnknownAgentFailsWholeBatch(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "c.db"))
+	enrollAgent(t, s, "a1")
+	if _, _, err := s.StoreObservations(ctx, []Observation{obs("a1", 1), obs("ghost", 1)}); err == nil {
+		t.Fatalf("store with an unknown agent: got nil, want a foreign key error")
+	}
+	if n, _ := s.ObservationCount(ctx, ""); n != 0 {
+		t.Errorf("rows after a failed batch: got %d, want 0", n)
+	}
+}
