@@ -1,0 +1,409 @@
+package alert
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/epc"
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/wire"
+)
+
+// Commander sends commands to agents (custody/agents/{agent}/cmd); the daemon wires it to MQTT.
+type Commander interface {
+	CommandInventory(ctx context.Context, agent, cabinet string, confirm bool) error
+}
+
+// Checker is custodyd's side of reconciliation: for each inventory report it loads the cabinet's
+// register snapshot, the door cycles and sightings around it and the cabinet's open findings,
+// runs the pure reconcile.Reconcile, records the result in the Book, and commands a confirming
+// inventory at once when the result asks for one. It also runs the site checks (overdue loans,
+// doors, agents).
+//
+// Door cycles, sightings and agent availability are kept in memory from what ingest hands over;
+// after a restart they rebuild from the next observations (a door cycle lost in a restart can
+// only make an absence "missing" rather than "unrecorded_removal" — never hide it).
+type Checker struct {
+	st     *store.Store
+	book   *Book
+	cmd    Commander
+	pol    reconcile.Policy
+	isOurs func(string) bool
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu        sync.Mutex
+	doors     map[string][]reconcile.Door       // cabinet → door cycles since its last complete round
+	sightings map[string]reconcile.Sighting     // EPC → latest firm read
+	latest    map[string]reconcile.Report       // cabinet → latest report
+	recheck   map[string]time.Time              // cabinet → reconcile again then
+	agents    map[string]*reconcile.AgentStatus // availability
+}
+
+// NewChecker returns a Checker. cmd may be nil (no confirming rounds: findings stay suspected);
+// companyPrefix tells our EPCs from foreign ones (empty: none are ours).
+func NewChecker(st *store.Store, book *Book, cmd Commander, pol reconcile.Policy, companyPrefix string, log *slog.Logger) *Checker {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Checker{st: st, book: book, cmd: cmd, pol: pol, isOurs: OursFunc(companyPrefix), log: log, now: book.now,
+		doors: map[string][]reconcile.Door{}, sightings: map[string]reconcile.Sighting{}, latest: map[string]reconcile.Report{},
+		recheck: map[string]time.Time{}, agents: map[string]*reconcile.AgentStatus{}}
+}
+
+// OursFunc tells whether a hex EPC carries our GS1 company prefix.
+func OursFunc(companyPrefix string) func(string) bool {
+	return func(h string) bool {
+		if companyPrefix == "" {
+			return false
+		}
+		e, err := epc.DecodeHex(h)
+		return err == nil && epc.IsOurs(e, companyPrefix)
+	}
+}
+
+// FromWire turns an inventory observation into a report. The agent sends one entry per tag and
+// antenna; they are merged per EPC. The wire has no per-pass counts, so a tag's passes are taken
+// as min(reads, rounds) — an upper bound, which errs towards "read well" for that tag, while the
+// round's read-rate fit uses the same bound for every tag.
+func FromWire(agent string, inv wire.Inventory) (reconcile.Report, error) {
+	r := reconcile.Report{Agent: agent, Cabinet: inv.Cabinet, Round: inv.Round, Passes: inv.Rounds, Complete: inv.Complete != nil && *inv.Complete}
+	var err error
+	if r.Start, err = time.Parse(time.RFC3339Nano, inv.Started); err != nil {
+		return r, fmt.Errorf("inventory %s: started_at: %w", inv.Round, err)
+	}
+	if r.End, err = time.Parse(time.RFC3339Nano, inv.Ended); err != nil {
+		return r, fmt.Errorf("inventory %s: ended_at: %w", inv.Round, err)
+	}
+	for _, a := range inv.Antennas {
+		r.Antennas = append(r.Antennas, reconcile.Antenna{Port: a.Antenna, OK: a.OK != nil && *a.OK, Fault: a.Error})
+	}
+	idx := map[string]int{}
+	for _, t := range inv.Tags {
+		e := strings.ToUpper(t.EPC)
+		first, _ := time.Parse(time.RFC3339Nano, t.FirstSeen)
+		last, _ := time.Parse(time.RFC3339Nano, t.LastSeen)
+		i, ok := idx[e]
+		if !ok {
+			idx[e] = len(r.Tags)
+			r.Tags = append(r.Tags, reconcile.Tag{EPC: e, Antennas: []int{t.Antenna}, RSSI: t.RSSI, Reads: t.Reads, First: first, Last: last})
+			continue
+		}
+		tg := &r.Tags[i]
+		if !slices.Contains(tg.Antennas, t.Antenna) {
+			tg.Antennas = append(tg.Antennas, t.Antenna)
+		}
+		tg.Reads += t.Reads
+		tg.RSSI = max(tg.RSSI, t.RSSI)
+		if !first.IsZero() && (tg.First.IsZero() || first.Before(tg.First)) {
+			tg.First = first
+		}
+		if last.After(tg.Last) {
+			tg.Last = last
+		}
+	}
+	return r, nil
+}
+
+// Door records a door opening or closing of a cabinet.
+func (c *Checker) Door(cabinet, state, badge string, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ds := c.doors[cabinet]
+	switch state {
+	case "open":
+		c.doors[cabinet] = append(ds, reconcile.Door{Cabinet: cabinet, Open: at, By: badge})
+	case "closed":
+		if n := len(ds); n > 0 && ds[n-1].Close.IsZero() {
+			ds[n-1].Close = at
+		} else {
+			c.doors[cabinet] = append(ds, reconcile.Door{Cabinet: cabinet, Open: at, Close: at, By: badge})
+		}
+	}
+}
+
+// Availability records an agent's retained availability message.
+func (c *Checker) Availability(agent string, online bool, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.agents[agent]
+	if a == nil {
+		a = &reconcile.AgentStatus{Agent: agent}
+		c.agents[agent] = a
+	}
+	if a.Online != online || a.Since.IsZero() {
+		a.Online, a.Since = online, at
+	}
+}
+
+// Offline returns the agents known to be offline now.
+func (c *Checker) Offline() map[string]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]bool{}
+	for id, a := range c.agents {
+		if !a.Online {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// Report reconciles one inventory report and records the findings.
+func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Result, error) {
+	c.mu.Lock()
+	doors := slices.Clone(c.doors[r.Cabinet])
+	elsewhere := map[string]reconcile.Sighting{}
+	c.mu.Unlock()
+
+	items, err := c.snapshot(ctx, r)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	c.mu.Lock()
+	for _, t := range r.Tags {
+		if s, ok := c.sightings[strings.ToUpper(t.EPC)]; ok && s.Cabinet != r.Cabinet {
+			elsewhere[strings.ToUpper(t.EPC)] = s
+		}
+	}
+	for _, it := range items {
+		if s, ok := c.sightings[strings.ToUpper(it.EPC)]; ok && s.Cabinet != r.Cabinet {
+			elsewhere[strings.ToUpper(it.EPC)] = s
+		}
+	}
+	c.mu.Unlock()
+	open, err := c.book.OpenFindings(ctx, r.Cabinet)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	res := reconcile.Reconcile(reconcile.Input{Now: c.now(), Policy: c.pol, Report: r, Items: items, Doors: doors, Elsewhere: elsewhere, Open: open, IsOurs: c.isOurs})
+	if err := c.lastEvents(ctx, res.Findings); err != nil {
+		return res, err
+	}
+	if err := c.book.Apply(ctx, Evaluation{Findings: res.Findings, Cleared: res.Cleared}); err != nil {
+		return res, err
+	}
+
+	c.mu.Lock()
+	c.latest[r.Cabinet] = r
+	if !res.RecheckAt.IsZero() {
+		c.recheck[r.Cabinet] = res.RecheckAt
+	} else {
+		delete(c.recheck, r.Cabinet)
+	}
+	complete := !slices.ContainsFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.InventoryIncomplete })
+	for _, t := range r.Tags {
+		k := t.Passes
+		if k == 0 {
+			k = min(t.Reads, r.Passes)
+		}
+		c.sightings[strings.ToUpper(t.EPC)] = reconcile.Sighting{Cabinet: r.Cabinet, Round: r.Round, At: r.End, Passes: k, Of: r.Passes, RSSI: t.RSSI}
+	}
+	if complete && res.RecheckAt.IsZero() {
+		// The door cycles are accounted for by this round; keep only one still open.
+		var keep []reconcile.Door
+		for _, d := range c.doors[r.Cabinet] {
+			if d.Close.IsZero() || d.Close.After(r.End) {
+				keep = append(keep, d)
+			}
+		}
+		c.doors[r.Cabinet] = keep
+	}
+	c.mu.Unlock()
+
+	if res.Confirm && c.cmd != nil {
+		if err := c.cmd.CommandInventory(ctx, r.Agent, r.Cabinet, true); err != nil {
+			return res, fmt.Errorf("cabinet %s: command a confirming inventory: %w", r.Cabinet, err)
+		}
+	}
+	return res, nil
+}
+
+// Recheck reconciles again the cabinets whose removal grace time has ended.
+func (c *Checker) Recheck(ctx context.Context) error {
+	now := c.now()
+	c.mu.Lock()
+	var due []reconcile.Report
+	for cab, t := range c.recheck {
+		if !now.Before(t) {
+			due = append(due, c.latest[cab])
+		}
+	}
+	c.mu.Unlock()
+	for _, r := range due {
+		if _, err := c.Report(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NextRecheck is the earliest pending recheck time (zero: none).
+func (c *Checker) NextRecheck() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var t time.Time
+	for _, v := range c.recheck {
+		if t.IsZero() || v.Before(t) {
+			t = v
+		}
+	}
+	return t
+}
+
+// Site runs the checks that are not about one round: overdue loans, doors left open or opened
+// after hours, agents offline.
+func (c *Checker) Site(ctx context.Context, hours reconcile.Hours, doorLimit, offlineGrace time.Duration) error {
+	now := c.now()
+	loans, err := c.loans(ctx)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	var doors []reconcile.Door
+	for _, ds := range c.doors {
+		doors = append(doors, ds...)
+	}
+	var agents []reconcile.AgentStatus
+	for _, a := range c.agents {
+		agents = append(agents, *a)
+	}
+	c.mu.Unlock()
+	cabs, err := c.agentCabinets(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range agents {
+		agents[i].Cabinets = cabs[agents[i].Agent]
+	}
+	var fs []reconcile.Finding
+	fs = append(fs, reconcile.OverdueLoans(loans, now)...)
+	fs = append(fs, reconcile.Doors(doors, hours, doorLimit, now)...)
+	fs = append(fs, reconcile.Offline(agents, offlineGrace, now)...)
+	return c.book.Apply(ctx, Evaluation{Findings: fs, Scope: &Scope{Kinds: []reconcile.Kind{reconcile.Overdue, reconcile.DoorLeftOpen, reconcile.DoorAfterHours, reconcile.AgentOffline}}})
+}
+
+const snapshotSelect = `SELECT i.id, d.number, i.copy_no, d.level, coalesce(i.epc, ''), i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, '')
+	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id`
+
+// snapshot loads the items registered in the cabinet and the items whose tags the round read.
+func (c *Checker) snapshot(ctx context.Context, r reconcile.Report) ([]reconcile.Item, error) {
+	var out []reconcile.Item
+	seen := map[int64]bool{}
+	add := func(q string, args ...any) error {
+		rows, err := c.st.DB().QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("cabinet %s snapshot: %w", r.Cabinet, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			it, err := scanSnapshot(rows)
+			if err != nil {
+				return fmt.Errorf("cabinet %s snapshot: %w", r.Cabinet, err)
+			}
+			if !seen[it.ID] {
+				seen[it.ID] = true
+				out = append(out, it)
+			}
+		}
+		return rows.Err()
+	}
+	if err := add(snapshotSelect+` WHERE c.code = ? AND i.state IN ('in_cabinet', 'destruction_pending')`, r.Cabinet); err != nil {
+		return nil, err
+	}
+	var epcs []any
+	for _, t := range r.Tags {
+		epcs = append(epcs, strings.ToUpper(t.EPC))
+	}
+	for len(epcs) > 0 {
+		n := min(len(epcs), 500)
+		q := snapshotSelect + ` WHERE upper(i.epc) IN (?` + strings.Repeat(",?", n-1) + `)`
+		if err := add(q, epcs[:n]...); err != nil {
+			return nil, err
+		}
+		epcs = epcs[n:]
+	}
+	return out, nil
+}
+
+func scanSnapshot(rows *sql.Rows) (reconcile.Item, error) {
+	var it reconcile.Item
+	var number, level, state, due string
+	var copyNo int
+	if err := rows.Scan(&it.ID, &number, &copyNo, &level, &it.EPC, &state, &it.Cabinet, &it.Holder, &due); err != nil {
+		return it, err
+	}
+	it.Number = number + "/" + strconv.Itoa(copyNo)
+	it.Level, it.State = custody.Level(level), custody.State(state)
+	if due != "" {
+		if t, err := time.Parse(time.RFC3339Nano, due); err == nil {
+			it.Due = t
+		}
+	}
+	return it, nil
+}
+
+func (c *Checker) loans(ctx context.Context) ([]reconcile.Item, error) {
+	rows, err := c.st.DB().QueryContext(ctx, snapshotSelect+` WHERE i.state IN ('checked_out', 'out_of_office') AND i.due_at IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("loans: %w", err)
+	}
+	defer rows.Close()
+	var out []reconcile.Item
+	for rows.Next() {
+		it, err := scanSnapshot(rows)
+		if err != nil {
+			return nil, fmt.Errorf("loans: %w", err)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+func (c *Checker) agentCabinets(ctx context.Context) (map[string][]string, error) {
+	rows, err := c.st.DB().QueryContext(ctx, `SELECT agent_id, code FROM cabinets WHERE agent_id IS NOT NULL ORDER BY code`)
+	if err != nil {
+		return nil, fmt.Errorf("cabinets: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var a, code string
+		if err := rows.Scan(&a, &code); err != nil {
+			return nil, err
+		}
+		out[a] = append(out[a], code)
+	}
+	return out, rows.Err()
+}
+
+// lastEvents fills the last custody event of each item finding from the audit chain (register
+// records item steps as item.<action> on subject item:<id>).
+func (c *Checker) lastEvents(ctx context.Context, fs []reconcile.Finding) error {
+	for i := range fs {
+		f := &fs[i]
+		if f.ItemID == 0 || f.Evidence.LastEvent != nil {
+			continue
+		}
+		var action, at, actor string
+		err := c.st.DB().QueryRowContext(ctx, `SELECT action, at, actor FROM audit WHERE subject = ? AND action LIKE 'item.%' ORDER BY seq DESC LIMIT 1`, fmt.Sprintf("item:%d", f.ItemID)).Scan(&action, &at, &actor)
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("item %d last event: %w", f.ItemID, err)
+		}
+		t, _ := store.ParseTime(at)
+		f.Evidence.LastEvent = &reconcile.Event{Action: custody.Action(strings.TrimPrefix(action, "item.")), At: t, Actor: actor}
+	}
+	return nil
+}

@@ -1,0 +1,284 @@
+package alert
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/custodyhq/custody/internal/alert/notify"
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// Publisher publishes on the MQTT broker (the embedded one or Mosquitto); the daemon wires it.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, payload []byte) error
+}
+
+// Message is an alert on the internal MQTT topic (DESIGN.md §6 custody/alerts): identifiers only —
+// item numbers, level and cabinet, never a title.
+type Message struct {
+	ID       string         `json:"id"`
+	Kind     reconcile.Kind `json:"kind"`
+	Severity Severity       `json:"severity"`
+	Cabinet  string         `json:"cabinet,omitempty"`
+	Item     string         `json:"item,omitempty"`  // when the alert is about one item
+	Items    []string       `json:"items,omitempty"` // every item of a grouped alert
+	Level    custody.Level  `json:"level,omitempty"`
+	At       time.Time      `json:"at"`
+	State    State          `json:"state"`
+	Count    int            `json:"count"`
+}
+
+// Escalator publishes alert changes and notifies people per the policy. One goroutine runs it.
+type Escalator struct {
+	book   *Book
+	pub    Publisher
+	topic  string
+	routes map[Audience][]notify.Channel
+	p      Policy
+	now    func() time.Time
+	log    *slog.Logger
+	kick   chan struct{}
+}
+
+// NewEscalator wires the escalator to the book (it wakes on every change). pub may be nil (no
+// MQTT); routes maps each audience to its configured channels — an audience with none is recorded
+// in the alert's history as unreachable.
+func NewEscalator(book *Book, pub Publisher, topic string, routes map[Audience][]notify.Channel, p Policy, log *slog.Logger) *Escalator {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if topic == "" {
+		topic = "custody/alerts"
+	}
+	e := &Escalator{book: book, pub: pub, topic: topic, routes: routes, p: p.Defaults(), now: book.now, log: log, kick: make(chan struct{}, 1)}
+	book.OnChange(e.Kick)
+	return e
+}
+
+// Kick wakes the escalator now (a change was committed).
+func (e *Escalator) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run works until ctx ends: at every change and every Policy.Tick.
+func (e *Escalator) Run(ctx context.Context) error {
+	e.log.Info("alert escalator started", "tick", e.p.Tick)
+	defer e.log.Info("alert escalator stopped")
+	t := time.NewTicker(e.p.Tick)
+	defer t.Stop()
+	for {
+		if err := e.Tick(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("alert escalation", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// Tick publishes what changed and sends the notices that are due at the book's clock.
+func (e *Escalator) Tick(ctx context.Context) error {
+	return errors.Join(e.publish(ctx), e.notify(ctx))
+}
+
+func (e *Escalator) publish(ctx context.Context) error {
+	pending, err := e.book.query(ctx, e.book.st.DB(), `WHERE published < version ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range pending {
+		if e.pub != nil && a.SuppressedBy == "" {
+			msg, err := e.message(ctx, a)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			b, _ := json.Marshal(msg)
+			if err := e.pub.Publish(ctx, e.topic, b); err != nil {
+				errs = append(errs, fmt.Errorf("publish alert %s: %w", a.Ref, err))
+				continue
+			}
+		}
+		err := e.book.st.Write(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE alerts SET published = ? WHERE id = ? AND published < ?`, a.version, a.ID, a.version)
+			return err
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("alert %s: %w", a.Ref, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Escalator) message(ctx context.Context, a Alert) (Message, error) {
+	m := Message{ID: a.Ref, Kind: a.Kind, Severity: a.Severity, Cabinet: a.Cabinet, Level: a.Level, At: a.UpdatedAt, State: a.State, Count: a.Count}
+	if a.Kind.PerItem() || a.Kind == reconcile.Overdue {
+		items, err := strings1(ctx, e.book.st.DB(), `SELECT item FROM findings WHERE alert_id = ? AND cleared_at IS NULL AND item <> '' ORDER BY item`, a.ID)
+		if err != nil {
+			return m, fmt.Errorf("alert %s items: %w", a.Ref, err)
+		}
+		m.Items = items
+		if len(items) == 1 {
+			m.Item = items[0]
+		}
+	}
+	return m, nil
+}
+
+// notify sends the notices that are due.
+func (e *Escalator) notify(ctx context.Context) error {
+	now := e.now()
+	active, err := e.book.query(ctx, e.book.st.DB(), `WHERE state <> 'resolved' AND suppressed_by = '' ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range active {
+		told, failed, err := e.told(ctx, a.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var due []Audience
+		repeat := false
+		for _, aud := range Audiences {
+			if _, ok := told[aud]; ok {
+				continue
+			}
+			if t, ok := failed[aud]; ok && now.Sub(t) < time.Minute {
+				continue // a failing channel is retried once a minute, not at every change
+			}
+			switch {
+			case aud == Custodians,
+				aud == Leaders && (leadersAtOnce(a) || (a.State == Open && now.Sub(a.OpenedAt) >= e.p.LeaderDelay)),
+				aud == SecrecyOffice && secrecyOffice(a):
+				due = append(due, aud)
+			}
+		}
+		if a.State == Open && len(told) > 0 {
+			iv := e.p.Renotify[a.Severity]
+			if a.NotifiedAt.IsZero() || (iv > 0 && now.Sub(a.NotifiedAt) >= iv) {
+				repeat = true
+				for aud := range told {
+					due = append(due, aud)
+				}
+			}
+		}
+		if len(due) == 0 {
+			continue
+		}
+		if err := e.send(ctx, a, due, repeat, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// told returns, per audience, when it was last told of the alert, and when delivery last failed.
+func (e *Escalator) told(ctx context.Context, id int64) (map[Audience]time.Time, map[Audience]time.Time, error) {
+	rows, err := e.book.st.DB().QueryContext(ctx, `SELECT audience, event, max(at) FROM alert_events WHERE alert_id = ? AND event IN ('notified', 'unrouted', 'notify_failed') GROUP BY audience, event`, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("alert %d history: %w", id, err)
+	}
+	defer rows.Close()
+	told, failed := map[Audience]time.Time{}, map[Audience]time.Time{}
+	for rows.Next() {
+		var aud Audience
+		var ev, at string
+		if err := rows.Scan(&aud, &ev, &at); err != nil {
+			return nil, nil, err
+		}
+		t, _ := store.ParseTime(at)
+		if ev == "notify_failed" {
+			failed[aud] = t
+		} else {
+			told[aud] = t
+		}
+	}
+	return told, failed, rows.Err()
+}
+
+type outcome struct {
+	aud     Audience
+	channel string
+	err     error
+}
+
+func (e *Escalator) send(ctx context.Context, a Alert, due []Audience, repeat bool, now time.Time) error {
+	n := notify.Notice{Ref: a.Ref, Severity: string(a.Severity), Place: place(a), At: a.OpenedAt, State: string(a.State), Link: e.link(a), Repeat: repeat}
+	var outs []outcome
+	for _, aud := range due {
+		chans := e.routes[aud]
+		if len(chans) == 0 {
+			outs = append(outs, outcome{aud: aud})
+			continue
+		}
+		for _, ch := range chans {
+			err := ch.Send(ctx, n)
+			if err != nil {
+				e.log.Warn("alert notice not delivered", "alert", a.Ref, "audience", aud, "channel", ch.Name(), "err", err)
+			}
+			outs = append(outs, outcome{aud, ch.Name(), err})
+		}
+	}
+	ts := store.FormatTime(now)
+	err := e.book.st.Change(ctx, func(tx *store.Tx) error {
+		delivered := false
+		for _, o := range outs {
+			ev, detail := "notified", ""
+			switch {
+			case o.channel == "":
+				ev, detail = "unrouted", "no channel is configured for this audience"
+			case o.err != nil:
+				ev, detail = "notify_failed", o.err.Error()
+			default:
+				delivered = true
+				if repeat {
+					detail = "repeat"
+				}
+			}
+			if err := e.book.event(ctx, tx, a, ts, ev, o.aud, o.channel, System, detail, a.State); err != nil {
+				return err
+			}
+		}
+		if delivered {
+			_, err := tx.ExecContext(ctx, `UPDATE alerts SET notified_at = ? WHERE id = ?`, ts, a.ID)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("alert %s: record notices: %w", a.Ref, err)
+	}
+	return nil
+}
+
+// place is the cabinet or room code, the only location an external notice names.
+func place(a Alert) string {
+	if a.Cabinet != "" {
+		return a.Cabinet
+	}
+	return a.Room
+}
+
+func (e *Escalator) link(a Alert) string {
+	base := e.p.ConsoleURL
+	if base == "" {
+		base = "/console"
+	}
+	return base + "/alerts/" + a.Ref
+}

@@ -1,0 +1,302 @@
+package alert
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/mail"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	smtp "github.com/emersion/go-smtp"
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/custodyhq/custody/internal/audit"
+	"github.com/custodyhq/custody/internal/epc"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// clock is the injected clock: tests move it instead of sleeping.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock(t time.Time) *clock { return &clock{t: t} }
+func (c *clock) Now() time.Time   { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func openStore(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "custody.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// site is a seeded register: units, people, cabinets and items written straight into the schema
+// of migration 0001 (the register's own API has no EPC step yet: labels are a later issue).
+type site struct {
+	st    *store.Store
+	items map[string]int64 // "C-01/3" → item id
+	epcs  map[int64]string
+}
+
+// Our GS1 company prefix in the tests, and GDTI-96 EPCs under it (header 2C, filter 0,
+// partition 5: 24-bit prefix 0951234 … the exact bits come from package epc).
+const testPrefix = "0614141"
+
+func seed(t testing.TB, st *store.Store, cabinets, perCabinet int, agentOf func(cab int) string) *site {
+	t.Helper()
+	s := &site{st: st, items: map[string]int64{}, epcs: map[int64]string{}}
+	ctx := context.Background()
+	now := store.FormatTime(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	err := st.Write(ctx, func(tx *sql.Tx) error {
+		ex := func(q string, args ...any) error { _, err := tx.ExecContext(ctx, q, args...); return err }
+		if err := ex(`INSERT INTO units(id, code, name, created_at) VALUES (1, 'U1', '办公室', ?)`, now); err != nil {
+			return err
+		}
+		for _, p := range []string{"custodian1", "zhangsan", "lisi"} {
+			if err := ex(`INSERT INTO people(username, name, unit_id, created_at) VALUES (?, ?, 1, ?)`, p, p, now); err != nil {
+				return err
+			}
+		}
+		agents := map[string]bool{}
+		for c := 1; c <= cabinets; c++ {
+			a := agentOf(c)
+			if !agents[a] {
+				agents[a] = true
+				if err := ex(`INSERT INTO agents(id, key, created_at) VALUES (?, x'00', ?)`, a, now); err != nil {
+					return err
+				}
+			}
+			if err := ex(`INSERT INTO cabinets(id, code, name, room, unit_id, agent_id, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)`, c, cabCode(c), "柜", fmt.Sprintf("R-%d", (c+1)/2), a, now); err != nil {
+				return err
+			}
+		}
+		docs := 0
+		for c := 1; c <= cabinets; c++ {
+			for i := 1; i <= perCabinet; i++ {
+				if (i-1)%10 == 0 {
+					docs++
+					level := []string{"secret", "confidential", "top-secret"}[docs%3]
+					if err := ex(`INSERT INTO documents(id, number, title, issuing_unit_id, level, issued_on, secrecy_term, copies, created_by, created_at) VALUES (?, ?, ?, 1, ?, '2026-01-01', '10年', 10, 1, ?)`,
+						docs, fmt.Sprintf("密发〔2026〕%d号", docs), fmt.Sprintf("关于第%d项绝密工程的通知", docs), level, now); err != nil {
+						return err
+					}
+				}
+				id := int64((c-1)*perCabinet + i)
+				e := gdti(t, uint64(id))
+				if err := ex(`INSERT INTO items(id, document_id, copy_no, state, cabinet_id, epc, updated_at) VALUES (?, ?, ?, 'in_cabinet', ?, ?, ?)`, id, docs, (i-1)%10+1, c, e, now); err != nil {
+					return err
+				}
+				s.items[fmt.Sprintf("%s/%d", cabCode(c), i)] = id
+				s.epcs[id] = e
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	return s
+}
+
+func cabCode(c int) string { return fmt.Sprintf("C-%02d", c) }
+
+// smtpServer is a real SMTP server (emersion/go-smtp) on 127.0.0.1 that keeps what it receives.
+type smtpServer struct {
+	Addr string
+	mu   sync.Mutex
+	msgs []received
+}
+
+type received struct {
+	From string
+	To   []string
+	Data []byte
+}
+
+func (s *smtpServer) Messages() []received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]received(nil), s.msgs...)
+}
+
+type smtpSession struct {
+	srv *smtpServer
+	cur received
+}
+
+func (s *smtpSession) Reset()        { s.cur = received{} }
+func (s *smtpSession) Logout() error { return nil }
+func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
+	s.cur.From = from
+	return nil
+}
+func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.cur.To = append(s.cur.To, to)
+	return nil
+}
+func (s *smtpSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.cur.Data = b
+	s.srv.mu.Lock()
+	s.srv.msgs = append(s.srv.msgs, s.cur)
+	s.srv.mu.Unlock()
+	return nil
+}
+
+func startSMTP(t testing.TB) *smtpServer {
+	t.Helper()
+	srv := &smtpServer{}
+	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{srv: srv}, nil }))
+	s.Domain = "mail.test"
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Addr = l.Addr().String()
+	done := make(chan struct{})
+	go func() { defer close(done); s.Serve(l) }()
+	t.Cleanup(func() { s.Close(); <-done })
+	return srv
+}
+
+// body decodes a received mail's body (base64, as Mail writes it).
+func (r received) body(t testing.TB) (subject, body string) {
+	t.Helper()
+	m, err := mail.ReadMessage(strings.NewReader(string(r.Data)))
+	if err != nil {
+		t.Fatalf("received mail: %v", err)
+	}
+	dec := new(mimeDecoder)
+	subject = dec.header(m.Header.Get("Subject"))
+	b, _ := io.ReadAll(m.Body)
+	return subject, dec.base64(t, b)
+}
+
+// broker is the real MQTT broker (mochi-mqtt, as custodyd embeds it) on a free 127.0.0.1 port.
+func startBroker(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(slog.DiscardHandler)})
+	if err := srv.AddHook(new(allowAll), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "t", Address: addr})); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return addr
+}
+
+// mqttClient is a paho client: the Publisher custodyd would hand the escalator, and a subscriber
+// standing in for an internal integration.
+type mqttClient struct{ c paho.Client }
+
+func dialMQTT(t testing.TB, addr, id string) *mqttClient {
+	t.Helper()
+	o := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetConnectTimeout(5 * time.Second).SetOrderMatters(false)
+	c := paho.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("mqtt connect %s: %v", addr, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return &mqttClient{c}
+}
+
+func (m *mqttClient) Publish(ctx context.Context, topic string, payload []byte) error {
+	tok := m.c.Publish(topic, 1, false, payload)
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m *mqttClient) subscribe(t testing.TB, topic string) <-chan []byte {
+	t.Helper()
+	ch := make(chan []byte, 1024)
+	tok := m.c.Subscribe(topic, 1, func(_ paho.Client, msg paho.Message) {
+		select {
+		case ch <- msg.Payload():
+		default:
+		}
+	})
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe %s: %v", topic, tok.Error())
+	}
+	return ch
+}
+
+func gdti(t testing.TB, serial uint64) string {
+	t.Helper()
+	e, err := (epc.Issuer{CompanyPrefix: testPrefix, DocumentType: "12345", Filter: epc.FilterAllOthers}).ForItem(serial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Hex()
+}
+
+type mimeDecoder struct{ mime.WordDecoder }
+
+func (d *mimeDecoder) header(s string) string {
+	out, err := d.DecodeHeader(s)
+	if err != nil {
+		return s
+	}
+	return out
+}
+
+func (d *mimeDecoder) base64(t testing.TB, b []byte) string {
+	t.Helper()
+	out, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(b)), ""))
+	if err != nil {
+		t.Fatalf("mail body is not base64: %v", err)
+	}
+	return string(out)
+}
+
+// allowAll lets every test client in: the broker's own auth and ACL are the broker package's
+// business and are tested there.
+type allowAll struct{ mqtt.HookBase }
+
+func (h *allowAll) ID() string { return "allow-all-test" }
+func (h *allowAll) Provides(b byte) bool {
+	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
+}
+func (h *allowAll) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
+func (h *allowAll) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
+
+type sqlTx = sql.Tx
+type auditRecord = audit.Record
