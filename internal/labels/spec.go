@@ -20,19 +20,19 @@ type Stock struct {
 	Title string `toml:"title"` // for people, zh-CN / English
 	// Kind is "roll" (thermal roll, one PDF page per label) or "sheet" (A4 sheets, a grid of
 	// labels per page).
-	Kind         string  `toml:"kind"`
-	LabelWidth   float64 `toml:"label_width_mm"`
-	LabelHeight  float64 `toml:"label_height_mm"`
-	Gap          float64 `toml:"gap_mm"` // roll: gap between labels (TSPL GAP)
-	PageWidth    float64 `toml:"page_width_mm"`
-	PageHeight   float64 `toml:"page_height_mm"`
-	Columns      int     `toml:"columns"`
-	Rows         int     `toml:"rows"`
-	MarginLeft   float64 `toml:"margin_left_mm"`
-	MarginTop    float64 `toml:"margin_top_mm"`
-	ColumnGap    float64 `toml:"column_gap_mm"`
-	RowGap       float64 `toml:"row_gap_mm"`
-	file         string
+	Kind        string  `toml:"kind"`
+	LabelWidth  float64 `toml:"label_width_mm"`
+	LabelHeight float64 `toml:"label_height_mm"`
+	Gap         float64 `toml:"gap_mm"` // roll: gap between labels (TSPL GAP)
+	PageWidth   float64 `toml:"page_width_mm"`
+	PageHeight  float64 `toml:"page_height_mm"`
+	Columns     int     `toml:"columns"`
+	Rows        int     `toml:"rows"`
+	MarginLeft  float64 `toml:"margin_left_mm"`
+	MarginTop   float64 `toml:"margin_top_mm"`
+	ColumnGap   float64 `toml:"column_gap_mm"`
+	RowGap      float64 `toml:"row_gap_mm"`
+	file        string
 }
 
 // Box is a rectangle on the label, in millimetres from the label's top-left corner.
