@@ -1,0 +1,147 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/alert/notify"
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/reconcile"
+)
+
+// TestNothingLeavesTheSecureNetwork is DESIGN.md §5 rule 11 as a test: an alert of every kind, at
+// every level, goes through every external channel (mail through a real SMTP server, and the
+// generic, DingTalk, WeCom and Feishu webhooks through real HTTP servers) to every audience, and
+// the bytes those servers received must not hold a title, a document or item number, a level, a
+// holder, an EPC or even what kind of alert it is. They must hold the opaque ref, and the cabinet.
+func TestNothingLeavesTheSecureNetwork(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var wire []string // every request line, header and body the robots received
+	robot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		mu.Lock()
+		wire = append(wire, req.URL.String()+"\n"+fmt.Sprint(req.Header)+"\n"+string(b))
+		mu.Unlock()
+		io.WriteString(w, `{"errcode":0,"code":0}`)
+	}))
+	defer robot.Close()
+	var chans []notify.Channel
+	chans = append(chans, &notify.Mail{Addr: r.smtp.Addr, From: "custody@unit.test", To: []string{"all@unit.test"}, InsecureNoTLS: true})
+	for _, f := range []notify.Format{notify.Generic, notify.DingTalk, notify.WeCom, notify.Feishu} {
+		chans = append(chans, &notify.Webhook{URL: robot.URL + "/hook?access_token=t", Format: f, Secret: "k"})
+	}
+	r.esc.routes = map[Audience][]notify.Channel{Custodians: chans, Leaders: chans, SecrecyOffice: chans}
+
+	// The register's sensitive words: every document title and number, every holder.
+	var forbidden []string
+	rows, err := r.st.DB().Query(`SELECT number, title FROM documents`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n, title string
+		rows.Scan(&n, &title)
+		forbidden = append(forbidden, n, title)
+	}
+	rows.Close()
+	forbidden = append(forbidden, "zhangsan", "lisi", "custodian1")
+	for _, l := range custody.Levels {
+		forbidden = append(forbidden, l.Text().ZH, l.Text().EN, string(l))
+	}
+	for _, k := range reconcile.Kinds {
+		forbidden = append(forbidden, string(k), k.Text().ZH, k.Text().EN)
+	}
+
+	// One confirmed finding of every kind, for items of every level, in distinct places.
+	var fs []reconcile.Finding
+	levels := []custody.Level{custody.TopSecret, custody.Secret, custody.Confidential}
+	for i, k := range reconcile.Kinds {
+		cab := cabCode(1 + i%4)
+		id := r.site.items[fmt.Sprintf("%s/%d", cab, 1+i)]
+		var number string
+		var copyNo int
+		r.st.DB().QueryRow(`SELECT d.number, i.copy_no FROM items i JOIN documents d ON d.id = i.document_id WHERE i.id = ?`, id).Scan(&number, &copyNo)
+		item := fmt.Sprintf("%s/%d", number, copyNo)
+		forbidden = append(forbidden, item, r.site.epcs[id])
+		f := reconcile.Finding{Kind: k, Confidence: reconcile.Confirmed, Cabinet: cab, Agent: "agent-a", At: night,
+			ItemID: id, Item: item, Level: levels[i%3], EPC: r.site.epcs[id], Holder: "zhangsan",
+			Text: custody.Text{ZH: "文件 " + item + " 绝密 zhangsan", EN: "item " + item}}
+		switch {
+		case k.PerItem() || k == reconcile.Overdue:
+			f.Subject = fmt.Sprintf("item/%d", id)
+		case k == reconcile.AgentOffline:
+			f.Subject, f.Agent = "agent/agent-x", "agent-x"
+		default:
+			f.Subject = "cabinet/" + cab
+		}
+		fs = append(fs, f)
+	}
+	if err := r.book.Apply(ctx, Evaluation{Findings: fs}); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(t)
+	r.clk.Add(time.Hour) // past the leaders' delay: every audience has now been told of every alert
+	r.tick(t)
+
+	alerts := r.alerts(t, Filter{})
+	if len(alerts) != len(reconcile.Kinds) {
+		t.Fatalf("got %d alerts, want one per kind (%d)", len(alerts), len(reconcile.Kinds))
+	}
+	mails := r.smtp.Messages()
+	var seen []string
+	for _, m := range mails {
+		subject, body := m.body(t)
+		seen = append(seen, string(m.Data), subject, body)
+	}
+	mu.Lock()
+	seen = append(seen, wire...)
+	mu.Unlock()
+	if len(mails) < len(alerts)*2 || len(wire) < len(alerts)*4*2 {
+		t.Fatalf("got %d mails and %d webhook calls, want every alert through every channel to at least two audiences", len(mails), len(wire))
+	}
+	word := regexp.MustCompile(`(?i)\bsecret\b`) // the bare level word, not the DingTalk "sign"
+	for _, s := range seen {
+		for _, f := range forbidden {
+			if f != "" && strings.Contains(strings.ToLower(s), strings.ToLower(f)) {
+				t.Errorf("an external notice holds %q:\n%s", f, s)
+			}
+		}
+		if word.MatchString(s) {
+			t.Errorf("an external notice holds the level word secret:\n%s", s)
+		}
+	}
+	for _, a := range alerts {
+		found := 0
+		for _, s := range seen {
+			if strings.Contains(s, a.Ref) {
+				found++
+			}
+		}
+		if found == 0 {
+			t.Errorf("alert %s (%s) reached no external channel", a.Ref, a.Kind)
+		}
+	}
+	// The internal topic carries identifiers, never a title.
+	for _, m := range r.mqtt(t, len(alerts)) {
+		b := fmt.Sprintf("%+v", m)
+		rows, _ := r.st.DB().Query(`SELECT title FROM documents`)
+		for rows.Next() {
+			var title string
+			rows.Scan(&title)
+			if strings.Contains(b, title) {
+				t.Errorf("the MQTT alert holds a title: %s", b)
+			}
+		}
+		rows.Close()
+	}
+}
