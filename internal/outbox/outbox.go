@@ -2,18 +2,22 @@
 //
 // Contract: Append writes one observation and gives it the next sequence number in the same
 // transaction; when Append returns nil the entry is on disk (WAL, synchronous=FULL) and survives
-// SIGKILL and power loss. Sequence numbers strictly increase for the life of the file: they are
-// never reused, not even after every entry was removed and the agent restarted (SQLite
-// AUTOINCREMENT keeps the high mark in sqlite_sequence). Pending lists entries in sequence order;
-// Remove deletes an entry once the broker has acknowledged it. Nothing is dropped: when the
-// configured size limit is reached Append refuses with ErrFull, and when the disk itself is full it
-// refuses with ErrDiskFull; the caller logs and reports both. Level and AboveHighWater let the
-// agent raise a fault long before the limit is reached. Urgent entries (the fault saying the
-// outbox is filling up) may use a small headroom above the limit so the warning itself is never
-// the thing refused. A ballast file beside the outbox (Options.ReserveBytes) is given back at the
-// first disk-full error so that acknowledgements can still delete entries (WAL mode needs room
-// even to delete) and the urgent fault gets in; ordinary entries are refused with ErrDiskFull
-// until the ballast can be written again.
+// SIGKILL and power loss. Sequence numbers increase by one for the life of the file and are never
+// reused, not even after every entry was pruned and the agent restarted (SQLite AUTOINCREMENT
+// keeps the high mark in sqlite_sequence; a refused Append consumes no number). Pending lists the
+// entries the broker has not acknowledged, in sequence order; Ack marks one acknowledged. An
+// acknowledged entry is kept (firmware-protocol/mqtt.md §8: at least 7 days) so that a resync
+// from custodyd can be answered (Since); Prune deletes acknowledged entries older than the
+// retention, and when the size limit is reached the oldest acknowledged entries make room first.
+// Unacknowledged entries are never deleted: when they alone fill the limit Append refuses with
+// ErrFull, and when the disk itself is full it refuses with ErrDiskFull; the caller logs and
+// reports both. Level and AboveHighWater (over unacknowledged entries) let the agent raise a fault
+// long before the limit is reached. Urgent entries (the fault saying the outbox is filling up)
+// may use a small headroom above the limit so the warning itself is never the thing refused. A
+// ballast file beside the outbox (Options.ReserveBytes) is given back at the first disk-full error
+// so that acknowledgements can still be written (WAL mode needs room even to delete) and the
+// urgent fault gets in; ordinary entries are refused with ErrDiskFull until the ballast can be
+// written again.
 //
 // One Outbox per file; it is safe for concurrent use. Close is idempotent.
 package outbox
@@ -102,15 +106,19 @@ type Entry struct {
 	Body []byte
 }
 
-// Level is how full the outbox is.
+// Level is how full the outbox is. Entries and Bytes count what is not yet acknowledged (what is
+// at risk); Held counts everything in the file, acknowledged entries kept for resync included.
 type Level struct {
-	Entries    int64
-	Bytes      int64
-	MaxEntries int64
-	MaxBytes   int64
+	Entries     int64
+	Bytes       int64
+	HeldEntries int64
+	HeldBytes   int64
+	MaxEntries  int64
+	MaxBytes    int64
 }
 
-// Fraction is the larger of the two fill ratios, 0–1 (slightly above 1 when urgent headroom is used).
+// Fraction is the larger of the two fill ratios of unacknowledged entries, 0–1 (slightly above 1
+// when urgent headroom is used).
 func (l Level) Fraction() float64 {
 	a := float64(l.Entries) / float64(l.MaxEntries)
 	b := float64(l.Bytes) / float64(l.MaxBytes)
@@ -125,21 +133,28 @@ type Outbox struct {
 
 	mu       sync.Mutex
 	closed   bool
-	reserved bool // the ballast file is in place
-	entries  int64
+	reserved bool  // the ballast file is in place
+	entries  int64 // unacknowledged
 	bytes    int64
+	held     int64 // all entries in the file
+	heldB    int64
 	lastSeq  uint64
 }
 
+// auto_vacuum must come before the first table: it lets pruned pages go back to the file system,
+// which a full disk needs (see reclaim).
 const schema = `
+PRAGMA auto_vacuum = INCREMENTAL;
 CREATE TABLE IF NOT EXISTS entries (
 	seq  INTEGER PRIMARY KEY AUTOINCREMENT,
 	id   TEXT    NOT NULL,
 	boot TEXT    NOT NULL,
 	kind TEXT    NOT NULL,
 	at   INTEGER NOT NULL, -- unix nanoseconds
-	body BLOB    NOT NULL
-);`
+	body BLOB    NOT NULL,
+	acked INTEGER NOT NULL DEFAULT 0 -- unix nanoseconds of the broker's acknowledgement; 0 = pending
+);
+CREATE INDEX IF NOT EXISTS entries_pending ON entries (acked, seq);`
 
 // Open opens or creates the outbox file at path and checks its integrity.
 func Open(ctx context.Context, path string, opt Options) (*Outbox, error) {
@@ -221,7 +236,9 @@ func (o *Outbox) init(ctx context.Context) error {
 	if _, err := o.db.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("create schema: %w", classify(err))
 	}
-	err := o.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(length(body)),0) FROM entries`).Scan(&o.entries, &o.bytes)
+	err := o.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(length(body)),0),
+		coalesce(sum(acked = 0),0), coalesce(sum(CASE WHEN acked = 0 THEN length(body) ELSE 0 END),0) FROM entries`).
+		Scan(&o.held, &o.heldB, &o.entries, &o.bytes)
 	if err != nil {
 		return fmt.Errorf("count entries: %w", classify(err))
 	}
@@ -254,13 +271,24 @@ func (o *Outbox) Append(ctx context.Context, r Record) (Entry, error) {
 	}
 	if o.opt.ReserveBytes > 0 && !o.reserved && !r.Urgent {
 		// The ballast is gone: what space there is belongs to acknowledgements until the disk
-		// has room for the ballast again.
-		if o.reserved = o.reserve(); !o.reserved {
+		// has room for the ballast again. Acknowledged entries kept for resync give way first
+		// (mqtt.md §8 lets storage force that; Oldest then tells custodyd).
+		if o.reserved = o.reserve(); !o.reserved && o.held > o.entries {
+			o.reclaim(ctx)
+			o.reserved = o.reserve()
+		}
+		if !o.reserved {
 			return Entry{}, fmt.Errorf("outbox %s: %s observation: %w (the %d-byte reserve could not be restored; free space on the disk or let the backlog drain)",
 				o.path, r.Kind, ErrDiskFull, o.opt.ReserveBytes)
 		}
 	}
-	if o.entries+1 > maxE || o.bytes+n > maxB {
+	if o.held+1 > maxE || o.heldB+n > maxB {
+		// Acknowledged entries kept for resync make room first, oldest first.
+		if err := o.makeRoom(ctx, o.held+1-maxE, o.heldB+n-maxB); err != nil {
+			return Entry{}, fmt.Errorf("outbox %s: make room for a %s observation: %w", o.path, r.Kind, err)
+		}
+	}
+	if o.held+1 > maxE || o.heldB+n > maxB {
 		return Entry{}, fmt.Errorf("outbox %s: %s observation of %d bytes: %w (holding %d entries, %d bytes; limits %d entries, %d bytes)",
 			o.path, r.Kind, n, ErrFull, o.entries, o.bytes, o.opt.MaxEntries, o.opt.MaxBytes)
 	}
@@ -286,20 +314,33 @@ func (o *Outbox) Append(ctx context.Context, r Record) (Entry, error) {
 	o.lastSeq = uint64(seq)
 	o.entries++
 	o.bytes += n
+	o.held++
+	o.heldB += n
 	return Entry{Seq: uint64(seq), ID: r.ID, Boot: r.Boot, Kind: r.Kind, At: at, Body: r.Body}, nil
 }
 
-// Pending returns up to limit entries with a sequence number above after, oldest first.
+// Pending returns up to limit unacknowledged entries with a sequence number above after, oldest
+// first.
 func (o *Outbox) Pending(ctx context.Context, after uint64, limit int) ([]Entry, error) {
+	return o.list(ctx, `SELECT seq, id, boot, kind, at, body FROM entries WHERE acked = 0 AND seq > ? ORDER BY seq LIMIT ?`, after, limit)
+}
+
+// Since returns up to limit entries still held — acknowledged or not — with a sequence number of
+// at least from, oldest first: what a resync re-sends.
+func (o *Outbox) Since(ctx context.Context, from uint64, limit int) ([]Entry, error) {
+	return o.list(ctx, `SELECT seq, id, boot, kind, at, body FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?`, from, limit)
+}
+
+func (o *Outbox) list(ctx context.Context, query string, seq uint64, limit int) ([]Entry, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := o.db.QueryContext(ctx, `SELECT seq, id, boot, kind, at, body FROM entries WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), limit)
+	rows, err := o.db.QueryContext(ctx, query, int64(seq), limit)
 	if err != nil {
-		return nil, fmt.Errorf("outbox %s: list pending: %w", o.path, classify(err))
+		return nil, fmt.Errorf("outbox %s: list entries: %w", o.path, classify(err))
 	}
 	defer rows.Close()
 	var out []Entry
@@ -314,12 +355,13 @@ func (o *Outbox) Pending(ctx context.Context, after uint64, limit int) ([]Entry,
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("outbox %s: list pending: %w", o.path, classify(err))
+		return nil, fmt.Errorf("outbox %s: list entries: %w", o.path, classify(err))
 	}
 	return out, nil
 }
 
-// Oldest is the lowest sequence number still held, or 0 when the outbox is empty.
+// Oldest is the lowest sequence number still held (acknowledged or not), or 0 when the outbox is
+// empty.
 func (o *Outbox) Oldest(ctx context.Context) (uint64, error) {
 	if err := o.check(); err != nil {
 		return 0, err
@@ -338,43 +380,116 @@ func (o *Outbox) LastSeq() uint64 {
 	return o.lastSeq
 }
 
-// Remove deletes the entry with sequence number seq, once the broker acknowledged it. Removing an
-// entry that is already gone is not an error (an acknowledgement may arrive twice).
-func (o *Outbox) Remove(ctx context.Context, seq uint64) error {
+// Ack marks the entry with sequence number seq acknowledged by the broker; it is kept for
+// resync until pruned. Acknowledging an entry twice, or one already pruned, is not an error (an
+// acknowledgement may arrive twice).
+func (o *Outbox) Ack(ctx context.Context, seq uint64, at time.Time) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
 		return ErrClosed
 	}
 	var n int64
-	remove := func() error {
-		return classify(o.db.QueryRowContext(ctx, `DELETE FROM entries WHERE seq = ? RETURNING length(body)`, int64(seq)).Scan(&n))
+	ack := func() error {
+		return classify(o.db.QueryRowContext(ctx, `UPDATE entries SET acked = ? WHERE seq = ? AND acked = 0 RETURNING length(body)`,
+			max(at.UnixNano(), 1), int64(seq)).Scan(&n))
 	}
-	err := remove()
+	err := ack()
 	if errors.Is(err, ErrDiskFull) && o.release() {
-		err = remove()
+		err = ack()
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("outbox %s: remove seq %d: %w", o.path, seq, err)
+		return fmt.Errorf("outbox %s: acknowledge seq %d: %w", o.path, seq, err)
 	}
 	o.entries--
 	o.bytes -= n
+	o.afterDelete(ctx)
+	return nil
+}
+
+// Prune deletes acknowledged entries acknowledged before before; it returns how many.
+func (o *Outbox) Prune(ctx context.Context, before time.Time) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return 0, ErrClosed
+	}
+	rows, err := o.db.QueryContext(ctx, `DELETE FROM entries WHERE acked > 0 AND acked < ? RETURNING length(body)`, before.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("outbox %s: prune: %w", o.path, classify(err))
+	}
+	k, err := o.countDeleted(rows)
+	if err != nil {
+		return k, fmt.Errorf("outbox %s: prune: %w", o.path, err)
+	}
+	o.afterDelete(ctx)
+	return k, nil
+}
+
+// makeRoom deletes the oldest acknowledged entries until at least entries entries and bytes
+// bytes are freed, or none is left. Called with mu held.
+func (o *Outbox) makeRoom(ctx context.Context, entries, bytes int64) error {
+	for entries > 0 || bytes > 0 {
+		rows, err := o.db.QueryContext(ctx, `DELETE FROM entries WHERE seq IN (SELECT seq FROM entries WHERE acked > 0 ORDER BY seq LIMIT 64) RETURNING length(body)`)
+		if err != nil {
+			return classify(err)
+		}
+		e0, b0 := o.held, o.heldB
+		k, err := o.countDeleted(rows)
+		if err != nil {
+			return err
+		}
+		if k == 0 {
+			return nil
+		}
+		entries -= e0 - o.held
+		bytes -= b0 - o.heldB
+	}
+	return nil
+}
+
+func (o *Outbox) countDeleted(rows *sql.Rows) (int, error) {
+	defer rows.Close()
+	k := 0
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return k, classify(err)
+		}
+		o.held--
+		o.heldB -= n
+		k++
+	}
+	return k, classify(rows.Err())
+}
+
+// reclaim deletes every acknowledged entry and gives the pages back to the file system. Called
+// with mu held, on a full disk only.
+func (o *Outbox) reclaim(ctx context.Context) {
+	if err := o.makeRoom(ctx, o.held-o.entries, 0); err != nil {
+		return
+	}
+	o.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	o.db.ExecContext(ctx, `PRAGMA incremental_vacuum`)
+	o.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+}
+
+// afterDelete checkpoints and restores the ballast once nothing is pending. Called with mu held.
+func (o *Outbox) afterDelete(ctx context.Context) {
 	if o.entries == 0 && !o.reserved && o.opt.ReserveBytes > 0 {
-		// Drained: checkpoint so the log gives its pages back, then put the ballast back.
 		o.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 		o.reserved = o.reserve()
 	}
-	return nil
 }
 
 // Level reports how full the outbox is.
 func (o *Outbox) Level() Level {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return Level{Entries: o.entries, Bytes: o.bytes, MaxEntries: o.opt.MaxEntries, MaxBytes: o.opt.MaxBytes}
+	return Level{Entries: o.entries, Bytes: o.bytes, HeldEntries: o.held, HeldBytes: o.heldB, MaxEntries: o.opt.MaxEntries, MaxBytes: o.opt.MaxBytes}
 }
 
 // AboveHighWater reports whether the outbox is fuller than the high-water mark.

@@ -29,7 +29,7 @@ func rec(i int) Record {
 	return Record{ID: fmt.Sprintf("m%d", i), Boot: "b1", Kind: "door", At: time.Unix(1700000000, int64(i)), Body: []byte(fmt.Sprintf(`{"i":%d}`, i))}
 }
 
-func TestAppendPendingRemoveInOrder(t *testing.T) {
+func TestAppendPendingAckInOrder(t *testing.T) {
 	ctx := context.Background()
 	o := open(t, filepath.Join(t.TempDir(), "outbox.db"), Options{})
 	var seqs []uint64
@@ -45,12 +45,12 @@ func TestAppendPendingRemoveInOrder(t *testing.T) {
 	}
 	// Acknowledge out of order, as QoS 1 acks may arrive.
 	for _, s := range []uint64{seqs[3], seqs[0], seqs[7]} {
-		if err := o.Remove(ctx, s); err != nil {
+		if err := o.Ack(ctx, s, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := o.Remove(ctx, seqs[3]); err != nil {
-		t.Fatalf("second remove of the same seq: got %v, want nil", err)
+	if err := o.Ack(ctx, seqs[3], time.Now()); err != nil {
+		t.Fatalf("second ack of the same seq: got %v, want nil", err)
 	}
 	p, err := o.Pending(ctx, 0, 100)
 	if err != nil {
@@ -71,11 +71,26 @@ func TestAppendPendingRemoveInOrder(t *testing.T) {
 	if len(p2) != 2 || p2[0].Seq != p[3].Seq {
 		t.Fatalf("pending after %d limit 2: got %d entries starting %d, want 2 starting %d", p[2].Seq, len(p2), p2[0].Seq, p[3].Seq)
 	}
-	if l := o.Level(); l.Entries != 7 || l.Bytes != 7*7 {
-		t.Fatalf("level: got %+v, want 7 entries of 49 bytes", l)
+	if l := o.Level(); l.Entries != 7 || l.Bytes != 7*7 || l.HeldEntries != 10 {
+		t.Fatalf("level: got %+v, want 7 pending entries of 49 bytes, 10 held", l)
+	}
+	// Acknowledged entries stay for a resync until pruned.
+	if old, _ := o.Oldest(ctx); old != seqs[0] {
+		t.Fatalf("oldest: got %d, want %d", old, seqs[0])
+	}
+	since, _ := o.Since(ctx, seqs[3], 100)
+	if len(since) != 7 || since[0].Seq != seqs[3] {
+		t.Fatalf("since %d: got %d entries from %d, want 7 from %d (acknowledged ones included)", seqs[3], len(since), since[0].Seq, seqs[3])
+	}
+	n, err := o.Prune(ctx, time.Now().Add(time.Second))
+	if err != nil || n != 3 {
+		t.Fatalf("prune: got %d, %v, want the 3 acknowledged entries", n, err)
 	}
 	if old, _ := o.Oldest(ctx); old != seqs[1] {
-		t.Fatalf("oldest: got %d, want %d", old, seqs[1])
+		t.Fatalf("oldest after prune: got %d, want %d", old, seqs[1])
+	}
+	if l := o.Level(); l.HeldEntries != 7 || l.Entries != 7 {
+		t.Fatalf("level after prune: got %+v, want 7 held, 7 pending", l)
 	}
 }
 
@@ -90,7 +105,7 @@ func TestSeqSurvivesRestartWhenEmpty(t *testing.T) {
 			t.Fatal(err)
 		}
 		last = e.Seq
-		if err := o.Remove(ctx, e.Seq); err != nil {
+		if err := o.Ack(ctx, e.Seq, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -149,15 +164,21 @@ func TestLimitRefusesAndHighWaterWarnsEarly(t *testing.T) {
 	if len(p) != 11 {
 		t.Fatalf("held entries: got %d, want 11 (10 + the urgent fault; the refused one not written)", len(p))
 	}
-	// Draining makes room again.
-	if err := o.Remove(ctx, p[0].Seq); err != nil {
+	// Acknowledgements make room again: the oldest acknowledged entries give way.
+	if err := o.Ack(ctx, p[0].Seq, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.Remove(ctx, p[1].Seq); err != nil {
+	if err := o.Ack(ctx, p[1].Seq, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := o.Append(ctx, rec(12)); err != nil {
 		t.Fatalf("append after draining: %v", err)
+	}
+	if old, _ := o.Oldest(ctx); old != p[2].Seq {
+		t.Fatalf("oldest held after making room: got %d, want %d (the two acknowledged ones pruned)", old, p[2].Seq)
+	}
+	if l := o.Level(); l.HeldEntries != 10 || l.Entries != 10 {
+		t.Fatalf("level: got %+v, want 10 held and pending", l)
 	}
 }
 
@@ -277,7 +298,7 @@ func TestOutboxChild(t *testing.T) {
 		}
 		// Every other entry is acknowledged, as a publisher would; the rest stay pending.
 		if i%2 == 1 {
-			if err := o.Remove(context.Background(), e.Seq); err != nil {
+			if err := o.Ack(context.Background(), e.Seq, time.Now()); err != nil {
 				os.Exit(2)
 			}
 			continue
@@ -354,21 +375,29 @@ func TestDiskFull(t *testing.T) {
 	}
 	// Acknowledgements still go through on the full disk, and draining makes room again.
 	for _, e := range p {
-		if err := o2.Remove(ctx, e.Seq); err != nil {
-			t.Fatalf("remove seq %d on a full disk: %v", e.Seq, err)
+		if err := o2.Ack(ctx, e.Seq, time.Now()); err != nil {
+			t.Fatalf("acknowledge seq %d on a full disk: %v", e.Seq, err)
+		}
+	}
+	// The acknowledged entries kept for resync give way to new observations on the full disk.
+	last := o2.LastSeq()
+	for i := range 10 {
+		r := rec(99999 + i)
+		r.Body = body
+		e, err := o2.Append(ctx, r)
+		if err != nil {
+			t.Fatalf("append %d after draining: %v", i, err)
+		}
+		if e.Seq != last+1+uint64(i) {
+			t.Fatalf("seq after the disk-full episode: got %d, want %d (one more, no gap)", e.Seq, last+1+uint64(i))
 		}
 	}
 	if !o2.Reserved() {
 		t.Fatal("ballast not restored after the outbox drained")
 	}
-	r := rec(99999)
-	r.Body = body
-	if _, err := o2.Append(ctx, r); err != nil {
-		t.Fatalf("append after draining: %v", err)
-	}
 }
 
-func BenchmarkAppendRemove(b *testing.B) {
+func BenchmarkAppendAck(b *testing.B) {
 	ctx := context.Background()
 	o := open(b, filepath.Join(b.TempDir(), "outbox.db"), Options{})
 	r := rec(1)
@@ -379,7 +408,7 @@ func BenchmarkAppendRemove(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := o.Remove(ctx, e.Seq); err != nil {
+		if err := o.Ack(ctx, e.Seq, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}
