@@ -353,10 +353,9 @@ func (c *Config) Validate() error {
 		}
 		ids[id] = key
 	}
-	type slot struct {
-		reader string
-		port   int
-	}
+	// A round runs on one reader: a cabinet's antennas must all hang off the same reader, or the
+	// antenna numbers in its report would be ambiguous.
+	cabinetReader := map[string]string{}
 	for i, r := range c.Readers {
 		k := fmt.Sprintf("reader[%d]", i)
 		if !code.MatchString(r.ID) {
@@ -391,6 +390,10 @@ func (c *Config) Validate() error {
 			ports[an.Port] = true
 			if !code.MatchString(an.Cabinet) {
 				bad(ak+".cabinet", "%q must be a cabinet code (letters, digits, '.', '_', ':' or '-')", an.Cabinet)
+			} else if prev, ok := cabinetReader[an.Cabinet]; ok && prev != r.ID {
+				bad(ak+".cabinet", "cabinet %q already has antennas on reader %q; one cabinet is inventoried by one reader", an.Cabinet, prev)
+			} else {
+				cabinetReader[an.Cabinet] = r.ID
 			}
 			if an.Zone != "" && !code.MatchString(an.Zone) {
 				bad(ak+".zone", "%q must be a zone code", an.Zone)
