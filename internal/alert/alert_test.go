@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/alert/alerttest"
 	"github.com/custodyhq/custody/internal/alert/notify"
+	"github.com/custodyhq/custody/internal/audit"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/store"
@@ -42,13 +45,13 @@ func (c *commands) list() []string {
 
 type rig struct {
 	st   *store.Store
-	site *site
-	clk  *clock
+	site *alerttest.Site
+	clk  *alerttest.Clock
 	book *Book
 	chk  *Checker
 	esc  *Escalator
 	cmd  *commands
-	smtp *smtpServer
+	smtp *alerttest.SMTPServer
 	sub  <-chan []byte
 }
 
@@ -57,10 +60,10 @@ type rig struct {
 // SMTP server; alerts go to a real MQTT broker.
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{st: openStore(t), clk: newClock(night), cmd: &commands{}, smtp: startSMTP(t)}
-	r.site = seed(t, r.st, 4, 40, func(c int) string { return map[bool]string{true: "agent-a", false: "agent-b"}[c <= 2] })
+	r := &rig{st: alerttest.OpenStore(t), clk: alerttest.NewClock(night), cmd: &commands{}, smtp: alerttest.StartSMTP(t)}
+	r.site = alerttest.Seed(t, r.st, 4, 40, func(c int) string { return map[bool]string{true: "agent-a", false: "agent-b"}[c <= 2] })
 	r.book = NewBook(r.st, nil, r.clk.Now)
-	r.chk = NewChecker(r.st, r.book, r.cmd, reconcile.Policy{}, testPrefix, nil)
+	r.chk = NewChecker(r.st, r.book, r.cmd, reconcile.Policy{}, alerttest.TestPrefix, nil)
 	mailTo := func(addr string) notify.Channel {
 		return &notify.Mail{Addr: r.smtp.Addr, From: "custody@unit.test", To: []string{addr}, InsecureNoTLS: true}
 	}
@@ -69,9 +72,9 @@ func newRig(t *testing.T) *rig {
 		Leaders:       {mailTo("leaders@unit.test")},
 		SecrecyOffice: {mailTo("bmb@unit.test")},
 	}
-	addr := startBroker(t)
-	pub := dialMQTT(t, addr, "custodyd")
-	r.sub = dialMQTT(t, addr, "integration").subscribe(t, "custody/alerts")
+	addr := alerttest.StartBroker(t)
+	pub := alerttest.DialMQTT(t, addr, "custodyd")
+	r.sub = alerttest.DialMQTT(t, addr, "integration").Subscribe(t, "custody/alerts")
 	r.esc = NewEscalator(r.book, pub, "custody/alerts", routes, Policy{ConsoleURL: "https://console.unit.test"}, nil)
 	return r
 }
@@ -79,11 +82,11 @@ func newRig(t *testing.T) *rig {
 // round builds a complete five-pass report of a cabinet reading the given item numbers (1-based
 // within the cabinet) on every pass, plus extra tags.
 func (r *rig) round(cab int, id string, end time.Time, present func(i int) bool, extra ...reconcile.Tag) reconcile.Report {
-	rep := reconcile.Report{Agent: map[bool]string{true: "agent-a", false: "agent-b"}[cab <= 2], Cabinet: cabCode(cab), Round: id, Start: end.Add(-40 * time.Second), End: end, Passes: 5, Complete: true,
+	rep := reconcile.Report{Agent: map[bool]string{true: "agent-a", false: "agent-b"}[cab <= 2], Cabinet: alerttest.CabCode(cab), Round: id, Start: end.Add(-40 * time.Second), End: end, Passes: 5, Complete: true,
 		Antennas: []reconcile.Antenna{{Port: 1, OK: true}, {Port: 2, OK: true}}}
 	for i := 1; i <= 40; i++ {
 		if present(i) {
-			rep.Tags = append(rep.Tags, reconcile.Tag{EPC: r.site.epcs[r.site.items[fmt.Sprintf("%s/%d", cabCode(cab), i)]], Antennas: []int{1}, RSSI: -50, Reads: 3 + i%4, Passes: 2 + i%4})
+			rep.Tags = append(rep.Tags, reconcile.Tag{EPC: r.site.EPCs[r.site.Items[fmt.Sprintf("%s/%d", alerttest.CabCode(cab), i)]], Antennas: []int{1}, RSSI: -50, Reads: 3 + i%4, Passes: 2 + i%4})
 		}
 	}
 	rep.Tags = append(rep.Tags, extra...)
@@ -214,13 +217,13 @@ func TestLeadersHearOfUnacknowledgedAlertsAfterTheDelay(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	// A secret item of C-01 (item 1: document 1, level by seed) is read firmly in C-02.
-	id := r.site.items["C-01/1"]
+	id := r.site.Items["C-01/1"]
 	var level string
 	r.st.DB().QueryRow(`SELECT d.level FROM items i JOIN documents d ON d.id = i.document_id WHERE i.id = ?`, id).Scan(&level)
 	if level == string(custody.TopSecret) {
 		t.Fatal("seed changed: C-01/1 should not be top-secret")
 	}
-	extra := reconcile.Tag{EPC: r.site.epcs[id], Antennas: []int{1}, RSSI: -45, Reads: 10, Passes: 5}
+	extra := reconcile.Tag{EPC: r.site.EPCs[id], Antennas: []int{1}, RSSI: -45, Reads: 10, Passes: 5}
 	if _, err := r.chk.Report(ctx, r.round(2, "n1", night.Add(time.Minute), func(int) bool { return true }, extra)); err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +273,7 @@ func TestTopSecretGoesToLeadersAtOnceAndRenotifies(t *testing.T) {
 	ctx := context.Background()
 	var id int64
 	r.st.DB().QueryRow(`SELECT i.id FROM items i JOIN documents d ON d.id = i.document_id JOIN cabinets c ON c.id = i.cabinet_id WHERE d.level = 'top-secret' AND c.code = 'C-01' LIMIT 1`).Scan(&id)
-	extra := reconcile.Tag{EPC: r.site.epcs[id], Antennas: []int{1}, RSSI: -45, Reads: 10, Passes: 5}
+	extra := reconcile.Tag{EPC: r.site.EPCs[id], Antennas: []int{1}, RSSI: -45, Reads: 10, Passes: 5}
 	if _, err := r.chk.Report(ctx, r.round(2, "n1", night.Add(time.Minute), func(int) bool { return true }, extra)); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +295,7 @@ func TestTopSecretGoesToLeadersAtOnceAndRenotifies(t *testing.T) {
 	if got := r.mailsTo(2); fmt.Sprint(got) != fmt.Sprint(map[string]int{"custodian@unit.test": 1, "leaders@unit.test": 1}) {
 		t.Fatalf("got reminders %v after 2 h unacknowledged, want both told again", got)
 	}
-	subject, body := r.smtp.Messages()[2].body(t)
+	subject, body := r.smtp.Messages()[2].Body(t)
 	if !strings.Contains(subject, a.Ref) || !strings.Contains(body, "再次提醒") || !strings.Contains(body, "https://console.unit.test/alerts/"+a.Ref) {
 		t.Errorf("got reminder %q / %q, want the ref, 再次提醒 and the console link", subject, body)
 	}
@@ -344,8 +347,8 @@ func TestAlertsResolveWhenTheConditionClearsExceptDestroyedTags(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	// Item C-01/5 is destroyed; its tag is read in C-01.
-	id := r.site.items["C-01/5"]
-	if err := r.st.Write(ctx, func(tx *sqlTx) error {
+	id := r.site.Items["C-01/5"]
+	if err := r.st.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE items SET state = 'destroyed', cabinet_id = NULL WHERE id = ?`, id)
 		return err
 	}); err != nil {
@@ -389,7 +392,7 @@ func TestAlertsResolveWhenTheConditionClearsExceptDestroyedTags(t *testing.T) {
 		t.Fatalf("audit chain: %v", err)
 	}
 	actions := map[string]int{}
-	r.st.AuditRecords(ctx, 1, func(rec auditRecord) error { actions[rec.Action]++; return nil })
+	r.st.AuditRecords(ctx, 1, func(rec audit.Record) error { actions[rec.Action]++; return nil })
 	for _, a := range []string{"finding.open", "finding.confidence", "finding.clear", "alert.opened", "alert.notified", "alert.resolved"} {
 		if actions[a] == 0 {
 			t.Errorf("got no %s audit record among %d (%v), want at least one", a, res.Records, actions)

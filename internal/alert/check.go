@@ -46,6 +46,7 @@ type Checker struct {
 	sightings map[string]reconcile.Sighting     // EPC → latest firm read
 	latest    map[string]reconcile.Report       // cabinet → latest report
 	recheck   map[string]time.Time              // cabinet → reconcile again then
+	complete  map[string]time.Time              // cabinet → end of its latest complete round
 	agents    map[string]*reconcile.AgentStatus // availability
 }
 
@@ -57,7 +58,7 @@ func NewChecker(st *store.Store, book *Book, cmd Commander, pol reconcile.Policy
 	}
 	return &Checker{st: st, book: book, cmd: cmd, pol: pol, isOurs: OursFunc(companyPrefix), log: log, now: book.now,
 		doors: map[string][]reconcile.Door{}, sightings: map[string]reconcile.Sighting{}, latest: map[string]reconcile.Report{},
-		recheck: map[string]time.Time{}, agents: map[string]*reconcile.AgentStatus{}}
+		recheck: map[string]time.Time{}, complete: map[string]time.Time{}, agents: map[string]*reconcile.AgentStatus{}}
 }
 
 // OursFunc tells whether a hex EPC carries our GS1 company prefix.
@@ -201,6 +202,9 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 		delete(c.recheck, r.Cabinet)
 	}
 	complete := !slices.ContainsFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.InventoryIncomplete })
+	if complete && r.End.After(c.complete[r.Cabinet]) {
+		c.complete[r.Cabinet] = r.End
+	}
 	for _, t := range r.Tags {
 		k := t.Passes
 		if k == 0 {
@@ -226,6 +230,14 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 		}
 	}
 	return res, nil
+}
+
+// LastComplete is the end of the cabinet's latest complete round since custodyd started (zero:
+// none).
+func (c *Checker) LastComplete(cabinet string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.complete[cabinet]
 }
 
 // Recheck reconciles again the cabinets whose removal grace time has ended.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/alert/alerttest"
 	"github.com/custodyhq/custody/internal/alert/notify"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -66,15 +67,15 @@ func TestNothingLeavesTheSecureNetwork(t *testing.T) {
 	var fs []reconcile.Finding
 	levels := []custody.Level{custody.TopSecret, custody.Secret, custody.Confidential}
 	for i, k := range reconcile.Kinds {
-		cab := cabCode(1 + i%4)
-		id := r.site.items[fmt.Sprintf("%s/%d", cab, 1+i)]
+		cab := alerttest.CabCode(1 + i%4)
+		id := r.site.Items[fmt.Sprintf("%s/%d", cab, 1+i)]
 		var number string
 		var copyNo int
 		r.st.DB().QueryRow(`SELECT d.number, i.copy_no FROM items i JOIN documents d ON d.id = i.document_id WHERE i.id = ?`, id).Scan(&number, &copyNo)
 		item := fmt.Sprintf("%s/%d", number, copyNo)
-		forbidden = append(forbidden, item, r.site.epcs[id])
+		forbidden = append(forbidden, item, r.site.EPCs[id])
 		f := reconcile.Finding{Kind: k, Confidence: reconcile.Confirmed, Cabinet: cab, Agent: "agent-a", At: night,
-			ItemID: id, Item: item, Level: levels[i%3], EPC: r.site.epcs[id], Holder: "zhangsan",
+			ItemID: id, Item: item, Level: levels[i%3], EPC: r.site.EPCs[id], Holder: "zhangsan",
 			Text: custody.Text{ZH: "文件 " + item + " 绝密 zhangsan", EN: "item " + item}}
 		switch {
 		case k.PerItem() || k == reconcile.Overdue:
@@ -100,7 +101,7 @@ func TestNothingLeavesTheSecureNetwork(t *testing.T) {
 	mails := r.smtp.Messages()
 	var seen []string
 	for _, m := range mails {
-		subject, body := m.body(t)
+		subject, body := m.Body(t)
 		seen = append(seen, string(m.Data), subject, body)
 	}
 	mu.Lock()

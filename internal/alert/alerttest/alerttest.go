@@ -1,4 +1,7 @@
-package alert
+// Package alerttest holds the real parts the alert, schedule and API tests run against: a real SMTP
+// server (emersion/go-smtp) and a real MQTT broker (mochi-mqtt) on 127.0.0.1, paho clients, a
+// seeded register in a real SQLite file, and an injectable clock. Only tests import it.
+package alerttest
 
 import (
 	"context"
@@ -22,26 +25,61 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/custodyhq/custody/internal/audit"
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/store"
 )
 
-// clock is the injected clock: tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+// Clock is the injected clock: tests move it instead of sleeping.
+type Clock struct {
+	mu      sync.Mutex
+	t       time.Time
+	waiters []waiter
 }
 
-func newClock(t time.Time) *clock { return &clock{t: t} }
-func (c *clock) Now() time.Time   { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
+type waiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+// NewClock starts the clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Add moves the clock and fires every Until that is due.
+func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	var keep []waiter
+	for _, w := range c.waiters {
+		if !c.t.Before(w.at) {
+			w.ch <- c.t
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	c.waiters = keep
 	c.mu.Unlock()
 }
 
-func openStore(t testing.TB) *store.Store {
+// Until fires once the clock reaches t.
+func (c *Clock) Until(t time.Time) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if !c.t.Before(t) {
+		ch <- c.t
+		return ch
+	}
+	c.waiters = append(c.waiters, waiter{t, ch})
+	return ch
+}
+
+// Waiting reports how many Until calls wait: a test knows the loop is parked before moving time.
+func (c *Clock) Waiting() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.waiters) }
+
+func OpenStore(t testing.TB) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "custody.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -53,19 +91,19 @@ func openStore(t testing.TB) *store.Store {
 
 // site is a seeded register: units, people, cabinets and items written straight into the schema
 // of migration 0001 (the register's own API has no EPC step yet: labels are a later issue).
-type site struct {
-	st    *store.Store
-	items map[string]int64 // "C-01/3" → item id
-	epcs  map[int64]string
+type Site struct {
+	St    *store.Store
+	Items map[string]int64 // "C-01/3" → item id
+	EPCs  map[int64]string
 }
 
 // Our GS1 company prefix in the tests, and GDTI-96 EPCs under it (header 2C, filter 0,
 // partition 5: 24-bit prefix 0951234 … the exact bits come from package epc).
-const testPrefix = "0614141"
+const TestPrefix = "0614141"
 
-func seed(t testing.TB, st *store.Store, cabinets, perCabinet int, agentOf func(cab int) string) *site {
+func Seed(t testing.TB, st *store.Store, cabinets, perCabinet int, agentOf func(cab int) string) *Site {
 	t.Helper()
-	s := &site{st: st, items: map[string]int64{}, epcs: map[int64]string{}}
+	s := &Site{St: st, Items: map[string]int64{}, EPCs: map[int64]string{}}
 	ctx := context.Background()
 	now := store.FormatTime(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	err := st.Write(ctx, func(tx *sql.Tx) error {
@@ -87,7 +125,7 @@ func seed(t testing.TB, st *store.Store, cabinets, perCabinet int, agentOf func(
 					return err
 				}
 			}
-			if err := ex(`INSERT INTO cabinets(id, code, name, room, unit_id, agent_id, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)`, c, cabCode(c), "柜", fmt.Sprintf("R-%d", (c+1)/2), a, now); err != nil {
+			if err := ex(`INSERT INTO cabinets(id, code, name, room, unit_id, agent_id, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)`, c, CabCode(c), "柜", fmt.Sprintf("R-%d", (c+1)/2), a, now); err != nil {
 				return err
 			}
 		}
@@ -103,12 +141,12 @@ func seed(t testing.TB, st *store.Store, cabinets, perCabinet int, agentOf func(
 					}
 				}
 				id := int64((c-1)*perCabinet + i)
-				e := gdti(t, uint64(id))
+				e := GDTI(t, uint64(id))
 				if err := ex(`INSERT INTO items(id, document_id, copy_no, state, cabinet_id, epc, updated_at) VALUES (?, ?, ?, 'in_cabinet', ?, ?, ?)`, id, docs, (i-1)%10+1, c, e, now); err != nil {
 					return err
 				}
-				s.items[fmt.Sprintf("%s/%d", cabCode(c), i)] = id
-				s.epcs[id] = e
+				s.Items[fmt.Sprintf("%s/%d", CabCode(c), i)] = id
+				s.EPCs[id] = e
 			}
 		}
 		return nil
@@ -119,33 +157,33 @@ func seed(t testing.TB, st *store.Store, cabinets, perCabinet int, agentOf func(
 	return s
 }
 
-func cabCode(c int) string { return fmt.Sprintf("C-%02d", c) }
+func CabCode(c int) string { return fmt.Sprintf("C-%02d", c) }
 
 // smtpServer is a real SMTP server (emersion/go-smtp) on 127.0.0.1 that keeps what it receives.
-type smtpServer struct {
+type SMTPServer struct {
 	Addr string
 	mu   sync.Mutex
-	msgs []received
+	msgs []Received
 }
 
-type received struct {
+type Received struct {
 	From string
 	To   []string
 	Data []byte
 }
 
-func (s *smtpServer) Messages() []received {
+func (s *SMTPServer) Messages() []Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]received(nil), s.msgs...)
+	return append([]Received(nil), s.msgs...)
 }
 
 type smtpSession struct {
-	srv *smtpServer
-	cur received
+	srv *SMTPServer
+	cur Received
 }
 
-func (s *smtpSession) Reset()        { s.cur = received{} }
+func (s *smtpSession) Reset()        { s.cur = Received{} }
 func (s *smtpSession) Logout() error { return nil }
 func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	s.cur.From = from
@@ -167,9 +205,9 @@ func (s *smtpSession) Data(r io.Reader) error {
 	return nil
 }
 
-func startSMTP(t testing.TB) *smtpServer {
+func StartSMTP(t testing.TB) *SMTPServer {
 	t.Helper()
-	srv := &smtpServer{}
+	srv := &SMTPServer{}
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{srv: srv}, nil }))
 	s.Domain = "mail.test"
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -183,8 +221,8 @@ func startSMTP(t testing.TB) *smtpServer {
 	return srv
 }
 
-// body decodes a received mail's body (base64, as Mail writes it).
-func (r received) body(t testing.TB) (subject, body string) {
+// Body decodes a received mail's body (base64, as Mail writes it).
+func (r Received) Body(t testing.TB) (subject, body string) {
 	t.Helper()
 	m, err := mail.ReadMessage(strings.NewReader(string(r.Data)))
 	if err != nil {
@@ -197,7 +235,7 @@ func (r received) body(t testing.TB) (subject, body string) {
 }
 
 // broker is the real MQTT broker (mochi-mqtt, as custodyd embeds it) on a free 127.0.0.1 port.
-func startBroker(t testing.TB) string {
+func StartBroker(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -221,9 +259,9 @@ func startBroker(t testing.TB) string {
 
 // mqttClient is a paho client: the Publisher custodyd would hand the escalator, and a subscriber
 // standing in for an internal integration.
-type mqttClient struct{ c paho.Client }
+type MQTTClient struct{ c paho.Client }
 
-func dialMQTT(t testing.TB, addr, id string) *mqttClient {
+func DialMQTT(t testing.TB, addr, id string) *MQTTClient {
 	t.Helper()
 	o := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetConnectTimeout(5 * time.Second).SetOrderMatters(false)
 	c := paho.NewClient(o)
@@ -231,10 +269,10 @@ func dialMQTT(t testing.TB, addr, id string) *mqttClient {
 		t.Fatalf("mqtt connect %s: %v", addr, tok.Error())
 	}
 	t.Cleanup(func() { c.Disconnect(100) })
-	return &mqttClient{c}
+	return &MQTTClient{c}
 }
 
-func (m *mqttClient) Publish(ctx context.Context, topic string, payload []byte) error {
+func (m *MQTTClient) Publish(ctx context.Context, topic string, payload []byte) error {
 	tok := m.c.Publish(topic, 1, false, payload)
 	select {
 	case <-tok.Done():
@@ -244,7 +282,7 @@ func (m *mqttClient) Publish(ctx context.Context, topic string, payload []byte) 
 	}
 }
 
-func (m *mqttClient) subscribe(t testing.TB, topic string) <-chan []byte {
+func (m *MQTTClient) Subscribe(t testing.TB, topic string) <-chan []byte {
 	t.Helper()
 	ch := make(chan []byte, 1024)
 	tok := m.c.Subscribe(topic, 1, func(_ paho.Client, msg paho.Message) {
@@ -259,9 +297,9 @@ func (m *mqttClient) subscribe(t testing.TB, topic string) <-chan []byte {
 	return ch
 }
 
-func gdti(t testing.TB, serial uint64) string {
+func GDTI(t testing.TB, serial uint64) string {
 	t.Helper()
-	e, err := (epc.Issuer{CompanyPrefix: testPrefix, DocumentType: "12345", Filter: epc.FilterAllOthers}).ForItem(serial)
+	e, err := (epc.Issuer{CompanyPrefix: TestPrefix, DocumentType: "12345", Filter: epc.FilterAllOthers}).ForItem(serial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,6 +335,3 @@ func (h *allowAll) Provides(b byte) bool {
 }
 func (h *allowAll) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
 func (h *allowAll) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
-
-type sqlTx = sql.Tx
-type auditRecord = audit.Record

@@ -1,0 +1,373 @@
+// Package schedule runs the nightly inventory and the periodic site checks of custodyd.
+//
+// Contract: at each fire time of a cron schedule (default "0 2 * * *", time zone Asia/Shanghai)
+// the scheduler commands an inventory of every cabinet that has an agent, through
+// alert.Commander. At the deadline (default one hour later) every cabinet without a complete
+// round since the start becomes an inventory_missed finding (cleared again when its report
+// arrives), and a morning summary per unit is stored and published on the internal MQTT topic.
+// Between runs it makes the checker look at overdue loans, doors, agents and pending
+// unrecorded-removal rechecks every minute. All time comes from an injected Clock, so the tests
+// run a night in milliseconds; every goroutine ends with Run's context.
+package schedule
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+	_ "time/tzdata" // Asia/Shanghai on hosts without zoneinfo
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// Clock is the scheduler's time: Now, and a channel that fires once the time reaches t.
+type Clock interface {
+	Now() time.Time
+	Until(t time.Time) <-chan time.Time
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+func (RealClock) Now() time.Time { return time.Now() }
+
+// Until fires at t. The timer is left to the garbage collector when nobody waits any more
+// (Go 1.23+ collects unreferenced timers).
+func (RealClock) Until(t time.Time) <-chan time.Time { return time.After(time.Until(t)) }
+
+// Config is the schedule. Zero fields take the defaults.
+type Config struct {
+	Spec          string        // cron expression, five fields; default "0 2 * * *"
+	TimeZone      string        // default Asia/Shanghai
+	Deadline      time.Duration // after the start; default 1 h
+	SiteEvery     time.Duration // site checks; default 1 min
+	WorkFrom      time.Duration // working hours, since local midnight; default 08:30
+	WorkTo        time.Duration // default 18:00
+	DoorOpenLimit time.Duration // default 60 s (Terso's door-ajar alarm)
+	OfflineGrace  time.Duration // default 2 min
+	SummaryTopic  string        // default custody/summary
+}
+
+// Scheduler is the nightly inventory and the site checks.
+type Scheduler struct {
+	st    *store.Store
+	chk   *alert.Checker
+	book  *alert.Book
+	cmd   alert.Commander
+	pub   alert.Publisher
+	clk   Clock
+	log   *slog.Logger
+	cfg   Config
+	sched cron.Schedule
+	loc   *time.Location
+}
+
+// New validates the configuration (no I/O).
+func New(st *store.Store, chk *alert.Checker, book *alert.Book, cmd alert.Commander, pub alert.Publisher, cfg Config, clk Clock, log *slog.Logger) (*Scheduler, error) {
+	if cfg.Spec == "" {
+		cfg.Spec = "0 2 * * *"
+	}
+	if cfg.TimeZone == "" {
+		cfg.TimeZone = "Asia/Shanghai"
+	}
+	if cfg.Deadline == 0 {
+		cfg.Deadline = time.Hour
+	}
+	if cfg.SiteEvery == 0 {
+		cfg.SiteEvery = time.Minute
+	}
+	if cfg.WorkFrom == 0 && cfg.WorkTo == 0 {
+		cfg.WorkFrom, cfg.WorkTo = 8*time.Hour+30*time.Minute, 18*time.Hour
+	}
+	if cfg.DoorOpenLimit == 0 {
+		cfg.DoorOpenLimit = time.Minute
+	}
+	if cfg.OfflineGrace == 0 {
+		cfg.OfflineGrace = 2 * time.Minute
+	}
+	if cfg.SummaryTopic == "" {
+		cfg.SummaryTopic = "custody/summary"
+	}
+	loc, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("inventory.time_zone %q: %w", cfg.TimeZone, err)
+	}
+	sched, err := cron.ParseStandard(cfg.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("inventory.schedule %q: %w", cfg.Spec, err)
+	}
+	if cfg.Deadline < 0 {
+		return nil, fmt.Errorf("inventory.deadline %s: must be positive", cfg.Deadline)
+	}
+	if clk == nil {
+		clk = RealClock{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Scheduler{st: st, chk: chk, book: book, cmd: cmd, pub: pub, clk: clk, log: log, cfg: cfg, sched: sched, loc: loc}, nil
+}
+
+// Next is the first fire time after t.
+func (s *Scheduler) Next(t time.Time) time.Time { return s.sched.Next(t.In(s.loc)) }
+
+// Run fires the schedule, closes runs at their deadlines and runs the site checks, until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) error {
+	now := s.clk.Now()
+	next := s.Next(now)
+	nextSite := now
+	var open []*Night
+	s.log.Info("inventory scheduler started", "schedule", s.cfg.Spec, "time_zone", s.cfg.TimeZone, "next", next)
+	defer s.log.Info("inventory scheduler stopped")
+	for {
+		wake := next
+		if nextSite.Before(wake) {
+			wake = nextSite
+		}
+		for _, n := range open {
+			if n.Deadline.Before(wake) {
+				wake = n.Deadline
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.clk.Until(wake):
+		}
+		now = s.clk.Now()
+		if !now.Before(next) {
+			n, err := s.Start(ctx, next)
+			if err != nil {
+				s.log.Error("nightly inventory", "at", next, "err", err)
+			} else {
+				open = append(open, n)
+			}
+			next = s.Next(now)
+		}
+		var still []*Night
+		for _, n := range open {
+			if now.Before(n.Deadline) {
+				still = append(still, n)
+				continue
+			}
+			if _, err := s.Close(ctx, n); err != nil {
+				s.log.Error("nightly inventory deadline", "at", n.Start, "err", err)
+			}
+		}
+		open = still
+		if !now.Before(nextSite) {
+			s.site(ctx)
+			nextSite = now.Add(s.cfg.SiteEvery)
+		}
+	}
+}
+
+func (s *Scheduler) site(ctx context.Context) {
+	hours := reconcile.Hours{Location: s.loc, Start: s.cfg.WorkFrom, End: s.cfg.WorkTo}
+	if err := s.chk.Site(ctx, hours, s.cfg.DoorOpenLimit, s.cfg.OfflineGrace); err != nil {
+		s.log.Error("site checks", "err", err)
+	}
+	if err := s.chk.Recheck(ctx); err != nil {
+		s.log.Error("removal recheck", "err", err)
+	}
+}
+
+// Night is one nightly inventory.
+type Night struct {
+	ID        int64          `json:"id"`
+	Start     time.Time      `json:"start"`
+	Deadline  time.Time      `json:"deadline"`
+	Commanded []Command      `json:"commanded"`
+	Summary   []UnitSummary  `json:"summary,omitempty"`
+	cabinets  []cabinetEntry `json:"-"`
+}
+
+// Command is one inventory command of the night and how sending it went.
+type Command struct {
+	Cabinet string `json:"cabinet"`
+	Agent   string `json:"agent"`
+	Error   string `json:"error,omitempty"`
+}
+
+type cabinetEntry struct{ code, agent, unit string }
+
+// Start commands an inventory of every cabinet with an agent, and records the run.
+func (s *Scheduler) Start(ctx context.Context, at time.Time) (*Night, error) {
+	cabs, err := s.cabinets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := &Night{Start: at, Deadline: at.Add(s.cfg.Deadline), cabinets: cabs}
+	for _, c := range cabs {
+		cmd := Command{Cabinet: c.code, Agent: c.agent}
+		if err := s.cmd.CommandInventory(ctx, c.agent, c.code, false); err != nil {
+			// An agent that cannot be told shows up as inventory_missed at the deadline.
+			cmd.Error = err.Error()
+			s.log.Warn("inventory command not sent", "agent", c.agent, "cabinet", c.code, "err", err)
+		}
+		n.Commanded = append(n.Commanded, cmd)
+	}
+	cj, _ := json.Marshal(n.Commanded)
+	err = s.st.Change(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO inventory_runs(scheduled, deadline, commanded) VALUES (?, ?, ?)`, store.FormatTime(at), store.FormatTime(n.Deadline), string(cj))
+		if err != nil {
+			return err
+		}
+		n.ID, _ = res.LastInsertId()
+		return tx.Audit(store.Entry{Actor: alert.System, Action: "inventory.nightly", Subject: fmt.Sprintf("inventory_run/%d", n.ID), After: map[string]any{"start": at, "deadline": n.Deadline, "cabinets": len(cabs)}})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, fmt.Errorf("inventory run at %s already started", at)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record inventory run: %w", err)
+	}
+	s.log.Info("nightly inventory commanded", "at", at, "cabinets", len(cabs))
+	return n, nil
+}
+
+// UnitSummary is the morning summary of one unit (secure network only: counts and cabinet codes).
+type UnitSummary struct {
+	Unit       string         `json:"unit"`
+	Cabinets   int            `json:"cabinets"`
+	Reported   int            `json:"reported"`
+	Missed     []string       `json:"missed,omitempty"`
+	Findings   map[string]int `json:"findings"` // open findings by kind
+	OpenAlerts int            `json:"open_alerts"`
+}
+
+// Close turns silent cabinets into inventory_missed and writes the morning summary.
+func (s *Scheduler) Close(ctx context.Context, n *Night) ([]UnitSummary, error) {
+	now := s.clk.Now()
+	var exp []reconcile.Expectation
+	for _, c := range n.cabinets {
+		exp = append(exp, reconcile.Expectation{Cabinet: c.code, Agent: c.agent, Reported: s.chk.LastComplete(c.code)})
+	}
+	missed := reconcile.Missed(exp, n.Start, n.Deadline, now, s.chk.Offline())
+	if err := s.book.Apply(ctx, alert.Evaluation{Findings: missed, Scope: &alert.Scope{Kinds: []reconcile.Kind{reconcile.InventoryMissed}}}); err != nil {
+		return nil, err
+	}
+	sum, err := s.summary(ctx, n, missed)
+	if err != nil {
+		return nil, err
+	}
+	n.Summary = sum
+	b, _ := json.Marshal(sum)
+	err = s.st.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE inventory_runs SET closed_at = ?, summary = ? WHERE id = ?`, store.FormatTime(now), string(b), n.ID)
+		return err
+	})
+	if err != nil {
+		return sum, fmt.Errorf("record summary: %w", err)
+	}
+	if s.pub != nil {
+		msg, _ := json.Marshal(map[string]any{"start": n.Start, "deadline": n.Deadline, "units": sum})
+		if err := s.pub.Publish(ctx, s.cfg.SummaryTopic, msg); err != nil {
+			return sum, fmt.Errorf("publish summary: %w", err)
+		}
+	}
+	s.log.Info("nightly inventory closed", "at", n.Start, "missed", len(missed))
+	return sum, nil
+}
+
+func (s *Scheduler) summary(ctx context.Context, n *Night, missed []reconcile.Finding) ([]UnitSummary, error) {
+	by := map[string]*UnitSummary{}
+	unitOf := map[string]string{}
+	get := func(u string) *UnitSummary {
+		if by[u] == nil {
+			by[u] = &UnitSummary{Unit: u, Findings: map[string]int{}}
+		}
+		return by[u]
+	}
+	isMissed := map[string]bool{}
+	for _, f := range missed {
+		isMissed[f.Cabinet] = true
+	}
+	for _, c := range n.cabinets {
+		unitOf[c.code] = c.unit
+		u := get(c.unit)
+		u.Cabinets++
+		if isMissed[c.code] {
+			u.Missed = append(u.Missed, c.code)
+		} else {
+			u.Reported++
+		}
+	}
+	fs, err := s.book.Findings(ctx, alert.Filter{Active: true}, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fs {
+		if u, ok := unitOf[f.Cabinet]; ok {
+			get(u).Findings[string(f.Kind)]++
+		}
+	}
+	as, err := s.book.Alerts(ctx, alert.Filter{Active: true})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		if u, ok := unitOf[a.Cabinet]; ok {
+			get(u).OpenAlerts++
+		}
+	}
+	out := make([]UnitSummary, 0, len(by))
+	for _, u := range by {
+		out = append(out, *u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Unit < out[j].Unit })
+	return out, nil
+}
+
+func (s *Scheduler) cabinets(ctx context.Context) ([]cabinetEntry, error) {
+	rows, err := s.st.DB().QueryContext(ctx, `SELECT c.code, c.agent_id, coalesce(u.code, '') FROM cabinets c LEFT JOIN units u ON u.id = c.unit_id WHERE c.agent_id IS NOT NULL ORDER BY c.code`)
+	if err != nil {
+		return nil, fmt.Errorf("cabinets: %w", err)
+	}
+	defer rows.Close()
+	var out []cabinetEntry
+	for rows.Next() {
+		var c cabinetEntry
+		if err := rows.Scan(&c.code, &c.agent, &c.unit); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Runs lists the latest nightly runs with their summaries, newest first.
+func Runs(ctx context.Context, st *store.Store, limit int) ([]Night, error) {
+	if limit <= 0 {
+		limit = 30
+	}
+	rows, err := st.DB().QueryContext(ctx, `SELECT id, scheduled, deadline, commanded, summary FROM inventory_runs ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("inventory runs: %w", err)
+	}
+	defer rows.Close()
+	out := []Night{}
+	for rows.Next() {
+		var n Night
+		var start, deadline, cmds, sum string
+		if err := rows.Scan(&n.ID, &start, &deadline, &cmds, &sum); err != nil {
+			return nil, err
+		}
+		n.Start, _ = store.ParseTime(start)
+		n.Deadline, _ = store.ParseTime(deadline)
+		json.Unmarshal([]byte(cmds), &n.Commanded)
+		if sum != "" {
+			json.Unmarshal([]byte(sum), &n.Summary)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
