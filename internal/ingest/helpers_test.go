@@ -1,0 +1,459 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/custodyhq/custody/internal/broker"
+	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/wire"
+)
+
+func openStore(t testing.TB, path string) *store.Store {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "custody.db")
+	}
+	st, err := store.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func enroll(t testing.TB, st *store.Store, id string) []byte {
+	t.Helper()
+	k := make([]byte, 32)
+	rand.Read(k)
+	err := st.Write(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO agents(id, key, created_at) VALUES (?,?,?)`, id, k, store.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatalf("enroll %s: %v", id, err)
+	}
+	return k
+}
+
+func revoke(t testing.TB, st *store.Store, id string) {
+	t.Helper()
+	if err := st.Write(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE agents SET revoked_at = ? WHERE id = ?`, store.Now(), id)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// doors counts the door observations of agent: what the tests publish (the agent's cmd_result
+// answers to resync are stored too, and are counted apart).
+func doors(t testing.TB, st *store.Store, agent string) int64 {
+	t.Helper()
+	var n int64
+	if err := st.DB().QueryRow(`SELECT count(*) FROM observations WHERE agent = ? AND kind = 'door'`, agent).Scan(&n); err != nil {
+		t.Fatalf("count: %v", err)
+	}
+	return n
+}
+
+func rows(t testing.TB, st *store.Store, agent string) int64 {
+	t.Helper()
+	n, err := st.ObservationCount(context.Background(), agent)
+	if err != nil {
+		t.Fatalf("count: %v", err)
+	}
+	return n
+}
+
+// env is a test's view of one MQTT broker: where to connect and how custodyd logs in.
+type env struct {
+	url        string
+	user, pass string // custodyd's credential ("" on an anonymous broker)
+	base       string
+	auth       bool // the broker checks agent passwords
+	restart    func(t testing.TB)
+}
+
+// embedded starts custodyd's embedded broker on a free port. restart closes it and starts a new
+// one on the same port: every session and queued message in the broker is lost.
+func embedded(t testing.TB, st *store.Store) *env {
+	t.Helper()
+	b, err := broker.Start(context.Background(), broker.Config{Listen: "127.0.0.1:0"}, st, nil)
+	if err != nil {
+		t.Fatalf("broker: %v", err)
+	}
+	var mu sync.Mutex
+	cur := b
+	t.Cleanup(func() { mu.Lock(); cur.Close(); mu.Unlock() })
+	u, p := b.InternalCredentials()
+	e := &env{url: b.URL(), user: u, pass: p, base: wire.DefaultBase, auth: true}
+	addr := b.Addr()
+	e.restart = func(t testing.TB) {
+		mu.Lock()
+		defer mu.Unlock()
+		cur.Close()
+		var err error
+		for i := 0; i < 50; i++ {
+			cur, err = broker.Start(context.Background(), broker.Config{Listen: addr}, st, nil)
+			if err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("restart broker: %v", err)
+		}
+		e.user, e.pass = cur.InternalCredentials()
+	}
+	return e
+}
+
+// mosquitto is the system Mosquitto on 127.0.0.1:1883 (anonymous, as CI starts it), under a base
+// topic of this test's own so parallel runs do not meet.
+func mosquitto(t testing.TB) *env {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", "127.0.0.1:1883", time.Second)
+	if err != nil {
+		t.Skipf("Mosquitto is not running on 127.0.0.1:1883 (CI starts it): %v", err)
+	}
+	c.Close()
+	return &env{url: "tcp://127.0.0.1:1883", base: "custody-test-" + randHex(4)}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// running is one ingest started by a test.
+type running struct {
+	in      *ingest.Ingest
+	reg     *prometheus.Registry
+	handler *countingHandler
+	logs    *syncBuffer
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+func (r *running) stop(t testing.TB) {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("ingest run: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("ingest did not stop within 15 s")
+	}
+}
+
+// countingHandler records every envelope handed over after commit.
+type countingHandler struct {
+	mu   sync.Mutex
+	seen  map[string]int // agent/seq → times handed over
+	kinds map[string]int
+	n    atomic.Int64
+}
+
+func (h *countingHandler) HandleObservations(_ context.Context, obs []wire.Envelope) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range obs {
+		h.seen[fmt.Sprintf("%s/%d", e.Agent, e.Seq)]++
+		h.kinds[e.Kind]++
+	}
+	h.n.Add(int64(len(obs)))
+}
+
+func (h *countingHandler) kind(k string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.kinds[k]
+}
+
+func (h *countingHandler) twice() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for k, n := range h.seen {
+		if n != 1 {
+			out = append(out, fmt.Sprintf("%s×%d", k, n))
+		}
+	}
+	return out
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startIngest(t testing.TB, e *env, st *store.Store, tweak func(c *ingest.Config)) *running {
+	t.Helper()
+	cfg := ingest.Config{BrokerURL: e.url, Username: e.user, Password: e.pass, Base: e.base,
+		ClientID: "custodyd-test-" + randHex(4), ResyncGrace: 300 * time.Millisecond, ResyncRetry: time.Second}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	r := &running{reg: prometheus.NewRegistry(), handler: &countingHandler{seen: map[string]int{}, kinds: map[string]int{}}, logs: &syncBuffer{}, done: make(chan error, 1)}
+	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	in, err := ingest.New(cfg, st, st, r.handler, r.reg, log)
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	r.in = in
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() { r.done <- in.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+		if !e.auth {
+			forgetSession(e, cfg.ClientID)
+		}
+	})
+	waitFor(t, 10*time.Second, func() bool { return gauge(r.reg, "custody_ingest_connected") == 1 }, "ingest to connect")
+	time.Sleep(50 * time.Millisecond) // the subscription follows the connect
+	return r
+}
+
+// forgetSession ends a persistent session a test left on the shared Mosquitto.
+func forgetSession(e *env, clientID string) {
+	o := paho.NewClientOptions().AddBroker(e.url).SetClientID(clientID).SetCleanSession(true).SetConnectTimeout(2 * time.Second)
+	c := paho.NewClient(o)
+	if tok := c.Connect(); tok.WaitTimeout(3*time.Second) && tok.Error() == nil {
+		c.Disconnect(50)
+	}
+}
+
+func metricValue(reg *prometheus.Registry, name string, label string) float64 {
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		var sum float64
+		for _, m := range mf.GetMetric() {
+			if label != "" && !hasLabel(m, label) {
+				continue
+			}
+			switch {
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			}
+		}
+		return sum
+	}
+	return 0
+}
+
+func hasLabel(m *dto.Metric, v string) bool {
+	for _, l := range m.GetLabel() {
+		if l.GetValue() == v {
+			return true
+		}
+	}
+	return false
+}
+
+func dropped(r *running, reason string) float64 {
+	return metricValue(r.reg, "custody_ingest_dropped_total", reason)
+}
+
+func gauge(reg *prometheus.Registry, name string) float64 { return metricValue(reg, name, "") }
+
+func waitFor(t testing.TB, d time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// agent is a real paho client behaving as custody-agent does on the wire: persistent session,
+// Last Will, availability, an outbox keyed by seq, and resync answered from that outbox.
+type agent struct {
+	t      testing.TB
+	id     string
+	key    []byte
+	topics wire.Topics
+	c      paho.Client
+	boot   string
+
+	mu       sync.Mutex
+	outbox   map[uint64][]byte
+	oldest   uint64
+	next     uint64
+	resyncs  int
+	cmds     chan []byte
+	other    chan wire.Envelope // verified commands other than resync
+	stopOnce sync.Once
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func newAgent(t testing.TB, e *env, id string, key []byte) *agent {
+	t.Helper()
+	a := &agent{t: t, id: id, key: key, topics: wire.Topics{Base: e.base}, boot: randHex(4),
+		outbox: map[uint64][]byte{}, oldest: 1, next: 1, cmds: make(chan []byte, 64), other: make(chan wire.Envelope, 16), done: make(chan struct{})}
+	clientID := id
+	if !e.auth {
+		clientID = id + "-" + randHex(3)
+	}
+	o := paho.NewClientOptions().AddBroker(e.url).SetClientID(clientID).SetCleanSession(false).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
+		SetMaxReconnectInterval(500 * time.Millisecond).SetOrderMatters(false).
+		SetBinaryWill(a.topics.Availability(id), wire.Offline, 1, true).
+		SetOnConnectHandler(func(c paho.Client) {
+			c.Subscribe(a.topics.Cmd(id), 1, func(_ paho.Client, m paho.Message) {
+				select {
+				case a.cmds <- m.Payload():
+				case <-a.done:
+				}
+			})
+			c.Publish(a.topics.Availability(id), 1, true, wire.Online)
+		})
+	if e.auth {
+		o.SetUsername(id).SetPassword(base64.StdEncoding.EncodeToString(key))
+	}
+	a.c = paho.NewClient(o)
+	if tok := a.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("agent %s connect: %v", id, tok.Error())
+	}
+	a.wg.Add(1)
+	go a.serveCommands()
+	t.Cleanup(func() {
+		a.stop()
+		if !e.auth {
+			forgetSession(e, clientID)
+		}
+	})
+	return a
+}
+
+func (a *agent) stop() {
+	a.stopOnce.Do(func() {
+		close(a.done)
+		a.wg.Wait()
+		a.c.Disconnect(100)
+	})
+}
+
+// serveCommands answers resync from the outbox, like the real agent does.
+func (a *agent) serveCommands() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.done:
+			return
+		case p := <-a.cmds:
+			e, err := wire.Parse(p, wire.DirCmd)
+			if err != nil || e.Verify(wire.DirCmd, a.key) != nil {
+				continue
+			}
+			if e.Kind != wire.KindResync {
+				select {
+				case a.other <- e:
+				default:
+				}
+				continue
+			}
+			b, err := e.DecodeBody(wire.DirCmd)
+			if err != nil {
+				continue
+			}
+			from := b.(*wire.Resync).From
+			a.mu.Lock()
+			a.resyncs++
+			from = max(from, a.oldest)
+			var again [][]byte
+			for s := from; s < a.next; s++ {
+				if p, ok := a.outbox[s]; ok {
+					again = append(again, p)
+				}
+			}
+			oldest := a.oldest
+			a.mu.Unlock()
+			for _, p := range again {
+				a.c.Publish(a.topics.Obs(a.id), 1, false, p)
+			}
+			yes := true
+			a.publish(wire.KindCmdResult, wire.CmdResult{Cmd: e.ID, Kind: wire.KindResync, OK: &yes, Oldest: oldest}, true)
+		}
+	}
+}
+
+// seal makes the next observation and keeps it in the outbox.
+func (a *agent) seal(kind string, body any) (uint64, []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	seq := a.next
+	a.next++
+	e, err := wire.Seal(wire.DirObs, a.key, a.id, a.boot, seq, fmt.Sprintf("%s-%s-%d", a.id, a.boot, seq), time.Now(), kind, body)
+	if err != nil {
+		a.t.Errorf("seal: %v", err)
+	}
+	p, _ := e.Marshal()
+	a.outbox[seq] = p
+	return seq, p
+}
+
+// publish seals and sends one observation; send=false keeps it in the outbox only (a message
+// lost on the way).
+func (a *agent) publish(kind string, body any, send bool) (uint64, []byte) {
+	seq, p := a.seal(kind, body)
+	if send {
+		a.c.Publish(a.topics.Obs(a.id), 1, false, p)
+	}
+	return seq, p
+}
+
+func (a *agent) raw(p []byte) paho.Token { return a.c.Publish(a.topics.Obs(a.id), 1, false, p) }
+
+func door(i int) wire.Door {
+	state := "open"
+	if i%2 == 1 {
+		state = "closed"
+	}
+	return wire.Door{Cabinet: "C-" + fmt.Sprint(i%7), State: state}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -1,0 +1,601 @@
+// Package ingest receives observation envelopes over MQTT, verifies them, stores each exactly once
+// and hands the new ones to the register side.
+//
+// Contract (firmware-protocol/mqtt.md §7):
+//   - An envelope is applied only if it parses, names a known and unrevoked agent that matches its
+//     topic, carries that agent's MAC, and its body fits its kind's schema. Anything else is
+//     dropped, counted in custody_ingest_dropped_total{reason} and logged once with the reason.
+//   - A QoS 1 message is acknowledged only after its envelope is durably committed (or after it is
+//     refused), so a crash at any point loses nothing: the broker delivers unacknowledged
+//     messages again to the persistent session, and the database's unique keys on (agent, seq)
+//     and id turn every second copy into a counted no-op. This also holds with two custodyd
+//     instances on one $share subscription.
+//   - Envelopes are stored by group commit: while one transaction commits, the next batch
+//     gathers (up to Config.MaxBatch), so throughput grows with load and latency stays low.
+//   - Per agent, custodyd knows the highest seq up to which everything is stored; when a later
+//     seq is stored and a hole stays open longer than ResyncGrace, or when the agent comes
+//     online, it publishes a signed resync command so the agent fills the hole from its outbox.
+//   - Handler.HandleObservations is called after each commit with the newly stored envelopes, in
+//     the order they arrived, from one goroutine.
+//
+// Run owns every goroutine it starts; they all end when its context is cancelled and Run returns.
+// The paho traps (field.md) are avoided here: the message handler never blocks on anything but a
+// channel drained by our own goroutine, subscriptions are made in OnConnect, the session is
+// persistent with a fixed client id, and acknowledgements are manual.
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/wire"
+)
+
+// Store is where observations go; *store.Store satisfies it.
+type Store interface {
+	StoreObservations(ctx context.Context, obs []store.Observation) ([]store.Outcome, []store.SeqState, error)
+	SkipObservations(ctx context.Context, agent string, oldest uint64) (store.SeqState, error)
+	ObservationSeqs(ctx context.Context) ([]store.SeqState, error)
+}
+
+// Keys looks up an agent's enrolled key; *store.Store satisfies it. An unknown agent is an error
+// wrapping store.ErrNotFound; any other error is taken as transient.
+type Keys interface {
+	AgentKey(ctx context.Context, id string) (key []byte, revoked bool, err error)
+}
+
+// Handler receives newly stored observations after their commit. It runs on ingest's commit
+// goroutine: it should return quickly (hand work off) or it slows ingest down.
+type Handler interface {
+	HandleObservations(ctx context.Context, obs []wire.Envelope)
+}
+
+// Config configures ingest. BrokerURL is required; the rest has defaults.
+type Config struct {
+	BrokerURL string      // tcp://host:port, ssl://host:port (the embedded broker's URL, or Mosquitto's)
+	Username  string      // the embedded broker's internal user, or custodyd's Mosquitto account
+	Password  string      //
+	TLS       *tls.Config // for ssl:// URLs; nil uses the system roots
+	ClientID  string      // fixed, so the broker keeps our session across restarts; default "custodyd"
+	Base      string      // base topic; default wire.DefaultBase
+	Share     string      // if set, subscribe through $share/{Share}/… so several instances split the stream
+
+	MaxBatch    int           // most envelopes per transaction; default 1024
+	ResyncGrace time.Duration // how long a hole may stay open (out-of-order delivery) before a resync; default 1s
+	ResyncRetry time.Duration // how often to ask again while it stays open; default 5s
+	KeyTTL      time.Duration // how long a looked-up key is trusted without Invalidate; default 1m
+	Queue       int           // messages buffered between paho and the verifier; default 4*MaxBatch
+}
+
+func (c *Config) defaults() error {
+	if c.BrokerURL == "" {
+		return errors.New("ingest: broker URL is required")
+	}
+	if c.ClientID == "" {
+		c.ClientID = "custodyd"
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 1024
+	}
+	if c.ResyncGrace <= 0 {
+		c.ResyncGrace = time.Second
+	}
+	if c.ResyncRetry <= 0 {
+		c.ResyncRetry = 5 * time.Second
+	}
+	if c.KeyTTL <= 0 {
+		c.KeyTTL = time.Minute
+	}
+	if c.Queue <= 0 {
+		c.Queue = 4 * c.MaxBatch
+	}
+	return nil
+}
+
+// Ingest is the MQTT consumer. Create it with New, run it with Run.
+type Ingest struct {
+	cfg     Config
+	topics  wire.Topics
+	st      Store
+	keys    *keyCache
+	handler Handler
+	log     *slog.Logger
+	m       *metrics
+	drops   *dropLog
+
+	boot   string        // our own boot id, in command envelopes
+	cmdSeq atomic.Uint64 // command seq: starts at the start time in µs so it grows across restarts
+
+	msgs    chan paho.Message // paho handler → verifier
+	avail   chan string       // agents that came online → gap loop
+	commits chan []item       // verifier → committer (unbuffered: group commit)
+	resyncN chan struct{}     // (re)connected: ask every agent with a hole
+
+	mu     sync.Mutex
+	client paho.Client
+	gaps   map[string]*gap
+	ran    bool
+}
+
+type item struct {
+	msg paho.Message
+	env wire.Envelope
+}
+
+type gap struct {
+	from      uint64 // first missing seq
+	since     time.Time
+	lastAsked time.Time
+}
+
+// New checks the configuration and builds an ingest without any I/O. reg receives the metrics
+// (nil: a private registry); handler may be nil.
+func New(cfg Config, st Store, keys Keys, handler Handler, reg prometheus.Registerer, log *slog.Logger) (*Ingest, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if st == nil || keys == nil {
+		return nil, errors.New("ingest: store and key lookup are required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	in := &Ingest{
+		cfg: cfg, topics: wire.Topics{Base: cfg.Base}, st: st, handler: handler, log: log, m: m,
+		keys:    newKeyCache(keys, cfg.KeyTTL),
+		drops:   newDropLog(log),
+		boot:    randomID(),
+		msgs:    make(chan paho.Message, cfg.Queue),
+		avail:   make(chan string, 256),
+		commits: make(chan []item),
+		resyncN: make(chan struct{}, 1),
+		gaps:    map[string]*gap{},
+	}
+	in.cmdSeq.Store(uint64(time.Now().UnixMicro()))
+	return in, nil
+}
+
+func randomID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Invalidate forgets the cached key of agent, so a revocation or re-enrollment takes effect on
+// the next envelope.
+func (in *Ingest) Invalidate(agent string) { in.keys.invalidate(agent) }
+
+// Run connects and consumes until ctx is cancelled. It returns nil after a clean stop.
+func (in *Ingest) Run(ctx context.Context) error {
+	in.mu.Lock()
+	if in.ran {
+		in.mu.Unlock()
+		return errors.New("ingest: Run called twice")
+	}
+	in.ran = true
+	in.mu.Unlock()
+
+	states, err := in.st.ObservationSeqs(ctx)
+	if err != nil {
+		return fmt.Errorf("ingest: load seq states: %w", err)
+	}
+	in.noteStates(states, time.Now())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	opts := paho.NewClientOptions().
+		AddBroker(in.cfg.BrokerURL).
+		SetClientID(in.cfg.ClientID).
+		SetUsername(in.cfg.Username).
+		SetPassword(in.cfg.Password).
+		SetCleanSession(false). // the broker keeps unacknowledged messages for us across our restarts
+		SetAutoAckDisabled(true).
+		SetOrderMatters(true). // one handler goroutine; it only does a channel send
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(5 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetWriteTimeout(10 * time.Second).
+		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { in.receive(ctx, m) }).
+		SetOnConnectHandler(func(c paho.Client) { in.onConnect(ctx, c) }).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			in.m.connected.Set(0)
+			in.log.Warn("mqtt connection lost", "broker", in.cfg.BrokerURL, "err", err)
+		})
+	if in.cfg.TLS != nil {
+		opts.SetTLSConfig(in.cfg.TLS)
+	}
+	client := paho.NewClient(opts)
+	in.mu.Lock()
+	in.client = client
+	in.mu.Unlock()
+
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); in.verify(ctx) }()
+	go func() { defer wg.Done(); in.commit(ctx) }()
+	go func() { defer wg.Done(); in.gapLoop(ctx) }()
+
+	in.log.Info("ingest started", "broker", in.cfg.BrokerURL, "client_id", in.cfg.ClientID, "filter", in.obsFilter())
+	client.Connect() // retries in the background until it succeeds or Disconnect
+	<-ctx.Done()
+	client.Disconnect(250)
+	wg.Wait()
+	in.log.Info("ingest stopped", "broker", in.cfg.BrokerURL)
+	return nil
+}
+
+func (in *Ingest) obsFilter() string {
+	if in.cfg.Share != "" {
+		return "$share/" + in.cfg.Share + "/" + in.topics.ObsFilter()
+	}
+	return in.topics.ObsFilter()
+}
+
+// onConnect (re)subscribes: with ConnectRetry and a persistent session this is the one place
+// that makes sure the subscriptions exist. It runs on paho's own goroutine.
+func (in *Ingest) onConnect(ctx context.Context, c paho.Client) {
+	in.m.connected.Set(1)
+	tok := c.SubscribeMultiple(map[string]byte{in.obsFilter(): 1, in.topics.AvailabilityFilter(): 1}, nil)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		in.log.Error("mqtt subscribe failed; reconnecting", "broker", in.cfg.BrokerURL, "err", tok.Error())
+		// Without the subscription nothing arrives: drop the connection so paho reconnects
+		// and this handler runs again.
+		go c.Disconnect(0)
+		return
+	}
+	for f, code := range tok.(*paho.SubscribeToken).Result() {
+		if code == 0x80 {
+			in.log.Error("mqtt subscription refused by the broker", "filter", f)
+		}
+	}
+	in.log.Info("mqtt connected and subscribed", "broker", in.cfg.BrokerURL, "filter", in.obsFilter())
+	select {
+	case in.resyncN <- struct{}{}:
+	case <-ctx.Done():
+	default:
+	}
+}
+
+// receive is paho's message handler. It must not block paho on anything but our own queue, which
+// the verifier drains; when ctx ends it returns at once (the message stays unacknowledged and is
+// redelivered to our session later).
+func (in *Ingest) receive(ctx context.Context, m paho.Message) {
+	if _, leaf, ok := in.topics.AgentOf(m.Topic()); ok && leaf == "availability" {
+		m.Ack()
+		if agent, _, _ := in.topics.AgentOf(m.Topic()); agent != "" {
+			if state, err := wire.ParseAvailability(m.Payload()); err == nil && state == "online" {
+				select {
+				case in.avail <- agent:
+				default: // the gap loop is behind; the next gap check catches up
+				}
+			}
+		}
+		return
+	}
+	select {
+	case in.msgs <- m:
+	case <-ctx.Done():
+	}
+}
+
+// drop refuses one message: counted, logged once, acknowledged (redelivering it would not help).
+func (in *Ingest) drop(m paho.Message, agent string, reason string, detail string) {
+	in.m.dropped.WithLabelValues(reason).Inc()
+	in.drops.log(reason, agent, m.Topic(), detail)
+	m.Ack()
+}
+
+// verify parses and checks each message and gathers the good ones into a batch for the committer.
+func (in *Ingest) verify(ctx context.Context) {
+	var batch []item
+	for {
+		var out chan []item
+		if len(batch) > 0 {
+			out = in.commits
+		}
+		if len(batch) >= in.cfg.MaxBatch {
+			select {
+			case in.commits <- batch:
+				batch = nil
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		select {
+		case m := <-in.msgs:
+			if it, ok := in.check(ctx, m); ok {
+				batch = append(batch, it)
+			}
+		case out <- batch:
+			batch = nil
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// check runs every refusal of mqtt.md §7 except the duplicate ones, which the database decides.
+func (in *Ingest) check(ctx context.Context, m paho.Message) (item, bool) {
+	in.m.received.Inc()
+	topicAgent, leaf, ok := in.topics.AgentOf(m.Topic())
+	if !ok || leaf != "obs" {
+		in.drop(m, "", "topic", "not an observation topic")
+		return item{}, false
+	}
+	env, err := wire.Parse(m.Payload(), wire.DirObs)
+	if err != nil {
+		in.drop(m, topicAgent, string(wire.ReasonOf(err)), err.Error())
+		return item{}, false
+	}
+	if env.Agent != topicAgent {
+		in.drop(m, topicAgent, "agent_mismatch", fmt.Sprintf("envelope names agent %q on agent %q's topic", env.Agent, topicAgent))
+		return item{}, false
+	}
+	key, reason, err := in.keys.get(ctx, env.Agent)
+	for err != nil { // the register could not be read: not the message's fault, so wait and retry
+		in.log.Error("ingest: agent key lookup failed; retrying", "agent", env.Agent, "err", err)
+		select {
+		case <-ctx.Done():
+			return item{}, false // unacknowledged: redelivered to our session later
+		case <-time.After(time.Second):
+		}
+		key, reason, err = in.keys.get(ctx, env.Agent)
+	}
+	if reason != "" {
+		in.drop(m, env.Agent, reason, "agent "+strconv.Quote(env.Agent)+" is "+map[string]string{"unknown_agent": "not enrolled", "revoked": "revoked"}[reason])
+		return item{}, false
+	}
+	if err := env.Verify(wire.DirObs, key); err != nil {
+		in.drop(m, env.Agent, string(wire.ReasonOf(err)), err.Error())
+		return item{}, false
+	}
+	if _, err := env.DecodeBody(wire.DirObs); err != nil {
+		in.drop(m, env.Agent, string(wire.ReasonOf(err)), err.Error())
+		return item{}, false
+	}
+	return item{msg: m, env: env}, true
+}
+
+// commit stores each batch in one transaction, then acknowledges, then hands the new envelopes on.
+func (in *Ingest) commit(ctx context.Context) {
+	for {
+		var batch []item
+		select {
+		case batch = <-in.commits:
+		case <-ctx.Done():
+			return
+		}
+		obs := make([]store.Observation, len(batch))
+		for i, it := range batch {
+			e := &it.env
+			obs[i] = store.Observation{Agent: e.Agent, Seq: e.Seq, ID: e.ID, Boot: e.Boot, V: e.V, At: e.At, Kind: e.Kind, Body: e.Body, MAC: e.MAC}
+		}
+		start := time.Now()
+		outcomes, states, err := in.st.StoreObservations(ctx, obs)
+		for err != nil {
+			// Never acknowledge what is not stored. Keep trying: the broker holds the messages
+			// (unacknowledged) meanwhile, and a restart redelivers them.
+			in.m.storeErrors.Inc()
+			in.log.Error("ingest: storing a batch failed; retrying", "batch", len(obs), "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			outcomes, states, err = in.st.StoreObservations(ctx, obs)
+		}
+		in.m.commitSeconds.Observe(time.Since(start).Seconds())
+		in.m.batchSize.Observe(float64(len(batch)))
+		var fresh []wire.Envelope
+		for i, it := range batch {
+			it.msg.Ack()
+			if outcomes[i] == store.Stored {
+				fresh = append(fresh, it.env)
+				continue
+			}
+			in.m.dropped.WithLabelValues(outcomes[i].String()).Inc()
+			in.drops.log(outcomes[i].String(), it.env.Agent, it.msg.Topic(), fmt.Sprintf("seq %d id %q", it.env.Seq, it.env.ID))
+		}
+		in.m.stored.Add(float64(len(fresh)))
+		in.noteStates(states, time.Now())
+		for _, e := range fresh {
+			if e.Kind == wire.KindCmdResult {
+				in.cmdResult(ctx, e)
+			}
+		}
+		if in.handler != nil && len(fresh) > 0 {
+			in.handler.HandleObservations(ctx, fresh)
+		}
+	}
+}
+
+// cmdResult closes a hole the agent can no longer fill (its answer to resync names its oldest seq).
+func (in *Ingest) cmdResult(ctx context.Context, e wire.Envelope) {
+	b, err := e.DecodeBody(wire.DirObs)
+	if err != nil {
+		return
+	}
+	r := b.(*wire.CmdResult)
+	if r.Kind != wire.KindResync || r.Oldest <= 1 {
+		return
+	}
+	in.mu.Lock()
+	g := in.gaps[e.Agent]
+	open := g != nil && g.from < r.Oldest
+	in.mu.Unlock()
+	if !open {
+		return
+	}
+	st, err := in.st.SkipObservations(ctx, e.Agent, r.Oldest)
+	if err != nil {
+		in.log.Error("ingest: closing an unfillable gap failed", "agent", e.Agent, "err", err)
+		return
+	}
+	in.log.Warn("observations lost for good: the agent no longer holds them", "agent", e.Agent, "from", g.from, "below", r.Oldest)
+	in.m.lost.Add(float64(r.Oldest - g.from))
+	in.noteStates([]store.SeqState{st}, time.Now())
+}
+
+// noteStates records which agents have a hole, and since when.
+func (in *Ingest) noteStates(states []store.SeqState, now time.Time) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, st := range states {
+		if !st.Gap() {
+			delete(in.gaps, st.Agent)
+			continue
+		}
+		from := st.Contiguous + 1
+		if g := in.gaps[st.Agent]; g == nil || g.from != from {
+			in.gaps[st.Agent] = &gap{from: from, since: now}
+		}
+	}
+	in.m.gaps.Set(float64(len(in.gaps)))
+}
+
+// gapLoop asks agents to resync: holes older than ResyncGrace (again every ResyncRetry), agents
+// that just came online (what they sent while the broker was away may be gone), and everyone with
+// a hole after our own reconnect.
+func (in *Ingest) gapLoop(ctx context.Context) {
+	tick := time.NewTicker(max(in.cfg.ResyncGrace/4, 20*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case agent := <-in.avail:
+			in.resync(ctx, agent, 0)
+		case <-in.resyncN:
+			in.mu.Lock()
+			for _, g := range in.gaps {
+				g.since, g.lastAsked = time.Time{}, time.Time{} // due at the next tick
+			}
+			in.mu.Unlock()
+		case now := <-tick.C:
+			in.mu.Lock()
+			var due []string
+			for a, g := range in.gaps {
+				if now.Sub(g.since) >= in.cfg.ResyncGrace && now.Sub(g.lastAsked) >= in.cfg.ResyncRetry {
+					g.lastAsked = now
+					due = append(due, a)
+				}
+			}
+			in.mu.Unlock()
+			for _, a := range due {
+				in.resync(ctx, a, 0)
+			}
+		}
+	}
+}
+
+// resync asks agent to publish again from its first missing seq (from its state; from=1 when we
+// know nothing of it yet).
+func (in *Ingest) resync(ctx context.Context, agent string, from uint64) {
+	if from == 0 {
+		in.mu.Lock()
+		if g := in.gaps[agent]; g != nil {
+			from = g.from
+			g.lastAsked = time.Now()
+		}
+		in.mu.Unlock()
+	}
+	if from == 0 {
+		st, err := in.seqState(ctx, agent)
+		if err != nil {
+			in.log.Error("ingest: read seq state for resync", "agent", agent, "err", err)
+			return
+		}
+		from = st.Contiguous + 1
+	}
+	id, err := in.Send(ctx, agent, wire.KindResync, wire.Resync{From: from})
+	if err != nil {
+		in.log.Warn("ingest: resync request not sent", "agent", agent, "from", from, "err", err)
+		return
+	}
+	in.m.resyncs.Inc()
+	in.log.Info("resync requested", "agent", agent, "from", from, "cmd", id)
+}
+
+func (in *Ingest) seqState(ctx context.Context, agent string) (store.SeqState, error) {
+	all, err := in.st.ObservationSeqs(ctx)
+	if err != nil {
+		return store.SeqState{}, err
+	}
+	for _, st := range all {
+		if st.Agent == agent {
+			return st, nil
+		}
+	}
+	return store.SeqState{Agent: agent}, nil
+}
+
+// ErrNotConnected is returned by Send before Run has started.
+var ErrNotConnected = errors.New("ingest: not running")
+
+// Send signs a command for agent with its key and publishes it at QoS 1 on the agent's cmd topic,
+// returning the command's envelope id (the agent's cmd_result names it). It waits for the broker's
+// acknowledgement up to ctx or 10 s. Do not call it from a Handler that must stay fast.
+func (in *Ingest) Send(ctx context.Context, agent, kind string, body any) (string, error) {
+	in.mu.Lock()
+	c := in.client
+	in.mu.Unlock()
+	if c == nil {
+		return "", ErrNotConnected
+	}
+	key, reason, err := in.keys.get(ctx, agent)
+	if err != nil {
+		return "", fmt.Errorf("command %s for %s: %w", kind, agent, err)
+	}
+	if reason != "" {
+		return "", fmt.Errorf("command %s for %s: agent is %s", kind, agent, reason)
+	}
+	seq := in.cmdSeq.Add(1)
+	id := "cmd-" + in.boot + "-" + strconv.FormatUint(seq, 10)
+	env, err := wire.Seal(wire.DirCmd, key, agent, in.boot, seq, id, time.Now(), kind, body)
+	if err != nil {
+		return "", fmt.Errorf("command %s for %s: %w", kind, agent, err)
+	}
+	if _, err := env.DecodeBody(wire.DirCmd); err != nil {
+		return "", fmt.Errorf("command %s for %s: %w", kind, agent, err)
+	}
+	p, err := env.Marshal()
+	if err != nil {
+		return "", err
+	}
+	tok := c.Publish(in.topics.Cmd(agent), 1, false, p)
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return "", fmt.Errorf("command %s for %s: publish: %w", kind, agent, err)
+		}
+	case <-wait.Done():
+		return "", fmt.Errorf("command %s for %s: publish: %w", kind, agent, wait.Err())
+	}
+	return id, nil
+}
