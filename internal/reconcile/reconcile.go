@@ -167,6 +167,11 @@ func Reconcile(in Input) Result {
 					continue
 				}
 				f.Evidence.LastSeen = prev.Evidence.LastSeen
+				if prev.Kind == UnrecordedRemoval && f.Kind == Missing {
+					// The door cycle that explains the absence was accounted for by the first
+					// round; the confirming round inherits it with the misses.
+					f.Kind, f.Evidence.Door = UnrecordedRemoval, prev.Evidence.Door
+				}
 				if slices.ContainsFunc(prev.Evidence.Rounds, func(s RoundStats) bool { return s.Round == r.Round }) {
 					f.Evidence.Rounds, f.Evidence.Misses, f.Evidence.PUnread = prev.Evidence.Rounds, prev.Evidence.Misses, prev.Evidence.PUnread
 				} else {
@@ -183,7 +188,7 @@ func Reconcile(in Input) Result {
 				res.Confirm = true
 			}
 			pct := fmt.Sprintf("%.2g%%", 100*f.Evidence.PUnread)
-			if kind == Missing {
+			if f.Kind == Missing {
 				f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 应在柜 %s，连续 %d 次清点未读到（在柜却漏读的概率约 %s）", it.Number, c, f.Evidence.Misses, pct), EN: fmt.Sprintf("item %s should be in cabinet %s and was not read in %d round(s) (chance a present tag went unread ≈ %s)", it.Number, c, f.Evidence.Misses, pct)}
 			} else {
 				f.Text = custody.Text{ZH: fmt.Sprintf("柜 %s 开门后文件 %s 不在柜内，且 %s 内未办理借出", c, it.Number, p.RemovalGrace), EN: fmt.Sprintf("item %s left cabinet %s during a door cycle and no checkout was recorded within %s", it.Number, c, p.RemovalGrace)}
