@@ -103,7 +103,9 @@ func Load(fsys fs.FS) (*Catalog, error) {
 		return nil, fmt.Errorf("labels: list templates: %w", err)
 	}
 	for _, f := range tmplFiles {
-		t := Template{CopyFormat: "第 {copy} 份 / 共 {copies} 份"}
+		// Compact by default: TSPL's built-in Chinese font is 24 dots (3 mm at 203 dpi) per
+		// character and cannot shrink, so "第 3 份 / 共 5 份" would not fit small labels.
+		t := Template{CopyFormat: "第{copy}份/共{copies}份"}
 		if err := decodeStrict(fsys, f, &t); err != nil {
 			return nil, err
 		}
