@@ -96,3 +96,28 @@ func FuzzParseTagURI(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseGDTIElementString: scanner input never panics the parser, and what it accepts
+// reproduces the same element string.
+func FuzzParseGDTIElementString(f *testing.F) {
+	fuzzSeeds(f, func(v vectorFile) []string {
+		var out []string
+		for _, x := range v.Valid {
+			if strings.HasPrefix(x.ElementString, "(253)") {
+				out = append(out, x.ElementString, strings.NewReplacer("(", "", ")", "").Replace(x.ElementString))
+			}
+		}
+		return out
+	})
+	f.Fuzz(func(t *testing.T, s string) {
+		for cp := 6; cp <= 12; cp++ {
+			e, err := ParseGDTIElementString(s, cp, 0)
+			if err != nil {
+				continue
+			}
+			if got := e.ElementString(); got != s && e.BarcodeData() != s {
+				t.Fatalf("ParseGDTIElementString(%q, %d): element string %q, want the input back", s, cp, got)
+			}
+		}
+	})
+}

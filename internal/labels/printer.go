@@ -185,7 +185,9 @@ func TSPL(w io.Writer, t *Template, ls []Label, opt TSPLOptions) error {
 	return nil
 }
 
-func num(v float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".") }
+func num(v float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
+}
 
 func tsplQuote(s string) string { return strings.ReplaceAll(s, `"`, `\["]`) }
 
