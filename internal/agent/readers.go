@@ -1,0 +1,298 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.bug.st/serial"
+	"go.bug.st/serial/enumerator"
+
+	"github.com/custodyhq/custody/internal/agent/config"
+	"github.com/custodyhq/custody/internal/agent/round"
+	"github.com/custodyhq/custody/internal/reader"
+
+	// The drivers join the registry from init().
+	_ "github.com/custodyhq/custody/internal/reader/m6e"
+	_ "github.com/custodyhq/custody/internal/reader/r2000"
+)
+
+// Port is an open serial line to a reader.
+type Port = io.ReadWriteCloser
+
+// openSerial opens the reader's port by path, or finds it by USB identity.
+func openSerial(r config.Reader) (Port, error) {
+	path := r.Port
+	if path == "" {
+		ports, err := enumerator.GetDetailedPortsList()
+		if err != nil {
+			return nil, fmt.Errorf("list USB serial ports: %w", err)
+		}
+		for _, p := range ports {
+			if p.IsUSB && strings.EqualFold(p.VID, r.USBVID) && strings.EqualFold(p.PID, r.USBPID) &&
+				(r.USBSerial == "" || p.SerialNumber == r.USBSerial) {
+				path = p.Name
+				break
+			}
+		}
+		if path == "" {
+			return nil, fmt.Errorf("no USB serial device %s:%s (serial %q) is plugged in", r.USBVID, r.USBPID, r.USBSerial)
+		}
+	}
+	p, err := serial.Open(path, &serial.Mode{BaudRate: r.Baud})
+	if err != nil {
+		var pe *serial.PortError
+		if errors.As(err, &pe) {
+			switch pe.Code() {
+			case serial.PortNotFound:
+				return nil, fmt.Errorf("%s: no such device (unplugged?)", path)
+			case serial.PermissionDenied:
+				return nil, fmt.Errorf("%s: permission denied (is the agent's user in the dialout group?)", path)
+			case serial.PortBusy:
+				return nil, fmt.Errorf("%s: busy (another program has it open)", path)
+			}
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// readerUnit owns one reader: it opens the port, keeps the driver, runs passes for the cabinet
+// rounds one at a time, notices when the reader is lost and opens it again with backoff.
+type readerUnit struct {
+	cfg     config.Reader
+	open    func(config.Reader) (Port, error)
+	log     *slog.Logger
+	metrics *metrics
+	now     func() time.Time
+
+	mu        sync.Mutex // one pass or health check at a time
+	drv       reader.Driver
+	lost      chan struct{} // closed when the current driver is found broken
+	lastFrame time.Time
+}
+
+func newReaderUnit(rc config.Reader, open func(config.Reader) (Port, error), log *slog.Logger, m *metrics, now func() time.Time) *readerUnit {
+	return &readerUnit{cfg: rc, open: open, log: log.With("reader", rc.ID), metrics: m, now: now}
+}
+
+// Reconnect backoff bounds.
+const (
+	reopenMin = 500 * time.Millisecond
+	reopenMax = 30 * time.Second
+	// probeEvery is how often an idle reader is asked who it is, so a reader unplugged between
+	// rounds is noticed (and reported) before the next round needs it.
+	probeEvery = 15 * time.Second
+)
+
+// supervise keeps the reader open until ctx ends. back is called each time the reader returns
+// after having been lost (not at the first connection).
+func (u *readerUnit) supervise(ctx context.Context, back func(*readerUnit)) {
+	u.log.Info("reader supervisor started", "driver", u.cfg.Driver, "port", u.portName())
+	defer u.log.Info("reader supervisor stopped")
+	delay := reopenMin
+	everConnected := false
+	for ctx.Err() == nil {
+		lost, err := u.connect(ctx)
+		if err != nil {
+			u.metrics.readerErrors.WithLabelValues(u.cfg.ID, "open").Inc()
+			u.log.Warn("reader not available; retrying", "error", err, "retry_in", delay)
+			if !sleep(ctx, delay) {
+				return
+			}
+			delay = min(delay*2, reopenMax)
+			continue
+		}
+		delay = reopenMin
+		if everConnected {
+			back(u)
+		}
+		everConnected = true
+		t := time.NewTicker(probeEvery)
+	watch:
+		for {
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-lost:
+				break watch
+			case <-t.C:
+				u.probe(ctx)
+			}
+		}
+		t.Stop()
+		u.log.Warn("reader lost; reopening")
+	}
+}
+
+func (u *readerUnit) portName() string {
+	if u.cfg.Port != "" {
+		return u.cfg.Port
+	}
+	return "usb " + u.cfg.USBVID + ":" + u.cfg.USBPID + " " + u.cfg.USBSerial
+}
+
+// connect opens the port, builds the driver and asks the reader who it is.
+func (u *readerUnit) connect(ctx context.Context) (<-chan struct{}, error) {
+	port, err := u.open(u.cfg)
+	if err != nil {
+		return nil, err
+	}
+	drv, err := reader.New(u.cfg.Driver, port, reader.Config{ID: u.cfg.ID, Timeout: 2 * time.Second, Logger: u.log})
+	if err != nil {
+		port.Close()
+		return nil, err
+	}
+	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	info, err := drv.Info(ictx)
+	cancel()
+	if err != nil {
+		drv.Close()
+		return nil, fmt.Errorf("reader on %s does not answer as a %s: %w", u.portName(), u.cfg.Driver, err)
+	}
+	lost := make(chan struct{})
+	u.mu.Lock()
+	u.drv, u.lost = drv, lost
+	u.lastFrame = u.now()
+	u.mu.Unlock()
+	u.metrics.readerConnected.WithLabelValues(u.cfg.ID).Set(1)
+	u.metrics.readerLastFrame.WithLabelValues(u.cfg.ID).Set(float64(u.now().Unix()))
+	u.log.Info("reader connected", "model", info.Model, "firmware", info.Firmware, "antennas", info.Antennas)
+	return lost, nil
+}
+
+// drop closes a broken driver and tells the supervisor. Called with mu held.
+func (u *readerUnit) drop(err error) {
+	if u.drv == nil {
+		return
+	}
+	u.drv.Close()
+	u.drv = nil
+	close(u.lost)
+	u.metrics.readerConnected.WithLabelValues(u.cfg.ID).Set(0)
+	u.metrics.readerErrors.WithLabelValues(u.cfg.ID, "lost").Inc()
+	u.log.Warn("reader link lost", "error", err)
+}
+
+func (u *readerUnit) probe(ctx context.Context) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.drv == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := u.drv.Info(pctx); err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		u.drop(err)
+		return
+	}
+	u.seen()
+}
+
+// seen records a frame from the reader. Called with mu held.
+func (u *readerUnit) seen() {
+	u.lastFrame = u.now()
+	u.metrics.readerLastFrame.WithLabelValues(u.cfg.ID).Set(float64(u.lastFrame.Unix()))
+}
+
+// Connected reports whether the reader is open and answering.
+func (u *readerUnit) Connected() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.drv != nil
+}
+
+func (u *readerUnit) close() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.drv == nil {
+		return nil
+	}
+	err := u.drv.Close()
+	u.drv = nil
+	return err
+}
+
+// errNotConnected is a pass on a reader that is not open.
+var errReaderDown = errors.New("reader not connected")
+
+// Pass runs one pass (round.Passer): one driver round per group of antennas that share a power
+// setting, collecting tag reads and each antenna's health.
+func (u *readerUnit) Pass(ctx context.Context, p round.Pass) (round.PassResult, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.drv == nil {
+		return round.PassResult{}, fmt.Errorf("%w (%s)", errReaderDown, u.portName())
+	}
+	groups := map[float64][]int{}
+	for _, a := range p.Antennas {
+		groups[p.Power[a]] = append(groups[p.Power[a]], a)
+	}
+	powers := make([]float64, 0, len(groups))
+	for pw := range groups {
+		powers = append(powers, pw)
+	}
+	sort.Float64s(powers)
+	var res round.PassResult
+	target := reader.TargetA
+	if p.TargetB {
+		target = reader.TargetB
+	}
+	for _, pw := range powers {
+		ants := groups[pw]
+		faults := map[int]string{}
+		ended := map[int]bool{}
+		emit := func(e reader.Event) {
+			switch v := e.(type) {
+			case reader.TagRead:
+				res.Reads = append(res.Reads, round.Read{EPC: reader.HexUpper(v.EPC), Antenna: v.Antenna, RSSI: float64(v.RSSIDBm), At: v.Time, Count: v.ReadCount})
+			case reader.Fault:
+				if v.Antenna > 0 {
+					faults[v.Antenna] = v.Message
+				}
+				u.metrics.readerErrors.WithLabelValues(u.cfg.ID, "fault").Inc()
+			case reader.RoundEnd:
+				for _, a := range v.Antennas {
+					ended[a] = true
+				}
+				for _, a := range v.Missing {
+					if faults[a] == "" {
+						faults[a] = "antenna missing"
+					}
+				}
+			}
+		}
+		err := u.drv.Inventory(ctx, reader.Plan{Antennas: ants, Session: u.cfg.Session, Target: target, PowerDBm: pw, Rounds: 1}, emit)
+		if err != nil {
+			if ctx.Err() == nil {
+				u.metrics.readerErrors.WithLabelValues(u.cfg.ID, "pass").Inc()
+				u.drop(err)
+			}
+			return res, err
+		}
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		u.seen()
+		for _, a := range ants {
+			switch {
+			case faults[a] != "":
+				res.Antennas = append(res.Antennas, round.AntennaStatus{Antenna: a, OK: false, Error: faults[a]})
+			case ended[a]:
+				res.Antennas = append(res.Antennas, round.AntennaStatus{Antenna: a, OK: true})
+			}
+		}
+	}
+	u.metrics.tagReads.WithLabelValues(u.cfg.ID).Add(float64(len(res.Reads)))
+	return res, nil
+}
