@@ -78,6 +78,44 @@ func (r *Register) RegisterDocument(ctx context.Context, a Actor, d Document) (D
 	d.TitleDigest, d.TitleVisible = digest(d.Title), true
 	var items []Item
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		var err error
+		items, err = r.registerTx(ctx, tx, a, &d)
+		return err
+	})
+	if err != nil {
+		return Document{}, nil, storeErr("register document", err)
+	}
+	return d, items, nil
+}
+
+// Documents lists documents; titles are redacted for the 三员.
+func (r *Register) Documents(ctx context.Context, a Actor) ([]Document, error) {
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT d.id, d.number, d.title, u.code, d.level, d.issued_on, d.secrecy_term, d.copies FROM documents d JOIN units u ON u.id = d.issuing_unit_id ORDER BY d.id`)
+	if err != nil {
+		return nil, storeErr("list documents", err)
+	}
+	defer rows.Close()
+	var out []Document
+	for rows.Next() {
+		var d Document
+		if err := rows.Scan(&d.ID, &d.Number, &d.Title, &d.IssuingUnit, &d.Level, &d.IssuedOn, &d.SecrecyTerm, &d.Copies); err != nil {
+			return nil, err
+		}
+		d.TitleDigest = digest(d.Title)
+		d.TitleVisible = a.SeesTitles()
+		if !d.TitleVisible {
+			d.Title = ""
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// registerTx inserts a validated document, its readership scope and its copies 1..N, with one
+// audit record, inside the caller's transaction.
+func (r *Register) registerTx(ctx context.Context, tx *store.Tx, a Actor, d *Document) ([]Item, error) {
+	var items []Item
+	err := func() error {
 		unit, err := r.unitID(ctx, tx, d.IssuingUnit)
 		if err != nil {
 			return err
@@ -134,32 +172,6 @@ func (r *Register) RegisterDocument(ctx context.Context, a Actor, d Document) (D
 			"items":       fmt.Sprintf("%d-%d", items[0].ID, items[len(items)-1].ID),
 			"scope_units": d.ScopeUnits, "scope_people": d.ScopePeople,
 		}})
-	})
-	if err != nil {
-		return Document{}, nil, storeErr("register document", err)
-	}
-	return d, items, nil
-}
-
-// Documents lists documents; titles are redacted for the 三员.
-func (r *Register) Documents(ctx context.Context, a Actor) ([]Document, error) {
-	rows, err := r.st.DB().QueryContext(ctx, `SELECT d.id, d.number, d.title, u.code, d.level, d.issued_on, d.secrecy_term, d.copies FROM documents d JOIN units u ON u.id = d.issuing_unit_id ORDER BY d.id`)
-	if err != nil {
-		return nil, storeErr("list documents", err)
-	}
-	defer rows.Close()
-	var out []Document
-	for rows.Next() {
-		var d Document
-		if err := rows.Scan(&d.ID, &d.Number, &d.Title, &d.IssuingUnit, &d.Level, &d.IssuedOn, &d.SecrecyTerm, &d.Copies); err != nil {
-			return nil, err
-		}
-		d.TitleDigest = digest(d.Title)
-		d.TitleVisible = a.SeesTitles()
-		if !d.TitleVisible {
-			d.Title = ""
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	}()
+	return items, err
 }

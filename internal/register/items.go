@@ -25,6 +25,9 @@ type Item struct {
 	Due        string        `json:"due,omitempty"`
 	EPC        string        `json:"epc,omitempty"`
 	Barcode    string        `json:"barcode,omitempty"`
+	Purpose    string        `json:"purpose,omitempty"` // why it is out: borrow, circulate, reading_room, take_out
+	Place      string        `json:"place,omitempty"`   // reading room or destination while out
+	Source     int64         `json:"source,omitempty"`  // the item a reproduction was copied from
 }
 
 // ItemFilter narrows Items; zero fields match everything.
@@ -34,12 +37,13 @@ type ItemFilter struct {
 	Cabinet  string
 }
 
-const itemSelect = `SELECT i.id, i.document_id, d.number, i.copy_no, d.copies, d.level, i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.epc, ''), coalesce(i.barcode, '')
+const itemSelect = `SELECT i.id, i.document_id, d.number, i.copy_no, d.copies, d.level, i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.epc, ''), coalesce(i.barcode, ''),
+	coalesce(i.purpose, ''), coalesce(i.place, ''), coalesce(i.source_item_id, 0)
 	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id`
 
 func scanItem(row interface{ Scan(...any) error }) (Item, error) {
 	var it Item
-	err := row.Scan(&it.ID, &it.DocumentID, &it.Document, &it.Copy, &it.Copies, &it.Level, &it.State, &it.Cabinet, &it.Holder, &it.Due, &it.EPC, &it.Barcode)
+	err := row.Scan(&it.ID, &it.DocumentID, &it.Document, &it.Copy, &it.Copies, &it.Level, &it.State, &it.Cabinet, &it.Holder, &it.Due, &it.EPC, &it.Barcode, &it.Purpose, &it.Place, &it.Source)
 	return it, err
 }
 
@@ -120,7 +124,10 @@ func (r *Register) StoreItems(ctx context.Context, a Actor, cabinet string, ids 
 					ZH: fmt.Sprintf("%s 第%d份：%s", it.Document, it.Copy, ref.Reason.ZH),
 					EN: fmt.Sprintf("%s copy %d: %s", it.Document, it.Copy, ref.Reason.EN)}, Err: err}
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE items SET state = ?, cabinet_id = ?, holder_id = NULL, due_at = NULL, updated_at = ? WHERE id = ?`, to, cab, store.Now(), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE items SET state = ?, cabinet_id = ?, home_cabinet_id = ?, holder_id = NULL, due_at = NULL, updated_at = ? WHERE id = ?`, to, cab, cab, store.Now(), id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO item_events(item_id, at, action, from_state, to_state, actor_id) VALUES (?,?,?,?,?,?)`, id, store.Now(), custody.Store, from, to, a.ID); err != nil {
 				return err
 			}
 			it.State, it.Cabinet = to, cabinet

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
@@ -21,8 +22,9 @@ import (
 
 // Register is the rule-checked register over a store.
 type Register struct {
-	st  *store.Store
-	log *slog.Logger
+	st    *store.Store
+	log   *slog.Logger
+	clock func() time.Time // nil: time.Now
 }
 
 // New returns a Register over st.
@@ -117,4 +119,10 @@ func need(a Actor, what custody.Text, roles ...custody.Role) error {
 		en += string(r)
 	}
 	return &Error{Code: CodeForbidden, Text: custody.Text{ZH: "只有" + zh + "可以" + what.ZH, EN: "only " + en + " may " + what.EN}}
+}
+
+// refuseT is refuse with the two texts formatted by the caller, for messages whose arguments
+// differ between the languages.
+func refuseT(code, zh, en string) *Error {
+	return &Error{Code: code, Text: custody.Text{ZH: zh, EN: en}}
 }

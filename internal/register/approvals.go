@@ -1,0 +1,387 @@
+package register
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// Approval kinds.
+const (
+	ApproveTakeOut     = "take_out"    // 携带外出 (rule 5)
+	ApproveReproduce   = "reproduce"   // 复制 (rule 4)
+	ApproveDestruction = "destruction" // 销毁清册 (rule 8)
+	ApproveScope       = "scope"       // 扩大知悉范围: the issuing unit's consent (rule 3)
+)
+
+var approvalKinds = map[string]custody.Text{
+	ApproveTakeOut:     {ZH: "携带外出", EN: "take out of the office"},
+	ApproveReproduce:   {ZH: "复制", EN: "reproduction"},
+	ApproveDestruction: {ZH: "销毁", EN: "destruction"},
+	ApproveScope:       {ZH: "扩大知悉范围", EN: "widening the readership scope"},
+}
+
+// Approval is a request addressed to a role in a unit, and its decision.
+type Approval struct {
+	ID           int64        `json:"id"`
+	Kind         string       `json:"kind"`
+	Unit         string       `json:"unit"`
+	ApproverRole custody.Role `json:"approver_role"`
+	State        string       `json:"state"` // pending, approved, rejected, used
+	RequestedBy  string       `json:"requested_by"`
+	For          string       `json:"for,omitempty"`      // the person taking items out
+	Document     string       `json:"document,omitempty"` // reproduction, scope
+	Items        []int64      `json:"items,omitempty"`
+	Copies       int          `json:"copies,omitempty"`
+	Due          string       `json:"due,omitempty"`
+	ScopeUnits   []string     `json:"scope_units,omitempty"`
+	ScopePeople  []string     `json:"scope_people,omitempty"`
+	Reason       string       `json:"reason"`
+	DecidedBy    string       `json:"decided_by,omitempty"`
+	DecidedAt    string       `json:"decided_at,omitempty"`
+	Note         string       `json:"note,omitempty"`
+	Expires      string       `json:"expires_at"`
+	Created      string       `json:"created_at"`
+	Expired      bool         `json:"expired"`
+}
+
+// ApprovalRequest asks for an approval. Unit defaults to the requester's unit (for scope
+// widening: the document's issuing unit, whose consent it is); ApproverRole defaults to leader;
+// Expires defaults to seven days.
+type ApprovalRequest struct {
+	Kind         string       `json:"kind"`
+	Unit         string       `json:"unit,omitempty"`
+	ApproverRole custody.Role `json:"approver_role,omitempty"`
+	For          string       `json:"for,omitempty"`
+	Document     string       `json:"document,omitempty"`
+	Items        []int64      `json:"items,omitempty"`
+	Copies       int          `json:"copies,omitempty"`
+	Due          string       `json:"due,omitempty"`
+	ScopeUnits   []string     `json:"scope_units,omitempty"`
+	ScopePeople  []string     `json:"scope_people,omitempty"`
+	Reason       string       `json:"reason"`
+	Expires      string       `json:"expires_at,omitempty"`
+}
+
+var requestApprovals = custody.Text{ZH: "申请审批", EN: "request approvals"}
+
+// RequestApproval records a request. Custodians file requests; a holder may ask for their own
+// take-out.
+func (r *Register) RequestApproval(ctx context.Context, a Actor, req ApprovalRequest) (Approval, error) {
+	if err := need(a, requestApprovals, custody.Custodian, custody.Holder, custody.Leader); err != nil {
+		return Approval{}, err
+	}
+	if _, ok := approvalKinds[req.Kind]; !ok {
+		return Approval{}, refuse(CodeInvalid, "审批类型 %q 无效，应为 take_out、reproduce、destruction 或 scope", "approval kind %q is invalid: want take_out, reproduce, destruction or scope", req.Kind)
+	}
+	if req.Kind == ApproveDestruction {
+		return Approval{}, refuse(CodeInvalid, "销毁审批随销毁清册提交（destruction list），不能单独申请", "destruction approvals are requested by listing a destruction batch, not on their own")
+	}
+	if !a.Has(custody.Custodian) && (req.Kind != ApproveTakeOut || (req.For != "" && req.For != a.Username)) {
+		return Approval{}, refuse(CodeForbidden, "阅文人只能为本人申请携带外出", "a reader may only request taking items out for themselves")
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		return Approval{}, refuse(CodeInvalid, "请填写申请事由", "give a reason for the request")
+	}
+	if req.ApproverRole == "" {
+		req.ApproverRole = custody.Leader
+	}
+	if req.ApproverRole.ThreeMember() || req.ApproverRole == custody.Holder || req.ApproverRole.Text().ZH == "" {
+		return Approval{}, refuse(CodeInvalid, "审批人角色 %q 不能审批涉密文件事项", "role %q cannot approve document matters", req.ApproverRole)
+	}
+	now := r.now()
+	expires := now.Add(7 * 24 * time.Hour)
+	if req.Expires != "" {
+		t, err := parseDue(req.Expires)
+		if err != nil {
+			return Approval{}, err
+		}
+		if !t.After(now) {
+			return Approval{}, refuse(CodeInvalid, "审批有效期 %s 已过", "the approval would expire in the past (%s)", req.Expires)
+		}
+		expires = t
+	}
+	ap := Approval{Kind: req.Kind, ApproverRole: req.ApproverRole, State: "pending", RequestedBy: a.Username, Reason: req.Reason,
+		Items: req.Items, Copies: req.Copies, ScopeUnits: req.ScopeUnits, ScopePeople: req.ScopePeople, Expires: store.FormatTime(expires), Created: store.FormatTime(now)}
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		id, err := r.insertApproval(ctx, tx, a, req, &ap, now)
+		if err != nil {
+			return err
+		}
+		ap.ID = id
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "approval.request", Subject: fmt.Sprintf("approval:%d", id), After: ap})
+	})
+	if err != nil {
+		return Approval{}, storeErr("request approval", err)
+	}
+	return ap, nil
+}
+
+// insertApproval validates a request against the register and inserts it (no audit record: the
+// caller writes one for the whole step).
+func (r *Register) insertApproval(ctx context.Context, tx *store.Tx, a Actor, req ApprovalRequest, ap *Approval, now time.Time) (int64, error) {
+	var unitID, forID, docID sql.NullInt64
+	var due sql.NullString
+	me, err := loadPerson(ctx, tx, "p.id = ?", a.ID)
+	if err != nil {
+		return 0, err
+	}
+	if req.Unit != "" {
+		id, err := r.unitID(ctx, tx, req.Unit)
+		if err != nil {
+			return 0, err
+		}
+		unitID, ap.Unit = nullID(id), req.Unit
+	} else if me.UnitID.Valid {
+		unitID, ap.Unit = me.UnitID, me.Unit
+	}
+	switch req.Kind {
+	case ApproveTakeOut:
+		if len(req.Items) == 0 {
+			return 0, refuse(CodeInvalid, "携带外出须列明文件份", "a take-out request must list the items")
+		}
+		if req.For == "" {
+			req.For = a.Username
+		}
+		p, err := personByName(ctx, tx, req.For)
+		if err != nil {
+			return 0, err
+		}
+		forID, ap.For = nullID(p.ID), p.Username
+		if req.Due == "" {
+			return 0, refuse(CodeInvalid, "携带外出须规定归还时间", "taking items out needs a due time")
+		}
+		t, err := parseDue(req.Due)
+		if err != nil {
+			return 0, err
+		}
+		if !t.After(now) {
+			return 0, refuse(CodeInvalid, "归还时间 %s 已过", "the due time %s is in the past", req.Due)
+		}
+		due = sql.NullString{String: store.FormatTime(t), Valid: true}
+		ap.Due = due.String
+	case ApproveReproduce:
+		if len(req.Items) != 1 || req.Copies < 1 || req.Copies > 100 {
+			return 0, refuse(CodeInvalid, "复制申请须指定一份原件和 1 到 100 份复制数", "a reproduction request names one source item and 1 to 100 copies")
+		}
+	case ApproveScope:
+		if req.Document == "" || len(req.ScopeUnits)+len(req.ScopePeople) == 0 {
+			return 0, refuse(CodeInvalid, "扩大知悉范围须指定文件和新增的单位或人员", "widening the scope names the document and the units or people to add")
+		}
+	}
+	for _, id := range req.Items {
+		x, err := loadRow(ctx, tx, id)
+		if err != nil {
+			return 0, err
+		}
+		if req.Kind == ApproveReproduce {
+			docID = nullID(x.docID)
+			ap.Document = x.Document
+		}
+	}
+	if req.Document != "" {
+		var issuing int64
+		var unitCode string
+		err := tx.QueryRowContext(ctx, `SELECT d.id, d.issuing_unit_id, u.code FROM documents d JOIN units u ON u.id = d.issuing_unit_id WHERE d.number = ?`, req.Document).Scan(&docID, &issuing, &unitCode)
+		if err == sql.ErrNoRows {
+			return 0, refuse(CodeNotFound, "文件 %q 不存在", "document %q does not exist", req.Document)
+		} else if err != nil {
+			return 0, err
+		}
+		ap.Document = req.Document
+		if req.Kind == ApproveScope {
+			// The consent is the issuing unit's: its leader decides.
+			unitID, ap.Unit = nullID(issuing), unitCode
+		}
+	}
+	if !unitID.Valid {
+		return 0, refuse(CodeInvalid, "请指定审批单位", "name the unit whose approver decides")
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO approvals(kind, unit_id, approver_role, state, requested_by, for_person_id, document_id, reason, copies, due_at, scope_units, scope_people, expires_at, created_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, req.Kind, unitID, req.ApproverRole, "pending", a.ID, forID, docID, req.Reason, req.Copies, due,
+		strings.Join(req.ScopeUnits, "\n"), strings.Join(req.ScopePeople, "\n"), ap.Expires, ap.Created)
+	if err != nil {
+		return 0, err
+	}
+	id, _ := res.LastInsertId()
+	for _, item := range req.Items {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO approval_items(approval_id, item_id) VALUES (?,?)`, id, item); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+const approvalSelect = `SELECT a.id, a.kind, u.code, a.approver_role, a.state, rq.username, coalesce(fp.username, ''), coalesce(d.number, ''), a.copies, coalesce(a.due_at, ''),
+	a.scope_units, a.scope_people, a.reason, coalesce(dp.username, ''), coalesce(a.decided_at, ''), a.note, a.expires_at, a.created_at, a.unit_id
+	FROM approvals a JOIN units u ON u.id = a.unit_id JOIN people rq ON rq.id = a.requested_by LEFT JOIN people fp ON fp.id = a.for_person_id
+	LEFT JOIN documents d ON d.id = a.document_id LEFT JOIN people dp ON dp.id = a.decided_by`
+
+func (r *Register) loadApproval(ctx context.Context, q interface {
+	querier
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, id int64) (Approval, int64, error) {
+	var ap Approval
+	var su, sp string
+	var unit int64
+	err := q.QueryRowContext(ctx, approvalSelect+" WHERE a.id = ?", id).Scan(&ap.ID, &ap.Kind, &ap.Unit, &ap.ApproverRole, &ap.State, &ap.RequestedBy, &ap.For, &ap.Document,
+		&ap.Copies, &ap.Due, &su, &sp, &ap.Reason, &ap.DecidedBy, &ap.DecidedAt, &ap.Note, &ap.Expires, &ap.Created, &unit)
+	if err == sql.ErrNoRows {
+		return ap, 0, refuse(CodeNotFound, "审批 %d 不存在", "approval %d does not exist", id)
+	} else if err != nil {
+		return ap, 0, err
+	}
+	ap.ScopeUnits, ap.ScopePeople = splitLines(su), splitLines(sp)
+	rows, err := q.QueryContext(ctx, `SELECT item_id FROM approval_items WHERE approval_id = ? ORDER BY item_id`, id)
+	if err != nil {
+		return ap, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var it int64
+		if err := rows.Scan(&it); err != nil {
+			return ap, 0, err
+		}
+		ap.Items = append(ap.Items, it)
+	}
+	if t, err := store.ParseTime(ap.Expires); err == nil && r.now().After(t) {
+		ap.Expired = true
+	}
+	return ap, unit, rows.Err()
+}
+
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// Approval returns one approval.
+func (r *Register) Approval(ctx context.Context, a Actor, id int64) (Approval, error) {
+	ap, _, err := r.loadApproval(ctx, r.st.DB(), id)
+	return ap, storeErr("read approval", err)
+}
+
+// Approvals lists approvals, newest first; pendingOnly narrows to undecided ones.
+func (r *Register) Approvals(ctx context.Context, a Actor, pendingOnly bool) ([]Approval, error) {
+	q := `SELECT id FROM approvals`
+	if pendingOnly {
+		q += ` WHERE state = 'pending'`
+	}
+	rows, err := r.st.DB().QueryContext(ctx, q+` ORDER BY id DESC LIMIT 500`)
+	if err != nil {
+		return nil, storeErr("list approvals", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	out := []Approval{}
+	for _, id := range ids {
+		ap, _, err := r.loadApproval(ctx, r.st.DB(), id)
+		if err != nil {
+			return nil, storeErr("list approvals", err)
+		}
+		out = append(out, ap)
+	}
+	return out, nil
+}
+
+// Decide approves or rejects a pending approval. Only a person holding the approver role in the
+// approval's unit decides, never the requester, and never after expiry.
+func (r *Register) Decide(ctx context.Context, a Actor, id int64, approve bool, note string) (Approval, error) {
+	var ap Approval
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		var unit int64
+		var err error
+		ap, unit, err = r.loadApproval(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		me, err := loadPerson(ctx, tx, "p.id = ?", a.ID)
+		if err != nil {
+			return err
+		}
+		if !me.has(ap.ApproverRole) || !me.UnitID.Valid || me.UnitID.Int64 != unit {
+			return refuseT(CodeForbidden, fmt.Sprintf("审批 %d 须由 %s 的%s决定", id, ap.Unit, ap.ApproverRole.Text().ZH), fmt.Sprintf("approval %d is decided by a %s of %s", id, ap.ApproverRole, ap.Unit))
+		}
+		if ap.RequestedBy == a.Username {
+			return refuse(CodeForbidden, "不能审批本人提出的申请", "nobody approves their own request")
+		}
+		if ap.State != "pending" {
+			return refuse(CodeConflict, "审批 %d 已处理（%s），不能再次决定", "approval %d was already decided (%s)", id, ap.State)
+		}
+		if ap.Expired {
+			return refuse(CodeRefused, "审批 %d 已于 %s 过期", "approval %d expired at %s", id, ap.Expires)
+		}
+		ap.State = "rejected"
+		if approve {
+			ap.State = "approved"
+		}
+		ap.DecidedBy, ap.DecidedAt, ap.Note = a.Username, store.FormatTime(r.now()), note
+		if _, err := tx.ExecContext(ctx, `UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ? AND state = 'pending'`, ap.State, a.ID, ap.DecidedAt, note, id); err != nil {
+			return err
+		}
+		if ap.Kind == ApproveDestruction {
+			bs := "rejected"
+			if approve {
+				bs = "approved"
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE destruction_batches SET state = ? WHERE approval_id = ? AND state = 'listed'`, bs, id); err != nil {
+				return err
+			}
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "approval." + map[bool]string{true: "approve", false: "reject"}[approve], Subject: fmt.Sprintf("approval:%d", id),
+			After: map[string]any{"kind": ap.Kind, "state": ap.State, "note": note}, Approvals: []string{fmt.Sprint(id)}})
+	})
+	if err != nil {
+		return Approval{}, storeErr("decide approval", err)
+	}
+	return ap, nil
+}
+
+// validApproval returns an approval a flow may act on: of the right kind, approved, not expired,
+// not used. Refusals name what is missing.
+func (r *Register) validApproval(ctx context.Context, tx *store.Tx, id int64, kind string) (Approval, error) {
+	what := approvalKinds[kind]
+	if id == 0 {
+		return Approval{}, refuseT(CodeRefused, what.ZH+"须经审批：请先申请审批，批准后注明审批编号", what.EN+" needs an approval: request one and give its number once approved")
+	}
+	ap, _, err := r.loadApproval(ctx, tx, id)
+	if err != nil {
+		return ap, err
+	}
+	switch {
+	case ap.Kind != kind:
+		return ap, refuseT(CodeRefused, fmt.Sprintf("审批 %d 是%s审批，不能用于%s", id, approvalKinds[ap.Kind].ZH, what.ZH), fmt.Sprintf("approval %d is for %s, not %s", id, approvalKinds[ap.Kind].EN, what.EN))
+	case ap.State == "pending":
+		return ap, refuse(CodeRefused, "审批 %d 尚未批准", "approval %d has not been approved yet", id)
+	case ap.State == "rejected":
+		return ap, refuse(CodeRefused, "审批 %d 已被驳回：%s", "approval %d was rejected: %s", id, ap.Note)
+	case ap.State == "used":
+		return ap, refuse(CodeRefused, "审批 %d 已使用过，每次须重新审批", "approval %d has been used; each use needs a new approval", id)
+	case ap.Expired:
+		return ap, refuse(CodeRefused, "审批 %d 已于 %s 过期", "approval %d expired at %s", id, ap.Expires)
+	}
+	return ap, nil
+}
+
+func useApproval(ctx context.Context, tx *store.Tx, id int64, now string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE approvals SET state = 'used', used_at = ? WHERE id = ? AND state = 'approved'`, now, id)
+	return err
+}
+
+func approvalCovers(ap Approval, item int64) bool { return slices.Contains(ap.Items, item) }

@@ -1,0 +1,223 @@
+package register
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// Destruction batches (rule 8): a custodian lists the items (造册) — they become
+// destruction_pending and an approval goes to a leader of the unit; after approval two custodians
+// hand the whole batch over in one destroy session and the items become destroyed. There is no
+// way to destroy one item by itself.
+
+// Batch is a destruction list.
+type Batch struct {
+	ID        int64   `json:"id"`
+	Unit      string  `json:"unit,omitempty"`
+	State     string  `json:"state"` // listed, approved, rejected, destroyed
+	Reason    string  `json:"reason"`
+	CreatedBy string  `json:"created_by"`
+	Approval  int64   `json:"approval"`
+	Session   int64   `json:"session,omitempty"`
+	Created   string  `json:"created_at"`
+	Destroyed string  `json:"destroyed_at,omitempty"`
+	Items     []int64 `json:"items"`
+}
+
+// BatchRequest lists items for destruction.
+type BatchRequest struct {
+	Items   []int64 `json:"items"`
+	Reason  string  `json:"reason"`
+	Unit    string  `json:"unit,omitempty"` // whose leader approves; default the custodian's unit
+	Expires string  `json:"expires_at,omitempty"`
+}
+
+var listDestruction = custody.Text{ZH: "编制销毁清册", EN: "list items for destruction"}
+
+// ListDestruction records a destruction batch and its approval request in one step.
+func (r *Register) ListDestruction(ctx context.Context, a Actor, req BatchRequest) (Batch, error) {
+	if err := need(a, listDestruction, custody.Custodian); err != nil {
+		return Batch{}, err
+	}
+	if len(req.Items) == 0 {
+		return Batch{}, refuse(CodeInvalid, "销毁清册不能为空", "a destruction list cannot be empty")
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		return Batch{}, refuse(CodeInvalid, "请填写销毁理由", "give the reason for destruction")
+	}
+	nowT := r.now()
+	now := store.FormatTime(nowT)
+	var b Batch
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		ap := Approval{Kind: ApproveDestruction, State: "pending", RequestedBy: a.Username, Reason: req.Reason, Items: req.Items, Created: now,
+			ApproverRole: custody.Leader, Expires: store.FormatTime(nowT.AddDate(0, 0, 30))}
+		if req.Expires != "" {
+			t, err := parseDue(req.Expires)
+			if err != nil {
+				return err
+			}
+			ap.Expires = store.FormatTime(t)
+		}
+		apID, err := r.insertApproval(ctx, tx, a, ApprovalRequest{Kind: ApproveDestruction, Unit: req.Unit, ApproverRole: custody.Leader, Items: req.Items, Reason: req.Reason}, &ap, nowT)
+		if err != nil {
+			return err
+		}
+		var unit sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT unit_id FROM approvals WHERE id = ?`, apID).Scan(&unit); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO destruction_batches(unit_id, state, reason, created_by, approval_id, created_at) VALUES (?,?,?,?,?,?)`, unit, "listed", req.Reason, a.ID, apID, now)
+		if err != nil {
+			return err
+		}
+		b.ID, _ = res.LastInsertId()
+		moved := []auditItem{}
+		seen := map[int64]bool{}
+		for _, id := range req.Items {
+			if seen[id] {
+				return refuse(CodeInvalid, "文件份 %d 在清册中重复", "item %d is listed twice", id)
+			}
+			seen[id] = true
+			x, err := loadRow(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			to, err := step(x, custody.ListDestruction, custody.Custodian)
+			if err != nil {
+				return err
+			}
+			if err := apply(ctx, tx, x, move{to: to, cabinet: x.cabinetID, batch: nullID(b.ID)}, custody.ListDestruction, a.ID, sql.NullInt64{}, sql.NullInt64{}, fmt.Sprintf("batch %d", b.ID), now); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO destruction_items(batch_id, item_id) VALUES (?,?)`, b.ID, id); err != nil {
+				return err
+			}
+			moved = append(moved, toAuditItem(x, to))
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "destruction.list", Subject: fmt.Sprintf("batch:%d", b.ID),
+			After: map[string]any{"items": moved, "count": len(moved), "reason": req.Reason, "approval": apID}, Approvals: []string{fmt.Sprint(apID)}})
+	})
+	if err != nil {
+		return Batch{}, storeErr("list destruction", err)
+	}
+	return r.Batch(ctx, a, b.ID)
+}
+
+// Batch returns a destruction batch.
+func (r *Register) Batch(ctx context.Context, a Actor, id int64) (Batch, error) {
+	b, err := r.loadBatch(ctx, r.st.DB(), id)
+	return b, storeErr("read destruction batch", err)
+}
+
+type rowsQuerier interface {
+	querier
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (r *Register) loadBatch(ctx context.Context, q rowsQuerier, id int64) (Batch, error) {
+	var b Batch
+	var session sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT b.id, coalesce(u.code, ''), b.state, b.reason, p.username, coalesce(b.approval_id, 0), b.session_id, b.created_at, coalesce(b.destroyed_at, '')
+		FROM destruction_batches b JOIN people p ON p.id = b.created_by LEFT JOIN units u ON u.id = b.unit_id WHERE b.id = ?`, id).
+		Scan(&b.ID, &b.Unit, &b.State, &b.Reason, &b.CreatedBy, &b.Approval, &session, &b.Created, &b.Destroyed)
+	if err == sql.ErrNoRows {
+		return b, refuse(CodeNotFound, "销毁批次 %d 不存在", "destruction batch %d does not exist", id)
+	} else if err != nil {
+		return b, err
+	}
+	b.Session = session.Int64
+	rows, err := q.QueryContext(ctx, `SELECT item_id FROM destruction_items WHERE batch_id = ? ORDER BY item_id`, id)
+	if err != nil {
+		return b, err
+	}
+	defer rows.Close()
+	b.Items = []int64{}
+	for rows.Next() {
+		var it int64
+		if err := rows.Scan(&it); err != nil {
+			return b, err
+		}
+		b.Items = append(b.Items, it)
+	}
+	return b, rows.Err()
+}
+
+// Batches lists destruction batches, newest first.
+func (r *Register) Batches(ctx context.Context, a Actor) ([]Batch, error) {
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT id FROM destruction_batches ORDER BY id DESC LIMIT 200`)
+	if err != nil {
+		return nil, storeErr("list destruction batches", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	out := []Batch{}
+	for _, id := range ids {
+		b, err := r.Batch(ctx, a, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// CancelBatch takes a batch that was not destroyed off the list: its items go back to their
+// cabinets and a pending approval is withdrawn.
+func (r *Register) CancelBatch(ctx context.Context, a Actor, id int64, reason string) (Batch, error) {
+	if err := need(a, listDestruction, custody.Custodian); err != nil {
+		return Batch{}, err
+	}
+	now := store.FormatTime(r.now())
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		b, err := r.loadBatch(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if b.State == "destroyed" {
+			return refuse(CodeConflict, "销毁批次 %d 已销毁，不能撤销", "destruction batch %d is destroyed and cannot be cancelled", id)
+		}
+		for _, item := range b.Items {
+			x, err := loadRow(ctx, tx, item)
+			if err != nil {
+				return err
+			}
+			if x.State != custody.DestructionPending {
+				continue // reported lost meanwhile: stays as it is
+			}
+			to, err := step(x, custody.Unlist, custody.Custodian)
+			if err != nil {
+				return err
+			}
+			if err := apply(ctx, tx, x, move{to: to, cabinet: x.cabinetID}, custody.Unlist, a.ID, sql.NullInt64{}, sql.NullInt64{}, reason, now); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM destruction_items WHERE batch_id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE destruction_batches SET state = 'rejected' WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE approvals SET state = 'rejected', note = CASE WHEN note = '' THEN '清册已撤销' ELSE note END WHERE id = ? AND state IN ('pending','approved')`, b.Approval); err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "destruction.cancel", Subject: fmt.Sprintf("batch:%d", id), After: map[string]any{"reason": reason, "items": b.Items}})
+	})
+	if err != nil {
+		return Batch{}, storeErr("cancel destruction batch", err)
+	}
+	return r.Batch(ctx, a, id)
+}

@@ -1,0 +1,352 @@
+package register
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// Recall campaigns (清退, rule 7) and personnel clearance (离岗清退, rule 6).
+
+// Recall is a campaign to bring items back by a deadline.
+type Recall struct {
+	ID        int64        `json:"id"`
+	Name      string       `json:"name"`
+	Deadline  string       `json:"deadline"`
+	State     string       `json:"state"` // open, closed
+	CreatedBy string       `json:"created_by"`
+	Created   string       `json:"created_at"`
+	Total     int          `json:"total"`
+	Returned  int          `json:"returned"`
+	Overdue   bool         `json:"overdue"` // past the deadline with items still out
+	Items     []RecallItem `json:"items,omitempty"`
+}
+
+// RecallItem is one item's progress in a campaign.
+type RecallItem struct {
+	Item
+	HeldBy   string `json:"held_by,omitempty"` // who held it when the campaign started
+	Returned bool   `json:"returned"`
+	At       string `json:"returned_at,omitempty"`
+}
+
+// RecallRequest starts a campaign over the copies of some documents.
+type RecallRequest struct {
+	Name      string   `json:"name"`
+	Deadline  string   `json:"deadline"`
+	Documents []string `json:"documents"`
+}
+
+var runRecalls = custody.Text{ZH: "组织清退", EN: "run recall campaigns"}
+
+// StartRecall opens a campaign: every copy of the documents that is still in custody joins it;
+// while it is open none of them may go out again.
+func (r *Register) StartRecall(ctx context.Context, a Actor, req RecallRequest) (Recall, error) {
+	if err := need(a, runRecalls, custody.Custodian); err != nil {
+		return Recall{}, err
+	}
+	if strings.TrimSpace(req.Name) == "" || len(req.Documents) == 0 {
+		return Recall{}, refuse(CodeInvalid, "清退需要名称和至少一个发文字号", "a recall needs a name and at least one document number")
+	}
+	nowT := r.now()
+	dl, err := parseDue(req.Deadline)
+	if err != nil {
+		return Recall{}, err
+	}
+	if !dl.After(nowT) {
+		return Recall{}, refuse(CodeInvalid, "清退截止时间 %s 已过", "the recall deadline %s is in the past", req.Deadline)
+	}
+	now := store.FormatTime(nowT)
+	var id int64
+	err = r.st.Change(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO recalls(name, deadline, state, created_by, created_at) VALUES (?,?,?,?,?)`, req.Name, store.FormatTime(dl), "open", a.ID, now)
+		if err != nil {
+			return err
+		}
+		id, _ = res.LastInsertId()
+		n := 0
+		for _, number := range req.Documents {
+			var doc int64
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM documents WHERE number = ?`, number).Scan(&doc); err == sql.ErrNoRows {
+				return refuse(CodeNotFound, "文件 %q 不存在", "document %q does not exist", number)
+			} else if err != nil {
+				return err
+			}
+			// Items already out of custody for good (destroyed, transferred, lost) have nothing to return.
+			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO recall_items(recall_id, item_id, holder_id, returned_at)
+				SELECT ?, id, holder_id, CASE WHEN state IN ('checked_out','out_of_office') THEN NULL ELSE ? END FROM items
+				WHERE document_id = ? AND state NOT IN ('destroyed','transferred_out','lost')`, id, now, doc)
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "recall.start", Subject: fmt.Sprintf("recall:%d", id),
+			After: map[string]any{"name": req.Name, "deadline": store.FormatTime(dl), "documents": req.Documents, "items": n}})
+	})
+	if err != nil {
+		return Recall{}, storeErr("start recall", err)
+	}
+	return r.Recall(ctx, a, id)
+}
+
+// Recall returns a campaign with its progress.
+func (r *Register) Recall(ctx context.Context, a Actor, id int64) (Recall, error) {
+	db := r.st.DB()
+	var rc Recall
+	err := db.QueryRowContext(ctx, `SELECT r.id, r.name, r.deadline, r.state, p.username, r.created_at FROM recalls r JOIN people p ON p.id = r.created_by WHERE r.id = ?`, id).
+		Scan(&rc.ID, &rc.Name, &rc.Deadline, &rc.State, &rc.CreatedBy, &rc.Created)
+	if err == sql.ErrNoRows {
+		return rc, refuse(CodeNotFound, "清退 %d 不存在", "recall %d does not exist", id)
+	} else if err != nil {
+		return rc, storeErr("read recall", err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT ri.item_id, coalesce(p.username, ''), coalesce(ri.returned_at, '') FROM recall_items ri LEFT JOIN people p ON p.id = ri.holder_id WHERE ri.recall_id = ? ORDER BY ri.item_id`, id)
+	if err != nil {
+		return rc, storeErr("read recall", err)
+	}
+	var items []RecallItem
+	for rows.Next() {
+		var ri RecallItem
+		if err := rows.Scan(&ri.ID, &ri.HeldBy, &ri.At); err != nil {
+			rows.Close()
+			return rc, err
+		}
+		items = append(items, ri)
+	}
+	rows.Close()
+	for i := range items {
+		it, err := r.Item(ctx, a, items[i].ID)
+		if err != nil {
+			return rc, err
+		}
+		items[i].Item = it
+		// Back in custody, or gone for good: nothing is outstanding.
+		items[i].Returned = it.State != custody.CheckedOut && it.State != custody.OutOfOffice
+		if items[i].Returned {
+			rc.Returned++
+		}
+	}
+	rc.Items, rc.Total = items, len(items)
+	if dl, err := store.ParseTime(rc.Deadline); err == nil && r.now().After(dl) && rc.Returned < rc.Total {
+		rc.Overdue = true
+	}
+	return rc, nil
+}
+
+// Recalls lists campaigns with their progress (without item lists).
+func (r *Register) Recalls(ctx context.Context, a Actor) ([]Recall, error) {
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT id FROM recalls ORDER BY id DESC LIMIT 200`)
+	if err != nil {
+		return nil, storeErr("list recalls", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	out := []Recall{}
+	for _, id := range ids {
+		rc, err := r.Recall(ctx, a, id)
+		if err != nil {
+			return nil, err
+		}
+		rc.Items = nil
+		out = append(out, rc)
+	}
+	return out, nil
+}
+
+// CloseRecall ends a campaign. It is refused while items are outstanding.
+func (r *Register) CloseRecall(ctx context.Context, a Actor, id int64) (Recall, error) {
+	if err := need(a, runRecalls, custody.Custodian); err != nil {
+		return Recall{}, err
+	}
+	rc, err := r.Recall(ctx, a, id)
+	if err != nil {
+		return Recall{}, err
+	}
+	if rc.State != "open" {
+		return Recall{}, refuse(CodeConflict, "清退 %d 已结束", "recall %d is already closed", id)
+	}
+	if rc.Returned < rc.Total {
+		return Recall{}, refuse(CodeRefused, "清退 %d 还有 %d 份未收回，不能结束", "recall %d still has %d items out and cannot close", id, rc.Total-rc.Returned)
+	}
+	err = r.st.Change(ctx, func(tx *store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE recalls SET state = 'closed', closed_at = ? WHERE id = ? AND state = 'open'`, store.FormatTime(r.now()), id); err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "recall.close", Subject: fmt.Sprintf("recall:%d", id), After: map[string]any{"total": rc.Total}})
+	})
+	if err != nil {
+		return Recall{}, storeErr("close recall", err)
+	}
+	return r.Recall(ctx, a, id)
+}
+
+// Clearance is everything a person must hand back before a change of post (离岗清退).
+type Clearance struct {
+	Person    string     `json:"person"`
+	Name      string     `json:"name"`
+	Unit      string     `json:"unit,omitempty"`
+	Active    bool       `json:"active"`
+	Holdings  []Item     `json:"holdings"`
+	Approvals []Approval `json:"open_approvals"`
+	Clear     bool       `json:"clear"`
+}
+
+// Clearance lists what a person holds and the approvals still open for them.
+func (r *Register) Clearance(ctx context.Context, a Actor, username string) (Clearance, error) {
+	if !a.Has(custody.Custodian, custody.Leader, custody.Admin, custody.SecAdmin) && a.Username != username {
+		return Clearance{}, refuse(CodeForbidden, "只能查看本人的清退清单", "you may only see your own clearance list")
+	}
+	p, err := personByName(ctx, r.st.DB(), username)
+	if err != nil {
+		return Clearance{}, storeErr("clearance", err)
+	}
+	c := Clearance{Person: p.Username, Name: p.Name, Unit: p.Unit, Active: p.Active, Holdings: []Item{}, Approvals: []Approval{}}
+	if c.Holdings, err = r.holdings(ctx, p.ID); err != nil {
+		return c, err
+	}
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT id FROM approvals WHERE (for_person_id = ? OR requested_by = ?) AND state IN ('pending','approved')`, p.ID, p.ID)
+	if err != nil {
+		return c, storeErr("clearance", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		ap, err := r.Approval(ctx, a, id)
+		if err != nil {
+			return c, err
+		}
+		c.Approvals = append(c.Approvals, ap)
+	}
+	c.Clear = len(c.Holdings) == 0
+	return c, nil
+}
+
+func (r *Register) holdings(ctx context.Context, person int64) ([]Item, error) {
+	rows, err := r.st.DB().QueryContext(ctx, itemSelect+` WHERE i.holder_id = ? AND i.state IN ('checked_out','out_of_office') ORDER BY i.document_id, i.copy_no`, person)
+	if err != nil {
+		return nil, storeErr("holdings", err)
+	}
+	defer rows.Close()
+	out := []Item{}
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+func holdingRefusal(username string, held []Item) error {
+	var names []string
+	for i, it := range held {
+		if i == 5 {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, fmt.Sprintf("%s/%d", it.Document, it.Copy))
+	}
+	list := strings.Join(names, ", ")
+	return refuseT(CodeRefused, fmt.Sprintf("%s 仍持有 %d 份涉密文件（%s），须全部交回机要员后才能办理", username, len(held), list),
+		fmt.Sprintf("%s still holds %d classified items (%s); everything must be returned to the custodian first", username, len(held), list))
+}
+
+// CloseAccount closes a person's account on leaving (rule 6): refused while they hold anything.
+func (r *Register) CloseAccount(ctx context.Context, a Actor, username string) error {
+	if err := need(a, managePeople, custody.Admin); err != nil {
+		return err
+	}
+	return storeErr("close account", r.st.Change(ctx, func(tx *store.Tx) error {
+		p, err := personByName(ctx, tx, username)
+		if err != nil {
+			return err
+		}
+		if p.ID == a.ID {
+			return refuse(CodeForbidden, "不能停用自己的账号", "you cannot close your own account")
+		}
+		if !p.Active {
+			return refuse(CodeConflict, "%s 的账号已停用", "%s's account is already closed", username)
+		}
+		held, err := r.holdingsTx(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		if len(held) > 0 {
+			return holdingRefusal(username, held)
+		}
+		now := store.FormatTime(r.now())
+		if _, err := tx.ExecContext(ctx, `UPDATE people SET active = 0, closed_at = ? WHERE id = ?`, now, p.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE person_id = ?`, p.ID); err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "person.close", Subject: fmt.Sprintf("person:%d", p.ID)})
+	}))
+}
+
+// ChangePost moves a person to another unit (调岗): refused while they hold anything, since their
+// clearance list must be empty first.
+func (r *Register) ChangePost(ctx context.Context, a Actor, username, unit string) error {
+	if err := need(a, managePeople, custody.Admin); err != nil {
+		return err
+	}
+	return storeErr("change post", r.st.Change(ctx, func(tx *store.Tx) error {
+		p, err := personByName(ctx, tx, username)
+		if err != nil {
+			return err
+		}
+		u, err := r.unitID(ctx, tx, unit)
+		if err != nil {
+			return err
+		}
+		held, err := r.holdingsTx(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		if len(held) > 0 {
+			return holdingRefusal(username, held)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE people SET unit_id = ? WHERE id = ?`, u, p.ID); err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "person.post", Subject: fmt.Sprintf("person:%d", p.ID), Before: map[string]string{"unit": p.Unit}, After: map[string]string{"unit": unit}})
+	}))
+}
+
+func (r *Register) holdingsTx(ctx context.Context, tx *store.Tx, person int64) ([]Item, error) {
+	rows, err := tx.QueryContext(ctx, itemSelect+` WHERE i.holder_id = ? AND i.state IN ('checked_out','out_of_office') ORDER BY i.document_id, i.copy_no`, person)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,774 @@
+package register
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// Handover sessions (交接) at a custodian's desk. The custodian opens a session for a purpose;
+// scans (typed at the desk, or from the desk's scanner through the agent) add the counterpart's
+// badge and the items' labels, each checked at once so mistakes show while the people are still
+// at the desk; closing re-checks everything and applies all transitions in one transaction with
+// one audit record naming both parties — or changes nothing. An abandoned session changes nothing.
+
+// Handover purposes.
+const (
+	PurposeBorrow      = "borrow"       // 借阅
+	PurposeCirculate   = "circulate"    // 传阅 (always back through the custodian)
+	PurposeReadingRoom = "reading_room" // 阅文室阅读
+	PurposeTakeOut     = "take_out"     // 携带外出 (leader's approval, due time)
+	PurposeReturn      = "return"       // 归还
+	PurposeTransfer    = "transfer"     // 移交另一单位 (with a receipt)
+	PurposeArchive     = "archive"      // 归档
+	PurposeDestroy     = "destroy"      // 销毁交接 (approved batch, two custodians)
+)
+
+type purposeSpec struct {
+	text   custody.Text
+	action custody.Action
+	reader bool // the counterpart reads the items: readership scope and reader roles apply
+}
+
+var purposes = map[string]purposeSpec{
+	PurposeBorrow:      {custody.Text{ZH: "借阅", EN: "borrowing"}, custody.CheckOut, true},
+	PurposeCirculate:   {custody.Text{ZH: "传阅", EN: "circulation"}, custody.CheckOut, true},
+	PurposeReadingRoom: {custody.Text{ZH: "阅文室阅读", EN: "reading-room use"}, custody.CheckOut, true},
+	PurposeTakeOut:     {custody.Text{ZH: "携带外出", EN: "taking out of the office"}, custody.TakeOut, true},
+	PurposeReturn:      {custody.Text{ZH: "归还", EN: "return"}, custody.Return, false},
+	PurposeTransfer:    {custody.Text{ZH: "移交", EN: "transfer to another unit"}, custody.TransferOut, false},
+	PurposeArchive:     {custody.Text{ZH: "归档", EN: "archiving"}, custody.ArchiveTransferTo, false},
+	PurposeDestroy:     {custody.Text{ZH: "销毁交接", EN: "handover for destruction"}, custody.Destroy, false},
+}
+
+// PurposeText is the display name of a handover purpose.
+func PurposeText(p string) custody.Text { return purposes[p].text }
+
+// Session is a handover session and what has been scanned into it.
+type Session struct {
+	ID              int64         `json:"id"`
+	Desk            string        `json:"desk"`
+	Room            string        `json:"room,omitempty"`
+	Purpose         string        `json:"purpose"`
+	State           string        `json:"state"` // open, closed, abandoned
+	Custodian       string        `json:"custodian"`
+	CustodianName   string        `json:"custodian_name"`
+	Counterpart     string        `json:"counterpart,omitempty"`
+	CounterpartName string        `json:"counterpart_name,omitempty"`
+	CounterpartUnit string        `json:"counterpart_unit,omitempty"`
+	Second          string        `json:"second_custodian,omitempty"`
+	SecondName      string        `json:"second_custodian_name,omitempty"`
+	Due             string        `json:"due,omitempty"`
+	Approval        int64         `json:"approval,omitempty"`
+	Batch           int64         `json:"batch,omitempty"`
+	Cabinet         string        `json:"cabinet,omitempty"`
+	TargetUnit      string        `json:"target_unit,omitempty"`
+	Place           string        `json:"place,omitempty"`
+	Note            string        `json:"note,omitempty"`
+	Receipt         string        `json:"receipt,omitempty"`
+	Opened          string        `json:"opened_at"`
+	Closed          string        `json:"closed_at,omitempty"`
+	Count           int           `json:"count"`
+	Items           []SessionItem `json:"items"`
+}
+
+// SessionItem is an item scanned into a session.
+type SessionItem struct {
+	Item
+	Title  string `json:"title,omitempty"` // only for people who may see titles
+	Scan   string `json:"scan"`
+	Source string `json:"source"`
+	At     string `json:"scanned_at"`
+}
+
+// OpenRequest opens a session.
+type OpenRequest struct {
+	Desk       string `json:"desk"`
+	Purpose    string `json:"purpose"`
+	Due        string `json:"due,omitempty"`         // borrow (required), circulate, reading_room
+	Approval   int64  `json:"approval,omitempty"`    // take_out
+	Batch      int64  `json:"batch,omitempty"`       // destroy
+	Cabinet    string `json:"cabinet,omitempty"`     // return: where the items go (default: their home cabinet)
+	TargetUnit string `json:"target_unit,omitempty"` // transfer
+	Place      string `json:"place,omitempty"`       // reading room, destination
+	Receipt    string `json:"receipt,omitempty"`     // transfer/archive receipt number (default generated)
+	Note       string `json:"note,omitempty"`
+}
+
+var runHandovers = custody.Text{ZH: "办理交接", EN: "run handovers"}
+
+// OpenSession opens a handover session at a desk. One desk has at most one open session, so the
+// desk's scanner always feeds exactly one.
+func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (Session, error) {
+	if err := need(a, runHandovers, custody.Custodian); err != nil {
+		return Session{}, err
+	}
+	if _, ok := purposes[req.Purpose]; !ok {
+		return Session{}, refuse(CodeInvalid, "交接用途 %q 无效，应为 borrow、circulate、reading_room、take_out、return、transfer、archive 或 destroy",
+			"handover purpose %q is invalid: want borrow, circulate, reading_room, take_out, return, transfer, archive or destroy", req.Purpose)
+	}
+	now := r.now()
+	var id int64
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		var deskID int64
+		var room string
+		if err := tx.QueryRowContext(ctx, `SELECT id, room FROM desks WHERE code = ?`, req.Desk).Scan(&deskID, &room); err == sql.ErrNoRows {
+			return refuse(CodeNotFound, "工作台 %q 不存在", "desk %q does not exist", req.Desk)
+		} else if err != nil {
+			return err
+		}
+		var due sql.NullString
+		var approval, batch, cabinet, target sql.NullInt64
+		place := req.Place
+		setDue := func(def time.Duration, required bool) error {
+			if req.Due == "" {
+				if required {
+					return refuse(CodeInvalid, "借阅须规定归还时间（due）", "borrowing needs a due time (due)")
+				}
+				due = sql.NullString{String: store.FormatTime(now.Add(def)), Valid: true}
+				return nil
+			}
+			t, err := parseDue(req.Due)
+			if err != nil {
+				return err
+			}
+			if !t.After(now) {
+				return refuse(CodeInvalid, "归还时间 %s 已过", "the due time %s is in the past", req.Due)
+			}
+			due = sql.NullString{String: store.FormatTime(t), Valid: true}
+			return nil
+		}
+		var err error
+		switch req.Purpose {
+		case PurposeBorrow:
+			err = setDue(0, true)
+		case PurposeCirculate:
+			err = setDue(8*time.Hour, false)
+		case PurposeReadingRoom:
+			err = setDue(4*time.Hour, false)
+			if place == "" {
+				place = room
+			}
+		case PurposeTakeOut:
+			var ap Approval
+			if ap, err = r.validApproval(ctx, tx, req.Approval, ApproveTakeOut); err == nil {
+				approval, due = nullID(ap.ID), sql.NullString{String: ap.Due, Valid: true}
+			}
+		case PurposeReturn:
+			if req.Cabinet != "" {
+				var c int64
+				c, err = cabinetID(ctx, tx, req.Cabinet)
+				cabinet = nullID(c)
+			}
+		case PurposeTransfer:
+			if req.TargetUnit == "" {
+				return refuse(CodeInvalid, "移交须指定接收单位（target_unit）", "a transfer names the receiving unit (target_unit)")
+			}
+			var u int64
+			u, err = r.unitID(ctx, tx, req.TargetUnit)
+			target, place = nullID(u), req.TargetUnit
+		case PurposeDestroy:
+			var b Batch
+			if b, err = r.loadBatch(ctx, tx, req.Batch); err == nil {
+				if b.State != "approved" {
+					err = refuse(CodeRefused, "销毁批次 %d 状态为 %s，只有经领导批准的批次才能销毁", "destruction batch %d is %s; only a batch approved by a leader can be destroyed", b.ID, b.State)
+				}
+				batch = nullID(b.ID)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions(desk_id, purpose, state, custodian_id, due_at, approval_id, batch_id, cabinet_id, target_unit_id, place, note, receipt, opened_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, deskID, req.Purpose, "open", a.ID, due, approval, batch, cabinet, target, place, req.Note, req.Receipt, store.FormatTime(now))
+		if errors.Is(store.Classify(err), store.ErrConflict) {
+			return refuse(CodeConflict, "工作台 %s 已有未结束的交接，请先完成或放弃", "desk %s already has an open handover; close or abandon it first", req.Desk)
+		} else if err != nil {
+			return err
+		}
+		id, _ = res.LastInsertId()
+		if (req.Purpose == PurposeTransfer || req.Purpose == PurposeArchive) && req.Receipt == "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET receipt = ? WHERE id = ?`, fmt.Sprintf("JJ-%s-%06d", now.Format("2006"), id), id); err != nil {
+				return err
+			}
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover.open", Subject: fmt.Sprintf("session:%d", id),
+			After: map[string]any{"desk": req.Desk, "purpose": req.Purpose, "due": due.String, "approval": approval.Int64, "batch": batch.Int64, "target_unit": req.TargetUnit}})
+	})
+	if err != nil {
+		return Session{}, storeErr("open handover", err)
+	}
+	return r.Session(ctx, a, id)
+}
+
+// ScanResult is what one scan did to a session.
+type ScanResult struct {
+	Kind    string  `json:"kind"` // "badge" or "item"
+	Item    *Item   `json:"item,omitempty"`
+	Session Session `json:"session"`
+}
+
+// DeskScan adds a scan to the open session of a desk. It is the one entry point for the desk's
+// scanner (the agent's scan observations, source "agent:<id>") and for typed or pasted codes.
+func (r *Register) DeskScan(ctx context.Context, desk, data, source string) (ScanResult, error) {
+	var id int64
+	err := r.st.DB().QueryRowContext(ctx, `SELECT s.id FROM sessions s JOIN desks d ON d.id = s.desk_id WHERE d.code = ? AND s.state = 'open'`, desk).Scan(&id)
+	if err == sql.ErrNoRows {
+		return ScanResult{}, refuse(CodeRefused, "工作台 %s 没有进行中的交接，扫描未记录", "desk %s has no open handover; the scan was not recorded", desk)
+	} else if err != nil {
+		return ScanResult{}, storeErr("desk scan", err)
+	}
+	return r.scan(ctx, Actor{Username: source}, id, data, source)
+}
+
+// Scan adds a typed or pasted code to a session the actor opened.
+func (r *Register) Scan(ctx context.Context, a Actor, session int64, data string) (ScanResult, error) {
+	if err := need(a, runHandovers, custody.Custodian); err != nil {
+		return ScanResult{}, err
+	}
+	var custodian int64
+	err := r.st.DB().QueryRowContext(ctx, `SELECT custodian_id FROM sessions WHERE id = ?`, session).Scan(&custodian)
+	if err == sql.ErrNoRows {
+		return ScanResult{}, refuse(CodeNotFound, "交接 %d 不存在", "handover %d does not exist", session)
+	} else if err != nil {
+		return ScanResult{}, storeErr("scan", err)
+	}
+	if custodian != a.ID {
+		return ScanResult{}, refuse(CodeForbidden, "交接 %d 由另一位机要员办理", "handover %d is run by another custodian", session)
+	}
+	return r.scan(ctx, a, session, data, "typed")
+}
+
+// sessionRow is a session as the rules see it.
+type sessionRow struct {
+	id, custodian                    int64
+	purpose, state                   string
+	counterpart, approval, batch     sql.NullInt64
+	cabinet, target, second          sql.NullInt64
+	due, place, receipt, desk, opens string
+}
+
+func loadSession(ctx context.Context, q querier, id int64) (sessionRow, error) {
+	var s sessionRow
+	err := q.QueryRowContext(ctx, `SELECT s.id, s.custodian_id, s.purpose, s.state, s.counterpart_id, s.approval_id, s.batch_id, s.cabinet_id, s.target_unit_id, s.second_custodian_id,
+		coalesce(s.due_at, ''), s.place, s.receipt, d.code, s.opened_at FROM sessions s JOIN desks d ON d.id = s.desk_id WHERE s.id = ?`, id).
+		Scan(&s.id, &s.custodian, &s.purpose, &s.state, &s.counterpart, &s.approval, &s.batch, &s.cabinet, &s.target, &s.second, &s.due, &s.place, &s.receipt, &s.desk, &s.opens)
+	if err == sql.ErrNoRows {
+		return s, refuse(CodeNotFound, "交接 %d 不存在", "handover %d does not exist", id)
+	}
+	if err == nil && s.state != "open" {
+		return s, refuseT(CodeConflict, fmt.Sprintf("交接 %d 已%s，不能再更改", id, map[string]string{"closed": "完成", "abandoned": "放弃"}[s.state]), fmt.Sprintf("handover %d is already %s and cannot change", id, s.state))
+	}
+	return s, err
+}
+
+func (r *Register) scan(ctx context.Context, a Actor, id int64, data, source string) (ScanResult, error) {
+	var res ScanResult
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		s, err := loadSession(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		l, err := resolveLabel(ctx, tx, data)
+		if err != nil {
+			return err
+		}
+		if l.person != 0 {
+			p, err := loadPerson(ctx, tx, "p.id = ?", l.person)
+			if err != nil {
+				return err
+			}
+			if s.counterpart.Valid && s.counterpart.Int64 != p.ID {
+				return refuse(CodeConflict, "本次交接的对方已确定，一次交接只能有一位对方；如需更换请放弃本次交接", "this handover already has its counterpart; one handover has one counterpart — abandon it to change")
+			}
+			if err := r.checkCounterpart(ctx, tx, s, p); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET counterpart_id = ? WHERE id = ?`, p.ID, id); err != nil {
+				return err
+			}
+			res.Kind = "badge"
+			return tx.Audit(store.Entry{Actor: a.Username, Action: "handover.scan", Subject: fmt.Sprintf("session:%d", id), After: map[string]any{"badge": p.Username, "source": source}})
+		}
+		x, err := loadRow(ctx, tx, l.item)
+		if err != nil {
+			return err
+		}
+		var dup int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM session_items WHERE session_id = ? AND item_id = ?`, id, x.ID).Scan(&dup); err != nil {
+			return err
+		}
+		if dup > 0 {
+			n := x.name()
+			return refuseT(CodeConflict, n.ZH+" 在本次交接中已扫描过，未重复计数", n.EN+" was already scanned in this handover; it is counted once")
+		}
+		var cp *personRow
+		if s.counterpart.Valid {
+			p, err := loadPerson(ctx, tx, "p.id = ?", s.counterpart.Int64)
+			if err != nil {
+				return err
+			}
+			cp = &p
+		}
+		if err := r.checkItem(ctx, tx, s, x, cp); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO session_items(session_id, item_id, scan, source, state_seen, at) VALUES (?,?,?,?,?,?)`,
+			id, x.ID, clip(data), source, x.State, store.FormatTime(r.now())); err != nil {
+			return err
+		}
+		res.Kind, res.Item = "item", &x.Item
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover.scan", Subject: fmt.Sprintf("session:%d", id), After: map[string]any{"item": x.ID, "document": x.Document, "copy": x.Copy, "source": source}})
+	})
+	if err != nil {
+		return ScanResult{}, storeErr("scan", err)
+	}
+	res.Session, err = r.session(ctx, id, false)
+	return res, err
+}
+
+// checkCounterpart refuses a badge whose owner may not take part in this handover.
+func (r *Register) checkCounterpart(ctx context.Context, q querier, s sessionRow, p personRow) error {
+	spec := purposes[s.purpose]
+	switch {
+	case !p.Active:
+		return refuse(CodeForbidden, "%s 的账号已停用，不能办理交接", "%s's account is closed and cannot take part in a handover", p.Username)
+	case p.ID == s.custodian:
+		return refuse(CodeForbidden, "交接对方不能是机要员本人", "the counterpart cannot be the custodian running the handover")
+	case Actor{Roles: p.Roles}.Has(custody.Admin, custody.SecAdmin, custody.Auditor):
+		return refuse(CodeForbidden, "%s 是三员，不得经手涉密文件", "%s is one of the 三员 (system, security or audit administrators) and may not handle documents", p.Username)
+	case s.purpose == PurposeDestroy && !p.has(custody.Custodian):
+		return refuse(CodeForbidden, "销毁交接须由两名机要员共同办理；%s 不是机要员", "destruction is handed over by two custodians; %s is not a custodian", p.Username)
+	case spec.reader && !p.has(custody.Holder, custody.Leader):
+		return refuse(CodeForbidden, "%s 没有阅文人或领导角色，不能%s", "%s holds neither the reader nor the leader role and cannot take part in %s", p.Username, spec.text.ZH)
+	case s.purpose == PurposeTransfer && (!p.UnitID.Valid || p.UnitID != s.target):
+		return refuse(CodeForbidden, "%s 不属于接收单位，不能签收移交", "%s does not belong to the receiving unit and cannot sign for the transfer", p.Username)
+	}
+	if s.purpose == PurposeTakeOut && s.approval.Valid {
+		var forID sql.NullInt64
+		if err := q.QueryRowContext(ctx, `SELECT for_person_id FROM approvals WHERE id = ?`, s.approval.Int64).Scan(&forID); err != nil {
+			return err
+		}
+		if forID.Int64 != p.ID {
+			return refuse(CodeForbidden, "审批 %d 批准的是另一人携带外出，%s 不能领取", "approval %d lets someone else take the items out, not %s", s.approval.Int64, p.Username)
+		}
+	}
+	return nil
+}
+
+// checkItem says whether an item may be part of this handover (with this counterpart, when known).
+func (r *Register) checkItem(ctx context.Context, q querier, s sessionRow, x row, cp *personRow) error {
+	spec := purposes[s.purpose]
+	if _, err := step(x, spec.action, custody.Custodian); err != nil {
+		if s.purpose != PurposeReturn && (x.State == custody.CheckedOut || x.State == custody.OutOfOffice) {
+			n := x.name()
+			return refuseT(CodeRefused, fmt.Sprintf("%s 在 %s 手中，须先归还机要员入柜，才能再交给他人（不得横传）", n.ZH, x.Holder),
+				fmt.Sprintf("%s is with %s; it must come back to the custodian before anyone else gets it (no passing between readers)", n.EN, x.Holder))
+		}
+		return err
+	}
+	n := x.name()
+	if spec.reader {
+		var recalled int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM recall_items ri JOIN recalls rc ON rc.id = ri.recall_id WHERE ri.item_id = ? AND rc.state = 'open'`, x.ID).Scan(&recalled); err != nil {
+			return err
+		}
+		if recalled > 0 {
+			return refuseT(CodeRefused, n.ZH+" 正在清退中，不得借出", n.EN+" is under a recall campaign (清退) and may not go out")
+		}
+		if cp != nil {
+			ok, err := inScope(ctx, q, x.docID, x.issuingID, *cp)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return refuseT(CodeForbidden, fmt.Sprintf("%s 不在 %s 的知悉范围内，不能%s；扩大知悉范围须经发文单位同意", cp.Username, x.Document, spec.text.ZH),
+					fmt.Sprintf("%s is outside the readership scope of %s and may not take part in %s; widening the scope needs the issuing unit's consent", cp.Username, x.Document, spec.text.EN))
+			}
+		}
+	}
+	switch s.purpose {
+	case PurposeReturn:
+		if cp != nil && x.holderID.Int64 != cp.ID {
+			return refuseT(CodeForbidden, fmt.Sprintf("%s 登记在 %s 名下，不能由 %s 交回：涉密文件不得在阅文人之间横传，须由本人交回机要员", n.ZH, x.Holder, cp.Username),
+				fmt.Sprintf("%s is registered to %s and cannot be returned by %s: items may not pass between readers — the holder returns it to the custodian", n.EN, x.Holder, cp.Username))
+		}
+	case PurposeTakeOut:
+		var covered int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM approval_items WHERE approval_id = ? AND item_id = ?`, s.approval.Int64, x.ID).Scan(&covered); err != nil {
+			return err
+		}
+		if covered == 0 {
+			return refuseT(CodeRefused, fmt.Sprintf("%s 不在携带外出审批 %d 的清单中", n.ZH, s.approval.Int64), fmt.Sprintf("%s is not on take-out approval %d", n.EN, s.approval.Int64))
+		}
+	case PurposeDestroy:
+		if !x.batchID.Valid || x.batchID != s.batch {
+			return refuseT(CodeRefused, fmt.Sprintf("%s 不在销毁批次 %d 中：只能整批销毁经批准清册中的文件", n.ZH, s.batch.Int64),
+				fmt.Sprintf("%s is not in destruction batch %d: only items on an approved list are destroyed, as a batch", n.EN, s.batch.Int64))
+		}
+	}
+	return nil
+}
+
+// CloseRequest confirms a handover: the counterpart's PIN, and for top-secret items the second
+// custodian's badge and PIN (two-person rule).
+type CloseRequest struct {
+	PIN         string `json:"pin"`
+	SecondBadge string `json:"second_badge,omitempty"`
+	SecondPIN   string `json:"second_pin,omitempty"`
+}
+
+// CloseSession applies the handover: every item's transition, both parties' confirmation, one
+// audit record. A refusal changes nothing and leaves the session open.
+func (r *Register) CloseSession(ctx context.Context, a Actor, id int64, req CloseRequest) (Session, error) {
+	if err := need(a, runHandovers, custody.Custodian); err != nil {
+		return Session{}, err
+	}
+	s, err := loadSession(ctx, r.st.DB(), id)
+	if err != nil {
+		return Session{}, storeErr("close handover", err)
+	}
+	if s.custodian != a.ID {
+		return Session{}, refuse(CodeForbidden, "交接 %d 由另一位机要员办理，须由其本人确认", "handover %d is run by another custodian, who must confirm it", id)
+	}
+	if !s.counterpart.Valid {
+		return Session{}, refuse(CodeRefused, "尚未扫描对方的工作证，交接不能完成", "the counterpart's badge has not been scanned; the handover cannot close")
+	}
+	// PINs are checked before the transaction: argon2id must not hold the single writer.
+	if err := r.checkPIN(ctx, s.counterpart.Int64, req.PIN); err != nil {
+		return Session{}, err
+	}
+	var second personRow
+	if req.SecondBadge != "" {
+		l, err := resolveLabel(ctx, r.st.DB(), req.SecondBadge)
+		if err != nil {
+			return Session{}, storeErr("close handover", err)
+		}
+		if l.person == 0 {
+			return Session{}, refuse(CodeInvalid, "第二位机要员的工作证编码无效", "the second custodian's badge code is not a badge")
+		}
+		if second, err = loadPerson(ctx, r.st.DB(), "p.id = ?", l.person); err != nil {
+			return Session{}, storeErr("close handover", err)
+		}
+		if !second.has(custody.Custodian) || !second.Active || second.ID == a.ID || second.ID == s.counterpart.Int64 {
+			return Session{}, refuse(CodeForbidden, "%s 不能作为第二位机要员：须是另一位在职机要员", "%s cannot be the second custodian: it must be another active custodian", second.Username)
+		}
+		if err := r.checkPIN(ctx, second.ID, req.SecondPIN); err != nil {
+			return Session{}, err
+		}
+	}
+	nowT := r.now()
+	now := store.FormatTime(nowT)
+	err = r.st.Change(ctx, func(tx *store.Tx) error {
+		cur, err := loadSession(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur.counterpart != s.counterpart {
+			return refuse(CodeConflict, "交接对方在确认期间被更改，请重新确认", "the counterpart changed while confirming; confirm again")
+		}
+		s = cur
+		cp, err := loadPerson(ctx, tx, "p.id = ?", s.counterpart.Int64)
+		if err != nil {
+			return err
+		}
+		if err := r.checkCounterpart(ctx, tx, s, cp); err != nil {
+			return err
+		}
+		ids, err := sessionItemIDs(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return refuse(CodeRefused, "本次交接还没有扫描任何文件", "no items have been scanned into this handover")
+		}
+		rows := make([]row, len(ids))
+		topSecret := false
+		for i, item := range ids {
+			if rows[i], err = loadRow(ctx, tx, item); err != nil {
+				return err
+			}
+			topSecret = topSecret || rows[i].Level == custody.TopSecret
+		}
+		// Rule 10: a top-secret handover has two custodians. In a destruction handover the
+		// counterpart is the second custodian; otherwise a second one confirms with badge and PIN.
+		twoCustodians := s.purpose == PurposeDestroy || second.ID != 0
+		if topSecret && !twoCustodians {
+			return refuse(CodeRefused, "绝密文件交接须有两名机要员在场：请第二位机要员刷工作证并输入 PIN", "top-secret handovers need two custodians: a second custodian scans a badge and types a PIN")
+		}
+		var ap Approval
+		if s.purpose == PurposeTakeOut {
+			if ap, err = r.validApproval(ctx, tx, s.approval.Int64, ApproveTakeOut); err != nil {
+				return err
+			}
+		}
+		if s.purpose == PurposeDestroy {
+			b, err := r.loadBatch(ctx, tx, s.batch.Int64)
+			if err != nil {
+				return err
+			}
+			if b.State != "approved" {
+				return refuse(CodeRefused, "销毁批次 %d 状态为 %s，不能销毁", "destruction batch %d is %s and cannot be destroyed", b.ID, b.State)
+			}
+			if len(b.Items) != len(ids) {
+				return refuseT(CodeRefused, fmt.Sprintf("销毁批次 %d 共 %d 份，本次只扫描了 %d 份：销毁须整批进行，不得逐份销毁", b.ID, len(b.Items), len(ids)),
+					fmt.Sprintf("destruction batch %d lists %d items and %d were scanned: a batch is destroyed whole, never one by one", b.ID, len(b.Items), len(ids)))
+			}
+		}
+		spec := purposes[s.purpose]
+		moved := make([]auditItem, 0, len(rows))
+		for _, x := range rows {
+			if err := r.checkItem(ctx, tx, s, x, &cp); err != nil {
+				return err
+			}
+			to, err := step(x, spec.action, custody.Custodian)
+			if err != nil {
+				return err
+			}
+			m := move{to: to, purpose: s.purpose, place: s.place}
+			switch s.purpose {
+			case PurposeBorrow, PurposeCirculate, PurposeReadingRoom:
+				m.holder, m.due = s.counterpart, s.due
+			case PurposeTakeOut:
+				m.holder, m.due, m.approval = s.counterpart, ap.Due, nullID(ap.ID)
+			case PurposeReturn:
+				m.cabinet, m.purpose, m.place = s.cabinet, "", ""
+				if !m.cabinet.Valid {
+					m.cabinet = x.homeCab
+				}
+				if !m.cabinet.Valid {
+					n := x.name()
+					return refuseT(CodeInvalid, n.ZH+" 没有原存放密码柜，请在交接中指定入柜的密码柜", n.EN+" has no home cabinet; open the return with a cabinet")
+				}
+			case PurposeTransfer, PurposeArchive:
+				m.receipt = s.receipt
+				if s.purpose == PurposeArchive {
+					m.place = "archive"
+				}
+			case PurposeDestroy:
+				m.batch, m.purpose = s.batch, ""
+			}
+			if err := apply(ctx, tx, x, m, spec.action, a.ID, s.counterpart, nullID(id), "", now); err != nil {
+				return err
+			}
+			if s.purpose == PurposeReturn {
+				if _, err := tx.ExecContext(ctx, `UPDATE recall_items SET returned_at = ? WHERE item_id = ? AND returned_at IS NULL AND recall_id IN (SELECT id FROM recalls WHERE state = 'open')`, now, x.ID); err != nil {
+					return err
+				}
+			}
+			moved = append(moved, toAuditItem(x, to))
+		}
+		var approvals []string
+		switch s.purpose {
+		case PurposeTakeOut:
+			if err := useApproval(ctx, tx, ap.ID, now); err != nil {
+				return err
+			}
+			approvals = []string{fmt.Sprint(ap.ID)}
+		case PurposeDestroy:
+			var apID int64
+			if err := tx.QueryRowContext(ctx, `SELECT approval_id FROM destruction_batches WHERE id = ?`, s.batch.Int64).Scan(&apID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE destruction_batches SET state = 'destroyed', session_id = ?, destroyed_at = ? WHERE id = ?`, id, now, s.batch.Int64); err != nil {
+				return err
+			}
+			if err := useApproval(ctx, tx, apID, now); err != nil {
+				return err
+			}
+			approvals = []string{fmt.Sprint(apID)}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'closed', closed_at = ?, second_custodian_id = ? WHERE id = ?`, now, nullID(second.ID), id); err != nil {
+			return err
+		}
+		// Giver first, receiver second: for outgoing purposes the custodian gives.
+		parties := []string{a.Username, cp.Username}
+		if s.purpose == PurposeReturn {
+			parties = []string{cp.Username, a.Username}
+		}
+		if second.ID != 0 {
+			parties = append(parties, second.Username)
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover." + s.purpose, Subject: fmt.Sprintf("session:%d", id),
+			After:     map[string]any{"desk": s.desk, "purpose": s.purpose, "count": len(moved), "items": moved, "due": s.due, "receipt": s.receipt, "batch": s.batch.Int64},
+			Approvals: approvals, Parties: parties})
+	})
+	if err != nil {
+		var re *Error
+		if errors.As(err, &re) {
+			return Session{}, &Error{Code: re.Code, Text: custody.Text{ZH: "交接未完成，未作任何更改：" + re.Text.ZH, EN: "handover not done, nothing changed: " + re.Text.EN}, Err: err}
+		}
+		return Session{}, storeErr("close handover", err)
+	}
+	return r.Session(ctx, a, id)
+}
+
+func sessionItemIDs(ctx context.Context, tx *store.Tx, id int64) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT item_id FROM session_items WHERE session_id = ? ORDER BY at, item_id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var i int64
+		if err := rows.Scan(&i); err != nil {
+			return nil, err
+		}
+		ids = append(ids, i)
+	}
+	return ids, rows.Err()
+}
+
+// RemoveScan takes an item back out of an open session (scanned by mistake).
+func (r *Register) RemoveScan(ctx context.Context, a Actor, id, item int64) (Session, error) {
+	if err := need(a, runHandovers, custody.Custodian); err != nil {
+		return Session{}, err
+	}
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		s, err := loadSession(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if s.custodian != a.ID {
+			return refuse(CodeForbidden, "交接 %d 由另一位机要员办理", "handover %d is run by another custodian", id)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM session_items WHERE session_id = ? AND item_id = ?`, id, item)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return refuse(CodeNotFound, "文件份 %d 不在交接 %d 中", "item %d is not in handover %d", item, id)
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover.unscan", Subject: fmt.Sprintf("session:%d", id), After: map[string]any{"item": item}})
+	})
+	if err != nil {
+		return Session{}, storeErr("remove scan", err)
+	}
+	return r.Session(ctx, a, id)
+}
+
+// AbandonSession ends a session without changing any item.
+func (r *Register) AbandonSession(ctx context.Context, a Actor, id int64, reason string) (Session, error) {
+	if err := need(a, runHandovers, custody.Custodian); err != nil {
+		return Session{}, err
+	}
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		s, err := loadSession(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if s.custodian != a.ID {
+			return refuse(CodeForbidden, "交接 %d 由另一位机要员办理", "handover %d is run by another custodian", id)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'abandoned', closed_at = ?, note = CASE WHEN ? = '' THEN note ELSE ? END WHERE id = ?`, store.FormatTime(r.now()), reason, reason, id); err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover.abandon", Subject: fmt.Sprintf("session:%d", id), After: map[string]any{"reason": reason}})
+	})
+	if err != nil {
+		return Session{}, storeErr("abandon handover", err)
+	}
+	return r.Session(ctx, a, id)
+}
+
+// Session returns a session with its items; titles only for people who may see them.
+func (r *Register) Session(ctx context.Context, a Actor, id int64) (Session, error) {
+	return r.session(ctx, id, a.SeesTitles())
+}
+
+func (r *Register) session(ctx context.Context, id int64, titles bool) (Session, error) {
+	db := r.st.DB()
+	var s Session
+	var approval, batch sql.NullInt64
+	err := db.QueryRowContext(ctx, `SELECT s.id, d.code, d.room, s.purpose, s.state, c.username, c.name, coalesce(p.username, ''), coalesce(p.name, ''), coalesce(pu.code, ''),
+		coalesce(s2.username, ''), coalesce(s2.name, ''), coalesce(s.due_at, ''), s.approval_id, s.batch_id, coalesce(cb.code, ''), coalesce(tu.code, ''), s.place, s.note, s.receipt, s.opened_at, coalesce(s.closed_at, '')
+		FROM sessions s JOIN desks d ON d.id = s.desk_id JOIN people c ON c.id = s.custodian_id LEFT JOIN people p ON p.id = s.counterpart_id LEFT JOIN units pu ON pu.id = p.unit_id
+		LEFT JOIN people s2 ON s2.id = s.second_custodian_id LEFT JOIN cabinets cb ON cb.id = s.cabinet_id LEFT JOIN units tu ON tu.id = s.target_unit_id WHERE s.id = ?`, id).
+		Scan(&s.ID, &s.Desk, &s.Room, &s.Purpose, &s.State, &s.Custodian, &s.CustodianName, &s.Counterpart, &s.CounterpartName, &s.CounterpartUnit,
+			&s.Second, &s.SecondName, &s.Due, &approval, &batch, &s.Cabinet, &s.TargetUnit, &s.Place, &s.Note, &s.Receipt, &s.Opened, &s.Closed)
+	if err == sql.ErrNoRows {
+		return s, refuse(CodeNotFound, "交接 %d 不存在", "handover %d does not exist", id)
+	} else if err != nil {
+		return s, storeErr("read handover", err)
+	}
+	s.Approval, s.Batch = approval.Int64, batch.Int64
+	rows, err := db.QueryContext(ctx, `SELECT si.scan, si.source, si.at, si.item_id, d.title FROM session_items si JOIN items i ON i.id = si.item_id JOIN documents d ON d.id = i.document_id WHERE si.session_id = ? ORDER BY si.at, si.item_id`, id)
+	if err != nil {
+		return s, storeErr("read handover", err)
+	}
+	defer rows.Close()
+	s.Items = []SessionItem{}
+	for rows.Next() {
+		var si SessionItem
+		if err := rows.Scan(&si.Scan, &si.Source, &si.At, &si.ID, &si.Title); err != nil {
+			return s, err
+		}
+		if !titles {
+			si.Title = ""
+		}
+		s.Items = append(s.Items, si)
+	}
+	if err := rows.Err(); err != nil {
+		return s, err
+	}
+	rows.Close()
+	byID := map[int64]Item{}
+	irows, err := db.QueryContext(ctx, itemSelect+` WHERE i.id IN (SELECT item_id FROM session_items WHERE session_id = ?)`, id)
+	if err != nil {
+		return s, storeErr("read handover", err)
+	}
+	defer irows.Close()
+	for irows.Next() {
+		it, err := scanItem(irows)
+		if err != nil {
+			return s, err
+		}
+		byID[it.ID] = it
+	}
+	if err := irows.Err(); err != nil {
+		return s, err
+	}
+	for i := range s.Items {
+		s.Items[i].Item = byID[s.Items[i].ID]
+	}
+	s.Count = len(s.Items)
+	return s, nil
+}
+
+// Sessions lists sessions, newest first; state narrows ("open").
+func (r *Register) Sessions(ctx context.Context, a Actor, state string) ([]Session, error) {
+	q, args := `SELECT id FROM sessions`, []any{}
+	if state != "" {
+		q, args = q+` WHERE state = ?`, append(args, state)
+	}
+	rows, err := r.st.DB().QueryContext(ctx, q+` ORDER BY id DESC LIMIT 200`, args...)
+	if err != nil {
+		return nil, storeErr("list handovers", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	out := []Session{}
+	for _, id := range ids {
+		s, err := r.session(ctx, id, a.SeesTitles())
+		if err != nil {
+			return nil, err
+		}
+		s.Items = nil
+		out = append(out, s)
+	}
+	return out, nil
+}
