@@ -617,3 +617,35 @@ func BenchmarkPDF1000(b *testing.B) {
 		}
 	}
 }
+
+func TestRender(t *testing.T) {
+	c, f := catalog(t), testFont(t)
+	tp := c.Templates["copy-50x30"]
+	ls := copies(t, 3, 500, "秘密")
+	dir := t.TempDir()
+	for _, format := range []Format{FormatPDF, FormatPNG, FormatZPL, FormatTSPL} {
+		var buf bytes.Buffer
+		if err := Render(&buf, f, tp, ls, Options{Format: format}); err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		magic := map[Format]string{FormatPDF: "%PDF-", FormatPNG: "\x89PNG", FormatZPL: "^XA", FormatTSPL: "SIZE 50 mm,30 mm"}[format]
+		if !bytes.HasPrefix(buf.Bytes(), []byte(magic)) {
+			t.Errorf("%s: output starts %q, want %q", format, buf.Bytes()[:min(8, buf.Len())], magic)
+		}
+		if format == FormatPNG {
+			p := filepath.Join(dir, "roll.png")
+			if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := zbar(t, p), wantScans(ls...); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("stacked PNG: zbarimg got %q, want %q", got, want)
+			}
+		}
+	}
+	if err := Render(io.Discard, nil, tp, ls, Options{Format: FormatPDF}); !errors.Is(err, ErrConfig) {
+		t.Errorf("PDF without a font: got %v, want ErrConfig", err)
+	}
+	if err := Render(io.Discard, f, tp, ls, Options{Format: "svg"}); !errors.Is(err, ErrConfig) {
+		t.Errorf("format svg: got %v, want ErrConfig", err)
+	}
+}
