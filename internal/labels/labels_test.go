@@ -649,3 +649,60 @@ func TestRender(t *testing.T) {
 		t.Errorf("format svg: got %v, want ErrConfig", err)
 	}
 }
+
+func TestPrinterAddr(t *testing.T) {
+	tests := map[string]string{
+		"192.168.1.50":            "192.168.1.50:9100",
+		"192.168.1.50:6101":       "192.168.1.50:6101",
+		"tcp://zebra.office":      "zebra.office:9100",
+		"tcp://zebra.office:9100": "zebra.office:9100",
+		"[fd00::5]":               "[fd00::5]:9100",
+		"[fd00::5]:9101":          "[fd00::5]:9101",
+	}
+	for in, want := range tests {
+		got, err := printerAddr(in)
+		if err != nil || got != want {
+			t.Errorf("printerAddr(%q): got %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "tcp://", "usb/lp0", "tcp://a b"} {
+		if _, err := printerAddr(bad); !errors.Is(err, ErrConfig) {
+			t.Errorf("printerAddr(%q): got %v, want ErrConfig", bad, err)
+		}
+	}
+}
+
+// A printer that accepts the connection but stops reading (paper out) must not hang the
+// caller past its deadline.
+func TestSendTCPStalledPrinter(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	defer func() {
+		select {
+		case c := <-accepted:
+			c.Close()
+		default:
+		}
+	}()
+	job := bytes.Repeat([]byte("^XA^FO10,10^FDx^FS^XZ\n"), 2<<20) // ~46 MB, far beyond socket buffers
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = Send(ctx, ln.Addr().String(), job)
+	if err == nil {
+		t.Fatal("got no error from a printer that never reads, want a timeout")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Send returned after %v, want soon after the 300 ms deadline", d)
+	}
+}

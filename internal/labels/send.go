@@ -29,14 +29,23 @@ func Send(ctx context.Context, target string, job []byte) error {
 	if strings.HasPrefix(target, "/") {
 		return sendDevice(ctx, target, job)
 	}
-	addr := strings.TrimPrefix(target, "tcp://")
-	if addr == "" || strings.Contains(addr, "/") {
-		return fmt.Errorf("labels: send: target %q: want a device path or host[:port]: %w", target, ErrConfig)
-	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		addr = net.JoinHostPort(addr, "9100")
+	addr, err := printerAddr(target)
+	if err != nil {
+		return err
 	}
 	return sendTCP(ctx, addr, job)
+}
+
+// printerAddr turns "host", "host:port" or "tcp://host[:port]" into a dial address.
+func printerAddr(target string) (string, error) {
+	addr := strings.TrimPrefix(target, "tcp://")
+	if addr == "" || strings.ContainsAny(addr, "/ ") {
+		return "", fmt.Errorf("labels: send: target %q: want a device path or host[:port]: %w", target, ErrConfig)
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		addr = net.JoinHostPort(strings.Trim(addr, "[]"), "9100")
+	}
+	return addr, nil
 }
 
 func sendTCP(ctx context.Context, addr string, job []byte) error {
