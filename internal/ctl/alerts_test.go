@@ -1,0 +1,93 @@
+package ctl
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/api"
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// TestAlertCommands drives custodyctl's alert commands against a real custodyd API over HTTP.
+func TestAlertCommands(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "custody.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := register.New(st, nil)
+	reg.Bootstrap(ctx, "admin", "admin-password-1")
+	_, admin, err := reg.Login(ctx, "admin", "admin-password-1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := reg.AddPerson(ctx, admin, register.NewPerson{Username: "wang.fang", Name: "王芳", Unit: "BGS", Roles: []custody.Role{custody.Custodian}, Password: "wang.fang-password"}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := reg.Login(ctx, "wang.fang", "wang.fang-password", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
+	defer srv.Close()
+	book := alert.NewBook(st, nil, nil)
+	if err := book.Apply(ctx, alert.Evaluation{Findings: []reconcile.Finding{{Kind: reconcile.Misplaced, Subject: "item/9", Confidence: reconcile.Confirmed, Cabinet: "C-02", Item: "国保〔2026〕7号/2", Level: custody.Secret, At: time.Now(),
+		Text: custody.Text{ZH: "文件 国保〔2026〕7号/2 登记在柜 C-01，却在柜 C-02 被读到", EN: "item registered in C-01 read in C-02"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		c := &CLI{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
+			return map[string]string{"CUSTODY_SERVER": srv.URL, "CUSTODY_TOKEN": tok}[k]
+		}}
+		code := c.Run(ctx, args)
+		return code, out.String(), errb.String()
+	}
+	code, out, _ := run("alerts")
+	if code != ExitOK || !strings.Contains(out, "错放") || !strings.Contains(out, "C-02") || !strings.Contains(out, "警告") {
+		t.Errorf("alerts: got %d\n%s\nwant the misplaced alert of C-02 in Chinese", code, out)
+	}
+	as, _ := book.Alerts(ctx, alert.Filter{})
+	id := as[0].ID
+	code, out, _ = run("alert", "show", itoa(id))
+	if code != ExitOK || !strings.Contains(out, "已确认") || !strings.Contains(out, "登记在柜 C-01") || !strings.Contains(out, "opened") {
+		t.Errorf("alert show: got %d\n%s\nwant the finding and the history", code, out)
+	}
+	if code, _, errOut := run("alert", "ack", itoa(id)); code != ExitUsage || !strings.Contains(errOut, "--note") {
+		t.Errorf("alert ack without a note: got %d %q, want a usage error naming --note", code, errOut)
+	}
+	code, out, _ = run("--lang", "en", "alert", "ack", itoa(id), "--note", "checking C-02")
+	if code != ExitOK || !strings.Contains(out, "acknowledged") {
+		t.Errorf("alert ack: got %d %q, want acknowledged", code, out)
+	}
+	if code, out, _ = run("alert", "resolve", itoa(id), "--note", "已放回 C-01"); code != ExitOK {
+		t.Errorf("alert resolve: got %d %q, want success", code, out)
+	}
+	if code, _, _ = run("alert", "resolve", itoa(id), "--note", "again"); code != ExitConflict {
+		t.Errorf("resolving twice: got exit %d, want %d", code, ExitConflict)
+	}
+	code, out, _ = run("--json", "findings", "--all")
+	if code != ExitOK || !strings.Contains(out, `"kind": "misplaced"`) {
+		t.Errorf("findings --all --json: got %d\n%s", code, out)
+	}
+	if code, _, _ = run("inventory", "runs"); code != ExitOK {
+		t.Errorf("inventory runs: got exit %d, want 0", code)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
