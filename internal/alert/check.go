@@ -332,13 +332,21 @@ func (c *Checker) snapshot(ctx context.Context, r reconcile.Report) ([]reconcile
 	if err := add(snapshotSelect+` WHERE c.code = ? AND i.state IN ('in_cabinet', 'destruction_pending')`, r.Cabinet); err != nil {
 		return nil, err
 	}
+	// Only the tags that are not the cabinet's own need a look-up (usually none). EPCs are kept
+	// in upper-case hex (epc.Hex), so the unique index on items.epc answers it.
+	own := make(map[string]bool, len(out))
+	for _, it := range out {
+		own[strings.ToUpper(it.EPC)] = true
+	}
 	var epcs []any
 	for _, t := range r.Tags {
-		epcs = append(epcs, strings.ToUpper(t.EPC))
+		if e := strings.ToUpper(t.EPC); !own[e] {
+			epcs = append(epcs, e)
+		}
 	}
 	for len(epcs) > 0 {
 		n := min(len(epcs), 500)
-		q := snapshotSelect + ` WHERE upper(i.epc) IN (?` + strings.Repeat(",?", n-1) + `)`
+		q := snapshotSelect + ` WHERE i.epc IN (?` + strings.Repeat(",?", n-1) + `)`
 		if err := add(q, epcs[:n]...); err != nil {
 			return nil, err
 		}
