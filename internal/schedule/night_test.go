@@ -159,7 +159,6 @@ func TestFullNight(t *testing.T) {
 		t.Errorf("got commands %q, want %q", sent, wantCmds)
 	}
 
-	type row struct{ kind, subject, severity, people string }
 	people := func() map[string][]string {
 		out := map[string][]string{}
 		for _, m := range smtp.Messages() {
