@@ -1,0 +1,109 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/wire"
+)
+
+// Observer connects ingest to the checker: it is an ingest.Handler (HandleObservations), which
+// runs on ingest's commit goroutine and so must not wait, and it hands inventory reports to its
+// own goroutine (Run), which reconciles them one at a time in arrival order. Door observations
+// update the checker's door cycles at once (they are needed by the next reconciliation).
+type Observer struct {
+	chk   *Checker
+	log   *slog.Logger
+	queue chan reconcile.Report
+}
+
+// NewObserver returns an Observer feeding chk; queue bounds the reports waiting (default 1024,
+// enough for a site's whole night arriving together).
+func NewObserver(chk *Checker, queue int, log *slog.Logger) *Observer {
+	if queue <= 0 {
+		queue = 1024
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Observer{chk: chk, log: log, queue: make(chan reconcile.Report, queue)}
+}
+
+// HandleObservations takes newly stored envelopes (already verified by ingest). It never blocks:
+// if the queue is full the report is dropped with an error log — it is stored, and the next
+// round or the nightly deadline covers the cabinet.
+func (o *Observer) HandleObservations(ctx context.Context, obs []wire.Envelope) {
+	for i := range obs {
+		e := &obs[i]
+		at, err := time.Parse(time.RFC3339Nano, e.At)
+		if err != nil {
+			o.log.Warn("observation without a readable time", "agent", e.Agent, "id", e.ID, "err", err)
+			continue
+		}
+		switch e.Kind {
+		case wire.KindInventory, wire.KindDoor:
+		default:
+			continue
+		}
+		body, err := e.DecodeBody(wire.DirObs)
+		if err != nil {
+			o.log.Warn("observation body", "agent", e.Agent, "id", e.ID, "err", err)
+			continue
+		}
+		switch b := body.(type) {
+		case *wire.Door:
+			o.chk.Door(b.Cabinet, b.State, b.Badge, at)
+		case *wire.Inventory:
+			r, err := FromWire(e.Agent, *b)
+			if err != nil {
+				o.log.Warn("inventory report", "agent", e.Agent, "id", e.ID, "err", err)
+				continue
+			}
+			select {
+			case o.queue <- r:
+			default:
+				o.log.Error("reconciliation queue full: report not reconciled now", "agent", e.Agent, "cabinet", r.Cabinet, "round", r.Round)
+			}
+		}
+	}
+}
+
+// HandleAvailability records an agent's availability message ({"state":"online"|"offline"}).
+func (o *Observer) HandleAvailability(agent, state string, at time.Time) {
+	o.chk.Availability(agent, state == "online", at)
+}
+
+// Run reconciles queued reports until ctx ends.
+func (o *Observer) Run(ctx context.Context) error {
+	o.log.Info("reconciliation started")
+	defer o.log.Info("reconciliation stopped")
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-o.queue:
+			if _, err := o.chk.Report(ctx, r); err != nil && ctx.Err() == nil {
+				o.log.Error("reconcile", "cabinet", r.Cabinet, "round", r.Round, "err", err)
+			}
+		}
+	}
+}
+
+// CommandSender adapts ingest's signed command sender (ingest.Ingest.Send) to Commander.
+type CommandSender func(ctx context.Context, agent, kind string, body any) (string, error)
+
+// CommandInventory asks an agent for an inventory of a cabinet: "confirm" runs its most thorough
+// rounds after a suspected miss; "now" is the nightly round.
+func (f CommandSender) CommandInventory(ctx context.Context, agent, cabinet string, confirm bool) error {
+	mode, reason := "now", "nightly"
+	if confirm {
+		mode, reason = "confirm", "suspected_miss"
+	}
+	if _, err := f(ctx, agent, wire.KindInventory, wire.InventoryCmd{Cabinet: cabinet, Mode: mode, Reason: reason}); err != nil {
+		return fmt.Errorf("inventory command to %s for %s: %w", agent, cabinet, err)
+	}
+	return nil
+}
