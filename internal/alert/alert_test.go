@@ -147,12 +147,19 @@ func (r *rig) alerts(t *testing.T, f Filter) []Alert {
 func TestOneMissedReadWakesNobody(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
+	yesterday := night.Add(-24*time.Hour + time.Minute)
+	if _, err := r.chk.Report(ctx, r.round(1, "n0", yesterday, func(int) bool { return true })); err != nil {
+		t.Fatal(err)
+	}
 	res, err := r.chk.Report(ctx, r.round(1, "n1", night.Add(time.Minute), func(i int) bool { return i != 7 }))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Findings) != 1 || res.Findings[0].Confidence != reconcile.Suspected {
 		t.Fatalf("got findings %+v, want one suspected missing", res.Findings)
+	}
+	if got := res.Findings[0].Evidence.LastSeen; !got.Equal(yesterday) {
+		t.Errorf("got last seen %s, want the end of last night's round %s", got, yesterday)
 	}
 	if got := r.cmd.list(); !slices.Equal(got, []string{"agent-a C-01 confirm=true"}) {
 		t.Errorf("got commands %q, want one confirming inventory of C-01", got)

@@ -187,6 +187,14 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 		return reconcile.Result{}, err
 	}
 	res := reconcile.Reconcile(reconcile.Input{Now: c.now(), Policy: c.pol, Report: r, Items: items, Doors: doors, Elsewhere: elsewhere, Open: open, IsOurs: c.isOurs})
+	c.mu.Lock()
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if s, ok := c.sightings[strings.ToUpper(f.EPC)]; ok && f.EPC != "" && f.Evidence.LastSeen.IsZero() {
+			f.Evidence.LastSeen = s.At // the last round, anywhere, that read it
+		}
+	}
+	c.mu.Unlock()
 	if err := c.lastEvents(ctx, res.Findings); err != nil {
 		return res, err
 	}
