@@ -1,0 +1,149 @@
+package report
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
+)
+
+// The papers, built from what package register returns. Titles appear only when the register
+// filled them, which it does only for people allowed to read them.
+
+func level(l custody.Level) string { return l.Text().ZH }
+
+func state(s custody.State) string { return s.Text().ZH }
+
+// when shows a stored RFC 3339 time in local time to the minute.
+func when(s string) string {
+	if s == "" {
+		return ""
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+func highest(levels []custody.Level) string {
+	best := custody.Level("")
+	for _, l := range levels {
+		if l.Rank() > best.Rank() {
+			best = l
+		}
+	}
+	return level(best)
+}
+
+func person(name, username string) string {
+	if name == "" {
+		return username
+	}
+	return name + "（" + username + "）"
+}
+
+// Receipt is the handover receipt (交接单) of a session: what was handed over, between whom, why,
+// and lines for both parties' signatures.
+func Receipt(s register.Session) Table {
+	t := Table{Title: "涉密文件交接单", Columns: []string{"序号", "发文字号", "份号", "密级", "标题", "交接后状态"}}
+	giver, receiver := person(s.CustodianName, s.Custodian), person(s.CounterpartName, s.Counterpart)
+	if s.Purpose == register.PurposeReturn {
+		giver, receiver = receiver, giver
+	}
+	t.Fields = []Field{
+		{"交接编号", fmt.Sprint(s.ID)}, {"用途", register.PurposeText(s.Purpose).ZH},
+		{"交付人", giver}, {"接收人", receiver},
+		{"工作台", s.Desk}, {"完成时间", when(s.Closed)},
+	}
+	if s.Due != "" {
+		t.Fields = append(t.Fields, Field{"归还期限", when(s.Due)})
+	}
+	if s.Second != "" {
+		t.Fields = append(t.Fields, Field{"第二机要员", person(s.SecondName, s.Second)})
+	}
+	if s.Receipt != "" {
+		t.Fields = append(t.Fields, Field{"回执编号", s.Receipt})
+	}
+	if s.TargetUnit != "" {
+		t.Fields = append(t.Fields, Field{"接收单位", s.TargetUnit})
+	}
+	if s.State != "closed" {
+		t.Fields = append(t.Fields, Field{"状态", map[string]string{"open": "进行中（未生效）", "abandoned": "已放弃（未生效）"}[s.State]})
+	}
+	var levels []custody.Level
+	for i, it := range s.Items {
+		levels = append(levels, it.Level)
+		t.Rows = append(t.Rows, []string{fmt.Sprint(i + 1), it.Document, fmt.Sprint(it.Copy), level(it.Level), it.Title, state(it.State)})
+	}
+	t.Marking = highest(levels)
+	t.Notes = []string{fmt.Sprintf("共 %d 份。以上文件经双方当面清点无误，已在系统中登记；交付人与接收人已刷工作证并输入 PIN 确认。", s.Count)}
+	t.Signatures = []string{"交付人（签字）", "接收人（签字）"}
+	if s.Second != "" || s.Purpose == register.PurposeDestroy {
+		t.Signatures = append(t.Signatures, "监交机要员（签字）")
+	}
+	return t
+}
+
+// Ledger is the register (台账) of the given rows.
+func Ledger(title string, fields []Field, rows []register.LedgerRow) Table {
+	t := Table{Title: title, Fields: fields, Landscape: true,
+		Columns: []string{"编号", "发文字号", "标题", "密级", "份号", "发文单位", "保管单位", "成文日期", "保密期限", "状态", "柜/持有人", "归还期限"}}
+	var levels []custody.Level
+	for _, r := range rows {
+		levels = append(levels, r.Level)
+		place := r.Cabinet
+		if r.Holder != "" {
+			place = person(r.HolderName, r.Holder)
+		}
+		t.Rows = append(t.Rows, []string{fmt.Sprint(r.ID), r.Document, r.Title, level(r.Level), fmt.Sprintf("%d/%d", r.Copy, r.Copies), r.IssuingUnit, r.Unit,
+			r.IssuedOn, r.SecrecyTerm, state(r.State), place, when(r.Due)})
+	}
+	t.Marking = highest(levels)
+	t.Notes = []string{fmt.Sprintf("共 %d 份。", len(rows))}
+	return t
+}
+
+// Recall is the progress of a recall campaign (清退进度).
+func Recall(rc register.Recall) Table {
+	t := Table{Title: "涉密文件清退进度", Columns: []string{"编号", "发文字号", "份号", "密级", "清退开始时持有人", "当前状态", "是否收回"}}
+	status := "进行中"
+	if rc.State == "closed" {
+		status = "已结束"
+	}
+	if rc.Overdue {
+		status += "（已超过截止时间）"
+	}
+	t.Fields = []Field{{"清退名称", rc.Name}, {"截止时间", when(rc.Deadline)}, {"进度", fmt.Sprintf("%d / %d", rc.Returned, rc.Total)}, {"状态", status}}
+	var levels []custody.Level
+	for _, it := range rc.Items {
+		levels = append(levels, it.Level)
+		back := "未收回"
+		if it.Returned {
+			back = "已收回"
+		}
+		t.Rows = append(t.Rows, []string{fmt.Sprint(it.ID), it.Document, fmt.Sprint(it.Copy), level(it.Level), it.HeldBy, state(it.State), back})
+	}
+	t.Marking = highest(levels)
+	return t
+}
+
+// Certificate is the destruction certificate (销毁证明) of a destroyed batch.
+func Certificate(c register.Certificate) Table {
+	t := Table{Title: "涉密载体销毁证明", Columns: []string{"编号", "发文字号", "标题", "密级", "份号", "发文单位"}}
+	t.Fields = []Field{{"销毁批次", fmt.Sprint(c.Batch.ID)}, {"销毁理由", c.Batch.Reason},
+		{"造册人", c.Batch.CreatedBy}, {"批准人", c.ApprovedBy}, {"批准时间", when(c.ApprovedAt)}, {"销毁时间", when(c.Batch.Destroyed)}}
+	for i, name := range c.Custodians {
+		t.Fields = append(t.Fields, Field{fmt.Sprintf("交接机要员%d", i+1), name})
+	}
+	var levels []custody.Level
+	for _, r := range c.Items {
+		levels = append(levels, r.Level)
+		t.Rows = append(t.Rows, []string{fmt.Sprint(r.ID), r.Document, r.Title, level(r.Level), fmt.Sprintf("%d/%d", r.Copy, r.Copies), r.IssuingUnit})
+	}
+	t.Marking = highest(levels)
+	t.Notes = []string{fmt.Sprintf("共 %d 份，按经批准的销毁清册整批交接销毁，未逐份自行销毁。", len(c.Items))}
+	t.Signatures = []string{"机要员（签字）", "机要员（签字）", "批准领导（签字）", "销毁单位（盖章）"}
+	return t
+}
