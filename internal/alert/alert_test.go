@@ -406,3 +406,35 @@ func TestAlertsResolveWhenTheConditionClearsExceptDestroyedTags(t *testing.T) {
 		}
 	}
 }
+
+func TestBrokenAntennaIsNotAskedForeverToConfirm(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	for i := range 6 {
+		rep := r.round(1, fmt.Sprintf("r%d", i), night.Add(time.Duration(i+1)*time.Minute), func(int) bool { return true })
+		rep.Antennas[1] = reconcile.Antenna{Port: 2, OK: false, Fault: "reflected power too high"}
+		if _, err := r.chk.Report(ctx, rep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(r.cmd.list()); got != MaxConfirms {
+		t.Errorf("got %d confirming commands for a cabinet whose antenna stays broken, want %d", got, MaxConfirms)
+	}
+	as := r.alerts(t, Filter{Active: true})
+	if len(as) != 1 || as[0].Kind != reconcile.InventoryIncomplete {
+		t.Errorf("got alerts %+v, want one inventory_incomplete for a person to see", as)
+	}
+	// Repaired: a complete round clears it, and the next trouble may ask again.
+	if _, err := r.chk.Report(ctx, r.round(1, "ok", night.Add(10*time.Minute), func(int) bool { return true })); err != nil {
+		t.Fatal(err)
+	}
+	if as := r.alerts(t, Filter{Active: true}); len(as) != 0 {
+		t.Errorf("got %d open alerts after a complete round, want none", len(as))
+	}
+	if _, err := r.chk.Report(ctx, r.round(1, "miss", night.Add(11*time.Minute), func(i int) bool { return i != 2 })); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(r.cmd.list()); got != MaxConfirms+1 {
+		t.Errorf("got %d commands after a new suspected miss, want %d", got, MaxConfirms+1)
+	}
+}

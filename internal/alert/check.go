@@ -18,6 +18,9 @@ import (
 	"github.com/custodyhq/custody/internal/wire"
 )
 
+// MaxConfirms is how many confirming rounds in a row a cabinet is asked for.
+const MaxConfirms = 3
+
 // Commander sends commands to agents (custody/agents/{agent}/cmd); the daemon wires it to MQTT.
 type Commander interface {
 	CommandInventory(ctx context.Context, agent, cabinet string, confirm bool) error
@@ -47,6 +50,8 @@ type Checker struct {
 	latest    map[string]reconcile.Report       // cabinet → latest report
 	recheck   map[string]time.Time              // cabinet → reconcile again then
 	complete  map[string]time.Time              // cabinet → end of its latest complete round
+	confirms  map[string]int                    // cabinet → confirming rounds asked for in a row
+	lastRound map[string]string                 // cabinet → round id last reconciled
 	agents    map[string]*reconcile.AgentStatus // availability
 }
 
@@ -58,7 +63,7 @@ func NewChecker(st *store.Store, book *Book, cmd Commander, pol reconcile.Policy
 	}
 	return &Checker{st: st, book: book, cmd: cmd, pol: pol, isOurs: OursFunc(companyPrefix), log: log, now: book.now,
 		doors: map[string][]reconcile.Door{}, sightings: map[string]reconcile.Sighting{}, latest: map[string]reconcile.Report{},
-		recheck: map[string]time.Time{}, complete: map[string]time.Time{}, agents: map[string]*reconcile.AgentStatus{}}
+		recheck: map[string]time.Time{}, complete: map[string]time.Time{}, confirms: map[string]int{}, lastRound: map[string]string{}, agents: map[string]*reconcile.AgentStatus{}}
 }
 
 // OursFunc tells whether a hex EPC carries our GS1 company prefix.
@@ -230,9 +235,25 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 		}
 		c.doors[r.Cabinet] = keep
 	}
+	// A cabinet that keeps asking (an antenna that stays broken, a door left open) gets at most
+	// MaxConfirms confirming rounds in a row: its inventory_incomplete alert then needs a person,
+	// and the agent is not kept reading forever.
+	ask := res.Confirm
+	if !res.Confirm || r.Round != c.lastRound[r.Cabinet] {
+		if res.Confirm {
+			c.confirms[r.Cabinet]++
+		} else {
+			c.confirms[r.Cabinet] = 0
+		}
+	}
+	c.lastRound[r.Cabinet] = r.Round
+	if ask && c.confirms[r.Cabinet] > MaxConfirms {
+		ask = false
+		c.log.Warn("no more confirming rounds: the cabinet needs a person", "cabinet", r.Cabinet, "in_a_row", c.confirms[r.Cabinet]-1)
+	}
 	c.mu.Unlock()
 
-	if res.Confirm && c.cmd != nil {
+	if ask && c.cmd != nil {
 		if err := c.cmd.CommandInventory(ctx, r.Agent, r.Cabinet, true); err != nil {
 			return res, fmt.Errorf("cabinet %s: command a confirming inventory: %w", r.Cabinet, err)
 		}
