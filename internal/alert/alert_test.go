@@ -438,3 +438,32 @@ func TestBrokenAntennaIsNotAskedForeverToConfirm(t *testing.T) {
 		t.Errorf("got %d commands after a new suspected miss, want %d", got, MaxConfirms+1)
 	}
 }
+
+func TestUnitsHaveTheirOwnPeople(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	if err := r.st.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO units(id, code, name, created_at) VALUES (2, 'U2', '机要室', '2026-11-01T00:00:00Z')`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE cabinets SET unit_id = 2 WHERE code IN ('C-03', 'C-04')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r.esc.UnitRoutes("U2", map[Audience][]notify.Channel{
+		Custodians: {&notify.Mail{Addr: r.smtp.Addr, From: "custody@unit.test", To: []string{"custodian@u2.test"}, InsecureNoTLS: true}},
+	})
+	// A misplaced item in C-03 (unit U2) and one in C-01 (unit U1).
+	// (C-02/11 is secret and C-04/1 confidential: neither goes to the leaders at once.)
+	for c, from := range map[int]string{1: "C-02/11", 3: "C-04/1"} {
+		extra := reconcile.Tag{EPC: r.site.EPCs[r.site.Items[from]], Antennas: []int{1}, RSSI: -45, Reads: 10, Passes: 5}
+		if _, err := r.chk.Report(ctx, r.round(c, fmt.Sprintf("n%d", c), night.Add(time.Minute), func(int) bool { return true }, extra)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.tick(t)
+	if got, want := fmt.Sprint(r.mailsTo(0)), fmt.Sprint(map[string]int{"custodian@u2.test": 1, "custodian@unit.test": 1}); got != want {
+		t.Errorf("got mails %s, want U2's custodian for C-03 and the default custodian for C-01 %s", got, want)
+	}
+}

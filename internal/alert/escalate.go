@@ -41,6 +41,7 @@ type Escalator struct {
 	pub    Publisher
 	topic  string
 	routes map[Audience][]notify.Channel
+	units  map[string]map[Audience][]notify.Channel // unit code → its own people, where configured
 	p      Policy
 	now    func() time.Time
 	log    *slog.Logger
@@ -60,6 +61,44 @@ func NewEscalator(book *Book, pub Publisher, topic string, routes map[Audience][
 	e := &Escalator{book: book, pub: pub, topic: topic, routes: routes, p: p.Defaults(), now: book.now, log: log, kick: make(chan struct{}, 1)}
 	book.OnChange(e.Kick)
 	return e
+}
+
+// UnitRoutes gives a unit its own channels per audience (its own custodians and leaders); an
+// audience a unit does not name falls back to the default routes. Call it before Run.
+func (e *Escalator) UnitRoutes(unit string, routes map[Audience][]notify.Channel) {
+	if e.units == nil {
+		e.units = map[string]map[Audience][]notify.Channel{}
+	}
+	e.units[unit] = routes
+}
+
+// channels returns who hears of the alert for an audience: the units of its cabinet (or, for an
+// agent, of the cabinets it serves) where they have their own channels, else the defaults.
+func (e *Escalator) channels(ctx context.Context, a Alert, aud Audience) ([]notify.Channel, error) {
+	if len(e.units) == 0 {
+		return e.routes[aud], nil
+	}
+	q, arg := `SELECT DISTINCT coalesce(u.code, '') FROM cabinets c LEFT JOIN units u ON u.id = c.unit_id WHERE c.code = ?`, a.Cabinet
+	if a.Cabinet == "" {
+		q, arg = `SELECT DISTINCT coalesce(u.code, '') FROM cabinets c LEFT JOIN units u ON u.id = c.unit_id WHERE c.agent_id = ?`, a.Agent
+	}
+	units, err := strings1(ctx, e.book.st.DB(), q+` ORDER BY 1`, arg)
+	if err != nil {
+		return nil, fmt.Errorf("alert %s: units: %w", a.Ref, err)
+	}
+	var out []notify.Channel
+	fallback := len(units) == 0
+	for _, u := range units {
+		if chans, ok := e.units[u][aud]; ok {
+			out = append(out, chans...)
+		} else {
+			fallback = true
+		}
+	}
+	if fallback {
+		out = append(out, e.routes[aud]...)
+	}
+	return out, nil
 }
 
 // Kick wakes the escalator now (a change was committed).
@@ -222,7 +261,10 @@ func (e *Escalator) send(ctx context.Context, a Alert, due []Audience, repeat bo
 	n := notify.Notice{Ref: a.Ref, Severity: string(a.Severity), Place: place(a), At: a.OpenedAt, State: string(a.State), Link: e.link(a), Repeat: repeat}
 	var outs []outcome
 	for _, aud := range due {
-		chans := e.routes[aud]
+		chans, err := e.channels(ctx, a, aud)
+		if err != nil {
+			return err
+		}
 		if len(chans) == 0 {
 			outs = append(outs, outcome{aud: aud})
 			continue
