@@ -1,0 +1,119 @@
+package alert
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"sort"
+
+	"github.com/custodyhq/custody/internal/alert/notify"
+)
+
+// ChannelsConfig is the [alerts] part of custodyd's configuration that says who hears of alerts
+// outside the console (TOML tags; the daemon decodes it strictly). Everything is off until it is
+// configured: an empty ChannelsConfig builds no channel at all, and alerts then reach people only
+// through the console and the internal MQTT topic.
+//
+//	[alerts.mail]
+//	addr = "smtp.unit.example:587"
+//	from = "custody@unit.example"
+//	username = "custody"
+//	password = "…"
+//
+//	[alerts.audience.custodian]
+//	mail = ["jiyao@unit.example"]
+//	[[alerts.audience.leaders.webhook]]
+//	format = "dingtalk"              # json, dingtalk, wecom, feishu
+//	url = "https://oapi.dingtalk.com/robot/send?access_token=…"
+//	secret = "SEC…"
+//
+//	[alerts.unit.BGS.custodian]       # a unit's own people, where they differ
+//	mail = ["bgs-jiyao@unit.example"]
+type ChannelsConfig struct {
+	Mail struct {
+		Addr          string `toml:"addr"`
+		From          string `toml:"from"`
+		Username      string `toml:"username"`
+		Password      string `toml:"password"`
+		InsecureNoTLS bool   `toml:"insecure_no_tls"`
+	} `toml:"mail"`
+	Audience map[string]AudienceConfig            `toml:"audience"` // custodian, leaders, secrecy_office
+	Unit     map[string]map[string]AudienceConfig `toml:"unit"`     // unit code → audience → channels
+}
+
+// AudienceConfig is where one audience is told.
+type AudienceConfig struct {
+	Mail    []string        `toml:"mail"`
+	Webhook []WebhookConfig `toml:"webhook"`
+}
+
+// WebhookConfig is one robot or endpoint.
+type WebhookConfig struct {
+	Name   string `toml:"name"`
+	URL    string `toml:"url"`
+	Format string `toml:"format"`
+	Secret string `toml:"secret"`
+}
+
+// Build checks the configuration (no I/O) and returns the default routes and the per-unit ones,
+// for NewEscalator and Escalator.UnitRoutes. Errors name the key.
+func (c ChannelsConfig) Build() (map[Audience][]notify.Channel, map[string]map[Audience][]notify.Channel, error) {
+	def, err := c.routes("alerts.audience", c.Audience)
+	if err != nil {
+		return nil, nil, err
+	}
+	units := map[string]map[Audience][]notify.Channel{}
+	codes := make([]string, 0, len(c.Unit))
+	for u := range c.Unit {
+		codes = append(codes, u)
+	}
+	sort.Strings(codes)
+	for _, u := range codes {
+		r, err := c.routes("alerts.unit."+u, c.Unit[u])
+		if err != nil {
+			return nil, nil, err
+		}
+		units[u] = r
+	}
+	return def, units, nil
+}
+
+func (c ChannelsConfig) routes(key string, auds map[string]AudienceConfig) (map[Audience][]notify.Channel, error) {
+	out := map[Audience][]notify.Channel{}
+	names := make([]string, 0, len(auds))
+	for a := range auds {
+		names = append(names, a)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		aud := Audience(name)
+		if aud != Custodians && aud != Leaders && aud != SecrecyOffice {
+			return nil, fmt.Errorf("%s.%s: unknown audience (want custodian, leaders or secrecy_office)", key, name)
+		}
+		ac := auds[name]
+		if len(ac.Mail) > 0 {
+			if c.Mail.Addr == "" || c.Mail.From == "" {
+				return nil, fmt.Errorf("%s.%s.mail: needs alerts.mail.addr and alerts.mail.from", key, name)
+			}
+			for _, to := range ac.Mail {
+				if _, err := mail.ParseAddress(to); err != nil {
+					return nil, fmt.Errorf("%s.%s.mail: %q: %w", key, name, to, err)
+				}
+			}
+			out[aud] = append(out[aud], &notify.Mail{Addr: c.Mail.Addr, From: c.Mail.From, To: ac.Mail, Username: c.Mail.Username, Password: c.Mail.Password, InsecureNoTLS: c.Mail.InsecureNoTLS})
+		}
+		for i, w := range ac.Webhook {
+			k := fmt.Sprintf("%s.%s.webhook[%d]", key, name, i)
+			u, err := url.Parse(w.URL)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return nil, fmt.Errorf("%s.url: %q is not an http(s) URL", k, w.URL)
+			}
+			hook := &notify.Webhook{Label: w.Name, URL: w.URL, Format: notify.Format(w.Format), Secret: w.Secret}
+			if _, _, err := hook.Request(notify.Notice{}); err != nil {
+				return nil, fmt.Errorf("%s.format: %w", k, err)
+			}
+			out[aud] = append(out[aud], hook)
+		}
+	}
+	return out, nil
+}
