@@ -344,8 +344,17 @@ func TestOfflineAgentInhibitsItsCabinetsAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.tick(t)
-	if got := r.mailsTo(1); fmt.Sprint(got) != fmt.Sprint(map[string]int{"custodian@unit.test": 2}) {
-		t.Errorf("got mails %v after the agent returned, want the two inventory_missed alerts to the custodian", got)
+	if got := r.mailsTo(1); fmt.Sprint(got) != fmt.Sprint(map[string]int{"custodian@unit.test": 3}) {
+		t.Errorf("got mails %v after the agent returned, want the two inventory_missed alerts and the agent's all-clear to the custodian", got)
+	}
+	cleared := 0
+	for _, m := range r.smtp.Messages()[1:] {
+		if _, body := m.Body(t); strings.Contains(body, "已解除") && strings.Contains(body, "resolved") {
+			cleared++
+		}
+	}
+	if cleared != 1 {
+		t.Errorf("got %d all-clear notices, want 1 (the agent's alert resolved)", cleared)
 	}
 	r.mqtt(t, 3) // agent_offline resolved, two inventory_missed released
 }

@@ -220,7 +220,35 @@ func (e *Escalator) notify(ctx context.Context) error {
 		if len(due) == 0 {
 			continue
 		}
-		if err := e.send(ctx, a, due, repeat, now); err != nil {
+		why := ""
+		if repeat {
+			why = "repeat"
+		}
+		if err := e.send(ctx, a, due, why, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// People who were told of an alert hear that it ended, once.
+	ended, err := e.book.query(ctx, e.book.st.DB(), `WHERE state = 'resolved' AND resolved_at >= ?
+		AND EXISTS (SELECT 1 FROM alert_events v WHERE v.alert_id = alerts.id AND v.event = 'notified')
+		AND NOT EXISTS (SELECT 1 FROM alert_events v WHERE v.alert_id = alerts.id AND v.event IN ('notified', 'notify_failed') AND v.detail LIKE 'resolved%') ORDER BY id`,
+		store.FormatTime(now.Add(-24*time.Hour)))
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, a := range ended {
+		told, _, err := e.told(ctx, a.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var auds []Audience
+		for _, aud := range Audiences {
+			if _, ok := told[aud]; ok {
+				auds = append(auds, aud)
+			}
+		}
+		if err := e.send(ctx, a, auds, "resolved", now); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -257,8 +285,9 @@ type outcome struct {
 	err     error
 }
 
-func (e *Escalator) send(ctx context.Context, a Alert, due []Audience, repeat bool, now time.Time) error {
-	n := notify.Notice{Ref: a.Ref, Severity: string(a.Severity), Place: place(a), At: a.OpenedAt, State: string(a.State), Link: e.link(a), Repeat: repeat}
+// send tells the audiences; why is "" (first notice), "repeat" or "resolved".
+func (e *Escalator) send(ctx context.Context, a Alert, due []Audience, why string, now time.Time) error {
+	n := notify.Notice{Ref: a.Ref, Severity: string(a.Severity), Place: place(a), At: a.OpenedAt, State: string(a.State), Link: e.link(a), Repeat: why == "repeat"}
 	var outs []outcome
 	for _, aud := range due {
 		chans, err := e.channels(ctx, a, aud)
@@ -287,11 +316,12 @@ func (e *Escalator) send(ctx context.Context, a Alert, due []Audience, repeat bo
 				ev, detail = "unrouted", "no channel is configured for this audience"
 			case o.err != nil:
 				ev, detail = "notify_failed", o.err.Error()
+				if why == "resolved" {
+					detail = "resolved: " + detail // not tried again: the console has it
+				}
 			default:
 				delivered = true
-				if repeat {
-					detail = "repeat"
-				}
+				detail = why
 			}
 			if err := e.book.event(ctx, tx, a, ts, ev, o.aud, o.channel, System, detail, a.State); err != nil {
 				return err

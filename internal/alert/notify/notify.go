@@ -43,7 +43,10 @@ func Text(n Notice, loc *time.Location) string {
 	}
 	var b strings.Builder
 	head := "【涉密载体告警】"
-	if n.Repeat {
+	switch {
+	case n.State == "resolved":
+		head = "【涉密载体告警·已解除】"
+	case n.Repeat:
 		head = "【涉密载体告警·再次提醒】"
 	}
 	fmt.Fprintf(&b, "%s编号 %s，级别 %s，", head, n.Ref, severityZH[n.Severity])
@@ -52,6 +55,9 @@ func Text(n Notice, loc *time.Location) string {
 	}
 	fmt.Fprintf(&b, "时间 %s。请登录控制台查看：%s\n", n.At.In(loc).Format("2006-01-02 15:04:05"), n.Link)
 	fmt.Fprintf(&b, "Custody alert %s, severity %s", n.Ref, n.Severity)
+	if n.State == "resolved" {
+		b.WriteString(", resolved")
+	}
 	if n.Place != "" {
 		fmt.Fprintf(&b, ", at %s", n.Place)
 	}
