@@ -85,7 +85,7 @@ func newReaderUnit(rc config.Reader, open func(config.Reader) (Port, error), log
 // Reconnect backoff bounds.
 const (
 	reopenMin = 500 * time.Millisecond
-	reopenMax = 30 * time.Second
+	reopenMax = 5 * time.Second // opening a missing port is cheap; a replugged reader is back within this
 	// probeEvery is how often an idle reader is asked who it is, so a reader unplugged between
 	// rounds is noticed (and reported) before the next round needs it.
 	probeEvery = 15 * time.Second
@@ -210,6 +210,18 @@ func (u *readerUnit) Connected() bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.drv != nil
+}
+
+// waitConnected waits up to d for the reader to be open: a round triggered while the reader is
+// still being opened (at start, or just after it came back) should not fail for that alone.
+func (u *readerUnit) waitConnected(ctx context.Context, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for !u.Connected() {
+		if time.Now().After(deadline) || !sleep(ctx, 50*time.Millisecond) {
+			return false
+		}
+	}
+	return true
 }
 
 func (u *readerUnit) close() error {

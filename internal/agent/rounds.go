@@ -13,6 +13,9 @@ import (
 	"github.com/custodyhq/custody/internal/wire"
 )
 
+// readerWait is how long a round waits for its reader to be opened before it runs (and fails).
+const readerWait = 10 * time.Second
+
 // Inventory modes (wire.InventoryCmd.Mode).
 const (
 	modeNow     = "now"
@@ -133,6 +136,9 @@ func (c *cabinetRunner) runRound(ctx context.Context, mode string, reasons []str
 		s.Limits = round.Limits{QuietPasses: rc.ConfirmQuietPasses, MaxPasses: rc.ConfirmMaxPasses, TimeLimit: rc.ConfirmTimeLimit.Duration, TargetMissChance: 1e-5}
 	}
 	log := a.log.With("cabinet", c.cabinet, "round", s.ID, "mode", mode)
+	if !c.reader.waitConnected(ctx, readerWait) {
+		log.Warn("reader not connected; the round will fail", "reader", c.reader.cfg.ID)
+	}
 	log.Info("round started", "why", strings.Join(reasons, "; "))
 	res, err := round.Run(ctx, s, c.reader, a, a.now)
 	if err != nil {
