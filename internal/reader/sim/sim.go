@@ -22,6 +22,7 @@ import (
 	"sync"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -195,7 +196,18 @@ func OpenPTY() (*PTY, error) {
 		s.Close()
 		return nil, fmt.Errorf("pty %s: raw mode: %w", s.Name(), err)
 	}
-	return &PTY{Master: m, Path: s.Name(), slave: s}, nil
+	// pty.Open called Fd() on the master, which left it in blocking mode: Close would then wait for
+	// a pending Read forever. A non-blocking duplicate joins Go's poller, so Close unblocks Read.
+	fd, err := unix.Dup(int(m.Fd()))
+	m.Close()
+	if err == nil {
+		err = unix.SetNonblock(fd, true)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("pty %s: master: %w", s.Name(), err)
+	}
+	return &PTY{Master: os.NewFile(uintptr(fd), "/dev/ptmx"), Path: s.Name(), slave: s}, nil
 }
 
 // Close closes both sides: to a driver this is the device vanishing. Idempotent.
