@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -383,5 +382,3 @@ func useApproval(ctx context.Context, tx *store.Tx, id int64, now string) error 
 	_, err := tx.ExecContext(ctx, `UPDATE approvals SET state = 'used', used_at = ? WHERE id = ? AND state = 'approved'`, now, id)
 	return err
 }
-
-func approvalCovers(ap Approval, item int64) bool { return slices.Contains(ap.Items, item) }

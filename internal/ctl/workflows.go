@@ -1,0 +1,739 @@
+package ctl
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
+)
+
+// The custodian's desk: handover sessions, approvals and the flows built on them.
+
+var purposeNames = map[string]string{
+	"借阅": register.PurposeBorrow, "传阅": register.PurposeCirculate, "阅文室": register.PurposeReadingRoom, "携带外出": register.PurposeTakeOut,
+	"归还": register.PurposeReturn, "移交": register.PurposeTransfer, "归档": register.PurposeArchive, "销毁": register.PurposeDestroy,
+}
+
+func init() {
+	var (
+		desk, purpose, due, cabinet, target, place, receipt, note, reason, secondBadge string
+		kind, forWho, document, unit, expires, format, out                             string
+		approval, batch                                                                int64
+		copies                                                                         int
+		pinStdin, fromStdin, pending                                                   bool
+		items, scopeUnits, scopePeople                                                 listFlag
+	)
+	sessionPath := func(args []string, rest string) (string, error) {
+		if len(args) < 1 {
+			return "", exitf(ExitUsage, "expected the handover ID")
+		}
+		id, err := strconv.ParseInt(args[0], 10, 64)
+		if err != nil || id <= 0 {
+			return "", exitf(ExitUsage, "handover ID %q is not a positive number", args[0])
+		}
+		return fmt.Sprintf("/api/v1/sessions/%d%s", id, rest), nil
+	}
+	idPath := func(args []string, prefix, rest string) (string, error) {
+		if err := needArgs(args, 1, "ID"); err != nil {
+			return "", err
+		}
+		id, err := strconv.ParseInt(args[0], 10, 64)
+		if err != nil || id <= 0 {
+			return "", exitf(ExitUsage, "ID %q is not a positive number", args[0])
+		}
+		return fmt.Sprintf("%s/%d%s", prefix, id, rest), nil
+	}
+	add(
+		command{name: "badge issue", args: "USERNAME CODE", help: "issue a badge; its PIN (4–12 digits) is read from the terminal or one line of stdin",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				if err := needArgs(args, 2, "USERNAME CODE"); err != nil {
+					return err
+				}
+				pin, err := c.password(false, "PIN：", "PIN: ")
+				if err != nil {
+					return err
+				}
+				if err := c.call(ctx, "POST", "/api/v1/badges", map[string]string{"username": args[0], "code": args[1], "pin": pin}, nil); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.Stdout, c.say("已为 "+args[0]+" 发放工作证 "+args[1], "badge "+args[1]+" issued to "+args[0]))
+				return nil
+			}},
+
+		// Approvals.
+		command{name: "approval request", args: "", help: "request an approval: --kind take_out|reproduce|scope with --reason",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&kind, "kind", "", "take_out (携带外出), reproduce (复制) or scope (扩大知悉范围)")
+				fs.StringVar(&forWho, "for", "", "take_out: who takes the items out (default: me)")
+				fs.Var(fresh(&items), "item", "item ID (repeatable; take_out lists items, reproduce names the source)")
+				fs.IntVar(&copies, "copies", 0, "reproduce: number of copies")
+				fs.StringVar(&due, "due", "", "take_out: when the items must be back (2026-11-30 18:00)")
+				fs.StringVar(&document, "document", "", "scope: document number")
+				fs.Var(fresh(&scopeUnits), "scope-unit", "scope: unit to add (repeatable)")
+				fs.Var(fresh(&scopePeople), "scope-person", "scope: person to add (repeatable)")
+				fs.StringVar(&unit, "unit", "", "unit whose approver decides (default: mine; scope: the issuing unit)")
+				fs.StringVar(&reason, "reason", "", "reason")
+				fs.StringVar(&expires, "expires", "", "the approval lapses at (default 7 days)")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				ids, err := parseIDs(items)
+				if err != nil {
+					return err
+				}
+				req := register.ApprovalRequest{Kind: kind, For: forWho, Items: ids, Copies: copies, Due: due, Document: document, ScopeUnits: scopeUnits, ScopePeople: scopePeople, Unit: unit, Reason: reason, Expires: expires}
+				var ap register.Approval
+				if err := c.call(ctx, "POST", "/api/v1/approvals", req, &ap); err != nil {
+					return err
+				}
+				return c.output(ap, func(w io.Writer) { c.approvalTable(w, []register.Approval{ap}) })
+			}},
+		command{name: "approval list", help: "list approvals (--pending: undecided only)",
+			flags: func(fs *flag.FlagSet) { fs.BoolVar(&pending, "pending", false, "only undecided approvals") },
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path := "/api/v1/approvals"
+				if pending {
+					path += "?pending=1"
+				}
+				var aps []register.Approval
+				if err := c.call(ctx, "GET", path, nil, &aps); err != nil {
+					return err
+				}
+				return c.output(aps, func(w io.Writer) { c.approvalTable(w, aps) })
+			}},
+		command{name: "approval show", args: "ID", help: "show one approval",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := idPath(args, "/api/v1/approvals", "")
+				if err != nil {
+					return err
+				}
+				var ap register.Approval
+				if err := c.call(ctx, "GET", path, nil, &ap); err != nil {
+					return err
+				}
+				return c.output(ap, func(w io.Writer) { c.approvalTable(w, []register.Approval{ap}) })
+			}},
+		command{name: "approval approve", args: "ID", help: "approve (leaders of the approval's unit)",
+			flags: func(fs *flag.FlagSet) { fs.StringVar(&note, "note", "", "note") },
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				return c.decide(ctx, args, true, note)
+			}},
+		command{name: "approval reject", args: "ID", help: "reject with a note",
+			flags: func(fs *flag.FlagSet) { fs.StringVar(&note, "note", "", "why (required)") },
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				if note == "" {
+					return exitf(ExitUsage, "--note is required when rejecting")
+				}
+				return c.decide(ctx, args, false, note)
+			}},
+
+		// Handover sessions.
+		command{name: "handover open", args: "", help: "open a handover at a desk: --desk D --purpose borrow|circulate|reading_room|take_out|return|transfer|archive|destroy",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&desk, "desk", "", "desk code")
+				fs.StringVar(&purpose, "purpose", "", "borrow 借阅, circulate 传阅, reading_room 阅文室, take_out 携带外出, return 归还, transfer 移交, archive 归档, destroy 销毁")
+				fs.StringVar(&due, "due", "", "due time (borrow: required), e.g. 2026-11-30 18:00")
+				fs.Int64Var(&approval, "approval", 0, "take_out: the approval ID")
+				fs.Int64Var(&batch, "batch", 0, "destroy: the approved destruction batch")
+				fs.StringVar(&cabinet, "cabinet", "", "return: cabinet the items go into (default: where they came from)")
+				fs.StringVar(&target, "target-unit", "", "transfer: receiving unit")
+				fs.StringVar(&place, "place", "", "reading room or destination")
+				fs.StringVar(&receipt, "receipt", "", "transfer/archive: receipt number (default generated)")
+				fs.StringVar(&note, "note", "", "note")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				if desk == "" || purpose == "" {
+					return exitf(ExitUsage, "--desk and --purpose are required")
+				}
+				if p, ok := purposeNames[purpose]; ok {
+					purpose = p
+				}
+				req := register.OpenRequest{Desk: desk, Purpose: purpose, Due: due, Approval: approval, Batch: batch, Cabinet: cabinet, TargetUnit: target, Place: place, Receipt: receipt, Note: note}
+				var s register.Session
+				if err := c.call(ctx, "POST", "/api/v1/sessions", req, &s); err != nil {
+					return err
+				}
+				return c.output(s, func(w io.Writer) {
+					c.sessionTable(w, s)
+					fmt.Fprintf(w, c.say("请扫描对方工作证和文件标签：custodyctl handover scan %d CODE…\n", "scan the counterpart's badge and the labels: custodyctl handover scan %d CODE…\n"), s.ID)
+				})
+			}},
+		command{name: "handover scan", args: "ID CODE...", help: "add scans (badge or item label, typed or pasted); --stdin reads one code per line until an empty line",
+			flags: func(fs *flag.FlagSet) {
+				fs.BoolVar(&fromStdin, "stdin", false, "read codes from standard input, one per line (a keyboard-wedge scanner)")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := sessionPath(args, "/scans")
+				if err != nil {
+					return err
+				}
+				codes := args[1:]
+				if len(codes) == 0 && !fromStdin {
+					return exitf(ExitUsage, "give at least one CODE, or --stdin")
+				}
+				var last register.ScanResult
+				failed := 0
+				scanOne := func(code string) error {
+					var res register.ScanResult
+					if err := c.call(ctx, "POST", path, map[string]string{"data": code}, &res); err != nil {
+						if ee, ok := err.(*exitError); ok && ee.code != ExitUnreachable && ee.code != ExitAuth {
+							// A bad scan is reported and the others go on, as at the desk.
+							fmt.Fprintf(c.Stderr, "custodyctl: %s: %s\n", code, ee.msg)
+							failed++
+							return nil
+						}
+						return err
+					}
+					last = res
+					if !c.json {
+						if res.Kind == "badge" {
+							fmt.Fprintf(c.Stdout, c.say("对方：%s（%s）\n", "counterpart: %s (%s)\n"), res.Session.CounterpartName, res.Session.Counterpart)
+						} else {
+							fmt.Fprintf(c.Stdout, c.say("+ %s 第%d份（%s）  已扫描 %d 份\n", "+ %s copy %d (%s)  %d scanned\n"), res.Item.Document, res.Item.Copy, c.levelName(res.Item.Level), res.Session.Count)
+						}
+					}
+					return nil
+				}
+				for _, code := range codes {
+					if err := scanOne(code); err != nil {
+						return err
+					}
+				}
+				if fromStdin {
+					for {
+						line, err := c.readLine()
+						if err != nil || strings.TrimSpace(line) == "" {
+							break
+						}
+						if err := scanOne(strings.TrimSpace(line)); err != nil {
+							return err
+						}
+					}
+				}
+				if c.json {
+					if err := c.output(last, nil); err != nil {
+						return err
+					}
+				}
+				if failed > 0 {
+					return exitf(ExitConflict, "%s", c.say(fmt.Sprintf("%d 个扫描未被接受", failed), fmt.Sprintf("%d scans were not accepted", failed)))
+				}
+				return nil
+			}},
+		command{name: "handover unscan", args: "ID ITEM", help: "take an item scanned by mistake out of an open handover",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				if err := needArgs(args, 2, "ID ITEM"); err != nil {
+					return err
+				}
+				path, err := sessionPath(args, "/scans/"+url.PathEscape(args[1]))
+				if err != nil {
+					return err
+				}
+				var s register.Session
+				if err := c.call(ctx, "DELETE", path, nil, &s); err != nil {
+					return err
+				}
+				return c.output(s, func(w io.Writer) { c.sessionTable(w, s) })
+			}},
+		command{name: "handover show", args: "ID", help: "show a handover with its running count",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := sessionPath(args, "")
+				if err != nil {
+					return err
+				}
+				var s register.Session
+				if err := c.call(ctx, "GET", path, nil, &s); err != nil {
+					return err
+				}
+				return c.output(s, func(w io.Writer) { c.sessionTable(w, s) })
+			}},
+		command{name: "handover list", help: "list handovers (--state open|closed|abandoned)",
+			flags: func(fs *flag.FlagSet) { fs.StringVar(&purpose, "state", "", "only this state") },
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path := "/api/v1/sessions"
+				if purpose != "" {
+					path += "?state=" + url.QueryEscape(purpose)
+				}
+				var ss []register.Session
+				if err := c.call(ctx, "GET", path, nil, &ss); err != nil {
+					return err
+				}
+				return c.output(ss, func(w io.Writer) {
+					fmt.Fprintln(w, c.say("编号\t工作台\t用途\t状态\t机要员\t对方\t份数\t开始时间", "ID\tDESK\tPURPOSE\tSTATE\tCUSTODIAN\tCOUNTERPART\tCOUNT\tOPENED"))
+					for _, s := range ss {
+						fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.Desk, c.purposeName(s.Purpose), s.State, s.Custodian, s.Counterpart, s.Count, s.Opened)
+					}
+				})
+			}},
+		command{name: "handover close", args: "ID", help: "confirm the handover: the counterpart types the PIN (terminal, or a line of stdin); top-secret needs --second-badge and a second PIN line",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&secondBadge, "second-badge", "", "the second custodian's badge code (top-secret: two-person rule)")
+				fs.BoolVar(&pinStdin, "pin-stdin", false, "read the PIN(s) from standard input")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := sessionPath(args, "/close")
+				if err != nil {
+					return err
+				}
+				req := register.CloseRequest{SecondBadge: secondBadge}
+				if req.PIN, err = c.password(pinStdin, "对方 PIN：", "Counterpart's PIN: "); err != nil {
+					return err
+				}
+				if secondBadge != "" {
+					if req.SecondPIN, err = c.password(pinStdin, "第二位机要员 PIN：", "Second custodian's PIN: "); err != nil {
+						return err
+					}
+				}
+				var s register.Session
+				if err := c.call(ctx, "POST", path, req, &s); err != nil {
+					return err
+				}
+				return c.output(s, func(w io.Writer) {
+					fmt.Fprintf(w, c.say("交接 %d 已完成：%d 份，已登记并记入审计日志。打印交接单：custodyctl handover receipt %d -o 交接单.pdf\n",
+						"handover %d done: %d items registered and audited. Print the receipt: custodyctl handover receipt %d -o receipt.pdf\n"), s.ID, s.Count, s.ID)
+					c.sessionTable(w, s)
+				})
+			}},
+		command{name: "handover abandon", args: "ID", help: "abandon a handover; nothing changes",
+			flags: func(fs *flag.FlagSet) { fs.StringVar(&reason, "reason", "", "why") },
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := sessionPath(args, "/abandon")
+				if err != nil {
+					return err
+				}
+				var s register.Session
+				if err := c.call(ctx, "POST", path, map[string]string{"reason": reason}, &s); err != nil {
+					return err
+				}
+				return c.output(s, func(w io.Writer) {
+					fmt.Fprintf(w, c.say("交接 %d 已放弃，未作任何更改\n", "handover %d abandoned; nothing changed\n"), s.ID)
+				})
+			}},
+		command{name: "handover receipt", args: "ID", help: "the printable receipt (PDF, or --format csv) to -o FILE",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&out, "o", "", "output file (default stdout)")
+				fs.StringVar(&format, "format", "pdf", "pdf or csv")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := sessionPath(args, "/receipt?format="+url.QueryEscape(format))
+				if err != nil {
+					return err
+				}
+				return c.download(ctx, path, out)
+			}},
+
+		// Flows outside a desk session.
+		command{name: "document receive", args: "", help: "receive a document (收文): register it and store its copies in --cabinet",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&document, "number", "", "document number (发文字号)")
+				fs.StringVar(&note, "title", "", "title")
+				fs.StringVar(&unit, "unit", "", "issuing unit code")
+				fs.StringVar(&kind, "level", "", "secrecy level: 绝密|机密|秘密")
+				fs.StringVar(&due, "date", "", "date issued, YYYY-MM-DD")
+				fs.StringVar(&reason, "term", "", "secrecy term (保密期限)")
+				fs.IntVar(&copies, "copies", 0, "number of copies")
+				fs.Var(fresh(&scopeUnits), "scope-unit", "unit allowed to read (repeatable)")
+				fs.Var(fresh(&scopePeople), "scope-person", "person allowed to read (repeatable)")
+				fs.StringVar(&cabinet, "cabinet", "", "cabinet code")
+				fs.StringVar(&forWho, "from", "", "who delivered it")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				req := register.ReceiveRequest{Cabinet: cabinet, From: forWho, Document: register.Document{Number: document, Title: note, IssuingUnit: unit,
+					Level: custody.Level(kind), IssuedOn: due, SecrecyTerm: reason, Copies: copies, ScopeUnits: scopeUnits, ScopePeople: scopePeople}}
+				var resp struct {
+					Document register.Document `json:"document"`
+					Items    []register.Item   `json:"items"`
+				}
+				if err := c.call(ctx, "POST", "/api/v1/documents/receive", req, &resp); err != nil {
+					return err
+				}
+				return c.output(resp, func(w io.Writer) {
+					fmt.Fprintf(w, c.say("已收文 %s（%s），%d 份已入柜 %s：\n", "received %s (%s): %d copies stored in %s:\n"), resp.Document.Number, c.levelName(resp.Document.Level), len(resp.Items), cabinet)
+					c.itemTable(w, resp.Items)
+				})
+			}},
+		command{name: "document scope", args: "", help: "widen a readership scope under the issuing unit's approval (--approval)",
+			flags: func(fs *flag.FlagSet) { fs.Int64Var(&approval, "approval", 0, "approval ID (kind scope)") },
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				var d register.Document
+				if err := c.call(ctx, "POST", "/api/v1/scope-widenings", map[string]int64{"approval": approval}, &d); err != nil {
+					return err
+				}
+				return c.output(d, func(w io.Writer) {
+					fmt.Fprintf(w, c.say("%s 知悉范围：单位 %s；人员 %s\n", "%s readership scope: units %s; people %s\n"), d.Number, strings.Join(d.ScopeUnits, ","), strings.Join(d.ScopePeople, ","))
+				})
+			}},
+		command{name: "item reproduce", args: "", help: "make the copies an approved reproduction allows (--approval, --cabinet)",
+			flags: func(fs *flag.FlagSet) {
+				fs.Int64Var(&approval, "approval", 0, "approval ID (kind reproduce)")
+				fs.StringVar(&cabinet, "cabinet", "", "cabinet for the copies")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				var its []register.Item
+				if err := c.call(ctx, "POST", "/api/v1/reproductions", register.ReproduceRequest{Approval: approval, Cabinet: cabinet}, &its); err != nil {
+					return err
+				}
+				return c.output(its, func(w io.Writer) {
+					fmt.Fprintf(w, c.say("已复制 %d 份（与原件同密级）：\n", "%d copies made (at the source's level):\n"), len(its))
+					c.itemTable(w, its)
+				})
+			}},
+		command{name: "item lost", args: "ID...", help: "report items lost at once (--note: when, where, how)",
+			flags: func(fs *flag.FlagSet) { fs.StringVar(&note, "note", "", "what happened") },
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				ids, err := parseIDs(args)
+				if err != nil {
+					return err
+				}
+				var its []register.Item
+				if err := c.call(ctx, "POST", "/api/v1/losses", map[string]any{"items": ids, "note": note}, &its); err != nil {
+					return err
+				}
+				return c.output(its, func(w io.Writer) {
+					fmt.Fprintln(w, c.say("已报失，请立即报告保密部门并追查：", "reported lost; tell the secrecy office at once and trace them:"))
+					c.itemTable(w, its)
+				})
+			}},
+		command{name: "item history", args: "ID", help: "an item's chain of custody",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := idPath(args, "/api/v1/items", "/history")
+				if err != nil {
+					return err
+				}
+				var evs []register.Event
+				if err := c.call(ctx, "GET", path, nil, &evs); err != nil {
+					return err
+				}
+				return c.output(evs, func(w io.Writer) {
+					fmt.Fprintln(w, c.say("时间\t操作\t原状态\t新状态\t经办人\t对方\t交接\t备注", "AT\tACTION\tFROM\tTO\tACTOR\tCOUNTERPART\tHANDOVER\tNOTE"))
+					for _, e := range evs {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At, c.actionName(e.Action), e.From.Text().In(c.lang), e.To.Text().In(c.lang), e.Actor, e.Counterpart, zeroBlank(e.Session), e.Note)
+					}
+				})
+			}},
+
+		// Destruction batches.
+		command{name: "destruction create", args: "ITEM...", help: "list items for destruction (造册); a leader of the unit approves",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&reason, "reason", "", "reason")
+				fs.StringVar(&unit, "unit", "", "unit whose leader approves (default: mine)")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				ids, err := parseIDs(args)
+				if err != nil {
+					return err
+				}
+				var b register.Batch
+				if err := c.call(ctx, "POST", "/api/v1/destructions", register.BatchRequest{Items: ids, Reason: reason, Unit: unit}, &b); err != nil {
+					return err
+				}
+				return c.output(b, func(w io.Writer) {
+					fmt.Fprintf(w, c.say("销毁批次 %d 已造册（%d 份），待领导审批：custodyctl approval approve %d\n", "destruction batch %d listed (%d items); a leader approves: custodyctl approval approve %d\n"), b.ID, len(b.Items), b.Approval)
+				})
+			}},
+		command{name: "destruction list", help: "list destruction batches",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				var bs []register.Batch
+				if err := c.call(ctx, "GET", "/api/v1/destructions", nil, &bs); err != nil {
+					return err
+				}
+				return c.output(bs, func(w io.Writer) {
+					fmt.Fprintln(w, c.say("批次\t状态\t份数\t审批\t造册人\t理由\t销毁时间", "BATCH\tSTATE\tITEMS\tAPPROVAL\tLISTED BY\tREASON\tDESTROYED"))
+					for _, b := range bs {
+						fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%s\t%s\t%s\n", b.ID, b.State, len(b.Items), b.Approval, b.CreatedBy, b.Reason, b.Destroyed)
+					}
+				})
+			}},
+		command{name: "destruction cancel", args: "ID", help: "take a batch that was not destroyed off the list; its items go back to their cabinets",
+			flags: func(fs *flag.FlagSet) { fs.StringVar(&reason, "reason", "", "why") },
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := idPath(args, "/api/v1/destructions", "/cancel")
+				if err != nil {
+					return err
+				}
+				var b register.Batch
+				if err := c.call(ctx, "POST", path, map[string]string{"reason": reason}, &b); err != nil {
+					return err
+				}
+				return c.output(b, func(w io.Writer) {
+					fmt.Fprintf(w, c.say("销毁批次 %d 已撤销\n", "destruction batch %d cancelled\n"), b.ID)
+				})
+			}},
+		command{name: "destruction certificate", args: "ID", help: "the destruction certificate (PDF, or --format csv) to -o FILE",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&out, "o", "", "output file (default stdout)")
+				fs.StringVar(&format, "format", "pdf", "pdf or csv")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := idPath(args, "/api/v1/destructions", "/certificate?format="+url.QueryEscape(format))
+				if err != nil {
+					return err
+				}
+				return c.download(ctx, path, out)
+			}},
+
+		// Recall campaigns.
+		command{name: "recall start", args: "", help: "start a recall campaign (清退): --name, --deadline, --document (repeatable)",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&note, "name", "", "name of the campaign")
+				fs.StringVar(&due, "deadline", "", "deadline, e.g. 2026-12-31 18:00")
+				fs.Var(fresh(&scopeUnits), "document", "document number (repeatable)")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				var rc register.Recall
+				if err := c.call(ctx, "POST", "/api/v1/recalls", register.RecallRequest{Name: note, Deadline: due, Documents: scopeUnits}, &rc); err != nil {
+					return err
+				}
+				return c.output(rc, func(w io.Writer) { c.recallTable(w, []register.Recall{rc}) })
+			}},
+		command{name: "recall list", help: "list recall campaigns with their progress",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				var rcs []register.Recall
+				if err := c.call(ctx, "GET", "/api/v1/recalls", nil, &rcs); err != nil {
+					return err
+				}
+				return c.output(rcs, func(w io.Writer) { c.recallTable(w, rcs) })
+			}},
+		command{name: "recall show", args: "ID", help: "a campaign's progress; --format csv|pdf -o FILE for the printed list",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&out, "o", "", "output file (default stdout)")
+				fs.StringVar(&format, "format", "", "csv or pdf (default: a table)")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := idPath(args, "/api/v1/recalls", "")
+				if err != nil {
+					return err
+				}
+				if format != "" {
+					return c.download(ctx, path+"?format="+url.QueryEscape(format), out)
+				}
+				var rc register.Recall
+				if err := c.call(ctx, "GET", path, nil, &rc); err != nil {
+					return err
+				}
+				return c.output(rc, func(w io.Writer) {
+					c.recallTable(w, []register.Recall{rc})
+					fmt.Fprintln(w)
+					fmt.Fprintln(w, c.say("编号\t发文字号\t份号\t持有人\t状态\t已收回", "ID\tDOCUMENT\tCOPY\tHELD BY\tSTATE\tBACK"))
+					for _, it := range rc.Items {
+						back := c.say("否", "no")
+						if it.Returned {
+							back = c.say("是", "yes")
+						}
+						fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\n", it.ID, it.Document, it.Copy, it.HeldBy, it.State.Text().In(c.lang), back)
+					}
+				})
+			}},
+		command{name: "recall close", args: "ID", help: "end a campaign (refused while items are out)",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := idPath(args, "/api/v1/recalls", "/close")
+				if err != nil {
+					return err
+				}
+				var rc register.Recall
+				if err := c.call(ctx, "POST", path, nil, &rc); err != nil {
+					return err
+				}
+				return c.output(rc, func(w io.Writer) { c.recallTable(w, []register.Recall{rc}) })
+			}},
+
+		// Personnel clearance.
+		command{name: "person clearance", args: "USERNAME", help: "clearance list on a change of post: everything the person holds",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				if err := needArgs(args, 1, "USERNAME"); err != nil {
+					return err
+				}
+				var cl register.Clearance
+				if err := c.call(ctx, "GET", "/api/v1/people/"+url.PathEscape(args[0])+"/clearance", nil, &cl); err != nil {
+					return err
+				}
+				return c.output(cl, func(w io.Writer) {
+					if cl.Clear {
+						fmt.Fprintf(w, c.say("%s（%s）名下没有涉密文件，可以办理离岗\n", "%s (%s) holds nothing and may leave the post\n"), cl.Name, cl.Person)
+					} else {
+						fmt.Fprintf(w, c.say("%s（%s）仍持有 %d 份，须全部交回：\n", "%s (%s) still holds %d items, all to be returned:\n"), cl.Name, cl.Person, len(cl.Holdings))
+						c.itemTable(w, cl.Holdings)
+					}
+					if len(cl.Approvals) > 0 {
+						fmt.Fprintf(w, c.say("未完结的审批 %d 项\n", "%d approvals still open\n"), len(cl.Approvals))
+					}
+				})
+			}},
+		command{name: "person close", args: "USERNAME", help: "close an account (refused while the person holds anything)",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				if err := needArgs(args, 1, "USERNAME"); err != nil {
+					return err
+				}
+				if err := c.call(ctx, "POST", "/api/v1/people/"+url.PathEscape(args[0])+"/close", nil, nil); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.Stdout, c.say("已停用账号 "+args[0], "account "+args[0]+" closed"))
+				return nil
+			}},
+		command{name: "person post", args: "USERNAME UNIT", help: "move a person to another unit (refused while they hold anything)",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				if err := needArgs(args, 2, "USERNAME UNIT"); err != nil {
+					return err
+				}
+				if err := c.call(ctx, "POST", "/api/v1/people/"+url.PathEscape(args[0])+"/post", map[string]string{"unit": args[1]}, nil); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.Stdout, c.say(args[0]+" 已调至 "+args[1], args[0]+" moved to "+args[1]))
+				return nil
+			}},
+
+		// Reports.
+		command{name: "report ledger", args: "", help: "the register (台账): --unit, --level, --holder USERNAME (holdings), --overdue; --format csv|pdf -o FILE",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&unit, "unit", "", "unit code")
+				fs.StringVar(&kind, "level", "", "secrecy level")
+				fs.StringVar(&forWho, "holder", "", "holdings of one person")
+				fs.BoolVar(&pending, "overdue", false, "only items out past their due time")
+				fs.StringVar(&format, "format", "", "csv or pdf (default: a table)")
+				fs.StringVar(&out, "o", "", "output file (default stdout)")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				q := url.Values{}
+				for k, v := range map[string]string{"unit": unit, "level": kind, "holder": forWho} {
+					if v != "" {
+						q.Set(k, v)
+					}
+				}
+				if pending {
+					q.Set("overdue", "1")
+				}
+				if format != "" {
+					q.Set("format", format)
+					return c.download(ctx, "/api/v1/reports/ledger?"+q.Encode(), out)
+				}
+				var rows []register.LedgerRow
+				if err := c.call(ctx, "GET", "/api/v1/reports/ledger?"+q.Encode(), nil, &rows); err != nil {
+					return err
+				}
+				return c.output(rows, func(w io.Writer) {
+					fmt.Fprintln(w, c.say("编号\t发文字号\t份号\t密级\t状态\t柜/持有人\t归还期限\t标题", "ID\tDOCUMENT\tCOPY\tLEVEL\tSTATE\tPLACE\tDUE\tTITLE"))
+					for _, r := range rows {
+						place := r.Cabinet
+						if r.Holder != "" {
+							place = r.Holder
+						}
+						fmt.Fprintf(w, "%d\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Document, r.Copy, r.Copies, c.levelName(r.Level), r.State.Text().In(c.lang), place, r.Due, r.Title)
+					}
+				})
+			}},
+	)
+}
+
+// fresh empties a list flag before a command's flags are parsed: flag.Var, unlike StringVar,
+// does not reset the variable, and one process (a test) may run many commands.
+func fresh(l *listFlag) *listFlag {
+	*l = nil
+	return l
+}
+
+func (c *CLI) decide(ctx context.Context, args []string, approve bool, note string) error {
+	if err := needArgs(args, 1, "ID"); err != nil {
+		return err
+	}
+	var ap register.Approval
+	if err := c.call(ctx, "POST", "/api/v1/approvals/"+url.PathEscape(args[0])+"/decide", map[string]any{"approve": approve, "note": note}, &ap); err != nil {
+		return err
+	}
+	return c.output(ap, func(w io.Writer) { c.approvalTable(w, []register.Approval{ap}) })
+}
+
+// download writes a paper (PDF or CSV) from the API to path, or to stdout for "".
+func (c *CLI) download(ctx context.Context, path, out string) error {
+	resp, err := c.send(ctx, "GET", path, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := c.writeOut(out, resp.Body); err != nil {
+		return err
+	}
+	if out != "" {
+		fmt.Fprintln(c.Stderr, c.say("已写入 "+out, "written to "+out))
+	}
+	return nil
+}
+
+func (c *CLI) purposeName(p string) string {
+	if t := register.PurposeText(p); t.ZH != "" {
+		return t.In(c.lang)
+	}
+	return p
+}
+
+func (c *CLI) actionName(a string) string {
+	if t := custody.Action(a).Text(); t.ZH != "" {
+		return t.In(c.lang)
+	}
+	if a == "reproduce" {
+		return c.say("复制", "reproduce")
+	}
+	return a
+}
+
+func zeroBlank(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func (c *CLI) sessionTable(w io.Writer, s register.Session) {
+	state := map[string]string{"open": c.say("进行中", "open"), "closed": c.say("已完成", "closed"), "abandoned": c.say("已放弃", "abandoned")}[s.State]
+	fmt.Fprintf(w, c.say("交接 %d\t%s\t工作台 %s\t%s\n", "handover %d\t%s\tdesk %s\t%s\n"), s.ID, c.purposeName(s.Purpose), s.Desk, state)
+	if s.Counterpart != "" {
+		fmt.Fprintf(w, c.say("对方\t%s（%s）\n", "counterpart\t%s (%s)\n"), s.CounterpartName, s.Counterpart)
+	}
+	if s.Due != "" {
+		fmt.Fprintf(w, c.say("归还期限\t%s\n", "due\t%s\n"), s.Due)
+	}
+	fmt.Fprintf(w, c.say("已扫描\t%d 份\n", "scanned\t%d items\n"), s.Count)
+	if len(s.Items) > 0 {
+		items := make([]register.Item, len(s.Items))
+		for i, si := range s.Items {
+			items[i] = si.Item
+		}
+		c.itemTable(w, items)
+	}
+}
+
+func (c *CLI) approvalTable(w io.Writer, aps []register.Approval) {
+	fmt.Fprintln(w, c.say("编号\t类型\t状态\t审批单位\t申请人\t对象\t事由\t决定人\t意见\t有效期至", "ID\tKIND\tSTATE\tUNIT\tREQUESTED BY\tSUBJECT\tREASON\tDECIDED BY\tNOTE\tEXPIRES"))
+	kinds := map[string][2]string{"take_out": {"携带外出", "take out"}, "reproduce": {"复制", "reproduce"}, "destruction": {"销毁", "destruction"}, "scope": {"扩大知悉范围", "widen scope"}}
+	states := map[string][2]string{"pending": {"待审批", "pending"}, "approved": {"已批准", "approved"}, "rejected": {"已驳回", "rejected"}, "used": {"已使用", "used"}}
+	for _, ap := range aps {
+		subject := ap.Document
+		if len(ap.Items) > 0 {
+			subject = fmt.Sprintf(c.say("%d 份", "%d items"), len(ap.Items))
+		}
+		if ap.For != "" {
+			subject += " → " + ap.For
+		}
+		k, s := kinds[ap.Kind], states[ap.State]
+		st := c.say(s[0], s[1])
+		if ap.Expired && ap.State == "pending" {
+			st = c.say("已过期", "expired")
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ap.ID, c.say(k[0], k[1]), st, ap.Unit, ap.RequestedBy, subject, ap.Reason, ap.DecidedBy, ap.Note, ap.Expires)
+	}
+}
+
+func (c *CLI) recallTable(w io.Writer, rcs []register.Recall) {
+	fmt.Fprintln(w, c.say("编号\t名称\t截止时间\t状态\t进度", "ID\tNAME\tDEADLINE\tSTATE\tPROGRESS"))
+	for _, rc := range rcs {
+		st := rc.State
+		if rc.Overdue {
+			st += c.say("（已逾期）", " (overdue)")
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d/%d\n", rc.ID, rc.Name, rc.Deadline, st, rc.Returned, rc.Total)
+	}
+}

@@ -1,0 +1,141 @@
+package ctl
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/api"
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+// TestDeskCommands drives a borrowing, a return and a destruction through custodyctl against a
+// real custodyd API over HTTP, as a custodian at the desk would.
+func TestDeskCommands(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "custody.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := register.New(st, nil)
+	reg.Bootstrap(ctx, "admin", "admin-password-1")
+	_, admin, err := reg.Login(ctx, "admin", "admin-password-1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"}); err != nil {
+		t.Fatal(err)
+	}
+	tokens := map[string]string{}
+	for _, p := range []struct {
+		user, name string
+		role       custody.Role
+	}{{"wang.fang", "王芳", custody.Custodian}, {"li.na", "李娜", custody.Custodian}, {"liu.qiang", "刘强", custody.Leader}, {"zhang.wei", "张伟", custody.Holder}} {
+		if _, _, err := reg.AddPerson(ctx, admin, register.NewPerson{Username: p.user, Name: p.name, Unit: "BGS", Roles: []custody.Role{p.role}, Password: p.user + "-password"}); err != nil {
+			t.Fatal(err)
+		}
+		if tokens[p.user], _, err = reg.Login(ctx, p.user, p.user+"-password", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokens["admin"], _, _ = reg.Login(ctx, "admin", "admin-password-1", time.Hour)
+	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
+	defer srv.Close()
+	as := func(user, stdin string, args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		c := &CLI{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
+			return map[string]string{"CUSTODY_SERVER": srv.URL, "CUSTODY_TOKEN": tokens[user]}[k]
+		}}
+		code := c.Run(ctx, args)
+		return code, out.String(), errb.String()
+	}
+	ok := func(user, stdin string, args ...string) string {
+		t.Helper()
+		code, out, errOut := as(user, stdin, args...)
+		if code != ExitOK {
+			t.Fatalf("custodyctl %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		return out
+	}
+	idIn := func(out, re string) string {
+		t.Helper()
+		m := regexp.MustCompile(re).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no %q in\n%s", re, out)
+		}
+		return m[1]
+	}
+
+	ok("admin", "2468\n", "badge", "issue", "zhang.wei", "B-ZW")
+	ok("admin", "1357\n", "badge", "issue", "li.na", "B-LN")
+	ok("wang.fang", "", "cabinet", "add", "C-01", "一号柜", "--unit", "BGS")
+	ok("wang.fang", "", "desk", "add", "D-01", "机要室工作台", "--room", "R301")
+	out := ok("wang.fang", "", "document", "receive", "--number", "京办〔2026〕9号", "--title", "关于年终检查的通知", "--unit", "BGS", "--level", "机密",
+		"--date", "2026-11-01", "--term", "10年", "--copies", "2", "--cabinet", "C-01", "--from", "市委机要局")
+	if !strings.Contains(out, "2 份已入柜 C-01") {
+		t.Errorf("document receive: got\n%s\nwant 2 copies stored", out)
+	}
+
+	out = ok("wang.fang", "", "handover", "open", "--desk", "D-01", "--purpose", "借阅", "--due", time.Now().Add(48*time.Hour).Format("2006-01-02 15:04"))
+	s := idIn(out, `交接 (\d+)`)
+	// Scans as a keyboard-wedge scanner types them, a duplicate among them.
+	code, out, errOut := as("wang.fang", "B-ZW\n1\n2\n2\n\n", "handover", "scan", s, "--stdin")
+	if code != ExitConflict || !strings.Contains(out, "已扫描 2 份") || !strings.Contains(errOut, "已扫描过") || !strings.Contains(out, "张伟") {
+		t.Errorf("handover scan: got %d\n%s%s\nwant 2 counted, the duplicate refused (exit 5)", code, out, errOut)
+	}
+	out = ok("wang.fang", "2468\n", "handover", "close", s, "--pin-stdin")
+	if !strings.Contains(out, "已完成：2 份") {
+		t.Errorf("handover close: got\n%s", out)
+	}
+	receipt := filepath.Join(dir, "交接单.pdf")
+	ok("wang.fang", "", "handover", "receipt", s, "-o", receipt)
+	if b, err := os.ReadFile(receipt); err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
+		t.Errorf("receipt: got %v, want a PDF file", err)
+	}
+	out = ok("liu.qiang", "", "report", "ledger", "--holder", "zhang.wei")
+	if strings.Count(out, "京办〔2026〕9号") != 2 || !strings.Contains(out, "关于年终检查的通知") {
+		t.Errorf("holdings: got\n%s\nwant both copies with zhang.wei", out)
+	}
+	if code, _, errOut := as("admin", "", "person", "close", "zhang.wei"); code != ExitConflict || !strings.Contains(errOut, "仍持有 2 份") {
+		t.Errorf("person close while holding: got %d %q, want exit 5 仍持有 2 份", code, errOut)
+	}
+
+	out = ok("wang.fang", "", "handover", "open", "--desk", "D-01", "--purpose", "return")
+	s = idIn(out, `交接 (\d+)`)
+	ok("wang.fang", "", "handover", "scan", s, "B-ZW", "1", "2")
+	ok("wang.fang", "2468\n", "handover", "close", s)
+
+	out = ok("wang.fang", "", "destruction", "create", "1", "2", "--reason", "保密期限届满")
+	approval := idIn(out, `approval approve (\d+)`)
+	batch := idIn(out, `销毁批次 (\d+)`)
+	if code, _, errOut := as("wang.fang", "", "handover", "open", "--desk", "D-01", "--purpose", "destroy", "--batch", batch); code != ExitConflict || !strings.Contains(errOut, "经领导批准") {
+		t.Errorf("destroy before approval: got %d %q, want exit 5 and the reason", code, errOut)
+	}
+	ok("liu.qiang", "", "approval", "approve", approval, "--note", "同意")
+	out = ok("wang.fang", "", "handover", "open", "--desk", "D-01", "--purpose", "destroy", "--batch", batch)
+	s = idIn(out, `交接 (\d+)`)
+	ok("wang.fang", "", "handover", "scan", s, "B-LN", "1", "2")
+	ok("wang.fang", "1357\n", "handover", "close", s)
+	cert := filepath.Join(dir, "销毁证明.csv")
+	ok("wang.fang", "", "destruction", "certificate", batch, "--format", "csv", "-o", cert)
+	if b, _ := os.ReadFile(cert); !bytes.Contains(b, []byte("涉密载体销毁证明")) || !bytes.Contains(b, []byte("李娜")) {
+		t.Errorf("certificate: got\n%s\nwant the certificate naming both custodians", b)
+	}
+	out = ok("wang.fang", "", "--lang", "en", "item", "history", "1")
+	for _, want := range []string{"Checked out", "Destroyed", "zhang.wei"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("item history: got\n%s\nwant %q", out, want)
+		}
+	}
+}
