@@ -7,16 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"time"
-
-	"go.bug.st/serial"
-	"go.bug.st/serial/enumerator"
 
 	"github.com/custodyhq/custody/internal/agent/config"
 	"github.com/custodyhq/custody/internal/agent/round"
 	"github.com/custodyhq/custody/internal/reader"
+	"github.com/custodyhq/custody/internal/serialport"
 
 	// The drivers join the registry from init().
 	_ "github.com/custodyhq/custody/internal/reader/m6e"
@@ -26,41 +23,14 @@ import (
 // Port is an open serial line to a reader.
 type Port = io.ReadWriteCloser
 
-// openSerial opens the reader's port by path, or finds it by USB identity.
+// openSerial opens the reader's port by path, or finds it by USB identity (internal/serialport
+// names the device and gives the operator's next step in its errors).
 func openSerial(r config.Reader) (Port, error) {
-	path := r.Port
-	if path == "" {
-		ports, err := enumerator.GetDetailedPortsList()
-		if err != nil {
-			return nil, fmt.Errorf("list USB serial ports: %w", err)
-		}
-		for _, p := range ports {
-			if p.IsUSB && strings.EqualFold(p.VID, r.USBVID) && strings.EqualFold(p.PID, r.USBPID) &&
-				(r.USBSerial == "" || p.SerialNumber == r.USBSerial) {
-				path = p.Name
-				break
-			}
-		}
-		if path == "" {
-			return nil, fmt.Errorf("no USB serial device %s:%s (serial %q) is plugged in", r.USBVID, r.USBPID, r.USBSerial)
-		}
+	c := serialport.Config{Role: "reader " + r.ID, Path: r.Port, Baud: r.Baud}
+	if r.Port == "" {
+		c.USB = &serialport.USB{VID: r.USBVID, PID: r.USBPID, Serial: r.USBSerial}
 	}
-	p, err := serial.Open(path, &serial.Mode{BaudRate: r.Baud})
-	if err != nil {
-		var pe *serial.PortError
-		if errors.As(err, &pe) {
-			switch pe.Code() {
-			case serial.PortNotFound:
-				return nil, fmt.Errorf("%s: no such device (unplugged?)", path)
-			case serial.PermissionDenied:
-				return nil, fmt.Errorf("%s: permission denied (is the agent's user in the dialout group?)", path)
-			case serial.PortBusy:
-				return nil, fmt.Errorf("%s: busy (another program has it open)", path)
-			}
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return p, nil
+	return serialport.Open(c)
 }
 
 // readerUnit owns one reader: it opens the port, keeps the driver, runs passes for the cabinet
