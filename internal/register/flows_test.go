@@ -1,0 +1,96 @@
+package register_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
+)
+
+func TestTransferToAnotherUnitWithReceipt(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	wf := d.p["wang.fang"]
+	items := d.receive(t, "办〔2026〕201号", custody.Secret, 2, "BGS")
+	_, err := d.reg.OpenSession(ctx, wf, register.OpenRequest{Desk: "D-01", Purpose: register.PurposeTransfer})
+	refused(t, err, register.CodeInvalid, "接收单位", "receiving unit")
+	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeTransfer, TargetUnit: "KJC"}, "")
+	_, err = d.reg.Scan(ctx, wf, s.ID, badge("zhang.wei"))
+	refused(t, err, register.CodeForbidden, "不属于接收单位", "does not belong to the receiving unit")
+	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	done := d.handover(t, register.OpenRequest{Purpose: register.PurposeTransfer, TargetUnit: "KJC"}, "sun.li", items[:1])
+	if !strings.HasPrefix(done.Receipt, "JJ-") || done.TargetUnit != "KJC" {
+		t.Errorf("got receipt %q to %q, want a generated JJ- receipt to KJC", done.Receipt, done.TargetUnit)
+	}
+	if it := d.item(t, items[0]); it.State != custody.TransferredOut || it.Place != "KJC" {
+		t.Errorf("got %s at %q, want transferred_out to KJC", it.State, it.Place)
+	}
+	a := d.handover(t, register.OpenRequest{Purpose: register.PurposeArchive, Receipt: "GD-2026-001"}, "liu.qiang", items[1:])
+	if it := d.item(t, items[1]); it.State != custody.TransferredOut || it.Place != "archive" || a.Receipt != "GD-2026-001" {
+		t.Errorf("archive: got %s at %q receipt %q, want transferred_out to the archive with GD-2026-001", it.State, it.Place, a.Receipt)
+	}
+	// Gone from the office: it cannot be lent again.
+	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(4)}, "zhang.wei")
+	_, err = d.reg.Scan(ctx, wf, s.ID, itoa(items[0]))
+	refused(t, err, register.CodeRefused, "已移交", "Transferred out")
+}
+
+func TestReportsFilterByUnitLevelHolderAndOverdue(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	wf := d.p["wang.fang"]
+	top := d.receive(t, "办〔2026〕301号", custody.TopSecret, 1, "BGS")
+	sec := d.receive(t, "办〔2026〕302号", custody.Secret, 2, "BGS")
+	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(2)}, "zhang.wei", sec[:1])
+	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(48)}, "chen.jing", sec[1:])
+	count := func(f register.LedgerFilter) int {
+		t.Helper()
+		rows, err := d.reg.Ledger(ctx, wf, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rows)
+	}
+	if n := count(register.LedgerFilter{Unit: "BGS"}); n != 3 {
+		t.Errorf("ledger of BGS: got %d, want 3", n)
+	}
+	if n := count(register.LedgerFilter{Unit: "KJC"}); n != 0 {
+		t.Errorf("ledger of KJC: got %d, want 0", n)
+	}
+	if n := count(register.LedgerFilter{Level: custody.TopSecret}); n != 1 {
+		t.Errorf("top-secret: got %d, want 1 (item %d)", n, top[0])
+	}
+	if n := count(register.LedgerFilter{Holder: "zhang.wei"}); n != 1 {
+		t.Errorf("holdings of zhang.wei: got %d, want 1", n)
+	}
+	if n := count(register.LedgerFilter{Overdue: true}); n != 0 {
+		t.Errorf("overdue now: got %d, want 0", n)
+	}
+	d.now = d.now.Add(3 * time.Hour)
+	rows, _ := d.reg.Ledger(ctx, wf, register.LedgerFilter{Overdue: true})
+	if len(rows) != 1 || rows[0].Holder != "zhang.wei" || rows[0].HolderName != "张伟" {
+		t.Errorf("overdue after 3 h: got %+v, want zhang.wei's copy", rows)
+	}
+}
+
+func TestBadgesAndPINs(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	admin := register.Actor{ID: 1, Username: "admin", Roles: []custody.Role{custody.Admin}}
+	err := d.reg.IssueBadge(ctx, d.p["wang.fang"], "zhang.wei", "B-1", "1234")
+	refused(t, err, register.CodeForbidden, "只有系统管理员可以发放工作证", "only admin")
+	err = d.reg.IssueBadge(ctx, admin, "zhang.wei", "12345", "1234")
+	refused(t, err, register.CodeInvalid, "不能全是数字", "not digits only")
+	err = d.reg.IssueBadge(ctx, admin, "zhang.wei", "B-NEW", "12a4")
+	refused(t, err, register.CodeInvalid, "4 到 12 位数字", "4 to 12 digits")
+	err = d.reg.IssueBadge(ctx, admin, "zhang.wei", badge("chen.jing"), "1234")
+	refused(t, err, register.CodeConflict, "已发给他人", "belongs to someone else")
+	var hash string
+	d.st.DB().QueryRow(`SELECT pin_hash FROM badges b JOIN people p ON p.id = b.person_id WHERE p.username = 'zhang.wei'`).Scan(&hash)
+	if !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, pin) {
+		t.Errorf("got PIN stored as %q, want an argon2id hash", hash)
+	}
+}
