@@ -41,8 +41,8 @@ func (k EventKind) String() string {
 // MarshalText gives the name in JSON.
 func (k EventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// Event is one queued controller event as carried in a PollReply (§6.2).
-type Event struct {
+// EventRecord is one queued controller event as carried in a PollReply (§6.2).
+type EventRecord struct {
 	Num  uint8     `json:"num"`
 	Kind EventKind `json:"event"`
 	Arg  uint8     `json:"arg"`

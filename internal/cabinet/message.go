@@ -143,11 +143,11 @@ func decodePayload(t Type, p []byte) (Message, error) {
 		}
 		m := PollReply{Status: st}
 		if n > 0 {
-			m.Events = make([]Event, n)
+			m.Events = make([]EventRecord, n)
 		}
 		for i := range n {
 			e := p[6+5*i:]
-			ev := Event{Num: e[0], Kind: EventKind(e[1]), Arg: e[2], Age: binary.BigEndian.Uint16(e[3:])}
+			ev := EventRecord{Num: e[0], Kind: EventKind(e[1]), Arg: e[2], Age: binary.BigEndian.Uint16(e[3:])}
 			if ev.Num == 0 {
 				return nil, payloadErr("event number 0")
 			}
@@ -267,7 +267,7 @@ func (m Poll) fields() string                  { return fmt.Sprintf("ack=%d", m.
 // PollReply carries the status and the oldest unacknowledged events.
 type PollReply struct {
 	Status
-	Events []Event `json:"events"`
+	Events []EventRecord `json:"events"`
 }
 
 func (PollReply) Type() Type { return TypePollReply }
