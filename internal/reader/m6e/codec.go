@@ -81,9 +81,28 @@ var crcTable = [16]uint16{
 	0x8108, 0x9129, 0xa14a, 0xb16b, 0xc18c, 0xd1ad, 0xe1ce, 0xf1ef,
 }
 
+// crcByteTable folds the module's two nibble steps into one lookup per byte: shifting in byte c
+// turns crc into (crc<<8 | c) ^ crcByteTable[crc>>8] (see crcNibbles, which it is tested against).
+var crcByteTable = func() (t [256]uint16) {
+	for h := range 256 {
+		a := crcTable[h>>4]
+		t[h] = a<<4 ^ crcTable[uint16(h&0x0F)^a>>12]
+	}
+	return t
+}()
+
 // CRC is the module's frame check: a 16-bit register from 0xFFFF, each nibble shifted in MSB
 // first with polynomial 0x1021, no augmentation. It is not CRC-16/CCITT-FALSE.
 func CRC(b []byte) uint16 {
+	crc := uint16(0xFFFF)
+	for _, c := range b {
+		crc = (crc<<8 | uint16(c)) ^ crcByteTable[crc>>8]
+	}
+	return crc
+}
+
+// crcNibbles is the module's algorithm as published, a nibble at a time.
+func crcNibbles(b []byte) uint16 {
 	crc := uint16(0xFFFF)
 	for _, c := range b {
 		crc = (crc<<4 | uint16(c>>4)) ^ crcTable[crc>>12]
@@ -183,7 +202,7 @@ func (d *Decoder) Next() (Frame, error) {
 	var f Frame
 	if d.commands {
 		f = Frame{Kind: KindCommand, Raw: raw, Opcode: raw[2], Data: raw[3 : len(raw)-2]}
-	} else if f, err = Parse(raw); err != nil {
+	} else if f, err = parse(raw); err != nil {
 		return Frame{}, &reader.DecodeError{Offset: off, Skipped: int64(len(raw)), Err: err}
 	}
 	f.Offset = off
@@ -202,6 +221,11 @@ func Parse(raw []byte) (Frame, error) {
 		}
 		return Frame{}, err
 	}
+	return parse(raw)
+}
+
+// parse interprets a frame whose framing and CRC the scanner has verified.
+func parse(raw []byte) (Frame, error) {
 	f := Frame{Kind: KindReply, Raw: raw, Opcode: raw[2], Status: binary.BigEndian.Uint16(raw[3:5]), Data: raw[5 : len(raw)-2]}
 	switch {
 	case f.Opcode == OpReadMultiple && f.Status == StatusNoTags && len(f.Data) == 0:

@@ -38,6 +38,16 @@ func TestVectorsOneByteReads(t *testing.T) {
 	})
 }
 
+func TestCRCByteTableMatchesNibbles(t *testing.T) {
+	b := make([]byte, 0, 512)
+	for i := range 512 {
+		b = append(b, byte(i*37+i>>3))
+		if got, want := CRC(b), crcNibbles(b); got != want {
+			t.Fatalf("%d bytes: got %04X, want %04X", len(b), got, want)
+		}
+	}
+}
+
 func TestCRCCheckValues(t *testing.T) {
 	for _, c := range []struct {
 		in   []byte

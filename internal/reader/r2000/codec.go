@@ -161,7 +161,7 @@ func (d *Decoder) Next() (Frame, error) {
 	var f Frame
 	if d.commands {
 		f = Frame{Kind: KindCommand, Raw: raw, Addr: raw[2], Cmd: raw[3], Data: raw[4 : len(raw)-1]}
-	} else if f, err = Parse(raw); err != nil {
+	} else if f, err = parse(raw); err != nil {
 		return Frame{}, &reader.DecodeError{Offset: off, Skipped: int64(len(raw)), Err: err}
 	}
 	f.Offset = off
@@ -180,6 +180,11 @@ func Parse(raw []byte) (Frame, error) {
 		}
 		return Frame{}, err
 	}
+	return parse(raw)
+}
+
+// parse interprets a frame whose framing and checksum the scanner has verified.
+func parse(raw []byte) (Frame, error) {
 	f := Frame{Kind: KindReply, Raw: raw, Addr: raw[2], Cmd: raw[3], Data: raw[4 : len(raw)-1]}
 	d := f.Data
 	if len(d) == 1 && f.Cmd != CmdGetWorkAntenna && f.Cmd != CmdGetPower {
