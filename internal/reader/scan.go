@@ -169,7 +169,10 @@ type Record struct {
 // ErrorRecord turns a decode error into the record a decode tool prints.
 func ErrorRecord(err error) Record {
 	var de *DecodeError
-	if errors.As(err, &de) {
+	switch {
+	case err == nil:
+		return Record{Kind: "error", Error: "no error"}
+	case errors.As(err, &de):
 		return Record{Kind: "error", Offset: de.Offset, Error: de.Error()}
 	}
 	return Record{Kind: "error", Error: err.Error()}
