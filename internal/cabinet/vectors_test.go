@@ -138,3 +138,30 @@ func TestCRCCheckValue(t *testing.T) {
 		}
 	}
 }
+
+// The JSON form is what `custody-agent decode --protocol cabinet` prints, one object per frame.
+func TestFrameJSON(t *testing.T) {
+	cases := map[string]string{
+		"poll-reply-door-opened": `{"addr":3,"door":"open","events":[{"age_ds":12,"arg":0,"event":"door_opened","num":1}],"flags":[],"kind":"poll_reply","lock":"locked","offset":0,"seq":1,"unlock_left_s":0}`,
+		"error-door-open":        `{"addr":2,"code":"door_open","kind":"error_reply","offset":0,"request":"lock","seq":10,"text_en":"cannot lock while the door is open","text_zh":"柜门未关，无法上锁"}`,
+		"payload-unlock-zero":    `{"addr":2,"error":"unlock payload 00 00: invalid payload: unlock for 0 s, want 1..900","kind":"invalid","offset":0,"payload":"0000","seq":3,"type":5}`,
+	}
+	for _, v := range loadVectors(t) {
+		want, ok := cases[v.name]
+		if !ok {
+			continue
+		}
+		delete(cases, v.name)
+		f, err := NewDecoder(bytes.NewReader(v.data)).Next()
+		if err != nil {
+			t.Fatalf("%s: %v", v.name, err)
+		}
+		got, err := f.MarshalJSON()
+		if err != nil || string(got) != want {
+			t.Errorf("%s:\n got %s (%v)\nwant %s", v.name, got, err, want)
+		}
+	}
+	if len(cases) > 0 {
+		t.Errorf("vectors missing: %v", cases)
+	}
+}
