@@ -2,6 +2,7 @@ package register_test
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +93,32 @@ func TestBadgesAndPINs(t *testing.T) {
 	d.st.DB().QueryRow(`SELECT pin_hash FROM badges b JOIN people p ON p.id = b.person_id WHERE p.username = 'zhang.wei'`).Scan(&hash)
 	if !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, pin) {
 		t.Errorf("got PIN stored as %q, want an argon2id hash", hash)
+	}
+}
+
+// Labels resolve by barcode (the GS1 AI (253) element string, as scanned or printed) and by EPC
+// once the register has assigned them.
+func TestLabelsResolveByBarcodeAndEPC(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	wf := d.p["wang.fang"]
+	items := d.receive(t, "办〔2026〕401号", custody.Secret, 3, "BGS")
+	err := d.st.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE items SET barcode = CASE id WHEN ? THEN '25306141411234525678' WHEN ? THEN '(253)06141411234525679' END, epc = CASE id WHEN ? THEN '2C74257BF46072000000162E' END WHERE id IN (?, ?, ?)`,
+			items[0], items[1], items[2], items[0], items[1], items[2])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeCirculate}, "zhang.wei")
+	for i, code := range []string{"]C125306141411234525678", "25306141411234525679", "2c74257bf46072000000162e"} {
+		res, err := d.reg.Scan(ctx, wf, s.ID, code)
+		if err != nil {
+			t.Fatalf("scan %q: %v", code, err)
+		}
+		if res.Item.ID != items[i] {
+			t.Errorf("scan %q: got item %d, want %d", code, res.Item.ID, items[i])
+		}
 	}
 }

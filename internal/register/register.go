@@ -3,6 +3,13 @@
 // the actor's roles and the item lifecycle (package custody) and recorded in the audit chain in
 // the same transaction (package store).
 //
+// The custodian's desk workflows live here too: handover sessions (sessions.go — open, scan
+// badges and labels, close with the counterpart's PIN as one audited transition; DeskScan is the
+// entry point for the desk scanner's observations), approvals (approvals.go), destruction batches
+// (destruction.go), receiving, reproduction, scope widening and losses (flows.go), recall
+// campaigns and personnel clearance (recall.go) and the data of the printed reports (reports.go).
+// Every item move also lands in item_events, the per-item chain of custody.
+//
 // Contract: every exported method takes the acting person first; a refusal is an *Error with a
 // stable Code and zh-CN/English text; nothing is half-written. The 三员 never see document titles:
 // reads return them redacted for those roles, and audit records carry a title digest, never the
