@@ -188,3 +188,25 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodePollReplies measures the stream decoder on 8-event poll replies (the longest
+// frames a bus carries), reported as frames/s.
+func BenchmarkDecodePollReplies(b *testing.B) {
+	evs := make([]EventRecord, MaxPollEvents)
+	for i := range evs {
+		evs[i] = EventRecord{Num: uint8(i + 1), Kind: EventDoorOpened, Age: 3}
+	}
+	one := mustEncode(b, 3, 1, PollReply{Events: evs})
+	stream := bytes.Repeat(one, 1000)
+	b.SetBytes(int64(len(stream)))
+	b.ResetTimer()
+	for b.Loop() {
+		d := NewDecoder(bytes.NewReader(stream))
+		for {
+			if _, err := d.Next(); err != nil {
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "frames/s")
+}
