@@ -263,18 +263,32 @@ func splitLines(s string) []string {
 }
 
 // Approval returns one approval.
+// A reader sees only the approvals they asked for or that name them.
 func (r *Register) Approval(ctx context.Context, a Actor, id int64) (Approval, error) {
 	ap, _, err := r.loadApproval(ctx, r.st.DB(), id)
+	if err == nil && !seesAllApprovals(a) && ap.RequestedBy != a.Username && ap.For != a.Username {
+		return Approval{}, refuse(CodeNotFound, "审批 %d 不存在", "approval %d does not exist", id)
+	}
 	return ap, storeErr("read approval", err)
+}
+
+func seesAllApprovals(a Actor) bool {
+	return a.Has(custody.Custodian, custody.Leader, custody.Admin, custody.SecAdmin)
 }
 
 // Approvals lists approvals, newest first; pendingOnly narrows to undecided ones.
 func (r *Register) Approvals(ctx context.Context, a Actor, pendingOnly bool) ([]Approval, error) {
-	q := `SELECT id FROM approvals`
+	q, where, args := `SELECT id FROM approvals`, []string{}, []any{}
 	if pendingOnly {
-		q += ` WHERE state = 'pending'`
+		where = append(where, `state = 'pending'`)
 	}
-	rows, err := r.st.DB().QueryContext(ctx, q+` ORDER BY id DESC LIMIT 500`)
+	if !seesAllApprovals(a) {
+		where, args = append(where, `(requested_by = ? OR for_person_id = ?)`), append(args, a.ID, a.ID)
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := r.st.DB().QueryContext(ctx, q+` ORDER BY id DESC LIMIT 500`, args...)
 	if err != nil {
 		return nil, storeErr("list approvals", err)
 	}

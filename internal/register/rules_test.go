@@ -408,4 +408,10 @@ func TestApprovalsDecidedOnceByTheRightPerson(t *testing.T) {
 	if len(pending) != 2 {
 		t.Errorf("got %d pending approvals, want 2 (one undecided, one expired)", len(pending))
 	}
+	// A reader sees only what concerns them.
+	mine, _ := d.reg.Approvals(ctx, d.p["zhang.wei"], false)
+	_, err = d.reg.Approval(ctx, d.p["zhang.wei"], ap.ID)
+	if len(mine) != 0 || err == nil {
+		t.Errorf("reader: got %d approvals and %v, want none of the others' requests", len(mine), err)
+	}
 }
