@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/epc"
 )
 
 //go:generate sh -c "cp sample.toml ../../deploy/custodyd.toml"
@@ -40,6 +43,50 @@ type Config struct {
 	Bootstrap struct {
 		AdminUser string `toml:"admin_user"`
 	} `toml:"bootstrap"`
+	MQTT struct {
+		Embedded bool   `toml:"embedded"`
+		Listen   string `toml:"listen"`
+		URL      string `toml:"url"`
+		Username string `toml:"username"`
+		Password string `toml:"password"`
+		Base     string `toml:"base"`
+		Share    string `toml:"share"`
+	} `toml:"mqtt"`
+	Identity struct {
+		CompanyPrefix string `toml:"company_prefix"`
+		DocumentType  string `toml:"document_type"`
+	} `toml:"identity"`
+	Reconcile struct {
+		RemovalGrace Duration `toml:"removal_grace"`
+		MaxUnread    float64  `toml:"max_unread"`
+	} `toml:"reconcile"`
+	Inventory struct {
+		Schedule      string   `toml:"schedule"`
+		TimeZone      string   `toml:"time_zone"`
+		Deadline      Duration `toml:"deadline"`
+		WorkFrom      Clock    `toml:"work_from"`
+		WorkTo        Clock    `toml:"work_to"`
+		DoorOpenLimit Duration `toml:"door_open_limit"`
+		OfflineGrace  Duration `toml:"offline_grace"`
+	} `toml:"inventory"`
+	Alerts struct {
+		ConsoleURL  string   `toml:"console_url"`
+		LeaderDelay Duration `toml:"leader_delay"`
+		alert.ChannelsConfig
+	} `toml:"alerts"`
+}
+
+// Clock is a time of day written "08:30", kept as the duration since midnight.
+type Clock struct{ time.Duration }
+
+// UnmarshalText parses HH:MM.
+func (c *Clock) UnmarshalText(b []byte) error {
+	t, err := time.Parse("15:04", string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a time of day like \"08:30\"", b)
+	}
+	c.Duration = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+	return nil
 }
 
 // Duration is a time.Duration written as "12h" or "90s".
@@ -122,10 +169,54 @@ func (c Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		errs = append(errs, fmt.Errorf("log.format: %q is not text or json", c.Log.Format))
 	}
+	if c.MQTT.URL == "" && !c.MQTT.Embedded {
+		errs = append(errs, errors.New("mqtt: embedded = false needs mqtt.url (an external broker)"))
+	}
+	if c.MQTT.URL != "" && !strings.HasPrefix(c.MQTT.URL, "tcp://") && !strings.HasPrefix(c.MQTT.URL, "ssl://") {
+		errs = append(errs, fmt.Errorf("mqtt.url: %q must start with tcp:// or ssl://", c.MQTT.URL))
+	}
+	if c.MQTT.Embedded && c.MQTT.URL == "" {
+		if _, _, err := net.SplitHostPort(c.MQTT.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("mqtt.listen: %q is not host:port", c.MQTT.Listen))
+		}
+	}
+	if c.MQTT.Base == "" || strings.ContainsAny(c.MQTT.Base, "#+") {
+		errs = append(errs, fmt.Errorf("mqtt.base: %q must be a topic without wildcards", c.MQTT.Base))
+	}
+	if c.Identity.CompanyPrefix != "" {
+		if err := c.Issuer().Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("identity: %v", err))
+		}
+	}
+	if c.Reconcile.MaxUnread <= 0 || c.Reconcile.MaxUnread >= 1 {
+		errs = append(errs, fmt.Errorf("reconcile.max_unread: %v must be between 0 and 1", c.Reconcile.MaxUnread))
+	}
+	if c.Reconcile.RemovalGrace.Duration <= 0 {
+		errs = append(errs, errors.New("reconcile.removal_grace: must be positive"))
+	}
+	if _, err := time.LoadLocation(c.Inventory.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("inventory.time_zone: %q is not a known time zone", c.Inventory.TimeZone))
+	}
+	if c.Inventory.WorkFrom.Duration >= c.Inventory.WorkTo.Duration {
+		errs = append(errs, errors.New("inventory.work_from: must be before inventory.work_to"))
+	}
+	if _, _, err := c.Alerts.ChannelsConfig.Build(); err != nil {
+		errs = append(errs, fmt.Errorf("alerts: %v", err))
+	}
 	if c.Bootstrap.AdminUser == "" {
 		errs = append(errs, errors.New("bootstrap.admin_user: must not be empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// Issuer is the installation's EPC issuer. An empty document type is 1, zero-padded to the
+// width the company prefix leaves (GDTI: prefix + document type = 12 digits).
+func (c Config) Issuer() epc.Issuer {
+	dt := c.Identity.DocumentType
+	if dt == "" && len(c.Identity.CompanyPrefix) < 12 {
+		dt = strings.Repeat("0", 11-len(c.Identity.CompanyPrefix)) + "1"
+	}
+	return epc.Issuer{CompanyPrefix: c.Identity.CompanyPrefix, DocumentType: dt}
 }
 
 // Logger builds the structured logger the config asks for.
