@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
@@ -160,7 +161,7 @@ func init() {
 				}
 				return c.output(s, func(w io.Writer) {
 					c.sessionTable(w, s)
-					fmt.Fprintf(w, c.say("请扫描对方工作证和文件标签：custodyctl handover scan %d CODE…\n", "scan the counterpart's badge and the labels: custodyctl handover scan %d CODE…\n"), s.ID)
+					line(w, c.say("请扫描对方工作证和文件标签：custodyctl handover scan %d CODE…\n", "scan the counterpart's badge and the labels: custodyctl handover scan %d CODE…\n"), s.ID)
 				})
 			}},
 		command{name: "handover scan", args: "ID CODE...", help: "add scans (badge or item label, typed or pasted); --stdin reads one code per line until an empty line",
@@ -294,7 +295,7 @@ func init() {
 					return err
 				}
 				return c.output(s, func(w io.Writer) {
-					fmt.Fprintf(w, c.say("交接 %d 已完成：%d 份，已登记并记入审计日志。打印交接单：custodyctl handover receipt %d -o 交接单.pdf\n",
+					line(w, c.say("交接 %d 已完成：%d 份，已登记并记入审计日志。打印交接单：custodyctl handover receipt %d -o 交接单.pdf\n",
 						"handover %d done: %d items registered and audited. Print the receipt: custodyctl handover receipt %d -o receipt.pdf\n"), s.ID, s.Count, s.ID)
 					c.sessionTable(w, s)
 				})
@@ -311,7 +312,7 @@ func init() {
 					return err
 				}
 				return c.output(s, func(w io.Writer) {
-					fmt.Fprintf(w, c.say("交接 %d 已放弃，未作任何更改\n", "handover %d abandoned; nothing changed\n"), s.ID)
+					line(w, c.say("交接 %d 已放弃，未作任何更改\n", "handover %d abandoned; nothing changed\n"), s.ID)
 				})
 			}},
 		command{name: "handover receipt", args: "ID", help: "the printable receipt (PDF, or --format csv) to -o FILE",
@@ -353,7 +354,7 @@ func init() {
 					return err
 				}
 				return c.output(resp, func(w io.Writer) {
-					fmt.Fprintf(w, c.say("已收文 %s（%s），%d 份已入柜 %s：\n", "received %s (%s): %d copies stored in %s:\n"), resp.Document.Number, c.levelName(resp.Document.Level), len(resp.Items), cabinet)
+					line(w, c.say("已收文 %s（%s），%d 份已入柜 %s：\n", "received %s (%s): %d copies stored in %s:\n"), resp.Document.Number, c.levelName(resp.Document.Level), len(resp.Items), cabinet)
 					c.itemTable(w, resp.Items)
 				})
 			}},
@@ -365,7 +366,7 @@ func init() {
 					return err
 				}
 				return c.output(d, func(w io.Writer) {
-					fmt.Fprintf(w, c.say("%s 知悉范围：单位 %s；人员 %s\n", "%s readership scope: units %s; people %s\n"), d.Number, strings.Join(d.ScopeUnits, ","), strings.Join(d.ScopePeople, ","))
+					line(w, c.say("%s 知悉范围：单位 %s；人员 %s\n", "%s readership scope: units %s; people %s\n"), d.Number, strings.Join(d.ScopeUnits, ","), strings.Join(d.ScopePeople, ","))
 				})
 			}},
 		command{name: "item reproduce", args: "", help: "make the copies an approved reproduction allows (--approval, --cabinet)",
@@ -379,7 +380,7 @@ func init() {
 					return err
 				}
 				return c.output(its, func(w io.Writer) {
-					fmt.Fprintf(w, c.say("已复制 %d 份（与原件同密级）：\n", "%d copies made (at the source's level):\n"), len(its))
+					line(w, c.say("已复制 %d 份（与原件同密级）：\n", "%d copies made (at the source's level):\n"), len(its))
 					c.itemTable(w, its)
 				})
 			}},
@@ -395,7 +396,7 @@ func init() {
 					return err
 				}
 				return c.output(its, func(w io.Writer) {
-					fmt.Fprintln(w, c.say("已报失，请立即报告保密部门并追查：", "reported lost; tell the secrecy office at once and trace them:"))
+					line(w, "%s\n", c.say("已报失，请立即报告保密部门并追查：", "reported lost; tell the secrecy office at once and trace them:"))
 					c.itemTable(w, its)
 				})
 			}},
@@ -412,7 +413,7 @@ func init() {
 				return c.output(evs, func(w io.Writer) {
 					fmt.Fprintln(w, c.say("时间\t操作\t原状态\t新状态\t经办人\t对方\t交接\t备注", "AT\tACTION\tFROM\tTO\tACTOR\tCOUNTERPART\tHANDOVER\tNOTE"))
 					for _, e := range evs {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At, c.actionName(e.Action), e.From.Text().In(c.lang), e.To.Text().In(c.lang), e.Actor, e.Counterpart, zeroBlank(e.Session), e.Note)
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(e.At), c.actionName(e.Action), e.From.Text().In(c.lang), e.To.Text().In(c.lang), e.Actor, e.Counterpart, zeroBlank(e.Session), e.Note)
 					}
 				})
 			}},
@@ -433,7 +434,7 @@ func init() {
 					return err
 				}
 				return c.output(b, func(w io.Writer) {
-					fmt.Fprintf(w, c.say("销毁批次 %d 已造册（%d 份），待领导审批：custodyctl approval approve %d\n", "destruction batch %d listed (%d items); a leader approves: custodyctl approval approve %d\n"), b.ID, len(b.Items), b.Approval)
+					line(w, c.say("销毁批次 %d 已造册（%d 份），待领导审批：custodyctl approval approve %d\n", "destruction batch %d listed (%d items); a leader approves: custodyctl approval approve %d\n"), b.ID, len(b.Items), b.Approval)
 				})
 			}},
 		command{name: "destruction list", help: "list destruction batches",
@@ -461,7 +462,7 @@ func init() {
 					return err
 				}
 				return c.output(b, func(w io.Writer) {
-					fmt.Fprintf(w, c.say("销毁批次 %d 已撤销\n", "destruction batch %d cancelled\n"), b.ID)
+					line(w, c.say("销毁批次 %d 已撤销\n", "destruction batch %d cancelled\n"), b.ID)
 				})
 			}},
 		command{name: "destruction certificate", args: "ID", help: "the destruction certificate (PDF, or --format csv) to -o FILE",
@@ -518,7 +519,7 @@ func init() {
 				}
 				return c.output(rc, func(w io.Writer) {
 					c.recallTable(w, []register.Recall{rc})
-					fmt.Fprintln(w)
+					line(w, "\n")
 					fmt.Fprintln(w, c.say("编号\t发文字号\t份号\t持有人\t状态\t已收回", "ID\tDOCUMENT\tCOPY\tHELD BY\tSTATE\tBACK"))
 					for _, it := range rc.Items {
 						back := c.say("否", "no")
@@ -554,13 +555,13 @@ func init() {
 				}
 				return c.output(cl, func(w io.Writer) {
 					if cl.Clear {
-						fmt.Fprintf(w, c.say("%s（%s）名下没有涉密文件，可以办理离岗\n", "%s (%s) holds nothing and may leave the post\n"), cl.Name, cl.Person)
+						line(w, c.say("%s（%s）名下没有涉密文件，可以办理离岗\n", "%s (%s) holds nothing and may leave the post\n"), cl.Name, cl.Person)
 					} else {
-						fmt.Fprintf(w, c.say("%s（%s）仍持有 %d 份，须全部交回：\n", "%s (%s) still holds %d items, all to be returned:\n"), cl.Name, cl.Person, len(cl.Holdings))
+						line(w, c.say("%s（%s）仍持有 %d 份，须全部交回：\n", "%s (%s) still holds %d items, all to be returned:\n"), cl.Name, cl.Person, len(cl.Holdings))
 						c.itemTable(w, cl.Holdings)
 					}
 					if len(cl.Approvals) > 0 {
-						fmt.Fprintf(w, c.say("未完结的审批 %d 项\n", "%d approvals still open\n"), len(cl.Approvals))
+						line(w, c.say("未完结的审批 %d 项\n", "%d approvals still open\n"), len(cl.Approvals))
 					}
 				})
 			}},
@@ -622,11 +623,31 @@ func init() {
 						if r.Holder != "" {
 							place = r.Holder
 						}
-						fmt.Fprintf(w, "%d\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Document, r.Copy, r.Copies, c.levelName(r.Level), r.State.Text().In(c.lang), place, r.Due, r.Title)
+						fmt.Fprintf(w, "%d\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Document, r.Copy, r.Copies, c.levelName(r.Level), r.State.Text().In(c.lang), place, when(r.Due), r.Title)
 					}
 				})
 			}},
 	)
+}
+
+// line prints free text between tables: it flushes the rows so far, so a long sentence neither
+// widens the columns around it nor joins a table with different columns.
+func line(w io.Writer, format string, args ...any) {
+	if t, ok := w.(*table); ok {
+		t.Flush()
+		fmt.Fprintf(t.w, format, args...)
+		return
+	}
+	fmt.Fprintf(w, format, args...)
+}
+
+// when shows a stored RFC 3339 time in local time to the minute.
+func when(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.Local().Format("2006-01-02 15:04")
 }
 
 // fresh empties a list flag before a command's flags are parsed: flag.Var, unlike StringVar,
@@ -689,14 +710,14 @@ func zeroBlank(n int64) string {
 
 func (c *CLI) sessionTable(w io.Writer, s register.Session) {
 	state := map[string]string{"open": c.say("进行中", "open"), "closed": c.say("已完成", "closed"), "abandoned": c.say("已放弃", "abandoned")}[s.State]
-	fmt.Fprintf(w, c.say("交接 %d\t%s\t工作台 %s\t%s\n", "handover %d\t%s\tdesk %s\t%s\n"), s.ID, c.purposeName(s.Purpose), s.Desk, state)
+	line(w, c.say("交接 %d  %s  工作台 %s  %s\n", "handover %d  %s  desk %s  %s\n"), s.ID, c.purposeName(s.Purpose), s.Desk, state)
 	if s.Counterpart != "" {
-		fmt.Fprintf(w, c.say("对方\t%s（%s）\n", "counterpart\t%s (%s)\n"), s.CounterpartName, s.Counterpart)
+		line(w, c.say("对方：%s（%s）\n", "counterpart: %s (%s)\n"), s.CounterpartName, s.Counterpart)
 	}
 	if s.Due != "" {
-		fmt.Fprintf(w, c.say("归还期限\t%s\n", "due\t%s\n"), s.Due)
+		line(w, c.say("归还期限：%s\n", "due: %s\n"), when(s.Due))
 	}
-	fmt.Fprintf(w, c.say("已扫描\t%d 份\n", "scanned\t%d items\n"), s.Count)
+	line(w, c.say("已扫描：%d 份\n", "scanned: %d items\n"), s.Count)
 	if len(s.Items) > 0 {
 		items := make([]register.Item, len(s.Items))
 		for i, si := range s.Items {
@@ -723,17 +744,20 @@ func (c *CLI) approvalTable(w io.Writer, aps []register.Approval) {
 		if ap.Expired && ap.State == "pending" {
 			st = c.say("已过期", "expired")
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ap.ID, c.say(k[0], k[1]), st, ap.Unit, ap.RequestedBy, subject, ap.Reason, ap.DecidedBy, ap.Note, ap.Expires)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ap.ID, c.say(k[0], k[1]), st, ap.Unit, ap.RequestedBy, subject, ap.Reason, ap.DecidedBy, ap.Note, when(ap.Expires))
 	}
 }
 
 func (c *CLI) recallTable(w io.Writer, rcs []register.Recall) {
 	fmt.Fprintln(w, c.say("编号\t名称\t截止时间\t状态\t进度", "ID\tNAME\tDEADLINE\tSTATE\tPROGRESS"))
 	for _, rc := range rcs {
-		st := rc.State
+		st := c.say("进行中", "open")
+		if rc.State == "closed" {
+			st = c.say("已结束", "closed")
+		}
 		if rc.Overdue {
 			st += c.say("（已逾期）", " (overdue)")
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d/%d\n", rc.ID, rc.Name, rc.Deadline, st, rc.Returned, rc.Total)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d/%d\n", rc.ID, rc.Name, when(rc.Deadline), st, rc.Returned, rc.Total)
 	}
 }
