@@ -44,7 +44,7 @@ func testKey() []byte {
 	return k
 }
 
-func startBroker(t *testing.T, addr string, key []byte) *broker.Broker {
+func startBroker(t testing.TB, addr string, key []byte) *broker.Broker {
 	t.Helper()
 	var b *broker.Broker
 	var err error
@@ -77,7 +77,7 @@ func scenario() sim.Scenario {
 // simReader is a simulated reader on a pty; replug gives it a new pty, as a USB reader unplugged
 // and plugged back gets a new device node.
 type simReader struct {
-	t     *testing.T
+	t     testing.TB
 	mu    sync.Mutex
 	sim   *sim.R2000
 	pty   *sim.PTY
@@ -88,7 +88,7 @@ type simReader struct {
 	plugs int
 }
 
-func newSimReader(t *testing.T, sc sim.Scenario) *simReader {
+func newSimReader(t testing.TB, sc sim.Scenario) *simReader {
 	r := &simReader{t: t, sc: sc}
 	r.plug()
 	t.Cleanup(func() {
@@ -243,7 +243,7 @@ type obs struct {
 // observer stands where custodyd's ingest stands: it logs in with the broker's internal
 // credentials and checks every envelope exactly as ingest does.
 type observer struct {
-	t      *testing.T
+	t      testing.TB
 	key    []byte
 	client paho.Client
 	mu     sync.Mutex
@@ -252,7 +252,7 @@ type observer struct {
 	notify chan struct{}
 }
 
-func newObserver(t *testing.T, b *broker.Broker, key []byte) *observer {
+func newObserver(t testing.TB, b *broker.Broker, key []byte) *observer {
 	t.Helper()
 	o := &observer{t: t, key: key, notify: make(chan struct{}, 1)}
 	user, pass := b.InternalCredentials()

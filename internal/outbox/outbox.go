@@ -391,6 +391,13 @@ func (o *Outbox) Ack(ctx context.Context, seq uint64, at time.Time) error {
 	}
 	var n int64
 	ack := func() error {
+		// A lost acknowledgement costs only a duplicate resend (custodyd drops it by seq), so it
+		// is not worth an fsync: it reaches the disk with the next Append's. The pragma is
+		// per connection, and there is one connection, used under mu for every write.
+		if _, err := o.db.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+			return classify(err)
+		}
+		defer o.db.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`)
 		return classify(o.db.QueryRowContext(ctx, `UPDATE entries SET acked = ? WHERE seq = ? AND acked = 0 RETURNING length(body)`,
 			max(at.UnixNano(), 1), int64(seq)).Scan(&n))
 	}
