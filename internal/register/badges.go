@@ -49,7 +49,7 @@ func (r *Register) IssueBadge(ctx context.Context, a Actor, username, code, pin 
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO badges(person_id, code, pin_hash, issued_at) VALUES (?,?,?,?)
-			ON CONFLICT(person_id) DO UPDATE SET code = excluded.code, pin_hash = excluded.pin_hash, issued_at = excluded.issued_at`, p.ID, code, hash, store.Now())
+			ON CONFLICT(person_id) DO UPDATE SET code = excluded.code, pin_hash = excluded.pin_hash, issued_at = excluded.issued_at, failed_pins = 0`, p.ID, code, hash, store.Now())
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "工作证编码 %q 已发给他人", "badge code %q belongs to someone else", code)
 		} else if err != nil {
@@ -71,19 +71,48 @@ func isDigits(s string) bool {
 	return true
 }
 
-// checkPIN verifies a person's PIN against their badge. It runs outside any transaction: argon2id
-// takes tens of milliseconds and must not hold the writer.
+// MaxPINFailures wrong PINs in a row lock a badge until an admin issues it again.
+const MaxPINFailures = 5
+
+// checkPIN verifies a person's PIN against their badge. The hash is checked outside any
+// transaction: argon2id takes tens of milliseconds and must not hold the writer. Each wrong PIN is
+// counted and audited; a locked badge confirms nothing.
 func (r *Register) checkPIN(ctx context.Context, personID int64, pin string) error {
 	var hash, username string
-	err := r.st.DB().QueryRowContext(ctx, `SELECT b.pin_hash, p.username FROM badges b JOIN people p ON p.id = b.person_id WHERE b.person_id = ?`, personID).Scan(&hash, &username)
+	var failed int
+	err := r.st.DB().QueryRowContext(ctx, `SELECT b.pin_hash, b.failed_pins, p.username FROM badges b JOIN people p ON p.id = b.person_id WHERE b.person_id = ?`, personID).Scan(&hash, &failed, &username)
 	if err == sql.ErrNoRows {
 		return refuse(CodeForbidden, "该人员没有工作证，无法确认交接", "this person has no badge and cannot confirm a handover")
 	}
 	if err != nil {
 		return storeErr("check PIN", err)
 	}
+	locked := refuse(CodeForbidden, "%s 的工作证因 PIN 连续输错已锁定，请系统管理员重新发放", "%s's badge is locked after repeated wrong PINs; an admin must issue it again", username)
+	if failed >= MaxPINFailures {
+		return locked
+	}
 	if auth.CheckPassword(hash, pinPepper+pin) != nil {
+		err := r.st.Change(ctx, func(tx *store.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE badges SET failed_pins = failed_pins + 1 WHERE person_id = ?`, personID); err != nil {
+				return err
+			}
+			return tx.Audit(store.Entry{Actor: username, Action: "badge.pin_failed", Subject: fmt.Sprintf("person:%d", personID), After: map[string]int{"failed": failed + 1}})
+		})
+		if err != nil {
+			return storeErr("check PIN", err)
+		}
+		if failed+1 >= MaxPINFailures {
+			return locked
+		}
 		return refuse(CodeForbidden, "%s 的 PIN 不正确，交接未确认", "wrong PIN for %s; the handover is not confirmed", username)
+	}
+	if failed > 0 {
+		if err := r.st.Write(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE badges SET failed_pins = 0 WHERE person_id = ?`, personID)
+			return err
+		}); err != nil {
+			return storeErr("check PIN", err)
+		}
 	}
 	return nil
 }

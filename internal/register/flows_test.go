@@ -122,3 +122,29 @@ func TestLabelsResolveByBarcodeAndEPC(t *testing.T) {
 		}
 	}
 }
+
+func TestWrongPINsLockTheBadge(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	wf := d.p["wang.fang"]
+	items := d.receive(t, "办〔2026〕501号", custody.Secret, 1, "BGS")
+	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeCirculate}, "zhang.wei", items...)
+	for i := 1; i < register.MaxPINFailures; i++ {
+		_, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: "0000"})
+		refused(t, err, register.CodeForbidden, "PIN 不正确", "wrong PIN")
+	}
+	_, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: "0000"})
+	refused(t, err, register.CodeForbidden, "已锁定", "locked")
+	_, err = d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin})
+	refused(t, err, register.CodeForbidden, "已锁定", "locked")
+	admin := register.Actor{ID: 1, Username: "admin", Roles: []custody.Role{custody.Admin}}
+	if err := d.reg.IssueBadge(ctx, admin, "zhang.wei", badge("zhang.wei"), pin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin}); err != nil {
+		t.Fatalf("after the badge was issued again: got %v, want the handover done", err)
+	}
+	if rec := lastAudit(t, d, "badge.pin_failed"); rec.Actor != "zhang.wei" {
+		t.Errorf("got failed-PIN audit actor %q, want zhang.wei", rec.Actor)
+	}
+}
