@@ -34,6 +34,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/agent/config"
 	"github.com/custodyhq/custody/internal/agent/presence"
+	"github.com/custodyhq/custody/internal/agent/round"
 	"github.com/custodyhq/custody/internal/outbox"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -68,6 +69,8 @@ type Agent struct {
 	pub     *publisher
 
 	readers  map[string]*readerUnit
+	buses    []*controllerBus
+	scanners []*deskScanner
 	cabinets map[string]*cabinetRunner
 	tracker  *presence.Tracker
 	resolver *presence.Resolver
@@ -93,6 +96,7 @@ type Agent struct {
 
 type doorState struct {
 	closed  bool
+	unknown bool // watched by a controller that has not (yet) answered
 	changes uint64
 }
 
@@ -156,6 +160,22 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*Agent, error) {
 			a.cabinets[cab] = newCabinetRunner(a, cab, u, rc, byCabinet[cab])
 		}
 	}
+	ctl := controllers{}
+	for _, c := range cfg.Controllers {
+		b := newControllerBus(a, c, openControllerPort)
+		a.buses = append(a.buses, b)
+		for cab := range b.addrOf {
+			ctl[cab] = b
+			// Watched, but unknown until the controller answers: no round is complete before.
+			a.doors[cab] = &doorState{unknown: true}
+		}
+	}
+	if a.locks == nil && len(ctl) > 0 {
+		a.locks = ctl
+	}
+	for _, s := range cfg.Scanners {
+		a.scanners = append(a.scanners, &deskScanner{a: a, cfg: s, log: a.log.With("scanner", s.ID), open: openScanner})
+	}
 	a.pub = newPublisher(a)
 	return a, nil
 }
@@ -215,6 +235,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	for _, c := range a.cabinets {
 		spawn("cabinet "+c.cabinet, c.run)
+	}
+	for _, b := range a.buses {
+		spawn("controller "+b.cfg.ID, b.run)
+	}
+	for _, s := range a.scanners {
+		spawn("scanner "+s.cfg.ID, s.run)
 	}
 	spawn("schedule", a.schedule)
 	spawn("housekeeping", a.housekeeping)
@@ -333,8 +359,9 @@ func (a *Agent) DoorChanged(ctx context.Context, cabinet string, open bool, badg
 	if d == nil {
 		d = &doorState{closed: !open}
 		a.doors[cabinet] = d
-	} else if d.closed == open {
+	} else if d.closed == open || d.unknown {
 		d.closed = !open
+		d.unknown = false
 		d.changes++
 	}
 	a.doorMu.Unlock()
@@ -349,15 +376,46 @@ func (a *Agent) DoorChanged(ctx context.Context, cabinet string, open bool, badg
 	}
 }
 
-// Closed reports a cabinet's door state for the round logic (round.Door).
-func (a *Agent) Closed(cabinet string) (closed bool, changes uint64, known bool) {
+// DoorState reports a cabinet's door for the round logic (round.Door).
+func (a *Agent) DoorState(cabinet string) (round.DoorState, uint64) {
 	a.doorMu.Lock()
 	defer a.doorMu.Unlock()
 	d := a.doors[cabinet]
 	if d == nil {
-		return false, 0, false
+		return round.DoorUnmonitored, 0
 	}
-	return d.closed, d.changes, true
+	switch {
+	case d.unknown:
+		return round.DoorUnknown, d.changes
+	case d.closed:
+		return round.DoorClosed, d.changes
+	}
+	return round.DoorOpen, d.changes
+}
+
+// setDoor records a door state read from the controller (not an event: nothing is published).
+func (a *Agent) setDoor(cabinet string, open bool) {
+	a.doorMu.Lock()
+	defer a.doorMu.Unlock()
+	d := a.doors[cabinet]
+	if d == nil {
+		d = &doorState{}
+		a.doors[cabinet] = d
+	}
+	if d.unknown || d.closed == open {
+		d.changes++
+	}
+	d.closed, d.unknown = !open, false
+}
+
+// doorUnknown marks a watched door as unknown (its controller stopped answering).
+func (a *Agent) doorUnknown(cabinet string) {
+	a.doorMu.Lock()
+	defer a.doorMu.Unlock()
+	if d := a.doors[cabinet]; d != nil {
+		d.unknown = true
+		d.changes++
+	}
 }
 
 // Scanned publishes one desk scan at once.

@@ -61,10 +61,21 @@ type Passer interface {
 	Pass(ctx context.Context, p Pass) (PassResult, error)
 }
 
-// Door tells whether a cabinet's door is closed; Changes counts open/close transitions so a
-// quick open-and-close between two checks is still noticed.
+// DoorState is what a cabinet's controller says about its door.
+type DoorState int
+
+// Door states.
+const (
+	DoorUnmonitored DoorState = iota // no controller watches this door
+	DoorClosed
+	DoorOpen
+	DoorUnknown // a controller watches it but is not answering
+)
+
+// Door tells a cabinet's door state; changes counts open/close transitions so a quick
+// open-and-close between two checks is still noticed.
 type Door interface {
-	Closed(cabinet string) (closed bool, changes uint64, known bool)
+	DoorState(cabinet string) (state DoorState, changes uint64)
 }
 
 // Limits stop a round.
@@ -186,24 +197,31 @@ func Run(ctx context.Context, spec Spec, p Passer, door Door, now func() time.Ti
 	}
 
 	var doorChanges uint64
-	doorKnown := false
+	monitored := false
 	if door != nil {
-		closed, ch, known := door.Closed(spec.Cabinet)
-		doorKnown = known
+		st, ch := door.DoorState(spec.Cabinet)
 		doorChanges = ch
-		if known && !closed {
+		monitored = st != DoorUnmonitored
+		switch st {
+		case DoorOpen:
 			addReason("door open when the round started")
+		case DoorUnknown:
+			addReason("door state unknown: the cabinet controller is not answering")
 		}
 	}
-	if !doorKnown {
+	if !monitored {
 		res.Notes = append(res.Notes, "door not monitored: no controller reports this cabinet's door")
 	}
 	doorStillClosed := func() bool {
-		if door == nil || !doorKnown {
+		if !monitored {
 			return true
 		}
-		closed, ch, _ := door.Closed(spec.Cabinet)
-		if !closed || ch != doorChanges {
+		st, ch := door.DoorState(spec.Cabinet)
+		switch {
+		case st == DoorUnknown:
+			addReason("door state lost during the round: the cabinet controller stopped answering")
+			return false
+		case st != DoorClosed || ch != doorChanges:
 			addReason("door opened during the round")
 			return false
 		}

@@ -62,15 +62,22 @@ type door struct {
 	closed  bool
 	changes uint64
 	openAt  int // open the door when the cabinet has run this many passes
+	unknown bool
 	cab     *cabinet
 }
 
-func (d *door) Closed(string) (bool, uint64, bool) {
+func (d *door) DoorState(string) (DoorState, uint64) {
 	if d.openAt > 0 && d.cab.passes >= d.openAt && d.closed {
 		d.closed = false
 		d.changes++
 	}
-	return d.closed, d.changes, true
+	if d.unknown {
+		return DoorUnknown, d.changes
+	}
+	if d.closed {
+		return DoorClosed, d.changes
+	}
+	return DoorOpen, d.changes
 }
 
 func newCabinet(seed uint64, n int, p float64, antennas ...int) *cabinet {
@@ -184,6 +191,14 @@ func TestDoorOpenedDuringRound(t *testing.T) {
 	res, _ := Run(context.Background(), spec(1), c, d, c.clock.now)
 	if res.Complete || res.Stop != StopFailed || !strings.Contains(strings.Join(res.Incomplete, ";"), "door opened during the round") {
 		t.Fatalf("got complete=%v stop=%s reasons=%v, want incomplete because the door opened", res.Complete, res.Stop, res.Incomplete)
+	}
+}
+
+func TestControllerSilentMeansIncomplete(t *testing.T) {
+	c := newCabinet(5, 10, 1, 1)
+	res, _ := Run(context.Background(), spec(1), c, &door{unknown: true}, c.clock.now)
+	if res.Complete || !strings.Contains(strings.Join(res.Incomplete, ";"), "controller is not answering") {
+		t.Fatalf("got complete=%v reasons=%v, want incomplete: the door cannot be vouched for", res.Complete, res.Incomplete)
 	}
 }
 
