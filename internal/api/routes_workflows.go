@@ -376,10 +376,10 @@ func (s *Server) recallReport(w http.ResponseWriter, r *http.Request) {
 }
 
 // ledgerReport is the register (台账) with filters: ?unit=, ?level=, ?holder= (holdings of one
-// person), ?overdue=1.
+// person), ?held=1 (holdings of everyone, by person), ?overdue=1.
 func (s *Server) ledgerReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := register.LedgerFilter{Unit: q.Get("unit"), Holder: q.Get("holder"), Overdue: q.Get("overdue") != ""}
+	f := register.LedgerFilter{Unit: q.Get("unit"), Holder: q.Get("holder"), Held: q.Get("held") != "", Overdue: q.Get("overdue") != ""}
 	title := "涉密文件台账"
 	var fields []report.Field
 	if l := q.Get("level"); l != "" {
@@ -393,6 +393,9 @@ func (s *Server) ledgerReport(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Unit != "" {
 		fields = append(fields, report.Field{Label: "单位", Value: f.Unit})
+	}
+	if f.Held {
+		title = "涉密文件持有情况（按人员）"
 	}
 	if f.Holder != "" {
 		title = "个人持有涉密文件清单"

@@ -589,12 +589,13 @@ func init() {
 			}},
 
 		// Reports.
-		command{name: "report ledger", args: "", help: "the register (台账): --unit, --level, --holder USERNAME (holdings), --overdue; --format csv|pdf -o FILE",
+		command{name: "report ledger", args: "", help: "the register (台账): --unit, --level, --holder USERNAME, --held (holdings by person), --overdue; --format csv|pdf -o FILE",
 			flags: func(fs *flag.FlagSet) {
 				fs.StringVar(&unit, "unit", "", "unit code")
 				fs.StringVar(&kind, "level", "", "secrecy level")
 				fs.StringVar(&forWho, "holder", "", "holdings of one person")
 				fs.BoolVar(&pending, "overdue", false, "only items out past their due time")
+				fs.BoolVar(&fromStdin, "held", false, "every item out with a person, by person (holdings per person)")
 				fs.StringVar(&format, "format", "", "csv or pdf (default: a table)")
 				fs.StringVar(&out, "o", "", "output file (default stdout)")
 			},
@@ -607,6 +608,9 @@ func init() {
 				}
 				if pending {
 					q.Set("overdue", "1")
+				}
+				if fromStdin {
+					q.Set("held", "1")
 				}
 				if format != "" {
 					q.Set("format", format)

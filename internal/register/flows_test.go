@@ -12,6 +12,7 @@ import (
 )
 
 func TestTransferToAnotherUnitWithReceipt(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
@@ -40,6 +41,7 @@ func TestTransferToAnotherUnitWithReceipt(t *testing.T) {
 }
 
 func TestReportsFilterByUnitLevelHolderAndOverdue(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
@@ -67,6 +69,9 @@ func TestReportsFilterByUnitLevelHolderAndOverdue(t *testing.T) {
 	if n := count(register.LedgerFilter{Holder: "zhang.wei"}); n != 1 {
 		t.Errorf("holdings of zhang.wei: got %d, want 1", n)
 	}
+	if rows, _ := d.reg.Ledger(ctx, wf, register.LedgerFilter{Held: true}); len(rows) != 2 || rows[0].Holder != "chen.jing" || rows[1].Holder != "zhang.wei" {
+		t.Errorf("holdings by person: got %d rows, want chen.jing's then zhang.wei's", len(rows))
+	}
 	if n := count(register.LedgerFilter{Overdue: true}); n != 0 {
 		t.Errorf("overdue now: got %d, want 0", n)
 	}
@@ -78,6 +83,7 @@ func TestReportsFilterByUnitLevelHolderAndOverdue(t *testing.T) {
 }
 
 func TestBadgesAndPINs(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	admin := register.Actor{ID: 1, Username: "admin", Roles: []custody.Role{custody.Admin}}
@@ -99,6 +105,7 @@ func TestBadgesAndPINs(t *testing.T) {
 // Labels resolve by barcode (the GS1 AI (253) element string, as scanned or printed) and by EPC
 // once the register has assigned them.
 func TestLabelsResolveByBarcodeAndEPC(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
@@ -124,6 +131,7 @@ func TestLabelsResolveByBarcodeAndEPC(t *testing.T) {
 }
 
 func TestWrongPINsLockTheBadge(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]

@@ -30,6 +30,7 @@ func lastAudit(t testing.TB, d *desk, action string) audit.Record {
 }
 
 func TestBorrowAndReturnThroughTheDesk(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	items := d.receive(t, "办〔2026〕1号", custody.Secret, 3, "BGS")
@@ -84,6 +85,7 @@ func TestBorrowAndReturnThroughTheDesk(t *testing.T) {
 }
 
 func TestReadingRoomAndCirculationGetDefaults(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	items := d.receive(t, "办〔2026〕2号", custody.Confidential, 2, "BGS")
 	d.handover(t, register.OpenRequest{Purpose: register.PurposeReadingRoom}, "chen.jing", items[:1])
@@ -97,6 +99,7 @@ func TestReadingRoomAndCirculationGetDefaults(t *testing.T) {
 }
 
 func TestHandoverBadInput(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
@@ -166,6 +169,7 @@ func TestHandoverBadInput(t *testing.T) {
 }
 
 func TestDeskScanFeedsTheOpenSession(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	items := d.receive(t, "办〔2026〕4号", custody.Secret, 1, "BGS")
@@ -190,6 +194,7 @@ func TestDeskScanFeedsTheOpenSession(t *testing.T) {
 // Two custodians at two desks hand the same item over at the same moment: one wins, the other is
 // refused with a clear message and its session stays open, unchanged.
 func TestConcurrentHandoversOneWins(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	items := d.receive(t, "办〔2026〕5号", custody.Secret, 1, "BGS")

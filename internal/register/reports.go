@@ -29,6 +29,8 @@ type LedgerFilter struct {
 	Unit   string
 	Level  custody.Level
 	Holder string
+	// Held keeps every item out with a person (holdings per person), ordered by holder.
+	Held bool
 	// Overdue keeps items out past their due time.
 	Overdue bool
 }
@@ -57,13 +59,20 @@ func (r *Register) Ledger(ctx context.Context, a Actor, f LedgerFilter) ([]Ledge
 	if f.Holder != "" {
 		where, args = append(where, "p.username = ? AND i.state IN ('checked_out','out_of_office')"), append(args, f.Holder)
 	}
+	if f.Held {
+		where = append(where, "i.state IN ('checked_out','out_of_office')")
+	}
 	if f.Overdue {
 		where, args = append(where, "i.state IN ('checked_out','out_of_office') AND i.due_at IS NOT NULL AND i.due_at < ?"), append(args, store.FormatTime(r.now()))
 	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := r.st.DB().QueryContext(ctx, q+" ORDER BY d.level = 'top-secret' DESC, d.level = 'secret' DESC, d.number, i.copy_no", args...)
+	order := " ORDER BY d.level = 'top-secret' DESC, d.level = 'secret' DESC, d.number, i.copy_no"
+	if f.Held || f.Overdue {
+		order = " ORDER BY p.username, i.due_at, d.number, i.copy_no"
+	}
+	rows, err := r.st.DB().QueryContext(ctx, q+order, args...)
 	if err != nil {
 		return nil, storeErr("ledger", err)
 	}

@@ -41,6 +41,7 @@ func (d *desk) open(t testing.TB, custodian string, req register.OpenRequest, co
 func (d *desk) due(h int) string { return d.now.Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
 
 func TestRule02NoPassingBetweenReaders(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
@@ -69,6 +70,7 @@ func TestRule02NoPassingBetweenReaders(t *testing.T) {
 }
 
 func TestRule03ReadershipScope(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
@@ -106,6 +108,7 @@ func TestRule03ReadershipScope(t *testing.T) {
 }
 
 func TestRule04ReproductionNeedsApproval(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
@@ -138,6 +141,7 @@ func TestRule04ReproductionNeedsApproval(t *testing.T) {
 }
 
 func TestRule05TakingOutNeedsLeaderAndDueTime(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
@@ -179,6 +183,7 @@ func TestRule05TakingOutNeedsLeaderAndDueTime(t *testing.T) {
 }
 
 func TestRule06ClearanceBeforeLeaving(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	admin := register.Actor{ID: 1, Username: "admin", Roles: []custody.Role{custody.Admin}}
@@ -205,6 +210,7 @@ func TestRule06ClearanceBeforeLeaving(t *testing.T) {
 }
 
 func TestRule07RecallCampaign(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
@@ -239,6 +245,7 @@ func TestRule07RecallCampaign(t *testing.T) {
 }
 
 func TestRule08DestructionOnlyInApprovedBatch(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
@@ -296,6 +303,7 @@ func TestRule08DestructionOnlyInApprovedBatch(t *testing.T) {
 }
 
 func TestRule09LossReportedAndTraceable(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	items := d.receive(t, "办〔2026〕91号", custody.Secret, 2, "BGS")
@@ -322,6 +330,7 @@ func TestRule09LossReportedAndTraceable(t *testing.T) {
 }
 
 func TestRule10TopSecretNeedsTwoCustodians(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
@@ -340,6 +349,7 @@ func TestRule10TopSecretNeedsTwoCustodians(t *testing.T) {
 }
 
 func TestRule11NoTitlesLeaveForTheThreeMembers(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	items := d.receive(t, "办〔2026〕111号", custody.Secret, 1, "BGS")
@@ -375,6 +385,7 @@ func TestRule11NoTitlesLeaveForTheThreeMembers(t *testing.T) {
 }
 
 func TestApprovalsDecidedOnceByTheRightPerson(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	items := d.receive(t, "办〔2026〕121号", custody.Secret, 1, "BGS")

@@ -13,6 +13,7 @@ import (
 // One secret document from receipt through circulation, borrowing, a reproduction, recall and
 // destruction. Every step is audited; every shortcut on the way is refused.
 func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
+	t.Parallel()
 	d := newDesk(t)
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
