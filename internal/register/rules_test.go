@@ -78,6 +78,10 @@ func TestRule03ReadershipScope(t *testing.T) {
 	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(24)}, "sun.li")
 	_, err := d.reg.Scan(ctx, wf, s.ID, itoa(items[0]))
 	refused(t, err, register.CodeForbidden, "不在 办〔2026〕31号 的知悉范围内", "outside the readership scope")
+	// The same when the item comes first and the badge after it.
+	s2 := d.open(t, "wang.fang", register.OpenRequest{Desk: "D-02", Purpose: register.PurposeReadingRoom}, "", items[0])
+	_, err = d.reg.Scan(ctx, wf, s2.ID, badge("sun.li"))
+	refused(t, err, register.CodeForbidden, "不在 办〔2026〕31号 的知悉范围内", "outside the readership scope")
 
 	// Widening the scope needs the issuing unit's consent.
 	_, err = d.reg.WidenScope(ctx, wf, 0)

@@ -289,6 +289,20 @@ func (r *Register) scan(ctx context.Context, a Actor, id int64, data, source str
 			if err := r.checkCounterpart(ctx, tx, s, p); err != nil {
 				return err
 			}
+			// Items scanned before the badge are checked against this counterpart now, not at close.
+			ids, err := sessionItemIDs(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			for _, item := range ids {
+				x, err := loadRow(ctx, tx, item)
+				if err != nil {
+					return err
+				}
+				if err := r.checkItem(ctx, tx, s, x, &p); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET counterpart_id = ? WHERE id = ?`, p.ID, id); err != nil {
 				return err
 			}
