@@ -151,20 +151,35 @@ func PDF(w io.Writer, t Table, fontPath string) error {
 		header()
 		pdf.SetFont("cjk", "", 9)
 		_, pageH := pdf.GetPageSize()
+		const lineH = 5.0
 		for _, r := range t.Rows {
-			if pdf.GetY()+7 > pageH-20 {
-				pdf.AddPage()
-				header()
-				pdf.SetFont("cjk", "", 9)
-			}
+			// Long cells (titles) wrap instead of being cut: a printed register shows them whole.
+			cells := make([][]string, len(t.Columns))
+			lines := 1
 			for i := range t.Columns {
 				cell := ""
 				if i < len(r) {
 					cell = r[i]
 				}
-				pdf.CellFormat(widths[i], 7, fit(pdf, cell, widths[i]), "1", 0, "L", false, 0, "")
+				cells[i] = wrap(pdf, cell, widths[i]-2)
+				lines = max(lines, len(cells[i]))
 			}
-			pdf.Ln(-1)
+			h := float64(lines)*lineH + 2
+			if pdf.GetY()+h > pageH-20 {
+				pdf.AddPage()
+				header()
+				pdf.SetFont("cjk", "", 9)
+			}
+			x, y := pdf.GetXY()
+			for i, cl := range cells {
+				pdf.Rect(x, y, widths[i], h, "D")
+				for j, text := range cl {
+					pdf.SetXY(x+1, y+1+float64(j)*lineH)
+					pdf.CellFormat(widths[i]-2, lineH, text, "", 0, "L", false, 0, "")
+				}
+				x += widths[i]
+			}
+			pdf.SetXY(left, y+h)
 		}
 	}
 	pdf.SetFont("cjk", "", 10)
@@ -190,9 +205,11 @@ func PDF(w io.Writer, t Table, fontPath string) error {
 	return pdf.Output(w)
 }
 
-// columnWidths shares the page width among the columns in proportion to their widest text,
-// with a floor so short columns stay readable.
+// columnWidths shares the page width among the columns in proportion to their widest text (a
+// long column counts as at most maxColumn, since it wraps), with a floor so short columns stay
+// readable.
 func columnWidths(pdf *fpdf.Fpdf, t Table, width float64) []float64 {
+	const maxColumn = 70.0
 	n := len(t.Columns)
 	if n == 0 {
 		return nil
@@ -204,7 +221,7 @@ func columnWidths(pdf *fpdf.Fpdf, t Table, width float64) []float64 {
 	}
 	for _, r := range t.Rows {
 		for i := 0; i < n && i < len(r); i++ {
-			if w := pdf.GetStringWidth(r[i]) + 4; w > want[i] {
+			if w := min(pdf.GetStringWidth(r[i])+4, maxColumn); w > want[i] {
 				want[i] = w
 			}
 		}
@@ -220,6 +237,23 @@ func columnWidths(pdf *fpdf.Fpdf, t Table, width float64) []float64 {
 		want[i] = want[i] * width / total
 	}
 	return want
+}
+
+// wrap breaks text into lines no wider than w, by characters (Chinese has no spaces to break at).
+func wrap(pdf *fpdf.Fpdf, s string, w float64) []string {
+	if s == "" || pdf.GetStringWidth(s) <= w {
+		return []string{s}
+	}
+	var lines []string
+	var cur []rune
+	for _, r := range s {
+		if len(cur) > 0 && pdf.GetStringWidth(string(append(cur, r))) > w {
+			lines = append(lines, string(cur))
+			cur = cur[:0]
+		}
+		cur = append(cur, r)
+	}
+	return append(lines, string(cur))
 }
 
 // fit clips text to a cell, ending with "…" when it was cut.
