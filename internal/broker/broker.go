@@ -54,6 +54,11 @@ type Config struct {
 	TLS    *tls.Config // nil: plain TCP. With ClientAuth ≥ VerifyClientCertIfGiven, a given certificate's CN must equal the user name
 	Base   string      // base topic; "" means wire.DefaultBase
 
+	// InternalUser and InternalPassword are custodyd's own full-access login. Empty: generated
+	// at start (the normal case: ingest runs in the same process and is handed them).
+	InternalUser     string
+	InternalPassword string
+
 	// MaxInflight bounds the QoS 1 messages queued for one client; beyond it messages are
 	// dropped (agents resend on resync). 0 means 8192.
 	MaxInflight int
@@ -85,8 +90,11 @@ func Start(ctx context.Context, cfg Config, creds Credentials, log *slog.Logger)
 		cfg.Listen = DefaultListen
 	}
 	b := &Broker{cfg: cfg, topics: wire.Topics{Base: cfg.Base}, log: log, lookupTO: 5 * time.Second}
-	b.user = "custodyd-internal-" + randomHex(6)
-	b.pass = randomHex(32)
+	b.user, b.pass = cfg.InternalUser, cfg.InternalPassword
+	if b.user == "" || b.pass == "" {
+		b.user = "custodyd-internal-" + randomHex(6)
+		b.pass = randomHex(32)
+	}
 
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = wire.MaxPayload + 4096 // the envelope limit plus topic and header

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -97,7 +98,8 @@ type env struct {
 // one on the same port: every session and queued message in the broker is lost.
 func embedded(t testing.TB, st *store.Store) *env {
 	t.Helper()
-	b, err := broker.Start(context.Background(), broker.Config{Listen: "127.0.0.1:0"}, st, nil)
+	blog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	b, err := broker.Start(context.Background(), broker.Config{Listen: "127.0.0.1:0"}, st, blog)
 	if err != nil {
 		t.Fatalf("broker: %v", err)
 	}
@@ -113,7 +115,7 @@ func embedded(t testing.TB, st *store.Store) *env {
 		cur.Close()
 		var err error
 		for i := 0; i < 50; i++ {
-			cur, err = broker.Start(context.Background(), broker.Config{Listen: addr}, st, nil)
+			cur, err = broker.Start(context.Background(), broker.Config{Listen: addr, InternalUser: u, InternalPassword: p}, st, blog)
 			if err == nil {
 				break
 			}
@@ -122,7 +124,6 @@ func embedded(t testing.TB, st *store.Store) *env {
 		if err != nil {
 			t.Fatalf("restart broker: %v", err)
 		}
-		e.user, e.pass = cur.InternalCredentials()
 	}
 	return e
 }
@@ -170,10 +171,10 @@ func (r *running) stop(t testing.TB) {
 
 // countingHandler records every envelope handed over after commit.
 type countingHandler struct {
-	mu   sync.Mutex
+	mu    sync.Mutex
 	seen  map[string]int // agent/seq → times handed over
 	kinds map[string]int
-	n    atomic.Int64
+	n     atomic.Int64
 }
 
 func (h *countingHandler) HandleObservations(_ context.Context, obs []wire.Envelope) {
@@ -338,9 +339,9 @@ func newAgent(t testing.TB, e *env, id string, key []byte) *agent {
 	if !e.auth {
 		clientID = id + "-" + randHex(3)
 	}
-	o := paho.NewClientOptions().AddBroker(e.url).SetClientID(clientID).SetCleanSession(false).
-		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
-		SetMaxReconnectInterval(500 * time.Millisecond).SetOrderMatters(false).
+	o := paho.NewClientOptions().AddBroker(e.url).SetClientID(clientID).SetCleanSession(false).SetStore(ingest.NewCopyingStore()).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100*time.Millisecond).
+		SetMaxReconnectInterval(500*time.Millisecond).SetOrderMatters(false).
 		SetBinaryWill(a.topics.Availability(id), wire.Offline, 1, true).
 		SetOnConnectHandler(func(c paho.Client) {
 			c.Subscribe(a.topics.Cmd(id), 1, func(_ paho.Client, m paho.Message) {
@@ -457,3 +458,9 @@ func door(i int) wire.Door {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func (a *agent) resyncCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.resyncs
+}

@@ -210,6 +210,7 @@ func (in *Ingest) Run(ctx context.Context) error {
 		SetUsername(in.cfg.Username).
 		SetPassword(in.cfg.Password).
 		SetCleanSession(false). // the broker keeps unacknowledged messages for us across our restarts
+		SetStore(newCopyingStore()).
 		SetAutoAckDisabled(true).
 		SetOrderMatters(true). // one handler goroutine; it only does a channel send
 		SetAutoReconnect(true).
@@ -478,8 +479,8 @@ func (in *Ingest) noteStates(states []store.SeqState, now time.Time) {
 }
 
 // gapLoop asks agents to resync: holes older than ResyncGrace (again every ResyncRetry), agents
-// that just came online (what they sent while the broker was away may be gone), and everyone with
-// a hole after our own reconnect.
+// that just came online (what they sent while the broker was away may be gone), and every agent
+// after our own (re)connect (resyncAll).
 func (in *Ingest) gapLoop(ctx context.Context) {
 	tick := time.NewTicker(max(in.cfg.ResyncGrace/4, 20*time.Millisecond))
 	defer tick.Stop()
@@ -490,11 +491,7 @@ func (in *Ingest) gapLoop(ctx context.Context) {
 		case agent := <-in.avail:
 			in.resync(ctx, agent, 0)
 		case <-in.resyncN:
-			in.mu.Lock()
-			for _, g := range in.gaps {
-				g.since, g.lastAsked = time.Time{}, time.Time{} // due at the next tick
-			}
-			in.mu.Unlock()
+			in.resyncAll(ctx)
 		case now := <-tick.C:
 			in.mu.Lock()
 			var due []string
@@ -512,17 +509,39 @@ func (in *Ingest) gapLoop(ctx context.Context) {
 	}
 }
 
+// resyncAll asks every agent that ever sent anything for what follows its contiguous mark. It
+// runs after each (re)connect of ours: while we were away the broker may have dropped what it
+// queued for us (a restart, a queue limit, an expired session), and no later seq need ever come
+// to reveal that tail as a gap.
+func (in *Ingest) resyncAll(ctx context.Context) {
+	states, err := in.st.ObservationSeqs(ctx)
+	if err != nil {
+		in.log.Error("ingest: read seq states for resync", "err", err)
+		return
+	}
+	in.noteStates(states, time.Now())
+	for _, st := range states {
+		if ctx.Err() != nil {
+			return
+		}
+		if _, reason, err := in.keys.get(ctx, st.Agent); err != nil || reason != "" {
+			continue // revoked or gone: nothing to ask
+		}
+		in.resync(ctx, st.Agent, st.Contiguous+1)
+	}
+}
+
 // resync asks agent to publish again from its first missing seq (from its state; from=1 when we
 // know nothing of it yet).
 func (in *Ingest) resync(ctx context.Context, agent string, from uint64) {
-	if from == 0 {
-		in.mu.Lock()
-		if g := in.gaps[agent]; g != nil {
+	in.mu.Lock()
+	if g := in.gaps[agent]; g != nil {
+		if from == 0 || g.from < from {
 			from = g.from
-			g.lastAsked = time.Now()
 		}
-		in.mu.Unlock()
+		g.lastAsked = time.Now()
 	}
+	in.mu.Unlock()
 	if from == 0 {
 		st, err := in.seqState(ctx, agent)
 		if err != nil {

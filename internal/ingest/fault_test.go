@@ -1,0 +1,209 @@
+package ingest_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/wire"
+)
+
+// exactlyOnce checks that seqs 1..n of agent's door observations are each stored once and that the
+// register side was handed each once (when h is not nil).
+func exactlyOnce(t *testing.T, st *store.Store, agent string, n int64, h *countingHandler) {
+	t.Helper()
+	var count, distinct, lo, hi int64
+	err := st.DB().QueryRow(`SELECT count(*), count(DISTINCT seq), coalesce(min(seq),0), coalesce(max(seq),0) FROM observations WHERE agent = ? AND kind = 'door'`, agent).
+		Scan(&count, &distinct, &lo, &hi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count != n || distinct != n {
+		t.Errorf("door rows: got %d (%d distinct), want %d", count, distinct, n)
+	}
+	if h != nil {
+		if got := int64(h.kind(wire.KindDoor)); got != n {
+			t.Errorf("handed to the register side: got %d, want %d", got, n)
+		}
+		if tw := h.twice(); len(tw) > 0 {
+			t.Errorf("handed over more than once: %d envelopes, e.g. %v", len(tw), tw[:min(5, len(tw))])
+		}
+	}
+}
+
+// TestBrokerRestartWith10000InFlight: an agent bursts 10 000 envelopes, and the embedded broker is
+// closed and started again while most of them are still queued for custodyd. The broker loses
+// every session and queued message; custodyd asks the agent to resync from its outbox when it
+// comes back online, and every envelope ends up applied exactly once.
+func TestBrokerRestartWith10000InFlight(t *testing.T) {
+	const n = 10000
+	st := openStore(t, "")
+	e := embedded(t, st)
+	key := enroll(t, st, "agent-1")
+	r := startIngest(t, e, st, nil)
+	a := newAgent(t, e, "agent-1", key)
+
+	for i := 0; i < n; i++ {
+		a.publish(wire.KindDoor, door(i), true)
+	}
+	waitFor(t, 30*time.Second, func() bool { return doors(t, st, "agent-1") >= 500 }, "the first envelopes to be stored")
+	atRestart := doors(t, st, "agent-1")
+	e.restart(t)
+	t.Logf("broker restarted with %d of %d stored", atRestart, n)
+	if atRestart >= n {
+		t.Fatalf("all %d stored before the restart: nothing was in flight", n)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			states, _ := st.ObservationSeqs(context.Background())
+			t.Logf("store errors %v; stored %d, states %+v, resyncs %v, agent saw %d resyncs; ingest log tail:\n%s", metricValue(r.reg, "custody_ingest_store_errors_total", ""), doors(t, st, "agent-1"), states,
+				metricValue(r.reg, "custody_ingest_resync_requests_total", ""), a.resyncCount(), tail(r.logs.String(), 3000))
+		}
+	})
+	waitFor(t, 60*time.Second, func() bool { return doors(t, st, "agent-1") >= n }, fmt.Sprintf("%d envelopes", n))
+	time.Sleep(500 * time.Millisecond) // late redeliveries must stay no-ops
+	exactlyOnce(t, st, "agent-1", n, r.handler)
+	t.Logf("resync requests %v, duplicates dropped %v", metricValue(r.reg, "custody_ingest_resync_requests_total", ""), dropped(r, "duplicate"))
+}
+
+// The child side of TestIngestKilledAndRestarted: a "custodyd" that only runs ingest, until it is
+// killed. It is the test binary itself, started again with CUSTODY_INGEST_CHILD set.
+func TestIngestChildProcess(t *testing.T) {
+	if os.Getenv("CUSTODY_INGEST_CHILD") == "" {
+		return // only meaningful as the child of TestIngestKilledAndRestarted
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	st, err := store.Open(ctx, os.Getenv("CUSTODY_DB"), nil)
+	if err != nil {
+		fmt.Println("child: open store:", err)
+		os.Exit(2)
+	}
+	in, err := ingest.New(ingest.Config{
+		BrokerURL: os.Getenv("CUSTODY_BROKER"), Username: os.Getenv("CUSTODY_USER"), Password: os.Getenv("CUSTODY_PASS"),
+		Base: os.Getenv("CUSTODY_BASE"), ClientID: os.Getenv("CUSTODY_CLIENT_ID"), ResyncGrace: 300 * time.Millisecond,
+	}, st, st, nil, nil, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		fmt.Println("child:", err)
+		os.Exit(2)
+	}
+	fmt.Println("child: running")
+	in.Run(ctx)
+	st.Close()
+}
+
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+	err  error
+}
+
+func startChild(t *testing.T, dbPath string, e *env, clientID string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIngestChildProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "CUSTODY_INGEST_CHILD=1", "CUSTODY_DB="+dbPath, "CUSTODY_BROKER="+e.url,
+		"CUSTODY_USER="+e.user, "CUSTODY_PASS="+e.pass, "CUSTODY_BASE="+e.base, "CUSTODY_CLIENT_ID="+clientID)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start child: %v", err)
+	}
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		signalled := false
+		for sc.Scan() {
+			if !signalled && strings.Contains(sc.Text(), "child: running") {
+				close(ready)
+				signalled = true
+			}
+		}
+		c.err = cmd.Wait()
+		close(c.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-c.done
+	})
+	select {
+	case <-ready:
+	case <-c.done:
+		t.Fatalf("child exited before running: %v", c.err)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("child did not start")
+	}
+	return c
+}
+
+// TestIngestKilledAndRestarted kills custodyd's ingest with SIGKILL while an agent streams, starts
+// it again on the same SQLite file with the same client id, and checks every envelope is stored
+// exactly once: what was committed but not acknowledged comes again and is a no-op; what was
+// delivered but not committed comes again and is stored.
+func TestIngestKilledAndRestarted(t *testing.T) {
+	for _, name := range []string{"embedded", "mosquitto"} {
+		t.Run("kill9-"+name, func(t *testing.T) {
+			const n = 6000
+			dbPath := filepath.Join(t.TempDir(), "custody.db")
+			st := openStore(t, dbPath)
+			var e *env
+			if name == "embedded" {
+				e = embedded(t, st)
+			} else {
+				e = mosquitto(t)
+			}
+			key := enroll(t, st, "agent-1")
+			clientID := "custodyd-kill-" + randHex(4)
+			if !e.auth {
+				t.Cleanup(func() { forgetSession(e, clientID) })
+			}
+			first := startChild(t, dbPath, e, clientID)
+			a := newAgent(t, e, "agent-1", key)
+
+			published := make(chan struct{})
+			go func() {
+				defer close(published)
+				for i := 0; i < n; i++ {
+					a.publish(wire.KindDoor, door(i), true)
+					if i%200 == 199 {
+						time.Sleep(20 * time.Millisecond) // a steady stream, ~10 000/s
+					}
+				}
+			}()
+			waitFor(t, 30*time.Second, func() bool { return doors(t, st, "agent-1") >= n/4 }, "a quarter to be stored")
+			if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatalf("kill: %v", err)
+			}
+			<-first.done
+			atKill := doors(t, st, "agent-1")
+			t.Logf("killed with %d of %d stored", atKill, n)
+			time.Sleep(300 * time.Millisecond) // the stream goes on while custodyd is down
+			startChild(t, dbPath, e, clientID)
+			<-published
+			waitFor(t, 60*time.Second, func() bool { return doors(t, st, "agent-1") >= n }, fmt.Sprintf("%d envelopes", n))
+			time.Sleep(500 * time.Millisecond)
+			exactlyOnce(t, st, "agent-1", n, nil)
+		})
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
