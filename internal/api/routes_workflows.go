@@ -65,6 +65,7 @@ func (s *Server) workflowRoutes() []route {
 		{method: "POST", path: "/api/v1/reproductions", roles: custodians, status: 201, h: s.reproduce},
 		{method: "POST", path: "/api/v1/scope-widenings", roles: custodians, h: s.widenScope},
 		{method: "POST", path: "/api/v1/losses", roles: lossReporters, h: s.reportLoss},
+		{method: "POST", path: "/api/v1/recoveries", roles: custodians, h: s.recover},
 		{method: "GET", path: "/api/v1/items/{id}/history", roles: readers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)
 			if err != nil {
@@ -250,6 +251,18 @@ func (s *Server) reportLoss(ctx context.Context, a register.Actor, r *http.Reque
 		return nil, err
 	}
 	return s.reg.ReportLost(ctx, a, req.Items, req.Note)
+}
+
+func (s *Server) recover(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+	var req struct {
+		Items   []int64 `json:"items"`
+		Cabinet string  `json:"cabinet"`
+		Note    string  `json:"note"`
+	}
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	return s.reg.Recover(ctx, a, req.Items, req.Cabinet, req.Note)
 }
 
 func (s *Server) listDestruction(ctx context.Context, a register.Actor, r *http.Request) (any, error) {

@@ -400,6 +400,25 @@ func init() {
 					c.itemTable(w, its)
 				})
 			}},
+		command{name: "item recover", args: "ID...", help: "put lost items that were found back into --cabinet (--note: where and how)",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&cabinet, "cabinet", "", "cabinet code")
+				fs.StringVar(&note, "note", "", "how they were found")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				ids, err := parseIDs(args)
+				if err != nil {
+					return err
+				}
+				var its []register.Item
+				if err := c.call(ctx, "POST", "/api/v1/recoveries", map[string]any{"items": ids, "cabinet": cabinet, "note": note}, &its); err != nil {
+					return err
+				}
+				return c.output(its, func(w io.Writer) {
+					line(w, "%s\n", c.say("已找回入柜：", "recovered and stored:"))
+					c.itemTable(w, its)
+				})
+			}},
 		command{name: "item history", args: "ID", help: "an item's chain of custody",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
 				path, err := idPath(args, "/api/v1/items", "/history")

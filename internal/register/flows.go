@@ -282,3 +282,50 @@ func (r *Register) History(ctx context.Context, a Actor, item int64) ([]Event, e
 	}
 	return out, rows.Err()
 }
+
+// Recover puts lost items that were found back into a cabinet; the finding is recorded in their
+// chain of custody with the note (where and how they turned up).
+func (r *Register) Recover(ctx context.Context, a Actor, ids []int64, cabinet, note string) ([]Item, error) {
+	if err := need(a, custody.Text{ZH: "找回入柜", EN: "recover lost items"}, custody.Custodian); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 || strings.TrimSpace(note) == "" {
+		return nil, refuse(CodeInvalid, "请指定找回的文件份并说明找回经过", "name the items and say how they were found")
+	}
+	now := store.FormatTime(r.now())
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		cab, err := cabinetID(ctx, tx, cabinet)
+		if err != nil {
+			return err
+		}
+		found := []auditItem{}
+		for _, id := range ids {
+			x, err := loadRow(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			to, err := step(x, custody.Recover, custody.Custodian)
+			if err != nil {
+				return err
+			}
+			if err := apply(ctx, tx, x, move{to: to, cabinet: nullID(cab)}, custody.Recover, a.ID, sql.NullInt64{}, sql.NullInt64{}, note, now); err != nil {
+				return err
+			}
+			found = append(found, toAuditItem(x, to))
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "item.recover", Subject: "items:" + strings.Join(idList(ids), ","),
+			After: map[string]any{"items": found, "cabinet": cabinet, "note": note}})
+	})
+	if err != nil {
+		return nil, storeErr("recover items", err)
+	}
+	out := []Item{}
+	for _, id := range ids {
+		it, err := r.Item(ctx, a, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}

@@ -331,6 +331,16 @@ func TestRule09LossReportedAndTraceable(t *testing.T) {
 	if got, want := strings.Join(chain, " "), "in_cabinet/wang.fang checked_out/wang.fang lost/zhang.wei"; got != want {
 		t.Errorf("chain of custody: got %q, want %q", got, want)
 	}
+	_, err = d.reg.Recover(ctx, d.p["wang.fang"], items[1:], "C-01", "在柜中找到")
+	refused(t, err, register.CodeRefused, "不能找回入柜", "cannot recover")
+	found, err := d.reg.Recover(ctx, d.p["wang.fang"], items[:1], "C-01", "保卫处在会议室找到")
+	if err != nil || found[0].State != custody.InCabinet || found[0].Holder != "" {
+		t.Fatalf("recover: got %v %+v, want back in C-01 with no holder", err, found)
+	}
+	hist, _ = d.reg.History(ctx, d.p["wang.fang"], items[0])
+	if last := hist[len(hist)-1]; last.Action != "recover" || last.Note != "保卫处在会议室找到" {
+		t.Errorf("got last event %+v, want the recovery with its note", last)
+	}
 }
 
 func TestRule10TopSecretNeedsTwoCustodians(t *testing.T) {
