@@ -520,3 +520,20 @@ func enumName(names []string, v uint8) string {
 	}
 	return fmt.Sprintf("0x%02X", v)
 }
+
+// Every payload type is a Message.
+var (
+	_ Message = Hello{}
+	_ Message = HelloReply{}
+	_ Message = Poll{}
+	_ Message = PollReply{}
+	_ Message = StatusRequest{}
+	_ Message = StatusReply{}
+	_ Message = LockRequest{}
+	_ Message = Unlock{}
+	_ Message = Signal{}
+	_ Message = CommandReply{}
+	_ Message = ErrorReply{}
+	_ error   = ErrorReply{}
+	_ error   = ErrorCode(0)
+)
