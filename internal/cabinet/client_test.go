@@ -3,6 +3,7 @@ package cabinet_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -370,3 +371,40 @@ type nopPort struct{}
 func (nopPort) Read([]byte) (int, error)    { return 0, io.EOF }
 func (nopPort) Write(p []byte) (int, error) { return len(p), nil }
 func (nopPort) Close() error                { return nil }
+
+// Commands from several goroutines while Run polls: the bus carries one transaction at a time
+// and every caller gets the reply to its own request.
+func TestClientConcurrentCommands(t *testing.T) {
+	a, b := sim.New(0x0A, sim.Options{}), sim.New(0x0B, sim.Options{Boot: 9})
+	r := newRig(t, cabinet.Config{Cabinets: map[uint8]string{0x0A: "cab-10", 0x0B: "cab-11"}}, nil, a, b)
+	go func() {
+		for range r.client.Events() {
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for g := range 4 {
+		wg.Go(func() {
+			addr, boot := uint8(0x0A), uint16(1)
+			if g%2 == 1 {
+				addr, boot = 0x0B, 10
+			}
+			for range 10 {
+				st, err := r.client.Status(ctx(t), addr)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if st.Boot != boot {
+					errs <- fmt.Errorf("address %d: got boot %d, want %d (a reply for another request)", addr, st.Boot, boot)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
