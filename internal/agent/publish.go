@@ -30,6 +30,7 @@ type publisher struct {
 	connected chan struct{} // (re)connected: start again from the oldest unacknowledged
 	resyncs   chan resyncReq
 	cmds      chan mqtt.Message
+	stopped   chan struct{} // closed when the agent stops: paho's handlers stop handing over
 	online    atomic.Bool
 }
 
@@ -60,6 +61,7 @@ func newPublisher(a *Agent) *publisher {
 		connected: make(chan struct{}, 1),
 		resyncs:   make(chan resyncReq),
 		cmds:      make(chan mqtt.Message, 64),
+		stopped:   make(chan struct{}),
 	}
 }
 
@@ -155,8 +157,13 @@ func (p *publisher) tlsConfig() (*tls.Config, error) {
 func (p *publisher) onConnect(c mqtt.Client) {
 	id := p.a.cfg.Agent.ID
 	tok := c.Subscribe(p.topics.Cmd(id), 1, func(_ mqtt.Client, m mqtt.Message) {
-		// Hand over and return: the command loop does the work.
-		p.cmds <- m
+		// Hand over and return: the command loop does the work. Not acknowledged-before-done
+		// matters little here: a command lost in a crash is answered by nobody, and custodyd
+		// repeats what it still needs (a resync, a confirming inventory).
+		select {
+		case p.cmds <- m:
+		case <-p.stopped:
+		}
 	})
 	if !tok.WaitTimeout(ackTimeout) || tok.Error() != nil {
 		p.a.log.Error("mqtt subscribe to commands failed; reconnecting", "topic", p.topics.Cmd(id), "error", tok.Error())
@@ -176,6 +183,7 @@ func (p *publisher) onConnect(c mqtt.Client) {
 
 // disconnect says offline (retained) and closes the connection cleanly.
 func (p *publisher) disconnect() {
+	close(p.stopped)
 	if p.client == nil {
 		return
 	}

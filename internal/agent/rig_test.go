@@ -250,19 +250,26 @@ type observer struct {
 	got    []obs
 	avail  []string
 	notify chan struct{}
+	topics wire.Topics
+	agent  string
 }
 
 func newObserver(t testing.TB, b *broker.Broker, key []byte) *observer {
 	t.Helper()
-	o := &observer{t: t, key: key, notify: make(chan struct{}, 1)}
 	user, pass := b.InternalCredentials()
-	opts := paho.NewClientOptions().AddBroker(b.URL()).SetClientID("observer-" + newID()[:6]).SetUsername(user).SetPassword(pass).
+	return newObserverAt(t, b.URL(), user, pass, wire.Topics{}, agentID, key)
+}
+
+// newObserverAt connects to any broker (Mosquitto too) under a base topic.
+func newObserverAt(t testing.TB, url, user, pass string, topics wire.Topics, agent string, key []byte) *observer {
+	t.Helper()
+	o := &observer{t: t, key: key, notify: make(chan struct{}, 1), topics: topics, agent: agent}
+	opts := paho.NewClientOptions().AddBroker(url).SetClientID("observer-" + newID()[:6]).SetUsername(user).SetPassword(pass).
 		SetOrderMatters(true).SetAutoReconnect(false)
 	o.client = paho.NewClient(opts)
 	if tok := o.client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("observer connect: %v", tok.Error())
 	}
-	topics := wire.Topics{}
 	tok := o.client.Subscribe(topics.ObsFilter(), 1, func(_ paho.Client, m paho.Message) {
 		env, err := wire.Parse(m.Payload(), wire.DirObs)
 		if err != nil {
@@ -348,12 +355,12 @@ func (o *observer) kinds() string {
 func (o *observer) command(kind string, body any, at time.Time) string {
 	o.t.Helper()
 	id := "cmd-" + newID()[:10]
-	env, err := wire.Seal(wire.DirCmd, o.key, agentID, "custodyd-boot", 1, id, at, kind, body)
+	env, err := wire.Seal(wire.DirCmd, o.key, o.agent, "custodyd-boot", 1, id, at, kind, body)
 	if err != nil {
 		o.t.Fatal(err)
 	}
 	p, _ := env.Marshal()
-	tok := o.client.Publish(wire.Topics{}.Cmd(agentID), 1, false, p)
+	tok := o.client.Publish(o.topics.Cmd(o.agent), 1, false, p)
 	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		o.t.Fatalf("publish command: %v", tok.Error())
 	}
