@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -126,6 +128,9 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*Agent, error) {
 		reg: reg, readers: map[string]*readerUnit{}, cabinets: map[string]*cabinetRunner{},
 		tracker: presence.NewTracker(cfg.Rounds.LeftAfterRounds), resolver: &presence.Resolver{},
 		doors: map[string]*doorState{}, lastRuns: map[string]roundReport{}, ran: make(chan struct{}),
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Agent.Outbox), 0o750); err != nil {
+		return nil, fmt.Errorf("agent.outbox %s: %w", cfg.Agent.Outbox, err)
 	}
 	out, err := outbox.Open(ctx, cfg.Agent.Outbox, outbox.Options{
 		MaxBytes:  cfg.Agent.OutboxMaxMB << 20,

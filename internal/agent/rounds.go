@@ -39,7 +39,7 @@ type cabinetRunner struct {
 }
 
 func newCabinetRunner(a *Agent, cabinet string, u *readerUnit, rc config.Reader, ants []config.Antenna) *cabinetRunner {
-	s := round.Spec{Cabinet: cabinet, Reader: rc.ID, Session: rc.Session, TargetB: rc.Target == "B", Flip: rc.FlipTarget, Power: map[int]float64{}}
+	s := round.Spec{Cabinet: cabinet, Reader: rc.ID, Session: rc.Session, TargetB: rc.Target == "B", Flip: rc.Flip(), Power: map[int]float64{}}
 	for _, an := range ants {
 		s.Antennas = append(s.Antennas, an.Port)
 		if an.PowerDBm > 0 {

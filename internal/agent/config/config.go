@@ -90,7 +90,7 @@ type Reader struct {
 	Baud       int       `toml:"baud"`
 	Session    int       `toml:"session"`
 	Target     string    `toml:"target"`
-	FlipTarget bool      `toml:"flip_target"`
+	FlipTarget *bool     `toml:"flip_target"` // nil means true: see defaults
 	Antennas   []Antenna `toml:"antenna"`
 }
 
@@ -170,6 +170,12 @@ func (c *Config) defaults() {
 		}
 		if r.Target == "" {
 			r.Target = "A"
+		}
+		if r.FlipTarget == nil {
+			// With session 1–3 a tag read under target A turns to B and stays silent to A for a
+			// while; passes that never flip would see fewer tags each time.
+			t := true
+			r.FlipTarget = &t
 		}
 	}
 	for i := range c.Controllers {
@@ -528,6 +534,9 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Flip reports whether the reader alternates the Gen2 target between passes.
+func (r Reader) Flip() bool { return r.FlipTarget == nil || *r.FlipTarget }
 
 // Cabinets lists every cabinet the readers cover, sorted.
 func (c *Config) Cabinets() []string {

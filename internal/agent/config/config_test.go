@@ -53,6 +53,9 @@ func TestMinimalTakesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !c.Readers[0].Flip() {
+		t.Fatal("flip_target left out: got no flipping, want flipping by default")
+	}
 	if c.Readers[0].Baud != 115200 || c.Rounds.QuietPasses != 3 || c.MQTT.BaseTopic != "custody" || len(c.Agent.KeyBytes) != 32 {
 		t.Fatalf("defaults: got baud %d quiet %d base %q key %d bytes, want 115200 3 custody 32",
 			c.Readers[0].Baud, c.Rounds.QuietPasses, c.MQTT.BaseTopic, len(c.Agent.KeyBytes))
