@@ -741,6 +741,9 @@ func (c *CLI) sessionTable(w io.Writer, s register.Session) {
 		line(w, c.say("归还期限：%s\n", "due: %s\n"), when(s.Due))
 	}
 	line(w, c.say("已扫描：%d 份\n", "scanned: %d items\n"), s.Count)
+	for _, x := range s.Rejected {
+		line(w, c.say("未接受的扫描 %s（%s）：%s\n", "scan not accepted %s (%s): %s\n"), x.Scan, when(x.At), x.Reason.In(c.lang))
+	}
 	if len(s.Items) > 0 {
 		items := make([]register.Item, len(s.Items))
 		for i, si := range s.Items {

@@ -75,6 +75,9 @@ type Session struct {
 	Closed          string        `json:"closed_at,omitempty"`
 	Count           int           `json:"count"`
 	Items           []SessionItem `json:"items"`
+	// Rejected are the desk scanner's reads this handover refused (typed scans are refused in
+	// the answer instead).
+	Rejected []RejectedScan `json:"rejected,omitempty"`
 }
 
 // SessionItem is an item scanned into a session.
@@ -750,6 +753,9 @@ func (r *Register) session(ctx context.Context, id int64, titles bool) (Session,
 	}
 	for i := range s.Items {
 		s.Items[i].Item = byID[s.Items[i].ID]
+	}
+	if s.Rejected, err = r.rejected(ctx, id); err != nil {
+		return s, storeErr("read handover", err)
 	}
 	s.Count = len(s.Items)
 	return s, nil
