@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
@@ -91,6 +92,7 @@ type env struct {
 	user, pass string // custodyd's credential ("" on an anonymous broker)
 	base       string
 	auth       bool // the broker checks agent passwords
+	tls        *tls.Config
 	restart    func(t testing.TB)
 }
 
@@ -156,19 +158,6 @@ type running struct {
 	done    chan error
 }
 
-func (r *running) stop(t testing.TB) {
-	t.Helper()
-	r.cancel()
-	select {
-	case err := <-r.done:
-		if err != nil {
-			t.Errorf("ingest run: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("ingest did not stop within 15 s")
-	}
-}
-
 // countingHandler records every envelope handed over after commit.
 type countingHandler struct {
 	mu    sync.Mutex
@@ -224,7 +213,7 @@ func (s *syncBuffer) String() string {
 
 func startIngest(t testing.TB, e *env, st *store.Store, tweak func(c *ingest.Config)) *running {
 	t.Helper()
-	cfg := ingest.Config{BrokerURL: e.url, Username: e.user, Password: e.pass, Base: e.base,
+	cfg := ingest.Config{BrokerURL: e.url, Username: e.user, Password: e.pass, Base: e.base, TLS: e.tls,
 		ClientID: "custodyd-test-" + randHex(4), ResyncGrace: 300 * time.Millisecond, ResyncRetry: time.Second}
 	if tweak != nil {
 		tweak(&cfg)
@@ -354,6 +343,9 @@ func newAgent(t testing.TB, e *env, id string, key []byte) *agent {
 		})
 	if e.auth {
 		o.SetUsername(id).SetPassword(base64.StdEncoding.EncodeToString(key))
+	}
+	if e.tls != nil {
+		o.SetTLSConfig(e.tls)
 	}
 	a.c = paho.NewClient(o)
 	if tok := a.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
