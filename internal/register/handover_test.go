@@ -153,9 +153,11 @@ func TestHandoverBadInput(t *testing.T) {
 	_, err = d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: "000000"})
 	refused(t, err, register.CodeForbidden, "PIN 不正确", "wrong PIN")
 
-	// Abandoned half-way: nothing changes.
+	// Abandoned half-way: nothing changes. Another custodian may do it, saying why.
 	before := d.item(t, items[0])
-	ab, err := d.reg.AbandonSession(ctx, wf, s.ID, "对方临时离开")
+	_, err = d.reg.AbandonSession(ctx, d.p["li.na"], s.ID, "")
+	refused(t, err, register.CodeInvalid, "须说明原因", "needs a reason")
+	ab, err := d.reg.AbandonSession(ctx, d.p["li.na"], s.ID, "王芳下班，对方已离开")
 	if err != nil {
 		t.Fatal(err)
 	}
