@@ -84,9 +84,10 @@ type Agent struct {
 	highWater bool   // a high-water fault is raised and not yet cleared
 	refusing  string // code of the outbox-refusal fault raised, "" when none
 
-	roundMu  sync.Mutex
-	roundN   uint64
-	lastRuns map[string]roundReport // cabinet → last round, for /rounds
+	roundMu         sync.Mutex
+	roundN          uint64
+	lastRuns        map[string]roundReport // cabinet → last round, for /rounds
+	lastResyncRound time.Time
 
 	healthAddr string
 

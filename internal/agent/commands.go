@@ -75,9 +75,12 @@ func (a *Agent) command(ctx context.Context, payload []byte, seen *recent) {
 				fail("resync from %d: %v", b.From, d.err)
 			}
 			a.log.Info("resync done", "from", b.From, "sent", d.sent, "oldest", d.oldest)
-			// custodyd saw a gap: it may also have missed the state of the cabinets.
-			for _, c := range a.cabinets {
-				c.trigger(modeNow, "resync")
+			// custodyd saw a gap: it may also have missed the state of the cabinets. custodyd
+			// repeats a resync while a gap stays open, so the fresh inventory is rate-limited.
+			if a.resyncRoundDue() {
+				for _, c := range a.cabinets {
+					c.trigger(modeNow, "resync")
+				}
 			}
 		}
 	}
@@ -116,6 +119,20 @@ func (a *Agent) lockCommand(ctx context.Context, env wire.Envelope, body any, fa
 			fail("lock cabinet %s: %v", b.Cabinet, err)
 		}
 	}
+}
+
+// resyncRoundEvery bounds how often resyncs trigger inventories of every cabinet.
+const resyncRoundEvery = 5 * time.Minute
+
+func (a *Agent) resyncRoundDue() bool {
+	a.roundMu.Lock()
+	defer a.roundMu.Unlock()
+	now := a.now()
+	if !a.lastResyncRound.IsZero() && now.Sub(a.lastResyncRound) < resyncRoundEvery {
+		return false
+	}
+	a.lastResyncRound = now
+	return true
 }
 
 func nonEmpty(s, dflt string) string {
