@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -346,4 +347,34 @@ func TestReaderUnpluggedAndReplugged(t *testing.T) {
 		t.Fatalf("after replug: got complete=%v tags=%d, want complete with 6", *inv.Complete, len(inv.Tags))
 	}
 	inOrder(t, o.all())
+}
+
+// TestStopEndsEveryGoroutine: after Run returns, nothing the agent started is left running, and
+// Close may be called twice.
+func TestStopEndsEveryGoroutine(t *testing.T) {
+	key := testKey()
+	b := startBroker(t, "127.0.0.1:0", key)
+	o := newObserver(t, b, key)
+	r := newSimReader(t, scenario())
+	cfg := testConfig(t, b.URL(), key)
+	withSite(t, &cfg)
+	time.Sleep(100 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	a, stop := runAgent(t, cfg, r, Options{})
+	o.wait(0, 20*time.Second, "inventory", inventoryOf("C-07"))
+	stop()
+	if err := a.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("goroutines: got %d after stop, want at most the %d before start\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+	if err := a.Run(context.Background()); err == nil {
+		t.Fatal("second Run accepted")
+	}
 }
