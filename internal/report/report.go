@@ -2,9 +2,10 @@
 // holdings, overdue lists, recall progress and destruction certificates — as PDF (zh-CN text in an
 // embedded TrueType CJK font) and as CSV.
 //
-// Contract: a Table is plain data (strings) prepared by the caller, who decides what a reader may
-// see (titles are filled only for roles allowed to read them); this package only lays it out.
-// It reads the font file and nothing else; no clock, no register.
+// Contract: a Table is plain data (strings); papers.go builds the standard papers from what package
+// register returns, and register has already decided what the reader may see (titles are filled
+// only for roles allowed to read them) — this package only lays it out. It reads the font file
+// and nothing else: no clock, no database.
 package report
 
 import (
