@@ -297,3 +297,34 @@ func BenchmarkHandover50(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "handover_50_items_ms")
 }
+
+// Two custodians list the same item for destruction at the same moment: one batch gets it, the
+// other is refused and writes nothing.
+func TestConcurrentDestructionListsOneWins(t *testing.T) {
+	t.Parallel()
+	d := newDesk(t)
+	ctx := context.Background()
+	items := d.receive(t, "办〔2026〕701号", custody.Secret, 1, "BGS")
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, who := range []string{"wang.fang", "li.na"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = d.reg.ListDestruction(ctx, d.p[who], register.BatchRequest{Items: items, Reason: "到期"})
+		}()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Fatalf("got %v and %v, want exactly one batch to list the item", errs[0], errs[1])
+	}
+	loser := errs[0]
+	if loser == nil {
+		loser = errs[1]
+	}
+	refused(t, loser, register.CodeRefused, "状态为“待销毁”的文件不能列入销毁清册", "cannot list for destruction an item that is Awaiting destruction")
+	batches, _ := d.reg.Batches(ctx, d.p["wang.fang"])
+	if len(batches) != 1 {
+		t.Errorf("got %d batches, want 1 (the refused one wrote nothing)", len(batches))
+	}
+}
