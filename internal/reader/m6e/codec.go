@@ -72,7 +72,7 @@ const (
 	MetaProtocol  = 0x0040 // 1 byte
 	MetaData      = 0x0080 // 2 bytes length in bits, then the data
 	MetaGPIO      = 0x0100 // 1 byte
-	metaKnown     = 0x01FF
+	MetaKnown     = 0x01FF // every flag whose field size we know
 )
 
 // crcTable is k·0x1021 for each nibble k: the module shifts data in four bits at a time.
@@ -265,8 +265,8 @@ func parseRecord(f Frame) (Frame, error) {
 		return Frame{}, fmt.Errorf("%w: tag record of %d bytes", reader.ErrMalformed, len(d))
 	}
 	f.MetaFlags = binary.BigEndian.Uint16(d[3:5])
-	if f.MetaFlags&^metaKnown != 0 {
-		return Frame{}, fmt.Errorf("%w: unknown metadata flags %04X: field sizes unknown", reader.ErrMalformed, f.MetaFlags&^metaKnown)
+	if f.MetaFlags&^MetaKnown != 0 {
+		return Frame{}, fmt.Errorf("%w: unknown metadata flags %04X: field sizes unknown", reader.ErrMalformed, f.MetaFlags&^MetaKnown)
 	}
 	if d[5] != 1 {
 		return Frame{}, fmt.Errorf("%w: record holds %d tags, want 1", reader.ErrMalformed, d[5])
@@ -440,7 +440,7 @@ type TagMeta struct {
 func AppendTagRecord(dst []byte, m TagMeta, epc []byte) []byte {
 	start := len(dst)
 	dst = append(dst, Sync, 0, OpReadMultiple, 0, 0, 0x10, 0x00, 0x1B, byte(m.Flags>>8), byte(m.Flags), 1)
-	fl := m.Flags & metaKnown
+	fl := m.Flags & MetaKnown
 	if fl&MetaReadCount != 0 {
 		dst = append(dst, byte(m.ReadCount))
 	}

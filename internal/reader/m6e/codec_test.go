@@ -80,7 +80,7 @@ var sparkfunRecord = []byte{0xFF, 0x28, 0x22, 0x00, 0x00, 0x10, 0x00, 0x1B, 0x01
 
 func TestRecordsByFlags(t *testing.T) {
 	epc := []byte{0x30, 0x14, 0x25, 0x7B, 0xF4, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x07}
-	for flags := uint16(0); flags <= metaKnown; flags++ {
+	for flags := uint16(0); flags <= MetaKnown; flags++ {
 		m := TagMeta{Flags: flags, ReadCount: 4, RSSIDBm: -67, Antenna: 3, FrequencyKHz: 915750, TimestampMS: 99, Phase: 120}
 		f, err := Parse(AppendTagRecord(nil, m, epc))
 		if err != nil {

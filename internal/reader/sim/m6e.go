@@ -119,7 +119,7 @@ func (s *M6e) flush(ctx context.Context, w io.Writer) error {
 	if len(s.out) == 0 {
 		return nil
 	}
-	if _, err := w.Write(s.out); err != nil {
+	if _, err := writeAll(ctx, w, s.out); err != nil {
 		return serveEnd(ctx, err)
 	}
 	return nil
@@ -205,6 +205,10 @@ func (s *M6e) answer(op byte, data []byte) {
 				s.cycle = time.Second
 			}
 			s.meta = binary.BigEndian.Uint16(data[14:16])
+			if s.meta&^m6e.MetaKnown != 0 {
+				s.reply(op, 0x0105) // a flag we cannot lay out: refuse, as the module refuses unsupported options
+				return
+			}
 			s.reading = true
 			s.reply(op, m6e.StatusOK, 0x00, 0x00, 0x01)
 		default:

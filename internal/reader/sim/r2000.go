@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"time"
 
 	"github.com/custodyhq/custody/internal/reader"
@@ -49,7 +50,7 @@ func (s *R2000) Serve(ctx context.Context, rw io.ReadWriter) error {
 		s.out = s.out[:0]
 		s.answer(f.Addr, f.Cmd, f.Data)
 		if len(s.out) > 0 {
-			if _, err := rw.Write(s.out); err != nil {
+			if _, err := writeAll(ctx, rw, s.out); err != nil {
 				return serveEnd(ctx, err)
 			}
 		}
@@ -217,7 +218,7 @@ func flood(ctx context.Context, w io.Writer, bytesPerSecond int, n uint64, frame
 			sent++
 		}
 		if len(buf) > 0 {
-			m, err := w.Write(buf)
+			m, err := writeAll(ctx, w, buf)
 			written += int64(m)
 			if err != nil {
 				return sent, err
@@ -230,4 +231,42 @@ func flood(ctx context.Context, w io.Writer, bytesPerSecond int, n uint64, frame
 		}
 	}
 	return sent, nil
+}
+
+// deadliner is what a pty master (*os.File in Go's poller) offers to bound a write.
+type deadliner interface{ SetWriteDeadline(time.Time) error }
+
+// writeAll writes b completely. On a file with write deadlines it writes in bounded attempts and
+// simply tries again after one times out: a write stalled on a full pty buffer then re-checks the
+// room itself instead of depending on a single wake-up from the kernel. It gives up five seconds
+// after ctx ends.
+func writeAll(ctx context.Context, w io.Writer, b []byte) (int, error) {
+	d, ok := w.(deadliner)
+	if !ok {
+		return w.Write(b)
+	}
+	defer d.SetWriteDeadline(time.Time{})
+	var giveUp time.Time
+	n := 0
+	for n < len(b) {
+		if err := d.SetWriteDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+			return n, err
+		}
+		m, err := w.Write(b[n:])
+		n += m
+		switch {
+		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if ctx.Err() != nil {
+				if giveUp.IsZero() {
+					giveUp = time.Now().Add(5 * time.Second)
+				} else if time.Now().After(giveUp) {
+					return n, err
+				}
+			}
+		default:
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -65,7 +65,7 @@ func streamPorts(tb testing.TB, n int, d time.Duration) []portResult {
 		}()
 		go func() {
 			defer wg.Done()
-			results[i] = receive(port, isR2000, sentC)
+			results[i] = receive(port, isR2000, sentC, d)
 		}()
 	}
 	wg.Wait()
@@ -74,7 +74,7 @@ func streamPorts(tb testing.TB, n int, d time.Duration) []portResult {
 
 // receive decodes until every sent frame is in, or the line has been idle for a second after
 // the sender finished.
-func receive(port *serialport.Port, isR2000 bool, sentC <-chan uint64) portResult {
+func receive(port *serialport.Port, isR2000 bool, sentC <-chan uint64, d time.Duration) portResult {
 	var res portResult
 	var next func() (epc []byte, err error)
 	if isR2000 {
@@ -87,7 +87,13 @@ func receive(port *serialport.Port, isR2000 bool, sentC <-chan uint64) portResul
 	var want uint64
 	sent := ^uint64(0)
 	var idleSince time.Time
+	// A guard, so a stalled line fails the test instead of hanging it.
+	guard := time.Now().Add(d + 20*time.Second)
 	for res.received+res.lost < sent {
+		if time.Now().After(guard) {
+			res.lost++
+			return res
+		}
 		select {
 		case sent = <-sentC:
 			res.sent = sent
