@@ -12,6 +12,14 @@
 // (power return) and when a reader comes back. Presence and cross-read resolution follow each
 // round. The agent knows nothing of the register.
 //
+// Operations: Handler serves /metrics (Prometheus, custody_agent_*), /healthz (JSON, 503 with a
+// list of problems) and /rounds (each cabinet's last round with all its evidence: reasons for
+// incompleteness, read rate, miss chance, cross-reads) on agent.health_listen.
+//
+// The outbox file is the agent's sequence: never delete it. A replaced file restarts at seq 1 and
+// custodyd drops what follows as replays; the agent notices when custodyd asks for a seq it
+// never gave and raises a seq_behind fault.
+//
 // Lifecycle: Open (opens the outbox, no network) → Run (until ctx ends; owns and ends every
 // goroutine it starts) → Close (idempotent). The event methods (DoorChanged, Scanned, Trigger,
 // Fault) may be called from device goroutines at any time after Open.

@@ -378,3 +378,22 @@ func TestStopEndsEveryGoroutine(t *testing.T) {
 		t.Fatal("second Run accepted")
 	}
 }
+
+func TestReplacedOutboxIsReported(t *testing.T) {
+	key := testKey()
+	b := startBroker(t, "127.0.0.1:0", key)
+	o := newObserver(t, b, key)
+	cfg := testConfig(t, b.URL(), key)
+	cfg.Schedule.AfterPowerReturn = false
+	runAgent(t, cfg, nil, Options{})
+	waitFor(t, 10*time.Second, "agent online", func() bool {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return len(o.avail) > 0
+	})
+	o.command(wire.KindResync, wire.Resync{From: 5000}, time.Now())
+	g, _ := o.wait(0, 10*time.Second, "seq_behind fault", func(g obs) bool { f, ok := g.body.(*wire.Fault); return ok && f.Code == "seq_behind" })
+	if f := g.body.(*wire.Fault); !strings.Contains(f.Message, "last seq is 0") {
+		t.Fatalf("fault: got %q, want it to name the outbox's last seq", f.Message)
+	}
+}

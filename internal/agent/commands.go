@@ -69,6 +69,13 @@ func (a *Agent) command(ctx context.Context, payload []byte, seen *recent) {
 		case *wire.Unlock, *wire.Lock:
 			a.lockCommand(ctx, env, body, fail)
 		case *wire.Resync:
+			if last := a.out.LastSeq(); b.From > last+1 {
+				// custodyd holds seqs this outbox never gave: the file was replaced or lost.
+				// Everything new would be dropped by custodyd as a replay, so say so loudly.
+				msg := fmt.Sprintf("custodyd asks from seq %d but this outbox's last seq is %d: the outbox file %s was replaced; re-enroll the agent or reset its sequence in custodyd", b.From, last, a.out.Path())
+				a.log.Error("sequence behind custodyd", "from", b.From, "last_seq", last)
+				a.Fault(ctx, "outbox", "seq_behind", msg, false)
+			}
 			d := a.pub.requestResync(ctx, b.From)
 			res.Oldest = d.oldest
 			if d.err != nil {
