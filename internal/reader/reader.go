@@ -40,6 +40,11 @@ var (
 	ErrUnknownDriver = errors.New("unknown reader driver")
 )
 
+// InterByteTimeout is how long a line may stay silent inside a frame before a driver abandons it:
+// at 115 200 baud a module sends a whole frame in a few milliseconds, so a longer gap means the
+// "frame start" was noise.
+const InterByteTimeout = 50 * time.Millisecond
+
 // Target is the Gen2 inventoried flag a round selects (A or B).
 type Target uint8
 

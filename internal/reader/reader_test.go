@@ -202,3 +202,29 @@ func TestLinkTimeoutAndClose(t *testing.T) {
 		t.Errorf("Write after Close: got %v, want ErrClosed", err)
 	}
 }
+
+// A noise byte that looks like a frame start with a large length must not hold back the real
+// frame behind it once the line has gone quiet.
+func TestScannerAbandonAfterSilence(t *testing.T) {
+	r := &idleReader{chunks: [][]byte{{0x7E, 0x0C, 0x7E, 0x01, 0x09, 0x09}}}
+	sc := reader.NewScanner(r, 0x7E, 16, check)
+	// The reader is idle once before the bytes and once after: by the second idle everything is
+	// read, and the first candidate still waits for the 15 bytes its length claims.
+	for idles := 0; idles < 2; {
+		_, _, err := sc.Next()
+		if !errors.Is(err, reader.ErrIdle) {
+			t.Fatalf("before the silence: got %v, want only idle reads", err)
+		}
+		idles++
+	}
+	sc.Abandon()
+	_, _, err := sc.Next()
+	var de *reader.DecodeError
+	if !errors.As(err, &de) || de.Offset != 0 || de.Skipped != 2 || !errors.Is(err, reader.ErrTruncated) {
+		t.Fatalf("got %v, want 2 bytes at offset 0 abandoned as truncated", err)
+	}
+	f, off, err := sc.Next()
+	if err != nil || off != 2 || !bytes.Equal(f, []byte{0x7E, 0x01, 0x09, 0x09}) {
+		t.Errorf("got % X at %d, %v; want the real frame at offset 2", f, off, err)
+	}
+}

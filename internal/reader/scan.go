@@ -131,6 +131,17 @@ func (s *Scanner) Next() ([]byte, int64, error) {
 	}
 }
 
+// Abandon gives up on a frame that has begun but not completed. A driver calls it when the line
+// has gone quiet in the middle of a frame (an inter-byte timeout): a noise byte that looked like a
+// frame start with a large length would otherwise hold back the real reply behind it until enough
+// later bytes arrive. The held bytes are rescanned from one byte on; nothing good is dropped.
+func (s *Scanner) Abandon() {
+	if s.start < s.end {
+		s.markBad(ErrTruncated)
+		s.start++
+	}
+}
+
 func (s *Scanner) markBad(err error) {
 	if s.bad < 0 {
 		s.bad = s.base + int64(s.start)

@@ -192,6 +192,9 @@ func NewCommandDecoder(r io.Reader) *Decoder {
 	return &Decoder{sc: reader.NewScanner(r, Sync, MaxFrame, checkCommand), commands: true}
 }
 
+// Abandon gives up on a frame that has begun but not completed; see reader.Scanner.Abandon.
+func (d *Decoder) Abandon() { d.sc.Abandon() }
+
 // Next returns the next frame. A bad stretch gives *reader.DecodeError and decoding goes on with
 // the next call; io.EOF (or the reader's error) ends the stream.
 func (d *Decoder) Next() (Frame, error) {

@@ -179,6 +179,20 @@ func TestInventoryRounds(t *testing.T) {
 	}
 }
 
+// Line noise before a third of the answers (sync bytes and lying lengths among it): the driver
+// resynchronises and nothing but the noise is lost.
+func TestNoisyLine(t *testing.T) {
+	r := newRig(t, cabinet(), time.Second)
+	r.sim.SetNoise(0.3)
+	var c collected
+	if err := r.drv.Inventory(context.Background(), reader.Plan{Antennas: []int{1, 2}, Rounds: 20}, c.emit); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ends) != 20 || c.count(epcA) != 20 || c.count(epcB) != 20 {
+		t.Errorf("got %d rounds, tag A %d times, tag B %d times; want 20 each", len(c.ends), c.count(epcA), c.count(epcB))
+	}
+}
+
 func TestAntennaMissing(t *testing.T) {
 	r := newRig(t, cabinet(), time.Second)
 	r.sim.SetAntennaMissing(2, true)

@@ -119,7 +119,7 @@ func (s *M6e) flush(ctx context.Context, w io.Writer) error {
 	if len(s.out) == 0 {
 		return nil
 	}
-	if _, err := writeAll(ctx, w, s.out); err != nil {
+	if _, err := writeAll(ctx, w, s.noisy(s.out, m6e.Sync)); err != nil {
 		return serveEnd(ctx, err)
 	}
 	return nil

@@ -50,7 +50,7 @@ func (s *R2000) Serve(ctx context.Context, rw io.ReadWriter) error {
 		s.out = s.out[:0]
 		s.answer(f.Addr, f.Cmd, f.Data)
 		if len(s.out) > 0 {
-			if _, err := writeAll(ctx, rw, s.out); err != nil {
+			if _, err := writeAll(ctx, rw, s.noisy(s.out, r2000.Sync)); err != nil {
 				return serveEnd(ctx, err)
 			}
 		}

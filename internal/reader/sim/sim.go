@@ -56,6 +56,7 @@ type device struct {
 	tags    []simTag
 	missing map[int]bool
 	silent  bool
+	noise   float64
 	rng     *rand.Rand
 	major   byte
 	minor   byte
@@ -106,6 +107,30 @@ func (d *device) SetSilent(silent bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.silent = silent
+}
+
+// SetNoise puts line noise before an answer with probability p: a few random bytes, sync bytes
+// included, as a long unshielded cable picks up next to a door lock's solenoid.
+func (d *device) SetNoise(p float64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.noise = p
+}
+
+// noisy prepends noise to out when the dice say so.
+func (d *device) noisy(out []byte, sync byte) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.noise <= 0 || d.rng.Float64() >= d.noise {
+		return out
+	}
+	n := 1 + d.rng.IntN(6)
+	garbage := make([]byte, n, n+len(out))
+	for i := range garbage {
+		garbage[i] = byte(d.rng.IntN(256))
+	}
+	garbage[0] = sync
+	return append(garbage, out...)
 }
 
 func (d *device) isSilent() bool {
