@@ -153,23 +153,32 @@ func (p *publisher) tlsConfig() (*tls.Config, error) {
 }
 
 // onConnect runs in a goroutine of paho's at every (re)connect. Subscribing here, not once at
-// start, is what keeps the command subscription across a broker that lost its sessions.
+// start, is what keeps the command subscription across a broker that lost its sessions. The
+// subscription comes before "online": custodyd answers "online" with a resync command, which must
+// find the agent listening.
 func (p *publisher) onConnect(c mqtt.Client) {
 	id := p.a.cfg.Agent.ID
-	tok := c.Subscribe(p.topics.Cmd(id), 1, func(_ mqtt.Client, m mqtt.Message) {
-		// Hand over and return: the command loop does the work. Not acknowledged-before-done
-		// matters little here: a command lost in a crash is answered by nobody, and custodyd
-		// repeats what it still needs (a resync, a confirming inventory).
-		select {
-		case p.cmds <- m:
-		case <-p.stopped:
+	for attempt := 0; ; attempt++ {
+		tok := c.Subscribe(p.topics.Cmd(id), 1, func(_ mqtt.Client, m mqtt.Message) {
+			// Hand over and return: the command loop does the work. A command lost in a crash
+			// is answered by nobody, and custodyd repeats what it still needs.
+			select {
+			case p.cmds <- m:
+			case <-p.stopped:
+			}
+		})
+		if tok.WaitTimeout(ackTimeout) && tok.Error() == nil {
+			break
 		}
-	})
-	if !tok.WaitTimeout(ackTimeout) || tok.Error() != nil {
-		p.a.log.Error("mqtt subscribe to commands failed; reconnecting", "topic", p.topics.Cmd(id), "error", tok.Error())
-		// Without the subscription the agent would be deaf to custodyd: force a reconnect.
-		go c.Disconnect(0)
-		return
+		p.a.log.Error("mqtt subscribe to commands failed; retrying", "topic", p.topics.Cmd(id), "error", tok.Error(), "attempt", attempt+1)
+		if !c.IsConnectionOpen() {
+			return // the next connect runs this again
+		}
+		select {
+		case <-p.stopped:
+			return
+		case <-time.After(min(time.Duration(1<<min(attempt, 5))*time.Second, 30*time.Second)):
+		}
 	}
 	c.Publish(p.topics.Availability(id), 1, true, wire.Online)
 	p.online.Store(true)
