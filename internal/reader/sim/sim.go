@@ -12,8 +12,10 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +43,21 @@ type Scenario struct {
 	MissingAntennas []int  `json:"missing_antennas"`
 	Seed            uint64 `json:"seed"`
 	Firmware        string `json:"firmware"` // "major.minor"; empty means 1.9
+}
+
+// ParseScenario decodes a scenario from JSON strictly (an unknown field is an error, so a typo in
+// a scenario file is not silently ignored) and validates it.
+func ParseScenario(b []byte) (Scenario, error) {
+	var s Scenario
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Scenario{}, fmt.Errorf("scenario: %w", err)
+	}
+	if _, err := newDevice(s); err != nil {
+		return Scenario{}, err
+	}
+	return s, nil
 }
 
 type simTag struct {

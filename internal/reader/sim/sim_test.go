@@ -3,10 +3,8 @@ package sim_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -80,17 +78,24 @@ func TestScenarioFromJSON(t *testing.T) {
 	const file = `{"seed": 3, "firmware": "2.1", "missing_antennas": [4],
 		"tags": [{"epc": "300833B2DDD9014000000001", "antenna": 2, "read_probability": 0.9, "rssi_dbm": -61},
 		         {"epc": "300833B2DDD9014000000002", "antenna": 2, "read_probability": 0.05, "rssi_dbm": -84, "cross_read": true}]}`
-	var sc sim.Scenario
-	dec := json.NewDecoder(strings.NewReader(file))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sc); err != nil {
+	sc, err := sim.ParseScenario([]byte(file))
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(sc.Tags) != 2 || !sc.Tags[1].CrossRead || sc.Seed != 3 {
+		t.Errorf("got %+v", sc)
 	}
 	if _, err := sim.NewR2000(sc); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := sim.NewM6e(sc); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := sim.ParseScenario([]byte(`{"tags": [{"epc": "3008", "antena": 2}]}`)); err == nil {
+		t.Error("misspelt field: got nil, want an error")
+	}
+	if _, err := sim.ParseScenario([]byte(`{"tags": [{"epc": "3008", "antenna": 9}]}`)); err == nil {
+		t.Error("antenna 9: got nil, want an error")
 	}
 }
 
