@@ -113,6 +113,7 @@ func init() {
 		command{name: "person add", args: "USERNAME NAME", help: "add a person; prints a one-time password unless --password is given",
 			flags: func(fs *flag.FlagSet) {
 				fs.StringVar(&unit, "unit", "", "unit code")
+				roles = nil // list flags keep values across runs in one process (tests)
 				fs.Var(&roles, "role", "role(s): admin, secadmin, auditor, custodian, leader, holder (repeat or comma-separate)")
 				fs.StringVar(&password, "password", "", "initial password (default: generated, shown once)")
 			},
@@ -164,6 +165,7 @@ func init() {
 				fs.StringVar(&date, "date", "", "date issued, YYYY-MM-DD")
 				fs.StringVar(&term, "term", "", "secrecy term (保密期限), e.g. 10年")
 				fs.IntVar(&copies, "copies", 0, "number of copies (份数)")
+				scopeUnits, scopePeople = nil, nil
 				fs.Var(&scopeUnits, "scope-unit", "unit allowed to read (repeatable)")
 				fs.Var(&scopePeople, "scope-person", "person allowed to read (repeatable)")
 			},

@@ -162,7 +162,11 @@ func (r *Register) registerTx(ctx context.Context, tx *store.Tx, a Actor, d *Doc
 				return err
 			}
 			id, _ := res.LastInsertId()
-			items[i] = Item{ID: id, DocumentID: d.ID, Document: d.Number, Copy: i + 1, Copies: d.Copies, Level: d.Level, State: custody.Registered}
+			e, bc, err := r.label(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			items[i] = Item{ID: id, DocumentID: d.ID, Document: d.Number, Copy: i + 1, Copies: d.Copies, Level: d.Level, State: custody.Registered, EPC: e, Barcode: bc}
 		}
 		// The audit record names the document by number and a digest of its title: the auditor
 		// (one of the 三员) reads this log and must not learn the title.

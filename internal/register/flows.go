@@ -108,6 +108,9 @@ func (r *Register) Reproduce(ctx context.Context, a Actor, req ReproduceRequest)
 				return err
 			}
 			id, _ := res.LastInsertId()
+			if _, _, err := r.label(ctx, tx, id); err != nil {
+				return err
+			}
 			x, err := loadRow(ctx, tx, id)
 			if err != nil {
 				return err

@@ -17,6 +17,7 @@
 package register
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,14 +25,36 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/store"
 )
 
 // Register is the rule-checked register over a store.
 type Register struct {
-	st    *store.Store
-	log   *slog.Logger
-	clock func() time.Time // nil: time.Now
+	st     *store.Store
+	log    *slog.Logger
+	clock  func() time.Time // nil: time.Now
+	issuer epc.Issuer       // zero: items get no EPC or barcode (no company prefix configured)
+}
+
+// SetIssuer gives every item registered from now on its EPC and barcode (issue 8): a GDTI-96
+// with the installation's company prefix and the item's id as serial, and the same GDTI as the
+// AI (253) barcode. Call it once, before serving.
+func (r *Register) SetIssuer(is epc.Issuer) { r.issuer = is }
+
+// label fills a new item's EPC and barcode inside the transaction that creates it, so an item
+// never exists without its identities once an issuer is configured.
+func (r *Register) label(ctx context.Context, tx *store.Tx, id int64) (epcHex, barcode string, err error) {
+	if r.issuer.CompanyPrefix == "" {
+		return "", "", nil
+	}
+	e, err := r.issuer.ForItem(uint64(id))
+	if err != nil {
+		return "", "", fmt.Errorf("EPC for item %d: %w", id, err)
+	}
+	epcHex, barcode = e.Hex(), e.BarcodeData()
+	_, err = tx.ExecContext(ctx, `UPDATE items SET epc = ?, barcode = ? WHERE id = ?`, epcHex, barcode, id)
+	return epcHex, barcode, err
 }
 
 // New returns a Register over st.
