@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/reader/sim"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -323,30 +325,55 @@ func TestReaderUnpluggedAndReplugged(t *testing.T) {
 	key := testKey()
 	b := startBroker(t, "127.0.0.1:0", key)
 	o := newObserver(t, b, key)
-	r := newSimReader(t, scenario())
+	// 120 tags at line rate: a pass takes about a quarter of a second, a round a second or more.
+	sc := scenario()
+	for i := range 120 {
+		sc.Tags = append(sc.Tags, sim.Tag{EPC: fmt.Sprintf("E28011606000020A0B0E%04X", i), Antenna: 1 + i%2, RSSIDBm: -60})
+	}
+	r := &simReader{t: t, sc: sc, slow: true}
+	r.plug()
+	t.Cleanup(func() {
+		r.unplug()
+		for _, d := range r.old {
+			<-d
+		}
+	})
 	a, _ := runAgent(t, testConfig(t, b.URL(), key), r, Options{})
-	_, i := o.wait(0, 20*time.Second, "first inventory", inventoryOf("C-08"))
-	_, i7 := o.wait(0, 20*time.Second, "first inventory", inventoryOf("C-07"))
+	_, i := o.wait(0, 30*time.Second, "first inventory", inventoryOf("C-08"))
+	_, i7 := o.wait(0, 30*time.Second, "first inventory", inventoryOf("C-07"))
 	i = max(i, i7)
 
+	// Unplugged in the middle of a round.
+	a.Trigger("C-07", "now", "test: reader unplugged mid-round")
+	waitFor(t, 5*time.Second, "round running", func() bool { return a.metrics != nil && readerBusy(a.readers["r1"]) })
+	time.Sleep(300 * time.Millisecond)
 	r.unplug()
-	a.Trigger("C-07", "now", "test: reader unplugged")
-	// The round fails: a fault, never an inventory that says the cabinet is empty.
+	// The round fails: an incomplete report or a fault, never an inventory that says the
+	// cabinet is complete (or empty).
 	g, j := o.wait(i+1, 20*time.Second, "round failure", func(g obs) bool {
 		f, ok := g.body.(*wire.Fault)
 		return ok && f.Code == "round_failed" || inventoryOf("C-07")(g)
 	})
 	if inv, ok := g.body.(*wire.Inventory); ok && *inv.Complete {
-		t.Fatalf("inventory with the reader unplugged: got complete with %d tags, want a fault or an incomplete report", len(inv.Tags))
+		t.Fatalf("inventory with the reader unplugged mid-round: got complete with %d tags, want incomplete", len(inv.Tags))
 	}
 	waitFor(t, 10*time.Second, "reader reported down", func() bool { return !a.Health().Readers["r1"].Connected })
 	r.plug()
 	// Back: the agent reopens it and inventories its cabinets.
 	g, _ = o.wait(j+1, 30*time.Second, "inventory after the reader came back", inventoryOf("C-07"))
-	if inv := g.body.(*wire.Inventory); !*inv.Complete || len(inv.Tags) != 6 {
-		t.Fatalf("after replug: got complete=%v tags=%d, want complete with 6", *inv.Complete, len(inv.Tags))
+	if inv := g.body.(*wire.Inventory); !*inv.Complete || len(inv.Tags) != 126 {
+		t.Fatalf("after replug: got complete=%v tags=%d, want complete with 126", *inv.Complete, len(inv.Tags))
 	}
 	inOrder(t, o.all())
+}
+
+// readerBusy reports whether a pass holds the reader.
+func readerBusy(u *readerUnit) bool {
+	if u.mu.TryLock() {
+		u.mu.Unlock()
+		return false
+	}
+	return true
 }
 
 // TestStopEndsEveryGoroutine: after Run returns, nothing the agent started is left running, and

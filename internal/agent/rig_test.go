@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -86,6 +87,7 @@ type simReader struct {
 	old   []chan error // simulators unplugged: they end once the agent lets go of the pty
 	sc    sim.Scenario
 	plugs int
+	slow  bool // answer at 115200 baud, as a real serial line does, so a round takes a while
 }
 
 func newSimReader(t testing.TB, sc sim.Scenario) *simReader {
@@ -113,7 +115,11 @@ func (r *simReader) plug() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, p.Master) }()
+	var rw io.ReadWriter = p.Master
+	if r.slow {
+		rw = &throttled{ReadWriter: p.Master}
+	}
+	go func() { done <- s.Serve(ctx, rw) }()
 	r.sim, r.pty, r.stop, r.done = s, p, cancel, done
 	r.plugs++
 }
