@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -53,6 +54,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.log.Info("audit chain verified", "records", res.Records, "head", res.Head)
 
 	reg := register.New(st, d.log)
+	if d.cfg.Identity.CompanyPrefix != "" {
+		reg.SetIssuer(d.cfg.Issuer())
+	}
 	pw, err := reg.Bootstrap(ctx, d.cfg.Bootstrap.AdminUser, d.getenv("CUSTODY_ADMIN_PASSWORD"))
 	if err != nil {
 		return fmt.Errorf("bootstrap admin: %w", err)
@@ -67,7 +71,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := api.New(reg, st, d.log, api.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Registry: registry})
+	site, err := d.startSite(ctx, st, reg, registry)
+	if err != nil {
+		return err
+	}
+	defer site.close()
+	srv := api.New(reg, st, d.log, api.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Registry: registry, OnRevoke: site.revoked})
 
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
 	if err != nil {
@@ -77,22 +86,46 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("http.listen %s: %w", d.cfg.HTTP.Listen, err)
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+
+	// Every long-running part runs under one context; the first to fail stops the others.
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	failed := make(chan error, len(site.runners)+1)
+	for _, r := range site.runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.log.Info(r.name + " started")
+			if err := r.run(runCtx); err != nil && runCtx.Err() == nil {
+				failed <- fmt.Errorf("%s: %w", r.name, err)
+			}
+			d.log.Info(r.name + " stopped")
+		}()
+	}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Serve(ln) }()
 	d.log.Info("http started", "addr", ln.Addr().String())
 	if d.Ready != nil {
 		d.Ready <- ln.Addr().String()
 	}
 
+	var runErr error
 	select {
 	case <-ctx.Done():
-	case err := <-errc:
-		return fmt.Errorf("http: %w", err)
+	case err := <-httpDone:
+		runErr = fmt.Errorf("http: %w", err)
+		httpDone <- nil
+	case runErr = <-failed:
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = hs.Shutdown(shutdown)
-	<-errc
+	if err := hs.Shutdown(shutdown); err != nil && runErr == nil {
+		runErr = err
+	}
+	<-httpDone
 	d.log.Info("http stopped")
-	return err
+	stop()
+	wg.Wait()
+	return runErr
 }

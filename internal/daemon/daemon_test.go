@@ -31,6 +31,7 @@ func start(t *testing.T, dir string, env map[string]string) (string, *syncBuf, f
 	cfg := Default()
 	cfg.DataDir = dir
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.MQTT.Listen = "127.0.0.1:0" // tests run in parallel with others: never the default port
 	out := &syncBuf{}
 	d := New(cfg, slog.New(slog.DiscardHandler), out, func(k string) string { return env[k] })
 	ready := make(chan string, 1)
@@ -109,7 +110,7 @@ func TestRefusesEditedHistory(t *testing.T) {
 	}
 	db.Close()
 	cfg := Default()
-	cfg.DataDir, cfg.HTTP.Listen = dir, "127.0.0.1:0"
+	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", "127.0.0.1:0"
 	err = New(cfg, slog.New(slog.DiscardHandler), &bytes.Buffer{}, func(string) string { return "" }).Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "refusing to start") || !strings.Contains(err.Error(), "record 1") {
 		t.Errorf("got %v, want a refusal naming record 1", err)

@@ -54,7 +54,7 @@ func startDaemon(t *testing.T, dataDir string) *daemon {
 	t.Helper()
 	addr := freeAddr(t)
 	cfg := filepath.Join(t.TempDir(), "custodyd.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[http]\nlisten = %q\n", dataDir, addr)), 0o600)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[http]\nlisten = %q\n[mqtt]\nlisten = \"127.0.0.1:0\"\n", dataDir, addr)), 0o600)
 	d := &daemon{cmd: exec.Command(filepath.Join(bin, "custodyd"), "-config", cfg), addr: addr, out: &bytes.Buffer{}}
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.cmd.Env = append(os.Environ(), "CUSTODY_ADMIN_PASSWORD=admin-walkthrough-1")

@@ -1,0 +1,133 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/broker"
+	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/publish"
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/schedule"
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/wire"
+)
+
+// site is everything behind the MQTT broker: ingest of the agents' observations, the
+// reconciliation and alerting they drive, the nightly schedule and the desks' scanners.
+type site struct {
+	broker  *broker.Broker // nil with an external broker
+	ingest  *ingest.Ingest
+	pub     *publish.Client
+	runners []runner
+}
+
+type runner struct {
+	name string
+	run  func(context.Context) error
+}
+
+// handlers fans each stored batch out to every consumer; each only queues, so ingest's commit
+// loop is never held up by one of them.
+type handlers []ingest.Handler
+
+func (h handlers) HandleObservations(ctx context.Context, obs []wire.Envelope) {
+	for _, x := range h {
+		x.HandleObservations(ctx, obs)
+	}
+}
+
+func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.Register, registry *prometheus.Registry) (*site, error) {
+	c := d.cfg.MQTT
+	s := &site{}
+	url, user, pass := c.URL, c.Username, c.Password
+	if pass == "" {
+		pass = d.getenv("CUSTODY_MQTT_PASSWORD")
+	}
+	if url == "" {
+		b, err := broker.Start(ctx, broker.Config{Listen: c.Listen, Base: c.Base}, st, d.log)
+		if err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return nil, fmt.Errorf("mqtt.listen %s: the port is in use — another custodyd or broker runs there; set [mqtt] listen to a free port, or url to use that broker", c.Listen)
+			}
+			return nil, fmt.Errorf("mqtt.listen %s: start the embedded broker: %w", c.Listen, err)
+		}
+		s.broker = b
+		url = b.URL()
+		user, pass = b.InternalCredentials()
+		d.log.Info("embedded mqtt broker started", "addr", b.Addr())
+	}
+	topics := wire.Topics{Base: c.Base}
+	s.pub = publish.Connect(publish.Config{BrokerURL: url, Username: user, Password: pass, ClientID: "custodyd-publish"}, d.log)
+
+	// Ingest, the alert checker and the desk feed need each other: the checker commands
+	// confirming inventories through ingest, ingest hands stored reports to the checker.
+	var in *ingest.Ingest
+	cmd := alert.CommandSender(func(ctx context.Context, agent, kind string, body any) (string, error) {
+		return in.Send(ctx, agent, kind, body)
+	})
+	book := alert.NewBook(st, d.log, nil)
+	rc := d.cfg.Reconcile
+	chk := alert.NewChecker(st, book, cmd, reconcile.Policy{RemovalGrace: rc.RemovalGrace.Duration, MaxUnread: rc.MaxUnread}, d.cfg.Identity.CompanyPrefix, d.log)
+	obs := alert.NewObserver(chk, 0, d.log)
+	feed := reg.NewDeskFeed(256)
+
+	var err error
+	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, Base: c.Base, Share: c.Share},
+		st, st, handlers{obs, feed}, registry, d.log)
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
+	s.ingest = in
+
+	routes, units, err := d.cfg.Alerts.ChannelsConfig.Build()
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	esc := alert.NewEscalator(book, s.pub, topics.Alerts(), routes, alert.Policy{LeaderDelay: d.cfg.Alerts.LeaderDelay.Duration, ConsoleURL: d.cfg.Alerts.ConsoleURL}, d.log)
+	for u, r := range units {
+		esc.UnitRoutes(u, r)
+	}
+	inv := d.cfg.Inventory
+	sch, err := schedule.New(st, chk, book, cmd, s.pub, schedule.Config{
+		Spec: inv.Schedule, TimeZone: inv.TimeZone, Deadline: inv.Deadline.Duration,
+		WorkFrom: inv.WorkFrom.Duration, WorkTo: inv.WorkTo.Duration,
+		DoorOpenLimit: inv.DoorOpenLimit.Duration, OfflineGrace: inv.OfflineGrace.Duration,
+		SummaryTopic: strings.TrimSuffix(topics.Alerts(), "/alerts") + "/summary",
+	}, schedule.RealClock{}, d.log)
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	s.runners = []runner{
+		{"ingest", in.Run}, {"reconcile", obs.Run}, {"escalation", esc.Run},
+		{"inventory schedule", sch.Run}, {"desk scans", feed.Run},
+	}
+	return s, nil
+}
+
+// revoked is told of an agent's revocation: out of the broker now, and its key forgotten.
+func (s *site) revoked(id string) {
+	if s.broker != nil {
+		s.broker.DisconnectAgent(id)
+	}
+	s.ingest.Invalidate(id)
+}
+
+func (s *site) close() {
+	if s.pub != nil {
+		s.pub.Close()
+	}
+	if s.broker != nil {
+		s.broker.Close()
+	}
+}
