@@ -369,8 +369,11 @@ func (d *Driver) fastRound(ctx context.Context, plan reader.Plan, emit func(read
 	return res, err
 }
 
-// RealtimeRound runs one real-time inventory (0x89) on the antenna and returns the EPCs seen.
+// RealtimeRound runs one real-time inventory (0x89) on the antenna and emits what it reads.
 func (d *Driver) RealtimeRound(ctx context.Context, antenna int, emit func(reader.Event)) error {
+	if antenna < 1 || antenna > Antennas {
+		return d.errorf("real-time inventory", fmt.Errorf("antenna %d out of range 1–%d", antenna, Antennas))
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.realtime(ctx, antenna, emit)
