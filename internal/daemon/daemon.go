@@ -96,11 +96,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.log.Info(r.name + " started")
+			// Each part logs its own start and stop; a failure here stops custodyd as a whole.
 			if err := r.run(runCtx); err != nil && runCtx.Err() == nil {
 				failed <- fmt.Errorf("%s: %w", r.name, err)
 			}
-			d.log.Info(r.name + " stopped")
 		}()
 	}
 	httpDone := make(chan error, 1)
