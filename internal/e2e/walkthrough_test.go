@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/epc"
 )
 
 var bin string // directory with the built programs
@@ -54,7 +57,7 @@ func startDaemon(t *testing.T, dataDir string) *daemon {
 	t.Helper()
 	addr := freeAddr(t)
 	cfg := filepath.Join(t.TempDir(), "custodyd.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[http]\nlisten = %q\n[mqtt]\nlisten = \"127.0.0.1:0\"\n", dataDir, addr)), 0o600)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[http]\nlisten = %q\n[mqtt]\nlisten = \"127.0.0.1:0\"\n[identity]\ncompany_prefix = \"0614141\"\n", dataDir, addr)), 0o600)
 	d := &daemon{cmd: exec.Command(filepath.Join(bin, "custodyd"), "-config", cfg), addr: addr, out: &bytes.Buffer{}}
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.cmd.Env = append(os.Environ(), "CUSTODY_ADMIN_PASSWORD=admin-walkthrough-1")
@@ -164,6 +167,42 @@ func TestReadmeWalkThrough(t *testing.T) {
 		t.Errorf("register output:\n%s", out)
 	}
 	c.ok("", "item", "store", "1", "2", "3", "--cabinet", "C-01")
+
+	// Labels for the three copies: a PDF a person prints, and ZPL sent to a "printer" on TCP.
+	pdf := filepath.Join(t.TempDir(), "labels.pdf")
+	c.ok("", "labels", "print", "--document", "国保〔2026〕12号", "--labels-dir", "../../labels", "-o", pdf)
+	if b, err := os.ReadFile(pdf); err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
+		t.Errorf("labels.pdf: %v, starts %q", err, b[:min(len(b), 8)])
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := make(chan []byte, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		b, _ := io.ReadAll(conn)
+		conn.Close()
+		job <- b
+	}()
+	c.ok("", "labels", "print", "1", "--labels-dir", "../../labels", "--printer", ln.Addr().String())
+	ln.Close()
+	select {
+	case b := <-job:
+		// Item 1's EPC as the installation issues it: company prefix 0614141, serial = item id.
+		want, err := epc.Issuer{CompanyPrefix: "0614141", DocumentType: "00001"}.ForItem(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte("^RFW,H")) || !bytes.Contains(b, []byte(want.Hex())) {
+			t.Errorf("the printer got no RFID encoding of item 1's EPC %s:\n%s", want.Hex(), b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the printer received nothing")
+	}
 	out = c.ok("", "item", "list", "--cabinet", "C-01")
 	if strings.Count(out, "在柜") != 3 || !strings.Contains(out, "3/3") {
 		t.Errorf("item list after storing:\n%s", out)
