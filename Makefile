@@ -34,6 +34,10 @@ bench: setup
 	@mkdir -p var
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./... | tee var/bench.out | ./scripts/bench-lines
 
+# Every fuzz target for FUZZTIME (default 60s) each.
+fuzz:
+	./scripts/fuzz
+
 build:
 	$(GO) build -o bin/ ./cmd/...
 
