@@ -14,6 +14,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/custodyhq/custody/internal/capture"
 )
 
 // subcommand is one entry of the dispatch table: it gets the arguments after its name and
@@ -27,7 +29,7 @@ var subcommands = map[string]subcommand{
 	"run":           {runAgent, "run the agent (default)"},
 	"check":         {checkConfig, "check a configuration file and exit"},
 	"sample-config": {sampleConfig, "print the annotated sample configuration"},
-	// "decode": {decode, "decode captured reader or controller bytes"}, — added with custody-agent decode
+	"decode":        {func(a []string) int { return capture.Main(a, os.Stdin, os.Stdout, os.Stderr) }, "decode a captured reader, controller or scanner byte stream"},
 }
 
 func main() {
