@@ -84,6 +84,11 @@ var decoders = map[string]func(r io.Reader, d Direction) next{
 			if err != nil {
 				return nil, err
 			}
+			// A frame whose CRC holds but whose payload breaks its type's rules is still a bad
+			// frame to the engineer reading the capture: print it as an error like the others.
+			if _, err := f.Message(); err != nil {
+				return nil, &cabinet.FrameError{Offset: f.Offset, Err: err}
+			}
 			return f, nil
 		}
 	},
