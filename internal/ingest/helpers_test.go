@@ -324,6 +324,8 @@ func newAgent(t testing.TB, e *env, id string, key []byte) *agent {
 	t.Helper()
 	a := &agent{t: t, id: id, key: key, topics: wire.Topics{Base: e.base}, boot: randHex(4),
 		outbox: map[uint64][]byte{}, oldest: 1, next: 1, cmds: make(chan []byte, 64), other: make(chan wire.Envelope, 16), done: make(chan struct{})}
+	ready := make(chan struct{})
+	var subscribed sync.Once
 	clientID := id
 	if !e.auth {
 		clientID = id + "-" + randHex(3)
@@ -338,7 +340,8 @@ func newAgent(t testing.TB, e *env, id string, key []byte) *agent {
 				case a.cmds <- m.Payload():
 				case <-a.done:
 				}
-			})
+			}).WaitTimeout(5 * time.Second)
+			subscribed.Do(func() { close(ready) })
 			c.Publish(a.topics.Availability(id), 1, true, wire.Online)
 		})
 	if e.auth {
@@ -350,6 +353,11 @@ func newAgent(t testing.TB, e *env, id string, key []byte) *agent {
 	a.c = paho.NewClient(o)
 	if tok := a.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("agent %s connect: %v", id, tok.Error())
+	}
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("agent %s did not subscribe to its commands", id)
 	}
 	a.wg.Add(1)
 	go a.serveCommands()
@@ -393,12 +401,15 @@ func (a *agent) serveCommands() {
 			if err != nil {
 				continue
 			}
-			from := b.(*wire.Resync).From
+			rs := b.(*wire.Resync)
 			a.mu.Lock()
 			a.resyncs++
-			from = max(from, a.oldest)
+			from, to := max(rs.From, a.oldest), a.next-1
+			if rs.To != 0 {
+				to = min(to, rs.To)
+			}
 			var again [][]byte
-			for s := from; s < a.next; s++ {
+			for s := from; s <= to; s++ {
 				if p, ok := a.outbox[s]; ok {
 					again = append(again, p)
 				}

@@ -49,6 +49,7 @@ type Store interface {
 	StoreObservations(ctx context.Context, obs []store.Observation) ([]store.Outcome, []store.SeqState, error)
 	SkipObservations(ctx context.Context, agent string, oldest uint64) (store.SeqState, error)
 	ObservationSeqs(ctx context.Context) ([]store.SeqState, error)
+	ObservationHoles(ctx context.Context, agent string, after uint64, limit int, span uint64) ([]store.Hole, error)
 }
 
 // Keys looks up an agent's enrolled key; *store.Store satisfies it. An unknown agent is an error
@@ -77,7 +78,14 @@ type Config struct {
 	ResyncGrace time.Duration // how long a hole may stay open (out-of-order delivery) before a resync; default 1s
 	ResyncRetry time.Duration // how often to ask again while it stays open; default 5s
 	KeyTTL      time.Duration // how long a looked-up key is trusted without Invalidate; default 1m
-	Queue       int           // messages buffered between paho and the verifier; default 4*MaxBatch
+
+	// Connections > 1 opens that many connections (client ids ClientID, ClientID-1, …) on one
+	// shared subscription, all feeding the same group commit. A broker that limits the QoS 1
+	// messages in flight per client (Mosquitto's max_inflight_messages, 20 by default) caps a batch
+	// at that limit, since we acknowledge only after the commit; more connections lift the cap.
+	// Not with Mosquitto's use_username_as_clientid unless each has its own account. Default 1.
+	Connections int
+	Queue       int // messages buffered between paho and the verifier; default 4*MaxBatch
 }
 
 func (c *Config) defaults() error {
@@ -98,6 +106,9 @@ func (c *Config) defaults() error {
 	}
 	if c.KeyTTL <= 0 {
 		c.KeyTTL = time.Minute
+	}
+	if c.Connections <= 0 {
+		c.Connections = 1
 	}
 	if c.Queue <= 0 {
 		c.Queue = 4 * c.MaxBatch
@@ -137,6 +148,7 @@ type item struct {
 
 type gap struct {
 	from      uint64 // first missing seq
+	to        uint64 // last missing seq of the hole (0: unknown, through the latest)
 	since     time.Time
 	lastAsked time.Time
 }
@@ -204,9 +216,42 @@ func (in *Ingest) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	clients := make([]paho.Client, in.cfg.Connections)
+	for i := range clients {
+		clients[i] = paho.NewClient(in.options(ctx, i))
+	}
+	in.mu.Lock()
+	in.client = clients[0]
+	in.mu.Unlock()
+
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); in.verify(ctx) }()
+	go func() { defer wg.Done(); in.commit(ctx) }()
+	go func() { defer wg.Done(); in.gapLoop(ctx) }()
+
+	in.log.Info("ingest started", "broker", in.cfg.BrokerURL, "client_id", in.cfg.ClientID, "connections", len(clients), "filter", in.obsFilter())
+	for _, c := range clients {
+		c.Connect() // retries in the background until it succeeds or Disconnect
+	}
+	<-ctx.Done()
+	for _, c := range clients {
+		c.Disconnect(250)
+	}
+	wg.Wait()
+	in.log.Info("ingest stopped", "broker", in.cfg.BrokerURL)
+	return nil
+}
+
+// options configures connection i. Each has its own fixed client id and persistent session.
+func (in *Ingest) options(ctx context.Context, i int) *paho.ClientOptions {
+	id := in.cfg.ClientID
+	if i > 0 {
+		id += "-" + strconv.Itoa(i)
+	}
 	opts := paho.NewClientOptions().
 		AddBroker(in.cfg.BrokerURL).
-		SetClientID(in.cfg.ClientID).
+		SetClientID(id).
 		SetUsername(in.cfg.Username).
 		SetPassword(in.cfg.Password).
 		SetCleanSession(false). // the broker keeps unacknowledged messages for us across our restarts
@@ -220,46 +265,36 @@ func (in *Ingest) Run(ctx context.Context) error {
 		SetKeepAlive(30 * time.Second).
 		SetWriteTimeout(10 * time.Second).
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { in.receive(ctx, m) }).
-		SetOnConnectHandler(func(c paho.Client) { in.onConnect(ctx, c) }).
+		SetOnConnectHandler(func(c paho.Client) { in.onConnect(ctx, c, i) }).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
-			in.m.connected.Set(0)
-			in.log.Warn("mqtt connection lost", "broker", in.cfg.BrokerURL, "err", err)
+			in.m.connected.Dec()
+			in.log.Warn("mqtt connection lost", "broker", in.cfg.BrokerURL, "client_id", id, "err", err)
 		})
 	if in.cfg.TLS != nil {
 		opts.SetTLSConfig(in.cfg.TLS)
 	}
-	client := paho.NewClient(opts)
-	in.mu.Lock()
-	in.client = client
-	in.mu.Unlock()
-
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); in.verify(ctx) }()
-	go func() { defer wg.Done(); in.commit(ctx) }()
-	go func() { defer wg.Done(); in.gapLoop(ctx) }()
-
-	in.log.Info("ingest started", "broker", in.cfg.BrokerURL, "client_id", in.cfg.ClientID, "filter", in.obsFilter())
-	client.Connect() // retries in the background until it succeeds or Disconnect
-	<-ctx.Done()
-	client.Disconnect(250)
-	wg.Wait()
-	in.log.Info("ingest stopped", "broker", in.cfg.BrokerURL)
-	return nil
+	return opts
 }
 
 func (in *Ingest) obsFilter() string {
-	if in.cfg.Share != "" {
+	switch {
+	case in.cfg.Share != "":
 		return "$share/" + in.cfg.Share + "/" + in.topics.ObsFilter()
+	case in.cfg.Connections > 1:
+		return "$share/" + in.cfg.ClientID + "/" + in.topics.ObsFilter()
 	}
 	return in.topics.ObsFilter()
 }
 
 // onConnect (re)subscribes: with ConnectRetry and a persistent session this is the one place
 // that makes sure the subscriptions exist. It runs on paho's own goroutine.
-func (in *Ingest) onConnect(ctx context.Context, c paho.Client) {
-	in.m.connected.Set(1)
-	tok := c.SubscribeMultiple(map[string]byte{in.obsFilter(): 1, in.topics.AvailabilityFilter(): 1}, nil)
+func (in *Ingest) onConnect(ctx context.Context, c paho.Client, i int) {
+	in.m.connected.Inc()
+	filters := map[string]byte{in.obsFilter(): 1}
+	if i == 0 { // availability is not shared: one connection hears it
+		filters[in.topics.AvailabilityFilter()] = 1
+	}
+	tok := c.SubscribeMultiple(filters, nil)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		in.log.Error("mqtt subscribe failed; reconnecting", "broker", in.cfg.BrokerURL, "err", tok.Error())
 		// Without the subscription nothing arrives: drop the connection so paho reconnects
@@ -471,8 +506,13 @@ func (in *Ingest) noteStates(states []store.SeqState, now time.Time) {
 			continue
 		}
 		from := st.Contiguous + 1
-		if g := in.gaps[st.Agent]; g == nil || g.from != from {
-			in.gaps[st.Agent] = &gap{from: from, since: now}
+		g := in.gaps[st.Agent]
+		if g == nil || g.from != from {
+			g = &gap{from: from, since: now}
+			in.gaps[st.Agent] = g
+		}
+		if st.HoleEnd >= from {
+			g.to = st.HoleEnd
 		}
 	}
 	in.m.gaps.Set(float64(len(in.gaps)))
@@ -489,7 +529,7 @@ func (in *Ingest) gapLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case agent := <-in.avail:
-			in.resync(ctx, agent, 0)
+			in.resync(ctx, agent, 0, false)
 		case <-in.resyncN:
 			in.resyncAll(ctx)
 		case now := <-tick.C:
@@ -503,7 +543,7 @@ func (in *Ingest) gapLoop(ctx context.Context) {
 			}
 			in.mu.Unlock()
 			for _, a := range due {
-				in.resync(ctx, a, 0)
+				in.resyncHoles(ctx, a)
 			}
 		}
 	}
@@ -527,17 +567,55 @@ func (in *Ingest) resyncAll(ctx context.Context) {
 		if _, reason, err := in.keys.get(ctx, st.Agent); err != nil || reason != "" {
 			continue // revoked or gone: nothing to ask
 		}
-		in.resync(ctx, st.Agent, st.Contiguous+1)
+		in.resync(ctx, st.Agent, st.Contiguous+1, false)
+	}
+}
+
+// resyncHoles asks agent for each hole below its stored seqs (up to 64 at a time), so one round
+// trip fills scattered losses without the agent sending again what is stored.
+func (in *Ingest) resyncHoles(ctx context.Context, agent string) {
+	in.mu.Lock()
+	g := in.gaps[agent]
+	var after uint64
+	if g != nil {
+		after = g.from - 1
+	}
+	in.mu.Unlock()
+	if g == nil {
+		return
+	}
+	holes, err := in.st.ObservationHoles(ctx, agent, after, 64, 1_000_000)
+	if err != nil {
+		in.log.Error("ingest: list holes for resync", "agent", agent, "err", err)
+		return
+	}
+	if len(holes) == 0 {
+		in.resync(ctx, agent, 0, true)
+		return
+	}
+	for _, h := range holes {
+		id, err := in.Send(ctx, agent, wire.KindResync, wire.Resync{From: h.From, To: h.To})
+		if err != nil {
+			in.log.Warn("ingest: resync request not sent", "agent", agent, "from", h.From, "err", err)
+			return
+		}
+		in.m.resyncs.Inc()
+		in.log.Info("resync requested", "agent", agent, "from", h.From, "to", h.To, "cmd", id)
 	}
 }
 
 // resync asks agent to publish again from its first missing seq (from its state; from=1 when we
-// know nothing of it yet).
-func (in *Ingest) resync(ctx context.Context, agent string, from uint64) {
+// know nothing of it yet). holeOnly asks just for the known hole (a gap below stored seqs);
+// otherwise everything from there on, since a tail may be missing too.
+func (in *Ingest) resync(ctx context.Context, agent string, from uint64, holeOnly bool) {
+	var to uint64
 	in.mu.Lock()
 	if g := in.gaps[agent]; g != nil {
 		if from == 0 || g.from < from {
 			from = g.from
+		}
+		if holeOnly {
+			to = g.to
 		}
 		g.lastAsked = time.Now()
 	}
@@ -550,13 +628,13 @@ func (in *Ingest) resync(ctx context.Context, agent string, from uint64) {
 		}
 		from = st.Contiguous + 1
 	}
-	id, err := in.Send(ctx, agent, wire.KindResync, wire.Resync{From: from})
+	id, err := in.Send(ctx, agent, wire.KindResync, wire.Resync{From: from, To: to})
 	if err != nil {
 		in.log.Warn("ingest: resync request not sent", "agent", agent, "from", from, "err", err)
 		return
 	}
 	in.m.resyncs.Inc()
-	in.log.Info("resync requested", "agent", agent, "from", from, "cmd", id)
+	in.log.Info("resync requested", "agent", agent, "from", from, "to", to, "cmd", id)
 }
 
 func (in *Ingest) seqState(ctx context.Context, agent string) (store.SeqState, error) {

@@ -47,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		gaps: prometheus.NewGauge(prometheus.GaugeOpts{Name: "custody_ingest_open_gaps",
 			Help: "Agents with a hole in their stored seqs."}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "custody_ingest_connected",
-			Help: "1 while connected to the broker."}),
+			Help: "Connections to the broker that are up."}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "custody_ingest_batch_size",
 			Help: "Envelopes per commit.", Buckets: prometheus.ExponentialBuckets(1, 4, 7)}),
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "custody_ingest_commit_seconds",

@@ -42,6 +42,7 @@ type SeqState struct {
 	Agent      string
 	Contiguous uint64
 	MaxSeen    uint64
+	HoleEnd    uint64 // with a gap: the last missing seq of the first hole (the next stored seq − 1)
 }
 
 // Gap reports whether seqs are missing below MaxSeen.
@@ -165,6 +166,15 @@ func advance(ctx context.Context, tx *sql.Tx, agent string, floor uint64, now st
 		return st, fmt.Errorf("max seq of %s: %w", agent, err)
 	}
 	st.MaxSeen = max64(max64(uint64(top.Int64), st.Contiguous), uint64(max))
+	if st.Gap() {
+		var next sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT min(seq) FROM observations WHERE agent = ? AND seq > ?`, agent, int64(st.Contiguous)).Scan(&next); err != nil {
+			return st, fmt.Errorf("next seq of %s: %w", agent, err)
+		}
+		if next.Valid {
+			st.HoleEnd = uint64(next.Int64) - 1
+		}
+	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO observation_seqs(agent, contiguous, max_seen, updated_at) VALUES (?,?,?,?)
 		ON CONFLICT(agent) DO UPDATE SET contiguous = excluded.contiguous, max_seen = excluded.max_seen, updated_at = excluded.updated_at`,
 		agent, int64(st.Contiguous), int64(st.MaxSeen), now)
@@ -233,4 +243,40 @@ func (s *Store) ObservationCount(ctx context.Context, agent string) (int64, erro
 		return 0, fmt.Errorf("count observations: %w", Classify(err))
 	}
 	return n, nil
+}
+
+// Hole is a run of missing seqs, From to To inclusive.
+type Hole struct{ From, To uint64 }
+
+// ObservationHoles lists up to limit holes in agent's stored seqs above after (its contiguous
+// mark), looking at most span seqs ahead so the cost stays bounded however far the agent got.
+func (s *Store) ObservationHoles(ctx context.Context, agent string, after uint64, limit int, span uint64) ([]Hole, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, next FROM (
+			SELECT seq, lead(seq) OVER (ORDER BY seq) AS next FROM observations
+			WHERE agent = ? AND seq >= ? AND seq <= ?)
+		WHERE next > seq + 1 LIMIT ?`, agent, int64(after), int64(after+span), limit)
+	if err != nil {
+		return nil, fmt.Errorf("holes of %s: %w", agent, Classify(err))
+	}
+	defer rows.Close()
+	var out []Hole
+	if after == 0 {
+		// Nothing stored at or below the mark: the first hole starts at 1 and ends before the
+		// lowest stored seq; the window above only sees holes between stored seqs.
+		var lo sql.NullInt64
+		if err := s.r.QueryRowContext(ctx, `SELECT min(seq) FROM observations WHERE agent = ?`, agent).Scan(&lo); err != nil {
+			return nil, fmt.Errorf("holes of %s: %w", agent, Classify(err))
+		}
+		if lo.Valid && lo.Int64 > 1 {
+			out = append(out, Hole{1, uint64(lo.Int64) - 1})
+		}
+	}
+	for rows.Next() {
+		var seq, next int64
+		if err := rows.Scan(&seq, &next); err != nil {
+			return nil, err
+		}
+		out = append(out, Hole{uint64(seq) + 1, uint64(next) - 1})
+	}
+	return out, rows.Err()
 }

@@ -37,7 +37,7 @@ func TestObservationsDedupeAndSeqState(t *testing.T) {
 			t.Errorf("outcome %d: got %v, want stored", i, o)
 		}
 	}
-	if len(states) != 1 || states[0] != (SeqState{Agent: "a1", Contiguous: 2, MaxSeen: 4}) {
+	if len(states) != 1 || states[0] != (SeqState{Agent: "a1", Contiguous: 2, MaxSeen: 4, HoleEnd: 3}) {
 		t.Fatalf("state: got %+v, want contiguous 2, max 4", states)
 	}
 
@@ -88,5 +88,30 @@ func TestObservationOfUnknownAgentFailsWholeBatch(t *testing.T) {
 	}
 	if n, _ := s.ObservationCount(ctx, ""); n != 0 {
 		t.Errorf("rows after a failed batch: got %d, want 0", n)
+	}
+}
+
+func TestObservationHoles(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "c.db"))
+	enrollAgent(t, s, "a1")
+	var batch []Observation
+	for _, seq := range []uint64{3, 4, 5, 8, 10, 11, 15} {
+		batch = append(batch, obs("a1", seq))
+	}
+	if _, _, err := s.StoreObservations(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ObservationHoles(ctx, "a1", 0, 10, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Hole{{1, 2}, {6, 7}, {9, 9}, {12, 14}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("holes: got %v, want %v", got, want)
+	}
+	got, _ = s.ObservationHoles(ctx, "a1", 5, 2, 1000)
+	if fmt.Sprint(got) != fmt.Sprint([]Hole{{6, 7}, {9, 9}}) {
+		t.Errorf("holes after 5, limit 2: got %v, want [{6 7} {9 9}]", got)
 	}
 }

@@ -139,9 +139,11 @@ type Lock struct {
 	Cabinet string `json:"cabinet"`
 }
 
-// Resync asks the agent to publish again every observation with seq ≥ From still in its outbox.
+// Resync asks the agent to publish again every observation with From ≤ seq ≤ To still in its
+// outbox; To = 0 means through the latest.
 type Resync struct {
 	From uint64 `json:"from"`
+	To   uint64 `json:"to,omitempty"`
 }
 
 // Limits of the bodies, shared with the JSON Schemas.
@@ -416,6 +418,9 @@ func (b *Lock) validate() error { return code("cabinet", b.Cabinet) }
 func (b *Resync) validate() error {
 	if b.From < 1 || b.From > MaxSeq {
 		return fmt.Errorf("from %d is outside 1..2^53-1", b.From)
+	}
+	if b.To != 0 && (b.To < b.From || b.To > MaxSeq) {
+		return fmt.Errorf("to %d is below from %d or above 2^53-1", b.To, b.From)
 	}
 	return nil
 }
