@@ -2,8 +2,8 @@ package cabinetsim
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"sync"

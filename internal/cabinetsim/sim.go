@@ -89,8 +89,11 @@ type readerDev struct {
 	miss  map[int]bool
 	quiet bool // fault: silent
 
-	pty  *cabsim.PTY
-	cur  interface{ SetAntennaMissing(int, bool); SetSilent(bool) }
+	pty *cabsim.PTY
+	cur interface {
+		SetAntennaMissing(int, bool)
+		SetSilent(bool)
+	}
 	swap chan struct{} // a new tag set: replace the simulator
 	back chan struct{} // the device returns after vanishing
 }
@@ -282,7 +285,8 @@ func (s *Sim) openPTY(link string) (*cabsim.PTY, error) {
 		dst := filepath.Join(s.opts.LinkDir, link)
 		tmp := dst + ".tmp"
 		os.Remove(tmp)
-		if err := os.Symlink(p.Path, tmp); err == nil {
+		err := os.Symlink(p.Path, tmp)
+		if err == nil {
 			err = os.Rename(tmp, dst)
 		}
 		if err != nil {

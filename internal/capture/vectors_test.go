@@ -167,7 +167,7 @@ func TestScannerVectors(t *testing.T) {
 				t.Fatalf("got %d objects %v, want %d (%s)", len(got), got, len(items), meaning)
 			}
 			for i, item := range items {
-				want := map[string]any{}
+				var want map[string]any
 				if strings.HasPrefix(item, "error@") {
 					off, cause, _ := strings.Cut(strings.TrimPrefix(item, "error@"), ":")
 					n, _ := strconv.Atoi(off)
