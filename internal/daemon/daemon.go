@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/custodyhq/custody/internal/api"
+	"github.com/custodyhq/custody/internal/console"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
 )
@@ -85,7 +86,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("http.listen %s: %w", d.cfg.HTTP.Listen, err)
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	// The web console (internal/console) answers everything the API does not: /api/, /healthz
+	// and /metrics stay the API's.
+	con, err := console.New(ctx, reg, st, d.log, console.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	root := http.NewServeMux()
+	for _, p := range []string{"/api/", "/healthz", "/metrics"} {
+		root.Handle(p, srv.Handler())
+	}
+	root.Handle("/", con.Handler())
+	hs := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 
 	// Every long-running part runs under one context; the first to fail stops the others.
 	runCtx, stop := context.WithCancel(ctx)

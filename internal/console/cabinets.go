@@ -1,0 +1,224 @@
+package console
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/wire"
+)
+
+// Cabinet states as the overview shows them, worst first.
+const (
+	stOffline  = "offline"  // its agent is offline
+	stMissed   = "missed"   // an inventory was due and did not come
+	stFindings = "findings" // open findings
+	stNever    = "never"    // no inventory yet
+	stComplete = "complete" // the last inventory found everything
+)
+
+// cabinetRow is one line of the overview.
+type cabinetRow struct {
+	register.Cabinet
+	State    string
+	Items    int    // items the register has in it
+	LastInv  string // time of the last inventory report
+	Tags     int    // tags read in it
+	Complete bool   // the last round was complete
+	Door     string // open or closed, from the last door observation
+	Findings int
+	Kinds    []reconcile.Kind
+}
+
+// overview computes every cabinet's state in a fixed number of grouped queries, so the page's
+// cost does not grow with the number of cabinets times anything.
+func (c *Console) overview(ctx context.Context, a register.Actor) ([]cabinetRow, error) {
+	cabs, err := c.reg.Cabinets(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	db := c.st.DB()
+	items := map[string]int{}
+	if err := each(ctx, db, `SELECT c.code, count(*) FROM items i JOIN cabinets c ON c.id = i.cabinet_id WHERE i.state = 'in_cabinet' GROUP BY c.code`, func(s scanner) error {
+		var code string
+		var n int
+		err := s.Scan(&code, &n)
+		items[code] = n
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	type inv struct {
+		at   string
+		body string
+	}
+	last := map[string]inv{}
+	// The newest inventory report per cabinet: max(rowid) picks the row SQLite keeps for the bare
+	// columns.
+	if err := each(ctx, db, `SELECT json_extract(body, '$.cabinet'), at, body, max(rowid) FROM observations WHERE kind = 'inventory' GROUP BY 1`, func(s scanner) error {
+		var code sql.NullString
+		var x inv
+		var id int64
+		err := s.Scan(&code, &x.at, &x.body, &id)
+		last[code.String] = x
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	door := map[string]string{}
+	if err := each(ctx, db, `SELECT json_extract(body, '$.cabinet'), json_extract(body, '$.state'), max(rowid) FROM observations WHERE kind = 'door' GROUP BY 1`, func(s scanner) error {
+		var code, state sql.NullString
+		var id int64
+		err := s.Scan(&code, &state, &id)
+		door[code.String] = state.String
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	findings := map[string][]reconcile.Kind{}
+	counts := map[string]int{}
+	if err := each(ctx, db, `SELECT cabinet, kind, count(*) FROM findings WHERE cleared_at IS NULL GROUP BY cabinet, kind`, func(s scanner) error {
+		var code string
+		var k reconcile.Kind
+		var n int
+		err := s.Scan(&code, &k, &n)
+		findings[code] = append(findings[code], k)
+		counts[code] += n
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	// An offline agent's finding names the agent; its cabinets are the agent's.
+	offline := map[string]bool{}
+	if err := each(ctx, db, `SELECT agent FROM findings WHERE cleared_at IS NULL AND kind = 'agent_offline'`, func(s scanner) error {
+		var agent string
+		err := s.Scan(&agent)
+		offline[agent] = true
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]cabinetRow, 0, len(cabs))
+	for _, cb := range cabs {
+		row := cabinetRow{Cabinet: cb, Items: items[cb.Code], Door: door[cb.Code], Kinds: findings[cb.Code], Findings: counts[cb.Code]}
+		if x, ok := last[cb.Code]; ok {
+			row.LastInv = x.at
+			var body wire.Inventory
+			if json.Unmarshal([]byte(x.body), &body) == nil {
+				row.Tags = len(body.Tags)
+				row.Complete = body.Complete != nil && *body.Complete
+			}
+		}
+		switch {
+		case offline[cb.Agent] && cb.Agent != "" || slices.Contains(row.Kinds, reconcile.AgentOffline):
+			row.State = stOffline
+		case slices.Contains(row.Kinds, reconcile.InventoryMissed):
+			row.State = stMissed
+		case row.Findings > 0:
+			row.State = stFindings
+		case row.LastInv == "":
+			row.State = stNever
+		default:
+			row.State = stComplete
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+type scanner interface{ Scan(...any) error }
+
+func each(ctx context.Context, db *sql.DB, q string, fn func(scanner) error, args ...any) error {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("console query: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return fmt.Errorf("console query: %w", err)
+		}
+	}
+	return rows.Err()
+}
+
+type cabinetsData struct {
+	Rows                                       []cabinetRow
+	Complete, Findings, Missed, Offline, Never int
+}
+
+func (c *Console) cabinetsPage(w http.ResponseWriter, r *http.Request, p *page) {
+	rows, err := c.overview(r.Context(), p.Actor)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	d := cabinetsData{Rows: rows}
+	for _, x := range rows {
+		switch x.State {
+		case stComplete:
+			d.Complete++
+		case stFindings:
+			d.Findings++
+		case stMissed:
+			d.Missed++
+		case stOffline:
+			d.Offline++
+		default:
+			d.Never++
+		}
+	}
+	p.Data = d
+	c.render(w, r, http.StatusOK, "cabinets", p)
+}
+
+type cabinetData struct {
+	Row      cabinetRow
+	Items    []register.Item
+	Findings []alert.Finding
+	Inv      *wire.Inventory
+}
+
+func (c *Console) cabinetPage(w http.ResponseWriter, r *http.Request, p *page) {
+	code := clip(r.PathValue("code"), 100)
+	rows, err := c.overview(r.Context(), p.Actor)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	i := slices.IndexFunc(rows, func(x cabinetRow) bool { return x.Code == code })
+	if i < 0 {
+		c.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	d := cabinetData{Row: rows[i]}
+	if d.Items, err = c.reg.Items(r.Context(), p.Actor, register.ItemFilter{Cabinet: code}); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	all, err := c.book.Findings(r.Context(), alert.Filter{Cabinet: code, Active: true}, 0)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	d.Findings = all
+	var body string
+	err = c.st.DB().QueryRowContext(r.Context(), `SELECT body FROM observations WHERE kind = 'inventory' AND json_extract(body, '$.cabinet') = ? ORDER BY rowid DESC LIMIT 1`, code).Scan(&body)
+	if err == nil {
+		var inv wire.Inventory
+		if json.Unmarshal([]byte(body), &inv) == nil {
+			d.Inv = &inv
+		}
+	} else if err != sql.ErrNoRows {
+		c.fail(w, r, p, err)
+		return
+	}
+	p.Data = d
+	c.render(w, r, http.StatusOK, "cabinet", p)
+}

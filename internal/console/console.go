@@ -1,0 +1,300 @@
+// Package console is custodyd's web console: the pages custodians, leaders and auditors use all
+// day, served by custodyd itself on the API's HTTP server.
+//
+// Shape, and why: server-rendered html/template pages with htmx (vendored, static/htmx.min.js)
+// for small progressive enhancement, and server-sent events for live updates. The site runs on a
+// secure network with no Internet, so nothing may be fetched at run time and there is no
+// front-end build step to keep working; html/template escapes every value by context, which is
+// the strongest defence we have against a document title carrying HTML. Every page works as plain
+// forms and links; htmx only swaps the live parts (a cabinet table, the alert list, a desk's
+// handover) when the server announces a change over /live.
+//
+// Text: every word a template shows comes from a message catalogue (messages/zh-CN.toml and
+// messages/en.toml, flat keys, decoded strictly; both must hold the same keys). zh-CN is the
+// default; English is chosen with the language switch (a cookie). Domain vocabulary — levels,
+// states, roles, alert kinds — comes with both languages from packages custody, alert and
+// reconcile, so the console and the API never name a thing differently.
+//
+// Security: a login makes a register token that stays on the server; the browser holds only an
+// opaque session id in an HttpOnly, SameSite=Strict cookie (Secure under TLS). Logout deletes the
+// server-side session, so a replayed cookie is refused. Every state-changing request passes Go's
+// cross-origin protection (http.CrossOriginProtection: Sec-Fetch-Site / Origin checks), every
+// route names the roles allowed to use it, and every change goes through package register or
+// package alert, which audit it. The 三员 (admin, secadmin, auditor) never see document titles:
+// the register redacts them, and the console shows no title column to them. Repeated wrong
+// passwords lock the account's console login for a while.
+//
+// Live updates: /live streams named events (cabinets, alerts, desk) when a cheap fingerprint of
+// the relevant tables changes. The console reads the store rather than hooking into ingest, so a
+// slow browser can never hold up the agents' observations; each stream ends with its request or
+// with the console's context.
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store"
+)
+
+//go:embed static templates messages
+var files embed.FS
+
+// Options configure a Console.
+type Options struct {
+	TokenTTL time.Duration // lifetime of a console session; default 12 h
+	FontPath string        // TrueType font for PDF receipts and reports; default the Debian arphic font
+	// LiveInterval is how often /live looks for changes; default 500 ms.
+	LiveInterval time.Duration
+	// MaxFailures wrong passwords in a row lock an account's console login for LockFor.
+	MaxFailures int
+	LockFor     time.Duration
+}
+
+// DefaultFont is Debian's fonts-arphic-gbsn00lp.
+const DefaultFont = "/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf"
+
+// Console serves the web console.
+type Console struct {
+	ctx  context.Context // ends every live stream when custodyd stops
+	reg  *register.Register
+	st   *store.Store
+	book *alert.Book
+	log  *slog.Logger
+	opt  Options
+	ui   *ui
+	mux  *http.ServeMux
+
+	mu       sync.Mutex
+	sessions map[string]*session // by digest of the cookie value
+	failures map[string]*failure // by username
+}
+
+type session struct {
+	token   string // the register's bearer token; never leaves the server
+	expires time.Time
+}
+
+type failure struct {
+	count  int
+	locked time.Time // until
+}
+
+// New builds the console. ctx bounds the live streams.
+func New(ctx context.Context, reg *register.Register, st *store.Store, log *slog.Logger, opt Options) (*Console, error) {
+	if opt.TokenTTL == 0 {
+		opt.TokenTTL = 12 * time.Hour
+	}
+	if opt.FontPath == "" {
+		opt.FontPath = DefaultFont
+	}
+	if opt.LiveInterval == 0 {
+		opt.LiveInterval = 500 * time.Millisecond
+	}
+	if opt.MaxFailures == 0 {
+		opt.MaxFailures = 5
+	}
+	if opt.LockFor == 0 {
+		opt.LockFor = 15 * time.Minute
+	}
+	u, err := loadUI(files)
+	if err != nil {
+		return nil, err
+	}
+	c := &Console{ctx: ctx, reg: reg, st: st, book: alert.NewBook(st, log, nil), log: log, opt: opt, ui: u,
+		mux: http.NewServeMux(), sessions: map[string]*session{}, failures: map[string]*failure{}}
+	c.routes()
+	return c, nil
+}
+
+// Handler is the console's root handler: every state-changing request must pass the
+// cross-origin check first.
+func (c *Console) Handler() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.log.Warn("console: cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		c.renderError(w, r, http.StatusForbidden, "error.cross_origin")
+	}))
+	return securityHeaders(cop.Handler(c.mux))
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Roles of the console's areas.
+var (
+	deskRoles    = []custody.Role{custody.Custodian}
+	siteRoles    = []custody.Role{custody.Custodian, custody.Leader}
+	alertReaders = []custody.Role{custody.Custodian, custody.Leader, custody.Auditor}
+	alertActors  = []custody.Role{custody.Custodian, custody.Leader}
+	auditRoles   = []custody.Role{custody.Auditor}
+	anyone       []custody.Role
+)
+
+type pageHandler func(w http.ResponseWriter, r *http.Request, p *page)
+
+// handle mounts h for the roles; nil roles means any signed-in person.
+func (c *Console) handle(pattern string, roles []custody.Role, h pageHandler) {
+	c.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := c.newPage(r)
+		a, ok := c.actor(r)
+		if !ok {
+			if r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
+			c.renderError(w, r, http.StatusUnauthorized, "error.signed_out")
+			return
+		}
+		p.Actor = a
+		if a.MustChangePassword && r.URL.Path != "/password" && r.URL.Path != "/logout" {
+			http.Redirect(w, r, "/password", http.StatusSeeOther)
+			return
+		}
+		if roles != nil && !a.Has(roles...) {
+			c.log.Warn("console: page outside the role refused", "user", a.Username, "path", r.URL.Path)
+			c.renderError(w, r, http.StatusForbidden, "error.forbidden")
+			return
+		}
+		h(w, r, p)
+	}))
+}
+
+const cookieName = "custody_session"
+
+func digest(v string) string {
+	s := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(s[:])
+}
+
+// actor resolves the session cookie to the person, through the register so a closed account or
+// an expired token ends the console session too.
+func (c *Console) actor(r *http.Request) (register.Actor, bool) {
+	ck, err := r.Cookie(cookieName)
+	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
+		return register.Actor{}, false
+	}
+	key := digest(ck.Value)
+	c.mu.Lock()
+	s := c.sessions[key]
+	if s != nil && time.Now().After(s.expires) {
+		delete(c.sessions, key)
+		s = nil
+	}
+	c.mu.Unlock()
+	if s == nil {
+		return register.Actor{}, false
+	}
+	a, err := c.reg.Authenticate(r.Context(), s.token)
+	if err != nil {
+		return register.Actor{}, false
+	}
+	return a, true
+}
+
+func (c *Console) token(r *http.Request) string {
+	ck, err := r.Cookie(cookieName)
+	if err != nil {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.sessions[digest(ck.Value)]; s != nil {
+		return s.token
+	}
+	return ""
+}
+
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token string) {
+	var b [32]byte
+	rand.Read(b[:])
+	v := base64.RawURLEncoding.EncodeToString(b[:])
+	c.mu.Lock()
+	c.sessions[digest(v)] = &session{token: token, expires: time.Now().Add(c.opt.TokenTTL)}
+	c.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: v, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(c.opt.TokenTTL.Seconds())})
+}
+
+func (c *Console) endSession(w http.ResponseWriter, r *http.Request) {
+	if ck, err := r.Cookie(cookieName); err == nil {
+		c.mu.Lock()
+		delete(c.sessions, digest(ck.Value))
+		c.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: -1})
+}
+
+// locked reports whether username's console login is locked now.
+func (c *Console) locked(username string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.failures[username]
+	return f != nil && time.Now().Before(f.locked)
+}
+
+func (c *Console) failed(username string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.failures[username]
+	if f == nil {
+		if len(c.failures) > 10000 { // bound memory against a flood of invented names
+			clear(c.failures)
+		}
+		f = &failure{}
+		c.failures[username] = f
+	}
+	f.count++
+	if f.count >= c.opt.MaxFailures {
+		f.locked = time.Now().Add(c.opt.LockFor)
+		f.count = 0
+		c.log.Warn("console: login locked after repeated failures", "user", username, "until", f.locked)
+	}
+}
+
+func (c *Console) succeeded(username string) {
+	c.mu.Lock()
+	delete(c.failures, username)
+	c.mu.Unlock()
+}
+
+// home is the first page of a role.
+func home(a register.Actor) string {
+	switch {
+	case a.Has(custody.Custodian):
+		return "/desk"
+	case a.Has(custody.Leader):
+		return "/cabinets"
+	case a.Has(custody.Auditor):
+		return "/audit"
+	}
+	return "/password"
+}
+
+func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

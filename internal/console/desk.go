@@ -1,0 +1,224 @@
+package console
+
+import (
+	"database/sql"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/report"
+)
+
+// The custodian's desk: open a handover for a purpose, let the desk's scanner (through its agent,
+// arriving live) or the keyboard add the counterpart's badge and the items, close with the
+// counterpart's PIN (and a second custodian for top-secret items), print the receipt.
+
+type deskRef struct{ Code, Name string }
+
+type deskIndexData struct {
+	Desks    []deskRef
+	Purposes []purpose
+	Open     []register.Session
+}
+
+type purpose struct {
+	Code string
+	Name string
+}
+
+var purposeCodes = []string{register.PurposeBorrow, register.PurposeReturn, register.PurposeCirculate, register.PurposeReadingRoom,
+	register.PurposeTakeOut, register.PurposeTransfer, register.PurposeArchive, register.PurposeDestroy}
+
+func (c *Console) deskIndex(w http.ResponseWriter, r *http.Request, p *page) {
+	var d deskIndexData
+	err := each(r.Context(), c.st.DB(), `SELECT code, name FROM desks ORDER BY code`, func(s scanner) error {
+		var x deskRef
+		err := s.Scan(&x.Code, &x.Name)
+		d.Desks = append(d.Desks, x)
+		return err
+	})
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	for _, code := range purposeCodes {
+		d.Purposes = append(d.Purposes, purpose{code, p.X(register.PurposeText(code))})
+	}
+	if d.Open, err = c.reg.Sessions(r.Context(), p.Actor, "open"); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	if k := r.URL.Query().Get("err"); k != "" {
+		p.Err = clip(k, 500)
+	}
+	p.Data = d
+	c.render(w, r, http.StatusOK, "desk_index", p)
+}
+
+func (c *Console) deskOpen(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	req := register.OpenRequest{
+		Desk: clip(r.PostFormValue("desk"), 100), Purpose: clip(r.PostFormValue("purpose"), 50),
+		Cabinet: clip(r.PostFormValue("cabinet"), 100), Place: clip(r.PostFormValue("place"), 200),
+		TargetUnit: clip(r.PostFormValue("target_unit"), 100), Note: clip(r.PostFormValue("note"), maxNote),
+	}
+	if n, err := strconv.ParseInt(r.PostFormValue("approval"), 10, 64); err == nil {
+		req.Approval = n
+	}
+	if n, err := strconv.ParseInt(r.PostFormValue("batch"), 10, 64); err == nil {
+		req.Batch = n
+	}
+	if due := r.PostFormValue("due"); due != "" {
+		// The form's datetime-local value is in the office's time zone.
+		if t, err := time.ParseInLocation("2006-01-02T15:04", due, time.Local); err == nil {
+			req.Due = t.Format(time.RFC3339)
+		} else {
+			req.Due = clip(due, 50)
+		}
+	}
+	if _, err := c.reg.OpenSession(r.Context(), p.Actor, req); err != nil {
+		http.Redirect(w, r, "/desk?err="+url.QueryEscape(p.refusal(err)), http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/desk/"+url.PathEscape(req.Desk), http.StatusSeeOther)
+}
+
+// openSession is the id of the desk's open handover, 0 if none.
+func (c *Console) openSession(r *http.Request, desk string) (int64, error) {
+	var id int64
+	err := c.st.DB().QueryRowContext(r.Context(), `SELECT s.id FROM sessions s JOIN desks d ON d.id = s.desk_id WHERE d.code = ? AND s.state = 'open'`, desk).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return id, err
+}
+
+type deskData struct {
+	Desk    string
+	Session *register.Session
+	Purpose string
+}
+
+func (c *Console) deskPage(w http.ResponseWriter, r *http.Request, p *page) {
+	desk := clip(r.PathValue("desk"), 100)
+	id, err := c.openSession(r, desk)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	d := deskData{Desk: desk}
+	if id != 0 {
+		s, err := c.reg.Session(r.Context(), p.Actor, id)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		d.Session = &s
+		d.Purpose = p.X(register.PurposeText(s.Purpose))
+	}
+	if k := r.URL.Query().Get("err"); k != "" {
+		p.Err = clip(k, 500)
+	}
+	p.Desk = desk
+	p.Data = d
+	c.render(w, r, http.StatusOK, "desk", p)
+}
+
+func (c *Console) deskBack(w http.ResponseWriter, r *http.Request, desk string, p *page, err error) {
+	u := "/desk/" + url.PathEscape(desk)
+	if err != nil {
+		u += "?err=" + url.QueryEscape(p.refusal(err))
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// deskScan takes a typed code, or a keyboard-wedge scanner's, into the desk's open handover.
+func (c *Console) deskScan(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	desk := clip(r.PathValue("desk"), 100)
+	id, err := c.openSession(r, desk)
+	if err == nil && id == 0 {
+		c.renderError(w, r, http.StatusNotFound, "desk.no_session")
+		return
+	}
+	if err == nil {
+		_, err = c.reg.Scan(r.Context(), p.Actor, id, clip(r.PostFormValue("code"), 500))
+	}
+	c.deskBack(w, r, desk, p, err)
+}
+
+func (c *Console) deskClose(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	desk := clip(r.PathValue("desk"), 100)
+	id, err := c.openSession(r, desk)
+	if err == nil && id == 0 {
+		c.renderError(w, r, http.StatusNotFound, "desk.no_session")
+		return
+	}
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	s, err := c.reg.CloseSession(r.Context(), p.Actor, id, register.CloseRequest{
+		PIN: clip(r.PostFormValue("pin"), 50), SecondBadge: clip(r.PostFormValue("second_badge"), 100), SecondPIN: clip(r.PostFormValue("second_pin"), 50)})
+	if err != nil {
+		c.deskBack(w, r, desk, p, err)
+		return
+	}
+	http.Redirect(w, r, "/receipts/"+strconv.FormatInt(s.ID, 10), http.StatusSeeOther)
+}
+
+func (c *Console) deskAbandon(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	desk := clip(r.PathValue("desk"), 100)
+	id, err := c.openSession(r, desk)
+	if err == nil && id == 0 {
+		c.renderError(w, r, http.StatusNotFound, "desk.no_session")
+		return
+	}
+	if err == nil {
+		_, err = c.reg.AbandonSession(r.Context(), p.Actor, id, clip(r.PostFormValue("reason"), maxNote))
+	}
+	if err != nil {
+		c.deskBack(w, r, desk, p, err)
+		return
+	}
+	http.Redirect(w, r, "/desk", http.StatusSeeOther)
+}
+
+func (c *Console) receiptSession(w http.ResponseWriter, r *http.Request, p *page) (register.Session, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		c.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return register.Session{}, false
+	}
+	s, err := c.reg.Session(r.Context(), p.Actor, id)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return s, false
+	}
+	return s, true
+}
+
+func (c *Console) receiptPage(w http.ResponseWriter, r *http.Request, p *page) {
+	s, ok := c.receiptSession(w, r, p)
+	if !ok {
+		return
+	}
+	p.Data = deskData{Desk: s.Desk, Session: &s, Purpose: p.X(register.PurposeText(s.Purpose))}
+	c.render(w, r, http.StatusOK, "receipt", p)
+}
+
+func (c *Console) receiptPDF(w http.ResponseWriter, r *http.Request, p *page) {
+	s, ok := c.receiptSession(w, r, p)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `inline; filename="receipt-`+strconv.FormatInt(s.ID, 10)+`.pdf"`)
+	if err := report.PDF(w, report.Receipt(s), c.opt.FontPath); err != nil {
+		c.log.Error("console: receipt pdf", "session", s.ID, "err", err)
+	}
+}

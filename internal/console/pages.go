@@ -1,0 +1,336 @@
+package console
+
+import (
+	"errors"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/audit"
+	"github.com/custodyhq/custody/internal/register"
+)
+
+// Bounds on what a form may carry; the longest legitimate value (a note) is far shorter.
+const (
+	maxForm   = 64 << 10
+	maxSearch = 200
+	maxNote   = 2000
+)
+
+func (c *Console) routes() {
+	static, _ := fs.Sub(files, "static")
+	c.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	c.mux.HandleFunc("GET /login", c.loginPage)
+	c.mux.HandleFunc("POST /login", c.login)
+	c.mux.HandleFunc("POST /lang", c.setLang)
+	c.mux.HandleFunc("POST /logout", c.logout)
+	c.handle("GET /{$}", anyone, func(w http.ResponseWriter, r *http.Request, p *page) {
+		http.Redirect(w, r, home(p.Actor), http.StatusSeeOther)
+	})
+	c.handle("GET /password", anyone, c.passwordPage)
+	c.handle("POST /password", anyone, c.changePassword)
+	c.mux.HandleFunc("GET /live", c.live)
+
+	c.handle("GET /cabinets", siteRoles, c.cabinetsPage)
+	c.handle("GET /cabinets/{code}", siteRoles, c.cabinetPage)
+
+	c.handle("GET /alerts", alertReaders, c.alertsPage)
+	c.handle("GET /alerts/{id}", alertReaders, c.alertPage)
+	c.handle("POST /alerts/{id}/ack", alertActors, c.alertStep(false))
+	c.handle("POST /alerts/{id}/resolve", alertActors, c.alertStep(true))
+
+	c.handle("GET /desk", deskRoles, c.deskIndex)
+	c.handle("POST /desk/open", deskRoles, c.deskOpen)
+	c.handle("GET /desk/{desk}", deskRoles, c.deskPage)
+	c.handle("POST /desk/{desk}/scan", deskRoles, c.deskScan)
+	c.handle("POST /desk/{desk}/close", deskRoles, c.deskClose)
+	c.handle("POST /desk/{desk}/abandon", deskRoles, c.deskAbandon)
+	c.handle("GET /receipts/{id}", deskRoles, c.receiptPage)
+	c.handle("GET /receipts/{id}/pdf", deskRoles, c.receiptPDF)
+	c.handle("GET /recalls", siteRoles, c.recallsPage)
+	c.handle("GET /batches", siteRoles, c.batchesPage)
+
+	c.handle("GET /register", siteRoles, c.registerPage)
+	c.handle("GET /register/{kind}/download", siteRoles, c.registerDownload)
+
+	c.handle("GET /audit", auditRoles, c.auditPage)
+}
+
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	if a, ok := c.actor(r); ok {
+		http.Redirect(w, r, home(a), http.StatusSeeOther)
+		return
+	}
+	c.render(w, r, http.StatusOK, "login", c.newPage(r))
+}
+
+func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	p := c.newPage(r)
+	user := clip(r.PostFormValue("username"), 100)
+	pass := r.PostFormValue("password")
+	if len(pass) > 1000 {
+		pass = ""
+	}
+	if c.locked(user) {
+		p.Err = p.T("login.locked")
+		c.render(w, r, http.StatusTooManyRequests, "login", p)
+		return
+	}
+	token, a, err := c.reg.Login(r.Context(), user, pass, c.opt.TokenTTL)
+	if err != nil {
+		if errors.Is(err, register.ErrBadLogin) {
+			c.failed(user)
+			p.Err = p.T("login.bad")
+			c.render(w, r, http.StatusUnauthorized, "login", p)
+			return
+		}
+		c.log.Error("console: login", "err", err)
+		p.Err = p.T("error.internal")
+		c.render(w, r, http.StatusInternalServerError, "login", p)
+		return
+	}
+	c.succeeded(user)
+	c.startSession(w, r, token)
+	c.log.Info("console: signed in", "user", a.Username)
+	if a.MustChangePassword {
+		http.Redirect(w, r, "/password", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, home(a), http.StatusSeeOther)
+}
+
+func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
+	c.endSession(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (c *Console) setLang(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	lang := r.PostFormValue("lang")
+	if !slices.Contains(languages, lang) {
+		lang = languages[0]
+	}
+	http.SetCookie(w, &http.Cookie{Name: "lang", Value: lang, Path: "/", SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 365 * 24 * 3600})
+	back := r.PostFormValue("back")
+	if u, err := url.Parse(back); err != nil || back == "" || u.IsAbs() || u.Host != "" || len(back) > 500 || back[0] != '/' || (len(back) > 1 && back[1] == '/') {
+		back = "/"
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+func (c *Console) passwordPage(w http.ResponseWriter, r *http.Request, p *page) {
+	c.render(w, r, http.StatusOK, "password", p)
+}
+
+func (c *Console) changePassword(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	old, nw, again := r.PostFormValue("old"), r.PostFormValue("new"), r.PostFormValue("again")
+	switch {
+	case nw != again:
+		p.Err = p.T("password.mismatch")
+	default:
+		if err := c.reg.ChangePassword(r.Context(), p.Actor, old, nw); err != nil {
+			p.Err = p.refusal(err)
+		}
+	}
+	if p.Err != "" {
+		c.render(w, r, http.StatusUnprocessableEntity, "password", p)
+		return
+	}
+	p.Actor.MustChangePassword = false
+	p.Flash = "password.changed"
+	c.render(w, r, http.StatusOK, "password", p)
+}
+
+// ---- alerts
+
+type alertsData struct {
+	Alerts []alert.Alert
+	All    bool
+}
+
+func (c *Console) alertsPage(w http.ResponseWriter, r *http.Request, p *page) {
+	all := r.URL.Query().Get("all") == "1"
+	f := alert.Filter{Active: !all, Limit: 500}
+	as, err := c.book.Alerts(r.Context(), f)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	// Most severe first, newest first within a severity.
+	slices.SortStableFunc(as, func(a, b alert.Alert) int {
+		if d := b.Severity.Rank() - a.Severity.Rank(); d != 0 {
+			return d
+		}
+		return b.OpenedAt.Compare(a.OpenedAt)
+	})
+	p.Data = alertsData{as, all}
+	c.render(w, r, http.StatusOK, "alerts", p)
+}
+
+type alertData struct {
+	Alert    alert.Alert
+	Findings []alert.Finding
+	History  []alert.Event
+}
+
+func (c *Console) alertPage(w http.ResponseWriter, r *http.Request, p *page) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		c.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	al, err := c.book.Alert(r.Context(), id)
+	if errors.Is(err, alert.ErrNotFound) {
+		c.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	} else if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	fs, err := c.book.Findings(r.Context(), alert.Filter{}, id)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	h, err := c.book.History(r.Context(), id)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	p.Data = alertData{al, fs, h}
+	if k := r.URL.Query().Get("err"); k != "" && slices.Contains([]string{"alert.note_required", "alert.already_resolved"}, k) {
+		p.Err = p.T(k)
+	}
+	c.render(w, r, http.StatusOK, "alert", p)
+}
+
+func (c *Console) alertStep(resolve bool) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request, p *page) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			c.renderError(w, r, http.StatusNotFound, "error.not_found")
+			return
+		}
+		note := clip(r.PostFormValue("note"), maxNote)
+		if resolve {
+			_, err = c.book.Resolve(r.Context(), p.Actor.Username, id, note)
+		} else {
+			_, err = c.book.Acknowledge(r.Context(), p.Actor.Username, id, note)
+		}
+		back := "/alerts/" + strconv.FormatInt(id, 10)
+		switch {
+		case errors.Is(err, alert.ErrNotFound):
+			c.renderError(w, r, http.StatusNotFound, "error.not_found")
+			return
+		case errors.Is(err, alert.ErrNoNote):
+			back += "?err=alert.note_required"
+		case errors.Is(err, alert.ErrResolved):
+			back += "?err=alert.already_resolved"
+		case err != nil:
+			c.fail(w, r, p, err)
+			return
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+	}
+}
+
+// ---- recalls and destruction batches
+
+func (c *Console) recallsPage(w http.ResponseWriter, r *http.Request, p *page) {
+	rs, err := c.reg.Recalls(r.Context(), p.Actor)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	p.Data = rs
+	c.render(w, r, http.StatusOK, "recalls", p)
+}
+
+func (c *Console) batchesPage(w http.ResponseWriter, r *http.Request, p *page) {
+	bs, err := c.reg.Batches(r.Context(), p.Actor)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	p.Data = bs
+	c.render(w, r, http.StatusOK, "batches", p)
+}
+
+// ---- audit
+
+type auditData struct {
+	Records   []audit.Record
+	Actor     string
+	Action    string
+	From      string
+	Verified  bool
+	Head      string
+	Count     int
+	VerifyErr string
+}
+
+func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, p *page) {
+	q := r.URL.Query()
+	d := auditData{Actor: clip(q.Get("actor"), 100), Action: clip(q.Get("action"), 100), From: clip(q.Get("from"), 20)}
+	res, err := c.st.VerifyAudit(r.Context())
+	if err != nil {
+		d.VerifyErr = err.Error()
+	} else {
+		d.Verified, d.Head, d.Count = true, res.Head, res.Records
+	}
+	var from int64
+	if n, err := strconv.ParseInt(d.From, 10, 64); err == nil && n > 0 {
+		from = n
+	}
+	var recs []audit.Record
+	err = c.st.AuditRecords(r.Context(), from, func(rec audit.Record) error {
+		if d.Actor != "" && rec.Actor != d.Actor {
+			return nil
+		}
+		if d.Action != "" && rec.Action != d.Action {
+			return nil
+		}
+		recs = append(recs, rec)
+		if len(recs) > 1000 {
+			recs = recs[1:]
+		}
+		return nil
+	})
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	slices.Reverse(recs) // newest first
+	if len(recs) > 500 {
+		recs = recs[:500]
+	}
+	d.Records = recs
+	p.Data = d
+	c.render(w, r, http.StatusOK, "audit", p)
+}
+
+// fail answers an unexpected error: a refusal in the person's language, anything else logged.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *page, err error) {
+	var re *register.Error
+	if errors.As(err, &re) {
+		status := http.StatusUnprocessableEntity
+		switch re.Code {
+		case register.CodeForbidden:
+			status = http.StatusForbidden
+		case register.CodeNotFound:
+			status = http.StatusNotFound
+		}
+		p.Data = "error.refused"
+		p.Err = re.Text.In(p.Lang)
+		c.render(w, r, status, "error", p)
+		return
+	}
+	c.log.Error("console: request failed", "path", r.URL.Path, "err", err)
+	c.renderError(w, r, http.StatusInternalServerError, "error.internal")
+}

@@ -1,0 +1,190 @@
+package console
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
+)
+
+// Languages the console speaks; the first is the default.
+var languages = []string{"zh-CN", "en"}
+
+type ui struct {
+	msgs  map[string]map[string]string // language → key → text
+	pages map[string]*template.Template
+}
+
+// loadUI reads the catalogues strictly (flat string keys only, the same keys in every language)
+// and parses every page with the layout.
+func loadUI(fsys fs.FS) (*ui, error) {
+	u := &ui{msgs: map[string]map[string]string{}, pages: map[string]*template.Template{}}
+	for _, lang := range languages {
+		b, err := fs.ReadFile(fsys, "messages/"+lang+".toml")
+		if err != nil {
+			return nil, fmt.Errorf("console: catalogue %s: %w", lang, err)
+		}
+		m := map[string]string{}
+		md, err := toml.Decode(string(b), &m)
+		if err != nil {
+			return nil, fmt.Errorf("console: catalogue %s: %w", lang, err)
+		}
+		if un := md.Undecoded(); len(un) > 0 {
+			return nil, fmt.Errorf("console: catalogue %s: %v are not plain strings", lang, un)
+		}
+		u.msgs[lang] = m
+	}
+	for k := range u.msgs[languages[0]] {
+		for _, lang := range languages[1:] {
+			if _, ok := u.msgs[lang][k]; !ok {
+				return nil, fmt.Errorf("console: catalogue %s lacks key %q", lang, k)
+			}
+		}
+	}
+	for _, lang := range languages[1:] {
+		for k := range u.msgs[lang] {
+			if _, ok := u.msgs[languages[0]][k]; !ok {
+				return nil, fmt.Errorf("console: catalogue %s lacks key %q", languages[0], k)
+			}
+		}
+	}
+	layout, err := template.ParseFS(fsys, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("console: layout: %w", err)
+	}
+	names, _ := fs.Glob(fsys, "templates/*.html")
+	for _, n := range names {
+		if path.Base(n) == "layout.html" {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(fsys, n)
+		if err != nil {
+			return nil, fmt.Errorf("console: %s: %w", n, err)
+		}
+		u.pages[strings.TrimSuffix(path.Base(n), ".html")] = t
+	}
+	return u, nil
+}
+
+// page is what every template sees: the person, the language and the page's data.
+type page struct {
+	ui     *ui
+	Lang   string
+	Actor  register.Actor
+	Path   string
+	Flash  string // a catalogue key
+	Err    string // a refusal, already in the page's language
+	Data   any
+	Desk   string // set on a desk page: the live stream follows this desk
+	Titles bool   // the person may see document titles
+}
+
+func (c *Console) newPage(r *http.Request) *page {
+	lang := languages[0]
+	if ck, err := r.Cookie("lang"); err == nil && slices.Contains(languages, ck.Value) {
+		lang = ck.Value
+	}
+	return &page{ui: c.ui, Lang: lang, Path: r.URL.Path}
+}
+
+// T is the catalogue text of key in the page's language. A key missing from the catalogue shows
+// as itself in brackets (the catalogue test keeps that from shipping).
+func (p *page) T(key string) string {
+	if s, ok := p.ui.msgs[p.Lang][key]; ok {
+		return s
+	}
+	return "[" + key + "]"
+}
+
+// Tf formats the catalogue text of key with args.
+func (p *page) Tf(key string, args ...any) string { return fmt.Sprintf(p.T(key), args...) }
+
+// X is domain text (levels, states, roles, kinds) in the page's language.
+func (p *page) X(t custody.Text) string { return t.In(p.Lang) }
+
+// Time shows a time in the server's zone, to the second.
+func (p *page) Time(v any) string {
+	switch t := v.(type) {
+	case time.Time:
+		if t.IsZero() {
+			return ""
+		}
+		return t.Local().Format("2006-01-02 15:04:05")
+	case string:
+		if pt, err := time.Parse(time.RFC3339Nano, t); err == nil {
+			return pt.Local().Format("2006-01-02 15:04:05")
+		}
+		return t
+	}
+	return fmt.Sprint(v)
+}
+
+// Is reports whether the person holds the role.
+func (p *page) Is(role string) bool { return p.Actor.Has(custody.Role(role)) }
+
+// Can reports whether the person may use the named area (the nav and action buttons).
+func (p *page) Can(area string) bool {
+	roles, ok := map[string][]custody.Role{
+		"desk": deskRoles, "site": siteRoles, "alerts": alertReaders, "ack": alertActors, "audit": auditRoles, "register": siteRoles,
+	}[area]
+	return ok && p.Actor.Has(roles...)
+}
+
+// Roles names the person's roles.
+func (p *page) Roles() string {
+	var s []string
+	for _, r := range p.Actor.Roles {
+		s = append(s, r.Text().In(p.Lang))
+	}
+	return strings.Join(s, "、")
+}
+
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	t := c.ui.pages[name]
+	if t == nil {
+		panic("console: no page " + name)
+	}
+	block := "layout"
+	if r.URL.Query().Get("frag") != "" && t.Lookup("live") != nil {
+		block = "live"
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, p); err != nil {
+		c.log.Error("console: render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// renderError answers with a page naming what went wrong (a catalogue key).
+func (c *Console) renderError(w http.ResponseWriter, r *http.Request, status int, key string) {
+	p := c.newPage(r)
+	if a, ok := c.actor(r); ok {
+		p.Actor = a
+	}
+	p.Data = key
+	c.render(w, r, status, "error", p)
+}
+
+// refusal is a register or alert refusal in the page's language.
+func (p *page) refusal(err error) string {
+	var re *register.Error
+	if errors.As(err, &re) {
+		return re.Text.In(p.Lang)
+	}
+	return p.T("error.internal")
+}
