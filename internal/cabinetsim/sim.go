@@ -621,12 +621,16 @@ func (s *Sim) retag(id string) {
 func (s *Sim) scan(c command) (string, error) {
 	s.mu.Lock()
 	sd := s.scanners[c.target]
+	var dev *scansim.Serial
+	if sd != nil {
+		dev = sd.scan // vanish may clear it while this scan is being written
+	}
 	s.mu.Unlock()
 	if sd == nil {
 		return "", fmt.Errorf("scan: no scanner %q", c.target)
 	}
-	if sd.scan == nil {
-		return "", fmt.Errorf("scan: scanner %s has vanished", c.target)
+	if dev == nil {
+		return "", fmt.Errorf("scan: scanner %s is not plugged in", c.target)
 	}
 	sym := sd.spec.Symbology
 	if len(c.args) > 1 {
@@ -636,7 +640,7 @@ func (s *Sim) scan(c command) (string, error) {
 	if data == "" {
 		return "", errors.New("scan: no data")
 	}
-	if err := sd.scan.Scan(sym, data); err != nil {
+	if err := dev.Scan(sym, data); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("scanner %s: %s%s", c.target, sym, c.args[0]), nil

@@ -12,10 +12,12 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -89,7 +91,7 @@ var decoders = map[string]func(r io.Reader, d Direction) next{
 			if _, err := f.Message(); err != nil {
 				return nil, &cabinet.FrameError{Offset: f.Offset, Err: err}
 			}
-			return f, nil
+			return leading(f, "kind", "offset", "addr", "seq")
 		}
 	},
 	"scanner": func(r io.Reader, _ Direction) next {
@@ -216,4 +218,45 @@ func Decode(w io.Writer, r io.Reader, o Options) (Stats, error) {
 			return st, fmt.Errorf("write output: %w", err)
 		}
 	}
+}
+
+// leading re-encodes v (whose JSON is an object) with the named keys first, in that order, and
+// the rest after them in sorted order: a cabinet frame marshals from a map, and an engineer
+// reading a capture looks for the kind and offset first.
+func leading(v any, first ...string) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(m))
+	for _, k := range first {
+		if _, ok := m[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	rest := make([]string, 0, len(m))
+	for k := range m {
+		if !slices.Contains(first, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	keys = append(keys, rest...)
+	var out bytes.Buffer
+	out.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		out.Write(kb)
+		out.WriteByte(':')
+		out.Write(m[k])
+	}
+	out.WriteByte('}')
+	return out.Bytes(), nil
 }
