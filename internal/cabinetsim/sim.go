@@ -715,16 +715,28 @@ func (s *Sim) Run(ctx context.Context, in io.Reader, out io.Writer, asJSON bool)
 	if err != nil {
 		return fmt.Errorf("print devices: %w", err)
 	}
+	// With asJSON the replies are JSON lines too ({"reply":…} or {"error":…}), so a program driving
+	// the simulator reads one format.
+	reply := func(key, text string) {
+		if asJSON {
+			b, _ := json.Marshal(map[string]string{key: text})
+			say("%s\n", b)
+		} else if key == "error" {
+			say("error: %s\n", text)
+		} else {
+			say("%s\n", text)
+		}
+	}
 	exec := func(line, from string) {
 		msg, err := s.Exec(line)
 		switch {
 		case errors.Is(err, ErrQuit):
 			s.quitOne.Do(func() { close(s.quit) })
 		case err != nil:
-			say("error: %v\n", err)
+			reply("error", err.Error())
 			s.log.Warn("command refused", "from", from, "command", line, "err", err)
 		default:
-			say("%s\n", msg)
+			reply("reply", msg)
 			s.log.Info("command", "from", from, "command", line)
 		}
 	}

@@ -2,6 +2,7 @@ package cabinetsim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -394,12 +395,22 @@ func TestRunPrintsDevicesAndReadsCommands(t *testing.T) {
 		t.Errorf("got %s, want the bus's cabinets by address", got[2])
 	}
 	fmt.Fprintln(inW, "door C-09 open")
-	if l := <-lines; l != `error: door: no cabinet "C-09"` {
-		t.Errorf("got %q, want the unknown cabinet named", l)
+	if l := <-lines; l != `{"error":"door: no cabinet \"C-09\""}` {
+		t.Errorf("got %s, want the unknown cabinet named", l)
 	}
-	fmt.Fprintln(inW, "door C-01 open")
-	if l := <-lines; l != "cabinet C-01: door open" {
-		t.Errorf("got %q, want the door opened", l)
+	// The printed path is the device: open it, type a scan, and the scanner's line reader gets it.
+	var dev Device
+	if err := json.Unmarshal([]byte(got[3]), &dev); err != nil {
+		t.Fatal(err)
+	}
+	lr := scanner.NewLineReader(open(t, dev.Path))
+	fmt.Fprintln(inW, "scan D-01 ]Q1 机密-0001")
+	if l := <-lines; l != `{"reply":"scanner D-01: ]Q1机密-0001"}` {
+		t.Errorf("got %s, want the scan acknowledged", l)
+	}
+	sc1, err := lr.Next()
+	if err != nil || sc1.Symbology != "]Q1" || sc1.Data != "机密-0001" {
+		t.Errorf("got %s %q (%v) at %s, want ]Q1 \"机密-0001\"", sc1.Symbology, sc1.Data, err, dev.Path)
 	}
 	fmt.Fprintln(inW, "quit")
 	select {
