@@ -17,8 +17,8 @@ const CommandHelp = `commands:
   fault CAB antenna N [off]           an antenna drops out (or comes back)
   fault CAB silent [off]              the reader stops answering (or answers again)
   fault CAB controller-silent [off]   the cabinet's controller stops answering
-  vanish CAB|DESK                     the reader (or scanner) is unplugged: its device disappears
-  return CAB|DESK                     it is plugged in again (new device path; links follow)
+  vanish CAB|BUS|DESK                 the reader (controller bus, scanner) is unplugged: its device disappears
+  return CAB|BUS|DESK                 it is plugged in again (new device path; links follow)
   devices                             list the devices
   help                                this text
   quit                                stop the simulator`
@@ -110,7 +110,7 @@ func parseCommand(s string) (command, error) {
 		}
 	case "vanish", "return":
 		if len(c.args) != 0 || c.target == "" {
-			return bad(c.verb + " CAB|DESK")
+			return bad(c.verb + " CAB|BUS|DESK")
 		}
 	default:
 		return command{}, fmt.Errorf("%q: unknown command %q (type help)", s, c.verb)

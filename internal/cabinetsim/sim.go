@@ -104,6 +104,7 @@ type busDev struct {
 	addrs []BusCabinet
 	bus   *cabsim.Bus
 	pty   *cabsim.PTY
+	gone  bool // vanished
 }
 
 type scannerDev struct {
@@ -250,19 +251,9 @@ func (s *Sim) Start(ctx context.Context) error {
 		go s.serveReader(d, p)
 	}
 	for _, name := range s.busOrder {
-		b := s.buses[name]
-		p, err := s.openPTY(b.link)
-		if err != nil {
+		if err := s.startBus(s.buses[name]); err != nil {
 			return fail(fmt.Errorf("bus %s: %w", name, err))
 		}
-		b.pty = p
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := b.bus.Serve(s.ctx, p.Master); err != nil && s.ctx.Err() == nil {
-				s.log.Warn("controller bus stopped", "bus", name, "err", err)
-			}
-		}()
 	}
 	for _, id := range s.scOrder {
 		if err := s.openScanner(s.scanners[id]); err != nil {
@@ -270,6 +261,28 @@ func (s *Sim) Start(ctx context.Context) error {
 		}
 	}
 	s.log.Info("cabinet-sim started", "readers", len(s.order), "buses", len(s.busOrder), "scanners", len(s.scOrder))
+	return nil
+}
+
+// startBus opens a pty for a controller bus and serves it until ctx ends or the bus vanishes.
+// Call with s.mu held.
+func (s *Sim) startBus(b *busDev) error {
+	p, err := s.openPTY(b.link)
+	if err != nil {
+		return err
+	}
+	b.pty, b.gone = p, false
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := b.bus.Serve(s.ctx, p.Master)
+		s.mu.Lock()
+		gone := b.gone
+		s.mu.Unlock()
+		if err != nil && s.ctx.Err() == nil && !gone {
+			s.log.Warn("controller bus stopped", "bus", b.name, "err", err)
+		}
+	}()
 	return nil
 }
 
@@ -427,7 +440,7 @@ func (s *Sim) Devices() []Device {
 	}
 	for _, name := range s.busOrder {
 		b := s.buses[name]
-		out = append(out, Device{Kind: "controller", ID: name, Protocol: "cabinet", Path: path(b.pty, false), Link: link(b.link), Cabinets: b.addrs})
+		out = append(out, Device{Kind: "controller", ID: name, Protocol: "cabinet", Path: path(b.pty, b.gone), Link: link(b.link), Cabinets: b.addrs})
 	}
 	for _, id := range s.scOrder {
 		sd := s.scanners[id]
@@ -691,7 +704,25 @@ func (s *Sim) plug(c command) (string, error) {
 		}
 		return fmt.Sprintf("scanner %s returned at %s", c.target, sd.pty.Path), nil
 	}
-	return "", fmt.Errorf("%s: no cabinet or scanner %q", c.verb, c.target)
+	if b := s.buses[c.target]; b != nil {
+		if c.verb == "vanish" {
+			if b.gone {
+				return "", fmt.Errorf("vanish: controller bus %s has already vanished", c.target)
+			}
+			b.gone = true
+			b.pty.Close()
+			s.removeLink(b.link)
+			return fmt.Sprintf("controller bus %s vanished", c.target), nil
+		}
+		if !b.gone {
+			return "", fmt.Errorf("return: controller bus %s is still there", c.target)
+		}
+		if err := s.startBus(b); err != nil {
+			return "", fmt.Errorf("return: controller bus %s: %w", c.target, err)
+		}
+		return fmt.Sprintf("controller bus %s returned at %s", c.target, b.pty.Path), nil
+	}
+	return "", fmt.Errorf("%s: no cabinet, bus or scanner %q", c.verb, c.target)
 }
 
 // Run prints the devices to out, runs the scenario's script and executes the commands read from

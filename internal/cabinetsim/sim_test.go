@@ -537,3 +537,42 @@ func TestScriptRunsTimedCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestControllerBusVanishesAndReturns: the bus device disappears (its link too) and comes back on
+// a new pty where a client sees the cabinets' events again.
+func TestControllerBusVanishesAndReturns(t *testing.T) {
+	s, dir := startRoom(t)
+	link := filepath.Join(dir, "bus1-controller")
+	exec(t, s, "vanish bus1")
+	if _, err := os.Lstat(link); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("link of a vanished bus: got %v, want it gone", err)
+	}
+	if _, err := s.Exec("vanish bus1"); err == nil {
+		t.Fatal("vanish twice: got no error, want one")
+	}
+	exec(t, s, "door C-01 open") // happens while the bus is away: queued in the controller
+	exec(t, s, "return bus1")
+	c, err := cabinet.NewClient(open(t, link), cabinet.Config{Cabinets: map[uint8]string{1: "C-01", 2: "C-02"}, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+		c.Close()
+	}()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-c.Events():
+			if e.Kind == cabinet.EventDoorOpened && e.Cabinet == "C-01" {
+				return
+			}
+		case <-timeout:
+			t.Fatal("got no door_opened from C-01 after the bus returned, want the queued event")
+		}
+	}
+}
