@@ -1,0 +1,71 @@
+package console
+
+import (
+	"io/fs"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Every catalogue key the templates and the Go code name exists in both languages, and no
+// template holds text of its own outside the catalogues (a CJK character in a template is a
+// hard-coded text).
+func TestCatalogueCoversEveryKey(t *testing.T) {
+	u, err := loadUI(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyRe := regexp.MustCompile(`\.Tf? "([a-z_.]+)"`)
+	dynRe := regexp.MustCompile(`"((?:error|login|password|alert|desk|register)\.[a-z_.]+)"`)
+	var used []string
+	tmpl, _ := fs.Glob(files, "templates/*.html")
+	cjk := regexp.MustCompile(`\p{Han}`)
+	for _, n := range tmpl {
+		b, _ := fs.ReadFile(files, n)
+		for _, m := range keyRe.FindAllStringSubmatch(string(b), -1) {
+			used = append(used, m[1])
+		}
+		// The language switch names each language in itself, the one allowed literal.
+		if s := strings.ReplaceAll(string(b), "中文", ""); cjk.MatchString(s) {
+			t.Errorf("%s: got Chinese text in the template, want it only in the catalogues", n)
+		}
+	}
+	for _, src := range []string{"console.go", "pages.go", "desk.go", "registerpage.go", "cabinets.go"} {
+		b, err := fs.ReadFile(osDir{}, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range dynRe.FindAllStringSubmatch(string(b), -1) {
+			used = append(used, m[1])
+		}
+	}
+	for _, st := range []string{stOffline, stMissed, stFindings, stNever, stComplete} {
+		used = append(used, "cabinet.state."+st)
+	}
+	slices.Sort(used)
+	used = slices.Compact(used)
+	if len(used) < 100 {
+		t.Fatalf("got %d keys in use, want the templates' keys found", len(used))
+	}
+	for _, k := range used {
+		for _, lang := range languages {
+			if _, ok := u.msgs[lang][k]; !ok {
+				t.Errorf("key %q: got nothing in %s, want a text", k, lang)
+			}
+		}
+	}
+}
+
+// A catalogue with a key the other lacks, or a nested table, is refused at start.
+func TestCatalogueIsStrict(t *testing.T) {
+	for name, cat := range map[string]string{
+		"missing key": `"app.name" = "x"` + "\n" + `"only.here" = "y"`,
+		"nested":      "[app]\nname = \"x\"",
+	} {
+		fsys := overlay{"messages/en.toml": cat}
+		if _, err := loadUI(fsys); err == nil {
+			t.Errorf("%s: got no error, want the catalogue refused", name)
+		}
+	}
+}

@@ -1,0 +1,254 @@
+package console_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/custodyhq/custody/internal/daemon"
+	"github.com/custodyhq/custody/internal/wire"
+)
+
+// site is a real custodyd (store, embedded broker, ingest, alerts, console) in-process on free
+// ports, set up through its API as an office would be, with one agent serving cabinet C-01 and
+// desk D-01.
+type site struct {
+	t     *testing.T
+	addr  string
+	base  string
+	tok   map[string]string
+	items []int64
+	epcs  []string
+	evil  int64 // the item whose document title holds HTML
+
+	mu    sync.Mutex
+	agent mqtt.Client
+	key   []byte
+	seq   uint64
+}
+
+type quiet struct{}
+
+func (quiet) Write(p []byte) (int, error) { return len(p), nil }
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+const evilTitle = `<script>window.pwned=1</script><img src=x onerror="window.pwned=2">关于<b>测试</b>`
+
+func startSite(t *testing.T) *site {
+	t.Helper()
+	mqttAddr := freePort(t)
+	cfg := daemon.Default()
+	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = t.TempDir(), "127.0.0.1:0", mqttAddr
+	cfg.Identity.CompanyPrefix = "0614141"
+	d := daemon.New(cfg, slog.New(slog.DiscardHandler), quiet{}, func(k string) string {
+		if k == "CUSTODY_ADMIN_PASSWORD" {
+			return "admin-password-1"
+		}
+		return ""
+	})
+	ready := make(chan string, 1)
+	d.Ready = ready
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- d.Run(ctx) }()
+	s := &site{t: t, tok: map[string]string{}}
+	select {
+	case s.addr = <-ready:
+	case err := <-errc:
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s.agent != nil {
+			s.agent.Disconnect(0)
+		}
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("custodyd stop: %v", err)
+		}
+	})
+	s.base = "http://" + s.addr
+	s.login("admin", "admin-password-1")
+	s.api("admin", "POST", "/api/v1/units", `{"code":"BGS","name":"办公室"}`, 201, nil)
+	for _, p := range []struct{ user, name, role string }{{"wang.fang", "王芳", "custodian"}, {"li.ming", "李明", "leader"}, {"zhao.lei", "赵磊", "auditor"}, {"zhang.wei", "张伟", "holder"}} {
+		s.api("admin", "POST", "/api/v1/people", `{"username":"`+p.user+`","name":"`+p.name+`","unit":"BGS","roles":["`+p.role+`"],"password":"`+p.user+`-password"}`, 201, nil)
+		s.login(p.user, p.user+"-password")
+	}
+	s.api("admin", "POST", "/api/v1/badges", `{"username":"zhang.wei","code":"B-0042","pin":"2468"}`, 200, nil)
+	var enrolled struct{ Key string }
+	s.api("admin", "POST", "/api/v1/agents", `{"id":"room-301"}`, 201, &enrolled)
+	s.key, _ = base64.StdEncoding.DecodeString(enrolled.Key)
+	s.api("wang.fang", "POST", "/api/v1/cabinets", `{"code":"C-01","name":"一号柜","room":"R301","unit":"BGS","agent":"room-301"}`, 201, nil)
+	s.api("wang.fang", "POST", "/api/v1/desks", `{"code":"D-01","name":"机要室工作台","room":"R301","agent":"room-301"}`, 201, nil)
+	var recv struct {
+		Items []struct {
+			ID  int64  `json:"id"`
+			EPC string `json:"epc"`
+		} `json:"items"`
+	}
+	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"国保〔2026〕7号","title":"关于加强保密管理的通知","issuing_unit":"BGS","level":"机密","issued_on":"2026-11-01","secrecy_term":"10年","copies":4},"cabinet":"C-01","from":"市委机要局"}`, 201, &recv)
+	for _, it := range recv.Items {
+		s.items, s.epcs = append(s.items, it.ID), append(s.epcs, it.EPC)
+	}
+	title, _ := json.Marshal(evilTitle)
+	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"测试〔2026〕1号","title":`+string(title)+`,"issuing_unit":"BGS","level":"秘密","issued_on":"2026-11-02","secrecy_term":"5年","copies":1},"cabinet":"C-01","from":"市委机要局"}`, 201, &recv)
+	s.evil = recv.Items[0].ID
+	s.epcs = append(s.epcs, recv.Items[0].EPC)
+
+	lost := make(chan error, 1)
+	s.agent = mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("room-301").
+		SetUsername("room-301").SetPassword(enrolled.Key).SetAutoReconnect(false).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) { lost <- err }))
+	if tok := s.agent.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("agent login to the embedded broker: %v", tok.Error())
+	}
+	s.agent.Publish(wire.Topics{}.Availability("room-301"), 1, true, []byte(`{"state":"online"}`)).WaitTimeout(5 * time.Second)
+	return s
+}
+
+func (s *site) login(user, pw string) {
+	var out struct{ Token string }
+	s.api("", "POST", "/api/v1/login", `{"username":"`+user+`","password":"`+pw+`"}`, 200, &out)
+	s.tok[user] = out.Token
+}
+
+func (s *site) api(user, method, path, body string, want int, out any) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+s.tok[user])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		s.t.Fatalf("%s %s as %s: got %d %s, want %d", method, path, user, resp.StatusCode, b, want)
+	}
+	if out != nil {
+		json.Unmarshal(b, out)
+	}
+}
+
+// publish sends one signed observation as the agent would.
+func (s *site) publish(kind string, body any) {
+	s.t.Helper()
+	s.mu.Lock()
+	s.seq++
+	seq := s.seq
+	s.mu.Unlock()
+	env, err := wire.Seal(wire.DirObs, s.key, "room-301", "boot-1", seq, fmt.Sprintf("obs-%d", seq), time.Now(), kind, body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	payload, _ := env.Marshal()
+	if tok := s.agent.Publish(wire.Topics{}.Obs("room-301"), 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		s.t.Fatalf("publish: %v", tok.Error())
+	}
+}
+
+// inventory reports a complete round of C-01 that reads every tag but skip.
+func (s *site) inventory(round string, skip string) {
+	yes := true
+	now := time.Now().UTC()
+	inv := wire.Inventory{Cabinet: "C-01", Round: round, Started: now.Add(-20 * time.Second).Format(time.RFC3339Nano), Ended: now.Format(time.RFC3339Nano), Rounds: 4,
+		Antennas: []wire.AntennaHealth{{Antenna: 1, OK: &yes}, {Antenna: 2, OK: &yes}}, Complete: &yes}
+	for _, e := range s.epcs {
+		if e == skip {
+			continue
+		}
+		inv.Tags = append(inv.Tags, wire.TagRead{EPC: e, Antenna: 1, RSSI: -55, Reads: 4, FirstSeen: now.Add(-19 * time.Second).Format(time.RFC3339Nano), LastSeen: now.Add(-time.Second).Format(time.RFC3339Nano)})
+	}
+	s.publish(wire.KindInventory, inv)
+}
+
+// client is a person's plain HTTP client with a cookie jar, for the bad-input tests.
+func (s *site) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func (s *site) signIn(c *http.Client, user string) {
+	s.t.Helper()
+	req, _ := http.NewRequest("POST", s.base+"/login", strings.NewReader(url.Values{"username": {user}, "password": {user + "-password"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.base)
+	resp, err := c.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		s.t.Fatalf("console login as %s: got %d, want 303", user, resp.StatusCode)
+	}
+}
+
+// browser is a fresh headless Chromium.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath("/usr/bin/chromium"), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1366, 900),
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		t.Fatalf("Chromium: %v (apt-get install -y chromium)", err)
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+func (s *site) browse(t *testing.T, ctx context.Context, user string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(s.base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), user),
+		chromedp.SendKeys(chromedp.CSS("#password"), user+"-password"),
+		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.WaitVisible(chromedp.CSS("#logout")),
+	); err != nil {
+		t.Fatalf("sign in as %s: %v", user, err)
+	}
+}
+
+// text is the text of the first element matching the CSS selector, "" if there is none.
+func text(ctx context.Context, sel string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	return strings.TrimSpace(s)
+}
