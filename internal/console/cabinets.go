@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
+	"sync"
 
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -22,6 +24,58 @@ const (
 	stNever    = "never"    // no inventory yet
 	stComplete = "complete" // the last inventory found everything
 )
+
+// seen is what the overview needs from the agents' observations: per cabinet, the newest
+// inventory report's time, tag count and complete flag, and the last door state. The console
+// keeps it in memory and reads only observations stored since its last look, so the page's cost
+// does not grow with the months of reports behind it (observations are append-only, so their
+// rowid only grows).
+type seen struct {
+	mu    sync.Mutex
+	after int64
+	inv   map[string]invSeen
+	door  map[string]string
+}
+
+type invSeen struct {
+	at       string
+	tags     int
+	complete bool
+}
+
+func (c *Console) observed(ctx context.Context) (map[string]invSeen, map[string]string, error) {
+	o := &c.seen
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.inv == nil {
+		o.inv, o.door = map[string]invSeen{}, map[string]string{}
+	}
+	// The JSON is read in SQL so a report of hundreds of tags is never decoded here.
+	err := each(ctx, c.st.DB(), `SELECT rowid, kind, coalesce(json_extract(body, '$.cabinet'), ''), at,
+		CASE kind WHEN 'inventory' THEN coalesce(json_array_length(body, '$.tags'), 0) ELSE 0 END,
+		CASE kind WHEN 'inventory' THEN coalesce(json_extract(body, '$.complete'), 0) ELSE 0 END,
+		CASE kind WHEN 'door' THEN coalesce(json_extract(body, '$.state'), '') ELSE '' END
+		FROM observations WHERE rowid > ? AND kind IN ('inventory', 'door') ORDER BY rowid`, func(s scanner) error {
+		var id int64
+		var kind, cabinet, at, state string
+		var x invSeen
+		if err := s.Scan(&id, &kind, &cabinet, &at, &x.tags, &x.complete, &state); err != nil {
+			return err
+		}
+		o.after = max(o.after, id)
+		if kind == "door" {
+			o.door[cabinet] = state
+		} else {
+			x.at = at
+			o.inv[cabinet] = x
+		}
+		return nil
+	}, o.after)
+	if err != nil {
+		return nil, nil, err
+	}
+	return maps.Clone(o.inv), maps.Clone(o.door), nil
+}
 
 // cabinetRow is one line of the overview.
 type cabinetRow struct {
@@ -54,31 +108,8 @@ func (c *Console) overview(ctx context.Context, a register.Actor) ([]cabinetRow,
 	}); err != nil {
 		return nil, err
 	}
-	type inv struct {
-		at   string
-		body string
-	}
-	last := map[string]inv{}
-	// The newest inventory report per cabinet: max(rowid) picks the row SQLite keeps for the bare
-	// columns.
-	if err := each(ctx, db, `SELECT json_extract(body, '$.cabinet'), at, body, max(rowid) FROM observations WHERE kind = 'inventory' GROUP BY 1`, func(s scanner) error {
-		var code sql.NullString
-		var x inv
-		var id int64
-		err := s.Scan(&code, &x.at, &x.body, &id)
-		last[code.String] = x
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	door := map[string]string{}
-	if err := each(ctx, db, `SELECT json_extract(body, '$.cabinet'), json_extract(body, '$.state'), max(rowid) FROM observations WHERE kind = 'door' GROUP BY 1`, func(s scanner) error {
-		var code, state sql.NullString
-		var id int64
-		err := s.Scan(&code, &state, &id)
-		door[code.String] = state.String
-		return err
-	}); err != nil {
+	last, door, err := c.observed(ctx)
+	if err != nil {
 		return nil, err
 	}
 	findings := map[string][]reconcile.Kind{}
@@ -108,12 +139,7 @@ func (c *Console) overview(ctx context.Context, a register.Actor) ([]cabinetRow,
 	for _, cb := range cabs {
 		row := cabinetRow{Cabinet: cb, Items: items[cb.Code], Door: door[cb.Code], Kinds: findings[cb.Code], Findings: counts[cb.Code]}
 		if x, ok := last[cb.Code]; ok {
-			row.LastInv = x.at
-			var body wire.Inventory
-			if json.Unmarshal([]byte(x.body), &body) == nil {
-				row.Tags = len(body.Tags)
-				row.Complete = body.Complete != nil && *body.Complete
-			}
+			row.LastInv, row.Tags, row.Complete = x.at, x.tags, x.complete
 		}
 		switch {
 		case offline[cb.Agent] && cb.Agent != "" || slices.Contains(row.Kinds, reconcile.AgentOffline):

@@ -77,6 +77,8 @@ type Console struct {
 	ui   *ui
 	mux  *http.ServeMux
 
+	seen seen // the agents' observations as the cabinets overview needs them
+
 	mu       sync.Mutex
 	sessions map[string]*session // by digest of the cookie value
 	failures map[string]*failure // by username
@@ -211,19 +213,6 @@ func (c *Console) actor(r *http.Request) (register.Actor, bool) {
 		return register.Actor{}, false
 	}
 	return a, true
-}
-
-func (c *Console) token(r *http.Request) string {
-	ck, err := r.Cookie(cookieName)
-	if err != nil {
-		return ""
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s := c.sessions[digest(ck.Value)]; s != nil {
-		return s.token
-	}
-	return ""
 }
 
 func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token string) {
