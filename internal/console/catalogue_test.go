@@ -43,6 +43,13 @@ func TestCatalogueCoversEveryKey(t *testing.T) {
 	for _, st := range []string{stOffline, stMissed, stFindings, stNever, stComplete} {
 		used = append(used, "cabinet.state."+st)
 	}
+	for _, k := range []string{"opened", "updated", "notified", "notify_failed", "acknowledged", "resolved", "suppressed", "released", "unrouted"} {
+		used = append(used, "event."+k)
+	}
+	for _, k := range []string{"custodian", "leaders", "secrecy_office"} {
+		used = append(used, "audience."+k)
+	}
+	used = append(used, "confidence.suspected", "confidence.confirmed")
 	slices.Sort(used)
 	used = slices.Compact(used)
 	if len(used) < 100 {
