@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME ?= 1s
 
-.PHONY: run test setup lint bench build c-test fuzz clean
+.PHONY: run test setup lint bench build c-test fuzz demo clean
 
 # Start custodyd with its embedded defaults (SQLite under ./var, HTTP on 127.0.0.1:8080, embedded MQTT broker).
 run:
@@ -33,6 +33,10 @@ lint:
 bench: setup
 	@mkdir -p var
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./... | tee var/bench.out | ./scripts/bench-lines
+
+# custodyd + three simulated cabinets + an agent, with a small register (see the README).
+demo:
+	./scripts/demo
 
 # Every fuzz target for FUZZTIME (default 60s) each.
 fuzz:

@@ -96,8 +96,16 @@ func Reconcile(in Input) Result {
 		case (it.State == custody.InCabinet || it.State == custody.DestructionPending) && it.Cabinet == c:
 			continue // where the register says
 		case it.State == custody.InCabinet:
-			if s, ok := in.Elsewhere[e]; ok && s.Cabinet == it.Cabinet && crossRead(tag, r.Passes, s, in.Now, p) {
+			s, sighted := in.Elsewhere[e]
+			if sighted && s.Cabinet == it.Cabinet && crossRead(tag, r.Passes, s, in.Now, p) {
 				continue // read through the wall from the neighbouring cabinet, where it also was read, better
+			}
+			if !sighted && weak(tag, r.Passes, res.Stats.ReadRate) {
+				// Read here far less often than this cabinet's own items, and its home cabinet has
+				// not reported yet (cabinets of one agent are inventoried one after another): most
+				// likely a cross-read. Its home cabinet's round decides; until then only suspected.
+				conf = Suspected
+				f.Confidence = conf
 			}
 			f.Kind = Misplaced
 			f.Evidence.Reason = "registered_in_" + it.Cabinet
@@ -277,6 +285,11 @@ func passesOf(t *Tag, n int) int {
 // firm: read on enough passes that it was really there, not a stray reflection.
 func firm(t *Tag, n int, p Policy) bool {
 	return passesOf(t, n) >= min(p.FirmPasses, max(n, 1)) || (n <= 1 && t.Reads >= p.FirmPasses)
+}
+
+// weak: read on less than half as many passes as this round's own items typically are.
+func weak(t *Tag, n int, readRate float64) bool {
+	return n > 0 && readRate > 0 && float64(passesOf(t, n))/float64(n) < readRate/2
 }
 
 // crossRead: the tag belongs to the cabinet the sighting is from, was read there within the
