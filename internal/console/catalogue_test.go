@@ -31,7 +31,7 @@ func TestCatalogueCoversEveryKey(t *testing.T) {
 			t.Errorf("%s: got Chinese text in the template, want it only in the catalogues", n)
 		}
 	}
-	for _, src := range []string{"console.go", "pages.go", "desk.go", "registerpage.go", "cabinets.go"} {
+	for _, src := range []string{"console.go", "pages.go", "desk.go", "registerpage.go", "cabinets.go", "flows.go"} {
 		b, err := fs.ReadFile(osDir{}, src)
 		if err != nil {
 			t.Fatal(err)

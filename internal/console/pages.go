@@ -51,7 +51,11 @@ func (c *Console) routes() {
 	c.handle("GET /receipts/{id}", deskRoles, c.receiptPage)
 	c.handle("GET /receipts/{id}/pdf", deskRoles, c.receiptPDF)
 	c.handle("GET /recalls", siteRoles, c.recallsPage)
+	c.handle("POST /recalls", deskRoles, c.startRecall)
 	c.handle("GET /batches", siteRoles, c.batchesPage)
+	c.handle("POST /batches", deskRoles, c.listBatch)
+	c.handle("GET /receive", deskRoles, c.receivePage)
+	c.handle("POST /receive", deskRoles, c.receive)
 
 	c.handle("GET /register", siteRoles, c.registerPage)
 	c.handle("GET /register/{kind}/download", siteRoles, c.registerDownload)
@@ -94,6 +98,10 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.succeeded(user)
+	// Login does not say whether the password is a one-time one; Authenticate does.
+	if full, err := c.reg.Authenticate(r.Context(), token); err == nil {
+		a = full
+	}
 	c.startSession(w, r, token)
 	c.log.Info("console: signed in", "user", a.Username)
 	if a.MustChangePassword {
@@ -248,6 +256,12 @@ func (c *Console) recallsPage(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, err)
 		return
 	}
+	if k := r.URL.Query().Get("err"); k != "" {
+		p.Err = clip(k, 500)
+	}
+	if k := r.URL.Query().Get("err"); k != "" {
+		p.Err = clip(k, 500)
+	}
 	p.Data = rs
 	c.render(w, r, http.StatusOK, "recalls", p)
 }
@@ -257,6 +271,12 @@ func (c *Console) batchesPage(w http.ResponseWriter, r *http.Request, p *page) {
 	if err != nil {
 		c.fail(w, r, p, err)
 		return
+	}
+	if k := r.URL.Query().Get("err"); k != "" {
+		p.Err = clip(k, 500)
+	}
+	if k := r.URL.Query().Get("err"); k != "" {
+		p.Err = clip(k, 500)
 	}
 	p.Data = bs
 	c.render(w, r, http.StatusOK, "batches", p)

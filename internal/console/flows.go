@@ -1,0 +1,100 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
+)
+
+// The custodian's other desk flows: receiving a document (收文), listing items for destruction
+// (造册) and starting a recall campaign (清退). Each form posts to the register, which checks the
+// rules and audits; a refusal comes back on the page in the person's language.
+
+type receiveData struct {
+	Units    []register.Unit
+	Cabinets []register.Cabinet
+	Levels   []custody.Level
+}
+
+func (c *Console) receivePage(w http.ResponseWriter, r *http.Request, p *page) {
+	var d receiveData
+	var err error
+	if d.Units, err = c.reg.Units(r.Context(), p.Actor); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	if d.Cabinets, err = c.reg.Cabinets(r.Context(), p.Actor); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	d.Levels = custody.Levels
+	if k := r.URL.Query().Get("err"); k != "" {
+		p.Err = clip(k, 500)
+	}
+	p.Data = d
+	c.render(w, r, http.StatusOK, "receive", p)
+}
+
+func (c *Console) receive(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	copies, _ := strconv.Atoi(r.PostFormValue("copies"))
+	req := register.ReceiveRequest{
+		Document: register.Document{
+			Number: clip(r.PostFormValue("number"), 200), Title: clip(r.PostFormValue("title"), 1000),
+			IssuingUnit: clip(r.PostFormValue("issuing_unit"), 100), Level: custody.Level(clip(r.PostFormValue("level"), 50)),
+			IssuedOn: clip(r.PostFormValue("issued_on"), 20), SecrecyTerm: clip(r.PostFormValue("secrecy_term"), 50), Copies: copies,
+		},
+		Cabinet: clip(r.PostFormValue("cabinet"), 100), From: clip(r.PostFormValue("from"), 200),
+	}
+	if _, _, err := c.reg.Receive(r.Context(), p.Actor, req); err != nil {
+		http.Redirect(w, r, "/receive?err="+url.QueryEscape(p.refusal(err)), http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/register?q="+url.QueryEscape(req.Document.Number), http.StatusSeeOther)
+}
+
+// ids reads item numbers separated by spaces, commas or new lines.
+func ids(s string) []int64 {
+	var out []int64
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
+		if n, err := strconv.ParseInt(f, 10, 64); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (c *Console) listBatch(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	_, err := c.reg.ListDestruction(r.Context(), p.Actor, register.BatchRequest{Items: ids(r.PostFormValue("items")), Reason: clip(r.PostFormValue("reason"), maxNote)})
+	back := "/batches"
+	if err != nil {
+		back += "?err=" + url.QueryEscape(p.refusal(err))
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+func (c *Console) startRecall(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	deadline := r.PostFormValue("deadline")
+	if t, err := time.ParseInLocation("2006-01-02T15:04", deadline, time.Local); err == nil {
+		deadline = t.Format(time.RFC3339)
+	}
+	var docs []string
+	for _, l := range strings.Split(clip(r.PostFormValue("documents"), 10000), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			docs = append(docs, l)
+		}
+	}
+	_, err := c.reg.StartRecall(r.Context(), p.Actor, register.RecallRequest{Name: clip(r.PostFormValue("name"), 200), Deadline: clip(deadline, 50), Documents: docs})
+	back := "/recalls"
+	if err != nil {
+		back += "?err=" + url.QueryEscape(p.refusal(err))
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}

@@ -1,0 +1,94 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/custodyhq/custody/internal/wire"
+)
+
+func (s *site) post(t *testing.T, c *http.Client, path string, form url.Values) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.base)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// A new account with a one-time password sees nothing but the password page until it changes it.
+func TestForcedPasswordChange(t *testing.T) {
+	s := startSite(t)
+	var created struct {
+		Password string `json:"one_time_password"`
+	}
+	s.api("admin", "POST", "/api/v1/people", `{"username":"sun.li","name":"孙丽","unit":"BGS","roles":["leader"]}`, 201, &created)
+	if created.Password == "" {
+		t.Fatal("no one-time password")
+	}
+	c := s.client()
+	code, loc := s.post(t, c, "/login", url.Values{"username": {"sun.li"}, "password": {created.Password}})
+	if code != http.StatusSeeOther || loc != "/password" {
+		t.Fatalf("login with a one-time password: got %d to %q, want 303 to /password", code, loc)
+	}
+	resp, err := c.Get(s.base + "/cabinets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/password" {
+		t.Fatalf("cabinets before the change: got %d to %q, want 303 to /password", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if code, _ := s.post(t, c, "/password", url.Values{"old": {created.Password}, "new": {"sun.li-new-password"}, "again": {"sun.li-new-password"}}); code != http.StatusOK {
+		t.Fatalf("change: got %d, want 200", code)
+	}
+	if code, body := get(t, c, s.base+"/cabinets"); code != http.StatusOK || !strings.Contains(body, "C-01") {
+		t.Fatalf("cabinets after the change: got %d, want 200 with C-01", code)
+	}
+}
+
+// Receiving a document from the form registers its copies in the cabinet; a leader cannot.
+func TestReceiveFromTheForm(t *testing.T) {
+	s := startSite(t)
+	c := s.client()
+	s.signIn(c, "wang.fang")
+	form := url.Values{"number": {"办〔2026〕9号"}, "title": {"关于年终检查的通知"}, "issuing_unit": {"BGS"}, "level": {"secret"},
+		"issued_on": {"2026-11-20"}, "secrecy_term": {"5年"}, "copies": {"2"}, "cabinet": {"C-01"}, "from": {"市委机要局"}}
+	code, loc := s.post(t, c, "/receive", form)
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/register?q=") {
+		t.Fatalf("receive: got %d to %q, want 303 to the register", code, loc)
+	}
+	_, body := get(t, c, s.base+loc)
+	if n := strings.Count(body, "关于年终检查的通知"); n != 2 {
+		t.Errorf("register after receiving: got %d rows with the title, want 2", n)
+	}
+	l := s.client()
+	s.signIn(l, "li.ming")
+	if code, _ := s.post(t, l, "/receive", form); code != http.StatusForbidden {
+		t.Errorf("leader receiving: got %d, want 403", code)
+	}
+}
+
+// The cabinets page updates itself when a door opens.
+func TestBrowserCabinetsLiveOnDoor(t *testing.T) {
+	s := startSite(t)
+	ctx := browser(t)
+	s.browse(t, ctx, "li.ming")
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/cabinets"), chromedp.WaitVisible(chromedp.CSS(`body[data-live-ready="1"]`))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	s.publish(wire.KindDoor, wire.Door{Cabinet: "C-01", State: "open", Badge: "B-0042"})
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('tr[data-cabinet="C-01"]').textContent.includes("打开")`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Fatalf("door open not shown live: got row %q", text(ctx, `tr[data-cabinet="C-01"]`))
+	}
+}
