@@ -3,6 +3,7 @@ package console_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,3 +93,30 @@ func TestBrowserCabinetsLiveOnDoor(t *testing.T) {
 		t.Fatalf("door open not shown live: got row %q", text(ctx, `tr[data-cabinet="C-01"]`))
 	}
 }
+
+// A scanner acting as a keyboard types into the scan box: the badge and a label are taken, a
+// label scanned twice is refused on the page, the count says 1.
+func TestTypedScansAtTheDesk(t *testing.T) {
+	s := startSite(t)
+	c := s.client()
+	s.signIn(c, "wang.fang")
+	due := time.Now().Add(24 * time.Hour).Format("2006-01-02T15:04")
+	if code, loc := s.post(t, c, "/desk/open", url.Values{"desk": {"D-01"}, "purpose": {"borrow"}, "due": {due}}); code != http.StatusSeeOther || loc != "/desk/D-01" {
+		t.Fatalf("open: got %d to %q, want 303 to /desk/D-01", code, loc)
+	}
+	for _, code := range []string{"B-0042", itoa(s.items[0])} {
+		if status, loc := s.post(t, c, "/desk/D-01/scan", url.Values{"code": {code}}); status != http.StatusSeeOther || loc != "/desk/D-01" {
+			t.Fatalf("scan %s: got %d to %q, want 303 back to the desk", code, status, loc)
+		}
+	}
+	_, loc := s.post(t, c, "/desk/D-01/scan", url.Values{"code": {itoa(s.items[0])}})
+	if !strings.Contains(loc, "err=") {
+		t.Errorf("second scan of a label: got %q, want a refusal on the page", loc)
+	}
+	_, body := get(t, c, s.base+"/desk/D-01")
+	if !strings.Contains(body, `<span id="count">1</span>`) || !strings.Contains(body, "张伟") {
+		t.Errorf("desk page: want count 1 and the counterpart 张伟")
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
