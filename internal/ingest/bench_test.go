@@ -28,7 +28,7 @@ import (
 //	CUSTODY_BENCH_SECONDS     measured window (default 60)
 //	CUSTODY_BENCH_PUBLISHERS  publisher processes, one agent each (default 2)
 //	CUSTODY_BENCH_RATE        total envelopes/s the publishers aim at; 0 = as fast as they can (default 25000)
-//	CUSTODY_BENCH_CONNS       ingest connections on one shared subscription (default 8)
+//	CUSTODY_BENCH_CONNS       ingest connections on one shared subscription (default 16)
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
 		return v
@@ -50,7 +50,7 @@ func BenchmarkIngest(b *testing.B) {
 	window := time.Duration(envInt("CUSTODY_BENCH_SECONDS", 60)) * time.Second
 	publishers := max(envInt("CUSTODY_BENCH_PUBLISHERS", 2), 1)
 	rate := envInt("CUSTODY_BENCH_RATE", 25000)
-	conns := max(envInt("CUSTODY_BENCH_CONNS", 8), 1)
+	conns := max(envInt("CUSTODY_BENCH_CONNS", 16), 1)
 	const warmup = 2 * time.Second
 
 	e := mosquitto(b)
@@ -130,7 +130,7 @@ func BenchmarkIngest(b *testing.B) {
 	rss := rssMB()
 	wg.Wait()
 	// Drain: everything published must end up stored exactly once.
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	for stored() < float64(published.Load()) && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -241,14 +241,14 @@ func TestBenchPublisherChild(t *testing.T) {
 	close(window)
 	<-waiterDone
 	// Keep answering resync a little while, so what the broker dropped can still be fetched.
-	quiet := time.After(10 * time.Second)
+	quiet := time.After(20 * time.Second)
 	for done := false; !done; {
 		select {
 		case rs := <-resync:
 			for s := rs.From; s < next.Load() && (rs.To == 0 || s <= rs.To); s++ {
 				c.Publish(tp.Obs(agent), 1, false, envelope(s)).Wait()
 			}
-			quiet = time.After(10 * time.Second)
+			quiet = time.After(20 * time.Second)
 		case <-quiet:
 			done = true
 		}

@@ -571,7 +571,7 @@ func (in *Ingest) resyncAll(ctx context.Context) {
 	}
 }
 
-// resyncHoles asks agent for each hole below its stored seqs (up to 64 at a time), so one round
+// resyncHoles asks agent for each hole below its stored seqs (up to 512 at a time), so one round
 // trip fills scattered losses without the agent sending again what is stored.
 func (in *Ingest) resyncHoles(ctx context.Context, agent string) {
 	in.mu.Lock()
@@ -584,7 +584,7 @@ func (in *Ingest) resyncHoles(ctx context.Context, agent string) {
 	if g == nil {
 		return
 	}
-	holes, err := in.st.ObservationHoles(ctx, agent, after, 64, 1_000_000)
+	holes, err := in.st.ObservationHoles(ctx, agent, after, 512, 1_000_000)
 	if err != nil {
 		in.log.Error("ingest: list holes for resync", "agent", agent, "err", err)
 		return
