@@ -23,6 +23,7 @@ var shotDir = flag.String("out", "", "write the console screenshots (PNG) to thi
 //
 //	go test ./internal/console -run Screenshots -args -out "$PWD/docs/screenshots"
 func TestScreenshots(t *testing.T) {
+	t.Parallel()
 	dir := *shotDir
 	if dir == "" {
 		dir = t.TempDir()
@@ -59,7 +60,7 @@ func TestScreenshots(t *testing.T) {
 			s.browse(t, ctx, user)
 		}
 		if en {
-			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.lang button`)), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.lang button`)), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] main`))); err != nil {
 				t.Fatal(err)
 			}
 		}
