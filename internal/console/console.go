@@ -219,8 +219,15 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token str
 	var b [32]byte
 	rand.Read(b[:])
 	v := base64.RawURLEncoding.EncodeToString(b[:])
+	now := time.Now()
 	c.mu.Lock()
-	c.sessions[digest(v)] = &session{token: token, expires: time.Now().Add(c.opt.TokenTTL)}
+	// Sessions never signed out of expire here, so the table does not grow without bound.
+	for k, s := range c.sessions {
+		if now.After(s.expires) {
+			delete(c.sessions, k)
+		}
+	}
+	c.sessions[digest(v)] = &session{token: token, expires: now.Add(c.opt.TokenTTL)}
 	c.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: v, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(c.opt.TokenTTL.Seconds())})
 }
