@@ -82,16 +82,24 @@ func BenchmarkIngest(b *testing.B) {
 	}()
 	waitFor(b, 10*time.Second, func() bool { return gauge(reg, "custody_ingest_connected") == float64(conns) }, "ingest to connect")
 
+	// The bare subscriber gets the same number of connections (its own shared group), so both
+	// consumers see the same broker limits per connection.
 	var bare atomic.Int64
-	bo := paho.NewClientOptions().AddBroker(e.url).SetClientID("bare-" + randHex(4)).SetCleanSession(true).
-		SetOrderMatters(true).SetDefaultPublishHandler(func(paho.Client, paho.Message) { bare.Add(1) })
-	bc := paho.NewClient(bo)
-	if tok := bc.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		b.Fatalf("bare subscriber: %v", tok.Error())
+	bareFilter := wire.Topics{Base: e.base}.ObsFilter()
+	if conns > 1 {
+		bareFilter = "$share/bare-" + randHex(3) + "/" + bareFilter
 	}
-	defer bc.Disconnect(100)
-	if tok := bc.Subscribe(wire.Topics{Base: e.base}.ObsFilter(), 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		b.Fatalf("bare subscribe: %v", tok.Error())
+	for i := 0; i < conns; i++ {
+		bo := paho.NewClientOptions().AddBroker(e.url).SetClientID("bare-" + randHex(4)).SetCleanSession(true).
+			SetOrderMatters(true).SetDefaultPublishHandler(func(paho.Client, paho.Message) { bare.Add(1) })
+		bc := paho.NewClient(bo)
+		if tok := bc.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			b.Fatalf("bare subscriber: %v", tok.Error())
+		}
+		defer bc.Disconnect(100)
+		if tok := bc.Subscribe(bareFilter, 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			b.Fatalf("bare subscribe: %v", tok.Error())
+		}
 	}
 	time.Sleep(200 * time.Millisecond)
 

@@ -151,6 +151,12 @@ type gap struct {
 	to        uint64 // last missing seq of the hole (0: unknown, through the latest)
 	since     time.Time
 	lastAsked time.Time
+
+	// Holes up to askedThrough were asked for at askedAt; they are not asked again before
+	// ResyncRetry has passed, so a hole the agent is still answering does not cause a storm of
+	// requests each time the contiguous mark moves.
+	askedThrough uint64
+	askedAt      time.Time
 }
 
 // New checks the configuration and builds an ingest without any I/O. reg receives the metrics
@@ -507,9 +513,13 @@ func (in *Ingest) noteStates(states []store.SeqState, now time.Time) {
 		}
 		from := st.Contiguous + 1
 		g := in.gaps[st.Agent]
-		if g == nil || g.from != from {
+		switch {
+		case g == nil:
 			g = &gap{from: from, since: now}
 			in.gaps[st.Agent] = g
+		case g.from != from: // part filled: what remains is due after the grace, but holes
+			// already asked for stay asked (askedThrough) until ResyncRetry passes
+			g.from, g.since, g.lastAsked, g.to = from, now, time.Time{}, 0
 		}
 		if st.HoleEnd >= from {
 			g.to = st.HoleEnd
@@ -574,11 +584,15 @@ func (in *Ingest) resyncAll(ctx context.Context) {
 // resyncHoles asks agent for each hole below its stored seqs (up to 512 at a time), so one round
 // trip fills scattered losses without the agent sending again what is stored.
 func (in *Ingest) resyncHoles(ctx context.Context, agent string) {
+	now := time.Now()
 	in.mu.Lock()
 	g := in.gaps[agent]
-	var after uint64
+	var after, skipThrough uint64
 	if g != nil {
 		after = g.from - 1
+		if now.Sub(g.askedAt) < in.cfg.ResyncRetry {
+			skipThrough = g.askedThrough
+		}
 	}
 	in.mu.Unlock()
 	if g == nil {
@@ -590,10 +604,17 @@ func (in *Ingest) resyncHoles(ctx context.Context, agent string) {
 		return
 	}
 	if len(holes) == 0 {
-		in.resync(ctx, agent, 0, true)
+		if skipThrough == 0 {
+			in.resync(ctx, agent, 0, true)
+		}
 		return
 	}
+	var through uint64
 	for _, h := range holes {
+		if h.To <= skipThrough {
+			continue
+		}
+		through = h.To
 		id, err := in.Send(ctx, agent, wire.KindResync, wire.Resync{From: h.From, To: h.To})
 		if err != nil {
 			in.log.Warn("ingest: resync request not sent", "agent", agent, "from", h.From, "err", err)
@@ -601,6 +622,16 @@ func (in *Ingest) resyncHoles(ctx context.Context, agent string) {
 		}
 		in.m.resyncs.Inc()
 		in.log.Info("resync requested", "agent", agent, "from", h.From, "to", h.To, "cmd", id)
+	}
+	if through > 0 {
+		in.mu.Lock()
+		if g := in.gaps[agent]; g != nil {
+			if skipThrough == 0 {
+				g.askedAt = now
+			}
+			g.askedThrough = max(g.askedThrough, through)
+		}
+		in.mu.Unlock()
 	}
 }
 
