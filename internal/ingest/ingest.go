@@ -345,8 +345,9 @@ func (in *Ingest) receive(ctx context.Context, m paho.Message) {
 
 // drop refuses one message: counted, logged once, acknowledged (redelivering it would not help).
 func (in *Ingest) drop(m paho.Message, agent string, reason string, detail string) {
-	in.m.dropped.WithLabelValues(reason).Inc()
+	// The line before the count: whoever sees the counter move can already read why.
 	in.drops.log(reason, agent, m.Topic(), detail)
+	in.m.dropped.WithLabelValues(reason).Inc()
 	m.Ack()
 }
 
@@ -459,8 +460,8 @@ func (in *Ingest) commit(ctx context.Context) {
 				fresh = append(fresh, it.env)
 				continue
 			}
-			in.m.dropped.WithLabelValues(outcomes[i].String()).Inc()
 			in.drops.log(outcomes[i].String(), it.env.Agent, it.msg.Topic(), fmt.Sprintf("seq %d id %q", it.env.Seq, it.env.ID))
+			in.m.dropped.WithLabelValues(outcomes[i].String()).Inc()
 		}
 		in.m.stored.Add(float64(len(fresh)))
 		in.noteStates(states, time.Now())
