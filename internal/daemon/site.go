@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/broker"
 	"github.com/custodyhq/custody/internal/ingest"
-	"github.com/custodyhq/custody/internal/publish"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/schedule"
@@ -25,7 +25,6 @@ import (
 type site struct {
 	broker  *broker.Broker // nil with an external broker
 	ingest  *ingest.Ingest
-	pub     *publish.Client
 	runners []runner
 }
 
@@ -41,6 +40,14 @@ type handlers []ingest.Handler
 func (h handlers) HandleObservations(ctx context.Context, obs []wire.Envelope) {
 	for _, x := range h {
 		x.HandleObservations(ctx, obs)
+	}
+}
+
+func (h handlers) HandleAvailability(agent, state string, at time.Time) {
+	for _, x := range h {
+		if a, ok := x.(ingest.AvailabilityHandler); ok {
+			a.HandleAvailability(agent, state, at)
+		}
 	}
 }
 
@@ -65,7 +72,6 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		d.log.Info("embedded mqtt broker started", "addr", b.Addr())
 	}
 	topics := wire.Topics{Base: c.Base}
-	s.pub = publish.Connect(publish.Config{BrokerURL: url, Username: user, Password: pass, ClientID: "custodyd-publish"}, d.log)
 
 	// Ingest, the alert checker and the desk feed need each other: the checker commands
 	// confirming inventories through ingest, ingest hands stored reports to the checker.
@@ -93,12 +99,12 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		s.close()
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	esc := alert.NewEscalator(book, s.pub, topics.Alerts(), routes, alert.Policy{LeaderDelay: d.cfg.Alerts.LeaderDelay.Duration, ConsoleURL: d.cfg.Alerts.ConsoleURL}, d.log)
+	esc := alert.NewEscalator(book, in, topics.Alerts(), routes, alert.Policy{LeaderDelay: d.cfg.Alerts.LeaderDelay.Duration, ConsoleURL: d.cfg.Alerts.ConsoleURL}, d.log)
 	for u, r := range units {
 		esc.UnitRoutes(u, r)
 	}
 	inv := d.cfg.Inventory
-	sch, err := schedule.New(st, chk, book, cmd, s.pub, schedule.Config{
+	sch, err := schedule.New(st, chk, book, cmd, in, schedule.Config{
 		Spec: inv.Schedule, TimeZone: inv.TimeZone, Deadline: inv.Deadline.Duration,
 		WorkFrom: inv.WorkFrom.Duration, WorkTo: inv.WorkTo.Duration,
 		DoorOpenLimit: inv.DoorOpenLimit.Duration, OfflineGrace: inv.OfflineGrace.Duration,
@@ -124,9 +130,6 @@ func (s *site) revoked(id string) {
 }
 
 func (s *site) close() {
-	if s.pub != nil {
-		s.pub.Close()
-	}
 	if s.broker != nil {
 		s.broker.Close()
 	}

@@ -138,3 +138,79 @@ func TestEmbeddedBrokerAndIngest(t *testing.T) {
 		t.Fatal("a revoked agent logged in again")
 	}
 }
+
+// An agent that goes away becomes an agent_offline alert once offline_grace has passed, and the
+// alert is announced on the broker through ingest's connection (published catches up with
+// version). This is the wiring: ingest hears the availability, the checker and the schedule turn
+// it into the alert, the escalator publishes it.
+func TestAgentOfflineBecomesAnAlert(t *testing.T) {
+	dir := t.TempDir()
+	mqttAddr := freePort(t)
+	cfg := Default()
+	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", mqttAddr
+	cfg.Inventory.OfflineGrace = Duration{2 * time.Second}
+	d := New(cfg, slog.New(slog.DiscardHandler), &syncBuf{}, func(k string) string {
+		if k == "CUSTODY_ADMIN_PASSWORD" {
+			return "admin-password-1"
+		}
+		return ""
+	})
+	ready := make(chan string, 1)
+	d.Ready = ready
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- d.Run(ctx) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-errc:
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}()
+	var login struct{ Token string }
+	call(t, addr, "", "POST", "/api/v1/login", `{"username":"admin","password":"admin-password-1"}`, &login)
+	var enrolled struct{ Key string }
+	if code := call(t, addr, login.Token, "POST", "/api/v1/agents", `{"id":"room-302"}`, &enrolled); code != 201 {
+		t.Fatalf("enroll: %d", code)
+	}
+	topics := wire.Topics{}
+	agent := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://"+mqttAddr).SetClientID("room-302").
+		SetUsername("room-302").SetPassword(enrolled.Key).SetAutoReconnect(false).
+		SetBinaryWill(topics.Availability("room-302"), wire.Offline, 1, true))
+	if tok := agent.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("agent login: %v", tok.Error())
+	}
+	agent.Publish(topics.Availability("room-302"), 1, true, wire.Online).WaitTimeout(5 * time.Second)
+
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "custody.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func(q string) int {
+		var n int
+		db.QueryRow(q).Scan(&n)
+		return n
+	}
+	const offline = `SELECT count(*) FROM alerts WHERE kind = 'agent_offline' AND agent = 'room-302'`
+	time.Sleep(3 * time.Second) // longer than the grace: an agent that is online raises nothing
+	if n := count(offline); n != 0 {
+		t.Fatalf("agent_offline for an agent that is online: %d", n)
+	}
+
+	// The agent stops the way custody-agent does: offline, retained, then it goes.
+	agent.Publish(topics.Availability("room-302"), 1, true, wire.Offline).WaitTimeout(5 * time.Second)
+	agent.Disconnect(50)
+	deadline := time.Now().Add(15 * time.Second)
+	for count(offline+` AND published = version`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no published agent_offline alert 15 s after the agent went (alerts: %d)", count(offline))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -163,7 +164,20 @@ type countingHandler struct {
 	mu    sync.Mutex
 	seen  map[string]int // agent/seq → times handed over
 	kinds map[string]int
+	avail []string // "agent state", in the order heard
 	n     atomic.Int64
+}
+
+func (h *countingHandler) HandleAvailability(agent, state string, _ time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.avail = append(h.avail, agent+" "+state)
+}
+
+func (h *countingHandler) heard() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.avail...)
 }
 
 func (h *countingHandler) HandleObservations(_ context.Context, obs []wire.Envelope) {
@@ -466,4 +480,53 @@ func (a *agent) resyncCount() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.resyncs
+}
+
+// relay forwards TCP connections to addr until cut, which drops every connection at once without
+// an MQTT DISCONNECT — to the broker it looks like a pulled network cable.
+type relay struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newRelay(t testing.TB, addr string) *relay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			r.mu.Lock()
+			r.conns = append(r.conns, c, up)
+			r.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	t.Cleanup(r.cut)
+	return r
+}
+
+func (r *relay) url() string { return "tcp://" + r.ln.Addr().String() }
+
+func (r *relay) cut() {
+	r.ln.Close()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.conns = nil
 }

@@ -16,7 +16,10 @@
 //     seq is stored and a hole stays open longer than ResyncGrace, or when the agent comes
 //     online, it publishes a signed resync command so the agent fills the hole from its outbox.
 //   - Handler.HandleObservations is called after each commit with the newly stored envelopes, in
-//     the order they arrived, from one goroutine.
+//     the order they arrived, from one goroutine; a Handler that is also an AvailabilityHandler
+//     hears each enrolled agent's online/offline message.
+//   - Ingest's connection is custodyd's one MQTT client: Send publishes signed commands and
+//     Publish custodyd's own announcements on it.
 //
 // Run owns every goroutine it starts; they all end when its context is cancelled and Run returns.
 // The paho traps (field.md) are avoided here: the message handler never blocks on anything but a
@@ -62,6 +65,14 @@ type Keys interface {
 // goroutine: it should return quickly (hand work off) or it slows ingest down.
 type Handler interface {
 	HandleObservations(ctx context.Context, obs []wire.Envelope)
+}
+
+// AvailabilityHandler is what a Handler also implements to hear agents come and go: state is
+// "online" or "offline" (the agent's Last Will), at is when custodyd heard it — a retained
+// message heard at start says how the agent is now, not since when. Only enrolled, unrevoked
+// agents are passed on. It runs on ingest's verifier goroutine and must return quickly.
+type AvailabilityHandler interface {
+	HandleAvailability(agent, state string, at time.Time)
 }
 
 // Config configures ingest. BrokerURL is required; the rest has defaults.
@@ -325,18 +336,6 @@ func (in *Ingest) onConnect(ctx context.Context, c paho.Client, i int) {
 // the verifier drains; when ctx ends it returns at once (the message stays unacknowledged and is
 // redelivered to our session later).
 func (in *Ingest) receive(ctx context.Context, m paho.Message) {
-	if _, leaf, ok := in.topics.AgentOf(m.Topic()); ok && leaf == "availability" {
-		m.Ack()
-		if agent, _, _ := in.topics.AgentOf(m.Topic()); agent != "" {
-			if state, err := wire.ParseAvailability(m.Payload()); err == nil && state == "online" {
-				select {
-				case in.avail <- agent:
-				default: // the gap loop is behind; the next gap check catches up
-				}
-			}
-		}
-		return
-	}
 	select {
 	case in.msgs <- m:
 	case <-ctx.Done():
@@ -383,8 +382,12 @@ func (in *Ingest) verify(ctx context.Context) {
 
 // check runs every refusal of mqtt.md §7 except the duplicate ones, which the database decides.
 func (in *Ingest) check(ctx context.Context, m paho.Message) (item, bool) {
-	in.m.received.Inc()
 	topicAgent, leaf, ok := in.topics.AgentOf(m.Topic())
+	if ok && leaf == "availability" {
+		in.availability(ctx, m, topicAgent)
+		return item{}, false
+	}
+	in.m.received.Inc()
 	if !ok || leaf != "obs" {
 		in.drop(m, "", "topic", "not an observation topic")
 		return item{}, false
@@ -398,18 +401,8 @@ func (in *Ingest) check(ctx context.Context, m paho.Message) (item, bool) {
 		in.drop(m, topicAgent, "agent_mismatch", fmt.Sprintf("envelope names agent %q on agent %q's topic", env.Agent, topicAgent))
 		return item{}, false
 	}
-	key, reason, err := in.keys.get(ctx, env.Agent)
-	for err != nil { // the register could not be read: not the message's fault, so wait and retry
-		in.log.Error("ingest: agent key lookup failed; retrying", "agent", env.Agent, "err", err)
-		select {
-		case <-ctx.Done():
-			return item{}, false // unacknowledged: redelivered to our session later
-		case <-time.After(time.Second):
-		}
-		key, reason, err = in.keys.get(ctx, env.Agent)
-	}
-	if reason != "" {
-		in.drop(m, env.Agent, reason, "agent "+strconv.Quote(env.Agent)+" is "+map[string]string{"unknown_agent": "not enrolled", "revoked": "revoked"}[reason])
+	key, ok := in.agentKey(ctx, m, env.Agent)
+	if !ok {
 		return item{}, false
 	}
 	if err := env.Verify(wire.DirObs, key); err != nil {
@@ -421,6 +414,52 @@ func (in *Ingest) check(ctx context.Context, m paho.Message) (item, bool) {
 		return item{}, false
 	}
 	return item{msg: m, env: env}, true
+}
+
+// agentKey looks up agent's key; a message from an agent that is not enrolled or was revoked is
+// dropped. When the register cannot be read it waits and retries, since that is not the message's
+// fault; if ctx ends first the message stays unacknowledged and is redelivered to our session.
+func (in *Ingest) agentKey(ctx context.Context, m paho.Message, agent string) ([]byte, bool) {
+	key, reason, err := in.keys.get(ctx, agent)
+	for err != nil {
+		in.log.Error("ingest: agent key lookup failed; retrying", "agent", agent, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(time.Second):
+		}
+		key, reason, err = in.keys.get(ctx, agent)
+	}
+	if reason != "" {
+		in.drop(m, agent, reason, "agent "+strconv.Quote(agent)+" is "+map[string]string{"unknown_agent": "not enrolled", "revoked": "revoked"}[reason])
+		return nil, false
+	}
+	return key, true
+}
+
+// availability handles an agent's retained online/offline message: passed to the handler (an
+// agent that stops answering must become an alert), and on "online" the agent is asked for what
+// it holds that we lack. The broker's ACL already limits who may write the topic; the register
+// decides whether we still listen to that agent.
+func (in *Ingest) availability(ctx context.Context, m paho.Message, agent string) {
+	state, err := wire.ParseAvailability(m.Payload())
+	if err != nil {
+		in.drop(m, agent, string(wire.ReasonOf(err)), err.Error())
+		return
+	}
+	if _, ok := in.agentKey(ctx, m, agent); !ok {
+		return
+	}
+	m.Ack()
+	if h, ok := in.handler.(AvailabilityHandler); ok {
+		h.HandleAvailability(agent, state, time.Now())
+	}
+	if state == "online" {
+		select {
+		case in.avail <- agent:
+		default: // the gap loop is behind; its next check of open gaps catches up
+		}
+	}
 }
 
 // commit stores each batch in one transaction, then acknowledges, then hands the new envelopes on.
@@ -682,7 +721,7 @@ func (in *Ingest) seqState(ctx context.Context, agent string) (store.SeqState, e
 	return store.SeqState{Agent: agent}, nil
 }
 
-// ErrNotConnected is returned by Send before Run has started.
+// ErrNotConnected is returned by Send and Publish before Run has started.
 var ErrNotConnected = errors.New("ingest: not running")
 
 // Send signs a command for agent with its key and publishes it at QoS 1 on the agent's cmd topic,
@@ -715,16 +754,38 @@ func (in *Ingest) Send(ctx context.Context, agent, kind string, body any) (strin
 	if err != nil {
 		return "", err
 	}
-	tok := c.Publish(in.topics.Cmd(agent), 1, false, p)
+	if err := publish(ctx, c, in.topics.Cmd(agent), p); err != nil {
+		return "", fmt.Errorf("command %s for %s: %w", kind, agent, err)
+	}
+	return id, nil
+}
+
+// Publish sends custodyd's own announcements (alerts, the morning summary) at QoS 1 on ingest's
+// connection and waits for the broker's acknowledgement up to ctx or 10 s. There is one
+// connection because a production Mosquitto takes the client id from the user name
+// (use_username_as_clientid): a second client under custodyd's account would take the session
+// over, and the two would push each other off for ever.
+func (in *Ingest) Publish(ctx context.Context, topic string, payload []byte) error {
+	in.mu.Lock()
+	c := in.client
+	in.mu.Unlock()
+	if c == nil {
+		return ErrNotConnected
+	}
+	return publish(ctx, c, topic, payload)
+}
+
+func publish(ctx context.Context, c paho.Client, topic string, payload []byte) error {
+	tok := c.Publish(topic, 1, false, payload)
 	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
-			return "", fmt.Errorf("command %s for %s: publish: %w", kind, agent, err)
+			return fmt.Errorf("publish on %s: %w", topic, err)
 		}
+		return nil
 	case <-wait.Done():
-		return "", fmt.Errorf("command %s for %s: publish: %w", kind, agent, wait.Err())
+		return fmt.Errorf("publish on %s: the broker did not acknowledge: %w", topic, wait.Err())
 	}
-	return id, nil
 }

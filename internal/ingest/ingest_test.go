@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,6 +212,39 @@ func TestBadInputDropped(t *testing.T) {
 	for reason, n := range want {
 		if got := dropped(r, reason); got != n {
 			t.Errorf("dropped{%s}: got %v, want %v", reason, got, n)
+		}
+	}
+}
+
+// TestAvailabilityReachesTheHandler: an agent coming online and its Last Will when its connection
+// drops reach the handler (custodyd's agent_offline alert hangs on this); availability of a revoked
+// agent or a malformed one does not.
+func TestAvailabilityReachesTheHandler(t *testing.T) {
+	st := openStore(t, "")
+	e := embedded(t, st)
+	key := enroll(t, st, "agent-1")
+	enroll(t, st, "agent-2")
+	enroll(t, st, "agent-r")
+	revoke(t, st, "agent-r")
+	r := startIngest(t, e, st, nil)
+
+	rl := newRelay(t, strings.TrimPrefix(e.url, "tcp://"))
+	via := *e
+	via.url = rl.url()
+	newAgent(t, &via, "agent-1", key)
+	waitFor(t, 5*time.Second, func() bool { return slices.Contains(r.handler.heard(), "agent-1 online") }, "agent-1 online")
+
+	pub := internalClient(t, e)
+	tp := wire.Topics{}
+	send(t, pub, tp.Availability("agent-r"), wire.Offline)
+	send(t, pub, tp.Availability("agent-2"), []byte(`{"state":"asleep"}`))
+	waitFor(t, 5*time.Second, func() bool { return dropped(r, "revoked") == 1 && dropped(r, "schema") == 1 }, "both refused")
+
+	rl.cut() // no DISCONNECT: the broker publishes agent-1's Last Will
+	waitFor(t, 10*time.Second, func() bool { return slices.Contains(r.handler.heard(), "agent-1 offline") }, "agent-1's Last Will")
+	for _, h := range r.handler.heard() {
+		if !strings.HasPrefix(h, "agent-1 ") {
+			t.Errorf("handed over %q", h)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,8 +110,9 @@ func testPKI(t *testing.T, dir string) *x509.CertPool {
 
 // TestMosquittoProductionConfig runs the real mosquitto with deploy/mosquitto's configuration and
 // ACL (TLS, passwords made by mosquitto_passwd) and proves: custodyd's ingest works through it, an
-// agent cannot publish as another agent nor read another's commands, and it cannot take over
-// custodyd's session with custodyd's client id.
+// agent cannot publish as another agent nor read another's commands, it cannot take over
+// custodyd's session with custodyd's client id, and custodyd's alerts and summary reach the
+// read-only monitor account over ingest's one connection.
 func TestMosquittoProductionConfig(t *testing.T) {
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
@@ -127,7 +129,8 @@ func TestMosquittoProductionConfig(t *testing.T) {
 	keyB := enroll(t, st, "agent-b")
 	custodydPass := randHex(16)
 	pwFile := filepath.Join(dir, "custody.passwd")
-	for i, u := range [][2]string{{"custodyd", custodydPass}, {"agent-a", base64.StdEncoding.EncodeToString(keyA)}, {"agent-b", base64.StdEncoding.EncodeToString(keyB)}} {
+	monitorPass := randHex(16)
+	for i, u := range [][2]string{{"custodyd", custodydPass}, {"agent-a", base64.StdEncoding.EncodeToString(keyA)}, {"agent-b", base64.StdEncoding.EncodeToString(keyB)}, {"custody-monitor", monitorPass}} {
 		args := []string{"-b", pwFile, u[0], u[1]}
 		if i == 0 {
 			args = []string{"-c", "-b", pwFile, u[0], u[1]}
@@ -256,4 +259,45 @@ func TestMosquittoProductionConfig(t *testing.T) {
 	}
 	a.publish(wire.KindDoor, door(4), true)
 	waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-a") == 3 }, "custodyd to keep receiving")
+
+	// The monitor hears custodyd's alert and summary; agent-a, subscribed too, hears neither.
+	heard := make(chan string, 4)
+	monitor := paho.NewClient(paho.NewClientOptions().AddBroker(e.url).SetTLSConfig(tlsCfg).SetClientID("custody-monitor").
+		SetUsername("custody-monitor").SetPassword(monitorPass))
+	if tok := monitor.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("monitor connect: %v", tok.Error())
+	}
+	defer monitor.Disconnect(0)
+	for _, c := range []paho.Client{monitor, a.c} {
+		who := map[paho.Client]string{monitor: "monitor", a.c: "agent-a"}[c]
+		c.SubscribeMultiple(map[string]byte{"custody/alerts": 1, "custody/summary": 1}, func(_ paho.Client, m paho.Message) {
+			heard <- who + " " + m.Topic()
+		}).WaitTimeout(5 * time.Second)
+	}
+	for _, topic := range []string{"custody/alerts", "custody/summary"} {
+		if err := r.in.Publish(context.Background(), topic, []byte(`{"id":"A-1"}`)); err != nil {
+			t.Fatalf("publish %s: %v", topic, err)
+		}
+	}
+	var got []string
+	for len(got) < 2 {
+		select {
+		case h := <-heard:
+			got = append(got, h)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("heard only %v", got)
+		}
+	}
+	select {
+	case h := <-heard:
+		got = append(got, h)
+	case <-time.After(300 * time.Millisecond):
+	}
+	slices.Sort(got)
+	if want := []string{"monitor custody/alerts", "monitor custody/summary"}; !slices.Equal(got, want) {
+		t.Errorf("heard %v, want %v", got, want)
+	}
+	if contains(r.logs.String(), "mqtt connection lost") {
+		t.Errorf("custodyd's connection was lost while it published")
+	}
 }

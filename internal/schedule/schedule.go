@@ -48,7 +48,7 @@ type Config struct {
 	Spec          string        // cron expression, five fields; default "0 2 * * *"
 	TimeZone      string        // default Asia/Shanghai
 	Deadline      time.Duration // after the start; default 1 h
-	SiteEvery     time.Duration // site checks; default 1 min
+	SiteEvery     time.Duration // site checks; default a quarter of the shorter of DoorOpenLimit and OfflineGrace, 1 s to 1 min
 	WorkFrom      time.Duration // working hours, since local midnight; default 08:30
 	WorkTo        time.Duration // default 18:00
 	DoorOpenLimit time.Duration // default 60 s (Terso's door-ajar alarm)
@@ -81,9 +81,6 @@ func New(st *store.Store, chk *alert.Checker, book *alert.Book, cmd alert.Comman
 	if cfg.Deadline == 0 {
 		cfg.Deadline = time.Hour
 	}
-	if cfg.SiteEvery == 0 {
-		cfg.SiteEvery = time.Minute
-	}
 	if cfg.WorkFrom == 0 && cfg.WorkTo == 0 {
 		cfg.WorkFrom, cfg.WorkTo = 8*time.Hour+30*time.Minute, 18*time.Hour
 	}
@@ -92,6 +89,11 @@ func New(st *store.Store, chk *alert.Checker, book *alert.Book, cmd alert.Comman
 	}
 	if cfg.OfflineGrace == 0 {
 		cfg.OfflineGrace = 2 * time.Minute
+	}
+	if cfg.SiteEvery == 0 {
+		// A door left open or an agent gone quiet is news a quarter of its limit after it is due,
+		// not up to a whole check interval later.
+		cfg.SiteEvery = min(max(min(cfg.DoorOpenLimit, cfg.OfflineGrace)/4, time.Second), time.Minute)
 	}
 	if cfg.SummaryTopic == "" {
 		cfg.SummaryTopic = "custody/summary"
