@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME ?= 1s
 
-.PHONY: run test setup lint bench build c-test fuzz demo clean
+.PHONY: run test setup lint bench build c-test fuzz demo screenshots clean
 
 # Start custodyd with its embedded defaults (SQLite under ./var, HTTP on 127.0.0.1:8080, embedded MQTT broker).
 run:
@@ -37,6 +37,10 @@ bench: setup
 # custodyd + three simulated cabinets + an agent, with a small register (see the README).
 demo:
 	./scripts/demo
+
+# The README's pictures of the console, taken in Chromium from a live custodyd.
+screenshots: setup
+	$(GO) test -count=1 ./internal/console -run '^TestScreenshots$$' -args -out "$$PWD/docs/screenshots"
 
 # Every fuzz target for FUZZTIME (default 60s) each.
 fuzz:
