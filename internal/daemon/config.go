@@ -51,6 +51,9 @@ type Config struct {
 		Password string `toml:"password"`
 		Base     string `toml:"base"`
 		Share    string `toml:"share"`
+		TLSCert  string `toml:"tls_cert"`
+		TLSKey   string `toml:"tls_key"`
+		CAFile   string `toml:"ca_file"`
 	} `toml:"mqtt"`
 	Identity struct {
 		CompanyPrefix string `toml:"company_prefix"`
@@ -179,6 +182,15 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.MQTT.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("mqtt.listen: %q is not host:port", c.MQTT.Listen))
 		}
+	}
+	if (c.MQTT.TLSCert == "") != (c.MQTT.TLSKey == "") {
+		errs = append(errs, errors.New("mqtt.tls_cert, mqtt.tls_key: set both or neither"))
+	}
+	if c.MQTT.TLSCert != "" && c.MQTT.URL != "" {
+		errs = append(errs, errors.New("mqtt.tls_cert: is for the embedded broker; with mqtt.url set the external broker holds the certificate (use mqtt.ca_file to trust it)"))
+	}
+	if c.MQTT.CAFile != "" && !strings.HasPrefix(c.MQTT.URL, "ssl://") {
+		errs = append(errs, errors.New("mqtt.ca_file: only used with an ssl:// mqtt.url"))
 	}
 	if c.MQTT.Base == "" || strings.ContainsAny(c.MQTT.Base, "#+") {
 		errs = append(errs, fmt.Errorf("mqtt.base: %q must be a topic without wildcards", c.MQTT.Base))

@@ -19,16 +19,19 @@ func TestDefaultsNeedNoFile(t *testing.T) {
 
 func TestConfigErrorsNameTheKey(t *testing.T) {
 	for text, want := range map[string]string{
-		"[http]\nlisten = \"127.0.0.1:9090\"\nlsiten = \"x\"\n": "unknown key http.lsiten",
-		"data_dri = \"/tmp\"\n":                                 "unknown key data_dri",
-		"[htp]\nlisten = \"x\"\n":                               "unknown key htp",
-		"[http]\nlisten = \"8080\"\n":                           "http.listen: \"8080\" is not host:port",
-		"[http]\ntoken_ttl = \"forever\"\n":                     "\"forever\" is not a duration",
-		"[http]\ntoken_ttl = \"10s\"\n":                         "http.token_ttl",
-		"[log]\nlevel = \"loud\"\n":                             "log.level",
-		"[log]\nformat = \"xml\"\n":                             "log.format",
-		"data_dir = \n":                                         "line 1",
-		"[http]\nlisten = 8080\n":                               "listen",
+		"[http]\nlisten = \"127.0.0.1:9090\"\nlsiten = \"x\"\n":               "unknown key http.lsiten",
+		"data_dri = \"/tmp\"\n":                                               "unknown key data_dri",
+		"[htp]\nlisten = \"x\"\n":                                             "unknown key htp",
+		"[http]\nlisten = \"8080\"\n":                                         "http.listen: \"8080\" is not host:port",
+		"[http]\ntoken_ttl = \"forever\"\n":                                   "\"forever\" is not a duration",
+		"[http]\ntoken_ttl = \"10s\"\n":                                       "http.token_ttl",
+		"[log]\nlevel = \"loud\"\n":                                           "log.level",
+		"[log]\nformat = \"xml\"\n":                                           "log.format",
+		"data_dir = \n":                                                       "line 1",
+		"[http]\nlisten = 8080\n":                                             "listen",
+		"[mqtt]\ntls_cert = \"b.crt\"\n":                                      "mqtt.tls_cert, mqtt.tls_key: set both or neither",
+		"[mqtt]\nca_file = \"ca.crt\"\n":                                      "mqtt.ca_file: only used with an ssl:// mqtt.url",
+		"[mqtt]\nurl = \"ssl://h:8883\"\ntls_cert = \"c\"\ntls_key = \"k\"\n": "mqtt.tls_cert: is for the embedded broker",
 	} {
 		path := filepath.Join(t.TempDir(), "c.toml")
 		os.WriteFile(path, []byte(text), 0o600)

@@ -1,9 +1,13 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -58,8 +62,23 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	if pass == "" {
 		pass = d.getenv("CUSTODY_MQTT_PASSWORD")
 	}
+	var clientTLS *tls.Config
+	if c.CAFile != "" {
+		pool, err := loadCA(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.ca_file: %w", err)
+		}
+		clientTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
 	if url == "" {
-		b, err := broker.Start(ctx, broker.Config{Listen: c.Listen, Base: c.Base}, st, d.log)
+		var serverTLS *tls.Config
+		if c.TLSCert != "" {
+			var err error
+			if serverTLS, clientTLS, err = embeddedTLS(c.TLSCert, c.TLSKey); err != nil {
+				return nil, fmt.Errorf("mqtt.tls_cert, mqtt.tls_key: %w", err)
+			}
+		}
+		b, err := broker.Start(ctx, broker.Config{Listen: c.Listen, Base: c.Base, TLS: serverTLS}, st, d.log)
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) {
 				return nil, fmt.Errorf("mqtt.listen %s: the port is in use — another custodyd or broker runs there; set [mqtt] listen to a free port, or url to use that broker", c.Listen)
@@ -86,7 +105,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	feed := reg.NewDeskFeed(256)
 
 	var err error
-	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, Base: c.Base, Share: c.Share},
+	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, TLS: clientTLS, Base: c.Base, Share: c.Share},
 		st, st, handlers{obs, feed}, registry, d.log)
 	if err != nil {
 		s.close()
@@ -119,6 +138,41 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		{"inventory schedule", sch.Run}, {"desk scans", feed.Run},
 	}
 	return s, nil
+}
+
+func loadCA(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
+
+// embeddedTLS loads the embedded broker's certificate. custodyd's own client dials the listener
+// by address, which the certificate need not name, so instead of checking names it pins the very
+// certificate the broker was given.
+func embeddedTLS(certFile, keyFile string) (server, client *tls.Config, err error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	leaf := cert.Certificate[0]
+	server = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	client = &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: true, // replaced by the pin below
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, leaf) {
+				return errors.New("the broker did not present custodyd's own certificate")
+			}
+			return nil
+		},
+	}
+	return server, client, nil
 }
 
 // revoked is told of an agent's revocation: out of the broker now, and its key forgotten.

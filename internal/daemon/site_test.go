@@ -2,12 +2,21 @@ package daemon
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,14 +54,10 @@ func call(t *testing.T, addr, token, method, path, body string, out any) int {
 	return resp.StatusCode
 }
 
-// custodyd alone is a working installation: an agent enrolled through the API logs in to the
-// embedded broker with its key, its signed observation is stored exactly once even when it is
-// delivered three times, and a revocation throws it off the broker at once.
-func TestEmbeddedBrokerAndIngest(t *testing.T) {
-	dir := t.TempDir()
-	mqttAddr := freePort(t)
-	cfg := Default()
-	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", mqttAddr
+// startDaemon runs custodyd with cfg (admin password "admin-password-1") until the test ends and
+// returns its HTTP address.
+func startDaemon(t *testing.T, cfg Config) string {
+	t.Helper()
 	d := New(cfg, slog.New(slog.DiscardHandler), &syncBuf{}, func(k string) string {
 		if k == "CUSTODY_ADMIN_PASSWORD" {
 			return "admin-password-1"
@@ -64,18 +69,31 @@ func TestEmbeddedBrokerAndIngest(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- d.Run(ctx) }()
-	var addr string
 	select {
-	case addr = <-ready:
+	case addr := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-errc; err != nil {
+				t.Errorf("stop: %v", err)
+			}
+		})
+		return addr
 	case err := <-errc:
-		t.Fatal(err)
-	}
-	defer func() {
 		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
+		t.Fatal(err)
+		return ""
+	}
+}
+
+// custodyd alone is a working installation: an agent enrolled through the API logs in to the
+// embedded broker with its key, its signed observation is stored exactly once even when it is
+// delivered three times, and a revocation throws it off the broker at once.
+func TestEmbeddedBrokerAndIngest(t *testing.T) {
+	dir := t.TempDir()
+	mqttAddr := freePort(t)
+	cfg := Default()
+	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", mqttAddr
+	addr := startDaemon(t, cfg)
 
 	var login struct{ Token string }
 	call(t, addr, "", "POST", "/api/v1/login", `{"username":"admin","password":"admin-password-1"}`, &login)
@@ -149,29 +167,7 @@ func TestAgentOfflineBecomesAnAlert(t *testing.T) {
 	cfg := Default()
 	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", mqttAddr
 	cfg.Inventory.OfflineGrace = Duration{2 * time.Second}
-	d := New(cfg, slog.New(slog.DiscardHandler), &syncBuf{}, func(k string) string {
-		if k == "CUSTODY_ADMIN_PASSWORD" {
-			return "admin-password-1"
-		}
-		return ""
-	})
-	ready := make(chan string, 1)
-	d.Ready = ready
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- d.Run(ctx) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-errc:
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
+	addr := startDaemon(t, cfg)
 	var login struct{ Token string }
 	call(t, addr, "", "POST", "/api/v1/login", `{"username":"admin","password":"admin-password-1"}`, &login)
 	var enrolled struct{ Key string }
@@ -213,4 +209,83 @@ func TestAgentOfflineBecomesAnAlert(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// With [mqtt] tls_cert and tls_key the embedded broker speaks only TLS: an agent that trusts the
+// certificate logs in and its observation is stored (so custodyd's own client got through its
+// pin too), and a plain-TCP client gets nowhere.
+func TestEmbeddedBrokerOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	pool := selfSigned(t, dir, "custody-broker")
+	mqttAddr := freePort(t)
+	cfg := Default()
+	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", mqttAddr
+	cfg.MQTT.TLSCert, cfg.MQTT.TLSKey = filepath.Join(dir, "broker.crt"), filepath.Join(dir, "broker.key")
+	addr := startDaemon(t, cfg)
+
+	var login struct{ Token string }
+	call(t, addr, "", "POST", "/api/v1/login", `{"username":"admin","password":"admin-password-1"}`, &login)
+	var enrolled struct{ Key string }
+	if code := call(t, addr, login.Token, "POST", "/api/v1/agents", `{"id":"room-303"}`, &enrolled); code != 201 {
+		t.Fatalf("enroll: %d", code)
+	}
+	key, _ := base64.StdEncoding.DecodeString(enrolled.Key)
+
+	plain := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("room-303").
+		SetUsername("room-303").SetPassword(enrolled.Key).SetAutoReconnect(false).SetConnectTimeout(2 * time.Second))
+	if tok := plain.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+		plain.Disconnect(0)
+		t.Fatal("a plain-TCP client logged in to the TLS listener")
+	}
+	agent := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("ssl://" + mqttAddr).SetClientID("room-303").
+		SetTLSConfig(&tls.Config{RootCAs: pool, ServerName: "custody-broker"}).
+		SetUsername("room-303").SetPassword(enrolled.Key).SetAutoReconnect(false))
+	if tok := agent.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("agent login over TLS: %v", tok.Error())
+	}
+	defer agent.Disconnect(50)
+	env, _ := wire.Seal(wire.DirObs, key, "room-303", "boot-1", 1, "obs-1", time.Now(), wire.KindDoor, wire.Door{Cabinet: "C-01", State: "open"})
+	payload, _ := env.Marshal()
+	if tok := agent.Publish(wire.Topics{}.Obs("room-303"), 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "custody.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for n := 0; n == 0; db.QueryRow(`SELECT count(*) FROM observations WHERE agent = 'room-303'`).Scan(&n) {
+		if time.Now().After(deadline) {
+			t.Fatal("the observation sent over TLS was not stored: custodyd's own client did not get in")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// selfSigned writes broker.crt and broker.key (a self-signed certificate for name) into dir.
+func selfSigned(t *testing.T, dir, name string) *x509.CertPool {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, _ := x509.MarshalECPrivateKey(k)
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(filepath.Join(dir, "broker.crt"), certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broker.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	return pool
 }
