@@ -85,22 +85,42 @@ func startDaemon(t *testing.T, cfg Config) string {
 	}
 }
 
+// startSite runs custodyd on a fresh data directory with the embedded broker on a free port;
+// tweak may change the configuration first.
+func startSite(t *testing.T, tweak func(*Config)) (dir, mqttAddr, httpAddr string) {
+	t.Helper()
+	dir, mqttAddr = t.TempDir(), freePort(t)
+	cfg := Default()
+	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", mqttAddr
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	return dir, mqttAddr, startDaemon(t, cfg)
+}
+
+type token struct{ Token string }
+
+type enrollment struct{ Key string }
+
+// enrollAgent logs in as the bootstrap admin and enrolls agent id; Key is its MQTT password.
+func enrollAgent(t *testing.T, addr, id string) (token, enrollment) {
+	t.Helper()
+	var login token
+	call(t, addr, "", "POST", "/api/v1/login", `{"username":"admin","password":"admin-password-1"}`, &login)
+	var enrolled enrollment
+	if code := call(t, addr, login.Token, "POST", "/api/v1/agents", `{"id":"`+id+`"}`, &enrolled); code != 201 {
+		t.Fatalf("enroll %s: %d", id, code)
+	}
+	return login, enrolled
+}
+
 // custodyd alone is a working installation: an agent enrolled through the API logs in to the
 // embedded broker with its key, its signed observation is stored exactly once even when it is
 // delivered three times, and a revocation throws it off the broker at once.
 func TestEmbeddedBrokerAndIngest(t *testing.T) {
-	dir := t.TempDir()
-	mqttAddr := freePort(t)
-	cfg := Default()
-	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", mqttAddr
-	addr := startDaemon(t, cfg)
+	dir, mqttAddr, addr := startSite(t, nil)
 
-	var login struct{ Token string }
-	call(t, addr, "", "POST", "/api/v1/login", `{"username":"admin","password":"admin-password-1"}`, &login)
-	var enrolled struct{ Key string }
-	if code := call(t, addr, login.Token, "POST", "/api/v1/agents", `{"id":"room-301"}`, &enrolled); code != 201 {
-		t.Fatalf("enroll: %d", code)
-	}
+	login, enrolled := enrollAgent(t, addr, "room-301")
 	key, _ := base64.StdEncoding.DecodeString(enrolled.Key)
 
 	lost := make(chan error, 1)
@@ -162,18 +182,8 @@ func TestEmbeddedBrokerAndIngest(t *testing.T) {
 // version). This is the wiring: ingest hears the availability, the checker and the schedule turn
 // it into the alert, the escalator publishes it.
 func TestAgentOfflineBecomesAnAlert(t *testing.T) {
-	dir := t.TempDir()
-	mqttAddr := freePort(t)
-	cfg := Default()
-	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", mqttAddr
-	cfg.Inventory.OfflineGrace = Duration{2 * time.Second}
-	addr := startDaemon(t, cfg)
-	var login struct{ Token string }
-	call(t, addr, "", "POST", "/api/v1/login", `{"username":"admin","password":"admin-password-1"}`, &login)
-	var enrolled struct{ Key string }
-	if code := call(t, addr, login.Token, "POST", "/api/v1/agents", `{"id":"room-302"}`, &enrolled); code != 201 {
-		t.Fatalf("enroll: %d", code)
-	}
+	dir, mqttAddr, addr := startSite(t, func(c *Config) { c.Inventory.OfflineGrace = Duration{2 * time.Second} })
+	_, enrolled := enrollAgent(t, addr, "room-302")
 	topics := wire.Topics{}
 	agent := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://"+mqttAddr).SetClientID("room-302").
 		SetUsername("room-302").SetPassword(enrolled.Key).SetAutoReconnect(false).
@@ -215,20 +225,13 @@ func TestAgentOfflineBecomesAnAlert(t *testing.T) {
 // certificate logs in and its observation is stored (so custodyd's own client got through its
 // pin too), and a plain-TCP client gets nowhere.
 func TestEmbeddedBrokerOverTLS(t *testing.T) {
-	dir := t.TempDir()
-	pool := selfSigned(t, dir, "custody-broker")
-	mqttAddr := freePort(t)
-	cfg := Default()
-	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", mqttAddr
-	cfg.MQTT.TLSCert, cfg.MQTT.TLSKey = filepath.Join(dir, "broker.crt"), filepath.Join(dir, "broker.key")
-	addr := startDaemon(t, cfg)
+	certs := t.TempDir()
+	pool := selfSigned(t, certs, "custody-broker")
+	dir, mqttAddr, addr := startSite(t, func(c *Config) {
+		c.MQTT.TLSCert, c.MQTT.TLSKey = filepath.Join(certs, "broker.crt"), filepath.Join(certs, "broker.key")
+	})
 
-	var login struct{ Token string }
-	call(t, addr, "", "POST", "/api/v1/login", `{"username":"admin","password":"admin-password-1"}`, &login)
-	var enrolled struct{ Key string }
-	if code := call(t, addr, login.Token, "POST", "/api/v1/agents", `{"id":"room-303"}`, &enrolled); code != 201 {
-		t.Fatalf("enroll: %d", code)
-	}
+	_, enrolled := enrollAgent(t, addr, "room-303")
 	key, _ := base64.StdEncoding.DecodeString(enrolled.Key)
 
 	plain := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("room-303").
