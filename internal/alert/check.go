@@ -33,8 +33,8 @@ type Commander interface {
 // doors, agents).
 //
 // Door cycles, sightings and agent availability are kept in memory from what ingest hands over;
-// after a restart they rebuild from the next observations (a door cycle lost in a restart can
-// only make an absence "missing" rather than "unrecorded_removal" — never hide it).
+// at start Restore rebuilds the door cycles, latest reports and sightings from the stored
+// observations, and the brokers' retained messages bring the agents' availability back.
 type Checker struct {
 	st     *store.Store
 	book   *Book
@@ -218,13 +218,7 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 	if complete && r.End.After(c.complete[r.Cabinet]) {
 		c.complete[r.Cabinet] = r.End
 	}
-	for _, t := range r.Tags {
-		k := t.Passes
-		if k == 0 {
-			k = min(t.Reads, r.Passes)
-		}
-		c.sightings[strings.ToUpper(t.EPC)] = reconcile.Sighting{Cabinet: r.Cabinet, Round: r.Round, At: r.End, Passes: k, Of: r.Passes, RSSI: t.RSSI}
-	}
+	c.noteSightings(r)
 	if complete && res.RecheckAt.IsZero() {
 		// The door cycles are accounted for by this round; keep only one still open.
 		var keep []reconcile.Door

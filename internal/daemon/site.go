@@ -101,6 +101,11 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	book := alert.NewBook(st, d.log, nil)
 	rc := d.cfg.Reconcile
 	chk := alert.NewChecker(st, book, cmd, reconcile.Policy{RemovalGrace: rc.RemovalGrace.Duration, MaxUnread: rc.MaxUnread}, d.cfg.Identity.CompanyPrefix, d.log)
+	// The removal grace and an hour more: older door cycles were settled by a later round.
+	if err := chk.Restore(ctx, rc.RemovalGrace.Duration+time.Hour); err != nil {
+		s.close()
+		return nil, err
+	}
 	obs := alert.NewObserver(chk, 0, d.log)
 	feed := reg.NewDeskFeed(256)
 

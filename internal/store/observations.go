@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Observation is one verified envelope as ingest stores it (firmware-protocol/mqtt.md §3). Body
@@ -279,4 +280,33 @@ func (s *Store) ObservationHoles(ctx context.Context, agent string, after uint64
 		out = append(out, Hole{uint64(seq) + 1, uint64(next) - 1})
 	}
 	return out, rows.Err()
+}
+
+// RecentObservations calls fn with each observation of kind that custodyd received at or after
+// since (to the second): each agent's in seq order — the order the agent made them in — or, with
+// newestFirst, the reverse. It holds one at a time, however many there are.
+func (s *Store) RecentObservations(ctx context.Context, since time.Time, kind string, newestFirst bool, fn func(Observation) error) error {
+	order := "agent, seq"
+	if newestFirst {
+		order = "agent DESC, seq DESC"
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT agent, seq, id, boot, v, at, kind, body, mac FROM observations
+		WHERE received_at >= ? AND kind = ? ORDER BY `+order, FormatTime(since.Truncate(time.Second)), kind)
+	if err != nil {
+		return fmt.Errorf("recent %s observations: %w", kind, Classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o Observation
+		var seq int64
+		var body string
+		if err := rows.Scan(&o.Agent, &seq, &o.ID, &o.Boot, &o.V, &o.At, &o.Kind, &body, &o.MAC); err != nil {
+			return fmt.Errorf("recent %s observations: %w", kind, err)
+		}
+		o.Seq, o.Body = uint64(seq), []byte(body)
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
