@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -19,15 +20,16 @@ const (
 
 // Command kinds (custodyd → agent, mqtt.md §6). KindInventory is also a command.
 const (
-	KindUnlock = "unlock"
-	KindLock   = "lock"
-	KindResync = "resync"
+	KindUnlock    = "unlock"
+	KindLock      = "lock"
+	KindResync    = "resync"
+	KindEncodeTag = "encode_tag"
 )
 
 // ObsKinds and CmdKinds list the kinds of each direction, in the order mqtt.md gives them.
 var (
 	ObsKinds = []string{KindInventory, KindDoor, KindScan, KindPresence, KindFault, KindCmdResult}
-	CmdKinds = []string{KindInventory, KindUnlock, KindLock, KindResync}
+	CmdKinds = []string{KindInventory, KindUnlock, KindLock, KindResync, KindEncodeTag}
 )
 
 // KnownKind reports whether kind is defined for dir.
@@ -111,13 +113,47 @@ type Fault struct {
 }
 
 // CmdResult answers one command, naming it by its envelope id. Oldest, in the answer to a resync,
-// is the lowest seq the agent still holds (a gap below it can no longer be filled).
+// is the lowest seq the agent still holds (a gap below it can no longer be filled). Tag answers an
+// encode_tag command (contract 1.1).
 type CmdResult struct {
-	Cmd    string `json:"cmd"`
-	Kind   string `json:"kind"`
-	OK     *bool  `json:"ok"`
-	Error  string `json:"error,omitempty"`
-	Oldest uint64 `json:"oldest,omitempty"`
+	Cmd    string     `json:"cmd"`
+	Kind   string     `json:"kind"`
+	OK     *bool      `json:"ok"`
+	Error  string     `json:"error,omitempty"`
+	Oldest uint64     `json:"oldest,omitempty"`
+	Tag    *TagResult `json:"tag,omitempty"`
+}
+
+// Outcomes of an encode_tag command.
+const (
+	TagWritten = "written" // the EPC was written and read back
+	TagAlready = "already" // the tag in the field already carried it: nothing was written
+	TagRefused = "refused" // nothing was written; Reason says why
+)
+
+// Reasons an encode_tag command is refused. The agent knows nothing of the register: it tells
+// custodyd which EPC it found, and custodyd names the item that owns it.
+const (
+	TagNoTag       = "no_tag"       // no tag in the station's field
+	TagSeveral     = "several_tags" // more than one tag in the field: which one to write is unknowable
+	TagOtherItem   = "other_item"   // the tag carries one of our GDTIs (company prefix) that is not this item's
+	TagVerify      = "verify"       // the write was not confirmed by reading back
+	TagReaderDown  = "reader_down"  // the station's reader is not connected or stopped answering
+	TagNoStation   = "no_station"   // this agent has no station reader for the desk
+	TagWriteFailed = "write_failed" // the reader refused the write (locked tag, weak field)
+)
+
+// TagReasons lists the refusal reasons, in the order mqtt.md gives them.
+var TagReasons = []string{TagNoTag, TagSeveral, TagOtherItem, TagVerify, TagReaderDown, TagNoStation, TagWriteFailed}
+
+// TagResult is what an encode_tag command did. EPC is the EPC found on the tag when it was
+// refused (other_item: the foreign item's EPC) and the EPC written (or already there) otherwise.
+// Seen is how many distinct tags the station's field held.
+type TagResult struct {
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason,omitempty"`
+	EPC     string `json:"epc,omitempty"`
+	Seen    int    `json:"seen"`
 }
 
 // InventoryCmd asks for an inventory: "now" (scheduled or on demand) or "confirm" (after a suspected
@@ -137,6 +173,17 @@ type Unlock struct {
 // Lock locks a cabinet.
 type Lock struct {
 	Cabinet string `json:"cabinet"`
+}
+
+// EncodeTag asks the tag-encoding station at a desk to write EPC onto the one tag in its field.
+// Item is custodyd's reference for logs (e.g. "item:42"). CompanyPrefix lets the agent tell a tag
+// of another registered item (a GDTI-96 under that prefix, not EPC) from blank stock: the first is
+// refused, the second overwritten.
+type EncodeTag struct {
+	Desk          string `json:"desk"`
+	Item          string `json:"item"`
+	EPC           string `json:"epc"`
+	CompanyPrefix string `json:"company_prefix"`
 }
 
 // Resync asks the agent to publish again every observation with From ≤ seq ≤ To still in its
@@ -181,6 +228,8 @@ func (e *Envelope) DecodeBody(dir Dir) (Body, error) {
 		b = new(Lock)
 	case dir == DirCmd && e.Kind == KindResync:
 		b = new(Resync)
+	case dir == DirCmd && e.Kind == KindEncodeTag:
+		b = new(EncodeTag)
 	default:
 		return nil, errorf(ReasonUnknownKind, "kind %q is not a %s kind", truncate(e.Kind, 40), dir)
 	}
@@ -390,6 +439,33 @@ func (b *CmdResult) validate() error {
 	if b.Oldest > MaxSeq {
 		return fmt.Errorf("oldest %d is above 2^53-1", b.Oldest)
 	}
+	if t := b.Tag; t != nil {
+		if b.Kind != KindEncodeTag {
+			return fmt.Errorf("tag answers only encode_tag, not %s", b.Kind)
+		}
+		switch t.Outcome {
+		case TagWritten, TagAlready:
+			if t.Reason != "" {
+				return fmt.Errorf("tag.reason %q with outcome %s", truncate(t.Reason, 40), t.Outcome)
+			}
+		case TagRefused:
+			found := false
+			for _, r := range TagReasons {
+				found = found || r == t.Reason
+			}
+			if !found {
+				return fmt.Errorf("tag.reason %q is not a refusal reason", truncate(t.Reason, 40))
+			}
+		default:
+			return fmt.Errorf("tag.outcome %q is not written, already or refused", truncate(t.Outcome, 40))
+		}
+		if t.EPC != "" && !validEPC(t.EPC) {
+			return fmt.Errorf("tag.epc %q is not 8 to 124 hex digits", truncate(t.EPC, 40))
+		}
+		if t.Seen < 0 || t.Seen > MaxTags {
+			return fmt.Errorf("tag.seen %d is outside 0..%d", t.Seen, MaxTags)
+		}
+	}
 	return text("error", b.Error, false, MaxText)
 }
 
@@ -414,6 +490,22 @@ func (b *Unlock) validate() error {
 }
 
 func (b *Lock) validate() error { return code("cabinet", b.Cabinet) }
+
+func (b *EncodeTag) validate() error {
+	if err := code("desk", b.Desk); err != nil {
+		return err
+	}
+	if err := code("item", b.Item); err != nil {
+		return err
+	}
+	if !validEPC(b.EPC) {
+		return fmt.Errorf("epc %q is not 8 to 124 hex digits", truncate(b.EPC, 40))
+	}
+	if n := len(b.CompanyPrefix); n < 6 || n > 12 || strings.Trim(b.CompanyPrefix, "0123456789") != "" {
+		return fmt.Errorf("company_prefix %q is not 6 to 12 digits", truncate(b.CompanyPrefix, 40))
+	}
+	return nil
+}
 
 func (b *Resync) validate() error {
 	if b.From < 1 || b.From > MaxSeq {

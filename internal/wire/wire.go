@@ -20,12 +20,12 @@ import (
 )
 
 // Version is the contract version this side writes.
-const Version = "1.0"
+const Version = "1.1" // 1.1 added the encode_tag command and cmd_result.tag
 
 // Major and Minor are the parts of Version.
 const (
 	Major = 1
-	Minor = 0
+	Minor = 1
 )
 
 // MaxPayload is the largest envelope accepted, in bytes. An inventory of a full cabinet (about 600

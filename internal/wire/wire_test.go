@@ -56,6 +56,10 @@ func samples() []sample {
 		{wire.DirCmd, wire.KindUnlock, wire.Unlock{Cabinet: "C-0101", Seconds: 30}},
 		{wire.DirCmd, wire.KindLock, wire.Lock{Cabinet: "C-0101"}},
 		{wire.DirCmd, wire.KindResync, wire.Resync{From: 42}},
+		{wire.DirCmd, wire.KindEncodeTag, wire.EncodeTag{Desk: "D-1", Item: "item:42", EPC: "2C2025E1D8AE380000000030", CompanyPrefix: "0614141"}},
+		{wire.DirObs, wire.KindCmdResult, wire.CmdResult{Cmd: "cmd-18", Kind: wire.KindEncodeTag, OK: &yes, Tag: &wire.TagResult{Outcome: wire.TagWritten, EPC: "2C2025E1D8AE380000000030", Seen: 1}}},
+		{wire.DirObs, wire.KindCmdResult, wire.CmdResult{Cmd: "cmd-19", Kind: wire.KindEncodeTag, OK: &no, Error: "tag belongs to another item",
+			Tag: &wire.TagResult{Outcome: wire.TagRefused, Reason: wire.TagOtherItem, EPC: "2C2025E1D8AE380000000031", Seen: 1}}},
 	}
 }
 
@@ -151,6 +155,12 @@ var badBodies = []struct {
 	{wire.DirCmd, "resync", `{"from":0}`},
 	{wire.DirCmd, "resync", `{"from":1.5}`},
 	{wire.DirCmd, "lock", `{}`},
+	{wire.DirCmd, "encode_tag", `{"desk":"D1","item":"item:1","epc":"2C20","company_prefix":"0614141"}`},
+	{wire.DirCmd, "encode_tag", `{"desk":"D1","item":"item:1","epc":"2C2025E1D8AE380000000030","company_prefix":"61414"}`},
+	{wire.DirCmd, "encode_tag", `{"desk":"D1","epc":"2C2025E1D8AE380000000030","company_prefix":"0614141"}`},
+	{wire.DirObs, "cmd_result", `{"cmd":"c1","kind":"encode_tag","ok":false,"tag":{"outcome":"refused","reason":"bad_luck","seen":1}}`},
+	{wire.DirObs, "cmd_result", `{"cmd":"c1","kind":"encode_tag","ok":true,"tag":{"outcome":"burnt","seen":1}}`},
+	{wire.DirObs, "cmd_result", `{"cmd":"c1","kind":"encode_tag","ok":true,"tag":{"outcome":"written","seen":1,"epc":"XYZ"}}`},
 }
 
 func TestBadBodiesRefusedByGoAndSchema(t *testing.T) {
@@ -321,7 +331,7 @@ func TestVectors(t *testing.T) {
 		writeJSON(t, macPath, vs)
 		_, door := seal(t, samples()[1], 5)
 		bad := strings.Replace(string(door), `"state":"open"`, `"state":"closed"`, 1)
-		major := strings.Replace(string(door), `"v":"1.0"`, `"v":"2.0"`, 1)
+		major := strings.Replace(string(door), `"v":"`+wire.Version+`"`, `"v":"2.0"`, 1)
 		kind := strings.Replace(string(door), `"kind":"door"`, `"kind":"teleport"`, 1)
 		writeJSON(t, rejPath, []rejectVector{
 			{"body changed after signing", "obs", bad, "bad_mac"},
