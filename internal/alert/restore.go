@@ -14,10 +14,12 @@ import (
 
 // Restore rebuilds, at start, what the checker otherwise keeps only in memory, from the
 // observations ingest stored in the last window: the door cycles, each cabinet's latest report
-// and the sightings it made. A cabinet with a door cycle in that window is reconciled again at
-// the next Recheck. Without this, an item taken during a door cycle whose removal grace was still
-// running when custodyd stopped would not be looked at again until that cabinet's next round —
-// perhaps the nightly inventory. Call it before the observer runs; window should cover the
+// and the sightings it made; every cabinet with a report in the window is reconciled again at the
+// next Recheck. That covers two losses a restart would otherwise cause: an item taken during a
+// door cycle whose removal grace was still running (it would not be looked at again until the
+// cabinet's next round — perhaps the nightly inventory), and a report stored by ingest but not
+// yet reconciled when custodyd stopped. Reconciling a report twice changes nothing (one open
+// finding per kind and subject). Call it before the observer runs; window should cover the
 // removal grace.
 func (c *Checker) Restore(ctx context.Context, window time.Duration) error {
 	now := c.now()
@@ -31,13 +33,11 @@ func (c *Checker) Restore(ctx context.Context, window time.Duration) error {
 		}
 		return body, true
 	}
-	doors := map[string]bool{}
 	err := c.st.RecentObservations(ctx, since, wire.KindDoor, false, func(o store.Observation) error {
 		at, err := time.Parse(time.RFC3339Nano, o.At)
 		if b, ok := decode(o); ok && err == nil {
 			d := b.(*wire.Door)
 			c.Door(d.Cabinet, d.State, d.Badge, at)
-			doors[d.Cabinet] = true
 		}
 		return nil
 	})
@@ -74,11 +74,9 @@ func (c *Checker) Restore(ctx context.Context, window time.Duration) error {
 	for cab, r := range latest {
 		c.latest[cab] = r
 		c.noteSightings(r)
-		if doors[cab] {
-			c.recheck[cab] = now
-		}
+		c.recheck[cab] = now
 	}
-	c.log.Info("restored door cycles and reports from stored observations", "window", window, "reports", len(latest), "cabinets_to_recheck", len(doors))
+	c.log.Info("restored door cycles and reports from stored observations", "window", window, "cabinets", len(latest))
 	return nil
 }
 
