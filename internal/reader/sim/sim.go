@@ -21,6 +21,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/creack/pty"
@@ -81,7 +82,25 @@ type device struct {
 
 func newDevice(s Scenario) (*device, error) {
 	d := &device{missing: map[int]bool{}, rng: rand.New(rand.NewPCG(s.Seed, 0x637573746f6479)), major: 1, minor: 9}
-	for i, t := range s.Tags {
+	tags, err := simTags(s.Tags)
+	if err != nil {
+		return nil, err
+	}
+	d.tags = tags
+	for _, a := range s.MissingAntennas {
+		d.missing[a] = true
+	}
+	if s.Firmware != "" {
+		if _, err := fmt.Sscanf(s.Firmware, "%d.%d", &d.major, &d.minor); err != nil {
+			return nil, fmt.Errorf("scenario: firmware %q: want major.minor", s.Firmware)
+		}
+	}
+	return d, nil
+}
+
+func simTags(ts []Tag) ([]simTag, error) {
+	var out []simTag
+	for i, t := range ts {
 		epc, err := hex.DecodeString(t.EPC)
 		if err != nil || len(epc) == 0 || len(epc)%2 != 0 || len(epc) > 62 {
 			return nil, fmt.Errorf("scenario: tag %d: EPC %q must be 2–62 bytes of even-length hex", i, t.EPC)
@@ -99,17 +118,34 @@ func newDevice(s Scenario) (*device, error) {
 		if st.rssi == 0 {
 			st.rssi = -55
 		}
-		d.tags = append(d.tags, st)
+		out = append(out, st)
 	}
-	for _, a := range s.MissingAntennas {
-		d.missing[a] = true
+	return out, nil
+}
+
+// SetTags replaces the tags in the field while serving: a custodian laying a copy on the desk
+// station's pad, or taking it away. Tags written meanwhile keep their new EPC only in the tags
+// returned by Tags, so read those back before replacing them.
+func (d *device) SetTags(ts []Tag) error {
+	tags, err := simTags(ts)
+	if err != nil {
+		return err
 	}
-	if s.Firmware != "" {
-		if _, err := fmt.Sscanf(s.Firmware, "%d.%d", &d.major, &d.minor); err != nil {
-			return nil, fmt.Errorf("scenario: firmware %q: want major.minor", s.Firmware)
-		}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.tags = tags
+	return nil
+}
+
+// Tags returns the tags in the field now, with the EPCs written to them (upper-case hex).
+func (d *device) Tags() []Tag {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]Tag, len(d.tags))
+	for i, t := range d.tags {
+		out[i] = Tag{EPC: strings.ToUpper(hex.EncodeToString(t.epc)), Antenna: t.antenna, ReadProbability: t.p, RSSIDBm: t.rssi}
 	}
-	return d, nil
+	return out
 }
 
 // SetAntennaMissing makes an antenna drop out (or come back).

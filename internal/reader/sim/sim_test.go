@@ -127,3 +127,29 @@ func TestGarbageIgnoredLikeAModule(t *testing.T) {
 		t.Errorf("got %v %v, want the version reply after the garbage", f.Kind, err)
 	}
 }
+
+// Tags laid on a reader while it serves are heard from the next round; a write lands on the tag
+// and Tags shows it, which is how a test carries an encoded tag from the desk to a cabinet.
+func TestSetTagsAndWrittenEPC(t *testing.T) {
+	s, err := sim.NewR2000(sim.Scenario{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTags([]sim.Tag{{EPC: "XYZ", Antenna: 1}}); err == nil {
+		t.Fatal("SetTags accepted a tag with EPC XYZ, want an error")
+	}
+	if err := s.SetTags([]sim.Tag{{EPC: "e2801160600002aa00000009", Antenna: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if out := exchange(t, s, rounds(1)); !bytes.Contains(out, []byte{0xE2, 0x80, 0x11, 0x60, 0x60, 0x00, 0x02, 0xAA, 0, 0, 0, 9}) {
+		t.Fatalf("a round after SetTags did not report the tag: % X", out)
+	}
+	epc := []byte{0x2C, 0x20, 0x25, 0xE1, 0xD8, 0xAE, 0x38, 0, 0, 0, 0, 0x30}
+	pc := uint16(len(epc)/2) << 11
+	write := append([]byte{0, 0, 0, 0, 1, 1, byte(1 + len(epc)/2), byte(pc >> 8), byte(pc)}, epc...)
+	exchange(t, s, r2000.AppendFrame(nil, 0xFF, r2000.CmdWrite, write...))
+	got := s.Tags()
+	if len(got) != 1 || got[0].EPC != "2C2025E1D8AE380000000030" || got[0].Antenna != 1 {
+		t.Fatalf("Tags after a write: got %+v, want the one tag with EPC 2C2025E1D8AE380000000030", got)
+	}
+}
