@@ -68,6 +68,12 @@ func (a *Agent) command(ctx context.Context, payload []byte, seen *recent) {
 			}
 		case *wire.Unlock, *wire.Lock:
 			a.lockCommand(ctx, env, body, fail)
+		case *wire.EncodeTag:
+			tag, msg := a.encodeTag(ctx, env, b)
+			res.Tag = tag
+			if msg != "" {
+				fail("%s", msg)
+			}
 		case *wire.Resync:
 			if last := a.out.LastSeq(); b.From > last+1 {
 				// custodyd holds seqs this outbox never gave: the file was replaced or lost.

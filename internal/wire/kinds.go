@@ -141,10 +141,11 @@ const (
 	TagReaderDown  = "reader_down"  // the station's reader is not connected or stopped answering
 	TagNoStation   = "no_station"   // this agent has no station reader for the desk
 	TagWriteFailed = "write_failed" // the reader refused the write (locked tag, weak field)
+	TagStale       = "stale"        // the command waited too long to be executed (persistent session)
 )
 
 // TagReasons lists the refusal reasons, in the order mqtt.md gives them.
-var TagReasons = []string{TagNoTag, TagSeveral, TagOtherItem, TagVerify, TagReaderDown, TagNoStation, TagWriteFailed}
+var TagReasons = []string{TagNoTag, TagSeveral, TagOtherItem, TagVerify, TagReaderDown, TagNoStation, TagWriteFailed, TagStale}
 
 // TagResult is what an encode_tag command did. EPC is the EPC found on the tag when it was
 // refused (other_item: the foreign item's EPC) and the EPC written (or already there) otherwise.

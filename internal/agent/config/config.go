@@ -92,6 +92,13 @@ type Reader struct {
 	Target     string    `toml:"target"`
 	FlipTarget *bool     `toml:"flip_target"` // nil means true: see defaults
 	Antennas   []Antenna `toml:"antenna"`
+
+	// Station makes the reader the tag-encoding station of that desk (encode_tag commands); such
+	// a reader serves no cabinet. StationAntenna is the pad's port (default 1), StationPowerDBm
+	// its power (0 keeps the reader's setting; keep it low so only the copy on the pad answers).
+	Station         string  `toml:"station"`
+	StationAntenna  int     `toml:"station_antenna"`
+	StationPowerDBm float64 `toml:"station_power_dbm"`
 }
 
 // Antenna maps one reader port to a cabinet zone.
@@ -170,6 +177,9 @@ func (c *Config) defaults() {
 		}
 		if r.Target == "" {
 			r.Target = "A"
+		}
+		if r.Station != "" && r.StationAntenna == 0 {
+			r.StationAntenna = 1
 		}
 		if r.FlipTarget == nil {
 			// With session 1–3 a tag read under target A turns to B and stays silent to A for a
@@ -362,6 +372,7 @@ func (c *Config) Validate() error {
 	// A round runs on one reader: a cabinet's antennas must all hang off the same reader, or the
 	// antenna numbers in its report would be ambiguous.
 	cabinetReader := map[string]string{}
+	stations := map[string]string{} // desk → station reader
 	for i, r := range c.Readers {
 		k := fmt.Sprintf("reader[%d]", i)
 		if !code.MatchString(r.ID) {
@@ -382,8 +393,28 @@ func (c *Config) Validate() error {
 		if r.Target != "A" && r.Target != "B" {
 			bad(k+".target", "%q is neither \"A\" nor \"B\"", r.Target)
 		}
-		if len(r.Antennas) == 0 {
-			bad(k+".antenna", "missing: a reader needs at least one [[reader.antenna]] with port and cabinet")
+		switch {
+		case r.Station != "":
+			if !code.MatchString(r.Station) {
+				bad(k+".station", "%q must be a desk code (letters, digits, '.', '_', ':' or '-')", r.Station)
+			} else if prev, dup := stations[r.Station]; dup {
+				bad(k+".station", "desk %q already has its station on reader %q; one desk, one station", r.Station, prev)
+			} else {
+				stations[r.Station] = r.ID
+			}
+			if len(r.Antennas) > 0 {
+				bad(k+".antenna", "a station reader (station = %q) serves no cabinet; put cabinet antennas on another reader", r.Station)
+			}
+			if r.StationAntenna < 1 || r.StationAntenna > 64 {
+				bad(k+".station_antenna", "%d is not an antenna port 1–64", r.StationAntenna)
+			}
+			if r.StationPowerDBm < 0 || r.StationPowerDBm > 33 {
+				bad(k+".station_power_dbm", "%g is outside 0–33 dBm (0 keeps the reader's setting)", r.StationPowerDBm)
+			}
+		case r.StationAntenna != 0 || r.StationPowerDBm != 0:
+			bad(k+".station", "missing: station_antenna and station_power_dbm apply only to a station reader (station = \"<desk>\")")
+		case len(r.Antennas) == 0:
+			bad(k+".antenna", "missing: a reader needs at least one [[reader.antenna]] with port and cabinet, or station = \"<desk>\"")
 		}
 		ports := map[int]bool{}
 		for j, an := range r.Antennas {
@@ -537,6 +568,17 @@ func contains(list []string, s string) bool {
 
 // Flip reports whether the reader alternates the Gen2 target between passes.
 func (r Reader) Flip() bool { return r.FlipTarget == nil || *r.FlipTarget }
+
+// Stations maps each desk with a tag-encoding station to its reader.
+func (c *Config) Stations() map[string]Reader {
+	out := map[string]Reader{}
+	for _, r := range c.Readers {
+		if r.Station != "" {
+			out[r.Station] = r
+		}
+	}
+	return out
+}
 
 // Cabinets lists every cabinet the readers cover, sorted.
 func (c *Config) Cabinets() []string {

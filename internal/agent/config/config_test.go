@@ -14,8 +14,11 @@ func TestSampleParsesAndIsDeployed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the embedded sample must be valid: %v", err)
 	}
-	if c.Agent.ID != "room-301" || len(c.Readers) != 1 || len(c.Readers[0].Antennas) != 3 {
-		t.Fatalf("sample decoded: got agent %q with %d readers, want room-301 with 1 reader of 3 antennas", c.Agent.ID, len(c.Readers))
+	if c.Agent.ID != "room-301" || len(c.Readers) != 2 || len(c.Readers[0].Antennas) != 3 {
+		t.Fatalf("sample decoded: got agent %q with %d readers, want room-301 with 2 readers, the first of 3 antennas", c.Agent.ID, len(c.Readers))
+	}
+	if st := c.Stations()["D-1"]; st.ID != "desk-r" || st.StationAntenna != 1 || st.StationPowerDBm != 10 {
+		t.Fatalf("station of desk D-1: got %+v, want reader desk-r on antenna 1 at 10 dBm", st)
 	}
 	if got := c.Cabinets(); strings.Join(got, ",") != "C-07,C-08" {
 		t.Fatalf("cabinets: got %v, want [C-07 C-08]", got)
@@ -101,6 +104,34 @@ func TestErrorsNameTheKey(t *testing.T) {
 				src = strings.Replace(minimal, tc.edit, replace[tc.name], 1)
 			}
 			_, err := Parse([]byte(src), "m.toml")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A station reader serves one desk and no cabinet; each mistake is named by its key.
+func TestStationErrorsNameTheKey(t *testing.T) {
+	station := strings.Replace(minimal, "  [[reader.antenna]]\n  port = 1\n  cabinet = \"C1\"\n", "station = \"D-1\"\n", 1)
+	c, err := Parse([]byte(station), "s.toml")
+	if err != nil {
+		t.Fatalf("a station reader without antennas: %v", err)
+	}
+	if got := c.Readers[0].StationAntenna; got != 1 {
+		t.Fatalf("station_antenna left out: got %d, want 1", got)
+	}
+	second := "\n[[reader]]\nid = \"r2\"\ndriver = \"m6e\"\nport = \"/dev/ttyUSB1\"\nstation = \"D-1\"\n"
+	for _, tc := range []struct{ name, src, want string }{
+		{"with antennas", strings.Replace(minimal, `port = "/dev/ttyUSB0"`, "port = \"/dev/ttyUSB0\"\nstation = \"D-1\"", 1), `reader[0].antenna: a station reader (station = "D-1") serves no cabinet`},
+		{"bad desk", strings.Replace(station, `station = "D-1"`, `station = "D 1"`, 1), `reader[0].station: "D 1" must be a desk code`},
+		{"two stations", station + second, `reader[1].station: desk "D-1" already has its station on reader "r1"`},
+		{"antenna", strings.Replace(station, `station = "D-1"`, "station = \"D-1\"\nstation_antenna = 99", 1), `reader[0].station_antenna: 99`},
+		{"power", strings.Replace(station, `station = "D-1"`, "station = \"D-1\"\nstation_power_dbm = 40", 1), `reader[0].station_power_dbm: 40`},
+		{"power without station", strings.Replace(minimal, `port = "/dev/ttyUSB0"`, "port = \"/dev/ttyUSB0\"\nstation_power_dbm = 10", 1), `reader[0].station: missing`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.src), "s.toml")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got error %v, want one containing %q", err, tc.want)
 			}
