@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -252,11 +253,22 @@ func Resolve(cfg Config) (string, error) {
 }
 
 // Port is an open serial device. It implements io.ReadWriteCloser; its errors are *Error.
+//
+// go.bug.st/serial opens the device, checks that it is a serial port, sets the line and holds it
+// exclusively; but its Read waits in a blocking select(2), one per call and per port. With eight
+// readers at line rate that made the runtime hand each blocked thread's P away and back over a
+// thousand times a second (sysmon then polls every 20 µs: strace showed 1 300 pselect6 and 6 800
+// nanosleep calls a second, two thirds of the agent's CPU in the kernel). So bytes move through a
+// second, non-blocking descriptor of the same device, opened just before go.bug.st/serial takes
+// exclusive access: Go's poller waits for all ports in one epoll, and the read timeout is a
+// deadline. Where the device cannot join the poller, reads fall back to go.bug.st/serial.
 type Port struct {
-	cfg    Config
-	path   string
-	p      serial.Port
-	closed atomic.Bool
+	cfg     Config
+	path    string
+	p       serial.Port
+	f       *os.File     // the pollable descriptor; nil when reads go through p
+	timeout atomic.Int64 // read timeout in ns for f; 0 blocks (serial.NoTimeout)
+	closed  atomic.Bool
 }
 
 // Open resolves and opens the device once.
@@ -274,11 +286,34 @@ func Open(cfg Config) (*Port, error) {
 	if cfg.StopBits == 2 {
 		stop = serial.TwoStopBits
 	}
-	p, err := serial.Open(path, &serial.Mode{BaudRate: cfg.Baud, DataBits: cfg.DataBits, Parity: par, StopBits: stop})
+	f, err := openPollable(path)
 	if err != nil {
 		return nil, &Error{Role: cfg.Role, Path: path, Op: "open", Kind: kindOf(err), Cause: err}
 	}
-	return &Port{cfg: cfg, path: path, p: p}, nil
+	p, err := serial.Open(path, &serial.Mode{BaudRate: cfg.Baud, DataBits: cfg.DataBits, Parity: par, StopBits: stop})
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		return nil, &Error{Role: cfg.Role, Path: path, Op: "open", Kind: kindOf(err), Cause: err}
+	}
+	return &Port{cfg: cfg, path: path, p: p, f: f}, nil
+}
+
+// openPollable opens path non-blocking (so that a modem line without carrier does not hold up
+// the open) and hands it to Go's poller. It returns nil and no error when the device cannot be
+// polled: the caller then reads through go.bug.st/serial.
+func openPollable(path string) (*os.File, error) {
+	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err // the Error made of it names the path already
+	}
+	f := os.NewFile(uintptr(fd), path) // a non-blocking descriptor joins the poller when it can
+	if f.SetReadDeadline(time.Time{}) != nil {
+		f.Close() // not pollable (os.ErrNoDeadline)
+		return nil, nil
+	}
+	return f, nil
 }
 
 // Path is the device node the port was opened on.
@@ -293,16 +328,39 @@ func (p *Port) fail(op string, err error) error {
 
 // Read reads bytes; a device that vanished gives an *Error wrapping ErrGone.
 func (p *Port) Read(b []byte) (int, error) {
-	n, err := p.p.Read(b)
-	if err != nil {
-		return n, p.fail("read", err)
+	if p.f == nil {
+		n, err := p.p.Read(b)
+		if err != nil {
+			return n, p.fail("read", err)
+		}
+		return n, nil
 	}
-	return n, nil
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if d := p.timeout.Load(); d > 0 {
+		p.f.SetReadDeadline(time.Now().Add(time.Duration(d)))
+	}
+	n, err := p.f.Read(b)
+	switch {
+	case err == nil:
+		return n, nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return n, nil // the timeout passed without data, as go.bug.st/serial reports it
+	}
+	// io.EOF: a hung-up line reads empty, which go.bug.st/serial also calls a closed port.
+	return n, p.fail("read", err)
 }
 
 // Write writes bytes.
 func (p *Port) Write(b []byte) (int, error) {
-	n, err := p.p.Write(b)
+	var n int
+	var err error
+	if p.f != nil {
+		n, err = p.f.Write(b)
+	} else {
+		n, err = p.p.Write(b)
+	}
 	if err != nil {
 		return n, p.fail("write", err)
 	}
@@ -311,8 +369,21 @@ func (p *Port) Write(b []byte) (int, error) {
 
 // SetReadTimeout makes Read return (0, nil) after d without data; serial.NoTimeout blocks.
 func (p *Port) SetReadTimeout(d time.Duration) error {
-	if err := p.p.SetReadTimeout(d); err != nil {
-		return p.fail("set read timeout", err)
+	if p.f == nil {
+		if err := p.p.SetReadTimeout(d); err != nil {
+			return p.fail("set read timeout", err)
+		}
+		return nil
+	}
+	switch {
+	case d < 0: // serial.NoTimeout
+		d = 0
+	case d == 0:
+		d = 1 // a zero timeout returns at once
+	}
+	p.timeout.Store(int64(d))
+	if d == 0 {
+		p.f.SetReadDeadline(time.Time{})
 	}
 	return nil
 }
@@ -321,6 +392,9 @@ func (p *Port) SetReadTimeout(d time.Duration) error {
 func (p *Port) Close() error {
 	if p.closed.Swap(true) {
 		return nil
+	}
+	if p.f != nil {
+		p.f.Close() // unblocks a pending Read, which then reports ErrClosed
 	}
 	if err := p.p.Close(); err != nil {
 		return &Error{Role: p.cfg.Role, Path: p.path, Op: "close", Kind: kindOf(err), Cause: err}
