@@ -19,7 +19,8 @@
 //     the order they arrived, from one goroutine; a Handler that is also an AvailabilityHandler
 //     hears each enrolled agent's online/offline message.
 //   - Ingest's connection is custodyd's one MQTT client: Send publishes signed commands and
-//     Publish custodyd's own announcements on it.
+//     Publish custodyd's own announcements on it; Ask sends a command and waits for the agent's
+//     cmd_result (after its commit), refusing at once an agent whose last word was offline.
 //
 // Run owns every goroutine it starts; they all end when its context is cancelled and Run returns.
 // The paho traps (field.md) are avoided here: the message handler never blocks on anything but a
@@ -150,6 +151,8 @@ type Ingest struct {
 	client paho.Client
 	gaps   map[string]*gap
 	ran    bool
+
+	answers *answers // cmd_results and availability, for Ask
 }
 
 type item struct {
@@ -199,6 +202,7 @@ func New(cfg Config, st Store, keys Keys, handler Handler, reg prometheus.Regist
 		commits: make(chan []item),
 		resyncN: make(chan struct{}, 1),
 		gaps:    map[string]*gap{},
+		answers: newAnswers(),
 	}
 	in.cmdSeq.Store(uint64(time.Now().UnixMicro()))
 	return in, nil
@@ -451,6 +455,7 @@ func (in *Ingest) availability(ctx context.Context, m paho.Message, agent string
 		return
 	}
 	m.Ack()
+	in.answers.setState(agent, state)
 	if h, ok := in.handler.(AvailabilityHandler); ok {
 		h.HandleAvailability(agent, state, time.Now())
 	}
@@ -522,6 +527,7 @@ func (in *Ingest) cmdResult(ctx context.Context, e wire.Envelope) {
 		return
 	}
 	r := b.(*wire.CmdResult)
+	in.answers.put(*r)
 	if r.Kind != wire.KindResync || r.Oldest <= 1 {
 		return
 	}
