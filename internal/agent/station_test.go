@@ -14,25 +14,17 @@ import (
 	"github.com/custodyhq/custody/internal/wire"
 )
 
-// servePTY serves a simulated reader on a fresh pseudo-terminal until the test ends and returns
-// the path the agent opens with go.bug.st/serial.
+// servePTY serves a simulated reader on a pseudo-terminal until the test ends.
 func servePTY(t *testing.T, s interface {
 	Serve(context.Context, io.ReadWriter) error
 }) string {
 	t.Helper()
-	p, err := sim.OpenPTY()
+	path, stop, err := sim.ServePTY(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, p.Master) }()
-	t.Cleanup(func() {
-		cancel()
-		p.Close()
-		<-done
-	})
-	return p.Path
+	t.Cleanup(stop)
+	return path
 }
 
 // stationConfig is an agent with one station reader per desk and no cabinet.

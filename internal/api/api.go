@@ -101,6 +101,7 @@ type Options struct {
 	Registry *prometheus.Registry // where to expose metrics; default a new one
 	Ready    func() error         // extra readiness check for /healthz (nil: the database only)
 	OnRevoke AgentRevoked         // told of agent revocations (broker disconnect, ingest key cache)
+	Station  register.Station     // sends encode_tag to a desk's agent; nil: tag encoding is unavailable
 }
 
 // Server serves the API.
@@ -234,12 +235,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusBadRequest, "bad_request", be.text)
 	case errors.As(err, &re):
 		status := map[string]int{
-			register.CodeInvalid:   http.StatusBadRequest,
-			register.CodeNotFound:  http.StatusNotFound,
-			register.CodeConflict:  http.StatusConflict,
-			register.CodeForbidden: http.StatusForbidden,
-			register.CodeRefused:   http.StatusUnprocessableEntity,
-			register.CodeFull:      http.StatusInsufficientStorage,
+			register.CodeInvalid:     http.StatusBadRequest,
+			register.CodeNotFound:    http.StatusNotFound,
+			register.CodeConflict:    http.StatusConflict,
+			register.CodeForbidden:   http.StatusForbidden,
+			register.CodeRefused:     http.StatusUnprocessableEntity,
+			register.CodeFull:        http.StatusInsufficientStorage,
+			register.CodeUnavailable: http.StatusServiceUnavailable,
+			register.CodeTimeout:     http.StatusGatewayTimeout,
 		}[re.Code]
 		if errors.Is(err, register.ErrBadToken) || errors.Is(err, register.ErrBadLogin) {
 			status = http.StatusUnauthorized
@@ -247,8 +250,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if status == 0 {
 			status = http.StatusInternalServerError
 		}
-		if status >= 500 {
-			s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		switch status {
+		case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			// A device out of reach: the person is told what to do; the log keeps the cause.
+			s.log.Warn("request not served: device unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		default:
+			if status >= 500 {
+				s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
 		}
 		writeError(w, r, status, re.Code, re.Text)
 	default:

@@ -86,6 +86,17 @@ func TestDeskCommands(t *testing.T) {
 	if !strings.Contains(out, "2 份已入柜 C-01") {
 		t.Errorf("document receive: got\n%s\nwant 2 copies stored", out)
 	}
+	// Tag encoding goes through the desk's agent (internal/daemon's test runs the whole path);
+	// here custodyd has no company prefix (items without EPC), and the command's own errors are checked.
+	if code, _, _ := as("wang.fang", "", "item", "encode", "1"); code != ExitUsage {
+		t.Errorf("item encode without --desk: got exit %d, want %d", code, ExitUsage)
+	}
+	if code, _, errOut := as("wang.fang", "", "item", "encode", "1", "--desk", "D-01"); code != ExitUsage || !strings.Contains(errOut, "没有 EPC") {
+		t.Errorf("item encode of an item without EPC (no company prefix): got exit %d %s, want %d saying so", code, errOut, ExitUsage)
+	}
+	if code, _, _ := as("liu.qiang", "", "item", "encode", "1", "--desk", "D-01"); code != ExitAuth {
+		t.Errorf("item encode by a leader: got exit %d, want %d", code, ExitAuth)
+	}
 
 	out = ok("wang.fang", "", "handover", "open", "--desk", "D-01", "--purpose", "借阅", "--due", time.Now().Add(48*time.Hour).Format("2006-01-02 15:04"))
 	s := idIn(out, `交接 (\d+)`)

@@ -95,6 +95,10 @@ const (
 	CodeForbidden = "forbidden"
 	CodeRefused   = "refused"
 	CodeFull      = "storage_full"
+	// CodeUnavailable: a device the step needs (an agent, a reader) is not reachable now.
+	CodeUnavailable = "unavailable"
+	// CodeTimeout: a device the step needs did not answer in time; the step may have happened.
+	CodeTimeout = "timeout"
 )
 
 // Error is a refusal people can read.

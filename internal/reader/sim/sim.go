@@ -296,3 +296,18 @@ func (p *PTY) Close() error {
 	})
 	return err
 }
+
+// ServePTY serves s on a fresh pseudo-terminal and returns the path a driver opens as the device.
+// stop ends the simulator, closes the pty and waits for Serve to return; call it once.
+func ServePTY(s interface {
+	Serve(context.Context, io.ReadWriter) error
+}) (path string, stop func(), err error) {
+	p, err := OpenPTY()
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, p.Master) }()
+	return p.Path, func() { cancel(); p.Close(); <-done }, nil
+}
