@@ -7,7 +7,9 @@
 // OpenPTY, so closing one unblocks its reader) and serves them with the real simulators
 // (internal/reader/sim, internal/cabinet/sim, internal/scanner/sim), which speak the real wire
 // protocols: an agent opens the printed paths with go.bug.st/serial exactly as it opens
-// /dev/ttyUSB0. Devices lists what was created; with a link directory each device also gets a
+// /dev/ttyUSB0. A tag written through a reader (a desk's tag-encoding station) keeps its new EPC
+// when it is removed and added elsewhere, so a room can stand for the whole encode-then-store
+// path. Devices lists what was created; with a link directory each device also gets a
 // stable symlink (DIR/<link>-reader, DIR/<bus>-controller, DIR/<link>-scanner) that follows a device
 // that vanished and returned. Exec runs one command; Run prints the devices, runs the scenario's
 // script and reads commands until quit or ctx ends. Every goroutine started here ends when ctx ends
@@ -93,9 +95,12 @@ type readerDev struct {
 	cur interface {
 		SetAntennaMissing(int, bool)
 		SetSilent(bool)
+		Tags() []rsim.Tag
 	}
-	swap chan struct{} // a new tag set: replace the simulator
-	back chan struct{} // the device returns after vanishing
+	swap   chan struct{} // a new tag set: replace the simulator
+	gen    uint64        // changes of tags
+	curGen uint64        // the gen cur was built from
+	back   chan struct{} // the device returns after vanishing
 }
 
 type busDev struct {
@@ -195,6 +200,24 @@ type servable interface {
 	Serve(ctx context.Context, rw io.ReadWriter) error
 	SetAntennaMissing(int, bool)
 	SetSilent(bool)
+	Tags() []rsim.Tag
+}
+
+// keepWrites copies the EPCs written to tags (by a tag-encoding station: the agent's encode_tag)
+// from the running simulator into the reader's tag list, so a tag keeps its new EPC when the
+// simulator is rebuilt for another add or remove. The running simulator lists the reader's own
+// tags first, in order; until it has been rebuilt after a change of the list it is older than the
+// list, and then it is not trusted. Call with s.mu held.
+func (d *readerDev) keepWrites() {
+	if d.cur == nil || d.curGen != d.gen {
+		return
+	}
+	cur := d.cur.Tags()
+	for i := range d.tags {
+		if i < len(cur) {
+			d.tags[i].EPC = cur[i].EPC
+		}
+	}
 }
 
 // buildReader makes a simulator for the reader's current state. Call with s.mu held.
@@ -374,7 +397,7 @@ func (s *Sim) serveLine(d *readerDev, l *line) bool {
 		s.mu.Lock()
 		v, err := s.buildReader(d)
 		if err == nil {
-			d.cur = v
+			d.cur, d.curGen = v, d.gen
 		}
 		s.mu.Unlock()
 		if err != nil {
@@ -529,6 +552,12 @@ func (s *Sim) Exec(line string) (string, error) {
 		}
 		return nil
 	}
+	if c.verb == "add" || c.verb == "remove" {
+		// A tag moved from the desk's station keeps the EPC written there.
+		for _, id := range s.order {
+			s.readers[id].keepWrites()
+		}
+	}
 	switch c.verb {
 	case "door":
 		if err := needCtrl(); err != nil {
@@ -572,6 +601,7 @@ func (s *Sim) Exec(line string) (string, error) {
 			}
 		}
 		d.tags = append(d.tags, t)
+		d.gen++
 		s.retag(c.target)
 		return fmt.Sprintf("cabinet %s: tag %s added at antenna %d", c.target, t.EPC, t.Antenna), nil
 	case "remove":
@@ -580,6 +610,7 @@ func (s *Sim) Exec(line string) (string, error) {
 			return "", fmt.Errorf("remove: no tag %s in cabinet %s", strings.ToUpper(c.args[0]), c.target)
 		}
 		d.tags = append(d.tags[:i:i], d.tags[i+1:]...)
+		d.gen++
 		s.retag(c.target)
 		return fmt.Sprintf("cabinet %s: tag %s removed", c.target, strings.ToUpper(c.args[0])), nil
 	case "fault":

@@ -2,6 +2,7 @@ package cabinetsim
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -574,5 +575,31 @@ func TestControllerBusVanishesAndReturns(t *testing.T) {
 		case <-timeout:
 			t.Fatal("got no door_opened from C-01 after the bus returned, want the queued event")
 		}
+	}
+}
+
+// A tag written by a station (the agent's encode_tag) keeps its new EPC when it is taken off the
+// pad and put into a cabinet: the room remembers writes across the rebuilds that add and remove
+// cause. Antenna 3 of C-01's R2000 stands for the desk's pad here.
+func TestWrittenTagKeepsItsEPC(t *testing.T) {
+	s, dir := startRoom(t)
+	port := open(t, filepath.Join(dir, "cab-01-reader"))
+	d := r2000.New(port, reader.Config{ID: "cab-01", Timeout: time.Second})
+	defer d.Close()
+	const blank = "E2801160600002AA00000001"
+	exec(t, s, "add C-01 "+blank+" 3")
+	until(t, d, "the blank tag on the pad", func(r seen) bool { return slices.Equal(r.tags[3], []string{blank}) }, 3)
+	newEPC, _ := hex.DecodeString(epcN)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.WriteEPC(ctx, 3, 0, newEPC); err != nil {
+		t.Fatalf("write at the pad: %v", err)
+	}
+	exec(t, s, "add C-01 "+epcE+"0000 3") // another tag laid down: the simulator is rebuilt
+	until(t, d, "the written tag after a rebuild", func(r seen) bool { return slices.Contains(r.tags[3], epcN) }, 3)
+	exec(t, s, "remove C-01 "+epcN)
+	exec(t, s, "add C-02 "+epcN+" 2")
+	if _, err := s.Exec("remove C-01 " + blank); err == nil {
+		t.Fatal("the blank EPC is still in C-01 after it was written over, want it gone")
 	}
 }
