@@ -46,6 +46,7 @@ type readerUnit struct {
 	drv       reader.Driver
 	lost      chan struct{} // closed when the current driver is found broken
 	lastFrame time.Time
+	lastReads int // reads in the last pass: the next pass's slice starts that big
 }
 
 func newReaderUnit(rc config.Reader, open func(config.Reader) (Port, error), log *slog.Logger, m *metrics, now func() time.Time) *readerUnit {
@@ -225,7 +226,7 @@ func (u *readerUnit) Pass(ctx context.Context, p round.Pass) (round.PassResult, 
 		powers = append(powers, pw)
 	}
 	sort.Float64s(powers)
-	var res round.PassResult
+	res := round.PassResult{Reads: make([]round.Read, 0, u.lastReads+u.lastReads/8)}
 	target := reader.TargetA
 	if p.TargetB {
 		target = reader.TargetB
@@ -275,6 +276,7 @@ func (u *readerUnit) Pass(ctx context.Context, p round.Pass) (round.PassResult, 
 			}
 		}
 	}
+	u.lastReads = len(res.Reads)
 	u.metrics.tagReads.WithLabelValues(u.cfg.ID).Add(float64(len(res.Reads)))
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,8 @@ type Link[F any] struct {
 	closed chan struct{}
 	done   chan struct{}
 	err    error // why the reading goroutine ended; read only after done is closed
+
+	timer atomic.Pointer[time.Timer] // an idle timer kept for the next Recv that has to wait
 
 	writeMu   sync.Mutex
 	startOnce sync.Once
@@ -110,8 +113,18 @@ func (l *Link[F]) Recv(ctx context.Context, timeout time.Duration) (F, error) {
 		return f, nil
 	default:
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
+	// Recv runs once per tag report during a round: the timer is reused rather than made anew
+	// each time. (Since Go 1.23 a stopped or reset timer's channel holds no stale tick.)
+	t := l.timer.Swap(nil)
+	if t == nil {
+		t = time.NewTimer(timeout)
+	} else {
+		t.Reset(timeout)
+	}
+	defer func() {
+		t.Stop()
+		l.timer.Store(t)
+	}()
 	select {
 	case f := <-l.frames:
 		return f, nil

@@ -2,11 +2,9 @@ package reader
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // Decode errors. A DecodeError wraps one of them.
@@ -189,5 +187,17 @@ func ErrorRecord(err error) Record {
 	return Record{Kind: "error", Error: err.Error()}
 }
 
-// HexUpper formats bytes as upper-case hex, the way EPCs are printed on labels.
-func HexUpper(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) }
+// HexUpper formats bytes as upper-case hex, the way EPCs are printed on labels. It runs once per
+// tag read, so it allocates only the string it returns.
+func HexUpper(b []byte) string {
+	const digits = "0123456789ABCDEF"
+	var small [128]byte
+	out := small[:0]
+	if 2*len(b) > len(small) {
+		out = make([]byte, 0, 2*len(b))
+	}
+	for _, c := range b {
+		out = append(out, digits[c>>4], digits[c&0x0F])
+	}
+	return string(out)
+}

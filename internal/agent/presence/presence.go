@@ -157,7 +157,7 @@ func (s *Resolver) Resolve(r round.Result) (round.Result, []CrossRead) {
 		s.latest = map[string]map[string]Evidence{}
 	}
 	mine := make(map[string]Evidence, len(r.Tags))
-	var kept []round.Tag
+	kept := make([]round.Tag, 0, len(r.Tags))
 	var moved []CrossRead
 	for _, tag := range r.Tags {
 		here := Evidence{Cabinet: r.Cabinet, Round: r.ID, Antenna: tag.Antenna, BestRSSI: tag.BestRSSI, Rate: tag.Rate(r.Passes), Reads: tag.Reads, At: tag.LastSeen}

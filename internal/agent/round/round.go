@@ -129,6 +129,7 @@ type Tag struct {
 	FirstSeen  time.Time
 	LastSeen   time.Time
 	rssiSum    float64
+	lastPass   int // the pass that last read it, so PassesSeen counts each pass once
 }
 
 // Rate is the share of passes that read the tag.
@@ -294,7 +295,6 @@ func Run(ctx context.Context, spec Spec, p Passer, door Door, now func() time.Ti
 			}
 		}
 		newTags := 0
-		inPass := map[string]bool{}
 		for _, r := range pr.Reads {
 			if !inPlan[r.Antenna] || r.EPC == "" {
 				continue
@@ -321,8 +321,8 @@ func Run(ctx context.Context, spec Spec, p Passer, door Door, now func() time.Ti
 			if !containsInt(t.Antennas, r.Antenna) {
 				t.Antennas = append(t.Antennas, r.Antenna)
 			}
-			if !inPass[r.EPC] {
-				inPass[r.EPC] = true
+			if t.lastPass != res.Passes {
+				t.lastPass = res.Passes
 				t.PassesSeen++
 			}
 		}
@@ -359,9 +359,11 @@ func Run(ctx context.Context, spec Spec, p Passer, door Door, now func() time.Ti
 		res.Antennas = append(res.Antennas, *health[a])
 	}
 	sort.Slice(res.Antennas, func(i, j int) bool { return res.Antennas[i].Antenna < res.Antennas[j].Antenna })
+	res.Tags = make([]Tag, 0, len(tags))
 	for _, t := range tags {
 		t.MeanRSSI = math.Round(t.rssiSum/float64(t.Reads)*10) / 10
 		sort.Ints(t.Antennas)
+		t.lastPass = 0
 		res.Tags = append(res.Tags, *t)
 	}
 	sort.Slice(res.Tags, func(i, j int) bool { return res.Tags[i].EPC < res.Tags[j].EPC })
