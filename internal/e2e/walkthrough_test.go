@@ -43,7 +43,7 @@ type daemon struct {
 	out  *bytes.Buffer
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -53,11 +53,17 @@ func freeAddr(t *testing.T) string {
 }
 
 // startDaemon runs custodyd on dataDir and waits for /healthz.
-func startDaemon(t *testing.T, dataDir string) *daemon {
+func startDaemon(t testing.TB, dataDir string) *daemon {
+	t.Helper()
+	return startDaemonWith(t, dataDir, "[mqtt]\nlisten = \"127.0.0.1:0\"\n[identity]\ncompany_prefix = \"0614141\"\n")
+}
+
+// startDaemonWith is startDaemon with more of the configuration: tables after data_dir and [http].
+func startDaemonWith(t testing.TB, dataDir, tables string) *daemon {
 	t.Helper()
 	addr := freeAddr(t)
 	cfg := filepath.Join(t.TempDir(), "custodyd.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[http]\nlisten = %q\n[mqtt]\nlisten = \"127.0.0.1:0\"\n[identity]\ncompany_prefix = \"0614141\"\n", dataDir, addr)), 0o600)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[http]\nlisten = %q\n%s", dataDir, addr, tables)), 0o600)
 	d := &daemon{cmd: exec.Command(filepath.Join(bin, "custodyd"), "-config", cfg), addr: addr, out: &bytes.Buffer{}}
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.cmd.Env = append(os.Environ(), "CUSTODY_ADMIN_PASSWORD=admin-walkthrough-1")
@@ -79,7 +85,7 @@ func startDaemon(t *testing.T, dataDir string) *daemon {
 	return nil
 }
 
-func (d *daemon) stop(t *testing.T) {
+func (d *daemon) stop(t testing.TB) {
 	t.Helper()
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
@@ -98,7 +104,7 @@ func (d *daemon) stop(t *testing.T) {
 }
 
 type ctl struct {
-	t      *testing.T
+	t      testing.TB
 	server string
 	home   string
 }

@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+)
+
+// alertWithin bounds the wait for the confirmed alert: the issue's target is 60 s; past three
+// minutes something is broken, and the failure shows what crossed the broker.
+const alertWithin = 3 * time.Minute
+
+// BenchmarkDoorCloseToConfirmedAlert reports door_close_to_confirmed_alert_s: the seconds from the
+// door of a simulated cabinet closing, after an item's tag was taken out with no checkout, to
+// the confirmed alert on MQTT {base}/alerts. The whole chain runs as processes (startRoom):
+// cabinet-sim on pseudo-terminals → custody-agent (door-triggered round, outbox, MQTT) →
+// Mosquitto → custodyd (ingest, reconcile, the first miss suspected, a confirming inventory
+// commanded, the second miss confirmed, the alert published). The simulator and the agent run
+// with their shipped timings (deploy/cabinet-sim: rounds after a door close at 2 s, 12 s and
+// 60 s; the agent's default round lengths).
+//
+// custodyd runs with [reconcile] removal_grace = "1ms" — in effect 0, the strict rule "checkout
+// before removal" (the key must be positive). With the default grace of 15 min the first round
+// after the close raises nothing, since the custodian may still record the checkout; the
+// suspicion, the confirming round and the alert then come at the end of the grace, so the
+// figure is 15 min plus about the confirming part of this one.
+//
+// A fresh room is set up for every iteration, outside the timer. Skips without Mosquitto on
+// 127.0.0.1:1883 or when custody-agent or cabinet-sim do not build; fails after 3 minutes
+// without the alert.
+func BenchmarkDoorCloseToConfirmedAlert(b *testing.B) {
+	var total time.Duration
+	for range b.N {
+		b.StopTimer()
+		r := startRoom(b, "1ms")
+		b.StartTimer()
+		closed, from := r.doorCycleWithoutCheckout()
+		m, _ := r.wait(from, alertWithin, "confirmed alert of item 5 taken out of C-01", r.confirmedRemoval)
+		b.StopTimer()
+		took := m.at.Sub(closed)
+		total += took
+		b.Logf("door close → confirmed alert %.2f s: %s", took.Seconds(), r.phases(closed, from))
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "door_close_to_confirmed_alert_s")
+}
+
+// An item taken out of C-01 without a checkout raises exactly one alert: the confirmed removal,
+// within the issue's 60 s — no misplaced (C-01's reader hears a C-02 tag through the wall),
+// no unknown_tag, nothing else, through every round the door cycle causes (2 s, 12 s and 60 s
+// after the close) and the confirming one.
+func TestDoorCycleWithoutCheckoutRaisesOnlyTheConfirmedRemoval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes over a minute: the agent rounds again 60 s after the door closes")
+	}
+	r := startRoom(t, "1ms")
+	start := r.mark()
+	closed, from := r.doorCycleWithoutCheckout()
+	m, _ := r.wait(from, alertWithin, "confirmed alert of item 5 taken out of C-01", r.confirmedRemoval)
+	if took := m.at.Sub(closed); took > 60*time.Second {
+		t.Errorf("the confirmed alert came %.1f s after the door closed, want ≤ 60 s", took.Seconds())
+	}
+	// The last door-triggered round (60 s after the close) and what custodyd makes of it.
+	rounds := 0
+	r.wait(from, 2*time.Minute, "the round 60 s after the close", func(m busMsg) bool {
+		if r.inventoryOf("C-01")(m) && m.at.Sub(closed) > 55*time.Second {
+			return true
+		}
+		if r.inventoryOf("C-01")(m) {
+			rounds++
+		}
+		return false
+	})
+	if rounds < 3 {
+		t.Errorf("%d rounds of C-01 between the close and the one 60 s after, want at least 3 (2 s, 12 s and the confirming one)", rounds)
+	}
+	time.Sleep(3 * time.Second) // custodyd reconciles the last round and publishes what it raises
+
+	var removal int
+	for _, a := range r.alerts(start) {
+		switch {
+		case a.Kind == "unrecorded_removal" && a.Cabinet == "C-01":
+			removal++
+		case a.Kind == "door_after_hours" && closed.Weekday()%6 == 0:
+			// Working days are Monday to Friday; on a weekend the door cycle is after hours.
+		default:
+			t.Errorf("alert %s %s cabinet=%s item=%s: want none but the removal from C-01", a.Kind, a.Severity, a.Cabinet, a.Item)
+		}
+	}
+	if removal == 0 {
+		t.Error("the removal's alert is gone from what was published")
+	}
+	if t.Failed() {
+		t.Logf("on the broker:\n%s", r.timeline(closed))
+	}
+}
