@@ -121,7 +121,8 @@ func New(st *store.Store, chk *alert.Checker, book *alert.Book, cmd alert.Comman
 // Next is the first fire time after t.
 func (s *Scheduler) Next(t time.Time) time.Time { return s.sched.Next(t.In(s.loc)) }
 
-// Run fires the schedule, closes runs at their deadlines and runs the site checks, until ctx ends.
+// Run fires the schedule, closes runs at their deadlines, runs the site checks and rechecks a
+// removal when its grace ends, until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
 	now := s.clk.Now()
 	next := s.Next(now)
@@ -138,6 +139,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			if n.Deadline.Before(wake) {
 				wake = n.Deadline
 			}
+		}
+		// A removal whose grace ends is rechecked then, not at the next site check. One that
+		// is already due (its recheck failed) waits for the site check, so a failing recheck
+		// cannot spin this loop.
+		if t := s.chk.NextRecheck(); t.After(now) && t.Before(wake) {
+			wake = t
 		}
 		select {
 		case <-ctx.Done():
@@ -168,6 +175,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if !now.Before(nextSite) {
 			s.site(ctx)
 			nextSite = now.Add(s.cfg.SiteEvery)
+		} else if t := s.chk.NextRecheck(); !t.IsZero() && !now.Before(t) {
+			if err := s.chk.Recheck(ctx); err != nil {
+				s.log.Error("removal recheck", "err", err)
+			}
 		}
 	}
 }
