@@ -67,6 +67,27 @@ func (a *agents) serve(ctx context.Context) {
 	}
 }
 
+// run serves the agents and runs sch until the test ends. settle waits until the scheduler is
+// parked on the clock and every round commanded so far has been reported.
+func (a *agents) run(t *testing.T, sch *Scheduler) (settle func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.serve(ctx) }()
+	go func() { defer wg.Done(); sch.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return func() {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); a.clk.Waiting() == 0; {
+			if time.Now().After(deadline) {
+				t.Fatal("the scheduler did not come back to wait")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		a.busy.Wait()
+	}
+}
+
 // TestFullNight is the "done when": a night with one item removed without checkout, one
 // misplaced, one destroyed item's tag reappearing and one agent offline, all else in place,
 // yields exactly the right alerts to the right people through MQTT and SMTP, and nothing else.
@@ -124,22 +145,7 @@ func TestFullNight(t *testing.T) {
 	chk.Door("C-01", "open", "badge-0042", time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	chk.Door("C-01", "closed", "", time.Date(2026, 11, 25, 9, 0, 40, 0, time.UTC))
 
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); ag.serve(ctx) }()
-	go func() { defer wg.Done(); sch.Run(ctx) }()
-	defer wg.Wait()
-	defer cancel()
-	settle := func() {
-		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); clk.Waiting() == 0; {
-			if time.Now().After(deadline) {
-				t.Fatal("the scheduler did not come back to wait")
-			}
-			time.Sleep(time.Millisecond)
-		}
-		ag.busy.Wait()
-	}
+	settle := ag.run(t, sch)
 	settle()                  // the first site checks: agent-b is offline
 	clk.Add(20 * time.Minute) // 02:00 Beijing: the nightly inventory
 	settle()

@@ -3,7 +3,6 @@ package schedule
 import (
 	"context"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,22 +44,7 @@ func TestRemovalRecheckedWhenTheGraceEnds(t *testing.T) {
 	ag.busy.Add(1)
 	ag.queue <- [2]string{"agent-a", "C-01"}
 
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); ag.serve(ctx) }()
-	go func() { defer wg.Done(); sch.Run(ctx) }()
-	defer wg.Wait()
-	defer cancel()
-	parked := func() {
-		t.Helper()
-		ag.busy.Wait()
-		for deadline := time.Now().Add(5 * time.Second); clk.Waiting() == 0; {
-			if time.Now().After(deadline) {
-				t.Fatal("the scheduler did not come back to wait")
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	parked := ag.run(t, sch)
 	sent := func() []string {
 		ag.mu.Lock()
 		defer ag.mu.Unlock()
