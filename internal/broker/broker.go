@@ -62,7 +62,15 @@ type Config struct {
 	// MaxInflight bounds the QoS 1 messages queued for one client; beyond it messages are
 	// dropped (agents resend on resync). 0 means 8192.
 	MaxInflight int
+
+	// MonitorPassword, if set, lets the user MonitorUser (client id MonitorUser or
+	// MonitorUser-<anything>) read {base}/alerts and {base}/summary and nothing else: a duty-room
+	// display or the monitoring system, as the custody-monitor account does on Mosquitto.
+	MonitorPassword string
 }
+
+// MonitorUser is the read-only account for custodyd's announcements; no agent may be called so.
+const MonitorUser = "custody-monitor"
 
 // Broker is a running embedded broker.
 type Broker struct {
@@ -115,7 +123,7 @@ func Start(ctx context.Context, cfg Config, creds Credentials, log *slog.Logger)
 	l := listeners.NewTCP(listeners.Config{Type: "tcp", ID: "custody", Address: cfg.Listen, TLSConfig: cfg.TLS})
 	if err := srv.AddListener(l); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("broker: listen on %s: %w — another program (often a system Mosquitto) already uses that port; set [mqtt] listen to a free address, or point custodyd at that broker with [mqtt] broker_url and turn the embedded broker off", cfg.Listen, err)
+			return nil, fmt.Errorf("broker: listen on %s: %w — another program (often a system Mosquitto) already uses that port; set [mqtt] listen to a free address, or point custodyd at that broker with [mqtt] url", cfg.Listen, err)
 		}
 		return nil, fmt.Errorf("broker: listen on %s: %w", cfg.Listen, err)
 	}
@@ -200,6 +208,19 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 		h.b.log.Warn("mqtt login refused", "user", truncate(user, 64), "client", truncate(cl.ID, 64), "remote", cl.Net.Remote, "reason", why)
 		return false
 	}
+	if user == MonitorUser {
+		switch {
+		case h.b.cfg.MonitorPassword == "":
+			return refuse("the monitor account is not enabled ([mqtt] monitor_password)")
+		case subtle.ConstantTimeCompare(pass, []byte(h.b.cfg.MonitorPassword)) != 1:
+			return refuse("wrong password")
+		case cl.ID != MonitorUser && !strings.HasPrefix(cl.ID, MonitorUser+"-"):
+			return refuse("a monitor's client id must be " + MonitorUser + " or start with " + MonitorUser + "-")
+		case pk.Connect.WillFlag:
+			return refuse("a monitor may not set a last will")
+		}
+		return true
+	}
 	if !wire.ValidID(user) {
 		return refuse("user name is not a valid agent id")
 	}
@@ -239,6 +260,9 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	user := string(cl.Properties.Username)
 	if user == h.b.user {
 		return true
+	}
+	if user == MonitorUser {
+		return !write && (topic == h.b.topics.Alerts() || topic == h.b.topics.Summary())
 	}
 	if user == "" || user != cl.ID {
 		return false

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"database/sql"
 	"encoding/base64"
+	"fmt"
 	"math/big"
 	"net"
 	"path/filepath"
@@ -422,5 +423,80 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The monitor account reads custodyd's announcements and nothing else: it cannot subscribe to
+// the agents' traffic, what it publishes goes nowhere, and it exists only when enabled.
+func TestMonitorReadsOnlyAnnouncements(t *testing.T) {
+	st := openStore(t)
+	enroll(t, st, "agent-a")
+	off := start(t, st, broker.Config{})
+	if _, err := dial(t, off.URL(), broker.MonitorUser, broker.MonitorUser, "", nil); err == nil {
+		t.Errorf("monitor connected to a broker without monitor_password")
+	}
+
+	b := start(t, st, broker.Config{MonitorPassword: "watch-it"})
+	w := watch(t, b)
+	for _, c := range []struct{ name, client, pass string }{
+		{"wrong password", broker.MonitorUser, "guess"},
+		{"client id of an agent", "agent-a", "watch-it"},
+	} {
+		if _, err := dial(t, b.URL(), c.client, broker.MonitorUser, c.pass, nil); err == nil {
+			t.Errorf("%s: connected, want refused", c.name)
+		}
+	}
+	got := make(chan string, 10)
+	m, err := dial(t, b.URL(), broker.MonitorUser+"-board", broker.MonitorUser, "watch-it", func(o *paho.ClientOptions) {
+		o.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { got <- m.Topic() })
+	})
+	if err != nil {
+		t.Fatalf("monitor connect: %v", err)
+	}
+	for filter, want := range map[string]byte{
+		"custody/alerts":             1,
+		"custody/summary":            1,
+		"custody/#":                  0x80,
+		"custody/agents/+/obs":       0x80,
+		"custody/agents/agent-a/cmd": 0x80,
+	} {
+		tok := m.c.Subscribe(filter, 1, nil)
+		tok.Wait()
+		if res := tok.(*paho.SubscribeToken).Result()[filter]; res != want {
+			t.Errorf("subscribe %s: got code %#x, want %#x", filter, res, want)
+		}
+	}
+	u, p := b.InternalCredentials()
+	d, err := dial(t, b.URL(), "custodyd", u, p, nil)
+	if err != nil {
+		t.Fatalf("internal connect: %v", err)
+	}
+	d.c.Publish("custody/agents/agent-a/cmd", 1, false, "cmd").Wait()
+	d.c.Publish("custody/alerts", 1, false, "alert").Wait()
+	d.c.Publish("custody/summary", 1, false, "summary").Wait()
+	var heard []string
+	for len(heard) < 2 {
+		select {
+		case topic := <-got:
+			heard = append(heard, topic)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("monitor heard only %v", heard)
+		}
+	}
+	select {
+	case topic := <-got:
+		heard = append(heard, topic)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if fmt.Sprint(heard) != "[custody/alerts custody/summary]" {
+		t.Errorf("monitor heard %v, want the alert and the summary only", heard)
+	}
+	m.c.Publish("custody/alerts", 1, false, "forged").WaitTimeout(time.Second)
+	d.c.Publish("custody/summary", 1, false, "after").Wait() // custodyd's side has heard the forged one by now, had it passed
+	time.Sleep(100 * time.Millisecond)
+	for _, msg := range w.topics() {
+		if msg == "custody/alerts forged" {
+			t.Errorf("the monitor's publish reached custodyd's side")
+		}
 	}
 }

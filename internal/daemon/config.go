@@ -20,6 +20,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/epc"
+	"github.com/custodyhq/custody/internal/wire"
 )
 
 //go:generate sh -c "cp sample.toml ../../deploy/custodyd.toml"
@@ -51,6 +52,8 @@ type Config struct {
 		Password string `toml:"password"`
 		Base     string `toml:"base"`
 		Share    string `toml:"share"`
+		ClientID string `toml:"client_id"`
+		Monitor  string `toml:"monitor_password"`
 		TLSCert  string `toml:"tls_cert"`
 		TLSKey   string `toml:"tls_key"`
 		CAFile   string `toml:"ca_file"`
@@ -182,6 +185,12 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.MQTT.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("mqtt.listen: %q is not host:port", c.MQTT.Listen))
 		}
+	}
+	if c.MQTT.ClientID != "" && !wire.ValidID(c.MQTT.ClientID) {
+		errs = append(errs, fmt.Errorf("mqtt.client_id: %q is not a valid client id (printable, no space, '/', '#', '+' or '$')", c.MQTT.ClientID))
+	}
+	if c.MQTT.Monitor != "" && c.MQTT.URL != "" {
+		errs = append(errs, errors.New("mqtt.monitor_password: is for the embedded broker; on an external broker give the monitor an account there"))
 	}
 	if (c.MQTT.TLSCert == "") != (c.MQTT.TLSKey == "") {
 		errs = append(errs, errors.New("mqtt.tls_cert, mqtt.tls_key: set both or neither"))

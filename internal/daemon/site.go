@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -78,7 +77,11 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 				return nil, fmt.Errorf("mqtt.tls_cert, mqtt.tls_key: %w", err)
 			}
 		}
-		b, err := broker.Start(ctx, broker.Config{Listen: c.Listen, Base: c.Base, TLS: serverTLS}, st, d.log)
+		monitor := c.Monitor
+		if monitor == "" {
+			monitor = d.getenv("CUSTODY_MQTT_MONITOR_PASSWORD")
+		}
+		b, err := broker.Start(ctx, broker.Config{Listen: c.Listen, Base: c.Base, TLS: serverTLS, MonitorPassword: monitor}, st, d.log)
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) {
 				return nil, fmt.Errorf("mqtt.listen %s: the port is in use — another custodyd or broker runs there; set [mqtt] listen to a free port, or url to use that broker", c.Listen)
@@ -110,7 +113,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	feed := reg.NewDeskFeed(256)
 
 	var err error
-	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, TLS: clientTLS, Base: c.Base, Share: c.Share},
+	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, TLS: clientTLS, ClientID: c.ClientID, Base: c.Base, Share: c.Share},
 		st, st, handlers{obs, feed}, registry, d.log)
 	if err != nil {
 		s.close()
@@ -132,7 +135,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		Spec: inv.Schedule, TimeZone: inv.TimeZone, Deadline: inv.Deadline.Duration,
 		WorkFrom: inv.WorkFrom.Duration, WorkTo: inv.WorkTo.Duration,
 		DoorOpenLimit: inv.DoorOpenLimit.Duration, OfflineGrace: inv.OfflineGrace.Duration,
-		SummaryTopic: strings.TrimSuffix(topics.Alerts(), "/alerts") + "/summary",
+		SummaryTopic: topics.Summary(),
 	}, schedule.RealClock{}, d.log)
 	if err != nil {
 		s.close()

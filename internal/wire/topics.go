@@ -31,6 +31,9 @@ func (t Topics) Cmd(agent string) string { return t.base() + "/agents/" + agent 
 // Alerts is custodyd's alert stream for internal integrations.
 func (t Topics) Alerts() string { return t.base() + "/alerts" }
 
+// Summary is where custodyd publishes the morning summary of the nightly inventory.
+func (t Topics) Summary() string { return t.base() + "/summary" }
+
 // ObsFilter matches every agent's observation topic.
 func (t Topics) ObsFilter() string { return t.base() + "/agents/+/obs" }
 
