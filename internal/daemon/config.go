@@ -72,6 +72,9 @@ type Config struct {
 		Deadline      Duration `toml:"deadline"`
 		WorkFrom      Clock    `toml:"work_from"`
 		WorkTo        Clock    `toml:"work_to"`
+		WorkDays      []string `toml:"work_days"`
+		Holidays      []string `toml:"holidays"`
+		Workdays      []string `toml:"workdays"`
 		DoorOpenLimit Duration `toml:"door_open_limit"`
 		OfflineGrace  Duration `toml:"offline_grace"`
 	} `toml:"inventory"`
@@ -221,6 +224,16 @@ func (c Config) Validate() error {
 	if c.Inventory.WorkFrom.Duration >= c.Inventory.WorkTo.Duration {
 		errs = append(errs, errors.New("inventory.work_from: must be before inventory.work_to"))
 	}
+	if _, err := c.WorkWeek(); err != nil {
+		errs = append(errs, err)
+	}
+	for key, dates := range map[string][]string{"inventory.holidays": c.Inventory.Holidays, "inventory.workdays": c.Inventory.Workdays} {
+		for _, d := range dates {
+			if _, err := time.Parse(time.DateOnly, d); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a date like 2026-10-01", key, d))
+			}
+		}
+	}
 	if _, _, err := c.Alerts.ChannelsConfig.Build(); err != nil {
 		errs = append(errs, fmt.Errorf("alerts: %v", err))
 	}
@@ -228,6 +241,23 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("bootstrap.admin_user: must not be empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// WorkWeek is [inventory] work_days as weekdays.
+func (c Config) WorkWeek() ([]time.Weekday, error) {
+	names := map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+	var days []time.Weekday
+	for _, n := range c.Inventory.WorkDays {
+		d, ok := names[strings.ToLower(n)]
+		if !ok {
+			return nil, fmt.Errorf("inventory.work_days: %q is not one of mon, tue, wed, thu, fri, sat, sun", n)
+		}
+		days = append(days, d)
+	}
+	if len(days) == 0 {
+		return nil, errors.New("inventory.work_days: name at least one day")
+	}
+	return days, nil
 }
 
 // Issuer is the installation's EPC issuer. An empty document type is 1, zero-padded to the

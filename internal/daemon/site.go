@@ -131,9 +131,10 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		esc.UnitRoutes(u, r)
 	}
 	inv := d.cfg.Inventory
+	week, _ := d.cfg.WorkWeek() // validated at load
 	sch, err := schedule.New(st, chk, book, cmd, in, schedule.Config{
 		Spec: inv.Schedule, TimeZone: inv.TimeZone, Deadline: inv.Deadline.Duration,
-		WorkFrom: inv.WorkFrom.Duration, WorkTo: inv.WorkTo.Duration,
+		WorkFrom: inv.WorkFrom.Duration, WorkTo: inv.WorkTo.Duration, WorkDays: week, Holidays: inv.Holidays, Workdays: inv.Workdays,
 		DoorOpenLimit: inv.DoorOpenLimit.Duration, OfflineGrace: inv.OfflineGrace.Duration,
 		SummaryTopic: topics.Summary(),
 	}, schedule.RealClock{}, d.log)

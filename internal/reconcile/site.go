@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
@@ -66,6 +67,11 @@ type Hours struct {
 	Start    time.Duration  `json:"start"` // since local midnight
 	End      time.Duration  `json:"end"`
 	Days     []time.Weekday `json:"days"` // working days; nil: Monday to Friday
+	// Dates (YYYY-MM-DD, local) that break the weekly pattern, as China's public-holiday
+	// calendar does every year: Holidays are days off although their weekday works; Workdays
+	// (调休上班) are worked although their weekday does not.
+	Holidays []string `json:"holidays,omitempty"`
+	Workdays []string `json:"workdays,omitempty"`
 }
 
 // Within reports whether t falls in working hours.
@@ -79,9 +85,12 @@ func (h Hours) Within(t time.Time) bool {
 	if days == nil {
 		days = []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}
 	}
-	workday := false
-	for _, d := range days {
-		workday = workday || d == t.Weekday()
+	workday := slices.Contains(days, t.Weekday())
+	switch date := t.Format(time.DateOnly); {
+	case slices.Contains(h.Holidays, date):
+		workday = false
+	case slices.Contains(h.Workdays, date):
+		workday = true
 	}
 	since := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second
 	return workday && since >= h.Start && since < h.End

@@ -45,15 +45,18 @@ func (RealClock) Until(t time.Time) <-chan time.Time { return time.After(time.Un
 
 // Config is the schedule. Zero fields take the defaults.
 type Config struct {
-	Spec          string        // cron expression, five fields; default "0 2 * * *"
-	TimeZone      string        // default Asia/Shanghai
-	Deadline      time.Duration // after the start; default 1 h
-	SiteEvery     time.Duration // site checks; default a quarter of the shorter of DoorOpenLimit and OfflineGrace, 1 s to 1 min
-	WorkFrom      time.Duration // working hours, since local midnight; default 08:30
-	WorkTo        time.Duration // default 18:00
-	DoorOpenLimit time.Duration // default 60 s (Terso's door-ajar alarm)
-	OfflineGrace  time.Duration // default 2 min
-	SummaryTopic  string        // default custody/summary
+	Spec          string         // cron expression, five fields; default "0 2 * * *"
+	TimeZone      string         // default Asia/Shanghai
+	Deadline      time.Duration  // after the start; default 1 h
+	SiteEvery     time.Duration  // site checks; default a quarter of the shorter of DoorOpenLimit and OfflineGrace, 1 s to 1 min
+	WorkFrom      time.Duration  // working hours, since local midnight; default 08:30
+	WorkTo        time.Duration  // default 18:00
+	WorkDays      []time.Weekday // default Monday to Friday
+	Holidays      []string       // YYYY-MM-DD days off although their weekday works
+	Workdays      []string       // YYYY-MM-DD days worked although their weekday does not
+	DoorOpenLimit time.Duration  // default 60 s (Terso's door-ajar alarm)
+	OfflineGrace  time.Duration  // default 2 min
+	SummaryTopic  string         // default custody/summary
 }
 
 // Scheduler is the nightly inventory and the site checks.
@@ -184,7 +187,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 func (s *Scheduler) site(ctx context.Context) {
-	hours := reconcile.Hours{Location: s.loc, Start: s.cfg.WorkFrom, End: s.cfg.WorkTo}
+	hours := reconcile.Hours{Location: s.loc, Start: s.cfg.WorkFrom, End: s.cfg.WorkTo, Days: s.cfg.WorkDays, Holidays: s.cfg.Holidays, Workdays: s.cfg.Workdays}
 	if err := s.chk.Site(ctx, hours, s.cfg.DoorOpenLimit, s.cfg.OfflineGrace); err != nil {
 		s.log.Error("site checks", "err", err)
 	}
