@@ -3,6 +3,9 @@ package ingest_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -28,7 +31,12 @@ import (
 //	CUSTODY_BENCH_SECONDS     measured window (default 60)
 //	CUSTODY_BENCH_PUBLISHERS  publisher processes, one agent each (default 2)
 //	CUSTODY_BENCH_RATE        total envelopes/s the publishers aim at; 0 = as fast as they can (default 25000)
-//	CUSTODY_BENCH_CONNS       ingest connections on one shared subscription (default 16)
+//	CUSTODY_BENCH_BROKER      "production" (default): a private mosquitto with deploy/mosquitto's
+//	                          configuration — TLS, passwords, ACL, its queue and in-flight limits —
+//	                          where custodyd has one connection (use_username_as_clientid);
+//	                          "system": the Mosquitto on 127.0.0.1:1883 with its own defaults
+//	                          (20 messages in flight, 1000 queued, then silent drops)
+//	CUSTODY_BENCH_CONNS       with "system": ingest connections on one shared subscription (default 16)
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
 		return v
@@ -36,7 +44,7 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// BenchmarkIngest measures custodyd's ingest through the Mosquitto on 127.0.0.1:1883: separate
+// BenchmarkIngest measures custodyd's ingest through Mosquitto as deployed (see the knobs): separate
 // publisher processes send signed envelopes; ingest verifies, deduplicates and durably stores them
 // (one SQLite transaction per batch, synchronous=FULL); a bare paho subscriber on the same stream
 // only counts. It reports
@@ -53,15 +61,24 @@ func BenchmarkIngest(b *testing.B) {
 	conns := max(envInt("CUSTODY_BENCH_CONNS", 16), 1)
 	const warmup = 2 * time.Second
 
-	e := mosquitto(b)
 	st := openStore(b, "")
 	keys := make([][]byte, publishers)
+	accounts := map[string]string{"bench-bare": randHex(16)}
 	for i := range keys {
 		keys[i] = enroll(b, st, fmt.Sprintf("bench-%d", i))
+		accounts[fmt.Sprintf("bench-%d", i)] = base64.StdEncoding.EncodeToString(keys[i])
+	}
+	var e *env
+	clientID := "custodyd-bench-" + randHex(4)
+	if os.Getenv("CUSTODY_BENCH_BROKER") == "system" {
+		e = mosquitto(b)
+	} else {
+		// The bare counter reads what custodyd reads, under an account of its own.
+		e = productionMosquitto(b, accounts, "user bench-bare\ntopic read custody/agents/+/obs\n")
+		conns, clientID = 1, "custodyd"
 	}
 	reg := prometheus.NewRegistry()
-	clientID := "custodyd-bench-" + randHex(4)
-	in, err := ingest.New(ingest.Config{BrokerURL: e.url, Base: e.base, ClientID: clientID, Connections: conns, MaxBatch: 4096},
+	in, err := ingest.New(ingest.Config{BrokerURL: e.url, Username: e.user, Password: e.pass, TLS: e.tls, Base: e.base, ClientID: clientID, Connections: conns, MaxBatch: 4096},
 		st, st, nil, reg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	if err != nil {
 		b.Fatal(err)
@@ -72,7 +89,7 @@ func BenchmarkIngest(b *testing.B) {
 	defer func() {
 		cancel()
 		<-done
-		for i := 0; i < conns; i++ {
+		for i := 0; i < conns && !e.auth; i++ {
 			id := clientID
 			if i > 0 {
 				id += "-" + strconv.Itoa(i)
@@ -92,6 +109,9 @@ func BenchmarkIngest(b *testing.B) {
 	for i := 0; i < conns; i++ {
 		bo := paho.NewClientOptions().AddBroker(e.url).SetClientID("bare-" + randHex(4)).SetCleanSession(true).
 			SetOrderMatters(true).SetDefaultPublishHandler(func(paho.Client, paho.Message) { bare.Add(1) })
+		if e.auth {
+			bo.SetUsername("bench-bare").SetPassword(accounts["bench-bare"]).SetTLSConfig(e.tls)
+		}
 		bc := paho.NewClient(bo)
 		if tok := bc.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 			b.Fatalf("bare subscriber: %v", tok.Error())
@@ -110,7 +130,7 @@ func BenchmarkIngest(b *testing.B) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestBenchPublisherChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "CUSTODY_BENCH_CHILD=1", "CUSTODY_BROKER="+e.url, "CUSTODY_BASE="+e.base,
 			"CUSTODY_AGENT="+fmt.Sprintf("bench-%d", i), "CUSTODY_KEY="+hex.EncodeToString(keys[i]),
-			"CUSTODY_RATE="+strconv.Itoa(perRate), "CUSTODY_DURATION="+(warmup+window).String())
+			"CUSTODY_RATE="+strconv.Itoa(perRate), "CUSTODY_DURATION="+(warmup+window).String(), "CUSTODY_CA="+e.ca)
 		cmd.Stderr = os.Stderr
 		out, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {
@@ -210,6 +230,17 @@ func TestBenchPublisherChild(t *testing.T) {
 				}
 			})
 		})
+	if ca := os.Getenv("CUSTODY_CA"); ca != "" { // the production broker: TLS, the agent's account
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			fmt.Println("publisher: CA:", err)
+			os.Exit(2)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		o.SetTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}).
+			SetClientID(agent).SetUsername(agent).SetPassword(base64.StdEncoding.EncodeToString(key))
+	}
 	c := paho.NewClient(o)
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		fmt.Println("publisher: connect:", tok.Error())

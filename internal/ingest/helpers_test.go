@@ -94,6 +94,7 @@ type env struct {
 	base       string
 	auth       bool // the broker checks agent passwords
 	tls        *tls.Config
+	ca         string // the CA file behind tls, for child processes
 	restart    func(t testing.TB)
 }
 

@@ -32,7 +32,7 @@ import (
 // and file paths change (the keys listed in paths); TLS, ACL, client-id and queue settings stay as
 // shipped. A key missing from the shipped file fails the test, so the file cannot lose TLS or its
 // ACL unnoticed.
-func productionConfig(t *testing.T, paths map[string]string) string {
+func productionConfig(t testing.TB, paths map[string]string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "mosquitto", "custody.conf"))
 	if err != nil {
@@ -61,7 +61,7 @@ func productionConfig(t *testing.T, paths map[string]string) string {
 	return strings.Join(out, "\n") + "\n"
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,7 +71,7 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func writePEM(t *testing.T, path, typ string, der []byte) {
+func writePEM(t testing.TB, path, typ string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 }
 
 // testPKI writes a CA and a server certificate for 127.0.0.1 and returns the CA pool.
-func testPKI(t *testing.T, dir string) *x509.CertPool {
+func testPKI(t testing.TB, dir string) *x509.CertPool {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "custody test CA"},
@@ -108,12 +108,11 @@ func testPKI(t *testing.T, dir string) *x509.CertPool {
 	return pool
 }
 
-// TestMosquittoProductionConfig runs the real mosquitto with deploy/mosquitto's configuration and
-// ACL (TLS, passwords made by mosquitto_passwd) and proves: custodyd's ingest works through it, an
-// agent cannot publish as another agent nor read another's commands, it cannot take over
-// custodyd's session with custodyd's client id, and custodyd's alerts and summary reach the
-// read-only monitor account over ingest's one connection.
-func TestMosquittoProductionConfig(t *testing.T) {
+// productionMosquitto runs the real mosquitto with deploy/mosquitto's configuration and ACL until
+// the test ends: TLS with a test CA (its file in env.ca), passwords made by mosquitto_passwd for
+// custodyd (env.user and env.pass) and for accounts, and extraACL appended to the ACL file.
+func productionMosquitto(t testing.TB, accounts map[string]string, extraACL string) *env {
+	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		bin = "/usr/sbin/mosquitto"
@@ -124,19 +123,23 @@ func TestMosquittoProductionConfig(t *testing.T) {
 	}
 	dir := t.TempDir()
 	pool := testPKI(t, dir)
-	st := openStore(t, "")
-	keyA := enroll(t, st, "agent-a")
-	keyB := enroll(t, st, "agent-b")
 	custodydPass := randHex(16)
 	pwFile := filepath.Join(dir, "custody.passwd")
-	monitorPass := randHex(16)
-	for i, u := range [][2]string{{"custodyd", custodydPass}, {"agent-a", base64.StdEncoding.EncodeToString(keyA)}, {"agent-b", base64.StdEncoding.EncodeToString(keyB)}, {"custody-monitor", monitorPass}} {
-		args := []string{"-b", pwFile, u[0], u[1]}
+	users := []string{"custodyd"}
+	for u := range accounts {
+		users = append(users, u)
+	}
+	for i, u := range users {
+		pw := custodydPass
+		if i > 0 {
+			pw = accounts[u]
+		}
+		args := []string{"-b", pwFile, u, pw}
 		if i == 0 {
-			args = []string{"-c", "-b", pwFile, u[0], u[1]}
+			args = []string{"-c", "-b", pwFile, u, pw}
 		}
 		if out, err := exec.Command(passwd, args...).CombinedOutput(); err != nil {
-			t.Fatalf("mosquitto_passwd %s: %v: %s", u[0], err, out)
+			t.Fatalf("mosquitto_passwd %s: %v: %s", u, err, out)
 		}
 	}
 	acl, err := os.ReadFile(filepath.Join("..", "..", "deploy", "mosquitto", "custody.acl"))
@@ -144,7 +147,7 @@ func TestMosquittoProductionConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	aclFile := filepath.Join(dir, "custody.acl")
-	if err := os.WriteFile(aclFile, acl, 0o600); err != nil {
+	if err := os.WriteFile(aclFile, append(acl, "\n"+extraACL...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := freePort(t)
@@ -190,9 +193,23 @@ func TestMosquittoProductionConfig(t *testing.T) {
 		}
 		return err == nil
 	}, "mosquitto to listen")
+	return &env{url: fmt.Sprintf("ssl://127.0.0.1:%d", port), user: "custodyd", pass: custodydPass, base: wire.DefaultBase, auth: true,
+		tls: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}, ca: filepath.Join(dir, "ca.crt")}
+}
 
-	tlsCfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
-	e := &env{url: fmt.Sprintf("ssl://127.0.0.1:%d", port), user: "custodyd", pass: custodydPass, base: wire.DefaultBase, auth: true, tls: tlsCfg}
+// TestMosquittoProductionConfig runs the real mosquitto with deploy/mosquitto's configuration and
+// ACL (TLS, passwords made by mosquitto_passwd) and proves: custodyd's ingest works through it, an
+// agent cannot publish as another agent nor read another's commands, it cannot take over
+// custodyd's session with custodyd's client id, and custodyd's alerts and summary reach the
+// read-only monitor account over ingest's one connection.
+func TestMosquittoProductionConfig(t *testing.T) {
+	st := openStore(t, "")
+	keyA := enroll(t, st, "agent-a")
+	keyB := enroll(t, st, "agent-b")
+	monitorPass := randHex(16)
+	e := productionMosquitto(t, map[string]string{"agent-a": base64.StdEncoding.EncodeToString(keyA),
+		"agent-b": base64.StdEncoding.EncodeToString(keyB), "custody-monitor": monitorPass}, "")
+	tlsCfg := e.tls
 	r := startIngest(t, e, st, func(c *ingest.Config) { c.ClientID = "custodyd" })
 	a := newAgent(t, e, "agent-a", keyA)
 
