@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
@@ -102,6 +103,9 @@ type Options struct {
 	Ready    func() error         // extra readiness check for /healthz (nil: the database only)
 	OnRevoke AgentRevoked         // told of agent revocations (broker disconnect, ingest key cache)
 	Station  register.Station     // sends encode_tag to a desk's agent; nil: tag encoding is unavailable
+	// Alerts is custodyd's alert book, so that an acknowledgement or resolution wakes its
+	// escalator at once (published on MQTT, notices stopped); nil: a book of the API's own.
+	Alerts *alert.Book
 }
 
 // Server serves the API.

@@ -47,8 +47,17 @@ func TestAlertRoutes(t *testing.T) {
 	if code, body := e.errorOf(resp); code != 400 || body.Error.Message != "请填写处理说明" {
 		t.Errorf("got %d %q acknowledging without a note, want 400 请填写处理说明", code, body.Error.Message)
 	}
+	// custodyd's book: the acknowledgement must wake its escalator, not wait for the next tick.
+	woken := make(chan struct{}, 4)
+	book.OnChange(func() { woken <- struct{}{} })
+	e.api.opt.Alerts = book
 	var a alert.Alert
 	e.decode(e.do("li.ming", "POST", fmt.Sprintf("/api/v1/alerts/%d/ack", id), `{"note":"已安排核查"}`, nil), 200, &a)
+	select {
+	case <-woken:
+	default:
+		t.Errorf("the acknowledgement did not tell custodyd's alert book's listeners (the escalator)")
+	}
 	if a.State != alert.Acknowledged || a.AckedBy != "li.ming" || a.AckNote != "已安排核查" {
 		t.Errorf("got %+v, want acknowledged by li.ming with the note", a)
 	}

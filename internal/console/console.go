@@ -61,6 +61,9 @@ type Options struct {
 	// MaxFailures wrong passwords in a row lock an account's console login for LockFor.
 	MaxFailures int
 	LockFor     time.Duration
+	// Alerts is custodyd's alert book, so that an acknowledgement wakes its escalator at once;
+	// nil: a book of the console's own.
+	Alerts *alert.Book
 }
 
 // DefaultFont is Debian's fonts-arphic-gbsn00lp.
@@ -111,11 +114,14 @@ func New(ctx context.Context, reg *register.Register, st *store.Store, log *slog
 	if opt.LockFor == 0 {
 		opt.LockFor = 15 * time.Minute
 	}
+	if opt.Alerts == nil {
+		opt.Alerts = alert.NewBook(st, log, nil)
+	}
 	u, err := loadUI(files)
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{ctx: ctx, reg: reg, st: st, book: alert.NewBook(st, log, nil), log: log, opt: opt, ui: u,
+	c := &Console{ctx: ctx, reg: reg, st: st, book: opt.Alerts, log: log, opt: opt, ui: u,
 		mux: http.NewServeMux(), sessions: map[string]*session{}, failures: map[string]*failure{}}
 	c.routes()
 	return c, nil

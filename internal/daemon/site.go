@@ -28,6 +28,7 @@ import (
 type site struct {
 	broker  *broker.Broker // nil with an external broker
 	ingest  *ingest.Ingest
+	alerts  *alert.Book // shared with the API and the console: a person's step wakes the escalator
 	runners []runner
 }
 
@@ -102,6 +103,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		return in.Send(ctx, agent, kind, body)
 	})
 	book := alert.NewBook(st, d.log, nil)
+	s.alerts = book
 	rc := d.cfg.Reconcile
 	chk := alert.NewChecker(st, book, cmd, reconcile.Policy{RemovalGrace: rc.RemovalGrace.Duration, MaxUnread: rc.MaxUnread}, d.cfg.Identity.CompanyPrefix, d.log)
 	// The removal grace and an hour more: older door cycles were settled by a later round.
