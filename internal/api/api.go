@@ -103,6 +103,9 @@ type Options struct {
 	Ready    func() error         // extra readiness check for /healthz (nil: the database only)
 	OnRevoke AgentRevoked         // told of agent revocations (broker disconnect, ingest key cache)
 	Station  register.Station     // sends encode_tag to a desk's agent; nil: tag encoding is unavailable
+	// ReportFont is the TrueType font with Chinese glyphs for PDF reports and receipts ([reports]
+	// font); empty: the report package's default (Debian's fonts-arphic-gbsn00lp).
+	ReportFont string
 	// Alerts is custodyd's alert book, so that an acknowledgement or resolution wakes its
 	// escalator at once (published on MQTT, notices stopped); nil: a book of the API's own.
 	Alerts *alert.Book

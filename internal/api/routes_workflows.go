@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 
 	"github.com/custodyhq/custody/internal/custody"
@@ -306,10 +305,6 @@ func (s *Server) changePost(ctx context.Context, a register.Actor, r *http.Reque
 	return map[string]string{"username": u, "unit": req.Unit}, s.reg.ChangePost(ctx, a, u, req.Unit)
 }
 
-// reportFont is the TrueType CJK font for PDFs: CUSTODY_REPORT_FONT, or the report package's
-// default (fonts-arphic-gbsn00lp).
-func reportFont() string { return os.Getenv("CUSTODY_REPORT_FONT") }
-
 // paper answers a report as JSON (the data), CSV or PDF, chosen by ?format=.
 func (s *Server) paper(w http.ResponseWriter, r *http.Request, name string, data any, t func() report.Table) {
 	format := r.URL.Query().Get("format")
@@ -327,7 +322,7 @@ func (s *Server) paper(w http.ResponseWriter, r *http.Request, name string, data
 		}
 	case "pdf":
 		ctype = "application/pdf"
-		if err := report.PDF(&buf, t(), reportFont()); err != nil {
+		if err := report.PDF(&buf, t(), s.opt.ReportFont); err != nil {
 			s.fail(w, r, err)
 			return
 		}

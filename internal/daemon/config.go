@@ -78,6 +78,9 @@ type Config struct {
 		DoorOpenLimit Duration `toml:"door_open_limit"`
 		OfflineGrace  Duration `toml:"offline_grace"`
 	} `toml:"inventory"`
+	Reports struct {
+		Font string `toml:"font"`
+	} `toml:"reports"`
 	Alerts struct {
 		ConsoleURL  string   `toml:"console_url"`
 		LeaderDelay Duration `toml:"leader_delay"`
@@ -236,6 +239,11 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := c.Alerts.ChannelsConfig.Build(); err != nil {
 		errs = append(errs, fmt.Errorf("alerts: %v", err))
+	}
+	if c.Reports.Font != "" {
+		if _, err := os.Stat(c.Reports.Font); err != nil {
+			errs = append(errs, fmt.Errorf("reports.font: %v", err))
+		}
 	}
 	if c.Bootstrap.AdminUser == "" {
 		errs = append(errs, errors.New("bootstrap.admin_user: must not be empty"))

@@ -32,6 +32,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"[inventory]\nwork_days = [\"mon\", \"fri\", \"caturday\"]\n":         "inventory.work_days: \"caturday\"",
 		"[inventory]\nholidays = [\"2026-13-01\"]\n":                          "inventory.holidays: \"2026-13-01\" is not a date",
 		"[inventory]\nworkdays = [\"27/9\"]\n":                                "inventory.workdays",
+		"[reports]\nfont = \"/no/such/font.ttf\"\n":                           "reports.font: stat /no/such/font.ttf",
 		"[mqtt]\ntls_cert = \"b.crt\"\n":                                      "mqtt.tls_cert, mqtt.tls_key: set both or neither",
 		"[mqtt]\nca_file = \"ca.crt\"\n":                                      "mqtt.ca_file: only used with an ssl:// mqtt.url",
 		"[mqtt]\nurl = \"ssl://h:8883\"\ntls_cert = \"c\"\ntls_key = \"k\"\n": "mqtt.tls_cert: is for the embedded broker",

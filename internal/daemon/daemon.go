@@ -78,7 +78,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer site.close()
 	srv := api.New(reg, st, d.log, api.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Registry: registry, OnRevoke: site.revoked,
-		Station: station{in: site.ingest, wait: encodeWait}, Alerts: site.alerts})
+		Station: station{in: site.ingest, wait: encodeWait}, Alerts: site.alerts, ReportFont: d.cfg.Reports.Font})
 
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
 	if err != nil {
@@ -89,7 +89,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	// The web console (internal/console) answers everything the API does not: /api/, /healthz
 	// and /metrics stay the API's.
-	con, err := console.New(ctx, reg, st, d.log, console.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Alerts: site.alerts})
+	con, err := console.New(ctx, reg, st, d.log, console.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Alerts: site.alerts, FontPath: d.cfg.Reports.Font})
 	if err != nil {
 		ln.Close()
 		return err
