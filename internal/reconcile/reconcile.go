@@ -196,6 +196,11 @@ func Reconcile(in Input) Result {
 				res.Confirm = true
 			}
 			pct := fmt.Sprintf("%.2g%%", 100*f.Evidence.PUnread)
+			if f.Evidence.PUnread < 1e-4 {
+				// Every tag read on every pass estimates 0 exactly; the rounds cannot show less
+				// than this, so say so rather than a certainty.
+				pct = "<0.01%"
+			}
 			if f.Kind == Missing {
 				f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 应在柜 %s，连续 %d 次清点未读到（在柜却漏读的概率约 %s）", it.Number, c, f.Evidence.Misses, pct), EN: fmt.Sprintf("item %s should be in cabinet %s and was not read in %d round(s) (chance a present tag went unread ≈ %s)", it.Number, c, f.Evidence.Misses, pct)}
 			} else {
