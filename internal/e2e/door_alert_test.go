@@ -74,8 +74,12 @@ func TestDoorCycleWithoutCheckoutRaisesOnlyTheConfirmedRemoval(t *testing.T) {
 		}
 		return false
 	})
-	if rounds < 3 {
-		t.Errorf("%d rounds of C-01 between the close and the one 60 s after, want at least 3 (2 s, 12 s and the confirming one)", rounds)
+	// The door-triggered rounds at 2 s and 12 s at least. The confirming one is a round of its
+	// own unless it is asked for while another round of C-01 runs: the agent merges triggers
+	// that arrive during a round into one next round (internal/agent/rounds.go), which on a
+	// loaded machine can make two of these one.
+	if rounds < 2 {
+		t.Errorf("%d rounds of C-01 between the close and the one 60 s after, want at least 2 (2 s and 12 s, plus the confirming one)", rounds)
 	}
 	time.Sleep(3 * time.Second) // custodyd reconciles the last round and publishes what it raises
 
