@@ -31,7 +31,6 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/custodyhq/custody/internal/wire"
@@ -120,7 +119,7 @@ func Start(ctx context.Context, cfg Config, creds Credentials, log *slog.Logger)
 	if err := srv.AddHook(&authHook{b: b, creds: creds}, nil); err != nil {
 		return nil, fmt.Errorf("broker: add auth hook: %w", err)
 	}
-	l := listeners.NewTCP(listeners.Config{Type: "tcp", ID: "custody", Address: cfg.Listen, TLSConfig: cfg.TLS})
+	l := TCPListener(srv, "custody", cfg.Listen, cfg.TLS)
 	if err := srv.AddListener(l); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return nil, fmt.Errorf("broker: listen on %s: %w — another program (often a system Mosquitto) already uses that port; set [mqtt] listen to a free address, or point custodyd at that broker with [mqtt] url", cfg.Listen, err)

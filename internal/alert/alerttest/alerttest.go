@@ -22,9 +22,9 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	smtp "github.com/emersion/go-smtp"
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/custodyhq/custody/internal/broker"
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/store"
 )
@@ -247,7 +247,7 @@ func StartBroker(t testing.TB) string {
 	if err := srv.AddHook(new(allowAll), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "t", Address: addr})); err != nil {
+	if err := srv.AddListener(broker.TCPListener(srv, "t", addr, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Serve(); err != nil {
