@@ -217,6 +217,9 @@ func TestResyncResendsWhatIsHeldAndRunsAFreshInventory(t *testing.T) {
 	a, _ := runAgent(t, testConfig(t, b.URL(), key), r, Options{})
 	o.wait(0, 20*time.Second, "first inventories", inventoryOf("C-08"))
 	waitFor(t, 5*time.Second, "outbox drained", func() bool { return a.out.Level().Entries == 0 })
+	// Acknowledged by the broker is not yet delivered to the observer: wait for every held
+	// observation to have arrived, or a late original would pass for the first one resent.
+	waitFor(t, 5*time.Second, "the held observations delivered", func() bool { return int64(o.count()) >= a.out.Level().HeldEntries })
 	n := o.count()
 
 	id := o.command(wire.KindResync, wire.Resync{From: 1}, time.Now())
