@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/testenv"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestAgainstMosquitto(t *testing.T) {
 	c, err := net.DialTimeout("tcp", "127.0.0.1:1883", time.Second)
 	if err != nil {
-		t.Skip("Mosquitto is not listening on 127.0.0.1:1883 (make setup starts it)")
+		testenv.Unavailable(t, "Mosquitto is not listening on 127.0.0.1:1883 (make setup starts it)")
 	}
 	c.Close()
 	key := testKey()

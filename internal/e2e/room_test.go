@@ -18,6 +18,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/custodyhq/custody/internal/testenv"
 )
 
 // The demo's room (scripts/demo) as processes: custodyd, cabinet-sim speaking the real protocols
@@ -46,7 +48,7 @@ func buildRoom(tb testing.TB) {
 		roomBuild.out, roomBuild.err = cmd.CombinedOutput()
 	})
 	if roomBuild.err != nil {
-		tb.Skipf("custody-agent and cabinet-sim do not build (%v), so the room cannot run:\n%s", roomBuild.err, roomBuild.out)
+		testenv.Unavailable(tb, fmt.Sprintf("custody-agent and cabinet-sim do not build (%v), so the room cannot run:\n%s", roomBuild.err, roomBuild.out))
 	}
 }
 
@@ -103,7 +105,7 @@ func startRoom(tb testing.TB, grace string) *room {
 	buildRoom(tb)
 	c, err := net.DialTimeout("tcp", mosquittoAddr, time.Second)
 	if err != nil {
-		tb.Skipf("Mosquitto is not listening on %s (make setup starts it): %v", mosquittoAddr, err)
+		testenv.Unavailable(tb, fmt.Sprintf("Mosquitto is not listening on %s (make setup starts it): %v", mosquittoAddr, err))
 	}
 	c.Close()
 	r := &room{tb: tb, dir: tb.TempDir(), base: "custody-e2e-" + randHex(4), agent: "room-301-" + randHex(3), more: make(chan struct{})}

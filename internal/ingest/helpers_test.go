@@ -27,6 +27,7 @@ import (
 	"github.com/custodyhq/custody/internal/broker"
 	"github.com/custodyhq/custody/internal/ingest"
 	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/testenv"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -138,7 +139,7 @@ func mosquitto(t testing.TB) *env {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", "127.0.0.1:1883", time.Second)
 	if err != nil {
-		t.Skipf("Mosquitto is not running on 127.0.0.1:1883 (CI starts it): %v", err)
+		testenv.Unavailable(t, fmt.Sprintf("Mosquitto is not running on 127.0.0.1:1883 (CI starts it): %v", err))
 	}
 	c.Close()
 	return &env{url: "tcp://127.0.0.1:1883", base: "custody-test-" + randHex(4)}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/testenv"
 )
 
 func open(t testing.TB, path string, opt Options) *Outbox {
@@ -312,11 +314,11 @@ func TestOutboxChild(t *testing.T) {
 // must be ErrDiskFull, and every entry whose Append returned nil must be readable afterwards.
 func TestDiskFull(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
+		testenv.Unavailable(t, "mounting a tmpfs needs root")
 	}
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount tmpfs here (container without CAP_SYS_ADMIN): %v: %s", err, out)
+		testenv.Unavailable(t, fmt.Sprintf("cannot mount tmpfs here (container without CAP_SYS_ADMIN): %v: %s", err, out))
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
 	ctx := context.Background()
