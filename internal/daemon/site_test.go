@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net"
@@ -114,6 +115,33 @@ func enrollAgent(t *testing.T, addr, id string) (token, enrollment) {
 	return login, enrolled
 }
 
+// counter opens the site's database read-only; the function it returns runs a count query.
+func counter(t *testing.T, dir string) func(q string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "custody.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return func(q string) int {
+		var n int
+		db.QueryRow(q).Scan(&n)
+		return n
+	}
+}
+
+// waitCount waits up to d for the count query q to find a row; fail says what is missing.
+func waitCount(t *testing.T, count func(string) int, q string, d time.Duration, fail func() string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for count(q) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal(fail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // custodyd alone is a working installation: an agent enrolled through the API logs in to the
 // embedded broker with its key, its signed observation is stored exactly once even when it is
 // delivered three times, and a revocation throws it off the broker at once.
@@ -141,23 +169,11 @@ func TestEmbeddedBrokerAndIngest(t *testing.T) {
 			t.Fatalf("publish: %v", tok.Error())
 		}
 	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "custody.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	var n int
-	for time.Now().Before(deadline) {
-		db.QueryRow(`SELECT count(*) FROM observations WHERE agent = 'room-301'`).Scan(&n)
-		if n > 0 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	count := counter(t, dir)
+	const stored = `SELECT count(*) FROM observations WHERE agent = 'room-301'`
+	waitCount(t, count, stored, 10*time.Second, func() string { return "the observation was not stored within 10 s" })
 	time.Sleep(300 * time.Millisecond) // let the two duplicates arrive too
-	db.QueryRow(`SELECT count(*) FROM observations WHERE agent = 'room-301'`).Scan(&n)
-	if n != 1 {
+	if n := count(stored); n != 1 {
 		t.Fatalf("got %d stored observations, want exactly 1", n)
 	}
 
@@ -193,16 +209,7 @@ func TestAgentOfflineBecomesAnAlert(t *testing.T) {
 	}
 	agent.Publish(topics.Availability("room-302"), 1, true, wire.Online).WaitTimeout(5 * time.Second)
 
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "custody.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	count := func(q string) int {
-		var n int
-		db.QueryRow(q).Scan(&n)
-		return n
-	}
+	count := counter(t, dir)
 	const offline = `SELECT count(*) FROM alerts WHERE kind = 'agent_offline' AND agent = 'room-302'`
 	time.Sleep(3 * time.Second) // longer than the grace: an agent that is online raises nothing
 	if n := count(offline); n != 0 {
@@ -212,13 +219,9 @@ func TestAgentOfflineBecomesAnAlert(t *testing.T) {
 	// The agent stops the way custody-agent does: offline, retained, then it goes.
 	agent.Publish(topics.Availability("room-302"), 1, true, wire.Offline).WaitTimeout(5 * time.Second)
 	agent.Disconnect(50)
-	deadline := time.Now().Add(15 * time.Second)
-	for count(offline+` AND published = version`) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no published agent_offline alert 15 s after the agent went (alerts: %d)", count(offline))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitCount(t, count, offline+` AND published = version`, 15*time.Second, func() string {
+		return fmt.Sprintf("no published agent_offline alert 15 s after the agent went (alerts: %d)", count(offline))
+	})
 }
 
 // With [mqtt] tls_cert and tls_key the embedded broker speaks only TLS: an agent that trusts the
@@ -252,18 +255,9 @@ func TestEmbeddedBrokerOverTLS(t *testing.T) {
 	if tok := agent.Publish(wire.Topics{}.Obs("room-303"), 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish: %v", tok.Error())
 	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "custody.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for n := 0; n == 0; db.QueryRow(`SELECT count(*) FROM observations WHERE agent = 'room-303'`).Scan(&n) {
-		if time.Now().After(deadline) {
-			t.Fatal("the observation sent over TLS was not stored: custodyd's own client did not get in")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitCount(t, counter(t, dir), `SELECT count(*) FROM observations WHERE agent = 'room-303'`, 10*time.Second, func() string {
+		return "the observation sent over TLS was not stored: custodyd's own client did not get in"
+	})
 }
 
 // selfSigned writes broker.crt and broker.key (a self-signed certificate for name) into dir.
