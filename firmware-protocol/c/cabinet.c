@@ -261,9 +261,9 @@ void cab_rx_init(cab_rx *rx)
 {
     rx->n = 0;
     rx->off = 0;
-    rx->junk_at = 0;
-    rx->junk_n = 0;
-    rx->quiet = 0;
+    rx->bad_at = 0;
+    rx->bad_len = 0;
+    rx->bad = CAB_OK;
 }
 
 int cab_rx_push(cab_rx *rx, uint8_t byte)
@@ -285,54 +285,72 @@ static void consume(cab_rx *rx, size_t k)
     rx->off += (uint32_t)k;
 }
 
-static int take_junk(cab_rx *rx, uint32_t *offset)
+/* Starts a bad item at the current offset unless one is being gathered. */
+static void mark_bad(cab_rx *rx, int r, uint32_t claimed)
 {
-    *offset = rx->junk_at;
-    rx->junk_n = 0;
-    return CAB_E_GARBAGE;
+    if (rx->bad == CAB_OK) {
+        rx->bad = r;
+        rx->bad_at = rx->off;
+        rx->bad_len = claimed;
+    }
+}
+
+static int take_bad(cab_rx *rx, uint32_t *offset)
+{
+    int r = rx->bad;
+    *offset = rx->bad_at;
+    rx->bad = CAB_OK;
+    return r;
 }
 
 int cab_rx_next(cab_rx *rx, int at_end, cab_frame *f, uint32_t *offset)
 {
     size_t i, used = 0;
     int r;
-    /* Skip to the next sync byte; bytes before it are garbage (§2.2 step 1). */
-    for (i = 0; i < rx->n && rx->buf[i] != CAB_SYNC; i++) {
-    }
-    if (i > 0) {
-        if (rx->junk_n == 0) {
-            rx->junk_at = rx->off;
+    for (;;) {
+        /* Skip to the next sync byte; bytes before it form no frame (§2.2 step 1). */
+        for (i = 0; i < rx->n && rx->buf[i] != CAB_SYNC; i++) {
         }
-        rx->junk_n += (uint32_t)i;
-        consume(rx, i);
-    }
-    if (rx->junk_n > 0 && !rx->quiet && (rx->n > 0 || at_end)) {
-        return take_junk(rx, offset);
-    }
-    if (rx->n == 0) {
-        if (at_end) {
-            rx->junk_n = 0; /* a run after a reported bad frame is part of that loss */
+        if (i > 0) {
+            mark_bad(rx, CAB_E_GARBAGE, 0);
+            consume(rx, i);
         }
-        return CAB_NEED_MORE;
+        if (rx->n == 0) {
+            if (at_end && rx->bad != CAB_OK) {
+                return take_bad(rx, offset);
+            }
+            return CAB_NEED_MORE;
+        }
+        r = cab_parse(rx->buf, rx->n, f, &used);
+        if (r == CAB_OK) {
+            if (rx->bad != CAB_OK) {
+                return take_bad(rx, offset); /* the frame is decoded by the next call */
+            }
+            *offset = rx->off;
+            consume(rx, used);
+            return CAB_OK;
+        }
+        if (r == CAB_NEED_MORE && !at_end) {
+            return CAB_NEED_MORE;
+        }
+        if (r == CAB_E_CRC || r == CAB_NEED_MORE) {
+            /* A damaged frame (§2.2 step 3), or one the end of the stream cut short, which
+             * claims every byte left. A C5 inside the span such a frame claims is its data: part
+             * of that loss. Elsewhere it is a bad frame of its own, reported after what came
+             * before it. */
+            if (rx->bad != CAB_OK && rx->off - rx->bad_at >= rx->bad_len) {
+                return take_bad(rx, offset);
+            }
+            if (r == CAB_E_CRC) {
+                mark_bad(rx, CAB_E_CRC, CAB_HEADER_LEN + (uint32_t)rx->buf[4] + 2u);
+            } else {
+                mark_bad(rx, CAB_E_TRUNCATED, (uint32_t)rx->n);
+            }
+        } else {
+            /* LEN over 64 or a reserved address: this C5 began no frame (§2.2 step 2). */
+            mark_bad(rx, r, 0);
+        }
+        /* Rescan from the byte after the C5, never after the claimed end (§2.2). */
+        consume(rx, 1);
     }
-    r = cab_parse(rx->buf, rx->n, f, &used);
-    if (r == CAB_OK) {
-        *offset = rx->off;
-        consume(rx, used);
-        rx->quiet = 0;
-        rx->junk_n = 0;
-        return CAB_OK;
-    }
-    if (r == CAB_NEED_MORE && !at_end) {
-        return CAB_NEED_MORE;
-    }
-    if (r == CAB_NEED_MORE) {
-        r = CAB_E_TRUNCATED;
-    }
-    /* A bad start: report it and rescan from the byte after its sync (§2.2). */
-    *offset = rx->off;
-    consume(rx, 1);
-    rx->quiet = 1;
-    rx->junk_n = 0;
-    return r;
 }

@@ -115,17 +115,21 @@ int cab_msg_encode(const cab_msg *m, cab_frame *f);
 /*
  * Streaming receiver with resynchronisation (§2.2). Push bytes (e.g. from the UART interrupt)
  * with cab_rx_push, then call cab_rx_next until it returns CAB_NEED_MORE. It returns CAB_OK with a
- * frame, or a negative result for a bad frame or a run of garbage, with *offset = the stream
- * offset of its first byte. Pass at_end = 1 once the stream has ended (a recorded capture) or
- * the line has been idle too long, so a partial frame is reported as CAB_E_TRUNCATED.
+ * frame, or a negative result for one bad item with *offset = the stream offset of its first
+ * byte: each damaged frame (valid ADDR and LEN, CRC fails) is its own CAB_E_CRC; a run of bytes
+ * that form no frame is one item, whose result says why its first byte was rejected (garbage,
+ * length, address, truncated). An item is reported once what follows it is known (the next frame
+ * start, or the end), so pass at_end = 1 once the stream has ended (a recorded capture) or the
+ * line has been idle too long: a partial frame is then reported as CAB_E_TRUNCATED and a pending
+ * item is flushed.
  */
 typedef struct {
     uint8_t buf[CAB_MAX_FRAME];
     size_t n;
-    uint32_t off;      /* stream offset of buf[0] */
-    uint32_t junk_at;  /* offset of the current garbage run */
-    uint32_t junk_n;   /* its length */
-    int quiet;         /* the run follows a reported bad frame */
+    uint32_t off;     /* stream offset of buf[0] */
+    uint32_t bad_at;  /* offset of the first byte of the bad item being gathered */
+    uint32_t bad_len; /* bytes the damaged frame that began it claims (0 for a run of garbage) */
+    int bad;          /* CAB_OK when none, else the result to report for it */
 } cab_rx;
 
 void cab_rx_init(cab_rx *rx);

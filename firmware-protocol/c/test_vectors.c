@@ -207,6 +207,36 @@ static int first_item(const uint8_t *b, size_t n, cab_frame *f, uint32_t *off, i
     return first;
 }
 
+/* Feeds the stream through a receiver and writes every item as "result@offset" joined by commas
+ * ("crc@0,crc@6,ok@18"): the form of a vector whose expect lists the whole stream. */
+static void all_items(const uint8_t *b, size_t n, char *out, size_t cap)
+{
+    cab_rx rx;
+    cab_frame f;
+    uint32_t o;
+    size_t i, len = 0;
+    int r, items = 0;
+    out[0] = '\0';
+    cab_rx_init(&rx);
+    for (i = 0; i <= n; i++) {
+        int at_end = i == n;
+        if (!at_end && cab_rx_push(&rx, b[i]) != CAB_OK) {
+            snprintf(out, cap, "overflow");
+            return;
+        }
+        while ((r = cab_rx_next(&rx, at_end, &f, &o)) != CAB_NEED_MORE) {
+            int w;
+            if (++items > (int)n + 2) {
+                snprintf(out, cap, "no progress");
+                return;
+            }
+            w = snprintf(out + len, cap - len, "%s%s@%lu", len ? "," : "", result_name(r), (unsigned long)o);
+            if (w < 0 || (size_t)w >= cap - len) return;
+            len += (size_t)w;
+        }
+    }
+}
+
 /* Pushes a pseudo-random stream laced with good frames through one receiver: it must never
  * overflow its buffer, must make progress, and must find every good frame that was not hit. */
 static int stress(void)
@@ -299,6 +329,15 @@ int main(int argc, char **argv)
         if (bad) {
             fprintf(stderr, "line %d (%s): bad hex\n", lineno, fl[0]);
             failed++;
+            continue;
+        }
+        if (strchr(fl[1], '@') != NULL) {
+            /* A stream vector: expect lists every item with its offset. */
+            all_items(bytes, n, got, sizeof got);
+            if (strcmp(got, fl[1]) != 0) {
+                fprintf(stderr, "%s: items\n  got  %s\n  want %s\n", fl[0], got, fl[1]);
+                failed++;
+            }
             continue;
         }
         r = first_item(bytes, n, &f, &off, &after);

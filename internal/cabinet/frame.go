@@ -43,11 +43,12 @@ var (
 	ErrNoSync = errors.New("no sync byte")
 )
 
-// FrameError is a bad frame (or a run of garbage) found by the Decoder, with the stream offset of
-// its first byte. Decoding continues after it.
+// FrameError is a damaged frame (or a run of bytes that form no frame) found by the Decoder, with
+// the stream offset of its first byte. Decoding continues after it.
 type FrameError struct {
-	Offset int64 // byte offset in the stream
-	Err    error // wraps ErrCRC, ErrLength, ErrAddress, ErrTruncated or ErrGarbage
+	Offset  int64 // byte offset in the stream
+	Skipped int64 // bytes lost to it, when the Decoder counted them
+	Err     error // wraps ErrCRC, ErrLength, ErrAddress, ErrTruncated or ErrGarbage
 }
 
 func (e *FrameError) Error() string { return fmt.Sprintf("offset %d: %v", e.Offset, e.Err) }

@@ -150,7 +150,7 @@ func badFrame(err error) (ErrorRecord, bool) {
 	case errors.As(err, &de):
 		return ErrorRecord{Kind: "error", Offset: de.Offset, Skipped: de.Skipped, Cause: causeOf(de.Err), Error: de.Err.Error()}, true
 	case errors.As(err, &fe):
-		return ErrorRecord{Kind: "error", Offset: fe.Offset, Cause: causeOf(fe.Err), Error: fe.Err.Error()}, true
+		return ErrorRecord{Kind: "error", Offset: fe.Offset, Skipped: fe.Skipped, Cause: causeOf(fe.Err), Error: fe.Err.Error()}, true
 	case errors.As(err, &se):
 		return ErrorRecord{Kind: "error", Offset: se.Offset, Cause: causeOf(se.Err), Error: se.Err.Error()}, true
 	}

@@ -116,19 +116,23 @@ func TestCapturedStreamsShape(t *testing.T) {
 	for _, g := range got {
 		kinds = append(kinds, g["kind"].(string))
 	}
-	want := "error version tag error tag antenna_fault error summary error"
+	want := "error version tag error error tag antenna_fault error summary error"
 	if strings.Join(kinds, " ") != want {
 		t.Fatalf("got kinds %v, want %s", kinds, want)
 	}
 	if got[0]["offset"] != 0.0 || got[1]["offset"] != 3.0 {
 		t.Errorf("got garbage at %v and version at %v, want 0 and 3", got[0]["offset"], got[1]["offset"])
 	}
-	// The flipped tag starts at 3+7+21 = 31; the cut tag and the flipped one form one bad stretch.
-	if got[3]["offset"] != 31.0 || got[3]["cause"] != "checksum" || got[3]["skipped"] != 30.0 {
-		t.Errorf("got %v, want a checksum error at offset 31 skipping 30 bytes", got[3])
+	// The flipped tag starts at 3+7+21 = 31 and the cut tag right after it at 52: two damaged
+	// frames side by side are two errors, each at its own offset, not one stretch.
+	if got[3]["offset"] != 31.0 || got[3]["cause"] != "checksum" || got[3]["skipped"] != 21.0 {
+		t.Errorf("got %v, want a checksum error at offset 31 skipping 21 bytes", got[3])
 	}
-	if got[4]["epc"] != "E200301666130121155074EF" || got[4]["antenna"] != 1.0 || got[4]["rssi_dbm"] != -61.0 {
-		t.Errorf("got %v, want the tag E200301666130121155074EF on antenna 1 at -61 dBm", got[4])
+	if got[4]["offset"] != 52.0 || got[4]["cause"] != "checksum" || got[4]["skipped"] != 9.0 {
+		t.Errorf("got %v, want a checksum error at offset 52 skipping 9 bytes", got[4])
+	}
+	if got[5]["epc"] != "E200301666130121155074EF" || got[5]["antenna"] != 1.0 || got[5]["rssi_dbm"] != -61.0 {
+		t.Errorf("got %v, want the tag E200301666130121155074EF on antenna 1 at -61 dBm", got[5])
 	}
 	last := got[len(got)-1]
 	if last["cause"] != "truncated" {

@@ -15,10 +15,11 @@ Decodes a captured byte stream read on stdin and prints one JSON object per line
   {"kind":"tag","offset":19,"epc":"E200…","antenna":1,"rssi_dbm":-61,…}       a tag read (r2000, m6e)
   {"kind":"scan","offset":0,"symbology":"]C1","data":"…","gs1":{"253":"…"}}   a barcode (scanner)
   {"kind":"poll_reply","offset":0,"addr":3,…}                                    other frames, by kind
-  {"kind":"error","offset":7,"cause":"checksum","error":"…"}                     a bad stretch
+  {"kind":"error","offset":7,"skipped":21,"cause":"checksum","error":"…"}        a damaged frame
 
-Offsets count raw bytes from the start of the stream (with --hex: the bytes the hex spells).
-Decoding resumes at the next frame after a bad one.
+Each frame whose checksum fails is its own error at its own offset; bytes that form no frame
+are one error for the whole run. Offsets count raw bytes from the start of the stream (with
+--hex: the bytes the hex spells). Decoding resumes at the next frame after a bad one.
 
 Flags:
   --protocol NAME     r2000, m6e, cabinet or scanner (required)

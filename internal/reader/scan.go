@@ -19,11 +19,19 @@ var (
 	ErrIdle = errors.New("no data yet")
 )
 
-// DecodeError reports a stretch of bytes that held no valid frame. Decoding resumes at the
-// next valid frame, which is returned by the following call: nothing after the stretch is lost.
+// DecodeError reports either one damaged frame or one stretch of bytes that formed no frame.
+//
+// A damaged frame is one whose sync byte, header and length were plausible but whose checksum
+// failed (Err wraps ErrChecksum): it is its own error at its own offset, so two adjacent damaged
+// frames are two errors, and a field engineer counting corrupt frames counts right. Bytes after
+// it up to the next plausible frame start (a fragment, line noise) are part of the same loss.
+// Any other run of bytes that forms no frame — noise, a sync byte with an impossible length, a
+// frame cut short by the end of the stream — is one stretch, Err saying why its first byte was
+// rejected. Decoding resumes at the next frame, returned by the following call: nothing after the
+// error is lost.
 type DecodeError struct {
 	Offset  int64 // stream offset of the first bad byte
-	Skipped int64 // bytes in the stretch
+	Skipped int64 // bytes in the damaged frame or stretch
 	Err     error // why the first candidate at Offset was rejected
 }
 
@@ -33,9 +41,11 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// CheckFunc inspects b, which begins with the sync byte. It returns n > 0 when b starts with a
-// valid frame of n bytes; 0 and nil when b may be the start of a frame but is too short to tell;
-// 0 and an error when b does not start a valid frame. It must not retain b.
+// CheckFunc inspects b, which begins with the sync byte. It returns n > 0 and nil when b starts
+// with a valid frame of n bytes; n > 0 and an error wrapping ErrChecksum when b starts with a
+// frame of n bytes whose header and length are plausible but whose checksum fails; 0 and nil when
+// b may be the start of a frame but is too short to tell; 0 and an error when b does not start a
+// frame. It must not retain b.
 type CheckFunc func(b []byte) (int, error)
 
 // Scanner splits a byte stream into frames that start with a sync byte and pass a check. It keeps
@@ -49,8 +59,9 @@ type Scanner struct {
 	end      int
 	base     int64 // stream offset of buf[0]
 	readErr  error
-	bad      int64 // stream offset where the current bad stretch began; -1 when none
+	bad      int64 // stream offset where the current error began; -1 when none
 	badErr   error
+	badEnd   int64 // where the damaged frame that began the error claims to end (= bad for a stretch)
 	maxFrame int
 }
 
@@ -80,6 +91,23 @@ func (s *Scanner) Next() ([]byte, int64, error) {
 				continue
 			}
 			n, err := s.check(b)
+			if n > 0 && err != nil {
+				// A plausible frame with a bad checksum. Inside the span a damaged frame claims,
+				// a sync byte is most likely its data (or the start of a frame it cut): it is
+				// part of that loss. Anywhere else it is a damaged frame of its own, reported
+				// on its own after whatever came before it.
+				pos := s.base + int64(s.start)
+				switch {
+				case s.bad < 0:
+					s.bad, s.badErr, s.badEnd = pos, err, pos+int64(n)
+				case pos >= s.badEnd:
+					return nil, 0, s.flushBad()
+				}
+				// Resume one byte on, not after the claimed end: the length byte may lie, and a
+				// good frame that begins inside the claimed span must still be found.
+				s.start++
+				continue
+			}
 			if n > 0 {
 				if s.bad >= 0 {
 					// Report the stretch first; the good frame waits for the next call.
@@ -90,7 +118,18 @@ func (s *Scanner) Next() ([]byte, int64, error) {
 				return b[:n], off, nil
 			}
 			if err == nil && s.readErr != nil {
-				err = ErrTruncated // no more bytes will come to complete it
+				// No more bytes will come to complete it: a frame cut short, reported like a
+				// damaged one. It claims everything left, so a sync byte among its bytes is part
+				// of this loss, not a frame of its own.
+				pos := s.base + int64(s.start)
+				switch {
+				case s.bad < 0:
+					s.bad, s.badErr, s.badEnd = pos, ErrTruncated, s.base+int64(s.end)
+				case pos >= s.badEnd:
+					return nil, 0, s.flushBad()
+				}
+				s.start++
+				continue
 			}
 			if err != nil {
 				// The length byte may lie, so resume one byte on rather than after the claimed
@@ -144,6 +183,7 @@ func (s *Scanner) markBad(err error) {
 	if s.bad < 0 {
 		s.bad = s.base + int64(s.start)
 		s.badErr = err
+		s.badEnd = s.bad
 	}
 }
 

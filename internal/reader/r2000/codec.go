@@ -110,7 +110,8 @@ func Checksum(b []byte) byte {
 }
 
 // check is the framing rule for reader.Scanner: Len ≥ 3 (Addr, Cmd, Check) and the whole frame
-// sums to zero.
+// sums to zero. A frame of plausible length that does not sum to zero is reported with its
+// length, so the scanner reports it as one damaged frame.
 func check(b []byte) (int, error) {
 	if len(b) < 2 {
 		return 0, nil
@@ -128,7 +129,7 @@ func check(b []byte) (int, error) {
 		s += c
 	}
 	if s != 0 {
-		return 0, fmt.Errorf("%w: got check 0x%02X, want 0x%02X", reader.ErrChecksum, b[n-1], Checksum(b[:n-1]))
+		return n, fmt.Errorf("%w: got check 0x%02X, want 0x%02X", reader.ErrChecksum, b[n-1], Checksum(b[:n-1]))
 	}
 	return n, nil
 }
