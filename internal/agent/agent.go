@@ -245,7 +245,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	spawn("publisher", a.pub.run)
 	spawn("commands", a.pub.commands)
 	for _, u := range a.readers {
-		spawn("reader "+u.cfg.ID, func(ctx context.Context) { u.supervise(ctx, a.readerBack) })
+		spawn("reader "+u.cfg.ID, func(ctx context.Context) { u.supervise(ctx, a.readerBack, a.readerDown) })
 	}
 	for _, c := range a.cabinets {
 		spawn("cabinet "+c.cabinet, c.run)
@@ -460,6 +460,16 @@ func (a *Agent) readerBack(u *readerUnit) {
 	for _, c := range a.cabinets {
 		if c.reader == u {
 			c.trigger(modeNow, "reader "+u.cfg.ID+" reconnected")
+		}
+	}
+}
+
+// readerDown raises reader_fault for each cabinet of a reader that stayed away past its grace
+// (why says so), and clears it when the reader is back (why is empty).
+func (a *Agent) readerDown(u *readerUnit, why string) {
+	for _, c := range a.cabinets {
+		if c.reader == u {
+			a.Fault(context.Background(), c.cabinet, "reader_fault", clip(why), why == "")
 		}
 	}
 }

@@ -28,10 +28,24 @@ type controllerBus struct {
 	mu     sync.Mutex
 	client *cabinet.Client // nil while the bus is down
 	addrOf map[string]uint8
+
+	// lock is each cabinet's bolt as the controller last said (its status at the start of a
+	// session, then its events in order); only the session goroutine touches it. A door that
+	// opens while it says locked was forced: no unlock was commanded (an UNLOCK makes an
+	// unlocked event first) and none was badged at the cabinet (unlocked, arg 1).
+	lock      map[string]lockSeen
+	silentBus bool // the bus was lost: controller_silent was raised for its cabinets
+}
+
+type lockSeen struct {
+	state cabinet.LockState
+	at    time.Time
+	how   string
+	known bool
 }
 
 func newControllerBus(a *Agent, c config.Controller, open func(config.Controller) (io.ReadWriteCloser, error)) *controllerBus {
-	b := &controllerBus{a: a, cfg: c, log: a.log.With("controller", c.ID), open: open, addrOf: map[string]uint8{}}
+	b := &controllerBus{a: a, cfg: c, log: a.log.With("controller", c.ID), open: open, addrOf: map[string]uint8{}, lock: map[string]lockSeen{}}
 	for _, s := range c.Cabinets {
 		b.addrOf[s.Cabinet] = uint8(s.Address)
 	}
@@ -65,7 +79,11 @@ func (b *controllerBus) run(ctx context.Context) {
 		b.log.Warn("controller bus lost; reopening", "error", err)
 		for cab := range b.addrOf {
 			b.a.doorUnknown(cab)
+			// Every controller on the bus is out of reach: each cabinet's alarm, by its code.
+			b.a.Fault(ctx, cab, "controller_silent", clip(fmt.Sprintf("controller bus %s of cabinet %s lost: %v", b.cfg.ID, cab, err)), false)
+			b.lock[cab] = lockSeen{}
 		}
+		b.silentBus = true
 		b.a.Fault(ctx, b.cfg.ID, "controller_bus_lost", fmt.Sprint(err), false)
 		sleep(ctx, reopenMin)
 	}
@@ -102,7 +120,12 @@ func (b *controllerBus) session(ctx context.Context, port io.ReadWriteCloser) er
 			continue
 		}
 		b.a.setDoor(cab, st.Door == cabinet.DoorOpen)
+		b.lock[cab] = lockSeen{state: st.Lock, at: time.Now(), how: "status", known: true}
+		if b.silentBus {
+			b.a.Fault(ctx, cab, "controller_silent", "", true)
+		}
 	}
+	b.silentBus = false
 	for ev := range cl.Events() {
 		b.event(sctx, ev)
 	}
@@ -117,11 +140,20 @@ func (b *controllerBus) event(ctx context.Context, ev cabinet.Event) {
 	switch ev.Kind {
 	case cabinet.EventDoorOpened:
 		a.DoorChanged(ctx, cab, true, "")
+		if l := b.lock[cab]; l.known && l.state == cabinet.Locked {
+			a.Fault(ctx, cab, "forced_door", clip(fmt.Sprintf("the door of cabinet %s opened at %s while the controller reported the lock locked (%s at %s); no unlock was commanded or badged",
+				cab, ev.At.UTC().Format(time.RFC3339), l.how, l.at.UTC().Format(time.RFC3339))), false)
+		}
 	case cabinet.EventDoorClosed:
 		a.DoorChanged(ctx, cab, false, "")
 	case cabinet.EventTamper, cabinet.EventTamperCleared:
 		a.Fault(ctx, cab, "tamper", "tamper switch of cabinet "+cab, ev.Kind == cabinet.EventTamperCleared)
+		if ev.Kind == cabinet.EventTamper {
+			// Someone is at the cabinet's enclosure or cables: what does it hold now?
+			a.Trigger(cab, modeNow, "tamper at cabinet "+cab)
+		}
 	case cabinet.EventLockFault:
+		b.lock[cab] = lockSeen{state: cabinet.LockFault, at: ev.At, how: "lock_fault", known: true}
 		a.Fault(ctx, cab, "lock_fault", "the lock of cabinet "+cab+" did not reach the commanded position", false)
 	case cabinet.EventPowerLost:
 		a.Fault(ctx, cab, "power_lost", "cabinet "+cab+" runs on its battery", false)
@@ -136,12 +168,27 @@ func (b *controllerBus) event(ctx context.Context, ev cabinet.Event) {
 		a.Trigger(cab, modeNow, "controller event overflow")
 	case cabinet.EventLinkLost:
 		a.doorUnknown(cab)
+		b.lock[cab] = lockSeen{}
 		a.Fault(ctx, cab, "controller_silent", "the controller of cabinet "+cab+" does not answer", false)
 	case cabinet.EventLinkRestored:
 		a.Fault(ctx, cab, "controller_silent", "", true)
 		a.Trigger(cab, modeNow, "controller of cabinet "+cab+" answers again")
 	case cabinet.EventLocked, cabinet.EventUnlocked:
-		b.log.Info("lock", "cabinet", cab, "event", ev.Kind.String())
+		how := map[bool]string{true: "unlocked", false: "locked"}[ev.Kind == cabinet.EventUnlocked]
+		switch {
+		case ev.Kind == cabinet.EventUnlocked && ev.Arg == 1:
+			how += " at the cabinet (key or badge)"
+		case ev.Kind == cabinet.EventUnlocked:
+			how += " by command"
+		case ev.Arg == 1:
+			how += " automatically"
+		}
+		state := cabinet.Locked
+		if ev.Kind == cabinet.EventUnlocked {
+			state = cabinet.Unlocked
+		}
+		b.lock[cab] = lockSeen{state: state, at: ev.At, how: how, known: true}
+		b.log.Info("lock", "cabinet", cab, "event", ev.Kind.String(), "how", how)
 	}
 }
 

@@ -60,18 +60,27 @@ const (
 	// probeEvery is how often an idle reader is asked who it is, so a reader unplugged between
 	// rounds is noticed (and reported) before the next round needs it.
 	probeEvery = 15 * time.Second
+	// readerGrace is how long a reader may stay unplugged or unanswering before its cabinets get
+	// a reader_fault: a replug or a reset is back well within it.
+	readerGrace = 10 * time.Second
 )
 
 // supervise keeps the reader open until ctx ends. back is called each time the reader returns
-// after having been lost (not at the first connection).
-func (u *readerUnit) supervise(ctx context.Context, back func(*readerUnit)) {
+// after having been lost (not at the first connection); down is called once when it has been
+// away (or never came) for readerGrace, with why, and again with "" when it is back.
+func (u *readerUnit) supervise(ctx context.Context, back func(*readerUnit), down func(*readerUnit, string)) {
 	u.log.Info("reader supervisor started", "driver", u.cfg.Driver, "port", u.portName())
 	defer u.log.Info("reader supervisor stopped")
 	delay := reopenMin
 	everConnected := false
+	downSince, reported := u.now(), false
 	for ctx.Err() == nil {
 		lost, err := u.connect(ctx)
 		if err != nil {
+			if !reported && u.now().Sub(downSince) >= readerGrace {
+				reported = true
+				down(u, fmt.Sprintf("reader %s on %s unavailable since %s: %v", u.cfg.ID, u.portName(), downSince.UTC().Format(time.RFC3339), err))
+			}
 			u.metrics.readerErrors.WithLabelValues(u.cfg.ID, "open").Inc()
 			u.log.Warn("reader not available; retrying", "error", err, "retry_in", delay)
 			if !sleep(ctx, delay) {
@@ -81,10 +90,13 @@ func (u *readerUnit) supervise(ctx context.Context, back func(*readerUnit)) {
 			continue
 		}
 		delay = reopenMin
+		if reported {
+			down(u, "") // back: the fault clears
+		}
 		if everConnected {
 			back(u)
 		}
-		everConnected = true
+		everConnected, reported = true, false
 		t := time.NewTicker(probeEvery)
 	watch:
 		for {
@@ -99,6 +111,7 @@ func (u *readerUnit) supervise(ctx context.Context, back func(*readerUnit)) {
 			}
 		}
 		t.Stop()
+		downSince = u.now()
 		u.log.Warn("reader lost; reopening")
 	}
 }

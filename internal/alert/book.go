@@ -60,8 +60,11 @@ type Alert struct {
 	ResolvedAt    time.Time      `json:"resolved_at,omitzero"`
 	ResolveNote   string         `json:"resolve_note,omitempty"`
 	NotifiedAt    time.Time      `json:"notified_at,omitzero"`
-	version       int64
-	published     int64
+	// IncidentID is the cabinet alarm (forced door, tamper, power) this alert belongs to: the
+	// copies found missing by the inventory that alarm triggered are one story with it.
+	IncidentID int64 `json:"incident_id,omitempty"`
+	version    int64
+	published  int64
 }
 
 // Finding is a stored finding.
@@ -238,13 +241,14 @@ func (b *Book) upsertFinding(ctx context.Context, tx *store.Tx, f reconcile.Find
 	}
 	var id int64
 	var conf string
-	err = tx.QueryRowContext(ctx, `SELECT id, confidence FROM findings WHERE kind = ? AND subject = ? AND cleared_at IS NULL`, f.Kind, f.Subject).Scan(&id, &conf)
+	var urgent bool
+	err = tx.QueryRowContext(ctx, `SELECT id, confidence, urgent FROM findings WHERE kind = ? AND subject = ? AND cleared_at IS NULL`, f.Kind, f.Subject).Scan(&id, &conf, &urgent)
 	observed := store.FormatTime(f.At)
 	switch {
 	case err == sql.ErrNoRows:
-		res, err := tx.ExecContext(ctx, `INSERT INTO findings(kind, subject, confidence, cabinet, agent, item_id, item, level, epc, holder, ours, text_zh, text_en, evidence, opened_at, updated_at, observed_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			f.Kind, f.Subject, f.Confidence, f.Cabinet, f.Agent, nullID(f.ItemID), f.Item, f.Level, f.EPC, f.Holder, f.Ours, f.Text.ZH, f.Text.EN, string(ev), ts, ts, observed)
+		res, err := tx.ExecContext(ctx, `INSERT INTO findings(kind, subject, confidence, cabinet, agent, item_id, item, level, epc, holder, ours, text_zh, text_en, evidence, opened_at, updated_at, observed_at, urgent)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			f.Kind, f.Subject, f.Confidence, f.Cabinet, f.Agent, nullID(f.ItemID), f.Item, f.Level, f.EPC, f.Holder, f.Ours, f.Text.ZH, f.Text.EN, string(ev), ts, ts, observed, f.Urgent)
 		if err != nil {
 			return false, fmt.Errorf("open finding %s %s: %w", f.Kind, f.Subject, err)
 		}
@@ -254,9 +258,13 @@ func (b *Book) upsertFinding(ctx context.Context, tx *store.Tx, f reconcile.Find
 	case err != nil:
 		return false, fmt.Errorf("read finding %s %s: %w", f.Kind, f.Subject, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE findings SET confidence = ?, cabinet = ?, agent = ?, level = ?, holder = ?, text_zh = ?, text_en = ?, evidence = ?, updated_at = ?, observed_at = ? WHERE id = ?`,
-		f.Confidence, f.Cabinet, f.Agent, f.Level, f.Holder, f.Text.ZH, f.Text.EN, string(ev), ts, observed, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE findings SET confidence = ?, cabinet = ?, agent = ?, level = ?, holder = ?, text_zh = ?, text_en = ?, evidence = ?, updated_at = ?, observed_at = ?, urgent = ? WHERE id = ?`,
+		f.Confidence, f.Cabinet, f.Agent, f.Level, f.Holder, f.Text.ZH, f.Text.EN, string(ev), ts, observed, f.Urgent, id); err != nil {
 		return false, fmt.Errorf("update finding %d: %w", id, err)
+	}
+	if urgent != f.Urgent {
+		return true, tx.Audit(store.Entry{Actor: System, Action: "finding.urgent", Subject: fmt.Sprintf("finding/%d", id),
+			Before: map[string]bool{"urgent": urgent}, After: map[string]any{"urgent": f.Urgent, "text": f.Text.EN}})
 	}
 	if conf == string(f.Confidence) {
 		return false, nil
@@ -267,7 +275,7 @@ func (b *Book) upsertFinding(ctx context.Context, tx *store.Tx, f reconcile.Find
 
 // syncAlert makes the group's alert agree with its open alertable findings.
 func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts string) (bool, error) {
-	q := `SELECT id, confidence, cabinet, agent, level, kind, subject, holder, ours FROM findings WHERE kind = ? AND cleared_at IS NULL`
+	q := `SELECT id, confidence, cabinet, agent, level, kind, subject, holder, ours, urgent FROM findings WHERE kind = ? AND cleared_at IS NULL`
 	args := []any{g.Kind}
 	switch kind, val, _ := strings.Cut(g.Subject, "/"); kind {
 	case "cabinet":
@@ -284,12 +292,12 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 	var ids []int64
 	var cabinet, agent string
 	var level custody.Level
-	loss, ours := false, false
+	loss, ours, urgent := false, false, false
 	for rows.Next() {
 		var id int64
 		var f reconcile.Finding
 		var lv string
-		if err := rows.Scan(&id, &f.Confidence, &f.Cabinet, &f.Agent, &lv, &f.Kind, &f.Subject, &f.Holder, &f.Ours); err != nil {
+		if err := rows.Scan(&id, &f.Confidence, &f.Cabinet, &f.Agent, &lv, &f.Kind, &f.Subject, &f.Holder, &f.Ours, &f.Urgent); err != nil {
 			rows.Close()
 			return false, err
 		}
@@ -304,6 +312,7 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 		}
 		loss = loss || (f.Kind.Loss() && f.Confidence == reconcile.Confirmed)
 		ours = ours || f.Ours
+		urgent = urgent || f.Urgent
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -315,8 +324,19 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 	}
 	exists := err == nil
 	if len(ids) == 0 {
-		if !exists || manualOnly(a.Kind) {
+		if !exists {
 			return false, nil
+		}
+		if manualOnly(a.Kind) {
+			if a.Count == 0 {
+				return false, nil
+			}
+			// The live condition ended (tamper closed, mains back, door shut); the alert stays
+			// until a person resolves it, and says the condition is over.
+			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET count = 0, updated_at = ?, version = version + 1 WHERE id = ?`, ts, a.ID); err != nil {
+				return false, fmt.Errorf("alert %s: condition ended: %w", a.Ref, err)
+			}
+			return true, b.event(ctx, tx, a, ts, "condition_ended", "", "", System, "condition ended; a person resolves the alert", a.State)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = 'resolved', count = 0, resolved_by = ?, resolved_at = ?, resolve_note = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
 			System, ts, "condition cleared", ts, a.ID); err != nil {
@@ -336,6 +356,9 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 		}
 	}
 	sev := SeverityOf(g.Kind, level, loss, ours)
+	if urgent {
+		sev = Critical
+	}
 	if !exists {
 		ref, err := newRef()
 		if err != nil {
@@ -351,7 +374,10 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 		if err := b.link(ctx, tx, a.ID, ids); err != nil {
 			return false, err
 		}
-		return true, b.event(ctx, tx, a, ts, "opened", "", "", System, fmt.Sprintf("%s, %d", sev, len(ids)), Open)
+		if err := b.event(ctx, tx, a, ts, "opened", "", "", System, fmt.Sprintf("%s, %d", sev, len(ids)), Open); err != nil {
+			return false, err
+		}
+		return true, b.joinIncident(ctx, tx, a, cabinet, ts)
 	}
 	if a.Count == len(ids) && a.Severity == sev && a.Level == level && a.ConfirmedLoss == loss {
 		return false, b.link(ctx, tx, a.ID, ids)
@@ -364,14 +390,81 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 		return false, err
 	}
 	detail := fmt.Sprintf("%s→%s, %d→%d", a.Severity, sev, a.Count, len(ids))
-	if sev.Rank() > a.Severity.Rank() || (loss && !a.ConfirmedLoss) {
-		// Worse than what people were told: they hear of it again, as if new.
+	if sev.Rank() > a.Severity.Rank() || (loss && !a.ConfirmedLoss) || (a.Count == 0 && manualOnly(g.Kind)) {
+		// Worse than what people were told, or an alarm back after its condition ended: they
+		// hear of it again, as if new.
 		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = 'open', notified_at = NULL WHERE id = ?`, a.ID); err != nil {
 			return false, err
 		}
 		detail += ", escalated"
 	}
 	return true, b.event(ctx, tx, a, ts, "updated", "", "", System, detail, a.State)
+}
+
+// incidentKinds are the alarms after which the cabinet is inventoried at once: what that
+// inventory finds missing is part of the alarm's story.
+var incidentKinds = []reconcile.Kind{reconcile.ForcedDoor, reconcile.Tamper, reconcile.PowerLost}
+
+// joinIncident links a newly opened per-item or inventory alert of a cabinet to the cabinet's
+// unresolved forced-door, tamper or power alarm, if there is one, so the leader reads one
+// incident: the alarm and the copies found missing after it.
+func (b *Book) joinIncident(ctx context.Context, tx *store.Tx, a Alert, cabinet, ts string) error {
+	if cabinet == "" || !(a.Kind.PerItem() || a.Kind == reconcile.InventoryIncomplete) {
+		return nil
+	}
+	heads, err := b.query(ctx, tx, `WHERE cabinet = ? AND state <> 'resolved' AND kind IN (?, ?, ?) ORDER BY id DESC LIMIT 1`,
+		cabinet, incidentKinds[0], incidentKinds[1], incidentKinds[2])
+	if err != nil || len(heads) == 0 {
+		return err
+	}
+	head := heads[0]
+	if _, err := tx.ExecContext(ctx, `UPDATE alerts SET incident_id = ? WHERE id = ?`, head.ID, a.ID); err != nil {
+		return fmt.Errorf("alert %s: join incident %s: %w", a.Ref, head.Ref, err)
+	}
+	if err := b.event(ctx, tx, a, ts, "incident", "", "", System, "part of "+string(head.Kind)+" "+head.Ref, Open); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE alerts SET updated_at = ?, version = version + 1 WHERE id = ?`, ts, head.ID); err != nil {
+		return fmt.Errorf("alert %s: incident: %w", head.Ref, err)
+	}
+	return b.event(ctx, tx, head, ts, "incident", "", "", System, string(a.Kind)+" "+a.Ref+" found after the alarm", head.State)
+}
+
+// noteInventory adds the round that followed to the history of each unresolved forced-door,
+// tamper or power alarm of the cabinet opened before the round ended and without one yet.
+func (b *Book) noteInventory(ctx context.Context, cabinet string, end time.Time, detail string) (bool, error) {
+	noted := false
+	ts := store.FormatTime(b.now())
+	err := b.st.Change(ctx, func(tx *store.Tx) error {
+		heads, err := b.query(ctx, tx, `WHERE cabinet = ? AND state <> 'resolved' AND kind IN (?, ?, ?) AND opened_at <= ?
+			AND NOT EXISTS (SELECT 1 FROM alert_events e WHERE e.alert_id = alerts.id AND e.event = 'inventory')`,
+			cabinet, incidentKinds[0], incidentKinds[1], incidentKinds[2], store.FormatTime(end))
+		if err != nil {
+			return err
+		}
+		for _, h := range heads {
+			if err := b.event(ctx, tx, h, ts, "inventory", "", "", System, detail, h.State); err != nil {
+				return err
+			}
+			noted = true
+		}
+		if !noted {
+			return errUnchanged
+		}
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cabinet %s: note the inventory after its alarm: %w", cabinet, err)
+	}
+	return true, nil
+}
+
+// Incident returns the alerts linked to an alarm alert (its incident), oldest first.
+func (b *Book) Incident(ctx context.Context, id int64) ([]Alert, error) {
+	return b.query(ctx, b.st.DB(), `WHERE incident_id = ? ORDER BY id`, id)
 }
 
 func (b *Book) link(ctx context.Context, tx *store.Tx, alertID int64, ids []int64) error {
@@ -629,7 +722,7 @@ type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
-const alertCols = `id, ref, kind, subject, severity, state, cabinet, room, agent, level, confirmed_loss, count, suppressed_by, opened_at, updated_at, acked_by, coalesce(acked_at, ''), ack_note, resolved_by, coalesce(resolved_at, ''), resolve_note, coalesce(notified_at, ''), version, published`
+const alertCols = `id, ref, kind, subject, severity, state, cabinet, room, agent, level, confirmed_loss, count, suppressed_by, opened_at, updated_at, acked_by, coalesce(acked_at, ''), ack_note, resolved_by, coalesce(resolved_at, ''), resolve_note, coalesce(notified_at, ''), version, published, coalesce(incident_id, 0)`
 
 func (b *Book) query(ctx context.Context, q querier, where string, args ...any) ([]Alert, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+alertCols+` FROM alerts `+where, args...)
@@ -642,7 +735,7 @@ func (b *Book) query(ctx context.Context, q querier, where string, args ...any) 
 		var a Alert
 		var opened, updated, acked, resolved, notified string
 		if err := rows.Scan(&a.ID, &a.Ref, &a.Kind, &a.Subject, &a.Severity, &a.State, &a.Cabinet, &a.Room, &a.Agent, &a.Level, &a.ConfirmedLoss, &a.Count, &a.SuppressedBy,
-			&opened, &updated, &a.AckedBy, &acked, &a.AckNote, &a.ResolvedBy, &resolved, &a.ResolveNote, &notified, &a.version, &a.published); err != nil {
+			&opened, &updated, &a.AckedBy, &acked, &a.AckNote, &a.ResolvedBy, &resolved, &a.ResolveNote, &notified, &a.version, &a.published, &a.IncidentID); err != nil {
 			return nil, fmt.Errorf("read alerts: %w", err)
 		}
 		a.KindText = a.Kind.Text()

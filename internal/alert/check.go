@@ -53,6 +53,8 @@ type Checker struct {
 	confirms  map[string]int                    // cabinet → confirming rounds asked for in a row
 	lastRound map[string]string                 // cabinet → round id last reconciled
 	agents    map[string]*reconcile.AgentStatus // availability
+	cabs      map[string]*cabinetState          // cabinet → its alarms and recent events (alarm.go)
+	hours     *reconcile.Hours                  // working hours, for door openings; nil: unknown
 }
 
 // NewChecker returns a Checker. cmd may be nil (no confirming rounds: findings stay suspected);
@@ -63,7 +65,7 @@ func NewChecker(st *store.Store, book *Book, cmd Commander, pol reconcile.Policy
 	}
 	return &Checker{st: st, book: book, cmd: cmd, pol: pol, isOurs: OursFunc(companyPrefix), log: log, now: book.now,
 		doors: map[string][]reconcile.Door{}, sightings: map[string]reconcile.Sighting{}, latest: map[string]reconcile.Report{},
-		recheck: map[string]time.Time{}, complete: map[string]time.Time{}, confirms: map[string]int{}, lastRound: map[string]string{}, agents: map[string]*reconcile.AgentStatus{}}
+		recheck: map[string]time.Time{}, complete: map[string]time.Time{}, confirms: map[string]int{}, lastRound: map[string]string{}, agents: map[string]*reconcile.AgentStatus{}, cabs: map[string]*cabinetState{}}
 }
 
 // OursFunc tells whether a hex EPC carries our GS1 company prefix.
@@ -206,6 +208,12 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 	if err := c.book.Apply(ctx, Evaluation{Findings: res.Findings, Cleared: res.Cleared}); err != nil {
 		return res, err
 	}
+	if err := c.alarmFollowUp(ctx, r, res); err != nil {
+		return res, err
+	}
+	if err := c.readerHealth(ctx, r); err != nil {
+		return res, err
+	}
 
 	c.mu.Lock()
 	c.latest[r.Cabinet] = r
@@ -304,6 +312,9 @@ func (c *Checker) Site(ctx context.Context, hours reconcile.Hours, doorLimit, of
 		return err
 	}
 	c.mu.Lock()
+	if c.hours == nil {
+		c.hours = &hours
+	}
 	var doors []reconcile.Door
 	for _, ds := range c.doors {
 		doors = append(doors, ds...)
@@ -322,9 +333,15 @@ func (c *Checker) Site(ctx context.Context, hours reconcile.Hours, doorLimit, of
 	}
 	var fs []reconcile.Finding
 	fs = append(fs, reconcile.OverdueLoans(loans, now)...)
-	fs = append(fs, reconcile.Doors(doors, hours, doorLimit, now)...)
+	// door_after_hours is judged from each opening as it arrives (DoorEvent), never from the
+	// door cycles still held here, which a reconciled round may already have discarded.
+	for _, f := range reconcile.Doors(doors, hours, doorLimit, now) {
+		if f.Kind != reconcile.DoorAfterHours {
+			fs = append(fs, f)
+		}
+	}
 	fs = append(fs, reconcile.Offline(agents, offlineGrace, now)...)
-	return c.book.Apply(ctx, Evaluation{Findings: fs, Scope: &Scope{Kinds: []reconcile.Kind{reconcile.Overdue, reconcile.DoorLeftOpen, reconcile.DoorAfterHours, reconcile.AgentOffline}}})
+	return c.book.Apply(ctx, Evaluation{Findings: fs, Scope: &Scope{Kinds: []reconcile.Kind{reconcile.Overdue, reconcile.DoorLeftOpen, reconcile.AgentOffline}}})
 }
 
 const snapshotSelect = `SELECT i.id, d.number, i.copy_no, d.level, coalesce(i.epc, ''), i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, '')

@@ -14,10 +14,13 @@ import (
 // runs on ingest's commit goroutine and so must not wait, and it hands inventory reports to its
 // own goroutine (Run), which reconciles them one at a time in arrival order. Door observations
 // update the checker's door cycles at once (they are needed by the next reconciliation).
+// Cabinet alarms — faults and each door event's own judgement — go to a queue of their own that
+// Run serves first, so an alarm never waits behind a night's worth of inventory reports.
 type Observer struct {
-	chk   *Checker
-	log   *slog.Logger
-	queue chan reconcile.Report
+	chk    *Checker
+	log    *slog.Logger
+	queue  chan reconcile.Report
+	alarms chan func(context.Context) error
 }
 
 // NewObserver returns an Observer feeding chk; queue bounds the reports waiting (default 1024,
@@ -29,7 +32,7 @@ func NewObserver(chk *Checker, queue int, log *slog.Logger) *Observer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Observer{chk: chk, log: log, queue: make(chan reconcile.Report, queue)}
+	return &Observer{chk: chk, log: log, queue: make(chan reconcile.Report, queue), alarms: make(chan func(context.Context) error, queue)}
 }
 
 // HandleObservations takes newly stored envelopes (already verified by ingest). It never blocks:
@@ -44,7 +47,7 @@ func (o *Observer) HandleObservations(ctx context.Context, obs []wire.Envelope) 
 			continue
 		}
 		switch e.Kind {
-		case wire.KindInventory, wire.KindDoor:
+		case wire.KindInventory, wire.KindDoor, wire.KindFault:
 		default:
 			continue
 		}
@@ -53,9 +56,13 @@ func (o *Observer) HandleObservations(ctx context.Context, obs []wire.Envelope) 
 			o.log.Warn("observation body", "agent", e.Agent, "id", e.ID, "err", err)
 			continue
 		}
+		agent := e.Agent
 		switch b := body.(type) {
 		case *wire.Door:
 			o.chk.Door(b.Cabinet, b.State, b.Badge, at)
+			o.alarm(e, func(ctx context.Context) error { return o.chk.DoorEvent(ctx, agent, b.Cabinet, b.State, b.Badge, at) })
+		case *wire.Fault:
+			o.alarm(e, func(ctx context.Context) error { return o.chk.Fault(ctx, agent, *b, at) })
 		case *wire.Inventory:
 			r, err := FromWire(e.Agent, *b)
 			if err != nil {
@@ -71,6 +78,14 @@ func (o *Observer) HandleObservations(ctx context.Context, obs []wire.Envelope) 
 	}
 }
 
+func (o *Observer) alarm(e *wire.Envelope, job func(context.Context) error) {
+	select {
+	case o.alarms <- job:
+	default:
+		o.log.Error("alarm queue full: observation not judged now", "agent", e.Agent, "id", e.ID, "kind", e.Kind)
+	}
+}
+
 // HandleAvailability records an agent's availability message ({"state":"online"|"offline"}).
 func (o *Observer) HandleAvailability(agent, state string, at time.Time) {
 	o.chk.Availability(agent, state == "online", at)
@@ -81,9 +96,22 @@ func (o *Observer) Run(ctx context.Context) error {
 	o.log.Info("reconciliation started")
 	defer o.log.Info("reconciliation stopped")
 	for {
+		// Alarms first: a tamper must not wait for a night's reconciliations.
+		select {
+		case job := <-o.alarms:
+			if err := job(ctx); err != nil && ctx.Err() == nil {
+				o.log.Error("cabinet alarm", "err", err)
+			}
+			continue
+		default:
+		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case job := <-o.alarms:
+			if err := job(ctx); err != nil && ctx.Err() == nil {
+				o.log.Error("cabinet alarm", "err", err)
+			}
 		case r := <-o.queue:
 			if _, err := o.chk.Report(ctx, r); err != nil && ctx.Err() == nil {
 				o.log.Error("reconcile", "cabinet", r.Cabinet, "round", r.Round, "err", err)

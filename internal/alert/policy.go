@@ -96,6 +96,12 @@ func SeverityOf(kind reconcile.Kind, level custody.Level, confirmedLoss, ours bo
 		}
 	case reconcile.InventoryMissed, reconcile.DoorLeftOpen, reconcile.DoorAfterHours, reconcile.AgentOffline:
 		s = Major
+	case reconcile.Tamper, reconcile.ForcedDoor:
+		return Critical // the most serious events after a missing copy, whatever the level
+	case reconcile.LockFault, reconcile.ControllerOffline:
+		s = Major
+	case reconcile.PowerLost, reconcile.ReaderFault:
+		s = Warning // critical when urgent: see Book.syncAlert
 	default:
 		s = Warning
 	}
@@ -167,12 +173,19 @@ func inhibitable(k reconcile.Kind) bool {
 }
 
 // manualOnly kinds are never resolved by the condition clearing: a destroyed item's tag that is
-// no longer read is a reason to look harder, not to stop looking.
-func manualOnly(k reconcile.Kind) bool { return k == reconcile.DestroyedSeen }
+// no longer read is a reason to look harder, not to stop looking; a cabinet alarm that clears
+// (tamper switch closed, mains back) is exactly what an intruder leaves behind; a door opened
+// after hours or left open happened whatever the door does next. A person resolves them, with
+// an explanation.
+func manualOnly(k reconcile.Kind) bool {
+	return k == reconcile.DestroyedSeen || k.Alarm() || k == reconcile.DoorAfterHours || k == reconcile.DoorLeftOpen
+}
 
-// leadersAtOnce: top-secret, a confirmed loss, or a destroyed item's tag.
+// leadersAtOnce: top-secret, a confirmed loss, a destroyed item's tag, or a critical cabinet
+// alarm (tamper, forced door, power lost with the door open or the controller silent).
 func leadersAtOnce(a Alert) bool {
-	return a.Level == custody.TopSecret || a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen
+	return a.Level == custody.TopSecret || a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen ||
+		a.Kind.Alarm() && a.Severity == Critical
 }
 
 // secrecyOffice: the secrecy office hears of confirmed losses (and a destroyed tag seen, which

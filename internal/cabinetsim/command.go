@@ -8,9 +8,11 @@ import (
 
 // CommandHelp lists the commands a trainer types (or a script runs).
 const CommandHelp = `commands:
-  door CAB open|close                 open or close a cabinet's door (controller event)
-  tamper CAB on|off                   the cabinet's tamper switch
-  mains CAB lost|restored             the controller's mains supply
+  door CAB open|close                 open (with the key or badge: unlocks at the cabinet) or close a cabinet's door
+  force CAB                           the door is forced: it opens while the bolt is locked
+  jam CAB [off]                       the bolt sticks: lock and unlock commands fail (lock_fault)
+  tamper CAB [on|off]                 the cabinet's tamper switch (on when not said)
+  mains CAB lost|restored             the controller's mains supply (also off|on)
   add CAB EPC [ANT [PROB [RSSI]]]     put a tagged item in a cabinet (antenna 1, always read, -55 dBm)
   remove CAB EPC                      take it out (its cross-reads stop too)
   scan DESK [SYMBOLOGY] DATA          a barcode read at a desk scanner; <GS> in DATA is a GS (FNC1)
@@ -52,12 +54,31 @@ func parseCommand(s string) (command, error) {
 			return bad("door CAB open|close")
 		}
 	case "tamper":
+		if len(c.args) == 0 {
+			c.args = []string{"on"}
+		}
 		if len(c.args) != 1 || (c.args[0] != "on" && c.args[0] != "off") {
-			return bad("tamper CAB on|off")
+			return bad("tamper CAB [on|off]")
 		}
 	case "mains":
+		if len(c.args) == 1 {
+			switch c.args[0] {
+			case "off":
+				c.args[0] = "lost"
+			case "on":
+				c.args[0] = "restored"
+			}
+		}
 		if len(c.args) != 1 || (c.args[0] != "lost" && c.args[0] != "restored") {
-			return bad("mains CAB lost|restored")
+			return bad("mains CAB lost|restored|off|on")
+		}
+	case "force":
+		if len(c.args) != 0 {
+			return bad("force CAB")
+		}
+	case "jam":
+		if len(c.args) > 1 || len(c.args) == 1 && c.args[0] != "off" {
+			return bad("jam CAB [off]")
 		}
 	case "add":
 		if len(c.args) < 1 || len(c.args) > 4 {

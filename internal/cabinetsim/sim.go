@@ -564,7 +564,9 @@ func (s *Sim) Exec(line string) (string, error) {
 			return "", err
 		}
 		if c.args[0] == "open" {
-			ctrl.OpenDoor()
+			if !ctrl.OpenByHand() {
+				return "", fmt.Errorf("door: the bolt of cabinet %s is jammed; the door does not open (force it, or jam %s off)", c.target, c.target)
+			}
 		} else {
 			ctrl.CloseDoor()
 		}
@@ -581,6 +583,18 @@ func (s *Sim) Exec(line string) (string, error) {
 		}
 		ctrl.SetMainsLost(c.args[0] == "lost")
 		return fmt.Sprintf("cabinet %s: mains %s", c.target, c.args[0]), nil
+	case "force":
+		if err := needCtrl(); err != nil {
+			return "", err
+		}
+		ctrl.OpenDoor()
+		return fmt.Sprintf("cabinet %s: door forced open (bolt %s)", c.target, ctrl.Status().Lock), nil
+	case "jam":
+		if err := needCtrl(); err != nil {
+			return "", err
+		}
+		ctrl.JamLock(len(c.args) == 0)
+		return fmt.Sprintf("cabinet %s: bolt jammed %s", c.target, map[bool]string{true: "on", false: "off"}[len(c.args) == 0]), nil
 	case "add":
 		t := Tag{EPC: strings.ToUpper(c.args[0]), Antenna: 1}
 		if len(c.args) > 1 {

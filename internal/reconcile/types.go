@@ -38,11 +38,22 @@ const (
 	DoorLeftOpen        Kind = "door_left_open"
 	DoorAfterHours      Kind = "door_after_hours"
 	AgentOffline        Kind = "agent_offline"
+
+	// Cabinet alarms (issue 15): what a cabinet's controller and readers report about the
+	// cabinet itself. A finding of these kinds is the live condition; its alert is resolved only
+	// by a person (a tamper that "fixed itself" is what an intruder leaves behind).
+	Tamper            Kind = "tamper"
+	PowerLost         Kind = "power_lost"
+	LockFault         Kind = "lock_fault"
+	ForcedDoor        Kind = "forced_door"
+	ControllerOffline Kind = "controller_offline"
+	ReaderFault       Kind = "reader_fault"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag,
-	Overdue, InventoryMissed, InventoryIncomplete, DoorLeftOpen, DoorAfterHours, AgentOffline}
+	Overdue, InventoryMissed, InventoryIncomplete, DoorLeftOpen, DoorAfterHours, AgentOffline,
+	Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault}
 
 var kindText = map[Kind]custody.Text{
 	Missing:             {ZH: "缺失", EN: "Missing"},
@@ -57,6 +68,12 @@ var kindText = map[Kind]custody.Text{
 	DoorLeftOpen:        {ZH: "柜门未关", EN: "Door left open"},
 	DoorAfterHours:      {ZH: "非工作时间开柜", EN: "Door opened after hours"},
 	AgentOffline:        {ZH: "采集代理离线", EN: "Agent offline"},
+	Tamper:              {ZH: "柜体防拆报警", EN: "Tamper alarm"},
+	PowerLost:           {ZH: "市电中断（电池供电）", EN: "Mains power lost"},
+	LockFault:           {ZH: "门锁故障", EN: "Lock fault"},
+	ForcedDoor:          {ZH: "柜门被强行打开", EN: "Door forced open"},
+	ControllerOffline:   {ZH: "门控器失联", EN: "Controller offline"},
+	ReaderFault:         {ZH: "读写器故障", EN: "Reader fault"},
 }
 
 // Text is the display name of the kind.
@@ -70,6 +87,16 @@ func (k Kind) Valid() bool { _, ok := kindText[k]; return ok }
 func (k Kind) PerItem() bool {
 	switch k {
 	case Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag:
+		return true
+	}
+	return false
+}
+
+// Alarm reports whether the kind is a cabinet alarm (tamper, power, lock, forced door, controller
+// or reader): about the cabinet's hardware, raised from the agent's fault and door observations.
+func (k Kind) Alarm() bool {
+	switch k {
+	case Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault:
 		return true
 	}
 	return false
@@ -219,6 +246,9 @@ type Finding struct {
 	At       time.Time    `json:"at"`
 	Text     custody.Text `json:"text"`
 	Evidence Evidence     `json:"evidence"`
+	// Urgent makes the alert critical whatever the kind's base severity: a cabinet on battery
+	// whose door opens or whose controller goes silent (power_lost).
+	Urgent bool `json:"urgent,omitempty"`
 }
 
 // Evidence is what produced a finding.
@@ -238,6 +268,21 @@ type Evidence struct {
 	Since   time.Time `json:"since,omitzero"`
 	// Cabinets are the cabinets an offline agent serves.
 	Cabinets []string `json:"cabinets,omitempty"`
+	// Fault is the agent's own text of a device fault (cabinet alarms).
+	Fault string `json:"fault,omitempty"`
+	// Events are the cabinet's recent controller and command events, oldest first (cabinet
+	// alarms): what the controller said, when, and what custodyd commanded.
+	Events []DeviceEvent `json:"events,omitempty"`
+}
+
+// DeviceEvent is one thing a cabinet's controller, reader or custodyd did, for an alarm's
+// evidence. Source is "controller" (an observation from the agent), "command" (a lock or unlock
+// custodyd sent, or its result) or "inventory" (a round the alarm triggered).
+type DeviceEvent struct {
+	At     time.Time `json:"at"`
+	Source string    `json:"source"`
+	Event  string    `json:"event"`
+	Detail string    `json:"detail,omitempty"`
 }
 
 // RoundStats are one round's read statistics.

@@ -118,6 +118,10 @@ func New(st *store.Store, chk *alert.Checker, book *alert.Book, cmd alert.Comman
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Door openings are judged as they arrive, against the same working hours.
+	if chk != nil {
+		chk.SetHours(reconcile.Hours{Location: loc, Start: cfg.WorkFrom, End: cfg.WorkTo, Days: cfg.WorkDays, Holidays: cfg.Holidays, Workdays: cfg.Workdays})
+	}
 	return &Scheduler{st: st, chk: chk, book: book, cmd: cmd, pub: pub, clk: clk, log: log, cfg: cfg, sched: sched, loc: loc}, nil
 }
 

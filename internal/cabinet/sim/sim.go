@@ -133,6 +133,30 @@ func (c *Controller) tick() {
 // OpenDoor opens the door (the bolt must be unlocked, unless the cabinet is being forced).
 func (c *Controller) OpenDoor() { c.setDoor(cabinet.DoorOpen, cabinet.EventDoorOpened) }
 
+// OpenByHand is a person opening the cabinet with its key or badge: a locked bolt is unlocked
+// at the cabinet first (event unlocked, arg 1: local; it relocks when the door closes), then the
+// door opens. A jammed bolt does not move: the door stays shut and false is returned.
+func (c *Controller) OpenByHand() bool {
+	c.mu.Lock()
+	c.tick()
+	if c.door == cabinet.DoorOpen {
+		c.mu.Unlock()
+		return true
+	}
+	if c.lock == cabinet.Locked {
+		if c.jammed {
+			c.mu.Unlock()
+			return false
+		}
+		c.lock = cabinet.Unlocked
+		c.unlockUntil = c.opts.Now() // relocks as soon as the door closes again
+		c.push(cabinet.EventUnlocked, 1)
+	}
+	c.mu.Unlock()
+	c.OpenDoor()
+	return true
+}
+
 // CloseDoor closes the door; an expired unlock relocks at once.
 func (c *Controller) CloseDoor() { c.setDoor(cabinet.DoorClosed, cabinet.EventDoorClosed) }
 
