@@ -21,6 +21,9 @@ type Observer struct {
 	log    *slog.Logger
 	queue  chan reconcile.Report
 	alarms chan func(context.Context) error
+
+	forged    forgeryBook
+	forgeries chan Forgery // refused observations to record (HandleForgery → Run)
 }
 
 // NewObserver returns an Observer feeding chk; queue bounds the reports waiting (default 1024,
@@ -32,7 +35,8 @@ func NewObserver(chk *Checker, queue int, log *slog.Logger) *Observer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Observer{chk: chk, log: log, queue: make(chan reconcile.Report, queue), alarms: make(chan func(context.Context) error, queue)}
+	return &Observer{chk: chk, log: log, queue: make(chan reconcile.Report, queue), alarms: make(chan func(context.Context) error, queue),
+		forgeries: make(chan Forgery, 256)}
 }
 
 // HandleObservations takes newly stored envelopes (already verified by ingest). It never blocks:
@@ -112,6 +116,8 @@ func (o *Observer) Run(ctx context.Context) error {
 			if err := job(ctx); err != nil && ctx.Err() == nil {
 				o.log.Error("cabinet alarm", "err", err)
 			}
+		case f := <-o.forgeries:
+			o.recordForgery(ctx, f)
 		case r := <-o.queue:
 			if _, err := o.chk.Report(ctx, r); err != nil && ctx.Err() == nil {
 				o.log.Error("reconcile", "cabinet", r.Cabinet, "round", r.Round, "err", err)

@@ -78,7 +78,7 @@ func bump(s Severity) Severity {
 func SeverityOf(kind reconcile.Kind, level custody.Level, confirmedLoss, ours bool) Severity {
 	var s Severity
 	switch kind {
-	case reconcile.DestroyedSeen:
+	case reconcile.DestroyedSeen, reconcile.NotBound:
 		return Critical
 	case reconcile.Missing, reconcile.UnrecordedRemoval:
 		if confirmedLoss {
@@ -176,9 +176,10 @@ func inhibitable(k reconcile.Kind) bool {
 // no longer read is a reason to look harder, not to stop looking; a cabinet alarm that clears
 // (tamper switch closed, mains back) is exactly what an intruder leaves behind; a door opened
 // after hours or left open happened whatever the door does next. A person resolves them, with
-// an explanation.
+// an explanation; an agent that spoke for a place not its own (not_bound) stays an alert until a
+// person has looked into it.
 func manualOnly(k reconcile.Kind) bool {
-	return k == reconcile.DestroyedSeen || k.Alarm() || k == reconcile.DoorAfterHours || k == reconcile.DoorLeftOpen
+	return k == reconcile.DestroyedSeen || k.Alarm() || k == reconcile.DoorAfterHours || k == reconcile.DoorLeftOpen || k == reconcile.NotBound
 }
 
 // leadersAtOnce: top-secret, a confirmed loss, a destroyed item's tag, or a critical cabinet
@@ -189,5 +190,8 @@ func leadersAtOnce(a Alert) bool {
 }
 
 // secrecyOffice: the secrecy office hears of confirmed losses (and a destroyed tag seen, which
-// means a destruction record is wrong).
-func secrecyOffice(a Alert) bool { return a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen }
+// means a destruction record is wrong), and of an agent speaking for a place not bound to it — the
+// security administrator (安全保密管理员) hears through this audience.
+func secrecyOffice(a Alert) bool {
+	return a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen || a.Kind == reconcile.NotBound
+}

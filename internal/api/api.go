@@ -102,6 +102,7 @@ type Options struct {
 	Registry *prometheus.Registry // where to expose metrics; default a new one
 	Ready    func() error         // extra readiness check for /healthz (nil: the database only)
 	OnRevoke AgentRevoked         // told of agent revocations (broker disconnect, ingest key cache)
+	OnRebind PlacesRebound        // told of a cabinet or desk bound to another agent (ingest's binding cache)
 	Station  register.Station     // sends encode_tag to a desk's agent; nil: tag encoding is unavailable
 	// ReportFont is the TrueType font with Chinese glyphs for PDF reports and receipts ([reports]
 	// font); empty: the report package's default (Debian's fonts-arphic-gbsn00lp).

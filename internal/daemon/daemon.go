@@ -77,7 +77,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	defer site.close()
-	srv := api.New(reg, st, d.log, api.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Registry: registry, OnRevoke: site.revoked,
+	srv := api.New(reg, st, d.log, api.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Registry: registry, OnRevoke: site.revoked, OnRebind: site.rebound,
 		Station: station{in: site.ingest, wait: encodeWait}, Alerts: site.alerts, ReportFont: d.cfg.Reports.Font})
 
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)

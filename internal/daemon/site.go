@@ -55,6 +55,16 @@ func (h handlers) HandleAvailability(agent, state string, at time.Time) {
 	}
 }
 
+// HandleRefusal passes an observation refused as not_bound (an agent speaking for a place not
+// its own) to whoever records it as a security alert (the alert observer).
+func (h handlers) HandleRefusal(r ingest.Refusal) {
+	for _, x := range h {
+		if f, ok := x.(interface{ HandleForgery(alert.Forgery) }); ok {
+			f.HandleForgery(alert.Forgery{Agent: r.Agent, Kind: r.Kind, PlaceKind: r.PlaceKind, Place: r.Place, Owner: r.Owner, Seq: r.Seq, ID: r.ID, At: r.At})
+		}
+	}
+}
+
 func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.Register, registry *prometheus.Registry) (*site, error) {
 	c := d.cfg.MQTT
 	s := &site{}
@@ -115,7 +125,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	feed := reg.NewDeskFeed(256)
 
 	var err error
-	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, TLS: clientTLS, ClientID: c.ClientID, Base: c.Base, Share: c.Share},
+	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, TLS: clientTLS, ClientID: c.ClientID, Base: c.Base, Share: c.Share, Places: reg},
 		st, st, handlers{obs, feed}, registry, d.log)
 	if err != nil {
 		s.close()
@@ -193,6 +203,10 @@ func (s *site) revoked(id string) {
 	}
 	s.ingest.Invalidate(id)
 }
+
+// rebound is told that a cabinet or desk was bound to another agent: ingest asks the register
+// again before it accepts the next observation about any place.
+func (s *site) rebound() { s.ingest.InvalidatePlaces() }
 
 func (s *site) close() {
 	if s.broker != nil {

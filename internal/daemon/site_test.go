@@ -115,6 +115,14 @@ func enrollAgent(t *testing.T, addr, id string) (token, enrollment) {
 	return login, enrolled
 }
 
+// bindCabinet registers cabinet code watched by agent: an agent speaks only for its own cabinets.
+func bindCabinet(t *testing.T, addr string, login token, code, agent string) {
+	t.Helper()
+	if c := call(t, addr, login.Token, "POST", "/api/v1/cabinets", `{"code":"`+code+`","name":"柜","agent":"`+agent+`"}`, nil); c != 201 {
+		t.Fatalf("add cabinet %s for %s: %d", code, agent, c)
+	}
+}
+
 // counter opens the site's database read-only; the function it returns runs a count query.
 func counter(t *testing.T, dir string) func(q string) int {
 	t.Helper()
@@ -150,6 +158,7 @@ func TestEmbeddedBrokerAndIngest(t *testing.T) {
 
 	login, enrolled := enrollAgent(t, addr, "room-301")
 	key, _ := base64.StdEncoding.DecodeString(enrolled.Key)
+	bindCabinet(t, addr, login, "C-01", "room-301")
 
 	lost := make(chan error, 1)
 	agent := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("room-301").
@@ -234,8 +243,9 @@ func TestEmbeddedBrokerOverTLS(t *testing.T) {
 		c.MQTT.TLSCert, c.MQTT.TLSKey = filepath.Join(certs, "broker.crt"), filepath.Join(certs, "broker.key")
 	})
 
-	_, enrolled := enrollAgent(t, addr, "room-303")
+	login, enrolled := enrollAgent(t, addr, "room-303")
 	key, _ := base64.StdEncoding.DecodeString(enrolled.Key)
+	bindCabinet(t, addr, login, "C-01", "room-303")
 
 	plain := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("room-303").
 		SetUsername("room-303").SetPassword(enrolled.Key).SetAutoReconnect(false).SetConnectTimeout(2 * time.Second))
@@ -285,4 +295,36 @@ func selfSigned(t *testing.T, dir, name string) *x509.CertPool {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
 	return pool
+}
+
+// custodyd's wiring of rule 12: an enrolled agent publishing a signed door opening for a cabinet
+// bound to another agent is refused, nothing of it is stored, and the refusal becomes an audit
+// record and an open critical not_bound alert about the forger.
+func TestForgedObservationBecomesASecurityAlert(t *testing.T) {
+	dir, mqttAddr, addr := startSite(t, nil)
+	login, _ := enrollAgent(t, addr, "room-301")
+	_, forger := enrollAgent(t, addr, "room-309")
+	bindCabinet(t, addr, login, "C-01", "room-301")
+	key, _ := base64.StdEncoding.DecodeString(forger.Key)
+
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("room-309").
+		SetUsername("room-309").SetPassword(forger.Key).SetAutoReconnect(false))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("agent login: %v", tok.Error())
+	}
+	defer c.Disconnect(50)
+	env, _ := wire.Seal(wire.DirObs, key, "room-309", "boot-1", 1, "obs-forged-1", time.Now(), wire.KindDoor, wire.Door{Cabinet: "C-01", State: "open"})
+	payload, _ := env.Marshal()
+	if tok := c.Publish(wire.Topics{}.Obs("room-309"), 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	count := counter(t, dir)
+	waitCount(t, count, `SELECT count(*) FROM alerts WHERE kind = 'not_bound' AND agent = 'room-309' AND severity = 'critical' AND state = 'open'`, 10*time.Second,
+		func() string { return "no open critical not_bound alert about room-309 within 10 s" })
+	if n := count(`SELECT count(*) FROM audit WHERE action = 'observation.refuse' AND subject = 'agent:room-309'`); n != 1 {
+		t.Errorf("got %d observation.refuse audit records, want 1", n)
+	}
+	if n := count(`SELECT count(*) FROM observations WHERE agent = 'room-309' AND kind = 'door'`); n != 0 {
+		t.Errorf("the forged door opening was stored (%d)", n)
+	}
 }

@@ -32,11 +32,37 @@ type answers struct {
 	next    int
 	waiters map[string][]chan wire.CmdResult
 	state   map[string]string // agent → "online" or "offline"
+
+	// sentTo remembers which agent each recent command went to, so an answer to it from another
+	// agent is refused (not_bound) rather than taken for the real one.
+	sentTo   map[string]string
+	sentRing []string
+	sentNext int
 }
 
 func newAnswers() *answers {
 	return &answers{got: map[string]wire.CmdResult{}, ring: make([]string, keepAnswers),
-		waiters: map[string][]chan wire.CmdResult{}, state: map[string]string{}}
+		waiters: map[string][]chan wire.CmdResult{}, state: map[string]string{},
+		sentTo: map[string]string{}, sentRing: make([]string, 4*keepAnswers)}
+}
+
+// sent records that command id went to agent.
+func (a *answers) sent(id, agent string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if old := a.sentRing[a.sentNext]; old != "" {
+		delete(a.sentTo, old)
+	}
+	a.sentRing[a.sentNext] = id
+	a.sentNext = (a.sentNext + 1) % len(a.sentRing)
+	a.sentTo[id] = agent
+}
+
+// recipient is the agent command id was sent to, "" if it is not a recent command of ours.
+func (a *answers) recipient(id string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sentTo[id]
 }
 
 func (a *answers) put(r wire.CmdResult) {

@@ -3,8 +3,10 @@
 //
 // Contract (firmware-protocol/mqtt.md §7):
 //   - An envelope is applied only if it parses, names a known and unrevoked agent that matches its
-//     topic, carries that agent's MAC, and its body fits its kind's schema. Anything else is
-//     dropped, counted in custody_ingest_dropped_total{reason} and logged once with the reason.
+//     topic, carries that agent's MAC, its body fits its kind's schema, and every cabinet or desk
+//     it speaks for is bound to that agent in the register (DESIGN.md §5 rule 12). Anything else
+//     is dropped, counted in custody_ingest_dropped_total{reason} and logged once with the
+//     reason; a not_bound drop is also handed to a RefusalHandler, since it is an attack.
 //   - A QoS 1 message is acknowledged only after its envelope is durably committed (or after it is
 //     refused), so a crash at any point loses nothing: the broker delivers unacknowledged
 //     messages again to the persistent session, and the database's unique keys on (agent, seq)
@@ -98,6 +100,12 @@ type Config struct {
 	// Not with Mosquitto's use_username_as_clientid unless each has its own account. Default 1.
 	Connections int
 	Queue       int // messages buffered between paho and the verifier; default 4*MaxBatch
+
+	// Places says which agent each cabinet and desk is bound to; an observation about a place
+	// not bound to its signer is dropped (not_bound) and handed to a RefusalHandler. custodyd
+	// always sets it; only tests of the transport, which publish for unregistered places, leave
+	// it nil.
+	Places Places
 }
 
 func (c *Config) defaults() error {
@@ -134,6 +142,7 @@ type Ingest struct {
 	topics  wire.Topics
 	st      Store
 	keys    *keyCache
+	places  *placeCache // nil: bindings are not checked (Config.Places)
 	handler Handler
 	log     *slog.Logger
 	m       *metrics
@@ -156,8 +165,9 @@ type Ingest struct {
 }
 
 type item struct {
-	msg paho.Message
-	env wire.Envelope
+	msg     paho.Message
+	env     wire.Envelope
+	refused string // not_bound: already counted and reported; only its seq is recorded
 }
 
 type gap struct {
@@ -203,6 +213,9 @@ func New(cfg Config, st Store, keys Keys, handler Handler, reg prometheus.Regist
 		resyncN: make(chan struct{}, 1),
 		gaps:    map[string]*gap{},
 		answers: newAnswers(),
+	}
+	if cfg.Places != nil {
+		in.places = &placeCache{lookup: cfg.Places, ttl: cfg.KeyTTL, m: map[subject]placeEntry{}}
 	}
 	in.cmdSeq.Store(uint64(time.Now().UnixMicro()))
 	return in, nil
@@ -413,11 +426,39 @@ func (in *Ingest) check(ctx context.Context, m paho.Message) (item, bool) {
 		in.drop(m, env.Agent, string(wire.ReasonOf(err)), err.Error())
 		return item{}, false
 	}
-	if _, err := env.DecodeBody(wire.DirObs); err != nil {
+	body, err := env.DecodeBody(wire.DirObs)
+	if err != nil {
 		in.drop(m, env.Agent, string(wire.ReasonOf(err)), err.Error())
 		return item{}, false
 	}
+	if r, ok := body.(*wire.CmdResult); ok {
+		if to := in.answers.recipient(r.Cmd); to != "" && to != env.Agent {
+			return in.refuse(m, env, Refusal{PlaceKind: "command", Place: r.Cmd, Owner: to},
+				fmt.Sprintf("answer to command %q, which was sent to %q", r.Cmd, to))
+		}
+	}
+	if bad, owner, ok := in.bound(ctx, &env, body); !ok {
+		if bad.kind == "" { // ctx ended: leave it unacknowledged, the broker redelivers it
+			return item{}, false
+		}
+		return in.refuse(m, env, Refusal{PlaceKind: bad.kind, Place: bad.code, Owner: owner},
+			fmt.Sprintf("%s observation for %s %q, which is bound to %q", env.Kind, bad.kind, bad.code, owner))
+	}
 	return item{msg: m, env: env}, true
+}
+
+// refuse handles an authentic envelope that speaks for what is not its agent's: counted and
+// logged as not_bound, reported to the RefusalHandler, and passed on to the committer only to
+// record that its seq was used (no content, no handler) — else the hole it leaves would be asked
+// for again and again, and each answer refused again.
+func (in *Ingest) refuse(m paho.Message, env wire.Envelope, r Refusal, detail string) (item, bool) {
+	in.drops.log("not_bound", env.Agent, m.Topic(), detail)
+	in.m.dropped.WithLabelValues("not_bound").Inc()
+	r.Agent, r.Kind, r.Seq, r.ID, r.At = env.Agent, env.Kind, env.Seq, env.ID, time.Now()
+	if h, ok := in.handler.(RefusalHandler); ok {
+		h.HandleRefusal(r)
+	}
+	return item{msg: m, env: env, refused: "not_bound"}, true
 }
 
 // agentKey looks up agent's key; a message from an agent that is not enrolled or was revoked is
@@ -479,7 +520,7 @@ func (in *Ingest) commit(ctx context.Context) {
 		obs := make([]store.Observation, len(batch))
 		for i, it := range batch {
 			e := &it.env
-			obs[i] = store.Observation{Agent: e.Agent, Seq: e.Seq, ID: e.ID, Boot: e.Boot, V: e.V, At: e.At, Kind: e.Kind, Body: e.Body, MAC: e.MAC}
+			obs[i] = store.Observation{Agent: e.Agent, Seq: e.Seq, ID: e.ID, Boot: e.Boot, V: e.V, At: e.At, Kind: e.Kind, Body: e.Body, MAC: e.MAC, Refused: it.refused}
 		}
 		start := time.Now()
 		outcomes, states, err := in.st.StoreObservations(ctx, obs)
@@ -500,6 +541,9 @@ func (in *Ingest) commit(ctx context.Context) {
 		var fresh []wire.Envelope
 		for i, it := range batch {
 			it.msg.Ack()
+			if it.refused != "" { // counted when refused; only its seq was recorded
+				continue
+			}
 			if outcomes[i] == store.Stored {
 				fresh = append(fresh, it.env)
 				continue
@@ -760,6 +804,7 @@ func (in *Ingest) Send(ctx context.Context, agent, kind string, body any) (strin
 	if err != nil {
 		return "", err
 	}
+	in.answers.sent(id, agent) // before the publish: a fast agent answers before it returns
 	if err := publish(ctx, c, in.topics.Cmd(agent), p); err != nil {
 		return "", fmt.Errorf("command %s for %s: %w", kind, agent, err)
 	}

@@ -48,12 +48,16 @@ const (
 	ForcedDoor        Kind = "forced_door"
 	ControllerOffline Kind = "controller_offline"
 	ReaderFault       Kind = "reader_fault"
+
+	// NotBound is an agent that spoke for a cabinet, desk or reader the register does not bind to
+	// it (DESIGN.md §5 rule 12): ingest refused the observation; this is an attack, not noise.
+	NotBound Kind = "not_bound"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag,
 	Overdue, InventoryMissed, InventoryIncomplete, DoorLeftOpen, DoorAfterHours, AgentOffline,
-	Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault}
+	Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault, NotBound}
 
 var kindText = map[Kind]custody.Text{
 	Missing:             {ZH: "缺失", EN: "Missing"},
@@ -74,6 +78,7 @@ var kindText = map[Kind]custody.Text{
 	ForcedDoor:          {ZH: "柜门被强行打开", EN: "Door forced open"},
 	ControllerOffline:   {ZH: "门控器失联", EN: "Controller offline"},
 	ReaderFault:         {ZH: "读写器故障", EN: "Reader fault"},
+	NotBound:            {ZH: "采集代理越权上报", EN: "Agent reported for a place not bound to it"},
 }
 
 // Text is the display name of the kind.

@@ -2,6 +2,7 @@ package register
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -199,4 +200,90 @@ func (r *Register) Agents(ctx context.Context, a Actor) ([]Agent, error) {
 		out = append(out, ag)
 	}
 	return out, rows.Err()
+}
+
+// Places an agent may speak for (DESIGN.md §5 rule 12).
+const (
+	PlaceCabinet = "cabinet"
+	PlaceDesk    = "desk"
+)
+
+// PlaceAgent returns the agent a cabinet or desk (kind PlaceCabinet or PlaceDesk) is bound to;
+// found is false when no such place is registered, agent is "" when it is bound to none. Ingest
+// asks it for every observation: an agent speaks only for its own places.
+func (r *Register) PlaceAgent(ctx context.Context, kind, code string) (agent string, found bool, err error) {
+	var q string
+	switch kind {
+	case PlaceCabinet:
+		q = `SELECT coalesce(agent_id, '') FROM cabinets WHERE code = ?`
+	case PlaceDesk:
+		q = `SELECT coalesce(agent_id, '') FROM desks WHERE code = ?`
+	default:
+		return "", false, fmt.Errorf("place kind %q: want cabinet or desk", kind)
+	}
+	err = r.st.DB().QueryRowContext(ctx, q, code).Scan(&agent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("which agent serves %s %q: %w", kind, code, store.Classify(err))
+	}
+	return agent, true, nil
+}
+
+var bindPlaces = custody.Text{ZH: "更改密码柜或工作台绑定的采集代理", EN: "rebind a cabinet or desk to an agent"}
+
+// BindPlace binds a cabinet or desk to another agent (or, with agent "", to none): from then on
+// only that agent's observations about it are accepted. Only the system administrator rebinds,
+// and every rebinding is an audit record with the old and the new agent. The caller must tell
+// ingest (which caches bindings) once it returns.
+func (r *Register) BindPlace(ctx context.Context, a Actor, kind, code, agent string) error {
+	if err := need(a, bindPlaces, custody.Admin); err != nil {
+		return err
+	}
+	table := map[string]string{PlaceCabinet: "cabinets", PlaceDesk: "desks"}[kind]
+	if table == "" {
+		return refuse(CodeInvalid, "位置类型 %q 无效（应为 cabinet 或 desk）", "place kind %q is invalid (want cabinet or desk)", kind)
+	}
+	return storeErr("rebind "+kind, r.st.Change(ctx, func(tx *store.Tx) error {
+		var id int64
+		var old string
+		err := tx.QueryRowContext(ctx, `SELECT id, coalesce(agent_id, '') FROM `+table+` WHERE code = ?`, code).Scan(&id, &old)
+		if errors.Is(err, sql.ErrNoRows) {
+			return refuse(CodeNotFound, placeZHName(kind)+" %q 未登记", kind+" %q is not registered", code)
+		} else if err != nil {
+			return err
+		}
+		if agent != "" {
+			var revoked sql.NullString
+			err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM agents WHERE id = ?`, agent).Scan(&revoked)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return refuse(CodeNotFound, "采集代理 %q 未登记", "agent %q is not enrolled", agent)
+			case err != nil:
+				return err
+			case revoked.Valid:
+				return refuse(CodeConflict, "采集代理 %q 已吊销，不能绑定", "agent %q is revoked and cannot be bound", agent)
+			}
+		}
+		if old == agent {
+			return refuse(CodeConflict, placeZHName(kind)+" %q 已绑定到代理 %q", kind+" %q is already bound to agent %q", code, agent)
+		}
+		var bound any
+		if agent != "" {
+			bound = agent
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET agent_id = ? WHERE id = ?`, bound, id); err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: kind + ".bind", Subject: fmt.Sprintf("%s:%d", kind, id),
+			Before: map[string]string{"code": code, "agent": old}, After: map[string]string{"code": code, "agent": agent}})
+	}))
+}
+
+func placeZHName(kind string) string {
+	if kind == PlaceDesk {
+		return "工作台"
+	}
+	return "密码柜"
 }

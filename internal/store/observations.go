@@ -21,6 +21,10 @@ type Observation struct {
 	Kind  string
 	Body  []byte
 	MAC   string
+
+	// Refused, if set, is why ingest refused this authentic envelope (not_bound): only its agent,
+	// seq, id and kind are kept, in observation_refusals, so its seq counts as used.
+	Refused string
 }
 
 // Outcome says what storing one observation did.
@@ -67,6 +71,19 @@ func (s *Store) StoreObservations(ctx context.Context, obs []Observation) ([]Out
 		defer ins.Close()
 		touched := map[string]bool{}
 		for i, o := range obs {
+			if o.Refused != "" {
+				res, err := tx.ExecContext(ctx, `INSERT INTO observation_refusals(agent, seq, id, kind, reason, received_at) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+					o.Agent, int64(o.Seq), o.ID, o.Kind, o.Refused, now)
+				if err != nil {
+					return fmt.Errorf("record refused observation %s/%d: %w", o.Agent, o.Seq, err)
+				}
+				out[i] = Duplicate
+				if n, _ := res.RowsAffected(); n == 1 {
+					out[i] = Stored
+					touched[o.Agent] = true
+				}
+				continue
+			}
 			res, err := ins.ExecContext(ctx, o.Agent, int64(o.Seq), o.ID, o.Boot, o.V, o.At, o.Kind, string(o.Body), o.MAC, now)
 			if err != nil {
 				return fmt.Errorf("insert observation %s/%d: %w", o.Agent, o.Seq, err)
@@ -129,14 +146,15 @@ func advance(ctx context.Context, tx *sql.Tx, agent string, floor uint64, now st
 		// Walk the stored seqs above the mark in order, in pages, stopping at the first hole.
 		// A hole right at the mark (the common case while a gap is open) costs one index probe.
 		var next int
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM observations WHERE agent = ? AND seq = ?`, agent, int64(st.Contiguous+1)).Scan(&next)
+		err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM observations WHERE agent = ?1 AND seq = ?2) + (SELECT count(*) FROM observation_refusals WHERE agent = ?1 AND seq = ?2)`, agent, int64(st.Contiguous+1)).Scan(&next)
 		if err != nil {
 			return st, fmt.Errorf("walk seqs of %s: %w", agent, err)
 		}
 		if next == 0 {
 			break
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT seq FROM observations WHERE agent = ? AND seq > ? ORDER BY seq LIMIT 4096`, agent, int64(st.Contiguous))
+		rows, err := tx.QueryContext(ctx, `SELECT seq FROM observations WHERE agent = ?1 AND seq > ?2
+			UNION ALL SELECT seq FROM observation_refusals WHERE agent = ?1 AND seq > ?2 ORDER BY seq LIMIT 4096`, agent, int64(st.Contiguous))
 		if err != nil {
 			return st, fmt.Errorf("walk seqs of %s: %w", agent, err)
 		}
@@ -163,13 +181,13 @@ func advance(ctx context.Context, tx *sql.Tx, agent string, floor uint64, now st
 		}
 	}
 	var top sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM observations WHERE agent = ?`, agent).Scan(&top); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM (SELECT max(seq) AS seq FROM observations WHERE agent = ?1 UNION ALL SELECT max(seq) FROM observation_refusals WHERE agent = ?1)`, agent).Scan(&top); err != nil {
 		return st, fmt.Errorf("max seq of %s: %w", agent, err)
 	}
 	st.MaxSeen = max64(max64(uint64(top.Int64), st.Contiguous), uint64(max))
 	if st.Gap() {
 		var next sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT min(seq) FROM observations WHERE agent = ? AND seq > ?`, agent, int64(st.Contiguous)).Scan(&next); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT min(seq) FROM (SELECT min(seq) AS seq FROM observations WHERE agent = ?1 AND seq > ?2 UNION ALL SELECT min(seq) FROM observation_refusals WHERE agent = ?1 AND seq > ?2)`, agent, int64(st.Contiguous)).Scan(&next); err != nil {
 			return st, fmt.Errorf("next seq of %s: %w", agent, err)
 		}
 		if next.Valid {
@@ -253,9 +271,10 @@ type Hole struct{ From, To uint64 }
 // mark), looking at most span seqs ahead so the cost stays bounded however far the agent got.
 func (s *Store) ObservationHoles(ctx context.Context, agent string, after uint64, limit int, span uint64) ([]Hole, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT seq, next FROM (
-			SELECT seq, lead(seq) OVER (ORDER BY seq) AS next FROM observations
-			WHERE agent = ? AND seq >= ? AND seq <= ?)
-		WHERE next > seq + 1 LIMIT ?`, agent, int64(after), int64(after+span), limit)
+			SELECT seq, lead(seq) OVER (ORDER BY seq) AS next FROM (
+				SELECT seq FROM observations WHERE agent = ?1 AND seq >= ?2 AND seq <= ?3
+				UNION ALL SELECT seq FROM observation_refusals WHERE agent = ?1 AND seq >= ?2 AND seq <= ?3))
+		WHERE next > seq + 1 LIMIT ?4`, agent, int64(after), int64(after+span), limit)
 	if err != nil {
 		return nil, fmt.Errorf("holes of %s: %w", agent, Classify(err))
 	}
@@ -265,7 +284,7 @@ func (s *Store) ObservationHoles(ctx context.Context, agent string, after uint64
 		// Nothing stored at or below the mark: the first hole starts at 1 and ends before the
 		// lowest stored seq; the window above only sees holes between stored seqs.
 		var lo sql.NullInt64
-		if err := s.r.QueryRowContext(ctx, `SELECT min(seq) FROM observations WHERE agent = ?`, agent).Scan(&lo); err != nil {
+		if err := s.r.QueryRowContext(ctx, `SELECT min(seq) FROM (SELECT min(seq) AS seq FROM observations WHERE agent = ?1 UNION ALL SELECT min(seq) FROM observation_refusals WHERE agent = ?1)`, agent).Scan(&lo); err != nil {
 			return nil, fmt.Errorf("holes of %s: %w", agent, Classify(err))
 		}
 		if lo.Valid && lo.Int64 > 1 {

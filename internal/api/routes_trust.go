@@ -1,0 +1,44 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/custodyhq/custody/internal/register"
+)
+
+// trustRoutes are the trust boundaries (issue 12): which agent speaks for which cabinet or desk.
+// Only the system administrator rebinds; every rebinding is audited, and ingest is told at once
+// so the old agent's next observation about the place is refused.
+func (s *Server) trustRoutes() []route {
+	return []route{
+		{method: "POST", path: "/api/v1/cabinets/{code}/bind", roles: admins, h: s.bindPlace(register.PlaceCabinet)},
+		{method: "POST", path: "/api/v1/desks/{code}/bind", roles: admins, h: s.bindPlace(register.PlaceDesk)},
+	}
+}
+
+// PlacesRebound, if set by the wiring, is told after a cabinet or desk was bound to another
+// agent, so ingest forgets its cached bindings.
+type PlacesRebound func()
+
+func (s *Server) bindPlace(kind string) handler {
+	return func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+		var in struct {
+			Agent *string `json:"agent"`
+		}
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		if in.Agent == nil {
+			return nil, bad("缺少 agent（采集代理标识；空字符串表示解除绑定）", "agent (the agent id; empty to unbind) is missing")
+		}
+		code := r.PathValue("code")
+		if err := s.reg.BindPlace(ctx, a, kind, code, *in.Agent); err != nil {
+			return nil, err
+		}
+		if s.opt.OnRebind != nil {
+			s.opt.OnRebind()
+		}
+		return map[string]string{"status": "bound", kind: code, "agent": *in.Agent}, nil
+	}
+}
