@@ -16,6 +16,9 @@ run:
 test: setup
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@# The site's zone is Asia/Shanghai whatever the host's: the suites that read and show times
+	@# people type run again on a host clock set to New York (an 8 h bug cannot pass both runs).
+	TZ=America/New_York $(GO) test -count=1 -timeout 20m ./internal/sitetime ./internal/register ./internal/report ./internal/ctl ./internal/console
 	$(MAKE) c-test
 
 setup:

@@ -330,6 +330,9 @@ func (c *Checker) Site(ctx context.Context, hours reconcile.Hours, doorLimit, of
 	}
 	for i := range agents {
 		agents[i].Cabinets = cabs[agents[i].Agent]
+		if hours.Location != nil {
+			agents[i].Since = agents[i].Since.In(hours.Location) // the finding's text names it in the site's zone
+		}
 	}
 	var fs []reconcile.Finding
 	fs = append(fs, reconcile.OverdueLoans(loans, now)...)

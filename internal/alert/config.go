@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/custodyhq/custody/internal/alert/notify"
+	"github.com/custodyhq/custody/internal/sitetime"
 )
 
 // ChannelsConfig is the [alerts] part of custodyd's configuration that says who hears of alerts
@@ -39,6 +40,9 @@ type ChannelsConfig struct {
 	} `toml:"mail"`
 	Audience map[string]AudienceConfig            `toml:"audience"` // custodian, leaders, secrecy_office
 	Unit     map[string]map[string]AudienceConfig `toml:"unit"`     // unit code → audience → channels
+	// Zone is the site's time zone ([site] time_zone) in which notices state the time; not read
+	// from [alerts] but set by custodyd before Build. Zero: Asia/Shanghai.
+	Zone sitetime.Zone `toml:"-"`
 }
 
 // AudienceConfig is where one audience is told.
@@ -100,7 +104,7 @@ func (c ChannelsConfig) routes(key string, auds map[string]AudienceConfig) (map[
 					return nil, fmt.Errorf("%s.%s.mail: %q: %w", key, name, to, err)
 				}
 			}
-			out[aud] = append(out[aud], &notify.Mail{Addr: c.Mail.Addr, From: c.Mail.From, To: ac.Mail, Username: c.Mail.Username, Password: c.Mail.Password, InsecureNoTLS: c.Mail.InsecureNoTLS})
+			out[aud] = append(out[aud], &notify.Mail{Addr: c.Mail.Addr, From: c.Mail.From, To: ac.Mail, Username: c.Mail.Username, Password: c.Mail.Password, InsecureNoTLS: c.Mail.InsecureNoTLS, Location: c.Zone.Location()})
 		}
 		for i, w := range ac.Webhook {
 			k := fmt.Sprintf("%s.%s.webhook[%d]", key, name, i)
@@ -108,7 +112,7 @@ func (c ChannelsConfig) routes(key string, auds map[string]AudienceConfig) (map[
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 				return nil, fmt.Errorf("%s.url: %q is not an http(s) URL", k, w.URL)
 			}
-			hook := &notify.Webhook{Label: w.Name, URL: w.URL, Format: notify.Format(w.Format), Secret: w.Secret}
+			hook := &notify.Webhook{Label: w.Name, URL: w.URL, Format: notify.Format(w.Format), Secret: w.Secret, Location: c.Zone.Location()}
 			if _, _, err := hook.Request(notify.Notice{}); err != nil {
 				return nil, fmt.Errorf("%s.format: %w", k, err)
 			}

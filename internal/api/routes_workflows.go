@@ -352,7 +352,7 @@ func (s *Server) receipt(w http.ResponseWriter, r *http.Request) {
 		q.Set("format", "pdf")
 		r.URL.RawQuery = q.Encode()
 	}
-	s.paper(w, r, fmt.Sprintf("handover-%d", id), sess, func() report.Table { return report.Receipt(sess) })
+	s.paper(w, r, fmt.Sprintf("handover-%d", id), sess, func() report.Table { return report.Receipt(sess, s.reg.Zone()) })
 }
 
 func (s *Server) certificate(w http.ResponseWriter, r *http.Request) {
@@ -366,7 +366,7 @@ func (s *Server) certificate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.paper(w, r, fmt.Sprintf("destruction-%d", id), c, func() report.Table { return report.Certificate(c) })
+	s.paper(w, r, fmt.Sprintf("destruction-%d", id), c, func() report.Table { return report.Certificate(c, s.reg.Zone()) })
 }
 
 func (s *Server) recallReport(w http.ResponseWriter, r *http.Request) {
@@ -380,7 +380,7 @@ func (s *Server) recallReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.paper(w, r, fmt.Sprintf("recall-%d", id), rc, func() report.Table { return report.Recall(rc) })
+	s.paper(w, r, fmt.Sprintf("recall-%d", id), rc, func() report.Table { return report.Recall(rc, s.reg.Zone()) })
 }
 
 // ledgerReport is the register (台账) with filters: ?unit=, ?level=, ?holder= (holdings of one
@@ -417,5 +417,5 @@ func (s *Server) ledgerReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.paper(w, r, "ledger", rows, func() report.Table { return report.Ledger(title, fields, rows) })
+	s.paper(w, r, "ledger", rows, func() report.Table { return report.Ledger(title, fields, rows, s.reg.Zone()) })
 }

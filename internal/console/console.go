@@ -121,6 +121,7 @@ func New(ctx context.Context, reg *register.Register, st *store.Store, log *slog
 	if err != nil {
 		return nil, err
 	}
+	u.zone = reg.Zone() // one zone for the site: the register reads typed times in it too
 	c := &Console{ctx: ctx, reg: reg, st: st, book: opt.Alerts, log: log, opt: opt, ui: u,
 		mux: http.NewServeMux(), sessions: map[string]*session{}, failures: map[string]*failure{}}
 	c.routes()

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/report"
@@ -71,12 +70,8 @@ func (c *Console) deskOpen(w http.ResponseWriter, r *http.Request, p *page) {
 		req.Batch = n
 	}
 	if due := r.PostFormValue("due"); due != "" {
-		// The form's datetime-local value is in the office's time zone.
-		if t, err := time.ParseInLocation("2006-01-02T15:04", due, time.Local); err == nil {
-			req.Due = t.Format(time.RFC3339)
-		} else {
-			req.Due = clip(due, 50)
-		}
+		// The form's datetime-local value is in the site's time zone, which the register reads.
+		req.Due = clip(due, 50)
 	}
 	if _, err := c.reg.OpenSession(r.Context(), p.Actor, req); err != nil {
 		http.Redirect(w, r, "/desk?err="+url.QueryEscape(p.refusal(err)), http.StatusSeeOther)
@@ -218,7 +213,7 @@ func (c *Console) receiptPDF(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Disposition", `inline; filename="receipt-`+strconv.FormatInt(s.ID, 10)+`.pdf"`)
-	if err := report.PDF(w, report.Receipt(s), c.opt.FontPath); err != nil {
+	if err := report.PDF(w, report.Receipt(s, c.reg.Zone()), c.opt.FontPath); err != nil {
 		c.log.Error("console: receipt pdf", "session", s.ID, "err", err)
 	}
 }

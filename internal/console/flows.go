@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
@@ -81,10 +80,7 @@ func (c *Console) listBatch(w http.ResponseWriter, r *http.Request, p *page) {
 
 func (c *Console) startRecall(w http.ResponseWriter, r *http.Request, p *page) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	deadline := r.PostFormValue("deadline")
-	if t, err := time.ParseInLocation("2006-01-02T15:04", deadline, time.Local); err == nil {
-		deadline = t.Format(time.RFC3339)
-	}
+	deadline := r.PostFormValue("deadline") // datetime-local, read by the register in the site's zone
 	var docs []string
 	for _, l := range strings.Split(clip(r.PostFormValue("documents"), 10000), "\n") {
 		if l = strings.TrimSpace(l); l != "" {

@@ -103,7 +103,7 @@ func (c *Console) registerDownload(w http.ResponseWriter, r *http.Request, p *pa
 	}
 	// Report papers are zh-CN: they are the office's official forms.
 	title := map[string]string{"all": "涉密文件台账", "held": "个人持有涉密文件清单", "overdue": "逾期未还涉密文件清单"}[view]
-	t := report.Ledger(title, nil, rows)
+	t := report.Ledger(title, nil, rows, c.reg.Zone())
 	name := "register-" + view
 	switch r.URL.Query().Get("format") {
 	case "pdf":

@@ -16,6 +16,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/sitetime"
 )
 
 // Languages the console speaks; the first is the default.
@@ -24,6 +25,7 @@ var languages = []string{"zh-CN", "en"}
 type ui struct {
 	msgs  map[string]map[string]string // language → key → text
 	pages map[string]*template.Template
+	zone  sitetime.Zone // times are shown in the site's zone ([site] time_zone)
 }
 
 // loadUI reads the catalogues strictly (flat string keys only, the same keys in every language)
@@ -113,22 +115,21 @@ func (p *page) Tf(key string, args ...any) string { return fmt.Sprintf(p.T(key),
 // X is domain text (levels, states, roles, kinds) in the page's language.
 func (p *page) X(t custody.Text) string { return t.In(p.Lang) }
 
-// Time shows a time in the server's zone, to the second.
+// Time shows a time in the site's zone ([site] time_zone), to the second; the page's footer
+// names the zone.
 func (p *page) Time(v any) string {
+	z := p.ui.zone
 	switch t := v.(type) {
 	case time.Time:
-		if t.IsZero() {
-			return ""
-		}
-		return t.Local().Format("2006-01-02 15:04:05")
+		return z.Format(t, "2006-01-02 15:04:05")
 	case string:
-		if pt, err := time.Parse(time.RFC3339Nano, t); err == nil {
-			return pt.Local().Format("2006-01-02 15:04:05")
-		}
-		return t
+		return z.FormatStored(t, "2006-01-02 15:04:05")
 	}
 	return fmt.Sprint(v)
 }
+
+// Zone names the site's time zone in the page's language (北京时间).
+func (p *page) Zone() string { return p.ui.zone.Label(p.Lang) }
 
 // Is reports whether the person holds the role.
 func (p *page) Is(role string) bool { return p.Actor.Has(custody.Role(role)) }

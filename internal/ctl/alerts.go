@@ -181,15 +181,3 @@ func (c *CLI) findingTable(w io.Writer, fs []alert.Finding) {
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", f.ID, f.Kind.Text().In(c.lang), conf, f.Cabinet, f.Item, c.levelName(f.Level), p, f.Evidence.Misses, f.Text.In(c.lang))
 	}
 }
-
-// when shows a time in Beijing time, as the people reading it live by.
-func (c *CLI) when(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		loc = time.FixedZone("CST", 8*3600)
-	}
-	return t.In(loc).Format("2006-01-02 15:04")
-}

@@ -20,6 +20,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/custodyhq/custody/internal/sitetime"
 )
 
 // Exit statuses.
@@ -47,6 +49,8 @@ type CLI struct {
 	json   bool
 	lang   string
 	token  string
+
+	siteZone *sitetime.Zone // the site's zone, once asked (zone())
 }
 
 type command struct {

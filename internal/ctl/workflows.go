@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
@@ -432,7 +431,7 @@ func init() {
 				return c.output(evs, func(w io.Writer) {
 					fmt.Fprintln(w, c.say("时间\t操作\t原状态\t新状态\t经办人\t对方\t交接\t备注", "AT\tACTION\tFROM\tTO\tACTOR\tCOUNTERPART\tHANDOVER\tNOTE"))
 					for _, e := range evs {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(e.At), c.actionName(e.Action), e.From.Text().In(c.lang), e.To.Text().In(c.lang), e.Actor, e.Counterpart, zeroBlank(e.Session), e.Note)
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.when(e.At), c.actionName(e.Action), e.From.Text().In(c.lang), e.To.Text().In(c.lang), e.Actor, e.Counterpart, zeroBlank(e.Session), e.Note)
 					}
 				})
 			}},
@@ -646,7 +645,7 @@ func init() {
 						if r.Holder != "" {
 							place = r.Holder
 						}
-						fmt.Fprintf(w, "%d\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Document, r.Copy, r.Copies, c.levelName(r.Level), r.State.Text().In(c.lang), place, when(r.Due), r.Title)
+						fmt.Fprintf(w, "%d\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Document, r.Copy, r.Copies, c.levelName(r.Level), r.State.Text().In(c.lang), place, c.when(r.Due), r.Title)
 					}
 				})
 			}},
@@ -662,15 +661,6 @@ func line(w io.Writer, format string, args ...any) {
 		return
 	}
 	fmt.Fprintf(w, format, args...)
-}
-
-// when shows a stored RFC 3339 time in local time to the minute.
-func when(s string) string {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return s
-	}
-	return t.Local().Format("2006-01-02 15:04")
 }
 
 // fresh empties a list flag before a command's flags are parsed: flag.Var, unlike StringVar,
@@ -738,11 +728,11 @@ func (c *CLI) sessionTable(w io.Writer, s register.Session) {
 		line(w, c.say("对方：%s（%s）\n", "counterpart: %s (%s)\n"), s.CounterpartName, s.Counterpart)
 	}
 	if s.Due != "" {
-		line(w, c.say("归还期限：%s\n", "due: %s\n"), when(s.Due))
+		line(w, c.say("归还期限：%s\n", "due: %s\n"), c.when(s.Due))
 	}
 	line(w, c.say("已扫描：%d 份\n", "scanned: %d items\n"), s.Count)
 	for _, x := range s.Rejected {
-		line(w, c.say("未接受的扫描 %s（%s）：%s\n", "scan not accepted %s (%s): %s\n"), x.Scan, when(x.At), x.Reason.In(c.lang))
+		line(w, c.say("未接受的扫描 %s（%s）：%s\n", "scan not accepted %s (%s): %s\n"), x.Scan, c.when(x.At), x.Reason.In(c.lang))
 	}
 	if len(s.Items) > 0 {
 		items := make([]register.Item, len(s.Items))
@@ -770,7 +760,7 @@ func (c *CLI) approvalTable(w io.Writer, aps []register.Approval) {
 		if ap.Expired && ap.State == "pending" {
 			st = c.say("已过期", "expired")
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ap.ID, c.say(k[0], k[1]), st, ap.Unit, ap.RequestedBy, subject, ap.Reason, ap.DecidedBy, ap.Note, when(ap.Expires))
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ap.ID, c.say(k[0], k[1]), st, ap.Unit, ap.RequestedBy, subject, ap.Reason, ap.DecidedBy, ap.Note, c.when(ap.Expires))
 	}
 }
 
@@ -784,6 +774,6 @@ func (c *CLI) recallTable(w io.Writer, rcs []register.Recall) {
 		if rc.Overdue {
 			st += c.say("（已逾期）", " (overdue)")
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d/%d\n", rc.ID, rc.Name, when(rc.Deadline), st, rc.Returned, rc.Total)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d/%d\n", rc.ID, rc.Name, c.when(rc.Deadline), st, rc.Returned, rc.Total)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/epc"
+	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -33,7 +34,12 @@ var Sample string
 // Config is custodyd's configuration.
 type Config struct {
 	DataDir string `toml:"data_dir"`
-	HTTP    struct {
+	Site    struct {
+		// TimeZone is the one zone of the site: typed times are read in it, shown times are in
+		// it, and working hours and the nightly schedule follow it (sitetime).
+		TimeZone string `toml:"time_zone"`
+	} `toml:"site"`
+	HTTP struct {
 		Listen   string   `toml:"listen"`
 		TokenTTL Duration `toml:"token_ttl"`
 	} `toml:"http"`
@@ -67,7 +73,9 @@ type Config struct {
 		MaxUnread    float64  `toml:"max_unread"`
 	} `toml:"reconcile"`
 	Inventory struct {
-		Schedule      string   `toml:"schedule"`
+		Schedule string `toml:"schedule"`
+		// TimeZone is the key the site's zone had before [site] time_zone: still read, as an
+		// alias, so an existing config keeps working (parseOver moves it to Site.TimeZone).
 		TimeZone      string   `toml:"time_zone"`
 		Deadline      Duration `toml:"deadline"`
 		WorkFrom      Clock    `toml:"work_from"`
@@ -159,6 +167,15 @@ func parseOver(c Config, text string) (Config, error) {
 		sort.Strings(keys)
 		return Config{}, fmt.Errorf("unknown key %s (misspelled? see deploy/custodyd.toml for the keys)", strings.Join(keys, ", "))
 	}
+	// [inventory] time_zone is the old name of [site] time_zone: alone it sets the site's zone;
+	// with both set they must agree, or which one counts would be a guess.
+	if md.IsDefined("inventory", "time_zone") {
+		if md.IsDefined("site", "time_zone") && c.Site.TimeZone != c.Inventory.TimeZone {
+			return Config{}, fmt.Errorf("inventory.time_zone: %q disagrees with site.time_zone %q; the site has one zone — keep only [site] time_zone", c.Inventory.TimeZone, c.Site.TimeZone)
+		}
+		c.Site.TimeZone = c.Inventory.TimeZone
+	}
+	c.Inventory.TimeZone = ""
 	return c, c.Validate()
 }
 
@@ -221,8 +238,8 @@ func (c Config) Validate() error {
 	if c.Reconcile.RemovalGrace.Duration <= 0 {
 		errs = append(errs, errors.New("reconcile.removal_grace: must be positive"))
 	}
-	if _, err := time.LoadLocation(c.Inventory.TimeZone); err != nil {
-		errs = append(errs, fmt.Errorf("inventory.time_zone: %q is not a known time zone", c.Inventory.TimeZone))
+	if _, err := sitetime.Load(c.Site.TimeZone); err != nil || c.Site.TimeZone == "" {
+		errs = append(errs, fmt.Errorf("site.time_zone: %q is not a known time zone (an IANA name such as \"Asia/Shanghai\")", c.Site.TimeZone))
 	}
 	if c.Inventory.WorkFrom.Duration >= c.Inventory.WorkTo.Duration {
 		errs = append(errs, errors.New("inventory.work_from: must be before inventory.work_to"))
@@ -249,6 +266,15 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("bootstrap.admin_user: must not be empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// Zone is the site's time zone ([site] time_zone; validated at load).
+func (c Config) Zone() sitetime.Zone {
+	z, err := sitetime.Load(c.Site.TimeZone)
+	if err != nil {
+		return sitetime.Default()
+	}
+	return z
 }
 
 // WorkWeek is [inventory] work_days as weekdays.

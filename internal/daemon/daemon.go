@@ -55,6 +55,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.log.Info("audit chain verified", "records", res.Records, "head", res.Head)
 
 	reg := register.New(st, d.log)
+	reg.SetZone(d.cfg.Zone())
 	if d.cfg.Identity.CompanyPrefix != "" {
 		reg.SetIssuer(d.cfg.Issuer())
 	}

@@ -133,7 +133,9 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	}
 	s.ingest = in
 
-	routes, units, err := d.cfg.Alerts.ChannelsConfig.Build()
+	channels := d.cfg.Alerts.ChannelsConfig
+	channels.Zone = d.cfg.Zone()
+	routes, units, err := channels.Build()
 	if err != nil {
 		s.close()
 		return nil, fmt.Errorf("alerts: %w", err)
@@ -145,7 +147,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	inv := d.cfg.Inventory
 	week, _ := d.cfg.WorkWeek() // validated at load
 	sch, err := schedule.New(st, chk, book, cmd, in, schedule.Config{
-		Spec: inv.Schedule, TimeZone: inv.TimeZone, Deadline: inv.Deadline.Duration,
+		Spec: inv.Schedule, TimeZone: d.cfg.Zone().Name(), Deadline: inv.Deadline.Duration,
 		WorkFrom: inv.WorkFrom.Duration, WorkTo: inv.WorkTo.Duration, WorkDays: week, Holidays: inv.Holidays, Workdays: inv.Workdays,
 		DoorOpenLimit: inv.DoorOpenLimit.Duration, OfflineGrace: inv.OfflineGrace.Duration,
 		SummaryTopic: topics.Summary(),

@@ -61,12 +61,18 @@ func startDaemon(t testing.TB, dataDir string) *daemon {
 // startDaemonWith is startDaemon with more of the configuration: tables after data_dir and [http].
 func startDaemonWith(t testing.TB, dataDir, tables string) *daemon {
 	t.Helper()
+	return startDaemonEnv(t, dataDir, tables)
+}
+
+// startDaemonEnv is startDaemonWith with extra environment variables (TZ=…).
+func startDaemonEnv(t testing.TB, dataDir, tables string, env ...string) *daemon {
+	t.Helper()
 	addr := freeAddr(t)
 	cfg := filepath.Join(t.TempDir(), "custodyd.toml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("data_dir = %q\n[http]\nlisten = %q\n%s", dataDir, addr, tables)), 0o600)
 	d := &daemon{cmd: exec.Command(filepath.Join(bin, "custodyd"), "-config", cfg), addr: addr, out: &bytes.Buffer{}}
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	d.cmd.Env = append(os.Environ(), "CUSTODY_ADMIN_PASSWORD=admin-walkthrough-1")
+	d.cmd.Env = append(append(os.Environ(), "CUSTODY_ADMIN_PASSWORD=admin-walkthrough-1"), env...)
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +113,7 @@ type ctl struct {
 	t      testing.TB
 	server string
 	home   string
+	env    []string // more environment (TZ=…); later entries win
 }
 
 // run executes custodyctl and returns stdout, stderr and the exit status.
@@ -114,6 +121,7 @@ func (c ctl) run(stdin string, args ...string) (string, string, int) {
 	c.t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "custodyctl"), args...)
 	cmd.Env = append(os.Environ(), "CUSTODY_SERVER=http://"+c.server, "XDG_CONFIG_HOME="+c.home, "CUSTODY_LANG=zh-CN")
+	cmd.Env = append(cmd.Env, c.env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -97,7 +97,7 @@ func (r *Register) RequestApproval(ctx context.Context, a Actor, req ApprovalReq
 	now := r.now()
 	expires := now.Add(7 * 24 * time.Hour)
 	if req.Expires != "" {
-		t, err := parseDue(req.Expires)
+		t, err := r.parseDue(req.Expires)
 		if err != nil {
 			return Approval{}, err
 		}
@@ -156,7 +156,7 @@ func (r *Register) insertApproval(ctx context.Context, tx *store.Tx, a Actor, re
 		if req.Due == "" {
 			return 0, refuse(CodeInvalid, "携带外出须规定归还时间", "taking items out needs a due time")
 		}
-		t, err := parseDue(req.Due)
+		t, err := r.parseDue(req.Due)
 		if err != nil {
 			return 0, err
 		}

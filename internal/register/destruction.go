@@ -57,7 +57,7 @@ func (r *Register) ListDestruction(ctx context.Context, a Actor, req BatchReques
 		ap := Approval{Kind: ApproveDestruction, State: "pending", RequestedBy: a.Username, Reason: req.Reason, Items: req.Items, Created: now,
 			ApproverRole: custody.Leader, Expires: store.FormatTime(nowT.AddDate(0, 0, 30))}
 		if req.Expires != "" {
-			t, err := parseDue(req.Expires)
+			t, err := r.parseDue(req.Expires)
 			if err != nil {
 				return err
 			}

@@ -53,7 +53,7 @@ func (r *Register) StartRecall(ctx context.Context, a Actor, req RecallRequest) 
 		return Recall{}, refuse(CodeInvalid, "清退需要名称和至少一个发文字号", "a recall needs a name and at least one document number")
 	}
 	nowT := r.now()
-	dl, err := parseDue(req.Deadline)
+	dl, err := r.parseDue(req.Deadline)
 	if err != nil {
 		return Recall{}, err
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/epc"
+	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/store"
 )
 
@@ -35,7 +36,15 @@ type Register struct {
 	log    *slog.Logger
 	clock  func() time.Time // nil: time.Now
 	issuer epc.Issuer       // zero: items get no EPC or barcode (no company prefix configured)
+	zone   sitetime.Zone    // the site's zone for times people type; zero: Asia/Shanghai
 }
+
+// SetZone sets the site's time zone ([site] time_zone), in which due times and deadlines typed
+// without an offset are read. Call it once, before serving.
+func (r *Register) SetZone(z sitetime.Zone) { r.zone = z }
+
+// Zone is the site's time zone.
+func (r *Register) Zone() sitetime.Zone { return r.zone }
 
 // SetIssuer gives every item registered from now on its EPC and barcode (issue 8): a GDTI-96
 // with the installation's company prefix and the item's id as serial, and the same GDTI as the

@@ -136,7 +136,7 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 				due = sql.NullString{String: store.FormatTime(now.Add(def)), Valid: true}
 				return nil
 			}
-			t, err := parseDue(req.Due)
+			t, err := r.parseDue(req.Due)
 			if err != nil {
 				return err
 			}
@@ -196,7 +196,7 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 		}
 		id, _ = res.LastInsertId()
 		if (req.Purpose == PurposeTransfer || req.Purpose == PurposeArchive) && req.Receipt == "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET receipt = ? WHERE id = ?`, fmt.Sprintf("JJ-%s-%06d", now.Format("2006"), id), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET receipt = ? WHERE id = ?`, fmt.Sprintf("JJ-%s-%06d", r.zone.Format(now, "2006"), id), id); err != nil {
 				return err
 			}
 		}

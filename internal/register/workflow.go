@@ -178,11 +178,12 @@ func inScope(ctx context.Context, q querier, docID, issuingUnit int64, p personR
 	return n > 0, nil
 }
 
-// parseDue reads a due time: RFC 3339, or "YYYY-MM-DD HH:MM" / "YYYY-MM-DD" in local time.
-func parseDue(s string) (time.Time, error) {
+// parseDue reads a due time: RFC 3339, or "YYYY-MM-DD HH:MM" / "YYYY-MM-DD" in the site's time
+// zone (never the host's: a server on UTC must still read 18:00 as 18:00 Beijing time).
+func (r *Register) parseDue(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+		if t, err := r.zone.Parse(layout, s); err == nil {
 			if layout == "2006-01-02" {
 				t = t.Add(18 * time.Hour) // a date means the end of that working day
 			}

@@ -2,10 +2,10 @@ package report
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/sitetime"
 )
 
 // The papers, built from what package register returns. Titles appear only when the register
@@ -15,17 +15,8 @@ func level(l custody.Level) string { return l.Text().ZH }
 
 func state(s custody.State) string { return s.Text().ZH }
 
-// when shows a stored RFC 3339 time in local time to the minute.
-func when(s string) string {
-	if s == "" {
-		return ""
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return s
-	}
-	return t.Local().Format("2006-01-02 15:04")
-}
+// stamp is how papers show a time: to the minute, in the site's zone (named in a 时区 field).
+const stamp = "2006-01-02 15:04"
 
 func highest(levels []custody.Level) string {
 	best := custody.Level("")
@@ -46,7 +37,7 @@ func person(name, username string) string {
 
 // Receipt is the handover receipt (交接单) of a session: what was handed over, between whom, why,
 // and lines for both parties' signatures.
-func Receipt(s register.Session) Table {
+func Receipt(s register.Session, z sitetime.Zone) Table {
 	t := Table{Title: "涉密文件交接单", Columns: []string{"序号", "发文字号", "份号", "密级", "标题", "交接后状态"}}
 	giver, receiver := person(s.CustodianName, s.Custodian), person(s.CounterpartName, s.Counterpart)
 	if s.Purpose == register.PurposeReturn {
@@ -55,11 +46,12 @@ func Receipt(s register.Session) Table {
 	t.Fields = []Field{
 		{"交接编号", fmt.Sprint(s.ID)}, {"用途", register.PurposeText(s.Purpose).ZH},
 		{"交付人", giver}, {"接收人", receiver},
-		{"工作台", s.Desk}, {"完成时间", when(s.Closed)},
+		{"工作台", s.Desk}, {"完成时间", z.FormatStored(s.Closed, stamp)},
 	}
 	if s.Due != "" {
-		t.Fields = append(t.Fields, Field{"归还期限", when(s.Due)})
+		t.Fields = append(t.Fields, Field{"归还期限", z.FormatStored(s.Due, stamp)})
 	}
+	t.Fields = append(t.Fields, Field{"时区", z.Label("zh-CN")})
 	if s.Second != "" {
 		t.Fields = append(t.Fields, Field{"第二机要员", person(s.SecondName, s.Second)})
 	}
@@ -87,7 +79,7 @@ func Receipt(s register.Session) Table {
 }
 
 // Ledger is the register (台账) of the given rows.
-func Ledger(title string, fields []Field, rows []register.LedgerRow) Table {
+func Ledger(title string, fields []Field, rows []register.LedgerRow, z sitetime.Zone) Table {
 	t := Table{Title: title, Fields: fields, Landscape: true,
 		Columns: []string{"编号", "发文字号", "标题", "密级", "份号", "发文单位", "保管单位", "成文日期", "保密期限", "状态", "柜/持有人", "归还期限"}}
 	var levels []custody.Level
@@ -98,15 +90,15 @@ func Ledger(title string, fields []Field, rows []register.LedgerRow) Table {
 			place = person(r.HolderName, r.Holder)
 		}
 		t.Rows = append(t.Rows, []string{fmt.Sprint(r.ID), r.Document, r.Title, level(r.Level), fmt.Sprintf("%d/%d", r.Copy, r.Copies), r.IssuingUnit, r.Unit,
-			r.IssuedOn, r.SecrecyTerm, state(r.State), place, when(r.Due)})
+			r.IssuedOn, r.SecrecyTerm, state(r.State), place, z.FormatStored(r.Due, stamp)})
 	}
 	t.Marking = highest(levels)
-	t.Notes = []string{fmt.Sprintf("共 %d 份。", len(rows))}
+	t.Notes = []string{fmt.Sprintf("共 %d 份。时间均为%s。", len(rows), z.Label("zh-CN"))}
 	return t
 }
 
 // Recall is the progress of a recall campaign (清退进度).
-func Recall(rc register.Recall) Table {
+func Recall(rc register.Recall, z sitetime.Zone) Table {
 	t := Table{Title: "涉密文件清退进度", Columns: []string{"编号", "发文字号", "份号", "密级", "清退开始时持有人", "当前状态", "是否收回"}}
 	status := "进行中"
 	if rc.State == "closed" {
@@ -115,7 +107,7 @@ func Recall(rc register.Recall) Table {
 	if rc.Overdue {
 		status += "（已超过截止时间）"
 	}
-	t.Fields = []Field{{"清退名称", rc.Name}, {"截止时间", when(rc.Deadline)}, {"进度", fmt.Sprintf("%d / %d", rc.Returned, rc.Total)}, {"状态", status}}
+	t.Fields = []Field{{"清退名称", rc.Name}, {"截止时间", z.FormatStored(rc.Deadline, stamp)}, {"进度", fmt.Sprintf("%d / %d", rc.Returned, rc.Total)}, {"状态", status}, {"时区", z.Label("zh-CN")}}
 	var levels []custody.Level
 	for _, it := range rc.Items {
 		levels = append(levels, it.Level)
@@ -130,10 +122,10 @@ func Recall(rc register.Recall) Table {
 }
 
 // Certificate is the destruction certificate (销毁证明) of a destroyed batch.
-func Certificate(c register.Certificate) Table {
+func Certificate(c register.Certificate, z sitetime.Zone) Table {
 	t := Table{Title: "涉密载体销毁证明", Columns: []string{"编号", "发文字号", "标题", "密级", "份号", "发文单位"}}
 	t.Fields = []Field{{"销毁批次", fmt.Sprint(c.Batch.ID)}, {"销毁理由", c.Batch.Reason},
-		{"造册人", c.Batch.CreatedBy}, {"批准人", c.ApprovedBy}, {"批准时间", when(c.ApprovedAt)}, {"销毁时间", when(c.Batch.Destroyed)}}
+		{"造册人", c.Batch.CreatedBy}, {"批准人", c.ApprovedBy}, {"批准时间", z.FormatStored(c.ApprovedAt, stamp)}, {"销毁时间", z.FormatStored(c.Batch.Destroyed, stamp)}, {"时区", z.Label("zh-CN")}}
 	for i, name := range c.Custodians {
 		t.Fields = append(t.Fields, Field{fmt.Sprintf("交接机要员%d", i+1), name})
 	}

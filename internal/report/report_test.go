@@ -9,6 +9,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/sitetime"
 )
 
 // pdfText extracts the text of a PDF with poppler's pdftotext, as a person copying it would.
@@ -35,11 +36,13 @@ func closedSession() register.Session {
 
 func TestReceiptRendersInChinese(t *testing.T) {
 	var buf bytes.Buffer
-	if err := PDF(&buf, Receipt(closedSession()), ""); err != nil {
+	if err := PDF(&buf, Receipt(closedSession(), sitetime.Zone{}), ""); err != nil {
 		t.Fatal(err)
 	}
 	text := pdfText(t, buf.Bytes())
-	for _, want := range []string{"涉密文件交接单", "机密", "京办发〔2026〕7号", "关于加强涉密载体管理的通知", "王芳（wang.fang）", "张伟（zhang.wei）", "借阅", "共 2 份", "交付人（签字）", "接收人（签字）", "第 1 页 共 1 页"} {
+	for _, want := range []string{"涉密文件交接单", "机密", "京办发〔2026〕7号", "关于加强涉密载体管理的通知", "王芳（wang.fang）", "张伟（zhang.wei）", "借阅", "共 2 份",
+		// Stored 10:00Z and 09:30Z: shown as Beijing time whatever the host's zone, and named.
+		"2026-11-30 18:00", "2026-11-26 17:30", "北京时间", "交付人（签字）", "接收人（签字）", "第 1 页 共 1 页"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("receipt text lacks %q; got:\n%s", want, text)
 		}
@@ -52,7 +55,7 @@ func TestLedgerPagesAndCSV(t *testing.T) {
 		rows = append(rows, register.LedgerRow{Item: register.Item{ID: int64(i), Document: "国保〔2026〕1号", Copy: i, Copies: 60, Level: custody.TopSecret, State: custody.InCabinet, Cabinet: "C-01"},
 			IssuingUnit: "BGS", Unit: "BGS", IssuedOn: "2026-11-01", SecrecyTerm: "30年"})
 	}
-	tbl := Ledger("涉密文件台账", []Field{{"单位", "BGS"}}, rows)
+	tbl := Ledger("涉密文件台账", []Field{{"单位", "BGS"}}, rows, sitetime.Zone{})
 	var buf bytes.Buffer
 	if err := PDF(&buf, tbl, ""); err != nil {
 		t.Fatal(err)
@@ -88,7 +91,7 @@ func TestNoTitleWhenTheRegisterLeftItOut(t *testing.T) {
 		s.Items[i].Title = "" // as the register returns it to the 三员
 	}
 	var buf bytes.Buffer
-	if err := PDF(&buf, Receipt(s), ""); err != nil {
+	if err := PDF(&buf, Receipt(s, sitetime.Zone{}), ""); err != nil {
 		t.Fatal(err)
 	}
 	if text := pdfText(t, buf.Bytes()); strings.Contains(text, "关于加强") {
@@ -97,7 +100,7 @@ func TestNoTitleWhenTheRegisterLeftItOut(t *testing.T) {
 }
 
 func TestFontMustBeTrueType(t *testing.T) {
-	err := PDF(&bytes.Buffer{}, Receipt(closedSession()), "/nonexistent/font.ttf")
+	err := PDF(&bytes.Buffer{}, Receipt(closedSession(), sitetime.Zone{}), "/nonexistent/font.ttf")
 	if err == nil || !strings.Contains(err.Error(), "fonts-arphic-gbsn00lp") {
 		t.Errorf("got %v, want an error naming the font package", err)
 	}

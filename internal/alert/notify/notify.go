@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/custodyhq/custody/internal/sitetime"
 )
 
 // Notice is everything an external channel may say about an alert.
@@ -36,10 +38,12 @@ type Channel interface {
 var severityZH = map[string]string{"info": "提示", "warning": "警告", "major": "严重", "critical": "紧急"}
 
 // Text is the notice as one short message in Chinese with the English below, the same in every
-// channel; the location is China Standard Time as the people reading it live by.
+// channel; the time is in the site's zone (nil: Asia/Shanghai, as the people reading it live by,
+// never the server's own zone); the English line gives UTC with its Z.
 func Text(n Notice, loc *time.Location) string {
-	if loc == nil {
-		loc = time.UTC
+	z := sitetime.Default()
+	if loc != nil {
+		z = sitetime.Of(loc)
 	}
 	var b strings.Builder
 	head := "【涉密载体告警】"
@@ -53,7 +57,7 @@ func Text(n Notice, loc *time.Location) string {
 	if n.Place != "" {
 		fmt.Fprintf(&b, "位置 %s，", n.Place)
 	}
-	fmt.Fprintf(&b, "时间 %s。请登录控制台查看：%s\n", n.At.In(loc).Format("2006-01-02 15:04:05"), n.Link)
+	fmt.Fprintf(&b, "时间 %s。请登录控制台查看：%s\n", z.Format(n.At, "2006-01-02 15:04:05"), n.Link)
 	fmt.Fprintf(&b, "Custody alert %s, severity %s", n.Ref, n.Severity)
 	if n.State == "resolved" {
 		b.WriteString(", resolved")
