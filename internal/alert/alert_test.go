@@ -53,6 +53,9 @@ type rig struct {
 	cmd  *commands
 	smtp *alerttest.SMTPServer
 	sub  <-chan []byte
+	raw  [][]byte // every MQTT alert message read by mqtt, as published
+
+	schema func([]byte) error // firmware-protocol/mqtt/alert.schema.json
 }
 
 // newRig: cabinets C-01…C-04 of 40 items; agent-a serves C-01 and C-02, agent-b C-03 and C-04.
@@ -60,7 +63,7 @@ type rig struct {
 // SMTP server; alerts go to a real MQTT broker.
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{st: alerttest.OpenStore(t), clk: alerttest.NewClock(night), cmd: &commands{}, smtp: alerttest.StartSMTP(t)}
+	r := &rig{st: alerttest.OpenStore(t), clk: alerttest.NewClock(night), cmd: &commands{}, smtp: alerttest.StartSMTP(t), schema: alerttest.Schema(t, "alert.schema.json")}
 	r.site = alerttest.Seed(t, r.st, 4, 40, func(c int) string { return map[bool]string{true: "agent-a", false: "agent-b"}[c <= 2] })
 	r.book = NewBook(r.st, nil, r.clk.Now)
 	r.chk = NewChecker(r.st, r.book, r.cmd, reconcile.Policy{}, alerttest.TestPrefix, nil)
@@ -118,11 +121,16 @@ func (r *rig) mqtt(t *testing.T, want int) []Message {
 	for len(out) < want {
 		select {
 		case b := <-r.sub:
+			// Every message the tests see published is checked against the contract.
+			if err := r.schema(b); err != nil {
+				t.Errorf("alert on MQTT does not fit alert.schema.json: %v\n%s", err, b)
+			}
 			var m Message
 			if err := json.Unmarshal(b, &m); err != nil {
 				t.Fatalf("alert on MQTT: %v: %s", err, b)
 			}
 			out = append(out, m)
+			r.raw = append(r.raw, b)
 		case <-deadline:
 			t.Fatalf("got %d alert messages on MQTT, want %d", len(out), want)
 		}

@@ -107,7 +107,7 @@ func BenchmarkAlertPublish(b *testing.B) {
 			case msg := <-sub:
 				var m Message
 				json.Unmarshal(msg, &m)
-				got = m.State == Open && slices.Contains(m.Items, f.Item)
+				got = m.State == Open && slices.Contains(m.Items, f.ItemID)
 			case <-time.After(5 * time.Second):
 				b.Fatal("no alert on MQTT within 5 s")
 			}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/alert/notify"
-	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/store"
 )
@@ -20,20 +19,29 @@ type Publisher interface {
 	Publish(ctx context.Context, topic string, payload []byte) error
 }
 
-// Message is an alert on the internal MQTT topic (DESIGN.md §6 custody/alerts): identifiers only —
-// item numbers, level and cabinet, never a title.
+// Message is an alert on the MQTT topic custody/alerts, which read-only displays and monitoring
+// systems (custody-monitor) read: identifiers only (DESIGN.md §5 rule 11) — the alert's opaque
+// id, kind, severity, cabinet and room codes, the register's item ids (numbers, never a document
+// number), the count, the time, the state and the console link; never a document number, title,
+// holder or level word. It is bounded: a grouped alert names at most MaxMessageItems items and
+// says how many there are (Count); the rest is in the console.
+// firmware-protocol/mqtt/alert.schema.json is its contract.
 type Message struct {
 	ID       string         `json:"id"`
 	Kind     reconcile.Kind `json:"kind"`
 	Severity Severity       `json:"severity"`
 	Cabinet  string         `json:"cabinet,omitempty"`
-	Item     string         `json:"item,omitempty"`  // when the alert is about one item
-	Items    []string       `json:"items,omitempty"` // every item of a grouped alert
-	Level    custody.Level  `json:"level,omitempty"`
+	Room     string         `json:"room,omitempty"`
+	Items    []int64        `json:"items,omitempty"` // register item ids, at most MaxMessageItems
+	Count    int            `json:"count"`           // findings of the alert (items of a grouped one)
 	At       time.Time      `json:"at"`
 	State    State          `json:"state"`
-	Count    int            `json:"count"`
+	Link     string         `json:"link"` // the alert in the console
 }
+
+// MaxMessageItems bounds the item ids in one MQTT alert, so the message stays far below a
+// broker's packet limit whatever the alert groups (docs/limits.md).
+const MaxMessageItems = 100
 
 // Escalator publishes alert changes and notifies people per the policy. One goroutine runs it.
 type Escalator struct {
@@ -164,15 +172,22 @@ func (e *Escalator) publish(ctx context.Context) error {
 }
 
 func (e *Escalator) message(ctx context.Context, a Alert) (Message, error) {
-	m := Message{ID: a.Ref, Kind: a.Kind, Severity: a.Severity, Cabinet: a.Cabinet, Level: a.Level, At: a.UpdatedAt, State: a.State, Count: a.Count}
+	m := Message{ID: a.Ref, Kind: a.Kind, Severity: a.Severity, Cabinet: a.Cabinet, Room: a.Room, At: a.UpdatedAt, State: a.State, Count: a.Count, Link: e.link(a)}
 	if a.Kind.PerItem() || a.Kind == reconcile.Overdue {
-		items, err := strings1(ctx, e.book.st.DB(), `SELECT item FROM findings WHERE alert_id = ? AND cleared_at IS NULL AND item <> '' ORDER BY item`, a.ID)
+		rows, err := e.book.st.DB().QueryContext(ctx, `SELECT item_id FROM findings WHERE alert_id = ? AND cleared_at IS NULL AND item_id IS NOT NULL ORDER BY item_id LIMIT ?`, a.ID, MaxMessageItems)
 		if err != nil {
 			return m, fmt.Errorf("alert %s items: %w", a.Ref, err)
 		}
-		m.Items = items
-		if len(items) == 1 {
-			m.Item = items[0]
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return m, fmt.Errorf("alert %s items: %w", a.Ref, err)
+			}
+			m.Items = append(m.Items, id)
+		}
+		if err := rows.Err(); err != nil {
+			return m, fmt.Errorf("alert %s items: %w", a.Ref, err)
 		}
 	}
 	return m, nil

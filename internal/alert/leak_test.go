@@ -138,17 +138,72 @@ func TestNothingLeavesTheSecureNetwork(t *testing.T) {
 			t.Errorf("alert %s (%s) reached no external channel", a.Ref, a.Kind)
 		}
 	}
-	// The internal topic carries identifiers, never a title.
-	for _, m := range r.mqtt(t, len(alerts)) {
-		b := fmt.Sprintf("%+v", m)
-		rows, _ := r.st.DB().Query(`SELECT title FROM documents`)
-		for rows.Next() {
-			var title string
-			rows.Scan(&title)
-			if strings.Contains(b, title) {
-				t.Errorf("the MQTT alert holds a title: %s", b)
+	// The monitor topic carries identifiers only: no title, document or item number, holder,
+	// EPC or level word (rule 11) — the alert's kind and the item ids it may carry.
+	r.mqtt(t, len(alerts))
+	for _, b := range r.raw {
+		for _, f := range forbidden {
+			if isKindWord(f) {
+				continue // the kind is published, by name
+			}
+			if f != "" && strings.Contains(strings.ToLower(string(b)), strings.ToLower(f)) {
+				t.Errorf("the MQTT alert holds %q: %s", f, b)
 			}
 		}
-		rows.Close()
+		if word.Match(b) {
+			t.Errorf("the MQTT alert holds the level word secret: %s", b)
+		}
+	}
+}
+
+func isKindWord(s string) bool {
+	for _, k := range reconcile.Kinds {
+		if s == string(k) || s == k.Text().ZH || s == k.Text().EN {
+			return true
+		}
+	}
+	return false
+}
+
+// The contract's own vectors: every good payload fits alert.schema.json, every bad one — a
+// document number, a level word, a title, too many items — does not.
+func TestPublishedAlertVectors(t *testing.T) {
+	valid := alerttest.Schema(t, "alert.schema.json")
+	v := alerttest.LoadPublishedVectors(t).Alert
+	if len(v.Good) == 0 || len(v.Bad) == 0 {
+		t.Fatal("no alert vectors")
+	}
+	for _, g := range v.Good {
+		if err := valid(g.Payload); err != nil {
+			t.Errorf("good vector %s refused: %v", g.Name, err)
+		}
+	}
+	for _, b := range v.Bad {
+		if err := valid(b.Payload); err == nil {
+			t.Errorf("bad vector %s (%s) accepted", b.Name, b.Reason)
+		}
+	}
+}
+
+// A grouped alert of more items than a message may name names MaxMessageItems of them, says how
+// many there are, and stays small: one cabinet of 300 missing copies is one bounded message.
+func TestGroupedAlertMessageIsBounded(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	var fs []reconcile.Finding
+	for i := range 300 {
+		fs = append(fs, reconcile.Finding{Kind: reconcile.Missing, Subject: fmt.Sprintf("item/%d", 100000+i), Confidence: reconcile.Confirmed, Cabinet: "C-01", Agent: "agent-a",
+			ItemID: int64(1 + i%160), Item: strings.Repeat("京密〔2027〕73号", 20), At: night})
+	}
+	if err := r.book.Apply(ctx, Evaluation{Findings: fs}); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(t)
+	m := r.mqtt(t, 1)[0]
+	if m.Count != 300 || len(m.Items) != MaxMessageItems {
+		t.Errorf("got count %d and %d item ids, want 300 and %d", m.Count, len(m.Items), MaxMessageItems)
+	}
+	if n := len(r.raw[0]); n > 4096 {
+		t.Errorf("the message is %d bytes, want it bounded well below 4 KiB", n)
 	}
 }

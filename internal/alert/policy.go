@@ -10,8 +10,9 @@
 //     findings do, and a destroyed item's tag does at once. An alert resolves itself when its last
 //     finding clears — except destroyed_seen, which a person must resolve. Acknowledge and Resolve
 //     are a person's steps, with a note. Every change is an audit record (store.Change).
-//   - Escalator delivers: the internal MQTT topic gets every change of every alert (identifiers,
-//     item numbers and levels — the secure network only); people get notices through external
+//   - Escalator delivers: the MQTT topic custody/alerts gets every change of every alert
+//     (identifiers only: ref, kind, severity, cabinet and room codes, register item ids, count,
+//     time, state, console link — never a document number, title, holder or level word); people get notices through external
 //     channels that carry only the opaque alert ref, severity, cabinet or room code, time and a
 //     console link (DESIGN.md §5 rule 11), per the escalation policy: the custodian at once,
 //     leaders at once for top-secret items, confirmed losses and destroyed tags seen, otherwise

@@ -91,7 +91,7 @@ func TestDoorCycleWithoutCheckoutRaisesOnlyTheConfirmedRemoval(t *testing.T) {
 		case a.Kind == "door_after_hours" && afterHours(closed):
 			// Working days are Monday to Friday; on a weekend the door cycle is after hours.
 		default:
-			t.Errorf("alert %s %s cabinet=%s item=%s: want none but the removal from C-01", a.Kind, a.Severity, a.Cabinet, a.Item)
+			t.Errorf("alert %s %s cabinet=%s items=%v: want none but the removal from C-01", a.Kind, a.Severity, a.Cabinet, a.Items)
 		}
 	}
 	if removal == 0 {

@@ -74,13 +74,13 @@ type envelope struct {
 
 // alertMsg is an alert on {base}/alerts (firmware-protocol/mqtt/alert.schema.json).
 type alertMsg struct {
-	ID       string `json:"id"`
-	Kind     string `json:"kind"`
-	Severity string `json:"severity"`
-	Cabinet  string `json:"cabinet"`
-	Item     string `json:"item"`
-	State    string `json:"state"`
-	Count    int    `json:"count"`
+	ID       string  `json:"id"`
+	Kind     string  `json:"kind"`
+	Severity string  `json:"severity"`
+	Cabinet  string  `json:"cabinet"`
+	Items    []int64 `json:"items"` // register item ids
+	State    string  `json:"state"`
+	Count    int     `json:"count"`
 }
 
 type room struct {

@@ -212,9 +212,13 @@ func TestFullNight(t *testing.T) {
 		}
 	}
 	var msgs []string
+	alertSchema := alerttest.Schema(t, "alert.schema.json")
 	for range 4 {
 		select {
 		case b := <-alertsCh:
+			if err := alertSchema(b); err != nil {
+				t.Errorf("alert on MQTT does not fit alert.schema.json: %v\n%s", err, b)
+			}
 			var m alert.Message
 			json.Unmarshal(b, &m)
 			msgs = append(msgs, fmt.Sprintf("%s %s %s %d", m.Kind, m.Cabinet, m.State, len(m.Items)))
@@ -255,6 +259,9 @@ func TestFullNight(t *testing.T) {
 	}
 	select {
 	case b := <-summaryCh:
+		if err := alerttest.Schema(t, "summary.schema.json")(b); err != nil {
+			t.Errorf("the morning summary does not fit summary.schema.json: %v\n%s", err, b)
+		}
 		var s struct {
 			Units []UnitSummary `json:"units"`
 		}
@@ -287,5 +294,34 @@ func TestScheduleInShanghaiTime(t *testing.T) {
 		if _, err := New(nil, nil, nil, nil, nil, bad, nil, nil); err == nil {
 			t.Errorf("got no error for %+v, want one naming the key", bad)
 		}
+	}
+}
+
+// The contract's vectors of the summary topic: the good fits summary.schema.json, a holder's
+// name or more missed cabinets than a message may name do not.
+func TestPublishedSummaryVectors(t *testing.T) {
+	valid := alerttest.Schema(t, "summary.schema.json")
+	v := alerttest.LoadPublishedVectors(t).Summary
+	for _, g := range v.Good {
+		if err := valid(g.Payload); err != nil {
+			t.Errorf("good vector %s refused: %v", g.Name, err)
+		}
+	}
+	for _, b := range v.Bad {
+		if err := valid(b.Payload); err == nil {
+			t.Errorf("bad vector %s (%s) accepted", b.Name, b.Reason)
+		}
+	}
+	// What Close publishes for a unit with more missed cabinets than a message names.
+	sum := []UnitSummary{{Unit: "U1", Cabinets: 300, Missed: make([]string, 250)}}
+	for i := range sum[0].Missed {
+		sum[0].Missed[i] = fmt.Sprintf("C-%03d", i)
+	}
+	b, _ := json.Marshal(summaryMessage(&Night{Start: time.Now(), Deadline: time.Now()}, sum))
+	if err := valid(b); err != nil {
+		t.Errorf("the published summary of 250 missed cabinets does not fit: %v", err)
+	}
+	if !strings.Contains(string(b), `"missed_count":250`) {
+		t.Errorf("the summary does not say 250 were missed: %s", b)
 	}
 }

@@ -264,6 +264,37 @@ type UnitSummary struct {
 	OpenAlerts int            `json:"open_alerts"`
 }
 
+// MaxSummaryMissed bounds the missed cabinets one unit names in the published summary; MissedCount
+// says how many there were (docs/limits.md). The console shows them all.
+const MaxSummaryMissed = 100
+
+// unitMessage is one unit in the summary published on MQTT (firmware-protocol/mqtt/
+// summary.schema.json): codes and counts only.
+type unitMessage struct {
+	Unit        string         `json:"unit"`
+	Cabinets    int            `json:"cabinets"`
+	Reported    int            `json:"reported"`
+	Missed      []string       `json:"missed,omitempty"`
+	MissedCount int            `json:"missed_count"`
+	Findings    map[string]int `json:"findings"`
+	OpenAlerts  int            `json:"open_alerts"`
+}
+
+func summaryMessage(n *Night, sum []UnitSummary) any {
+	units := make([]unitMessage, 0, len(sum))
+	for _, u := range sum {
+		m := unitMessage{Unit: u.Unit, Cabinets: u.Cabinets, Reported: u.Reported, Missed: u.Missed, MissedCount: len(u.Missed), Findings: u.Findings, OpenAlerts: u.OpenAlerts}
+		if len(m.Missed) > MaxSummaryMissed {
+			m.Missed = m.Missed[:MaxSummaryMissed]
+		}
+		if m.Findings == nil {
+			m.Findings = map[string]int{}
+		}
+		units = append(units, m)
+	}
+	return map[string]any{"start": n.Start, "deadline": n.Deadline, "units": units}
+}
+
 // Close turns silent cabinets into inventory_missed and writes the morning summary.
 func (s *Scheduler) Close(ctx context.Context, n *Night) ([]UnitSummary, error) {
 	now := s.clk.Now()
@@ -289,7 +320,7 @@ func (s *Scheduler) Close(ctx context.Context, n *Night) ([]UnitSummary, error) 
 		return sum, fmt.Errorf("record summary: %w", err)
 	}
 	if s.pub != nil {
-		msg, _ := json.Marshal(map[string]any{"start": n.Start, "deadline": n.Deadline, "units": sum})
+		msg, _ := json.Marshal(summaryMessage(n, sum))
 		if err := s.pub.Publish(ctx, s.cfg.SummaryTopic, msg); err != nil {
 			return sum, fmt.Errorf("publish summary: %w", err)
 		}
