@@ -35,7 +35,16 @@ type controllerBus struct {
 	// unlocked event first) and none was badged at the cabinet (unlocked, arg 1).
 	lock      map[string]lockSeen
 	silentBus bool // the bus was lost: controller_silent was raised for its cabinets
+
+	// silence: a controller that stopped answering its heartbeat is reported after
+	// controllerGrace, so a blip of a loaded bus is no alarm; reported says which were. Both
+	// under b.mu: the timers' functions run on their own goroutines.
+	silence  map[string]*time.Timer
+	reported map[string]bool
 }
+
+// controllerGrace is how long a controller may stay silent before controller_silent is raised.
+const controllerGrace = 5 * time.Second
 
 type lockSeen struct {
 	state cabinet.LockState
@@ -45,7 +54,8 @@ type lockSeen struct {
 }
 
 func newControllerBus(a *Agent, c config.Controller, open func(config.Controller) (io.ReadWriteCloser, error)) *controllerBus {
-	b := &controllerBus{a: a, cfg: c, log: a.log.With("controller", c.ID), open: open, addrOf: map[string]uint8{}, lock: map[string]lockSeen{}}
+	b := &controllerBus{a: a, cfg: c, log: a.log.With("controller", c.ID), open: open, addrOf: map[string]uint8{}, lock: map[string]lockSeen{},
+		silence: map[string]*time.Timer{}, reported: map[string]bool{}}
 	for _, s := range c.Cabinets {
 		b.addrOf[s.Cabinet] = uint8(s.Address)
 	}
@@ -129,6 +139,12 @@ func (b *controllerBus) session(ctx context.Context, port io.ReadWriteCloser) er
 	for ev := range cl.Events() {
 		b.event(sctx, ev)
 	}
+	b.mu.Lock()
+	for cab, t := range b.silence {
+		t.Stop()
+		delete(b.silence, cab)
+	}
+	b.mu.Unlock()
 	cl.Close()
 	return <-done
 }
@@ -169,9 +185,49 @@ func (b *controllerBus) event(ctx context.Context, ev cabinet.Event) {
 	case cabinet.EventLinkLost:
 		a.doorUnknown(cab)
 		b.lock[cab] = lockSeen{}
-		a.Fault(ctx, cab, "controller_silent", "the controller of cabinet "+cab+" does not answer", false)
+		since := ev.At.UTC().Format(time.RFC3339)
+		b.mu.Lock()
+		if t := b.silence[cab]; t != nil {
+			t.Stop()
+		}
+		var t *time.Timer
+		t = time.AfterFunc(controllerGrace, func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if b.silence[cab] != t {
+				return // it answered again (or the session ended) meanwhile
+			}
+			delete(b.silence, cab)
+			b.reported[cab] = true
+			a.Fault(ctx, cab, "controller_silent", "the controller of cabinet "+cab+" does not answer its heartbeat since "+since, false)
+		})
+		b.silence[cab] = t
+		b.mu.Unlock()
 	case cabinet.EventLinkRestored:
-		a.Fault(ctx, cab, "controller_silent", "", true)
+		// The door and the bolt may have moved while it was silent: read them again, or every
+		// round would stay incomplete until the next door event.
+		b.mu.Lock()
+		cl := b.client
+		b.mu.Unlock()
+		if cl != nil {
+			if st, err := cl.Status(ctx, ev.Addr); err == nil {
+				a.setDoor(cab, st.Door == cabinet.DoorOpen)
+				b.lock[cab] = lockSeen{state: st.Lock, at: time.Now(), how: "status", known: true}
+			} else {
+				b.log.Warn("controller status unknown after it answered again", "cabinet", cab, "error", err)
+			}
+		}
+		b.mu.Lock()
+		if t := b.silence[cab]; t != nil {
+			t.Stop()
+			delete(b.silence, cab)
+		}
+		was := b.reported[cab]
+		delete(b.reported, cab)
+		b.mu.Unlock()
+		if was {
+			a.Fault(ctx, cab, "controller_silent", "", true)
+		}
 		a.Trigger(cab, modeNow, "controller of cabinet "+cab+" answers again")
 	case cabinet.EventLocked, cabinet.EventUnlocked:
 		how := map[bool]string{true: "unlocked", false: "locked"}[ev.Kind == cabinet.EventUnlocked]

@@ -206,3 +206,37 @@ func TestForcedDoorAndRemovalAreOneIncident(t *testing.T) {
 		t.Fatalf("the forced door's history lacks the round after it: %+v", h)
 	}
 }
+
+// A round cut short by a door that is still open orders no confirming round into the open door
+// and raises nothing; once the door is shut, an incomplete round is only suspected until the
+// confirming rounds have had their chance.
+func TestInterruptedRoundWaitsForTheDoorToClose(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	open := night
+	r.chk.Door("C-02", "open", "", open)
+	rep := r.round(2, "cut", open.Add(2*time.Second), func(int) bool { return true })
+	rep.Complete = false
+	res, err := r.chk.Report(ctx, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Confirm || len(r.cmd.list()) != 0 {
+		t.Fatalf("confirming rounds ordered into an open door: %v", r.cmd.list())
+	}
+	if fs, _ := r.book.Findings(ctx, Filter{Kind: reconcile.InventoryIncomplete}, 0); len(fs) != 0 {
+		t.Fatalf("got %+v, want no inventory_incomplete while the door is open", fs)
+	}
+	r.chk.Door("C-02", "closed", "", open.Add(5*time.Second))
+	rep = r.round(2, "after", open.Add(8*time.Second), func(int) bool { return true })
+	rep.Complete = false
+	if _, err := r.chk.Report(ctx, rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.cmd.list()) != 1 {
+		t.Fatalf("after the close: got commands %v, want one confirming round", r.cmd.list())
+	}
+	if as := r.alerts(t, Filter{Active: true}); len(as) != 0 {
+		t.Fatalf("got alerts %+v, want none before the confirming rounds", as)
+	}
+}

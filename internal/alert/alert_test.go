@@ -437,16 +437,23 @@ func TestBrokenAntennaIsNotAskedForeverToConfirm(t *testing.T) {
 	if got := len(r.cmd.list()); got != MaxConfirms {
 		t.Errorf("got %d confirming commands for a cabinet whose antenna stays broken, want %d", got, MaxConfirms)
 	}
+	// One inventory_incomplete for a person to see, and the antenna's reader_fault alarm (issue 15).
 	as := r.alerts(t, Filter{Active: true})
-	if len(as) != 1 || as[0].Kind != reconcile.InventoryIncomplete {
-		t.Errorf("got alerts %+v, want one inventory_incomplete for a person to see", as)
+	kinds := map[reconcile.Kind]int{}
+	for _, a := range as {
+		kinds[a.Kind]++
 	}
-	// Repaired: a complete round clears it, and the next trouble may ask again.
+	if len(as) != 2 || kinds[reconcile.InventoryIncomplete] != 1 || kinds[reconcile.ReaderFault] != 1 {
+		t.Errorf("got alerts %+v, want one inventory_incomplete and one reader_fault", as)
+	}
+	// Repaired: a complete round clears the incomplete inventory, and the next trouble may ask
+	// again; the reader_fault's condition ends, and it waits for a person.
 	if _, err := r.chk.Report(ctx, r.round(1, "ok", night.Add(10*time.Minute), func(int) bool { return true })); err != nil {
 		t.Fatal(err)
 	}
-	if as := r.alerts(t, Filter{Active: true}); len(as) != 0 {
-		t.Errorf("got %d open alerts after a complete round, want none", len(as))
+	as = r.alerts(t, Filter{Active: true})
+	if len(as) != 1 || as[0].Kind != reconcile.ReaderFault || as[0].Count != 0 {
+		t.Errorf("got open alerts %+v after a complete round, want only the reader_fault, its condition ended", as)
 	}
 	if _, err := r.chk.Report(ctx, r.round(1, "miss", night.Add(11*time.Minute), func(i int) bool { return i != 2 })); err != nil {
 		t.Fatal(err)

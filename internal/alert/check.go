@@ -194,6 +194,7 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 		return reconcile.Result{}, err
 	}
 	res := reconcile.Reconcile(reconcile.Input{Now: c.now(), Policy: c.pol, Report: r, Items: items, Doors: doors, Elsewhere: elsewhere, Open: open, IsOurs: c.isOurs})
+	held := c.holdIncomplete(r, &res)
 	c.mu.Lock()
 	for i := range res.Findings {
 		f := &res.Findings[i]
@@ -222,7 +223,7 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 	} else {
 		delete(c.recheck, r.Cabinet)
 	}
-	complete := !slices.ContainsFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.InventoryIncomplete })
+	complete := !held && !slices.ContainsFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.InventoryIncomplete })
 	if complete && r.End.After(c.complete[r.Cabinet]) {
 		c.complete[r.Cabinet] = r.End
 	}
@@ -261,6 +262,40 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 		}
 	}
 	return res, nil
+}
+
+// holdIncomplete keeps an incomplete round from waking anyone before its confirming rounds have
+// had their chance (issue 15, point 6). While the cabinet's door is open (or its controller
+// silent), a round cut short by it says nothing: no finding, and no confirming round is ordered
+// into an open door — the agent rounds again after the close. Otherwise the round's
+// inventory_incomplete stays suspected (no alert) until MaxConfirms confirming rounds in a row
+// were incomplete too: an alert that a round seconds later resolves helps no one.
+// It reports whether it dropped the finding (the round is still incomplete).
+func (c *Checker) holdIncomplete(r reconcile.Report, res *reconcile.Result) bool {
+	i := slices.IndexFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.InventoryIncomplete })
+	if i < 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	open := false
+	if ds := c.doors[r.Cabinet]; len(ds) > 0 && ds[len(ds)-1].Close.IsZero() {
+		open = true
+	}
+	if s := c.cabs[r.Cabinet]; s != nil {
+		_, silent := s.active[reconcile.ControllerOffline]
+		open = open || silent
+	}
+	f := &res.Findings[i]
+	if open && (f.Evidence.Reason == "door_opened_mid_round" || f.Evidence.Reason == "interrupted") {
+		res.Findings = slices.Delete(res.Findings, i, i+1)
+		res.Confirm = slices.ContainsFunc(res.Findings, func(f reconcile.Finding) bool { return f.Confidence == reconcile.Suspected })
+		return true
+	}
+	if c.confirms[r.Cabinet] < MaxConfirms {
+		f.Confidence = reconcile.Suspected
+	}
+	return false
 }
 
 // LastComplete is the end of the cabinet's latest complete round since custodyd started (zero:

@@ -104,6 +104,7 @@ type Options struct {
 	OnRevoke AgentRevoked         // told of agent revocations (broker disconnect, ingest key cache)
 	OnRebind PlacesRebound        // told of a cabinet or desk bound to another agent (ingest's binding cache)
 	Station  register.Station     // sends encode_tag to a desk's agent; nil: tag encoding is unavailable
+	Locks    register.LockControl // sends lock and unlock to a cabinet's agent; nil: remote locking is unavailable
 	// ReportFont is the TrueType font with Chinese glyphs for PDF reports and receipts ([reports]
 	// font); empty: the report package's default (Debian's fonts-arphic-gbsn00lp).
 	ReportFont string

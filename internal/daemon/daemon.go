@@ -79,7 +79,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer site.close()
 	srv := api.New(reg, st, d.log, api.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Registry: registry, OnRevoke: site.revoked, OnRebind: site.rebound,
-		Station: station{in: site.ingest, wait: encodeWait}, Alerts: site.alerts, ReportFont: d.cfg.Reports.Font})
+		Station: station{in: site.ingest, wait: encodeWait}, Alerts: site.alerts, ReportFont: d.cfg.Reports.Font,
+		Locks: locks{in: site.ingest, chk: site.checker, wait: lockWait}})
 
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
 	if err != nil {

@@ -29,6 +29,7 @@ type site struct {
 	broker  *broker.Broker // nil with an external broker
 	ingest  *ingest.Ingest
 	alerts  *alert.Book // shared with the API and the console: a person's step wakes the escalator
+	checker *alert.Checker
 	runners []runner
 }
 
@@ -121,6 +122,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		s.close()
 		return nil, err
 	}
+	s.checker = chk
 	obs := alert.NewObserver(chk, 0, d.log)
 	feed := reg.NewDeskFeed(256)
 

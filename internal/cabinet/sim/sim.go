@@ -152,8 +152,10 @@ func (c *Controller) OpenByHand() bool {
 		c.unlockUntil = c.opts.Now() // relocks as soon as the door closes again
 		c.push(cabinet.EventUnlocked, 1)
 	}
+	// Opened in the same breath: the expired local unlock must not relock before the door moves.
+	c.door = cabinet.DoorOpen
+	c.push(cabinet.EventDoorOpened, 0)
 	c.mu.Unlock()
-	c.OpenDoor()
 	return true
 }
 

@@ -1,0 +1,61 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/wire"
+)
+
+// lockWait bounds how long a person waits for a cabinet's controller: the agent gives a lock
+// command 10 s on the bus.
+const lockWait = 15 * time.Second
+
+// locks carries the register's remote lock and unlock over ingest's signed command path, and
+// tells the alert checker what was commanded and what came of it: a command that failed or was
+// not answered is a lock_fault.
+type locks struct {
+	in   *ingest.Ingest
+	chk  *alert.Checker
+	wait time.Duration
+}
+
+var _ register.LockControl = locks{}
+
+func (l locks) Lock(ctx context.Context, agent, cabinet string) (wire.CmdResult, error) {
+	return l.ask(ctx, agent, cabinet, wire.KindLock, wire.Lock{Cabinet: cabinet}, "")
+}
+
+func (l locks) Unlock(ctx context.Context, agent, cabinet string, seconds int) (wire.CmdResult, error) {
+	return l.ask(ctx, agent, cabinet, wire.KindUnlock, wire.Unlock{Cabinet: cabinet, Seconds: seconds}, fmt.Sprintf("%d s", seconds))
+}
+
+func (l locks) ask(ctx context.Context, agent, cabinet, kind string, body any, detail string) (wire.CmdResult, error) {
+	l.chk.Commanded(cabinet, kind, detail, time.Now())
+	r, err := l.in.Ask(ctx, agent, kind, body, l.wait)
+	failure := ""
+	switch {
+	case errors.Is(err, ingest.ErrAgentOffline):
+		return r, fmt.Errorf("%w: %w", register.ErrStationOffline, err)
+	case errors.Is(err, ingest.ErrNoAnswer):
+		failure = "no answer within " + l.wait.String()
+		err = fmt.Errorf("%w: %w", register.ErrStationSilent, err)
+	case err != nil:
+		return r, err
+	case r.OK == nil || !*r.OK:
+		failure = r.Error
+		if failure == "" {
+			failure = "failed"
+		}
+	}
+	// The person's answer does not wait for the alert book; a lost context still records it.
+	if ferr := l.chk.LockResult(context.WithoutCancel(ctx), agent, cabinet, kind, time.Now(), failure); ferr != nil {
+		return r, errors.Join(err, fmt.Errorf("record the lock result: %w", ferr))
+	}
+	return r, err
+}
