@@ -63,8 +63,11 @@ type Alert struct {
 	// IncidentID is the cabinet alarm (forced door, tamper, power) this alert belongs to: the
 	// copies found missing by the inventory that alarm triggered are one story with it.
 	IncidentID int64 `json:"incident_id,omitempty"`
-	version    int64
-	published  int64
+	// LossCase is the loss case (追查) a confirmed missing alert was handed to when its item was
+	// reported lost: such an alert stays until a person resolves it (issue 14 point 3).
+	LossCase  int64 `json:"loss_case,omitempty"`
+	version   int64
+	published int64
 }
 
 // Finding is a stored finding.
@@ -282,6 +285,8 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 		q, args = q+` AND cabinet = ?`, append(args, val)
 	case "holder":
 		q, args = q+` AND holder = ?`, append(args, val)
+	case "losscase":
+		q, args = q+` AND subject LIKE ?`, append(args, g.Subject+"#%")
 	default:
 		q, args = q+` AND subject = ?`, append(args, g.Subject)
 	}
@@ -337,6 +342,19 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 				return false, fmt.Errorf("alert %s: condition ended: %w", a.Ref, err)
 			}
 			return true, b.event(ctx, tx, a, ts, "condition_ended", "", "", System, "condition ended; a person resolves the alert", a.State)
+		}
+		if a.LossCase != 0 {
+			return false, nil
+		}
+		if lc, err := b.lossCaseOf(ctx, tx, a); err != nil {
+			return false, err
+		} else if lc != 0 {
+			// The item was reported lost: the missing alert is not answered by that — it is
+			// handed to the loss case and stays until a person resolves it.
+			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET loss_case = ?, updated_at = ?, version = version + 1 WHERE id = ?`, lc, ts, a.ID); err != nil {
+				return false, fmt.Errorf("link alert %s to loss case %d: %w", a.Ref, lc, err)
+			}
+			return true, b.event(ctx, tx, a, ts, "linked", "", "", System, fmt.Sprintf("loss case %d", lc), a.State)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = 'resolved', count = 0, resolved_by = ?, resolved_at = ?, resolve_note = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
 			System, ts, "condition cleared", ts, a.ID); err != nil {
@@ -465,6 +483,24 @@ func (b *Book) noteInventory(ctx context.Context, cabinet string, end time.Time,
 // Incident returns the alerts linked to an alarm alert (its incident), oldest first.
 func (b *Book) Incident(ctx context.Context, id int64) ([]Alert, error) {
 	return b.query(ctx, b.st.DB(), `WHERE incident_id = ? ORDER BY id`, id)
+}
+
+// lossCaseOf is the open loss case of an item of a confirmed loss alert that is now reported lost
+// (0: none). It reads the register's loss tables; package register owns them, this is a read.
+func (b *Book) lossCaseOf(ctx context.Context, tx *store.Tx, a Alert) (int64, error) {
+	if !a.Kind.Loss() || !a.ConfirmedLoss {
+		return 0, nil
+	}
+	var lc int64
+	err := tx.QueryRowContext(ctx, `SELECT lc.id FROM findings f JOIN items i ON i.id = f.item_id JOIN loss_case_items li ON li.item_id = f.item_id JOIN loss_cases lc ON lc.id = li.case_id
+		WHERE f.alert_id = ? AND i.state = 'lost' ORDER BY lc.id DESC LIMIT 1`, a.ID).Scan(&lc)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("alert %s: loss case: %w", a.Ref, err)
+	}
+	return lc, nil
 }
 
 func (b *Book) link(ctx context.Context, tx *store.Tx, alertID int64, ids []int64) error {
@@ -722,7 +758,7 @@ type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
-const alertCols = `id, ref, kind, subject, severity, state, cabinet, room, agent, level, confirmed_loss, count, suppressed_by, opened_at, updated_at, acked_by, coalesce(acked_at, ''), ack_note, resolved_by, coalesce(resolved_at, ''), resolve_note, coalesce(notified_at, ''), version, published, coalesce(incident_id, 0)`
+const alertCols = `id, ref, kind, subject, severity, state, cabinet, room, agent, level, confirmed_loss, count, suppressed_by, opened_at, updated_at, acked_by, coalesce(acked_at, ''), ack_note, resolved_by, coalesce(resolved_at, ''), resolve_note, coalesce(notified_at, ''), version, published, coalesce(incident_id, 0), coalesce(loss_case, 0)`
 
 func (b *Book) query(ctx context.Context, q querier, where string, args ...any) ([]Alert, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+alertCols+` FROM alerts `+where, args...)
@@ -735,7 +771,7 @@ func (b *Book) query(ctx context.Context, q querier, where string, args ...any) 
 		var a Alert
 		var opened, updated, acked, resolved, notified string
 		if err := rows.Scan(&a.ID, &a.Ref, &a.Kind, &a.Subject, &a.Severity, &a.State, &a.Cabinet, &a.Room, &a.Agent, &a.Level, &a.ConfirmedLoss, &a.Count, &a.SuppressedBy,
-			&opened, &updated, &a.AckedBy, &acked, &a.AckNote, &a.ResolvedBy, &resolved, &a.ResolveNote, &notified, &a.version, &a.published, &a.IncidentID); err != nil {
+			&opened, &updated, &a.AckedBy, &acked, &a.AckNote, &a.ResolvedBy, &resolved, &a.ResolveNote, &notified, &a.version, &a.published, &a.IncidentID, &a.LossCase); err != nil {
 			return nil, fmt.Errorf("read alerts: %w", err)
 		}
 		a.KindText = a.Kind.Text()

@@ -55,6 +55,21 @@ type Checker struct {
 	agents    map[string]*reconcile.AgentStatus // availability
 	cabs      map[string]*cabinetState          // cabinet → its alarms and recent events (alarm.go)
 	hours     *reconcile.Hours                  // working hours, for door openings; nil: unknown
+	losses    Losses                            // open loss cases; nil: no reported_lost check
+}
+
+// Losses lists the copies of open loss cases (the register's 追查); the daemon adapts
+// register.OpenLosses to it.
+type Losses func(ctx context.Context) ([]reconcile.Loss, error)
+
+// SetLosses makes the site check keep reported_lost alerts in line with the open loss cases.
+// Call it before the checker runs.
+func (c *Checker) SetLosses(f Losses) { c.losses = f }
+
+// ApplyLosses raises (and clears) reported_lost alerts for the given open losses at once; the API
+// calls it right after a 报失 so the alarm does not wait for the next site check.
+func (b *Book) ApplyLosses(ctx context.Context, losses []reconcile.Loss) error {
+	return b.Apply(ctx, Evaluation{Findings: reconcile.ReportedLosses(losses), Scope: &Scope{Kinds: []reconcile.Kind{reconcile.ReportedLost}}})
 }
 
 // NewChecker returns a Checker. cmd may be nil (no confirming rounds: findings stay suspected);
@@ -379,10 +394,19 @@ func (c *Checker) Site(ctx context.Context, hours reconcile.Hours, doorLimit, of
 		}
 	}
 	fs = append(fs, reconcile.Offline(agents, offlineGrace, now)...)
-	return c.book.Apply(ctx, Evaluation{Findings: fs, Scope: &Scope{Kinds: []reconcile.Kind{reconcile.Overdue, reconcile.DoorLeftOpen, reconcile.AgentOffline}}})
+	kinds := []reconcile.Kind{reconcile.Overdue, reconcile.DoorLeftOpen, reconcile.AgentOffline}
+	if c.losses != nil {
+		ls, err := c.losses(ctx)
+		if err != nil {
+			return fmt.Errorf("open losses: %w", err)
+		}
+		fs = append(fs, reconcile.ReportedLosses(ls)...)
+		kinds = append(kinds, reconcile.ReportedLost)
+	}
+	return c.book.Apply(ctx, Evaluation{Findings: fs, Scope: &Scope{Kinds: kinds}})
 }
 
-const snapshotSelect = `SELECT i.id, d.number, i.copy_no, d.level, coalesce(i.epc, ''), i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, '')
+const snapshotSelect = `SELECT i.id, d.number, i.copy_no, d.level, coalesce(i.epc, ''), i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.purpose, '')
 	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id`
 
 // snapshot loads the items registered in the cabinet and the items whose tags the round read.
@@ -437,7 +461,7 @@ func scanSnapshot(rows *sql.Rows) (reconcile.Item, error) {
 	var it reconcile.Item
 	var number, level, state, due string
 	var copyNo int
-	if err := rows.Scan(&it.ID, &number, &copyNo, &level, &it.EPC, &state, &it.Cabinet, &it.Holder, &due); err != nil {
+	if err := rows.Scan(&it.ID, &number, &copyNo, &level, &it.EPC, &state, &it.Cabinet, &it.Holder, &due, &it.Purpose); err != nil {
 		return it, err
 	}
 	it.Number = number + "/" + strconv.Itoa(copyNo)

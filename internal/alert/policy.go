@@ -23,6 +23,7 @@
 package alert
 
 import (
+	"strings"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
@@ -79,7 +80,7 @@ func bump(s Severity) Severity {
 func SeverityOf(kind reconcile.Kind, level custody.Level, confirmedLoss, ours bool) Severity {
 	var s Severity
 	switch kind {
-	case reconcile.DestroyedSeen, reconcile.NotBound:
+	case reconcile.DestroyedSeen, reconcile.NotBound, reconcile.ReportedLost:
 		return Critical
 	case reconcile.Missing, reconcile.UnrecordedRemoval:
 		if confirmedLoss {
@@ -164,6 +165,9 @@ func groupOf(f reconcile.Finding) string {
 		return "cabinet/" + f.Cabinet
 	case f.Kind == reconcile.Overdue && f.Holder != "":
 		return "holder/" + f.Holder
+	case f.Kind == reconcile.ReportedLost:
+		g, _, _ := strings.Cut(f.Subject, "#") // losscase/<id>#item/<id>: one alert per case
+		return g
 	}
 	return f.Subject
 }
@@ -187,12 +191,12 @@ func manualOnly(k reconcile.Kind) bool {
 // alarm (tamper, forced door, power lost with the door open or the controller silent).
 func leadersAtOnce(a Alert) bool {
 	return a.Level == custody.TopSecret || a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen ||
-		a.Kind.Alarm() && a.Severity == Critical
+		a.Kind.Alarm() && a.Severity == Critical || a.Kind == reconcile.ReportedLost
 }
 
 // secrecyOffice: the secrecy office hears of confirmed losses (and a destroyed tag seen, which
 // means a destruction record is wrong), and of an agent speaking for a place not bound to it — the
 // security administrator (安全保密管理员) hears through this audience.
 func secrecyOffice(a Alert) bool {
-	return a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen || a.Kind == reconcile.NotBound
+	return a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen || a.Kind == reconcile.NotBound || a.Kind == reconcile.ReportedLost
 }

@@ -63,7 +63,6 @@ func (s *Server) workflowRoutes() []route {
 		{method: "POST", path: "/api/v1/documents/receive", roles: custodians, status: 201, h: s.receive},
 		{method: "POST", path: "/api/v1/reproductions", roles: custodians, status: 201, h: s.reproduce},
 		{method: "POST", path: "/api/v1/scope-widenings", roles: custodians, h: s.widenScope},
-		{method: "POST", path: "/api/v1/losses", roles: lossReporters, h: s.reportLoss},
 		{method: "POST", path: "/api/v1/recoveries", roles: custodians, h: s.recover},
 		{method: "GET", path: "/api/v1/items/{id}/history", roles: readers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)
@@ -92,12 +91,21 @@ func (s *Server) workflowRoutes() []route {
 		}},
 		{method: "POST", path: "/api/v1/recalls", roles: custodians, status: 201, h: s.startRecall},
 		{method: "GET", path: "/api/v1/recalls/{id}", roles: reporters, raw: s.recallReport},
-		{method: "POST", path: "/api/v1/recalls/{id}/close", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+		{method: "POST", path: "/api/v1/recalls/{id}/close", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)
 			if err != nil {
 				return nil, err
 			}
-			return s.reg.CloseRecall(ctx, a, id)
+			// The body is optional: {"note": …} is the deciding leader's note over lost copies.
+			var req struct {
+				Note string `json:"note"`
+			}
+			if r.ContentLength != 0 {
+				if err := decode(r, &req); err != nil {
+					return nil, err
+				}
+			}
+			return s.reg.CloseRecall(ctx, a, id, req.Note)
 		}},
 
 		{method: "GET", path: "/api/v1/people/{username}/clearance", roles: clearanceViews, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
@@ -241,17 +249,6 @@ func (s *Server) widenScope(ctx context.Context, a register.Actor, r *http.Reque
 	return s.reg.WidenScope(ctx, a, req.Approval)
 }
 
-func (s *Server) reportLoss(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	var req struct {
-		Items []int64 `json:"items"`
-		Note  string  `json:"note"`
-	}
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	return s.reg.ReportLost(ctx, a, req.Items, req.Note)
-}
-
 func (s *Server) recover(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 	var req struct {
 		Items   []int64 `json:"items"`
@@ -261,7 +258,11 @@ func (s *Server) recover(ctx context.Context, a register.Actor, r *http.Request)
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	return s.reg.Recover(ctx, a, req.Items, req.Cabinet, req.Note)
+	items, err := s.reg.Recover(ctx, a, req.Items, req.Cabinet, req.Note)
+	if err == nil {
+		s.raiseLosses(ctx) // a copy found is no longer an open loss
+	}
+	return items, err
 }
 
 func (s *Server) listDestruction(ctx context.Context, a register.Actor, r *http.Request) (any, error) {

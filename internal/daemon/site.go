@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/broker"
 	"github.com/custodyhq/custody/internal/ingest"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -123,6 +124,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		return nil, err
 	}
 	s.checker = chk
+	chk.SetLosses(api.OpenLosses(reg))
 	obs := alert.NewObserver(chk, 0, d.log)
 	feed := reg.NewDeskFeed(256)
 

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
@@ -23,11 +24,26 @@ func OverdueLoans(items []Item, now time.Time) []Finding {
 		f.Kind, f.Confidence = Overdue, Confirmed
 		f.Evidence = Evidence{LastEvent: it.LastEvent, Since: it.Due}
 		late := now.Sub(it.Due).Round(time.Minute)
-		f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 由 %s 借出，已逾期 %s 未还", it.Number, it.Holder, late), EN: fmt.Sprintf("item %s held by %s is %s overdue", it.Number, it.Holder, late)}
+		move := outMove(it)
+		f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 由 %s %s，已逾期 %s 未还", it.Number, it.Holder, move.ZH, late), EN: fmt.Sprintf("item %s %s by %s is %s overdue", it.Number, move.EN, it.Holder, late)}
 		out = append(out, f)
 	}
 	sortFindings(out)
 	return out
+}
+
+// outMove is the word for how an item went out, as the 机要员 says it: a carry-out is 携带外出,
+// not 借出 (issue 14 point 8).
+func outMove(it Item) custody.Text {
+	switch {
+	case it.Purpose == "take_out" || (it.Purpose == "" && it.State == custody.OutOfOffice):
+		return custody.Text{ZH: "携带外出", EN: "taken out of the office"}
+	case it.Purpose == "circulate":
+		return custody.Text{ZH: "传阅", EN: "circulated"}
+	case it.Purpose == "reading_room":
+		return custody.Text{ZH: "在阅文室阅读", EN: "read in the reading room"}
+	}
+	return custody.Text{ZH: "借出", EN: "checked out"}
 }
 
 // Expectation is a cabinet that a scheduled inventory commanded, and what came back.
@@ -145,6 +161,32 @@ func Offline(agents []AgentStatus, grace time.Duration, now time.Time) []Finding
 		out = append(out, Finding{Kind: AgentOffline, Subject: "agent/" + a.Agent, Confidence: Confirmed, Agent: a.Agent, At: a.Since.Add(grace),
 			Evidence: Evidence{Since: a.Since, Cabinets: a.Cabinets},
 			Text:     custody.Text{ZH: fmt.Sprintf("采集代理 %s 自 %s 起离线，所管柜 %v 无法清点", a.Agent, a.Since.Format("01-02 15:04"), a.Cabinets), EN: fmt.Sprintf("agent %s offline since %s; cabinets %v cannot be inventoried", a.Agent, a.Since.Format("01-02 15:04"), a.Cabinets)}})
+	}
+	sortFindings(out)
+	return out
+}
+
+// Loss is a copy of an open loss case (追查) that is still lost.
+type Loss struct {
+	Item     Item      `json:"item"`
+	Case     int64     `json:"case"`
+	Reported time.Time `json:"reported"`
+}
+
+// LossCaseSubject is the alert subject of a loss case: its copies' findings are one alert.
+func LossCaseSubject(c int64) string { return "losscase/" + strconv.FormatInt(c, 10) }
+
+// ReportedLosses returns a reported_lost finding for every lost copy of an open loss case:
+// confirmed at once, since a person reported it.
+func ReportedLosses(losses []Loss) []Finding {
+	var out []Finding
+	for _, l := range losses {
+		f := itemFinding(l.Item, l.Item.Cabinet, "", l.Reported)
+		f.Kind, f.Confidence = ReportedLost, Confirmed
+		f.Subject = LossCaseSubject(l.Case) + "#item/" + strconv.FormatInt(l.Item.ID, 10)
+		f.Evidence = Evidence{Since: l.Reported, Reason: LossCaseSubject(l.Case)}
+		f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 已报失（追查 %d），须立即追查", l.Item.Number, l.Case), EN: fmt.Sprintf("item %s was reported lost (loss case %d); trace it at once", l.Item.Number, l.Case)}
+		out = append(out, f)
 	}
 	sortFindings(out)
 	return out

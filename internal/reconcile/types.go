@@ -52,12 +52,16 @@ const (
 	// NotBound is an agent that spoke for a cabinet, desk or reader the register does not bind to
 	// it (DESIGN.md §5 rule 12): ingest refused the observation; this is an attack, not noise.
 	NotBound Kind = "not_bound"
+	// ReportedLost is a 报失 (issue 14): a fact reported by a person, not a reading — critical at
+	// once, one alert per loss case, cleared when a leader closes the case.
+	ReportedLost Kind = "reported_lost"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag,
 	Overdue, InventoryMissed, InventoryIncomplete, DoorLeftOpen, DoorAfterHours, AgentOffline,
-	Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault, NotBound}
+	Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault, NotBound,
+	ReportedLost}
 
 var kindText = map[Kind]custody.Text{
 	Missing:             {ZH: "缺失", EN: "Missing"},
@@ -79,6 +83,7 @@ var kindText = map[Kind]custody.Text{
 	ControllerOffline:   {ZH: "门控器失联", EN: "Controller offline"},
 	ReaderFault:         {ZH: "读写器故障", EN: "Reader fault"},
 	NotBound:            {ZH: "采集代理越权上报", EN: "Agent reported for a place not bound to it"},
+	ReportedLost:        {ZH: "报失", EN: "Reported lost"},
 }
 
 // Text is the display name of the kind.
@@ -128,6 +133,9 @@ type Item struct {
 	Cabinet string        `json:"cabinet,omitempty"` // for in_cabinet and destruction_pending: where it belongs
 	Holder  string        `json:"holder,omitempty"`
 	Due     time.Time     `json:"due,omitzero"`
+	// Purpose is why an item is out (borrow, circulate, reading_room, take_out): the overdue
+	// text names the move by it (借出, 传阅, 阅文室阅读, 携带外出).
+	Purpose string `json:"purpose,omitempty"`
 	// LastEvent is the item's latest custody event (store, check-out, return …), for the evidence
 	// and for the grace time of unrecorded_removal.
 	LastEvent *Event `json:"last_event,omitempty"`

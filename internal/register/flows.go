@@ -202,56 +202,6 @@ func (r *Register) WidenScope(ctx context.Context, a Actor, approval int64) (Doc
 	return Document{}, refuse(CodeNotFound, "文件 %q 不存在", "document %q does not exist", number)
 }
 
-// ReportLost records items as lost at once (rule 9). A holder reports only what they hold.
-func (r *Register) ReportLost(ctx context.Context, a Actor, ids []int64, note string) ([]Item, error) {
-	if len(ids) == 0 {
-		return nil, refuse(CodeInvalid, "请指定丢失的文件份", "name the lost items")
-	}
-	if strings.TrimSpace(note) == "" {
-		return nil, refuse(CodeInvalid, "请说明丢失经过（时间、地点、情形）", "describe the loss (when, where, how)")
-	}
-	role := actingRole(a)
-	now := store.FormatTime(r.now())
-	err := r.st.Change(ctx, func(tx *store.Tx) error {
-		lost := []auditItem{}
-		holders := []string{}
-		for _, id := range ids {
-			x, err := loadRow(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			if role == custody.Holder && x.holderID.Int64 != a.ID {
-				return refuseT(CodeForbidden, x.name().ZH+" 不在您名下，请由机要员或领导报失", x.name().EN+" is not held by you; a custodian or leader reports it")
-			}
-			to, err := step(x, custody.ReportLost, role)
-			if err != nil {
-				return err
-			}
-			if err := apply(ctx, tx, x, move{to: to, holder: x.holderID, due: x.Due}, custody.ReportLost, a.ID, x.holderID, sql.NullInt64{}, note, now); err != nil {
-				return err
-			}
-			lost = append(lost, toAuditItem(x, to))
-			if x.Holder != "" {
-				holders = append(holders, x.Holder)
-			}
-		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "item.lost", Subject: "items:" + strings.Join(idList(ids), ","),
-			After: map[string]any{"items": lost, "note": note}, Parties: holders})
-	})
-	if err != nil {
-		return nil, storeErr("report loss", err)
-	}
-	out := []Item{}
-	for _, id := range ids {
-		it, err := r.Item(ctx, a, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, nil
-}
-
 // Event is one step in an item's chain of custody.
 type Event struct {
 	At          string        `json:"at"`
@@ -315,6 +265,9 @@ func (r *Register) Recover(ctx context.Context, a Actor, ids []int64, cabinet, n
 				return err
 			}
 			found = append(found, toAuditItem(x, to))
+			if err := lossEvent(ctx, tx, x.ID, a.ID, "recovered", fmt.Sprintf("%s 找回入柜 %s：%s", x.name().ZH, cabinet, note), now); err != nil {
+				return err
+			}
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "item.recover", Subject: "items:" + strings.Join(idList(ids), ","),
 			After: map[string]any{"items": found, "cabinet": cabinet, "note": note}})

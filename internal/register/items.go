@@ -28,6 +28,7 @@ type Item struct {
 	Purpose    string        `json:"purpose,omitempty"` // why it is out: borrow, circulate, reading_room, take_out
 	Place      string        `json:"place,omitempty"`   // reading room or destination while out
 	Source     int64         `json:"source,omitempty"`  // the item a reproduction was copied from
+	Term       string        `json:"term,omitempty"`    // the document's 保密期限, for the mark (机密★10年)
 }
 
 // ItemFilter narrows Items; zero fields match everything.
@@ -38,12 +39,12 @@ type ItemFilter struct {
 }
 
 const itemSelect = `SELECT i.id, i.document_id, d.number, i.copy_no, d.copies, d.level, i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.epc, ''), coalesce(i.barcode, ''),
-	coalesce(i.purpose, ''), coalesce(i.place, ''), coalesce(i.source_item_id, 0)
+	coalesce(i.purpose, ''), coalesce(i.place, ''), coalesce(i.source_item_id, 0), d.secrecy_term
 	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id`
 
 func scanItem(row interface{ Scan(...any) error }) (Item, error) {
 	var it Item
-	err := row.Scan(&it.ID, &it.DocumentID, &it.Document, &it.Copy, &it.Copies, &it.Level, &it.State, &it.Cabinet, &it.Holder, &it.Due, &it.EPC, &it.Barcode, &it.Purpose, &it.Place, &it.Source)
+	err := row.Scan(&it.ID, &it.DocumentID, &it.Document, &it.Copy, &it.Copies, &it.Level, &it.State, &it.Cabinet, &it.Holder, &it.Due, &it.EPC, &it.Barcode, &it.Purpose, &it.Place, &it.Source, &it.Term)
 	return it, err
 }
 

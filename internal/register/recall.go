@@ -14,14 +14,19 @@ import (
 
 // Recall is a campaign to bring items back by a deadline.
 type Recall struct {
-	ID        int64        `json:"id"`
-	Name      string       `json:"name"`
-	Deadline  string       `json:"deadline"`
-	State     string       `json:"state"` // open, closed
-	CreatedBy string       `json:"created_by"`
-	Created   string       `json:"created_at"`
-	Total     int          `json:"total"`
-	Returned  int          `json:"returned"`
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Deadline  string `json:"deadline"`
+	State     string `json:"state"` // open, closed
+	CreatedBy string `json:"created_by"`
+	Created   string `json:"created_at"`
+	Total     int    `json:"total"`
+	Returned  int    `json:"returned"`
+	// Lost counts copies reported lost during the campaign: they are neither returned nor
+	// outstanding, and the campaign closes over them only with the deciding leader's note.
+	Lost      int          `json:"lost"`
+	ClosedBy  string       `json:"closed_by,omitempty"`
+	CloseNote string       `json:"close_note,omitempty"`
 	Overdue   bool         `json:"overdue"` // past the deadline with items still out
 	Items     []RecallItem `json:"items,omitempty"`
 }
@@ -31,6 +36,7 @@ type RecallItem struct {
 	Item
 	HeldBy   string `json:"held_by,omitempty"` // who held it when the campaign started
 	Returned bool   `json:"returned"`
+	Lost     bool   `json:"lost,omitempty"` // reported lost: counted apart, never as returned
 	At       string `json:"returned_at,omitempty"`
 }
 
@@ -99,8 +105,9 @@ func (r *Register) StartRecall(ctx context.Context, a Actor, req RecallRequest) 
 func (r *Register) Recall(ctx context.Context, a Actor, id int64) (Recall, error) {
 	db := r.st.DB()
 	var rc Recall
-	err := db.QueryRowContext(ctx, `SELECT r.id, r.name, r.deadline, r.state, p.username, r.created_at FROM recalls r JOIN people p ON p.id = r.created_by WHERE r.id = ?`, id).
-		Scan(&rc.ID, &rc.Name, &rc.Deadline, &rc.State, &rc.CreatedBy, &rc.Created)
+	err := db.QueryRowContext(ctx, `SELECT r.id, r.name, r.deadline, r.state, p.username, r.created_at, coalesce(cp.username, ''), r.close_note
+		FROM recalls r JOIN people p ON p.id = r.created_by LEFT JOIN people cp ON cp.id = r.closed_by WHERE r.id = ?`, id).
+		Scan(&rc.ID, &rc.Name, &rc.Deadline, &rc.State, &rc.CreatedBy, &rc.Created, &rc.ClosedBy, &rc.CloseNote)
 	if err == sql.ErrNoRows {
 		return rc, refuse(CodeNotFound, "清退 %d 不存在", "recall %d does not exist", id)
 	} else if err != nil {
@@ -126,14 +133,19 @@ func (r *Register) Recall(ctx context.Context, a Actor, id int64) (Recall, error
 			return rc, err
 		}
 		items[i].Item = it
-		// Back in custody, or gone for good: nothing is outstanding.
-		items[i].Returned = it.State != custody.CheckedOut && it.State != custody.OutOfOffice
-		if items[i].Returned {
+		// Back in custody, or gone for good by a recorded step: nothing is outstanding. A lost
+		// copy is not returned: it is counted apart.
+		items[i].Lost = it.State == custody.Lost
+		items[i].Returned = it.State != custody.CheckedOut && it.State != custody.OutOfOffice && !items[i].Lost
+		switch {
+		case items[i].Returned:
 			rc.Returned++
+		case items[i].Lost:
+			rc.Lost++
 		}
 	}
 	rc.Items, rc.Total = items, len(items)
-	if dl, err := store.ParseTime(rc.Deadline); err == nil && r.now().After(dl) && rc.Returned < rc.Total {
+	if dl, err := store.ParseTime(rc.Deadline); err == nil && r.now().After(dl) && rc.Returned+rc.Lost < rc.Total {
 		rc.Overdue = true
 	}
 	return rc, nil
@@ -167,11 +179,14 @@ func (r *Register) Recalls(ctx context.Context, a Actor) ([]Recall, error) {
 	return out, nil
 }
 
-// CloseRecall ends a campaign. It is refused while items are outstanding.
-func (r *Register) CloseRecall(ctx context.Context, a Actor, id int64) (Recall, error) {
-	if err := need(a, runRecalls, custody.Custodian); err != nil {
+// CloseRecall ends a campaign. It is refused while items are outstanding; over copies reported
+// lost it closes only by a leader, with the leader's note (issue 14 point 3), so a campaign never
+// reads as complete while copies are missing.
+func (r *Register) CloseRecall(ctx context.Context, a Actor, id int64, note ...string) (Recall, error) {
+	if err := need(a, runRecalls, custody.Custodian, custody.Leader); err != nil {
 		return Recall{}, err
 	}
+	n := strings.TrimSpace(strings.Join(note, " "))
 	rc, err := r.Recall(ctx, a, id)
 	if err != nil {
 		return Recall{}, err
@@ -179,14 +194,20 @@ func (r *Register) CloseRecall(ctx context.Context, a Actor, id int64) (Recall, 
 	if rc.State != "open" {
 		return Recall{}, refuse(CodeConflict, "清退 %d 已结束", "recall %d is already closed", id)
 	}
-	if rc.Returned < rc.Total {
-		return Recall{}, refuse(CodeRefused, "清退 %d 还有 %d 份未收回，不能结束", "recall %d still has %d items out and cannot close", id, rc.Total-rc.Returned)
+	if out := rc.Total - rc.Returned - rc.Lost; out > 0 {
+		return Recall{}, refuse(CodeRefused, "清退 %d 还有 %d 份未收回，不能结束", "recall %d still has %d items out and cannot close", id, out)
+	}
+	if rc.Lost > 0 && (!a.Has(custody.Leader) || n == "") {
+		return Recall{}, refuse(CodeRefused, "清退 %d 有 %d 份已报失、未收回：须由领导填写处理意见后结束清退", "recall %d has %d copies reported lost, not returned: only a leader closes it, with a note on them", id, rc.Lost)
+	}
+	if !a.Has(custody.Custodian) && rc.Lost == 0 {
+		return Recall{}, need(a, runRecalls, custody.Custodian)
 	}
 	err = r.st.Change(ctx, func(tx *store.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE recalls SET state = 'closed', closed_at = ? WHERE id = ? AND state = 'open'`, store.FormatTime(r.now()), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE recalls SET state = 'closed', closed_at = ?, closed_by = ?, close_note = ? WHERE id = ? AND state = 'open'`, store.FormatTime(r.now()), a.ID, n, id); err != nil {
 			return err
 		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "recall.close", Subject: fmt.Sprintf("recall:%d", id), After: map[string]any{"total": rc.Total}})
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "recall.close", Subject: fmt.Sprintf("recall:%d", id), After: map[string]any{"total": rc.Total, "returned": rc.Returned, "lost": rc.Lost, "note": n}})
 	})
 	if err != nil {
 		return Recall{}, storeErr("close recall", err)

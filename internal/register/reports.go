@@ -84,6 +84,7 @@ func (r *Register) Ledger(ctx context.Context, a Actor, f LedgerFilter) ([]Ledge
 			&l.Purpose, &l.Place, &l.Source, &l.Title, &l.IssuingUnit, &l.Unit, &l.IssuedOn, &l.SecrecyTerm, &l.HolderName); err != nil {
 			return nil, err
 		}
+		l.Term = l.SecrecyTerm
 		if !a.SeesTitles() {
 			l.Title = ""
 		}

@@ -42,13 +42,13 @@ type row struct {
 }
 
 const rowSelect = `SELECT i.id, i.document_id, d.number, i.copy_no, d.copies, d.level, i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.epc, ''), coalesce(i.barcode, ''),
-	d.title, d.issuing_unit_id, i.holder_id, i.cabinet_id, i.home_cabinet_id, i.batch_id, coalesce(i.purpose, ''), i.source_item_id
+	d.title, d.issuing_unit_id, i.holder_id, i.cabinet_id, i.home_cabinet_id, i.batch_id, coalesce(i.purpose, ''), i.source_item_id, d.secrecy_term
 	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id`
 
 func scanRow(s interface{ Scan(...any) error }) (row, error) {
 	var x row
 	err := s.Scan(&x.ID, &x.DocumentID, &x.Document, &x.Copy, &x.Copies, &x.Level, &x.State, &x.Cabinet, &x.Holder, &x.Due, &x.EPC, &x.Barcode,
-		&x.title, &x.issuingID, &x.holderID, &x.cabinetID, &x.homeCab, &x.batchID, &x.purpose, &x.sourceItem)
+		&x.title, &x.issuingID, &x.holderID, &x.cabinetID, &x.homeCab, &x.batchID, &x.purpose, &x.sourceItem, &x.Term)
 	x.docID = x.DocumentID
 	x.Purpose = x.purpose
 	if x.sourceItem.Valid {

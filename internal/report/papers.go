@@ -18,15 +18,8 @@ func state(s custody.State) string { return s.Text().ZH }
 // stamp is how papers show a time: to the minute, in the site's zone (named in a 时区 field).
 const stamp = "2006-01-02 15:04"
 
-func highest(levels []custody.Level) string {
-	best := custody.Level("")
-	for _, l := range levels {
-		if l.Rank() > best.Rank() {
-			best = l
-		}
-	}
-	return level(best)
-}
+// mark is the paper's secrecy mark (机密★10年) from its rows' levels and terms.
+func mark(levels []custody.Level, terms []string) string { return custody.Mark(levels, terms) }
 
 func person(name, username string) string {
 	if name == "" {
@@ -65,11 +58,12 @@ func Receipt(s register.Session, z sitetime.Zone) Table {
 		t.Fields = append(t.Fields, Field{"状态", map[string]string{"open": "进行中（未生效）", "abandoned": "已放弃（未生效）"}[s.State]})
 	}
 	var levels []custody.Level
+	var terms []string
 	for i, it := range s.Items {
-		levels = append(levels, it.Level)
+		levels, terms = append(levels, it.Level), append(terms, it.Term)
 		t.Rows = append(t.Rows, []string{fmt.Sprint(i + 1), it.Document, fmt.Sprint(it.Copy), level(it.Level), it.Title, state(it.State)})
 	}
-	t.Marking = highest(levels)
+	t.Marking = mark(levels, terms)
 	t.Notes = []string{fmt.Sprintf("共 %d 份。以上文件经双方当面清点无误，已在系统中登记；交付人与接收人已刷工作证并输入 PIN 确认。", s.Count)}
 	t.Signatures = []string{"交付人（签字）", "接收人（签字）"}
 	if s.Second != "" || s.Purpose == register.PurposeDestroy {
@@ -83,8 +77,9 @@ func Ledger(title string, fields []Field, rows []register.LedgerRow, z sitetime.
 	t := Table{Title: title, Fields: fields, Landscape: true,
 		Columns: []string{"编号", "发文字号", "标题", "密级", "份号", "发文单位", "保管单位", "成文日期", "保密期限", "状态", "柜/持有人", "归还期限"}}
 	var levels []custody.Level
+	var terms []string
 	for _, r := range rows {
-		levels = append(levels, r.Level)
+		levels, terms = append(levels, r.Level), append(terms, r.SecrecyTerm)
 		place := r.Cabinet
 		if r.Holder != "" {
 			place = person(r.HolderName, r.Holder)
@@ -92,7 +87,7 @@ func Ledger(title string, fields []Field, rows []register.LedgerRow, z sitetime.
 		t.Rows = append(t.Rows, []string{fmt.Sprint(r.ID), r.Document, r.Title, level(r.Level), fmt.Sprintf("%d/%d", r.Copy, r.Copies), r.IssuingUnit, r.Unit,
 			r.IssuedOn, r.SecrecyTerm, state(r.State), place, z.FormatStored(r.Due, stamp)})
 	}
-	t.Marking = highest(levels)
+	t.Marking = mark(levels, terms)
 	t.Notes = []string{fmt.Sprintf("共 %d 份。时间均为%s。", len(rows), z.Label("zh-CN"))}
 	return t
 }
@@ -108,16 +103,26 @@ func Recall(rc register.Recall, z sitetime.Zone) Table {
 		status += "（已超过截止时间）"
 	}
 	t.Fields = []Field{{"清退名称", rc.Name}, {"截止时间", z.FormatStored(rc.Deadline, stamp)}, {"进度", fmt.Sprintf("%d / %d", rc.Returned, rc.Total)}, {"状态", status}, {"时区", z.Label("zh-CN")}}
+	if rc.Lost > 0 {
+		t.Fields = append(t.Fields, Field{"已报失（未收回）", fmt.Sprint(rc.Lost)})
+	}
+	if rc.CloseNote != "" {
+		t.Fields = append(t.Fields, Field{"领导处理意见", rc.CloseNote + "（" + rc.ClosedBy + "）"})
+	}
 	var levels []custody.Level
+	var terms []string
 	for _, it := range rc.Items {
-		levels = append(levels, it.Level)
+		levels, terms = append(levels, it.Level), append(terms, it.Term)
 		back := "未收回"
-		if it.Returned {
+		switch {
+		case it.Lost:
+			back = "已报失"
+		case it.Returned:
 			back = "已收回"
 		}
 		t.Rows = append(t.Rows, []string{fmt.Sprint(it.ID), it.Document, fmt.Sprint(it.Copy), level(it.Level), it.HeldBy, state(it.State), back})
 	}
-	t.Marking = highest(levels)
+	t.Marking = mark(levels, terms)
 	return t
 }
 
@@ -130,11 +135,12 @@ func Certificate(c register.Certificate, z sitetime.Zone) Table {
 		t.Fields = append(t.Fields, Field{fmt.Sprintf("交接机要员%d", i+1), name})
 	}
 	var levels []custody.Level
+	var terms []string
 	for _, r := range c.Items {
-		levels = append(levels, r.Level)
+		levels, terms = append(levels, r.Level), append(terms, r.SecrecyTerm)
 		t.Rows = append(t.Rows, []string{fmt.Sprint(r.ID), r.Document, r.Title, level(r.Level), fmt.Sprintf("%d/%d", r.Copy, r.Copies), r.IssuingUnit})
 	}
-	t.Marking = highest(levels)
+	t.Marking = mark(levels, terms)
 	t.Notes = []string{fmt.Sprintf("共 %d 份，按经批准的销毁清册整批交接销毁，未逐份自行销毁。", len(c.Items))}
 	t.Signatures = []string{"机要员（签字）", "机要员（签字）", "批准领导（签字）", "销毁单位（盖章）"}
 	return t

@@ -34,7 +34,7 @@ type Field struct {
 // Table is one printable paper.
 type Table struct {
 	Title      string     // 标题, e.g. "涉密文件交接单"
-	Marking    string     // the highest secrecy level on the paper, printed top left ("机密")
+	Marking    string     // the secrecy mark of the paper (密级★保密期限, "机密★10年"), printed top left and first in a CSV
 	Fields     []Field    // header fields
 	Columns    []string   // column heads
 	Rows       [][]string // cells, one slice per row, as many as Columns
@@ -44,13 +44,17 @@ type Table struct {
 }
 
 // CSV writes the table as CSV: a UTF-8 byte-order mark first (spreadsheet programs in zh-CN
-// locales need it to read UTF-8), the header fields as "label,value" lines, a blank line, then the
-// column heads and rows.
+// locales need it to read UTF-8), the secrecy mark of its rows alone on the first line (an export
+// is a carrier like the paper and is marked like it), the header fields as "label,value" lines, a
+// blank line, then the column heads and rows.
 func CSV(w io.Writer, t Table) error {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
 		return err
 	}
 	cw := csv.NewWriter(w)
+	if t.Marking != "" {
+		cw.Write([]string{t.Marking})
+	}
 	if t.Title != "" {
 		cw.Write([]string{t.Title})
 	}
@@ -134,7 +138,7 @@ func PDF(w io.Writer, t Table, fontPath string) error {
 	if t.Marking != "" {
 		pdf.SetFont("cjk", "", 12)
 		pdf.SetTextColor(180, 0, 0)
-		pdf.CellFormat(0, 6, t.Marking+" ★", "", 1, "L", false, 0, "")
+		pdf.CellFormat(0, 6, t.Marking, "", 1, "L", false, 0, "")
 		pdf.SetTextColor(0, 0, 0)
 	}
 	pdf.SetFont("cjk", "", 16)

@@ -28,7 +28,7 @@ func closedSession() register.Session {
 	s := register.Session{ID: 12, Desk: "D-01", Purpose: register.PurposeBorrow, State: "closed", Custodian: "wang.fang", CustodianName: "王芳",
 		Counterpart: "zhang.wei", CounterpartName: "张伟", Due: "2026-11-30T10:00:00Z", Closed: "2026-11-26T09:30:00Z", Count: 2}
 	for i := 1; i <= 2; i++ {
-		s.Items = append(s.Items, register.SessionItem{Item: register.Item{ID: int64(i), Document: "京办发〔2026〕7号", Copy: i, Copies: 2, Level: custody.Secret, State: custody.CheckedOut},
+		s.Items = append(s.Items, register.SessionItem{Item: register.Item{ID: int64(i), Document: "京办发〔2026〕7号", Copy: i, Copies: 2, Level: custody.Secret, State: custody.CheckedOut, Term: "10年"},
 			Title: "关于加强涉密载体管理的通知"})
 	}
 	return s
@@ -40,7 +40,7 @@ func TestReceiptRendersInChinese(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := pdfText(t, buf.Bytes())
-	for _, want := range []string{"涉密文件交接单", "机密", "京办发〔2026〕7号", "关于加强涉密载体管理的通知", "王芳（wang.fang）", "张伟（zhang.wei）", "借阅", "共 2 份",
+	for _, want := range []string{"涉密文件交接单", "机密★10年", "京办发〔2026〕7号", "关于加强涉密载体管理的通知", "王芳（wang.fang）", "张伟（zhang.wei）", "借阅", "共 2 份",
 		// Stored 10:00Z and 09:30Z: shown as Beijing time whatever the host's zone, and named.
 		"2026-11-30 18:00", "2026-11-26 17:30", "北京时间", "交付人（签字）", "接收人（签字）", "第 1 页 共 1 页"} {
 		if !strings.Contains(text, want) {
@@ -79,9 +79,13 @@ func TestLedgerPagesAndCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// title, 1 field, blank line skipped by the reader, heads, 60 rows
-	if len(recs) != 63 || recs[2][1] != "发文字号" || recs[3][3] != "绝密" {
-		t.Errorf("CSV: got %d records, heads %v, first row %v; want 63, heads with 发文字号, level 绝密", len(recs), recs[2], recs[3])
+	// the mark, title, 1 field, blank line skipped by the reader, heads, 60 rows
+	if len(recs) != 64 || recs[3][1] != "发文字号" || recs[4][3] != "绝密" {
+		t.Errorf("CSV: got %d records, heads %v, first row %v; want 64, heads with 发文字号, level 绝密", len(recs), recs[3], recs[4])
+	}
+	// An export is marked like the paper: the highest level of its rows with its term, first.
+	if got := recs[0]; len(got) != 1 || got[0] != "绝密★30年" {
+		t.Errorf("CSV first line: got %q, want the mark 绝密★30年", got)
 	}
 }
 

@@ -1,0 +1,160 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/register"
+)
+
+// lifecycleEnv is newEnv with a reader (zhang.wei, badge B-0042), cabinet C-01, desk D-01 and the
+// goodDoc received into C-01 (3 copies).
+func lifecycleEnv(t *testing.T) (*env, []register.Item) {
+	t.Helper()
+	e := newEnv(t)
+	e.must("admin", "POST", "/api/v1/people", `{"username":"zhang.wei","name":"张伟","unit":"BGS","roles":["holder"],"password":"zhang.wei-password"}`, 201)
+	e.login("zhang.wei", "zhang.wei-password")
+	e.must("admin", "POST", "/api/v1/badges", `{"username":"zhang.wei","code":"B-0042","pin":"2468"}`, 200)
+	e.must("wang.fang", "POST", "/api/v1/cabinets", `{"code":"C-01","name":"一号柜","room":"R301","unit":"BGS"}`, 201)
+	e.must("wang.fang", "POST", "/api/v1/desks", `{"code":"D-01","name":"机要室工作台","room":"R301"}`, 201)
+	var recv registerResponse
+	e.decode(e.do("wang.fang", "POST", "/api/v1/documents/receive", `{"document":`+goodDoc+`,"cabinet":"C-01","from":"市委机要局"}`, nil), 201, &recv)
+	return e, recv.Items
+}
+
+// handover runs a desk handover over HTTP with zhang.wei as the counterpart.
+func (e *env) handover(purpose, extra string, items ...int64) register.Session {
+	e.t.Helper()
+	var s register.Session
+	e.decode(e.do("wang.fang", "POST", "/api/v1/sessions", `{"desk":"D-01","purpose":"`+purpose+`"`+extra+`}`, nil), 201, &s)
+	e.must("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/scans", s.ID), `{"data":"B-0042"}`, 200)
+	for _, id := range items {
+		e.must("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/scans", s.ID), fmt.Sprintf(`{"data":"%d"}`, id), 200)
+	}
+	e.decode(e.do("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/close", s.ID), `{"pin":"2468"}`, nil), 200, &s)
+	return s
+}
+
+func (e *env) body(user, path string) (int, string) {
+	e.t.Helper()
+	resp := e.do(user, "GET", path, "", nil)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Loss is an alarm (issue 14 point 3): 报失 raises a critical reported_lost alert at once, freezes
+// the copy and opens a loss case; a recall counts the lost copy apart and closes over it only
+// with a leader's note; the loss case closes only by a leader, and then the alert clears.
+func TestLossIsAnAlarm(t *testing.T) {
+	e, items := lifecycleEnv(t)
+	one := items[0].ID
+	due := time.Now().Add(48 * time.Hour).Format(time.RFC3339)
+	e.handover("borrow", `,"due":"`+due+`"`, one)
+	var rc register.Recall
+	e.decode(e.do("wang.fang", "POST", "/api/v1/recalls", `{"name":"年终清退","deadline":"`+due+`","documents":["国保〔2026〕7号"]}`, nil), 201, &rc)
+
+	// Reproduction: a holder reports a copy they do not hold — refused, nothing written.
+	status, eb := e.errorOf(e.do("zhang.wei", "POST", "/api/v1/losses", fmt.Sprintf(`{"items":[%d],"note":"丢了"}`, items[1].ID), nil))
+	if status != 403 || !strings.Contains(eb.Error.Message, "不在您名下") {
+		t.Errorf("loss of a copy not held: got %d %q, want 403 不在您名下", status, eb.Error.Message)
+	}
+	var cases []register.LossCase
+	e.decode(e.do("wang.fang", "GET", "/api/v1/losses", "", nil), 200, &cases)
+	if len(cases) != 0 {
+		t.Fatalf("a refused loss report left %d loss cases", len(cases))
+	}
+
+	var lc register.LossCase
+	e.decode(e.do("zhang.wei", "POST", "/api/v1/losses", fmt.Sprintf(`{"items":[%d],"note":"11月20日在会议室遗失"}`, one), nil), 201, &lc)
+	if lc.State != "open" || len(lc.Items) != 1 || lc.Items[0].State != custody.Lost || len(lc.History) != 1 || lc.History[0].Event != "reported" {
+		t.Fatalf("loss case: got %+v, want an open case with the lost copy and its report", lc)
+	}
+	// The alarm is raised at once, critical, for the loss case.
+	var alerts []alert.Alert
+	e.decode(e.do("wang.fang", "GET", "/api/v1/alerts?kind=reported_lost", "", nil), 200, &alerts)
+	if len(alerts) != 1 || alerts[0].Severity != alert.Critical || alerts[0].State != alert.Open || alerts[0].Subject != fmt.Sprintf("losscase/%d", lc.ID) {
+		t.Fatalf("reported_lost alerts: got %+v, want one open critical alert for loss case %d", alerts, lc.ID)
+	}
+
+	// Frozen: a lost copy cannot be lent, listed for destruction or stored.
+	status, eb = e.errorOf(e.do("wang.fang", "POST", "/api/v1/destructions", fmt.Sprintf(`{"items":[%d],"reason":"x"}`, one), nil))
+	if status != 422 || !strings.Contains(eb.Error.Message, "丢失") {
+		t.Errorf("listing a lost copy for destruction: got %d %q, want 422", status, eb.Error.Message)
+	}
+
+	// The recall counts it apart; the custodian cannot close over it, a leader only with a note.
+	e.decode(e.do("wang.fang", "GET", fmt.Sprintf("/api/v1/recalls/%d?format=json", rc.ID), "", nil), 200, &rc)
+	if rc.Lost != 1 || rc.Returned != 2 || rc.Total != 3 {
+		t.Errorf("recall: got %d returned, %d lost of %d; want 2 returned, 1 lost of 3", rc.Returned, rc.Lost, rc.Total)
+	}
+	status, eb = e.errorOf(e.do("wang.fang", "POST", fmt.Sprintf("/api/v1/recalls/%d/close", rc.ID), "", nil))
+	if status != 422 || !strings.Contains(eb.Error.Message, "已报失") {
+		t.Errorf("custodian closing over a lost copy: got %d %q, want 422 已报失", status, eb.Error.Message)
+	}
+	status, _ = e.errorOf(e.do("li.ming", "POST", fmt.Sprintf("/api/v1/recalls/%d/close", rc.ID), `{"note":""}`, nil))
+	if status != 422 {
+		t.Errorf("leader closing over a lost copy without a note: got %d, want 422", status)
+	}
+	code, csv := e.body("wang.fang", fmt.Sprintf("/api/v1/recalls/%d?format=csv", rc.ID))
+	if code != 200 || !strings.Contains(csv, "已报失") || strings.Count(csv, "已收回") != 2 {
+		t.Errorf("recall CSV: got %d\n%s\nwant the lost copy as 已报失 and two 已收回", code, csv)
+	}
+	e.decode(e.do("li.ming", "POST", fmt.Sprintf("/api/v1/recalls/%d/close", rc.ID), `{"note":"第1份已报失，另案追查"}`, nil), 200, &rc)
+	if rc.State != "closed" || rc.CloseNote == "" || rc.ClosedBy != "li.ming" {
+		t.Errorf("recall closed by the leader: got %+v", rc)
+	}
+
+	// The case: custodian records progress; only a leader closes it, with a conclusion.
+	e.must("wang.fang", "POST", fmt.Sprintf("/api/v1/losses/%d/notes", lc.ID), `{"note":"已询问与会人员，未找到"}`, 200)
+	if status, _ := e.errorOf(e.do("wang.fang", "POST", fmt.Sprintf("/api/v1/losses/%d/close", lc.ID), `{"note":"结束"}`, nil)); status != 403 {
+		t.Errorf("custodian closing a loss case: got %d, want 403", status)
+	}
+	e.decode(e.do("li.ming", "POST", fmt.Sprintf("/api/v1/losses/%d/close", lc.ID), `{"note":"确认丢失，已报保密局"}`, nil), 200, &lc)
+	if lc.State != "closed" || len(lc.History) != 3 {
+		t.Errorf("closed case: got %s with %d events, want closed with 3", lc.State, len(lc.History))
+	}
+	e.decode(e.do("wang.fang", "GET", "/api/v1/alerts?kind=reported_lost", "", nil), 200, &alerts)
+	if len(alerts) != 1 || alerts[0].State != alert.Resolved {
+		t.Errorf("after the leader closed the case: got %+v, want the alert resolved", alerts)
+	}
+}
+
+// A confirmed missing alert never turns into 已解除 because the copy was reported lost: it is
+// handed to the loss case and stays until a person resolves it (issue 14 point 3, reproduction).
+func TestMissingAlertLinkedToLossCase(t *testing.T) {
+	e, items := lifecycleEnv(t)
+	ctx := context.Background()
+	book := alert.NewBook(e.api.st, slog.New(slog.DiscardHandler), nil)
+	one := items[0]
+	f := reconcile.Finding{Kind: reconcile.Missing, Subject: fmt.Sprintf("item/%d", one.ID), Confidence: reconcile.Confirmed, Cabinet: "C-01",
+		ItemID: one.ID, Item: "国保〔2026〕7号/1", Level: custody.Secret, At: time.Now()}
+	if err := book.Apply(ctx, alert.Evaluation{Findings: []reconcile.Finding{f}}); err != nil {
+		t.Fatal(err)
+	}
+	var lc register.LossCase
+	e.decode(e.do("wang.fang", "POST", "/api/v1/losses", fmt.Sprintf(`{"items":[%d],"note":"清点未见，确认丢失"}`, one.ID), nil), 201, &lc)
+	// The next round no longer expects the copy in C-01: the finding clears.
+	if err := book.Apply(ctx, alert.Evaluation{Cleared: []reconcile.Key{f.Key()}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := book.Alerts(ctx, alert.Filter{Kind: reconcile.Missing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].State == alert.Resolved || got[0].LossCase != lc.ID {
+		t.Fatalf("missing alert after the loss report: got %+v, want it open and linked to loss case %d", got, lc.ID)
+	}
+	// Only a person resolves it.
+	if _, err := book.Resolve(ctx, "li.ming", got[0].ID, "已转追查"); err != nil {
+		t.Fatal(err)
+	}
+}
