@@ -269,7 +269,7 @@ func TestAgentEnrollAndRevoke(t *testing.T) {
 // disk is a real 1 MiB tmpfs (the test runs as root in CI, as the machine's services do).
 func TestFullDiskLosesNothing(t *testing.T) {
 	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mount a small tmpfs (needs root, as in CI): %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
