@@ -49,29 +49,37 @@ func (r *Record) Seal(prev string) {
 // encoding unambiguous: no two different records produce the same byte string.
 func (r *Record) digest() string {
 	var scratch [512]byte
-	b := scratch[:0]
-	b = append(b, "custody-audit-v1"...)
-	b = field(b, []byte(r.Prev))
-	b = field(b, strconv.AppendInt(nil, r.Seq, 10))
-	b = field(b, r.At.UTC().AppendFormat(nil, time.RFC3339Nano))
-	b = field(b, []byte(r.Actor))
-	b = field(b, []byte(r.Action))
-	b = field(b, []byte(r.Subject))
+	var ts [64]byte
+	b := digestStart(scratch[:0], r.Prev, r.Seq, r.At.UTC().AppendFormat(ts[:0], time.RFC3339Nano))
+	b = field(b, r.Actor)
+	b = field(b, r.Action)
+	b = field(b, r.Subject)
 	b = field(b, r.Before)
 	b = field(b, r.After)
 	b = binary.AppendUvarint(b, uint64(len(r.Approvals)))
 	for _, a := range r.Approvals {
-		b = field(b, []byte(a))
+		b = field(b, a)
 	}
 	b = binary.AppendUvarint(b, uint64(len(r.Parties)))
 	for _, p := range r.Parties {
-		b = field(b, []byte(p))
+		b = field(b, p)
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
 
-func field(b, v []byte) []byte {
+// digestStart begins the hashed byte string: the version tag, the previous hash, the sequence
+// number in decimal and the time as RFC 3339 in UTC. Record.digest and the verifier's view.sum
+// both build on it, field by field in the same order, so an export hashes as Seal did.
+func digestStart[S ~string | ~[]byte](b []byte, prev S, seq int64, at []byte) []byte {
+	b = append(b, "custody-audit-v1"...)
+	b = field(b, prev)
+	var num [20]byte
+	b = field(b, strconv.AppendInt(num[:0], seq, 10))
+	return field(b, at)
+}
+
+func field[S ~string | ~[]byte](b []byte, v S) []byte {
 	b = binary.AppendUvarint(b, uint64(len(v)))
 	return append(b, v...)
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
@@ -50,6 +51,14 @@ func TestDecodeRecordRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(got, r) || got.digest() != r.Hash {
 			t.Fatalf("record %d: got %+v, want %+v", i, got, r)
 		}
+		// The verifier hashes the line without building a Record: the same digest.
+		var v view
+		if err := v.parse(bytes.TrimSpace(buf.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+		if _, sum := v.sum(nil); hex.EncodeToString(sum[:]) != r.Hash {
+			t.Fatalf("record %d %s: the verifier's hash differs from Seal's", i, buf.Bytes())
+		}
 	}
 }
 
@@ -89,6 +98,13 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		if got.digest() != want.digest() {
 			t.Fatalf("%q: got %+v, encoding/json reads %+v", b, got, want)
+		}
+		var v view
+		if err := v.parse(b); err != nil {
+			t.Fatalf("%q: decodeRecord accepts it, the verifier's view refuses it: %v", b, err)
+		}
+		if _, sum := v.sum(nil); hex.EncodeToString(sum[:]) != want.digest() {
+			t.Fatalf("%q: the verifier hashes it differently from Seal", b)
 		}
 	})
 }
