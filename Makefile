@@ -4,6 +4,13 @@ SHELL := bash
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME ?= 1s
+# The build's identity, printed by every program's --version and exported as custody_build_info.
+# A tag v1.2.3 gives 1.2.3; an untagged tree 0.1.0~git<commit> (sorts before 0.1.0 in dpkg and rpm).
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+VERSION ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) && echo $${v#v} || echo 0.1.0~git$$(git rev-parse --short=12 HEAD 2>/dev/null))
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+BI := github.com/custodyhq/custody/internal/buildinfo
+LDFLAGS := -X $(BI).version=$(VERSION) -X $(BI).commit=$(COMMIT) -X $(BI).date=$(BUILD_DATE)
 
 .PHONY: run test setup lint bench build c-test fuzz demo screenshots clean
 
@@ -50,7 +57,7 @@ fuzz:
 	./scripts/fuzz
 
 build:
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
 
 clean:
 	rm -rf bin var/bench.out

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/custodyhq/custody/internal/buildinfo"
 	"github.com/custodyhq/custody/internal/cabinetsim"
 )
 
@@ -27,6 +28,7 @@ func run() int {
 	asJSON := fs.Bool("json", false, "print the devices as JSON lines")
 	linkDir := fs.String("link-dir", "", "create stable symlinks to the devices here (DIR/cab-01-reader, …)")
 	level := fs.String("log-level", "info", "debug, info, warn or error (logs go to stderr)")
+	version := fs.Bool("version", false, "print the version, commit, build date and Go version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: cabinet-sim [flags] SCENARIO.toml\n\n"+
 			"Simulates the readers, cabinet controllers and scanners of a scenario on pseudo-terminals,\n"+
@@ -39,6 +41,10 @@ func run() int {
 			return 0
 		}
 		return 2
+	}
+	if *version {
+		fmt.Print(buildinfo.Line("cabinet-sim"))
+		return 0
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

@@ -5,6 +5,7 @@
 //	custody-agent [run] -config /etc/custody/agent.toml   run the agent (the default subcommand)
 //	custody-agent check -config FILE                       check a configuration and exit
 //	custody-agent sample-config                            print the annotated sample configuration
+//	custody-agent --version                                print the build (also: version)
 //
 // Subcommands live in the table below, one line each.
 package main
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/custodyhq/custody/internal/buildinfo"
 	"github.com/custodyhq/custody/internal/capture"
 )
 
@@ -29,6 +31,7 @@ var subcommands = map[string]subcommand{
 	"run":           {runAgent, "run the agent (default)"},
 	"check":         {checkConfig, "check a configuration file and exit"},
 	"sample-config": {sampleConfig, "print the annotated sample configuration"},
+	"version":       {nil, "print the version, commit, build date and Go version (also --version)"},
 	"decode":        {func(a []string) int { return capture.Main(a, os.Stdin, os.Stdout, os.Stderr) }, "decode a captured reader, controller or scanner byte stream"},
 }
 
@@ -40,6 +43,10 @@ func dispatch(args []string) int {
 	name := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
+	}
+	if name == "version" || (len(args) > 0 && (args[0] == "--version" || args[0] == "-version")) {
+		fmt.Print(buildinfo.Line("custody-agent"))
+		return 0
 	}
 	if name == "help" {
 		usage()

@@ -14,13 +14,19 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/custodyhq/custody/internal/buildinfo"
 	"github.com/custodyhq/custody/internal/daemon"
 )
 
 func main() {
 	configPath := flag.String("config", "", "TOML config file (default: built-in defaults, see deploy/custodyd.toml)")
 	printSample := flag.Bool("sample-config", false, "print the documented default config and exit")
+	version := flag.Bool("version", false, "print the version, commit, build date and Go version and exit")
 	flag.Parse()
+	if *version {
+		fmt.Print(buildinfo.Line("custodyd"))
+		return
+	}
 	if *printSample {
 		fmt.Print(daemon.Sample)
 		return
@@ -33,7 +39,8 @@ func main() {
 	log := cfg.Logger(os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	log.Info("custodyd starting", "data_dir", cfg.DataDir)
+	bi := buildinfo.Get()
+	log.Info("custodyd starting", "data_dir", cfg.DataDir, "version", bi.Version, "commit", bi.Commit)
 	if err := daemon.New(cfg, log, os.Stdout, os.Getenv).Run(ctx); err != nil {
 		log.Error("custodyd stopped", "err", err)
 		os.Exit(1)

@@ -45,6 +45,7 @@ import (
 	"github.com/custodyhq/custody/internal/agent/config"
 	"github.com/custodyhq/custody/internal/agent/presence"
 	"github.com/custodyhq/custody/internal/agent/round"
+	"github.com/custodyhq/custody/internal/buildinfo"
 	"github.com/custodyhq/custody/internal/outbox"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -131,6 +132,7 @@ func Open(ctx context.Context, cfg config.Config, opt Options) (*Agent, error) {
 	reg := opt.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
+		reg.MustRegister(buildinfo.Collector())
 	}
 	a := &Agent{
 		cfg: cfg, log: log.With("agent", cfg.Agent.ID), now: now, locks: opt.Locks, boot: newID(),

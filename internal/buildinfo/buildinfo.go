@@ -2,7 +2,7 @@
 // set by the Makefile's -ldflags (-X), completed from the Go toolchain's embedded build info
 // (runtime/debug: module version, vcs.revision, vcs.time) when a binary was built without them.
 //
-// Contract: stdlib only; Get never fails — unknown parts read "unknown".
+// Contract: Get never fails — unknown parts read "unknown" (the version "dev").
 package buildinfo
 
 import (

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custodyhq/custody/internal/buildinfo"
 	"github.com/custodyhq/custody/internal/sitetime"
 )
 
@@ -87,9 +88,14 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	global.StringVar(&c.server, "server", firstNonEmpty(c.Getenv("CUSTODY_SERVER"), "http://127.0.0.1:8080"), "custodyd URL (env CUSTODY_SERVER)")
 	global.BoolVar(&c.json, "json", false, "print JSON for scripts")
 	global.StringVar(&c.lang, "lang", firstNonEmpty(c.Getenv("CUSTODY_LANG"), "zh-CN"), "language of messages: zh-CN or en (env CUSTODY_LANG)")
+	showVersion := global.Bool("version", false, "print custodyctl's version and exit")
 	global.Usage = func() { c.usage() }
 	if err := global.Parse(args); err != nil {
 		return ExitUsage
+	}
+	if *showVersion {
+		fmt.Fprint(c.Stdout, buildinfo.Line("custodyctl"))
+		return ExitOK
 	}
 	rest := global.Args()
 	cmd, n := c.find(rest)

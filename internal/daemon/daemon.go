@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/custodyhq/custody/internal/api"
+	"github.com/custodyhq/custody/internal/buildinfo"
 	"github.com/custodyhq/custody/internal/console"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
@@ -72,7 +73,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Collector())
 	site, err := d.startSite(ctx, st, reg, registry)
 	if err != nil {
 		return err
