@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/custodyhq/custody/internal/buildinfo"
 )
 
 var (
@@ -156,6 +158,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
+	if err := s.refuseNewer(ctx, names); err != nil {
+		return err
+	}
+	var applied []int
 	for _, name := range names {
 		base := filepath.Base(name)
 		num, _, ok := strings.Cut(base, "_")
@@ -185,8 +191,69 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("apply migration %s: %w", base, err)
 		}
 		s.log.Info("migration applied", "version", version, "name", base)
+		applied = append(applied, version)
+	}
+	if len(applied) > 0 && s.hasWriterColumn(ctx) {
+		by := buildinfo.Get().Version
+		err := s.Write(ctx, func(tx *sql.Tx) error {
+			for _, v := range applied {
+				if _, err := tx.ExecContext(ctx, `UPDATE schema_migrations SET written_by = ? WHERE version = ?`, by, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("record the migrations' writer: %w", Classify(err))
+		}
 	}
 	return nil
+}
+
+// ErrNewerSchema is a database migrated by a newer custodyd than this one.
+var ErrNewerSchema = errors.New("the database's schema is newer than this custodyd")
+
+// refuseNewer stops a custodyd from running on a schema it does not know — one migrated by a
+// newer build (an upgrade rolled back without its backup) — where it would misread or damage
+// the register without a word. It names the migration and the build that applied it.
+func (s *Store) refuseNewer(ctx context.Context, names []string) error {
+	known := map[string]bool{}
+	for _, n := range names {
+		known[filepath.Base(n)] = true
+	}
+	col := "''"
+	if s.hasWriterColumn(ctx) {
+		col = "written_by"
+	}
+	rows, err := s.w.QueryContext(ctx, `SELECT version, name, `+col+` FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", s.path, Classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		var name, by string
+		if err := rows.Scan(&v, &name, &by); err != nil {
+			return err
+		}
+		if known[name] {
+			continue
+		}
+		if by == "" {
+			by = "a newer custodyd"
+		} else {
+			by = "custodyd " + by
+		}
+		return fmt.Errorf("database %s: %w: migration %s was applied by %s, and this custodyd %s does not know it — refusing to start; run that version or newer, or restore the backup taken before the upgrade",
+			s.path, ErrNewerSchema, name, by, buildinfo.Get().Version)
+	}
+	return rows.Err()
+}
+
+func (s *Store) hasWriterColumn(ctx context.Context) bool {
+	var n int
+	err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('schema_migrations') WHERE name = 'written_by'`).Scan(&n)
+	return err == nil && n > 0
 }
 
 // Close closes both pools. It is safe to call more than once.
