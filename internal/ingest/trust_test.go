@@ -47,15 +47,14 @@ func (c sentCommands) CommandInventory(_ context.Context, agent, cabinet string,
 // and room-303 enrolled with no cabinet), custodyd's embedded broker, ingest with the register's
 // bindings, and the real checker and alert book behind it.
 type trustSite struct {
-	st    *store.Store
-	reg   *register.Register
-	site  *alerttest.Site
-	env   *env
-	run   *running
-	book  *alert.Book
-	keys  map[string][]byte
-	cmds  sentCommands
-	cabOf map[string]string
+	st   *store.Store
+	reg  *register.Register
+	site *alerttest.Site
+	env  *env
+	run  *running
+	book *alert.Book
+	keys map[string][]byte
+	cmds sentCommands
 }
 
 func newTrustSite(t *testing.T) *trustSite {
