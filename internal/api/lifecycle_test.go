@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/epc"
+	"github.com/custodyhq/custody/internal/labels"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
 )
@@ -156,5 +160,66 @@ func TestMissingAlertLinkedToLossCase(t *testing.T) {
 	// Only a person resolves it.
 	if _, err := book.Resolve(ctx, "li.ming", got[0].ID, "已转追查"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Numbers as printed (issue 14 point 1): a batch records the 份号 printed on the paper and the
+// issuer's total; later batches of the same 发文字号 are received; a 份号 is never registered twice;
+// a batch whose paper disagrees with the register is refused; the answer names the label and tag
+// step for exactly these copies, and their labels validate (copy 37 of 200).
+func TestReceiveNumbersAsPrinted(t *testing.T) {
+	e := newEnv(t)
+	e.api.reg.SetIssuer(epc.Issuer{CompanyPrefix: "0614141", DocumentType: "12345", Filter: epc.FilterAllOthers})
+	e.must("wang.fang", "POST", "/api/v1/cabinets", `{"code":"C-01","name":"一号柜","room":"R301","unit":"BGS"}`, 201)
+	doc := `{"number":"中办发〔2026〕3号","title":"关于年度保密检查的通知","issuing_unit":"BGS","level":"机密","issued_on":"2026-11-01","secrecy_term":"10年","copies":200}`
+	receive := func(first, last int) *http.Response {
+		return e.do("wang.fang", "POST", "/api/v1/documents/receive", fmt.Sprintf(`{"document":%s,"cabinet":"C-01","from":"市委机要局","first_copy":%d,"last_copy":%d}`, doc, first, last), nil)
+	}
+	var res register.ReceiveResult
+	e.decode(receive(37, 40), 201, &res)
+	if len(res.Items) != 4 || res.Items[0].Copy != 37 || res.Items[3].Copy != 40 || res.Items[0].Copies != 200 || res.Batch != "037–040" {
+		t.Fatalf("batch 37–40 of 200: got %d items, first %d/%d, batch %q", len(res.Items), res.Items[0].Copy, res.Items[0].Copies, res.Batch)
+	}
+	if len(res.Next.Items) != 4 || res.Next.Items[0] != res.Items[0].ID || !strings.Contains(res.Next.Labels, "labels print") {
+		t.Errorf("next step: got %+v, want labels for exactly the 4 copies received", res.Next)
+	}
+	for _, it := range res.Items {
+		tag, err := epc.DecodeHex(it.EPC)
+		if err != nil {
+			t.Fatalf("copy %d: EPC %q: %v", it.Copy, it.EPC, err)
+		}
+		if err := (labels.Label{Copy: it.Copy, Copies: it.Copies, DocumentNumber: it.Document, Level: it.Level.Text().ZH, EPC: tag}).Validate(); err != nil {
+			t.Errorf("label of copy %d of %d: %v", it.Copy, it.Copies, err)
+		}
+	}
+	// A later batch of the same document.
+	e.decode(receive(41, 41), 201, &res)
+	if len(res.Items) != 1 || res.Items[0].Copy != 41 {
+		t.Errorf("later batch: got %+v, want copy 41", res.Items)
+	}
+	// Reproduction: the same 份号 again is refused, by number as printed, and nothing is written.
+	status, eb := e.errorOf(receive(40, 42))
+	if status != 409 || !strings.Contains(eb.Error.Message, "第040份 已登记") {
+		t.Errorf("copy 40 again: got %d %q, want 409 第040份 已登记", status, eb.Error.Message)
+	}
+	var items []register.Item
+	e.decode(e.do("wang.fang", "GET", "/api/v1/items?document="+url.QueryEscape("中办发〔2026〕3号"), "", nil), 200, &items)
+	if len(items) != 5 {
+		t.Errorf("after the refused batch: %d copies registered, want 5 (37–41)", len(items))
+	}
+	// A batch whose paper says another level or total is not silently merged.
+	doc = strings.Replace(doc, `"机密"`, `"秘密"`, 1)
+	status, eb = e.errorOf(receive(50, 51))
+	if status != 409 || !strings.Contains(eb.Error.Message, "密级") {
+		t.Errorf("batch with another level: got %d %q, want 409 naming 密级", status, eb.Error.Message)
+	}
+	doc = strings.Replace(doc, `"秘密"`, `"机密"`, 1)
+	status, _ = e.errorOf(receive(199, 201))
+	if status != 400 {
+		t.Errorf("copy 201 of 200: got %d, want 400", status)
+	}
+	status, eb = e.errorOf(e.do("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"X〔2026〕1号","title":"t","issuing_unit":"BGS","level":"秘密","issued_on":"2026-11-01","secrecy_term":"十年","copies":1},"cabinet":"C-01","from":"x"}`, nil))
+	if status != 400 || !strings.Contains(eb.Error.Message, "保密期限") {
+		t.Errorf("unreadable secrecy term: got %d %q, want 400 naming 保密期限", status, eb.Error.Message)
 	}
 }

@@ -227,8 +227,7 @@ func (s *Server) receive(ctx context.Context, a register.Actor, r *http.Request)
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	doc, items, err := s.reg.Receive(ctx, a, req)
-	return registerResponse{doc, items}, err
+	return s.reg.ReceiveBatch(ctx, a, req)
 }
 
 func (s *Server) reproduce(ctx context.Context, a register.Actor, r *http.Request) (any, error) {

@@ -42,7 +42,9 @@ func (c *Console) receivePage(w http.ResponseWriter, r *http.Request, p *page) {
 func (c *Console) receive(w http.ResponseWriter, r *http.Request, p *page) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	copies, _ := strconv.Atoi(r.PostFormValue("copies"))
-	req := register.ReceiveRequest{
+	first, _ := strconv.Atoi(r.PostFormValue("first_copy"))
+	last, _ := strconv.Atoi(r.PostFormValue("last_copy"))
+	req := register.ReceiveRequest{FirstCopy: first, LastCopy: last,
 		Document: register.Document{
 			Number: clip(r.PostFormValue("number"), 200), Title: clip(r.PostFormValue("title"), 1000),
 			IssuingUnit: clip(r.PostFormValue("issuing_unit"), 100), Level: custody.Level(clip(r.PostFormValue("level"), 50)),

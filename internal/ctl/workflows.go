@@ -25,7 +25,7 @@ func init() {
 		desk, purpose, due, cabinet, target, place, receipt, note, reason, secondBadge string
 		kind, forWho, document, unit, expires, format, out                             string
 		approval, batch                                                                int64
-		copies                                                                         int
+		copies, firstCopy, lastCopy                                                    int
 		pinStdin, fromStdin, pending                                                   bool
 		items, scopeUnits, scopePeople                                                 listFlag
 	)
@@ -336,7 +336,9 @@ func init() {
 				fs.StringVar(&kind, "level", "", "secrecy level: 绝密|机密|秘密")
 				fs.StringVar(&due, "date", "", "date issued, YYYY-MM-DD")
 				fs.StringVar(&reason, "term", "", "secrecy term (保密期限)")
-				fs.IntVar(&copies, "copies", 0, "number of copies")
+				fs.IntVar(&copies, "copies", 0, "total copies the issuer printed (共 N 份)")
+				fs.IntVar(&firstCopy, "first-copy", 0, "份号 printed on the first copy of this batch (default 1)")
+				fs.IntVar(&lastCopy, "last-copy", 0, "份号 printed on the last copy of this batch (default --copies)")
 				fs.Var(fresh(&scopeUnits), "scope-unit", "unit allowed to read (repeatable)")
 				fs.Var(fresh(&scopePeople), "scope-person", "person allowed to read (repeatable)")
 				fs.StringVar(&cabinet, "cabinet", "", "cabinet code")
@@ -344,17 +346,17 @@ func init() {
 			},
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
 				req := register.ReceiveRequest{Cabinet: cabinet, From: forWho, Document: register.Document{Number: document, Title: note, IssuingUnit: unit,
-					Level: custody.Level(kind), IssuedOn: due, SecrecyTerm: reason, Copies: copies, ScopeUnits: scopeUnits, ScopePeople: scopePeople}}
-				var resp struct {
-					Document register.Document `json:"document"`
-					Items    []register.Item   `json:"items"`
-				}
+					Level: custody.Level(kind), IssuedOn: due, SecrecyTerm: reason, Copies: copies, ScopeUnits: scopeUnits, ScopePeople: scopePeople},
+					FirstCopy: firstCopy, LastCopy: lastCopy}
+				var resp register.ReceiveResult
 				if err := c.call(ctx, "POST", "/api/v1/documents/receive", req, &resp); err != nil {
 					return err
 				}
 				return c.output(resp, func(w io.Writer) {
-					line(w, c.say("已收文 %s（%s），%d 份已入柜 %s：\n", "received %s (%s): %d copies stored in %s:\n"), resp.Document.Number, c.levelName(resp.Document.Level), len(resp.Items), cabinet)
+					line(w, c.say("已收文 %s（%s），第%s份（共%d份），%d 份已入柜 %s：\n", "received %s (%s): copies %s of %d, %d stored in %s:\n"),
+						resp.Document.Number, c.levelName(resp.Document.Level), resp.Batch, resp.Document.Copies, len(resp.Items), cabinet)
 					c.itemTable(w, resp.Items)
+					line(w, c.say("下一步：为这 %d 份打印标签并写入电子标签：\n  %s\n", "next: print labels and encode tags for these %d copies:\n  %s\n"), len(resp.Items), resp.Next.Labels)
 				})
 			}},
 		command{name: "document scope", args: "", help: "widen a readership scope under the issuing unit's approval (--approval)",

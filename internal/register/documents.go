@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,8 @@ func (d *Document) validate() error {
 		return refuse(CodeInvalid, "缺少发文单位", "the issuing unit is missing")
 	case d.SecrecyTerm == "":
 		return refuse(CodeInvalid, "缺少保密期限", "the secrecy term (保密期限) is missing")
+	case !validTerm(d.SecrecyTerm):
+		return refuse(CodeInvalid, "保密期限 %q 无法识别：请写 10年、6个月、长期 或日期 2030-12-31", "secrecy term %q is not understood: write 10年, 6个月, 长期 or a date 2030-12-31", d.SecrecyTerm)
 	case d.Copies < 1 || d.Copies > MaxCopies:
 		return refuse(CodeInvalid, "份数必须在 1 到 %d 之间，收到 %d", "copies must be between 1 and %d, got %d", MaxCopies, d.Copies)
 	}
@@ -60,6 +63,8 @@ func (d *Document) validate() error {
 	}
 	return nil
 }
+
+func validTerm(s string) bool { _, err := custody.ParseTerm(s); return err == nil }
 
 func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
@@ -79,7 +84,7 @@ func (r *Register) RegisterDocument(ctx context.Context, a Actor, d Document) (D
 	var items []Item
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		var err error
-		items, err = r.registerTx(ctx, tx, a, &d)
+		items, err = r.registerTx(ctx, tx, a, &d, 1, d.Copies)
 		return err
 	})
 	if err != nil {
@@ -111,9 +116,10 @@ func (r *Register) Documents(ctx context.Context, a Actor) ([]Document, error) {
 	return out, rows.Err()
 }
 
-// registerTx inserts a validated document, its readership scope and its copies 1..N, with one
-// audit record, inside the caller's transaction.
-func (r *Register) registerTx(ctx context.Context, tx *store.Tx, a Actor, d *Document) ([]Item, error) {
+// registerTx inserts a validated document, its readership scope and its copies first..last (the
+// 份号 printed on the paper; 1..N when the whole issue arrives), with one audit record, inside the
+// caller's transaction.
+func (r *Register) registerTx(ctx context.Context, tx *store.Tx, a Actor, d *Document, first, last int) ([]Item, error) {
 	var items []Item
 	err := func() error {
 		unit, err := r.unitID(ctx, tx, d.IssuingUnit)
@@ -150,23 +156,8 @@ func (r *Register) registerTx(ctx context.Context, tx *store.Tx, a Actor, d *Doc
 				return err
 			}
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO items(document_id, copy_no, state, updated_at) VALUES (?,?,?,?)`)
-		if err != nil {
+		if items, err = r.insertCopies(ctx, tx, *d, first, last, now); err != nil {
 			return err
-		}
-		defer ins.Close()
-		items = make([]Item, d.Copies)
-		for i := range items {
-			res, err := ins.ExecContext(ctx, d.ID, i+1, custody.Registered, now)
-			if err != nil {
-				return err
-			}
-			id, _ := res.LastInsertId()
-			e, bc, err := r.label(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			items[i] = Item{ID: id, DocumentID: d.ID, Document: d.Number, Copy: i + 1, Copies: d.Copies, Level: d.Level, State: custody.Registered, EPC: e, Barcode: bc}
 		}
 		// The audit record names the document by number and a digest of its title: the auditor
 		// (one of the 三员) reads this log and must not learn the title.
@@ -178,4 +169,36 @@ func (r *Register) registerTx(ctx context.Context, tx *store.Tx, a Actor, d *Doc
 		}})
 	}()
 	return items, err
+}
+
+// insertCopies creates the copies first..last of a document in state registered, with their EPC
+// and barcode. A 份号 already in the register is refused by number, as the paper shows it.
+func (r *Register) insertCopies(ctx context.Context, tx *store.Tx, d Document, first, last int, now string) ([]Item, error) {
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO items(document_id, copy_no, state, updated_at) VALUES (?,?,?,?)`)
+	if err != nil {
+		return nil, err
+	}
+	defer ins.Close()
+	items := make([]Item, 0, last-first+1)
+	for n := first; n <= last; n++ {
+		res, err := ins.ExecContext(ctx, d.ID, n, custody.Registered, now)
+		if errors.Is(store.Classify(err), store.ErrConflict) {
+			return nil, refuse(CodeConflict, "%s 第%s份 已登记，同一文件的份号不能重复", "%s copy %s is already registered; a copy number is unique per document", d.Number, copyNo(n, d.Copies), d.Number, copyNo(n, d.Copies))
+		}
+		if err != nil {
+			return nil, err
+		}
+		id, _ := res.LastInsertId()
+		e, bc, err := r.label(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, Item{ID: id, DocumentID: d.ID, Document: d.Number, Copy: n, Copies: d.Copies, Level: d.Level, State: custody.Registered, EPC: e, Barcode: bc, Term: d.SecrecyTerm})
+	}
+	return items, nil
+}
+
+// copyNo prints a 份号 as the issuer does: zero-padded to the width of the total (第037份 of 200).
+func copyNo(n, total int) string {
+	return fmt.Sprintf("%0*d", len(strconv.Itoa(total)), n)
 }

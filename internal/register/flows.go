@@ -13,25 +13,65 @@ import (
 // The flows that are not a desk handover: receiving (收文), reproduction (复制), widening a
 // readership scope, loss reports (报失), and an item's chain of custody.
 
-// ReceiveRequest registers an incoming document and stores its copies.
+// ReceiveRequest registers an incoming batch of a document and stores its copies.
 type ReceiveRequest struct {
-	Document Document `json:"document"`
+	Document Document `json:"document"` // Copies is the total the issuer printed (共 N 份)
 	Cabinet  string   `json:"cabinet"`
 	From     string   `json:"from"` // who delivered it (机要交通、外单位), as written on the delivery slip
+	// FirstCopy and LastCopy are the 份号 printed on the paper of this batch (第037–040份); zero
+	// for both means the whole issue, 1..Copies.
+	FirstCopy int `json:"first_copy,omitempty"`
+	LastCopy  int `json:"last_copy,omitempty"`
 }
 
-// Receive is 收文: the document is registered, its copies numbered and stored in a cabinet, in
-// one transaction.
+// ReceiveResult is a received batch and the step that follows it at the desk: printing labels
+// and encoding tags for exactly these copies.
+type ReceiveResult struct {
+	Document Document `json:"document"`
+	Items    []Item   `json:"items"`
+	// Batch says which 份号 arrived: "037–040" of the total.
+	Batch string `json:"batch"`
+	// Next is the label and tag step for exactly these copies (issue 14 point 1).
+	Next ReceiveNext `json:"next"`
+}
+
+// ReceiveNext names the label and tag step for a received batch.
+type ReceiveNext struct {
+	Items  []int64 `json:"items"`
+	Labels string  `json:"labels"` // custodyctl command that prints their labels
+	Encode string  `json:"encode"` // API path pattern that writes a tag at the desk's station
+}
+
+// Receive is 收文: the batch's copies, numbered as printed, are registered and stored in a
+// cabinet, in one transaction. The first batch of a 发文字号 registers the document; later batches
+// of the same document add their copies, provided the paper says the same as the register (level,
+// title, issuing unit and total), and a 份号 is never registered twice.
 func (r *Register) Receive(ctx context.Context, a Actor, req ReceiveRequest) (Document, []Item, error) {
+	res, err := r.ReceiveBatch(ctx, a, req)
+	return res.Document, res.Items, err
+}
+
+// ReceiveBatch is Receive with the step that follows (labels and tags for these copies).
+func (r *Register) ReceiveBatch(ctx context.Context, a Actor, req ReceiveRequest) (ReceiveResult, error) {
 	if err := need(a, registerDocs, custody.Custodian); err != nil {
-		return Document{}, nil, err
+		return ReceiveResult{}, err
 	}
 	if strings.TrimSpace(req.From) == "" {
-		return Document{}, nil, refuse(CodeInvalid, "请填写来文单位或送件人（from）", "say who delivered the document (from)")
+		return ReceiveResult{}, refuse(CodeInvalid, "请填写来文单位或送件人（from）", "say who delivered the document (from)")
 	}
 	d := req.Document
 	if err := d.validate(); err != nil {
-		return Document{}, nil, err
+		return ReceiveResult{}, err
+	}
+	first, last := req.FirstCopy, req.LastCopy
+	if first == 0 && last == 0 {
+		first, last = 1, d.Copies
+	}
+	if last == 0 {
+		last = first
+	}
+	if first < 1 || last < first || last > d.Copies {
+		return ReceiveResult{}, refuse(CodeInvalid, "份号 %d–%d 不在 1 到 %d（发文单位印制的总份数）之间", "copy numbers %d–%d are not within 1 to %d (the total the issuer printed)", first, last, d.Copies)
 	}
 	d.TitleDigest, d.TitleVisible = digest(d.Title), true
 	var items []Item
@@ -41,8 +81,19 @@ func (r *Register) Receive(ctx context.Context, a Actor, req ReceiveRequest) (Do
 		if err != nil {
 			return err
 		}
-		if items, err = r.registerTx(ctx, tx, a, &d); err != nil {
+		existing, err := r.sameDocument(ctx, tx, d)
+		if err != nil {
 			return err
+		}
+		if existing == 0 {
+			if items, err = r.registerTx(ctx, tx, a, &d, first, last); err != nil {
+				return err
+			}
+		} else {
+			d.ID = existing
+			if items, err = r.insertCopies(ctx, tx, d, first, last, now); err != nil {
+				return err
+			}
 		}
 		for i := range items {
 			x, err := loadRow(ctx, tx, items[i].ID)
@@ -59,12 +110,76 @@ func (r *Register) Receive(ctx context.Context, a Actor, req ReceiveRequest) (Do
 			items[i].State, items[i].Cabinet = to, req.Cabinet
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "document.receive", Subject: fmt.Sprintf("document:%d", d.ID), After: map[string]any{
-			"number": d.Number, "from": req.From, "cabinet": req.Cabinet, "count": len(items), "items": fmt.Sprintf("%d-%d", items[0].ID, items[len(items)-1].ID)}})
+			"number": d.Number, "from": req.From, "cabinet": req.Cabinet, "count": len(items), "first_copy": first, "last_copy": last, "of": d.Copies,
+			"later_batch": existing != 0, "items": fmt.Sprintf("%d-%d", items[0].ID, items[len(items)-1].ID)}})
 	})
 	if err != nil {
-		return Document{}, nil, storeErr("receive document", err)
+		return ReceiveResult{}, storeErr("receive document", err)
 	}
-	return d, items, nil
+	res := ReceiveResult{Document: d, Items: items, Batch: copyNo(first, d.Copies) + "–" + copyNo(last, d.Copies)}
+	for _, it := range items {
+		res.Next.Items = append(res.Next.Items, it.ID)
+	}
+	res.Next.Labels = "custodyctl labels print " + strings.Join(idList(res.Next.Items), " ") + " -o labels.pdf"
+	res.Next.Encode = "POST /api/v1/items/{id}/encode"
+	if existing, err := r.documentByNumber(ctx, d.Number, a); err == nil {
+		res.Document = existing
+	}
+	return res, nil
+}
+
+// sameDocument returns the id of an already registered document with d's number (0: none), and
+// refuses a later batch whose paper says something else than the register.
+func (r *Register) sameDocument(ctx context.Context, tx *store.Tx, d Document) (int64, error) {
+	var id int64
+	var title, unit, term string
+	var level custody.Level
+	var copies int
+	err := tx.QueryRowContext(ctx, `SELECT d.id, d.title, u.code, d.level, d.copies, d.secrecy_term FROM documents d JOIN units u ON u.id = d.issuing_unit_id WHERE d.number = ?`, d.Number).
+		Scan(&id, &title, &unit, &level, &copies, &term)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	var diff []string
+	if title != d.Title {
+		diff = append(diff, "标题/title")
+	}
+	if unit != d.IssuingUnit {
+		diff = append(diff, "发文单位/issuing unit")
+	}
+	if level != d.Level {
+		diff = append(diff, "密级/level")
+	}
+	if a, b := termOf(term), termOf(d.SecrecyTerm); a != b {
+		diff = append(diff, "保密期限/secrecy term")
+	}
+	if copies != d.Copies {
+		diff = append(diff, fmt.Sprintf("总份数/total (%d ≠ %d)", d.Copies, copies))
+	}
+	if len(diff) > 0 {
+		l := strings.Join(diff, "、")
+		return 0, refuseT(CodeConflict, fmt.Sprintf("发文字号 %s 已登记，但本批文件的 %s 与登记簿不一致：请核对原件，或向发文单位核实", d.Number, l),
+			fmt.Sprintf("document %s is registered, but this batch's %s differs from the register: check the paper, or ask the issuing unit", d.Number, l))
+	}
+	return id, nil
+}
+
+func termOf(s string) custody.Term { t, _ := custody.ParseTerm(s); return t }
+
+// documentByNumber reads one document as Documents shows it.
+func (r *Register) documentByNumber(ctx context.Context, number string, a Actor) (Document, error) {
+	docs, err := r.Documents(ctx, a)
+	if err != nil {
+		return Document{}, err
+	}
+	for _, d := range docs {
+		if d.Number == number {
+			return d, nil
+		}
+	}
+	return Document{}, refuse(CodeNotFound, "文件 %q 不存在", "document %q does not exist", number)
 }
 
 // ReproduceRequest makes approved copies of an item.

@@ -67,7 +67,7 @@ func loadRow(ctx context.Context, q querier, id int64) (row, error) {
 
 // name is how refusals name an item: document number and copy, never the title.
 func (x row) name() custody.Text {
-	return custody.Text{ZH: fmt.Sprintf("%s 第%d份", x.Document, x.Copy), EN: fmt.Sprintf("%s copy %d", x.Document, x.Copy)}
+	return custody.Text{ZH: fmt.Sprintf("%s 第%s份", x.Document, copyNo(x.Copy, x.Copies)), EN: fmt.Sprintf("%s copy %s", x.Document, copyNo(x.Copy, x.Copies))}
 }
 
 // step checks one lifecycle step for the item and turns a refusal into an *Error naming it.
