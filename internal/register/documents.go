@@ -183,7 +183,7 @@ func (r *Register) insertCopies(ctx context.Context, tx *store.Tx, d Document, f
 	for n := first; n <= last; n++ {
 		res, err := ins.ExecContext(ctx, d.ID, n, custody.Registered, now)
 		if errors.Is(store.Classify(err), store.ErrConflict) {
-			return nil, refuse(CodeConflict, "%s 第%s份 已登记，同一文件的份号不能重复", "%s copy %s is already registered; a copy number is unique per document", d.Number, copyNo(n, d.Copies), d.Number, copyNo(n, d.Copies))
+			return nil, refuse(CodeConflict, "%s 第%s份 已登记，同一文件的份号不能重复", "%s copy %s is already registered; a copy number is unique per document", d.Number, copyNo(n, d.Copies))
 		}
 		if err != nil {
 			return nil, err
