@@ -91,6 +91,9 @@ type AlertDetail struct {
 	Alert    alert.Alert     `json:"alert"`
 	Findings []alert.Finding `json:"findings"`
 	History  []alert.Event   `json:"history"`
+	// Incident: for a forced-door, tamper or power alarm, the alerts raised by what the cabinet's
+	// inventory found after it (issue 15) — one story for the leader.
+	Incident []alert.Alert `json:"incident,omitempty"`
 }
 
 func (s *Server) showAlert(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
@@ -111,7 +114,11 @@ func (s *Server) showAlert(ctx context.Context, a register.Actor, r *http.Reques
 	if err != nil {
 		return nil, err
 	}
-	return AlertDetail{al, fs, h}, nil
+	inc, err := b.Incident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return AlertDetail{al, fs, h, inc}, nil
 }
 
 type noteRequest struct {

@@ -133,6 +133,7 @@ type alertDetail struct {
 	Alert    alert.Alert     `json:"alert"`
 	Findings []alert.Finding `json:"findings"`
 	History  []alert.Event   `json:"history"`
+	Incident []alert.Alert   `json:"incident,omitempty"`
 }
 
 type inventoryRun struct {

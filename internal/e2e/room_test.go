@@ -102,6 +102,12 @@ type room struct {
 // until the agent's start-up round of every cabinet has been published.
 func startRoom(tb testing.TB, grace string) *room {
 	tb.Helper()
+	return startRoomWith(tb, grace, "")
+}
+
+// startRoomWith is startRoom with more of custodyd's configuration appended (TOML tables).
+func startRoomWith(tb testing.TB, grace, extra string) *room {
+	tb.Helper()
 	buildRoom(tb)
 	c, err := net.DialTimeout("tcp", mosquittoAddr, time.Second)
 	if err != nil {
@@ -123,7 +129,7 @@ removal_grace = %q
 # Working days only: on a weekend the door cycle is door_after_hours whatever these say.
 work_from = "00:00"
 work_to = "23:59"
-`, mosquittoAddr, r.base, grace))
+`, mosquittoAddr, r.base, grace)+extra)
 	r.ctl = ctl{t: tb, server: d.addr, home: tb.TempDir()}
 	r.register()
 
