@@ -88,6 +88,10 @@ type cabinetRow struct {
 	Door     string // open or closed, from the last door observation
 	Findings int
 	Kinds    []reconcile.Kind
+	// Alarm is the severity of the cabinet's worst unresolved cabinet alarm ("" when none), and
+	// Alarms their kinds (issue 15): such a cabinet stands out by severity.
+	Alarm  string
+	Alarms []reconcile.Kind
 }
 
 // overview computes every cabinet's state in a fixed number of grouped queries, so the page's
@@ -135,9 +139,23 @@ func (c *Console) overview(ctx context.Context, a register.Actor) ([]cabinetRow,
 	}); err != nil {
 		return nil, err
 	}
+	alarms, err := c.activeAlarms(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]cabinetRow, 0, len(cabs))
 	for _, cb := range cabs {
 		row := cabinetRow{Cabinet: cb, Items: items[cb.Code], Door: door[cb.Code], Kinds: findings[cb.Code], Findings: counts[cb.Code]}
+		for _, a := range alarms { // worst first
+			if a.Cabinet == cb.Code {
+				if row.Alarm == "" {
+					row.Alarm = string(a.Severity)
+				}
+				if !slices.Contains(row.Alarms, a.Kind) {
+					row.Alarms = append(row.Alarms, a.Kind)
+				}
+			}
+		}
 		if x, ok := last[cb.Code]; ok {
 			row.LastInv, row.Tags, row.Complete = x.at, x.tags, x.complete
 		}

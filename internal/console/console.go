@@ -64,6 +64,8 @@ type Options struct {
 	// Alerts is custodyd's alert book, so that an acknowledgement wakes its escalator at once;
 	// nil: a book of the console's own.
 	Alerts *alert.Book
+	// Locks sends remote lock and unlock commands to cabinets; nil: unavailable.
+	Locks register.LockControl
 }
 
 // DefaultFont is Debian's fonts-arphic-gbsn00lp.
@@ -185,6 +187,14 @@ func (c *Console) handle(pattern string, roles []custody.Role, h pageHandler) {
 			c.log.Warn("console: page outside the role refused", "user", a.Username, "path", r.URL.Path)
 			c.renderError(w, r, http.StatusForbidden, "error.forbidden")
 			return
+		}
+		if a.Has(siteRoles...) {
+			// Cabinet alarms stand on every page a custodian or leader has open (alarms.go).
+			p.AlarmWatch = true
+			var err error
+			if p.Alarms, err = c.activeAlarms(r.Context()); err != nil {
+				c.log.Warn("console: active alarms", "err", err)
+			}
 		}
 		h(w, r, p)
 	}))

@@ -25,7 +25,7 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 	desk := clip(q.Get("desk"), 100)
 	var topics []string
 	for _, t := range strings.Split(clip(q.Get("topics"), 100), ",") {
-		allowed := map[string][]custody.Role{"cabinets": siteRoles, "alerts": alertReaders, "desk": deskRoles}[t]
+		allowed := map[string][]custody.Role{"cabinets": siteRoles, "alerts": alertReaders, "desk": deskRoles, "alarms": siteRoles}[t]
 		if allowed != nil && a.Has(allowed...) && !slices.Contains(topics, t) {
 			topics = append(topics, t)
 		}
@@ -91,6 +91,9 @@ func (c *Console) fingerprint(ctx context.Context, topic, desk string) string {
 		q = `SELECT count(*) || '/' || coalesce(sum(version), 0) FROM alerts`
 	case "cabinets":
 		q = `SELECT (SELECT coalesce(max(rowid), 0) FROM observations) || '/' || (SELECT count(*) || '.' || coalesce(max(updated_at), '') FROM findings) || '/' || (SELECT count(*) || '.' || coalesce(sum(version), 0) FROM alerts)`
+	case "alarms":
+		w, a := alarmWhere()
+		q, args = `SELECT count(*) || '/' || coalesce(sum(version), 0) FROM alerts WHERE `+w, a
 	case "desk":
 		q = `SELECT coalesce((SELECT s.id || '.' || s.state || '.' || coalesce(s.counterpart_id, 0) || '.' || (SELECT count(*) FROM session_items WHERE session_id = s.id) || '.' || (SELECT count(*) FROM session_rejects WHERE session_id = s.id)
 			FROM sessions s JOIN desks d ON d.id = s.desk_id WHERE d.code = ? ORDER BY s.id DESC LIMIT 1), '')`

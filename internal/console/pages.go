@@ -36,6 +36,9 @@ func (c *Console) routes() {
 
 	c.handle("GET /cabinets", siteRoles, c.cabinetsPage)
 	c.handle("GET /cabinets/{code}", siteRoles, c.cabinetPage)
+	c.handle("POST /cabinets/{code}/lock", anyone, c.lockCabinet) // the register authorises and audits
+	c.handle("POST /cabinets/{code}/unlock", anyone, c.unlockCabinet)
+	c.handle("GET /alarms", siteRoles, c.alarmsFragment)
 
 	c.handle("GET /alerts", alertReaders, c.alertsPage)
 	c.handle("GET /alerts/{id}", alertReaders, c.alertPage)

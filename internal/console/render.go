@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/sitetime"
@@ -90,6 +91,10 @@ type page struct {
 	Data   any
 	Desk   string // set on a desk page: the live stream follows this desk
 	Titles bool   // the person may see document titles
+	// AlarmWatch: the person is told of cabinet alarms on every page; Alarms are the unresolved
+	// ones, worst first (alarms.go).
+	AlarmWatch bool
+	Alarms     []alert.Alert
 }
 
 func (c *Console) newPage(r *http.Request) *page {

@@ -92,7 +92,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	// The web console (internal/console) answers everything the API does not: /api/, /healthz
 	// and /metrics stay the API's.
-	con, err := console.New(ctx, reg, st, d.log, console.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Alerts: site.alerts, FontPath: d.cfg.Reports.Font})
+	con, err := console.New(ctx, reg, st, d.log, console.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Alerts: site.alerts, FontPath: d.cfg.Reports.Font,
+		Locks: locks{in: site.ingest, chk: site.checker, wait: lockWait}})
 	if err != nil {
 		ln.Close()
 		return err
