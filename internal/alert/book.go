@@ -243,9 +243,9 @@ func (b *Book) upsertFinding(ctx context.Context, tx *store.Tx, f reconcile.Find
 		return false, fmt.Errorf("finding %s %s: evidence: %w", f.Kind, f.Subject, err)
 	}
 	var id int64
-	var conf string
+	var conf, oldEv string
 	var urgent bool
-	err = tx.QueryRowContext(ctx, `SELECT id, confidence, urgent FROM findings WHERE kind = ? AND subject = ? AND cleared_at IS NULL`, f.Kind, f.Subject).Scan(&id, &conf, &urgent)
+	err = tx.QueryRowContext(ctx, `SELECT id, confidence, urgent, evidence FROM findings WHERE kind = ? AND subject = ? AND cleared_at IS NULL`, f.Kind, f.Subject).Scan(&id, &conf, &urgent, &oldEv)
 	observed := store.FormatTime(f.At)
 	switch {
 	case err == sql.ErrNoRows:
@@ -270,7 +270,18 @@ func (b *Book) upsertFinding(ctx context.Context, tx *store.Tx, f reconcile.Find
 			Before: map[string]bool{"urgent": urgent}, After: map[string]any{"urgent": f.Urgent, "text": f.Text.EN}})
 	}
 	if conf == string(f.Confidence) {
-		return false, nil
+		// One more independent miss that does not yet confirm still has to be kept: the next
+		// round multiplies its chance into this one (issue 22: a weakly read tag needs a third
+		// miss, which must count as the third). It is audited, as the change of evidence it is.
+		var was struct {
+			Misses int `json:"misses"`
+		}
+		_ = json.Unmarshal([]byte(oldEv), &was)
+		if f.Evidence.Misses == was.Misses {
+			return false, nil
+		}
+		return true, tx.Audit(store.Entry{Actor: System, Action: "finding.miss", Subject: fmt.Sprintf("finding/%d", id),
+			Before: map[string]int{"misses": was.Misses}, After: map[string]any{"misses": f.Evidence.Misses, "p_unread": f.Evidence.PUnread}})
 	}
 	return true, tx.Audit(store.Entry{Actor: System, Action: "finding.confidence", Subject: fmt.Sprintf("finding/%d", id),
 		Before: map[string]string{"confidence": conf}, After: map[string]any{"confidence": f.Confidence, "misses": f.Evidence.Misses, "p_unread": f.Evidence.PUnread}})

@@ -56,6 +56,13 @@ type Checker struct {
 	cabs      map[string]*cabinetState          // cabinet → its alarms and recent events (alarm.go)
 	hours     *reconcile.Hours                  // working hours, for door openings; nil: unknown
 	losses    Losses                            // open loss cases; nil: no reported_lost check
+	// history is each tag's read record in its cabinet's complete rounds (issue 22: the chance a
+	// present tag went unread is that tag's, not the typical one's); histRound is the round last
+	// added per cabinet, so a report reconciled again (a recheck, a restart) is not counted twice.
+	// Kept in memory: after a restart it builds up again over the following rounds, and until it
+	// has, the round's own prior speaks (a wider, more cautious figure).
+	history   map[string]reconcile.TagHistory
+	histRound map[string]string
 }
 
 // Losses lists the copies of open loss cases (the register's 追查); the daemon adapts
@@ -80,7 +87,8 @@ func NewChecker(st *store.Store, book *Book, cmd Commander, pol reconcile.Policy
 	}
 	return &Checker{st: st, book: book, cmd: cmd, pol: pol, isOurs: OursFunc(companyPrefix), log: log, now: book.now,
 		doors: map[string][]reconcile.Door{}, sightings: map[string]reconcile.Sighting{}, latest: map[string]reconcile.Report{},
-		recheck: map[string]time.Time{}, complete: map[string]time.Time{}, confirms: map[string]int{}, lastRound: map[string]string{}, agents: map[string]*reconcile.AgentStatus{}, cabs: map[string]*cabinetState{}}
+		recheck: map[string]time.Time{}, complete: map[string]time.Time{}, confirms: map[string]int{}, lastRound: map[string]string{}, agents: map[string]*reconcile.AgentStatus{}, cabs: map[string]*cabinetState{},
+		history: map[string]reconcile.TagHistory{}, histRound: map[string]string{}}
 }
 
 // OursFunc tells whether a hex EPC carries our GS1 company prefix.
@@ -198,9 +206,13 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 			elsewhere[strings.ToUpper(t.EPC)] = s
 		}
 	}
+	history := make(map[string]reconcile.TagHistory, len(items))
 	for _, it := range items {
 		if s, ok := c.sightings[strings.ToUpper(it.EPC)]; ok && s.Cabinet != r.Cabinet {
 			elsewhere[strings.ToUpper(it.EPC)] = s
+		}
+		if h, ok := c.history[strings.ToUpper(it.EPC)]; ok {
+			history[strings.ToUpper(it.EPC)] = h
 		}
 	}
 	c.mu.Unlock()
@@ -208,7 +220,7 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	res := reconcile.Reconcile(reconcile.Input{Now: c.now(), Policy: c.pol, Report: r, Items: items, Doors: doors, Elsewhere: elsewhere, Open: open, IsOurs: c.isOurs})
+	res := reconcile.Reconcile(reconcile.Input{Now: c.now(), Policy: c.pol, Report: r, Items: items, Doors: doors, Elsewhere: elsewhere, Open: open, History: history, IsOurs: c.isOurs})
 	held := c.holdIncomplete(r, &res)
 	c.mu.Lock()
 	for i := range res.Findings {
@@ -243,6 +255,10 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 		c.complete[r.Cabinet] = r.End
 	}
 	c.noteSightings(r)
+	if complete && c.histRound[r.Cabinet] != r.Round {
+		reconcile.AddHistory(c.history, r, items)
+		c.histRound[r.Cabinet] = r.Round
+	}
 	if complete && res.RecheckAt.IsZero() {
 		// The door cycles are accounted for by this round; keep only one still open.
 		var keep []reconcile.Door

@@ -40,7 +40,7 @@ type Cabinet struct {
 type Tag struct {
 	EPC             string  `toml:"epc"`              // hex
 	Antenna         int     `toml:"antenna"`          // from 1
-	ReadProbability float64 `toml:"read_probability"` // per round, 0–1; 0 means always
+	ReadProbability float64 `toml:"read_probability"` // per pass (one inventory command), 0–1; 0 means always
 	RSSIDBm         int     `toml:"rssi_dbm"`         // typical RSSI; 0 means −55 dBm
 }
 

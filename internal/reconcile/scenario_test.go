@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,5 +200,44 @@ func TestFitRecoversReadRate(t *testing.T) {
 	q := fitTruncatedBinomial(5*0.6/(1-0.01024), 5)
 	if q < 0.599 || q > 0.601 {
 		t.Errorf("got read rate %.4f, want 0.6", q)
+	}
+}
+
+// Issue 22: a tag read on 62 % of passes, missed in one round of four passes in a cabinet whose
+// other tags read on every pass, was shown as "<0.01 %". With its own read history the chance is
+// about (1-0.62)^4 ≈ 2 %, and the text says so.
+func TestWeakTagMissChanceFromItsHistory(t *testing.T) {
+	var items []Item
+	var tags []Tag
+	weak := "30340A1B2C0000000000FF01"
+	for i := range 30 {
+		epc := fmt.Sprintf("30340A1B2C%014X", i+1)
+		items = append(items, Item{ID: int64(i + 1), Number: fmt.Sprintf("D/%d", i+1), EPC: epc, State: custody.InCabinet, Cabinet: "C1", Level: custody.Secret})
+		tags = append(tags, Tag{EPC: epc, Reads: 8, Passes: 4})
+	}
+	items = append(items, Item{ID: 99, Number: "D/99", EPC: weak, State: custody.InCabinet, Cabinet: "C1", Level: custody.Secret})
+	in := Input{Report: Report{Cabinet: "C1", Round: "r", Passes: 4, Complete: true, Tags: tags}, Items: items}
+
+	// Without history the round can only speak for the typical tag.
+	res := Reconcile(in)
+	if len(res.Findings) != 1 || res.Findings[0].Confidence != Suspected {
+		t.Fatalf("got %+v, want one suspected finding", res.Findings)
+	}
+	// With 50 nights of history at 62 %, the figure is that tag's.
+	in.History = map[string]TagHistory{weak: {Passes: 200, Read: 124}}
+	res = Reconcile(in)
+	f := res.Findings[0]
+	if p := f.Evidence.PUnread; p < 0.012 || p > 0.035 {
+		t.Errorf("got p_unread %g, want about 0.02 ((1-0.62)^4)", p)
+	}
+	if !strings.Contains(f.Text.EN, "≈ 1.") && !strings.Contains(f.Text.EN, "≈ 2") {
+		t.Errorf("got text %q, want the chance shown as about 2 %%, not <0.01 %%", f.Text.EN)
+	}
+	// A second, independent miss multiplies in that tag's chance again: about 0.02² = 0.0004.
+	in.Open = res.Findings
+	in.Report.Round = "r2"
+	res = Reconcile(in)
+	if f := res.Findings[0]; f.Evidence.Misses != 2 || f.Evidence.PUnread < 1.4e-4 || f.Evidence.PUnread > 1.2e-3 {
+		t.Errorf("got misses %d, p_unread %g; want 2 and about 4e-4", f.Evidence.Misses, f.Evidence.PUnread)
 	}
 }

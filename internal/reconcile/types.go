@@ -264,6 +264,14 @@ type Finding struct {
 	Urgent bool `json:"urgent,omitempty"`
 }
 
+// TagHistory is how well one tag has been read in its cabinet's recent complete rounds: passes
+// run while it was registered there and how many of them read it. The caller keeps it (package
+// alert, from the rounds it reconciled); reconcile only reads it.
+type TagHistory struct {
+	Passes int `json:"passes"`
+	Read   int `json:"read"`
+}
+
 // Evidence is what produced a finding.
 type Evidence struct {
 	Rounds    []RoundStats `json:"rounds,omitempty"`
@@ -274,8 +282,9 @@ type Evidence struct {
 	Door      *Door        `json:"door,omitempty"`
 	// Misses is the number of independent rounds that did not read the item.
 	Misses int `json:"misses,omitempty"`
-	// PUnread is the estimated probability that a present tag went unread in every one of those
-	// rounds (the product of the rounds' per-round figures).
+	// PUnread is the estimated probability that this tag, were it present, went unread in every
+	// one of those rounds: the product, round by round, of the chance of a miss given its read
+	// history up to that round (TagPUnread), which is the joint chance by the chain rule.
 	PUnread float64   `json:"p_unread,omitempty"`
 	Reason  string    `json:"reason,omitempty"` // a stable word for why (e.g. "antenna_fault", "door_opened_mid_round")
 	Since   time.Time `json:"since,omitzero"`
@@ -311,7 +320,12 @@ type RoundStats struct {
 	Read     int `json:"read"`
 	// ReadRate is the fitted per-pass probability that a present tag is read.
 	ReadRate float64 `json:"read_rate"`
-	// PUnread = (1-ReadRate)^Passes: the chance a present tag was read on no pass of this round.
+	// PriorWeight is how many passes' worth of evidence the cabinet's typical rate counts for when
+	// judging one tag: the strength α+β of the Beta prior (mean ReadRate) fitted from how much the
+	// tags' read counts spread. Small when tags read very differently, large when alike.
+	PriorWeight float64 `json:"prior_weight,omitempty"`
+	// PUnread is the chance that a present tag with no read history of its own was read on no pass
+	// of this round: E[(1-p)^Passes] for p drawn from that prior (TagPUnread with no history).
 	PUnread float64 `json:"p_unread"`
 	// Unseen is Chao's estimate (f1²/2f2) of present tags that no pass read.
 	Unseen float64 `json:"unseen_estimate"`

@@ -2,9 +2,9 @@
 // M6e) speaking the real wire protocol on an io.ReadWriter — in tests and in cmd/cabinet-sim, the
 // master side of a pseudo-terminal whose slave the driver opens with go.bug.st/serial.
 //
-// Contract: a Scenario says which tags sit at which antenna, how likely each is to answer in a
-// round (reads are imperfect, as in real steel cabinets), at what RSSI, and which are cross-reads
-// from a neighbouring cabinet (weak and rare). Faults can be switched on while serving: an antenna
+// Contract: a Scenario says which tags sit at which antenna, how likely each is to answer one
+// inventory command — a pass, not a whole round of several (reads are imperfect, as in real steel
+// cabinets) — at what RSSI, and which are cross-reads from a neighbouring cabinet (weak and rare). Faults can be switched on while serving: an antenna
 // dropping out (the device reports antenna missing), the device going silent (it stops answering)
 // and the device vanishing (close the pty). With the same seed and the same commands a simulator
 // answers the same way every time. Serve owns rw: it returns when rw fails or ctx ends, closing rw
@@ -33,7 +33,7 @@ import (
 type Tag struct {
 	EPC             string  `json:"epc"`              // hex
 	Antenna         int     `json:"antenna"`          // from 1
-	ReadProbability float64 `json:"read_probability"` // per round, 0–1; 0 means always read
+	ReadProbability float64 `json:"read_probability"` // per pass (one inventory command), 0–1; 0 means always read
 	RSSIDBm         int     `json:"rssi_dbm"`         // typical RSSI; 0 means −55 dBm
 	CrossRead       bool    `json:"cross_read"`       // belongs to a neighbouring cabinet
 }
@@ -204,7 +204,8 @@ type read struct {
 	rssi int
 }
 
-// round draws which tags answer on an antenna this round.
+// round draws which tags answer one inventory command (a pass, in the agent's words) on an antenna:
+// each independently with its ReadProbability.
 func (d *device) round(antenna int) []read {
 	d.mu.Lock()
 	defer d.mu.Unlock()
