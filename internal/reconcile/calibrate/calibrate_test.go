@@ -21,12 +21,11 @@ var (
 )
 
 type figures struct {
-	bins           []Bin
-	maxErr         float64
-	falsePer10k    float64
-	median         time.Duration
-	cal, alarm     Outcome
-	removalsClosed int
+	bins        []Bin
+	maxErr      float64
+	falsePer10k float64
+	median      time.Duration
+	cal, alarm  Outcome
 }
 
 func simulate(t testing.TB) figures {
