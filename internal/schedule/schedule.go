@@ -262,7 +262,23 @@ type UnitSummary struct {
 	Missed     []string       `json:"missed,omitempty"`
 	Findings   map[string]int `json:"findings"` // open findings by kind
 	OpenAlerts int            `json:"open_alerts"`
+	// Alarms are the cabinet alarms (tamper, power, lock, forced door, controller, reader) of
+	// the 24 hours before the summary, newest first, whatever their state now (issue 15).
+	Alarms []NightAlarm `json:"alarms,omitempty"`
 }
+
+// NightAlarm is one cabinet alarm in the morning summary: identifiers only.
+type NightAlarm struct {
+	ID       string    `json:"id"` // the opaque alert ref
+	Kind     string    `json:"kind"`
+	Severity string    `json:"severity"`
+	Cabinet  string    `json:"cabinet"`
+	At       time.Time `json:"at"`
+	State    string    `json:"state"`
+}
+
+// maxSummaryAlarms bounds the alarms one unit lists in the summary.
+const maxSummaryAlarms = 100
 
 // MaxSummaryMissed bounds the missed cabinets one unit names in the published summary; MissedCount
 // says how many there were (docs/limits.md). The console shows them all.
@@ -278,12 +294,16 @@ type unitMessage struct {
 	MissedCount int            `json:"missed_count"`
 	Findings    map[string]int `json:"findings"`
 	OpenAlerts  int            `json:"open_alerts"`
+	Alarms      []NightAlarm   `json:"alarms,omitempty"`
 }
 
 func summaryMessage(n *Night, sum []UnitSummary) any {
 	units := make([]unitMessage, 0, len(sum))
 	for _, u := range sum {
-		m := unitMessage{Unit: u.Unit, Cabinets: u.Cabinets, Reported: u.Reported, Missed: u.Missed, MissedCount: len(u.Missed), Findings: u.Findings, OpenAlerts: u.OpenAlerts}
+		m := unitMessage{Unit: u.Unit, Cabinets: u.Cabinets, Reported: u.Reported, Missed: u.Missed, MissedCount: len(u.Missed), Findings: u.Findings, OpenAlerts: u.OpenAlerts, Alarms: u.Alarms}
+		if len(m.Alarms) > maxSummaryAlarms {
+			m.Alarms = m.Alarms[:maxSummaryAlarms]
+		}
 		if len(m.Missed) > MaxSummaryMissed {
 			m.Missed = m.Missed[:MaxSummaryMissed]
 		}
@@ -368,6 +388,21 @@ func (s *Scheduler) summary(ctx context.Context, n *Night, missed []reconcile.Fi
 	for _, a := range as {
 		if u, ok := unitOf[a.Cabinet]; ok {
 			get(u).OpenAlerts++
+		}
+	}
+	// The night's cabinet alarms, resolved or not: newest first, back 24 hours.
+	since := s.clk.Now().Add(-24 * time.Hour)
+	recent, err := s.book.Alerts(ctx, alert.Filter{Limit: 5000})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range recent {
+		if a.OpenedAt.Before(since) {
+			break
+		}
+		if u, ok := unitOf[a.Cabinet]; ok && a.Kind.Alarm() {
+			x := get(u)
+			x.Alarms = append(x.Alarms, NightAlarm{ID: a.Ref, Kind: string(a.Kind), Severity: string(a.Severity), Cabinet: a.Cabinet, At: a.OpenedAt, State: string(a.State)})
 		}
 	}
 	out := make([]UnitSummary, 0, len(by))
