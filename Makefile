@@ -12,7 +12,7 @@ BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 BI := github.com/custodyhq/custody/internal/buildinfo
 LDFLAGS := -X $(BI).version=$(VERSION) -X $(BI).commit=$(COMMIT) -X $(BI).date=$(BUILD_DATE)
 
-.PHONY: run test setup lint bench build c-test fuzz demo screenshots clean
+.PHONY: run test setup lint bench build c-test fuzz demo screenshots clean package
 
 # Start custodyd with its embedded defaults (SQLite under ./var, HTTP on 127.0.0.1:8080, embedded MQTT broker).
 run:
@@ -56,8 +56,12 @@ screenshots: setup
 fuzz:
 	./scripts/fuzz
 
+# .deb and .rpm packages (custody: custodyd + custodyctl; custody-agent) for amd64 and arm64 in dist/.
+package:
+	VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' ./scripts/package
+
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
 
 clean:
-	rm -rf bin var/bench.out
+	rm -rf bin dist var/bench.out

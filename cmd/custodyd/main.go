@@ -1,9 +1,10 @@
 // Command custodyd is the central custody service: the register, its rules and its API.
 //
-//	custodyd [-config custodyd.toml]
+//	custodyd [-config custodyd.toml] | -version | -sample-config
 //
-// With no config it starts with the defaults of deploy/custodyd.toml: data in ./var, HTTP on
-// 127.0.0.1:8080.
+// With no config (no -config, no CUSTODY_CONFIG) it starts with the defaults of
+// deploy/custodyd.toml: data in ./var, HTTP on 127.0.0.1:8080. Installed from the package, the
+// service runs it with /etc/custody/custodyd.toml (data in /var/lib/custody).
 package main
 
 import (
@@ -19,7 +20,7 @@ import (
 )
 
 func main() {
-	configPath := flag.String("config", "", "TOML config file (default: built-in defaults, see deploy/custodyd.toml)")
+	configPath := flag.String("config", os.Getenv("CUSTODY_CONFIG"), "TOML config file (default: $CUSTODY_CONFIG, else the built-in defaults of deploy/custodyd.toml; the package's service passes /etc/custody/custodyd.toml)")
 	printSample := flag.Bool("sample-config", false, "print the documented default config and exit")
 	version := flag.Bool("version", false, "print the version, commit, build date and Go version and exit")
 	flag.Parse()
