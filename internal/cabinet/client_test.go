@@ -250,6 +250,15 @@ func TestClientRetryIsNotExecutedTwice(t *testing.T) {
 	if _, err := r.client.Status(ctx(t), 0x02); err != nil {
 		t.Fatal(err)
 	}
+	// Run polls every controller once as it starts, racing our Status. Wait until the controller
+	// has executed all three (HELLO, that poll, our Status): a poll still to come would count as a
+	// second execution, or have its reply dropped in place of the unlock's (a flake under load,
+	// 4 in 30 runs with -race).
+	for deadline := time.Now().Add(5 * time.Second); c.Executed() < 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("controller executed %d requests after start, want HELLO, the first poll and STATUS", c.Executed())
+		}
+	}
 	before := c.Executed()
 	dropNext.Store(true)
 	if _, err := r.client.Unlock(ctx(t), 0x02, 10*time.Second); err != nil {
