@@ -605,6 +605,9 @@ func TestSendDevice(t *testing.T) {
 
 // BenchmarkPDF1000 is issue 8's labels_pdf_1000_s: seconds to lay out 1 000 copy labels (barcode,
 // GS1 human-readable text, CJK font) on A4 sheets as one PDF.
+//
+// What limits it: the code — barcode and QR layout and the PDF writer's font subsetting; the
+// machine — single-core speed (one document is laid out on one goroutine).
 func BenchmarkPDF1000(b *testing.B) {
 	c, f := catalog(b), testFont(b)
 	tp := c.Templates["copy-a4-21up"]

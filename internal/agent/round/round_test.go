@@ -249,6 +249,11 @@ func TestCancelled(t *testing.T) {
 	}
 }
 
+// BenchmarkRound600Tags runs one round over 600 tags on four antennas against an in-memory
+// cabinet (ns/op per round).
+//
+// What limits it: the code only — the round logic over a simulated cabinet of 600 tags at a 70 %
+// read rate, in memory, no I/O; single-core speed scales it.
 func BenchmarkRound600Tags(b *testing.B) {
 	for b.Loop() {
 		c := newCabinet(1, 600, 0.7, 1, 2, 3, 4)

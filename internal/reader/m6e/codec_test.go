@@ -220,6 +220,9 @@ func (e *endless) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// BenchmarkDecodeTagFrames decodes an endless stream of tag records (m6e_decode_frames_per_s).
+// What limits it: the code — one CRC pass and the metadata walk, no allocation per frame; the
+// machine — single-core speed.
 func BenchmarkDecodeTagFrames(b *testing.B) {
 	var stream []byte
 	epc := []byte{0xE2, 0x80, 0x11, 0x60, 0x60, 0, 0x02, 0x0A, 0xB1, 0xC3, 0, 0}
