@@ -89,6 +89,8 @@ func SeverityOf(kind reconcile.Kind, level custody.Level, confirmedLoss, ours bo
 		s = Major
 	case reconcile.Misplaced, reconcile.Overdue, reconcile.InventoryIncomplete:
 		s = Warning
+	case reconcile.SentSeen:
+		s = Major // the handover to the bureau and the cabinet disagree; top-secret: critical
 	case reconcile.UnrecordedReturn:
 		s = Info
 	case reconcile.UnknownTag:
@@ -191,7 +193,7 @@ func manualOnly(k reconcile.Kind) bool {
 // alarm (tamper, forced door, power lost with the door open or the controller silent).
 func leadersAtOnce(a Alert) bool {
 	return a.Level == custody.TopSecret || a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen ||
-		a.Kind.Alarm() && a.Severity == Critical || a.Kind == reconcile.ReportedLost
+		a.Kind.Alarm() && a.Severity == Critical || a.Kind == reconcile.ReportedLost || a.Kind == reconcile.SentSeen
 }
 
 // secrecyOffice: the secrecy office hears of confirmed losses (and a destroyed tag seen, which

@@ -223,3 +223,66 @@ func TestReceiveNumbersAsPrinted(t *testing.T) {
 		t.Errorf("unreadable secrecy term: got %d %q, want 400 naming 保密期限", status, eb.Error.Message)
 	}
 }
+
+// Destruction by the secrecy bureau (issue 14 point 4): an approved batch is 送销 at the desk —
+// two custodians sign, the bureau's courier, receipt number and 监销人 are recorded — and its copies
+// are 已送销, not 已销毁, until the bureau's certificate number is entered. The receipt says 送销.
+func TestDestructionByTheBureau(t *testing.T) {
+	e, items := lifecycleEnv(t)
+	e.must("admin", "POST", "/api/v1/people", `{"username":"li.na","name":"李娜","unit":"BGS","roles":["custodian"],"password":"li.na-password"}`, 201)
+	e.must("admin", "POST", "/api/v1/badges", `{"username":"li.na","code":"B-0007","pin":"1357"}`, 200)
+	var b register.Batch
+	e.decode(e.do("wang.fang", "POST", "/api/v1/destructions", fmt.Sprintf(`{"items":[%d,%d,%d],"reason":"保密期限届满"}`, items[0].ID, items[1].ID, items[2].ID), nil), 201, &b)
+	e.must("li.ming", "POST", fmt.Sprintf("/api/v1/approvals/%d/decide", b.Approval), `{"approve":true,"note":"同意送保密局销毁"}`, 200)
+
+	// Without the bureau's receipt number and the 监销人 there is no 送销.
+	status, eb := e.errorOf(e.do("wang.fang", "POST", "/api/v1/sessions", fmt.Sprintf(`{"desk":"D-01","purpose":"destroy","batch":%d,"courier":"市保密局 周强"}`, b.ID), nil))
+	if status != 400 || !strings.Contains(eb.Error.Message, "回执编号") || !strings.Contains(eb.Error.Message, "监销人") {
+		t.Errorf("送销 without receipt and supervisor: got %d %q, want 400 naming both", status, eb.Error.Message)
+	}
+	var s register.Session
+	e.decode(e.do("wang.fang", "POST", "/api/v1/sessions", fmt.Sprintf(`{"desk":"D-01","purpose":"destroy","batch":%d,"courier":"市保密局 周强","receipt":"BMJ-2026-0815","supervisor":"刘强"}`, b.ID), nil), 201, &s)
+	e.must("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/scans", s.ID), `{"data":"B-0007"}`, 200)
+	for _, it := range items {
+		e.must("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/scans", s.ID), fmt.Sprintf(`{"data":"%d"}`, it.ID), 200)
+	}
+	e.decode(e.do("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/close", s.ID), `{"pin":"1357"}`, nil), 200, &s)
+	for _, it := range s.Items {
+		if it.State != custody.SentForDestruction {
+			t.Errorf("copy %d after 送销: got %s, want sent_for_destruction (已送销), not destroyed", it.Copy, it.State)
+		}
+	}
+	e.decode(e.do("wang.fang", "GET", fmt.Sprintf("/api/v1/destructions/%d", b.ID), "", nil), 200, &b)
+	if b.State != "sent" || b.BureauReceipt != "BMJ-2026-0815" || b.Supervisor != "刘强" || b.Courier != "市保密局 周强" {
+		t.Errorf("batch after 送销: got %+v", b)
+	}
+	code, csv := e.body("wang.fang", fmt.Sprintf("/api/v1/sessions/%d/receipt?format=csv", s.ID))
+	if code != 200 || !strings.Contains(csv, "送销") || !strings.Contains(csv, "监销人") || !strings.HasPrefix(strings.TrimPrefix(csv, "\ufeff"), "机密★10年") {
+		t.Errorf("送销 receipt: got %d\n%s\nwant 送销 with the 监销人, marked 机密★10年", code, csv)
+	}
+	// No certificate of ours before the bureau's; a batch not sent cannot be certified.
+	if status, _ := e.errorOf(e.do("wang.fang", "GET", fmt.Sprintf("/api/v1/destructions/%d/certificate?format=csv", b.ID), "", nil)); status != 422 {
+		t.Errorf("certificate before the bureau's: got %d, want 422", status)
+	}
+	if status, _ := e.errorOf(e.do("li.ming", "POST", fmt.Sprintf("/api/v1/destructions/%d/certify", b.ID), `{"certificate":"X"}`, nil)); status != 403 {
+		t.Errorf("a leader entering the certificate: got %d, want 403", status)
+	}
+	e.decode(e.do("wang.fang", "POST", fmt.Sprintf("/api/v1/destructions/%d/certify", b.ID), `{"certificate":"BMJ-XH-2026-031"}`, nil), 200, &b)
+	if b.State != "destroyed" || b.CertificateNo != "BMJ-XH-2026-031" {
+		t.Errorf("after the certificate: got %+v", b)
+	}
+	if status, _ := e.errorOf(e.do("wang.fang", "POST", fmt.Sprintf("/api/v1/destructions/%d/certify", b.ID), `{"certificate":"again"}`, nil)); status != 422 {
+		t.Errorf("certifying twice: got %d, want 422", status)
+	}
+	var it register.Item
+	e.decode(e.do("wang.fang", "GET", fmt.Sprintf("/api/v1/items/%d", items[0].ID), "", nil), 200, &it)
+	if it.State != custody.Destroyed {
+		t.Errorf("copy after the certificate: got %s, want destroyed", it.State)
+	}
+	code, csv = e.body("wang.fang", fmt.Sprintf("/api/v1/destructions/%d/certificate?format=csv", b.ID))
+	for _, want := range []string{"BMJ-XH-2026-031", "BMJ-2026-0815", "刘强", "保密局"} {
+		if code != 200 || !strings.Contains(csv, want) {
+			t.Errorf("certificate: got %d, lacks %q\n%s", code, want, csv)
+		}
+	}
+}

@@ -84,6 +84,20 @@ func (s *Server) workflowRoutes() []route {
 			return s.reg.Batch(ctx, a, id)
 		}},
 		{method: "POST", path: "/api/v1/destructions/{id}/cancel", roles: custodians, h: s.cancelBatch},
+		{method: "POST", path: "/api/v1/destructions/{id}/certify", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			id, err := pathID(r)
+			if err != nil {
+				return nil, err
+			}
+			var req struct {
+				Certificate string `json:"certificate"`
+				Note        string `json:"note"`
+			}
+			if err := decode(r, &req); err != nil {
+				return nil, err
+			}
+			return s.reg.CertifyDestruction(ctx, a, id, req.Certificate, req.Note)
+		}},
 		{method: "GET", path: "/api/v1/destructions/{id}/certificate", roles: reporters, raw: s.certificate},
 
 		{method: "GET", path: "/api/v1/recalls", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {

@@ -62,6 +62,7 @@ func (c *Console) deskOpen(w http.ResponseWriter, r *http.Request, p *page) {
 		Desk: clip(r.PostFormValue("desk"), 100), Purpose: clip(r.PostFormValue("purpose"), 50),
 		Cabinet: clip(r.PostFormValue("cabinet"), 100), Place: clip(r.PostFormValue("place"), 200),
 		TargetUnit: clip(r.PostFormValue("target_unit"), 100), Note: clip(r.PostFormValue("note"), maxNote),
+		Courier: clip(r.PostFormValue("courier"), 200), Receipt: clip(r.PostFormValue("receipt"), 200), Supervisor: clip(r.PostFormValue("supervisor"), 200),
 	}
 	if n, err := strconv.ParseInt(r.PostFormValue("approval"), 10, 64); err == nil {
 		req.Approval = n

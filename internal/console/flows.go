@@ -80,6 +80,18 @@ func (c *Console) listBatch(w http.ResponseWriter, r *http.Request, p *page) {
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
+// certifyBatch records the secrecy bureau's destruction certificate for a batch sent to it.
+func (c *Console) certifyBatch(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	id, _ := strconv.ParseInt(r.PostFormValue("batch"), 10, 64)
+	_, err := c.reg.CertifyDestruction(r.Context(), p.Actor, id, clip(r.PostFormValue("certificate"), 200), "")
+	back := "/batches"
+	if err != nil {
+		back += "?err=" + url.QueryEscape(p.refusal(err))
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
 func (c *Console) startRecall(w http.ResponseWriter, r *http.Request, p *page) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	deadline := r.PostFormValue("deadline") // datetime-local, read by the register in the site's zone

@@ -57,6 +57,7 @@ func (c *Console) routes() {
 	c.handle("POST /recalls", deskRoles, c.startRecall)
 	c.handle("GET /batches", siteRoles, c.batchesPage)
 	c.handle("POST /batches", deskRoles, c.listBatch)
+	c.handle("POST /batches/certify", deskRoles, c.certifyBatch)
 	c.handle("GET /receive", deskRoles, c.receivePage)
 	c.handle("POST /receive", deskRoles, c.receive)
 

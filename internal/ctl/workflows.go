@@ -23,6 +23,7 @@ var purposeNames = map[string]string{
 func init() {
 	var (
 		desk, purpose, due, cabinet, target, place, receipt, note, reason, secondBadge string
+		courier, supervisor, certificate                                               string
 		kind, forWho, document, unit, expires, format, out                             string
 		approval, batch                                                                int64
 		copies, firstCopy, lastCopy                                                    int
@@ -136,14 +137,16 @@ func init() {
 		command{name: "handover open", args: "", help: "open a handover at a desk: --desk D --purpose borrow|circulate|reading_room|take_out|return|transfer|archive|destroy",
 			flags: func(fs *flag.FlagSet) {
 				fs.StringVar(&desk, "desk", "", "desk code")
-				fs.StringVar(&purpose, "purpose", "", "borrow 借阅, circulate 传阅, reading_room 阅文室, take_out 携带外出, return 归还, transfer 移交, archive 归档, destroy 销毁")
+				fs.StringVar(&purpose, "purpose", "", "borrow 借阅, circulate 传阅, reading_room 阅文室, take_out 携带外出, return 归还, transfer 移交, archive 归档, destroy 送销（交保密局）")
 				fs.StringVar(&due, "due", "", "due time (borrow: required), e.g. 2026-11-30 18:00")
 				fs.Int64Var(&approval, "approval", 0, "take_out: the approval ID")
 				fs.Int64Var(&batch, "batch", 0, "destroy: the approved destruction batch")
 				fs.StringVar(&cabinet, "cabinet", "", "return: cabinet the items go into (default: where they came from)")
 				fs.StringVar(&target, "target-unit", "", "transfer: receiving unit")
 				fs.StringVar(&place, "place", "", "reading room or destination")
-				fs.StringVar(&receipt, "receipt", "", "transfer/archive: receipt number (default generated)")
+				fs.StringVar(&receipt, "receipt", "", "transfer/archive: receipt number (default generated); destroy: the secrecy bureau's receipt number")
+				fs.StringVar(&courier, "courier", "", "destroy: the secrecy bureau's courier (name)")
+				fs.StringVar(&supervisor, "supervisor", "", "destroy: the person supervising the destruction (监销人)")
 				fs.StringVar(&note, "note", "", "note")
 			},
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -153,7 +156,8 @@ func init() {
 				if p, ok := purposeNames[purpose]; ok {
 					purpose = p
 				}
-				req := register.OpenRequest{Desk: desk, Purpose: purpose, Due: due, Approval: approval, Batch: batch, Cabinet: cabinet, TargetUnit: target, Place: place, Receipt: receipt, Note: note}
+				req := register.OpenRequest{Desk: desk, Purpose: purpose, Due: due, Approval: approval, Batch: batch, Cabinet: cabinet, TargetUnit: target, Place: place, Receipt: receipt, Note: note,
+					Courier: courier, Supervisor: supervisor}
 				var s register.Session
 				if err := c.call(ctx, "POST", "/api/v1/sessions", req, &s); err != nil {
 					return err
@@ -483,6 +487,24 @@ func init() {
 				}
 				return c.output(b, func(w io.Writer) {
 					line(w, c.say("销毁批次 %d 已撤销\n", "destruction batch %d cancelled\n"), b.ID)
+				})
+			}},
+		command{name: "destruction certify", args: "ID", help: "record the secrecy bureau's destruction certificate for a batch sent to it (送销): its copies become destroyed",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&certificate, "certificate", "", "the bureau's destruction certificate number")
+				fs.StringVar(&note, "note", "", "note")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := idPath(args, "/api/v1/destructions", "/certify")
+				if err != nil {
+					return err
+				}
+				var b register.Batch
+				if err := c.call(ctx, "POST", path, map[string]string{"certificate": certificate, "note": note}, &b); err != nil {
+					return err
+				}
+				return c.output(b, func(w io.Writer) {
+					line(w, c.say("销毁批次 %d：已登记保密局销毁证明 %s，%d 份已销毁\n", "destruction batch %d: the bureau's certificate %s recorded, %d copies destroyed\n"), b.ID, b.CertificateNo, len(b.Items))
 				})
 			}},
 		command{name: "destruction certificate", args: "ID", help: "the destruction certificate (PDF, or --format csv) to -o FILE",

@@ -134,13 +134,22 @@ func TestDeskCommands(t *testing.T) {
 		t.Errorf("destroy before approval: got %d %q, want exit 5 and the reason", code, errOut)
 	}
 	ok("liu.qiang", "", "approval", "approve", approval, "--note", "同意")
-	out = ok("wang.fang", "", "handover", "open", "--desk", "D-01", "--purpose", "destroy", "--batch", batch)
+	out = ok("wang.fang", "", "handover", "open", "--desk", "D-01", "--purpose", "destroy", "--batch", batch,
+		"--courier", "市保密局 周强", "--receipt", "BMJ-2026-0815", "--supervisor", "刘强")
 	s = idIn(out, `交接 (\d+)`)
 	ok("wang.fang", "", "handover", "scan", s, "B-LN", "1", "2")
 	ok("wang.fang", "1357\n", "handover", "close", s)
+	// 送销 is not yet destroyed: the certificate waits for the bureau's.
+	if code, _, errOut := as("wang.fang", "", "destruction", "certificate", batch, "--format", "csv", "-o", filepath.Join(dir, "x.csv")); code == 0 {
+		t.Errorf("certificate before the bureau's: got exit 0 %q, want a refusal", errOut)
+	}
+	out = ok("wang.fang", "", "destruction", "certify", batch, "--certificate", "BMJ-XH-2026-031")
+	if !strings.Contains(out, "BMJ-XH-2026-031") {
+		t.Errorf("destruction certify: got %q, want the certificate number", out)
+	}
 	cert := filepath.Join(dir, "销毁证明.csv")
 	ok("wang.fang", "", "destruction", "certificate", batch, "--format", "csv", "-o", cert)
-	if b, _ := os.ReadFile(cert); !bytes.Contains(b, []byte("涉密载体销毁证明")) || !bytes.Contains(b, []byte("李娜")) {
+	if b, _ := os.ReadFile(cert); !bytes.Contains(b, []byte("涉密载体销毁证明")) || !bytes.Contains(b, []byte("李娜")) || !bytes.Contains(b, []byte("BMJ-XH-2026-031")) || !bytes.Contains(b, []byte("BMJ-2026-0815")) {
 		t.Errorf("certificate: got\n%s\nwant the certificate naming both custodians", b)
 	}
 	out = ok("wang.fang", "", "--lang", "en", "item", "history", "1")

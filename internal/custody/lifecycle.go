@@ -13,12 +13,15 @@ const (
 	InTransit          State = "in_transit"          // 传递中: with a courier
 	TransferredOut     State = "transferred_out"     // 已移交: handed to another unit against a receipt
 	DestructionPending State = "destruction_pending" // 待销毁: on an approved destruction list
-	Destroyed          State = "destroyed"           // 已销毁
-	Lost               State = "lost"                // 丢失: reported lost
+	// SentForDestruction is 已送销: handed to the secrecy bureau's courier at the desk against its
+	// receipt; the bureau destroys centrally and its certificate number makes it destroyed.
+	SentForDestruction State = "sent_for_destruction"
+	Destroyed          State = "destroyed" // 已销毁: the bureau's destruction certificate is entered
+	Lost               State = "lost"      // 丢失: reported lost
 )
 
 // States lists every state.
-var States = []State{Registered, InCabinet, CheckedOut, OutOfOffice, InTransit, TransferredOut, DestructionPending, Destroyed, Lost}
+var States = []State{Registered, InCabinet, CheckedOut, OutOfOffice, InTransit, TransferredOut, DestructionPending, SentForDestruction, Destroyed, Lost}
 
 var stateText = map[State]Text{
 	Registered:         {"已登记", "Registered"},
@@ -28,6 +31,7 @@ var stateText = map[State]Text{
 	InTransit:          {"传递中", "In transit"},
 	TransferredOut:     {"已移交", "Transferred out"},
 	DestructionPending: {"待销毁", "Awaiting destruction"},
+	SentForDestruction: {"已送销", "Sent for destruction"},
 	Destroyed:          {"已销毁", "Destroyed"},
 	Lost:               {"丢失", "Lost"},
 }
@@ -52,14 +56,15 @@ const (
 	TransferOut       Action = "transfer_out"       // 移交: to another unit against a receipt
 	ListDestruction   Action = "list_destruction"   // 造册: put on a destruction list
 	Unlist            Action = "unlist_destruction" // take off a destruction list
-	Destroy           Action = "destroy"            // 销毁: in an approved batch only
+	Destroy           Action = "destroy"            // 送销: an approved batch handed to the bureau's courier
+	CertifyDestroyed  Action = "certify_destroyed"  // 销毁确认: the bureau's certificate number entered
 	ReportLost        Action = "report_lost"        // 报失
 	Recover           Action = "recover"            // 找回: a lost item found and stored again
 	ArchiveTransferTo Action = "archive"            // 归档: hand to the archive (a transfer out)
 )
 
 // Actions lists every action.
-var Actions = []Action{Store, CheckOut, Return, Handover, TakeOut, Dispatch, Receive, TransferOut, ListDestruction, Unlist, Destroy, ReportLost, Recover, ArchiveTransferTo}
+var Actions = []Action{Store, CheckOut, Return, Handover, TakeOut, Dispatch, Receive, TransferOut, ListDestruction, Unlist, Destroy, CertifyDestroyed, ReportLost, Recover, ArchiveTransferTo}
 
 var actionText = map[Action]Text{
 	Store:             {"入柜", "store"},
@@ -72,7 +77,8 @@ var actionText = map[Action]Text{
 	TransferOut:       {"移交", "transfer to another unit"},
 	ListDestruction:   {"列入销毁清册", "list for destruction"},
 	Unlist:            {"移出销毁清册", "take off the destruction list"},
-	Destroy:           {"销毁", "destroy"},
+	Destroy:           {"送销", "send for destruction"},
+	CertifyDestroyed:  {"登记销毁证明", "record the destruction certificate"},
 	ReportLost:        {"报失", "report lost"},
 	Recover:           {"找回入柜", "recover and store"},
 	ArchiveTransferTo: {"归档", "archive"},
@@ -102,29 +108,32 @@ type step struct {
 
 // The lifecycle. Only the custodian moves items (rule 2); a holder may only report a loss of
 // something they hold; leaders approve (package register) but do not move items; the 三员 never
-// touch items. Destroy is reachable only from destruction_pending, which only an approved batch
-// list produces (rule 8).
+// touch items. Destroy (送销) is reachable only from destruction_pending, which only an approved
+// batch list produces (rule 8); destroyed only from sent_for_destruction, when the secrecy bureau's
+// certificate is entered — the office never destroys by itself.
 var lifecycle = map[edge]step{
-	{Registered, Store}:              {InCabinet, []Role{Custodian}},
-	{InCabinet, CheckOut}:            {CheckedOut, []Role{Custodian}},
-	{CheckedOut, Return}:             {InCabinet, []Role{Custodian}},
-	{OutOfOffice, Return}:            {InCabinet, []Role{Custodian}},
-	{InCabinet, TakeOut}:             {OutOfOffice, []Role{Custodian}},
-	{InCabinet, Dispatch}:            {InTransit, []Role{Custodian}},
-	{InTransit, Receive}:             {InCabinet, []Role{Custodian}},
-	{InCabinet, TransferOut}:         {TransferredOut, []Role{Custodian}},
-	{InTransit, TransferOut}:         {TransferredOut, []Role{Custodian}},
-	{InCabinet, ArchiveTransferTo}:   {TransferredOut, []Role{Custodian}},
-	{InCabinet, ListDestruction}:     {DestructionPending, []Role{Custodian}},
-	{DestructionPending, Unlist}:     {InCabinet, []Role{Custodian}},
-	{DestructionPending, Destroy}:    {Destroyed, []Role{Custodian}},
-	{Registered, ReportLost}:         {Lost, []Role{Custodian, Leader}},
-	{InCabinet, ReportLost}:          {Lost, []Role{Custodian, Leader}},
-	{CheckedOut, ReportLost}:         {Lost, []Role{Custodian, Leader, Holder}},
-	{OutOfOffice, ReportLost}:        {Lost, []Role{Custodian, Leader, Holder}},
-	{InTransit, ReportLost}:          {Lost, []Role{Custodian, Leader}},
-	{DestructionPending, ReportLost}: {Lost, []Role{Custodian, Leader}},
-	{Lost, Recover}:                  {InCabinet, []Role{Custodian}},
+	{Registered, Store}:                    {InCabinet, []Role{Custodian}},
+	{InCabinet, CheckOut}:                  {CheckedOut, []Role{Custodian}},
+	{CheckedOut, Return}:                   {InCabinet, []Role{Custodian}},
+	{OutOfOffice, Return}:                  {InCabinet, []Role{Custodian}},
+	{InCabinet, TakeOut}:                   {OutOfOffice, []Role{Custodian}},
+	{InCabinet, Dispatch}:                  {InTransit, []Role{Custodian}},
+	{InTransit, Receive}:                   {InCabinet, []Role{Custodian}},
+	{InCabinet, TransferOut}:               {TransferredOut, []Role{Custodian}},
+	{InTransit, TransferOut}:               {TransferredOut, []Role{Custodian}},
+	{InCabinet, ArchiveTransferTo}:         {TransferredOut, []Role{Custodian}},
+	{InCabinet, ListDestruction}:           {DestructionPending, []Role{Custodian}},
+	{DestructionPending, Unlist}:           {InCabinet, []Role{Custodian}},
+	{DestructionPending, Destroy}:          {SentForDestruction, []Role{Custodian}},
+	{SentForDestruction, CertifyDestroyed}: {Destroyed, []Role{Custodian}},
+	{Registered, ReportLost}:               {Lost, []Role{Custodian, Leader}},
+	{InCabinet, ReportLost}:                {Lost, []Role{Custodian, Leader}},
+	{CheckedOut, ReportLost}:               {Lost, []Role{Custodian, Leader, Holder}},
+	{OutOfOffice, ReportLost}:              {Lost, []Role{Custodian, Leader, Holder}},
+	{InTransit, ReportLost}:                {Lost, []Role{Custodian, Leader}},
+	{DestructionPending, ReportLost}:       {Lost, []Role{Custodian, Leader}},
+	{SentForDestruction, ReportLost}:       {Lost, []Role{Custodian, Leader}},
+	{Lost, Recover}:                        {InCabinet, []Role{Custodian}},
 }
 
 // Check says whether an actor holding role may take action on an item in state from, and the

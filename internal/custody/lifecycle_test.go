@@ -27,7 +27,10 @@ var allowed = []struct {
 	{InCabinet, ArchiveTransferTo, Custodian, TransferredOut, "archived"},
 	{InCabinet, ListDestruction, Custodian, DestructionPending, "listed for destruction (造册)"},
 	{DestructionPending, Unlist, Custodian, InCabinet, "taken off the list"},
-	{DestructionPending, Destroy, Custodian, Destroyed, "destroyed in an approved batch"},
+	{DestructionPending, Destroy, Custodian, SentForDestruction, "an approved batch handed to the bureau (送销)"},
+	{SentForDestruction, CertifyDestroyed, Custodian, Destroyed, "the bureau's certificate entered"},
+	{SentForDestruction, ReportLost, Custodian, Lost, ""},
+	{SentForDestruction, ReportLost, Leader, Lost, ""},
 	{Registered, ReportLost, Custodian, Lost, "loss reported by the custodian"},
 	{Registered, ReportLost, Leader, Lost, "loss reported by a leader"},
 	{InCabinet, ReportLost, Custodian, Lost, ""},
@@ -114,7 +117,7 @@ func TestRefusalsSpeakToPeople(t *testing.T) {
 		en   string
 	}{
 		{CheckedOut, Handover, Holder, "不得在阅文人之间横传", "passing between readers is forbidden"},
-		{InCabinet, Destroy, Custodian, "状态为“在柜”的文件不能销毁", "cannot destroy an item that is In cabinet"},
+		{InCabinet, Destroy, Custodian, "状态为“在柜”的文件不能送销", "cannot send for destruction an item that is In cabinet"},
 		{InCabinet, CheckOut, Admin, "系统管理员无权执行“借出”", "a System administrator may not check out an item"},
 		{Destroyed, Recover, Custodian, "状态为“已销毁”的文件不能找回入柜", "cannot recover and store an item that is Destroyed"},
 	} {

@@ -96,6 +96,9 @@ func Reconcile(in Input) Result {
 		f.Confidence = conf
 		f.Evidence = Evidence{Rounds: []RoundStats{res.Stats}, Tag: &t, LastSeen: tag.Last, LastEvent: it.LastEvent}
 		switch {
+		case it.State == custody.SentForDestruction:
+			f.Kind = SentSeen
+			f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 已送销（交保密局销毁），却在柜 %s 被读到", it.Number, c), EN: fmt.Sprintf("item %s was sent to the secrecy bureau for destruction but was read in cabinet %s", it.Number, c)}
 		case it.State == custody.Destroyed:
 			f.Kind = DestroyedSeen
 			f.Text = custody.Text{ZH: fmt.Sprintf("已销毁的文件 %s 的标签在柜 %s 被读到", it.Number, c), EN: fmt.Sprintf("the tag of destroyed item %s was read in cabinet %s", it.Number, c)}

@@ -55,13 +55,16 @@ const (
 	// ReportedLost is a 报失 (issue 14): a fact reported by a person, not a reading — critical at
 	// once, one alert per loss case, cleared when a leader closes the case.
 	ReportedLost Kind = "reported_lost"
+	// SentSeen is a copy handed to the secrecy bureau for destruction (送销) read in a cabinet: the
+	// handover record and the cabinet disagree. destroyed_seen stays for copies really destroyed.
+	SentSeen Kind = "sent_seen"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag,
 	Overdue, InventoryMissed, InventoryIncomplete, DoorLeftOpen, DoorAfterHours, AgentOffline,
 	Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault, NotBound,
-	ReportedLost}
+	ReportedLost, SentSeen}
 
 var kindText = map[Kind]custody.Text{
 	Missing:             {ZH: "缺失", EN: "Missing"},
@@ -84,6 +87,7 @@ var kindText = map[Kind]custody.Text{
 	ReaderFault:         {ZH: "读写器故障", EN: "Reader fault"},
 	NotBound:            {ZH: "采集代理越权上报", EN: "Agent reported for a place not bound to it"},
 	ReportedLost:        {ZH: "报失", EN: "Reported lost"},
+	SentSeen:            {ZH: "已送销文件在柜内被读到", EN: "Item sent for destruction read in a cabinet"},
 }
 
 // Text is the display name of the kind.
@@ -96,7 +100,7 @@ func (k Kind) Valid() bool { _, ok := kindText[k]; return ok }
 // cabinet, a door or an agent); an offline agent inhibits alerts of these kinds.
 func (k Kind) PerItem() bool {
 	switch k {
-	case Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag:
+	case Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag, SentSeen:
 		return true
 	}
 	return false

@@ -19,7 +19,7 @@ import (
 type Batch struct {
 	ID        int64   `json:"id"`
 	Unit      string  `json:"unit,omitempty"`
-	State     string  `json:"state"` // listed, approved, rejected, destroyed
+	State     string  `json:"state"` // listed, approved, rejected, sent (送销, with the bureau), destroyed
 	Reason    string  `json:"reason"`
 	CreatedBy string  `json:"created_by"`
 	Approval  int64   `json:"approval"`
@@ -27,6 +27,13 @@ type Batch struct {
 	Created   string  `json:"created_at"`
 	Destroyed string  `json:"destroyed_at,omitempty"`
 	Items     []int64 `json:"items"`
+	// 送销 and the bureau's certificate (issue 14 point 4).
+	Sent          string `json:"sent_at,omitempty"`
+	Courier       string `json:"courier,omitempty"`
+	BureauReceipt string `json:"bureau_receipt,omitempty"`
+	Supervisor    string `json:"supervisor,omitempty"`
+	CertificateNo string `json:"certificate_no,omitempty"`
+	CertifiedBy   string `json:"certified_by,omitempty"`
 }
 
 // BatchRequest lists items for destruction.
@@ -122,15 +129,20 @@ type rowsQuerier interface {
 func (r *Register) loadBatch(ctx context.Context, q rowsQuerier, id int64) (Batch, error) {
 	var b Batch
 	var session sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT b.id, coalesce(u.code, ''), b.state, b.reason, p.username, coalesce(b.approval_id, 0), b.session_id, b.created_at, coalesce(b.destroyed_at, '')
-		FROM destruction_batches b JOIN people p ON p.id = b.created_by LEFT JOIN units u ON u.id = b.unit_id WHERE b.id = ?`, id).
-		Scan(&b.ID, &b.Unit, &b.State, &b.Reason, &b.CreatedBy, &b.Approval, &session, &b.Created, &b.Destroyed)
+	err := q.QueryRowContext(ctx, `SELECT b.id, coalesce(u.code, ''), b.state, b.reason, p.username, coalesce(b.approval_id, 0), b.session_id, b.created_at, coalesce(b.destroyed_at, ''),
+		coalesce(b.sent_at, ''), b.courier, b.bureau_receipt, b.supervisor, b.certificate_no, coalesce(cp.username, '')
+		FROM destruction_batches b JOIN people p ON p.id = b.created_by LEFT JOIN units u ON u.id = b.unit_id LEFT JOIN people cp ON cp.id = b.certified_by WHERE b.id = ?`, id).
+		Scan(&b.ID, &b.Unit, &b.State, &b.Reason, &b.CreatedBy, &b.Approval, &session, &b.Created, &b.Destroyed,
+			&b.Sent, &b.Courier, &b.BureauReceipt, &b.Supervisor, &b.CertificateNo, &b.CertifiedBy)
 	if err == sql.ErrNoRows {
 		return b, refuse(CodeNotFound, "销毁批次 %d 不存在", "destruction batch %d does not exist", id)
 	} else if err != nil {
 		return b, err
 	}
 	b.Session = session.Int64
+	if b.State == "approved" && b.Sent != "" {
+		b.State = "sent"
+	}
 	rows, err := q.QueryContext(ctx, `SELECT item_id FROM destruction_items WHERE batch_id = ? ORDER BY item_id`, id)
 	if err != nil {
 		return b, err
@@ -186,8 +198,8 @@ func (r *Register) CancelBatch(ctx context.Context, a Actor, id int64, reason st
 		if err != nil {
 			return err
 		}
-		if b.State == "destroyed" {
-			return refuse(CodeConflict, "销毁批次 %d 已销毁，不能撤销", "destruction batch %d is destroyed and cannot be cancelled", id)
+		if b.State == "destroyed" || b.State == "sent" {
+			return refuse(CodeConflict, "销毁批次 %d 已送销或已销毁，不能撤销", "destruction batch %d was sent to the bureau or destroyed and cannot be cancelled", id)
 		}
 		for _, item := range b.Items {
 			x, err := loadRow(ctx, tx, item)
@@ -218,6 +230,56 @@ func (r *Register) CancelBatch(ctx context.Context, a Actor, id int64, reason st
 	})
 	if err != nil {
 		return Batch{}, storeErr("cancel destruction batch", err)
+	}
+	return r.Batch(ctx, a, id)
+}
+
+// CertifyDestruction records the secrecy bureau's destruction certificate for a batch sent to it
+// (送销): its copies become destroyed — the only way a copy is destroyed, since the office never
+// destroys by itself. A custodian enters it; the certificate number is required.
+func (r *Register) CertifyDestruction(ctx context.Context, a Actor, id int64, certificate, note string) (Batch, error) {
+	if err := need(a, custody.Text{ZH: "登记保密局销毁证明", EN: "record the bureau's destruction certificate"}, custody.Custodian); err != nil {
+		return Batch{}, err
+	}
+	certificate = strings.TrimSpace(certificate)
+	if certificate == "" {
+		return Batch{}, refuse(CodeInvalid, "请填写保密局销毁证明编号", "enter the number of the secrecy bureau's destruction certificate")
+	}
+	now := store.FormatTime(r.now())
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		b, err := r.loadBatch(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if b.State != "sent" {
+			return refuse(CodeRefused, "销毁批次 %d 状态为 %s：只有已送销（交保密局）的批次才能登记销毁证明", "destruction batch %d is %s: only a batch sent to the bureau gets its destruction certificate", id, b.State)
+		}
+		moved := []auditItem{}
+		for _, item := range b.Items {
+			x, err := loadRow(ctx, tx, item)
+			if err != nil {
+				return err
+			}
+			if x.State != custody.SentForDestruction {
+				continue // reported lost meanwhile: stays lost, its loss case goes on
+			}
+			to, err := step(x, custody.CertifyDestroyed, custody.Custodian)
+			if err != nil {
+				return err
+			}
+			if err := apply(ctx, tx, x, move{to: to, batch: x.batchID}, custody.CertifyDestroyed, a.ID, sql.NullInt64{}, sql.NullInt64{}, "销毁证明 "+certificate, now); err != nil {
+				return err
+			}
+			moved = append(moved, toAuditItem(x, to))
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE destruction_batches SET state = 'destroyed', destroyed_at = ?, certificate_no = ?, certified_by = ? WHERE id = ?`, now, certificate, a.ID, id); err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "destruction.certify", Subject: fmt.Sprintf("batch:%d", id),
+			After: map[string]any{"certificate": certificate, "note": note, "items": moved, "count": len(moved), "bureau_receipt": b.BureauReceipt}})
+	})
+	if err != nil {
+		return Batch{}, storeErr("record destruction certificate", err)
 	}
 	return r.Batch(ctx, a, id)
 }

@@ -82,10 +82,12 @@ func (r *Register) StartRecall(ctx context.Context, a Actor, req RecallRequest) 
 			} else if err != nil {
 				return err
 			}
-			// Items already out of custody for good (destroyed, transferred, lost) have nothing to return.
+			// Items out of custody for good by a recorded step (destroyed, sent to the bureau,
+			// transferred) have nothing to return. A lost copy is listed — as 已报失, never as
+			// returned — so the recall's paper accounts for every copy (issue 14 point 3).
 			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO recall_items(recall_id, item_id, holder_id, returned_at)
-				SELECT ?, id, holder_id, CASE WHEN state IN ('checked_out','out_of_office') THEN NULL ELSE ? END FROM items
-				WHERE document_id = ? AND state NOT IN ('destroyed','transferred_out','lost')`, id, now, doc)
+				SELECT ?, id, holder_id, CASE WHEN state IN ('checked_out','out_of_office','lost') THEN NULL ELSE ? END FROM items
+				WHERE document_id = ? AND state NOT IN ('destroyed','sent_for_destruction','transferred_out')`, id, now, doc)
 			if err != nil {
 				return err
 			}

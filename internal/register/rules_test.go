@@ -270,7 +270,10 @@ func TestRule08DestructionOnlyInApprovedBatch(t *testing.T) {
 	if _, err := d.reg.Decide(ctx, d.p["liu.qiang"], b.Approval, true, "同意销毁"); err != nil {
 		t.Fatal(err)
 	}
-	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeDestroy, Batch: b.ID}, "")
+	// The bureau's courier, receipt and supervisor are recorded, or there is no 送销.
+	_, err = d.reg.OpenSession(ctx, wf, register.OpenRequest{Desk: "D-01", Purpose: register.PurposeDestroy, Batch: b.ID, Courier: "市保密局 周强"})
+	refused(t, err, register.CodeInvalid, "保密局回执编号", "receipt")
+	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeDestroy, Batch: b.ID, Courier: "市保密局 周强", Receipt: "BMJ-2026-0815", Supervisor: "刘强"}, "")
 	// A reader is not a second custodian.
 	_, err = d.reg.Scan(ctx, wf, s.ID, badge("zhang.wei"))
 	refused(t, err, register.CodeForbidden, "两名机要员", "two custodians")
@@ -279,7 +282,7 @@ func TestRule08DestructionOnlyInApprovedBatch(t *testing.T) {
 	}
 	// An item outside the batch.
 	_, err = d.reg.Scan(ctx, wf, s.ID, itoa(items[2]))
-	refused(t, err, register.CodeRefused, "状态为“在柜”的文件不能销毁", "cannot destroy an item that is In cabinet")
+	refused(t, err, register.CodeRefused, "状态为“在柜”的文件不能送销", "cannot send for destruction an item that is In cabinet")
 	// One by one: refused.
 	if _, err := d.reg.Scan(ctx, wf, s.ID, itoa(items[0])); err != nil {
 		t.Fatal(err)
@@ -290,6 +293,19 @@ func TestRule08DestructionOnlyInApprovedBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin}); err != nil {
+		t.Fatal(err)
+	}
+	// 送销: with the bureau, not destroyed until its certificate is entered.
+	for _, id := range items[:2] {
+		if it := d.item(t, id); it.State != custody.SentForDestruction {
+			t.Errorf("item %d after 送销: got %s, want sent_for_destruction", id, it.State)
+		}
+	}
+	_, err = d.reg.DestructionCertificate(ctx, wf, b.ID)
+	refused(t, err, register.CodeRefused, "尚未销毁", "not destroyed")
+	_, err = d.reg.CertifyDestruction(ctx, wf, b.ID, " ", "")
+	refused(t, err, register.CodeInvalid, "销毁证明编号", "certificate")
+	if _, err := d.reg.CertifyDestruction(ctx, wf, b.ID, "BMJ-XH-2026-031", ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range items[:2] {

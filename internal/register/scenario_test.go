@@ -10,8 +10,9 @@ import (
 	"github.com/custodyhq/custody/internal/register"
 )
 
-// One secret document from receipt through circulation, borrowing, a reproduction, recall and
-// destruction. Every step is audited; every shortcut on the way is refused.
+// One secret document from receipt through circulation, borrowing, a reproduction, a loss, recall
+// and destruction by the secrecy bureau. Every step is audited; every shortcut on the way is
+// refused. Copies 37–40 of 200 arrive as printed (issue 14).
 func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	t.Parallel()
 	d := newDesk(t)
@@ -20,14 +21,21 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	start, _ := d.st.AuditHead()
 	const number = "京办发〔2026〕7号"
 
-	// 收文: registered, numbered, stored.
-	items := d.receive(t, number, custody.Secret, 2, "BGS")
-	one, two := items[0], items[1]
+	// 收文: copies 37–40 of the 200 the issuer printed, registered as numbered on the paper, stored.
+	doc := register.Document{Number: number, Title: "关于年终保密检查的通知", IssuingUnit: "BGS", Level: custody.Secret, IssuedOn: "2026-11-01", SecrecyTerm: "10年", Copies: 200, ScopeUnits: []string{"BGS"}}
+	res, err := d.reg.ReceiveBatch(ctx, wf, register.ReceiveRequest{Document: doc, Cabinet: "C-01", From: "市委机要局", FirstCopy: 37, LastCopy: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Batch != "037–040" || res.Items[0].Copy != 37 || res.Items[0].Copies != 200 || len(res.Next.Items) != 4 {
+		t.Fatalf("received: batch %q, first copy %d of %d, next %v; want 037–040 of 200 and labels for 4", res.Batch, res.Items[0].Copy, res.Items[0].Copies, res.Next.Items)
+	}
+	one, two, three, four := res.Items[0].ID, res.Items[1].ID, res.Items[2].ID, res.Items[3].ID
 
 	// 传阅 to zhang.wei, back through the custodian — never on to chen.jing directly.
 	d.handover(t, register.OpenRequest{Purpose: register.PurposeCirculate}, "zhang.wei", ids(one))
 	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeReturn}, "chen.jing")
-	_, err := d.reg.Scan(ctx, wf, s.ID, itoa(one))
+	_, err = d.reg.Scan(ctx, wf, s.ID, itoa(one))
 	refused(t, err, register.CodeForbidden, "横传", "pass between readers")
 	d.reg.AbandonSession(ctx, wf, s.ID, "横传被拒")
 	d.handover(t, register.OpenRequest{Purpose: register.PurposeReturn}, "zhang.wei", ids(one))
@@ -58,6 +66,13 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 		t.Fatalf("got copy level %s source %d, want secret from %d", copies[0].Level, copies[0].Source, one)
 	}
 
+	// 报失: zhang.wei loses copy 39 he borrowed; it is frozen and a loss case opens.
+	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(72)}, "zhang.wei", ids(three))
+	lc, err := d.reg.ReportLoss(ctx, d.p["zhang.wei"], ids(three), "11月20日在会议室遗失")
+	if err != nil || lc.State != "open" || lc.Items[0].State != custody.Lost {
+		t.Fatalf("loss report: got %+v, %v; want an open case with copy 39 lost", lc, err)
+	}
+
 	// 清退: copy two is still with chen.jing; nothing goes out while the recall runs.
 	rc, err := d.reg.StartRecall(ctx, wf, register.RecallRequest{Name: "年终清退", Deadline: d.due(24), Documents: []string{number}})
 	if err != nil {
@@ -68,12 +83,16 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	refused(t, err, register.CodeRefused, "正在清退中", "recall")
 	d.reg.AbandonSession(ctx, wf, s.ID, "")
 	d.handover(t, register.OpenRequest{Purpose: register.PurposeReturn}, "chen.jing", ids(two))
-	if rc, err = d.reg.CloseRecall(ctx, wf, rc.ID); err != nil || rc.Returned != 3 {
-		t.Fatalf("recall: got %v, %d of %d returned, want all 3 back", err, rc.Returned, rc.Total)
+	// The lost copy is not "returned": the custodian cannot close the recall over it.
+	_, err = d.reg.CloseRecall(ctx, wf, rc.ID)
+	refused(t, err, register.CodeRefused, "已报失", "reported lost")
+	if rc, err = d.reg.CloseRecall(ctx, d.p["liu.qiang"], rc.ID, "第039份已报失，另案追查"); err != nil || rc.Returned != 4 || rc.Lost != 1 {
+		t.Fatalf("recall: got %v, %d returned and %d lost of %d, want 4 back and 1 lost", err, rc.Returned, rc.Lost, rc.Total)
 	}
 
-	// 销毁: not one by one, not without an approved list, not by one custodian alone.
-	all := ids(one, two, dup)
+	// 销毁: not one by one, not without an approved list, not by one custodian alone; 送销 to the
+	// secrecy bureau's courier, destroyed when the bureau's certificate is entered.
+	all := ids(one, two, four, dup)
 	b, err := d.reg.ListDestruction(ctx, wf, register.BatchRequest{Items: all, Reason: "清退后集中销毁"})
 	if err != nil {
 		t.Fatal(err)
@@ -83,15 +102,23 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	if _, err := d.reg.Decide(ctx, d.p["liu.qiang"], b.Approval, true, "同意销毁"); err != nil {
 		t.Fatal(err)
 	}
-	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeDestroy, Batch: b.ID}, "li.na", one)
+	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeDestroy, Batch: b.ID, Courier: "市保密局 周强", Receipt: "BMJ-2026-0815", Supervisor: "刘强"}, "li.na", one)
 	_, err = d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin})
 	refused(t, err, register.CodeRefused, "不得逐份销毁", "never one by one")
-	for _, id := range ids(two, dup) {
+	for _, id := range ids(two, four, dup) {
 		if _, err := d.reg.Scan(ctx, wf, s.ID, itoa(id)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range all {
+		if it := d.item(t, id); it.State != custody.SentForDestruction {
+			t.Errorf("item %d after 送销: got %s, want sent_for_destruction", id, it.State)
+		}
+	}
+	if _, err := d.reg.CertifyDestruction(ctx, wf, b.ID, "BMJ-XH-2026-031", ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range all {
@@ -115,8 +142,8 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "document.register document.receive handover.circulate handover.abandon handover.return handover.abandon handover.borrow " +
-		"approval.request approval.approve item.reproduce recall.start handover.abandon handover.return recall.close " +
-		"destruction.list approval.approve handover.destroy"
+		"approval.request approval.approve item.reproduce handover.borrow item.lost recall.start handover.abandon handover.return recall.close " +
+		"destruction.list approval.approve handover.destroy destruction.certify"
 	if got := strings.Join(actions, " "); got != want {
 		t.Errorf("audit trail:\n got %s\nwant %s", got, want)
 	}
@@ -128,7 +155,7 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	for _, e := range hist {
 		chain = append(chain, string(e.To))
 	}
-	if got, want := strings.Join(chain, " "), "in_cabinet checked_out in_cabinet destruction_pending destroyed"; got != want {
-		t.Errorf("chain of custody of copy 2: got %q, want %q", got, want)
+	if got, want := strings.Join(chain, " "), "in_cabinet checked_out in_cabinet destruction_pending sent_for_destruction destroyed"; got != want {
+		t.Errorf("chain of custody of copy 38: got %q, want %q", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
@@ -26,7 +27,7 @@ const (
 	PurposeReturn      = "return"       // 归还
 	PurposeTransfer    = "transfer"     // 移交另一单位 (with a receipt)
 	PurposeArchive     = "archive"      // 归档
-	PurposeDestroy     = "destroy"      // 销毁交接 (approved batch, two custodians)
+	PurposeDestroy     = "destroy"      // 送销: an approved batch to the bureau's courier, two custodians
 )
 
 type purposeSpec struct {
@@ -43,7 +44,7 @@ var purposes = map[string]purposeSpec{
 	PurposeReturn:      {custody.Text{ZH: "归还", EN: "return"}, custody.Return, false},
 	PurposeTransfer:    {custody.Text{ZH: "移交", EN: "transfer to another unit"}, custody.TransferOut, false},
 	PurposeArchive:     {custody.Text{ZH: "归档", EN: "archiving"}, custody.ArchiveTransferTo, false},
-	PurposeDestroy:     {custody.Text{ZH: "销毁交接", EN: "handover for destruction"}, custody.Destroy, false},
+	PurposeDestroy:     {custody.Text{ZH: "送销", EN: "handover to the secrecy bureau for destruction"}, custody.Destroy, false},
 }
 
 // PurposeText is the display name of a handover purpose.
@@ -71,6 +72,8 @@ type Session struct {
 	Place           string        `json:"place,omitempty"`
 	Note            string        `json:"note,omitempty"`
 	Receipt         string        `json:"receipt,omitempty"`
+	Courier         string        `json:"courier,omitempty"`    // destroy: the bureau's courier, by name (no account here)
+	Supervisor      string        `json:"supervisor,omitempty"` // destroy: 监销人
 	Opened          string        `json:"opened_at"`
 	Closed          string        `json:"closed_at,omitempty"`
 	Count           int           `json:"count"`
@@ -99,7 +102,9 @@ type OpenRequest struct {
 	Cabinet    string `json:"cabinet,omitempty"`     // return: where the items go (default: their home cabinet)
 	TargetUnit string `json:"target_unit,omitempty"` // transfer
 	Place      string `json:"place,omitempty"`       // reading room, destination
-	Receipt    string `json:"receipt,omitempty"`     // transfer/archive receipt number (default generated)
+	Receipt    string `json:"receipt,omitempty"`     // transfer/archive receipt number (default generated); destroy: the bureau's receipt number
+	Courier    string `json:"courier,omitempty"`     // destroy: the secrecy bureau's courier, by name
+	Supervisor string `json:"supervisor,omitempty"`  // destroy: the person supervising the destruction (监销人)
 	Note       string `json:"note,omitempty"`
 }
 
@@ -183,12 +188,22 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 				}
 				batch = nullID(b.ID)
 			}
+			var missing []string
+			for _, f := range []struct{ v, zh string }{{req.Courier, "保密局交接人员（courier）"}, {req.Receipt, "保密局回执编号（receipt）"}, {req.Supervisor, "监销人（supervisor）"}} {
+				if strings.TrimSpace(f.v) == "" {
+					missing = append(missing, f.zh)
+				}
+			}
+			if len(missing) > 0 && err == nil {
+				err = refuseT(CodeInvalid, "送销须填写"+strings.Join(missing, "、")+"：销毁由市保密局统一进行，交接时记录对方人员、回执编号和监销人",
+					"sending for destruction records the bureau's courier, the bureau's receipt number and the supervisor (courier, receipt, supervisor): the secrecy bureau destroys centrally")
+			}
 		}
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions(desk_id, purpose, state, custodian_id, due_at, approval_id, batch_id, cabinet_id, target_unit_id, place, note, receipt, opened_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, deskID, req.Purpose, "open", a.ID, due, approval, batch, cabinet, target, place, req.Note, req.Receipt, store.FormatTime(now))
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions(desk_id, purpose, state, custodian_id, due_at, approval_id, batch_id, cabinet_id, target_unit_id, place, note, receipt, courier, supervisor, opened_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, deskID, req.Purpose, "open", a.ID, due, approval, batch, cabinet, target, place, req.Note, req.Receipt, req.Courier, req.Supervisor, store.FormatTime(now))
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "工作台 %s 已有未结束的交接，请先完成或放弃", "desk %s already has an open handover; close or abandon it first", req.Desk)
 		} else if err != nil {
@@ -254,13 +269,14 @@ type sessionRow struct {
 	counterpart, approval, batch     sql.NullInt64
 	cabinet, target, second          sql.NullInt64
 	due, place, receipt, desk, opens string
+	courier, supervisor              string
 }
 
 func loadSession(ctx context.Context, q querier, id int64) (sessionRow, error) {
 	var s sessionRow
 	err := q.QueryRowContext(ctx, `SELECT s.id, s.custodian_id, s.purpose, s.state, s.counterpart_id, s.approval_id, s.batch_id, s.cabinet_id, s.target_unit_id, s.second_custodian_id,
-		coalesce(s.due_at, ''), s.place, s.receipt, d.code, s.opened_at FROM sessions s JOIN desks d ON d.id = s.desk_id WHERE s.id = ?`, id).
-		Scan(&s.id, &s.custodian, &s.purpose, &s.state, &s.counterpart, &s.approval, &s.batch, &s.cabinet, &s.target, &s.second, &s.due, &s.place, &s.receipt, &s.desk, &s.opens)
+		coalesce(s.due_at, ''), s.place, s.receipt, d.code, s.opened_at, s.courier, s.supervisor FROM sessions s JOIN desks d ON d.id = s.desk_id WHERE s.id = ?`, id).
+		Scan(&s.id, &s.custodian, &s.purpose, &s.state, &s.counterpart, &s.approval, &s.batch, &s.cabinet, &s.target, &s.second, &s.due, &s.place, &s.receipt, &s.desk, &s.opens, &s.courier, &s.supervisor)
 	if err == sql.ErrNoRows {
 		return s, refuse(CodeNotFound, "交接 %d 不存在", "handover %d does not exist", id)
 	}
@@ -592,7 +608,10 @@ func (r *Register) CloseSession(ctx context.Context, a Actor, id int64, req Clos
 			if err := tx.QueryRowContext(ctx, `SELECT approval_id FROM destruction_batches WHERE id = ?`, s.batch.Int64).Scan(&apID); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE destruction_batches SET state = 'destroyed', session_id = ?, destroyed_at = ? WHERE id = ?`, id, now, s.batch.Int64); err != nil {
+			// 送销: the batch is with the bureau; it is destroyed when the bureau's certificate
+			// number is entered (CertifyDestruction).
+			if _, err := tx.ExecContext(ctx, `UPDATE destruction_batches SET session_id = ?, sent_at = ?, courier = ?, bureau_receipt = ?, supervisor = ? WHERE id = ?`,
+				id, now, s.courier, s.receipt, s.supervisor, s.batch.Int64); err != nil {
 				return err
 			}
 			if err := useApproval(ctx, tx, apID, now); err != nil {
@@ -612,7 +631,8 @@ func (r *Register) CloseSession(ctx context.Context, a Actor, id int64, req Clos
 			parties = append(parties, second.Username)
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover." + s.purpose, Subject: fmt.Sprintf("session:%d", id),
-			After:     map[string]any{"desk": s.desk, "purpose": s.purpose, "count": len(moved), "items": moved, "due": s.due, "receipt": s.receipt, "batch": s.batch.Int64},
+			After: map[string]any{"desk": s.desk, "purpose": s.purpose, "count": len(moved), "items": moved, "due": s.due, "receipt": s.receipt, "batch": s.batch.Int64,
+				"courier": s.courier, "supervisor": s.supervisor},
 			Approvals: approvals, Parties: parties})
 	})
 	if err != nil {
@@ -705,11 +725,11 @@ func (r *Register) session(ctx context.Context, id int64, titles bool) (Session,
 	var s Session
 	var approval, batch sql.NullInt64
 	err := db.QueryRowContext(ctx, `SELECT s.id, d.code, d.room, s.purpose, s.state, c.username, c.name, coalesce(p.username, ''), coalesce(p.name, ''), coalesce(pu.code, ''),
-		coalesce(s2.username, ''), coalesce(s2.name, ''), coalesce(s.due_at, ''), s.approval_id, s.batch_id, coalesce(cb.code, ''), coalesce(tu.code, ''), s.place, s.note, s.receipt, s.opened_at, coalesce(s.closed_at, '')
+		coalesce(s2.username, ''), coalesce(s2.name, ''), coalesce(s.due_at, ''), s.approval_id, s.batch_id, coalesce(cb.code, ''), coalesce(tu.code, ''), s.place, s.note, s.receipt, s.opened_at, coalesce(s.closed_at, ''), s.courier, s.supervisor
 		FROM sessions s JOIN desks d ON d.id = s.desk_id JOIN people c ON c.id = s.custodian_id LEFT JOIN people p ON p.id = s.counterpart_id LEFT JOIN units pu ON pu.id = p.unit_id
 		LEFT JOIN people s2 ON s2.id = s.second_custodian_id LEFT JOIN cabinets cb ON cb.id = s.cabinet_id LEFT JOIN units tu ON tu.id = s.target_unit_id WHERE s.id = ?`, id).
 		Scan(&s.ID, &s.Desk, &s.Room, &s.Purpose, &s.State, &s.Custodian, &s.CustodianName, &s.Counterpart, &s.CounterpartName, &s.CounterpartUnit,
-			&s.Second, &s.SecondName, &s.Due, &approval, &batch, &s.Cabinet, &s.TargetUnit, &s.Place, &s.Note, &s.Receipt, &s.Opened, &s.Closed)
+			&s.Second, &s.SecondName, &s.Due, &approval, &batch, &s.Cabinet, &s.TargetUnit, &s.Place, &s.Note, &s.Receipt, &s.Opened, &s.Closed, &s.Courier, &s.Supervisor)
 	if err == sql.ErrNoRows {
 		return s, refuse(CodeNotFound, "交接 %d 不存在", "handover %d does not exist", id)
 	} else if err != nil {

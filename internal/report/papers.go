@@ -48,6 +48,10 @@ func Receipt(s register.Session, z sitetime.Zone) Table {
 	if s.Second != "" {
 		t.Fields = append(t.Fields, Field{"第二机要员", person(s.SecondName, s.Second)})
 	}
+	if s.Purpose == register.PurposeDestroy {
+		t.Title = "涉密载体送销交接单"
+		t.Fields = append(t.Fields, Field{"保密局交接人员", s.Courier}, Field{"监销人", s.Supervisor})
+	}
 	if s.Receipt != "" {
 		t.Fields = append(t.Fields, Field{"回执编号", s.Receipt})
 	}
@@ -134,6 +138,9 @@ func Certificate(c register.Certificate, z sitetime.Zone) Table {
 	for i, name := range c.Custodians {
 		t.Fields = append(t.Fields, Field{fmt.Sprintf("交接机要员%d", i+1), name})
 	}
+	b := c.Batch
+	t.Fields = append(t.Fields, Field{"送销时间", z.FormatStored(b.Sent, stamp)}, Field{"保密局交接人员", b.Courier}, Field{"保密局回执编号", b.BureauReceipt},
+		Field{"监销人", b.Supervisor}, Field{"保密局销毁证明编号", b.CertificateNo})
 	var levels []custody.Level
 	var terms []string
 	for _, r := range c.Items {
@@ -141,7 +148,7 @@ func Certificate(c register.Certificate, z sitetime.Zone) Table {
 		t.Rows = append(t.Rows, []string{fmt.Sprint(r.ID), r.Document, r.Title, level(r.Level), fmt.Sprintf("%d/%d", r.Copy, r.Copies), r.IssuingUnit})
 	}
 	t.Marking = mark(levels, terms)
-	t.Notes = []string{fmt.Sprintf("共 %d 份，按经批准的销毁清册整批交接销毁，未逐份自行销毁。", len(c.Items))}
+	t.Notes = []string{fmt.Sprintf("共 %d 份，按经批准的销毁清册整批送交保密局集中销毁，未逐份自行销毁。", len(c.Items))}
 	t.Signatures = []string{"机要员（签字）", "机要员（签字）", "批准领导（签字）", "销毁单位（盖章）"}
 	return t
 }
