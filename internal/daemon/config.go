@@ -6,6 +6,7 @@
 package daemon
 
 import (
+	"crypto/tls"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -42,6 +43,16 @@ type Config struct {
 	HTTP struct {
 		Listen   string   `toml:"listen"`
 		TokenTTL Duration `toml:"token_ttl"`
+		// HTTPS served by custodyd itself (PEM files); both or neither.
+		TLSCert string `toml:"tls_cert"`
+		TLSKey  string `toml:"tls_key"`
+		// Reverse proxies (addresses or CIDR prefixes) whose X-Forwarded-For and
+		// X-Forwarded-Proto are believed.
+		TrustedProxies []string `toml:"trusted_proxies"`
+		// /metrics on a listener of its own (then not on listen), or behind a bearer token.
+		MetricsListen    string `toml:"metrics_listen"`
+		MetricsToken     string `toml:"metrics_token"`
+		MetricsTokenFile string `toml:"metrics_token_file"`
 	} `toml:"http"`
 	Log struct {
 		Level  string `toml:"level"`
@@ -190,6 +201,29 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.TokenTTL.Duration < time.Minute || c.HTTP.TokenTTL.Duration > 30*24*time.Hour {
 		errs = append(errs, fmt.Errorf("http.token_ttl: %v is outside 1m..720h", c.HTTP.TokenTTL.Duration))
+	}
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		errs = append(errs, errors.New("http.tls_cert, http.tls_key: set both or neither"))
+	} else if c.HTTP.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(c.HTTP.TLSCert, c.HTTP.TLSKey); err != nil {
+			errs = append(errs, fmt.Errorf("http.tls_cert, http.tls_key: %v", err))
+		}
+	}
+	if _, err := parseProxies(c.HTTP.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("http.trusted_proxies: %v", err))
+	}
+	if c.HTTP.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("http.metrics_listen: %q is not host:port", c.HTTP.MetricsListen))
+		}
+	}
+	if c.HTTP.MetricsToken != "" && c.HTTP.MetricsTokenFile != "" {
+		errs = append(errs, errors.New("http.metrics_token, http.metrics_token_file: set one, not both"))
+	}
+	if c.HTTP.MetricsTokenFile != "" {
+		if _, err := os.Stat(c.HTTP.MetricsTokenFile); err != nil {
+			errs = append(errs, fmt.Errorf("http.metrics_token_file: %v", err))
+		}
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -98,12 +99,44 @@ func (d *Daemon) Run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	hc := d.cfg.HTTP
+	metricsToken, err := secret(hc.MetricsToken, hc.MetricsTokenFile)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("http.metrics_token_file: %w", err)
+	}
 	root := http.NewServeMux()
-	for _, p := range []string{"/api/", "/healthz", "/metrics"} {
+	for _, p := range []string{"/api/", "/healthz"} {
 		root.Handle(p, srv.Handler())
 	}
+	root.Handle("/metrics", metricsGuard(srv.Handler(), hc.MetricsListen != "", metricsToken))
 	root.Handle("/", con.Handler())
-	hs := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	proxies, _ := parseProxies(hc.TrustedProxies) // validated at load
+	front := frontDoor{trusted: proxies}
+	hs := &http.Server{Handler: front.wrap(root), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	if hc.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(hc.TLSCert, hc.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("http.tls_cert, http.tls_key: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
+	var metricsSrv *http.Server
+	if hc.MetricsListen != "" {
+		mln, err := net.Listen("tcp", hc.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("http.metrics_listen %s: %w", hc.MetricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metricsGuard(srv.Handler(), false, metricsToken))
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go metricsSrv.Serve(mln) // ended by Shutdown below
+		defer metricsSrv.Close()
+		d.log.Info("metrics started", "addr", mln.Addr().String())
+	}
 
 	// Every long-running part runs under one context; the first to fail stops the others.
 	runCtx, stop := context.WithCancel(ctx)
@@ -122,7 +155,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- hs.Serve(ln) }()
-	d.log.Info("http started", "addr", ln.Addr().String())
+	d.log.Info("http started", "addr", ln.Addr().String(), "tls", hc.TLSCert != "", "trusted_proxies", len(proxies))
 	if d.Ready != nil {
 		d.Ready <- ln.Addr().String()
 	}
