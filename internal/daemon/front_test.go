@@ -181,7 +181,6 @@ func TestMetricsGuarded(t *testing.T) {
 	}
 }
 
-
 func TestHTTPConfigErrors(t *testing.T) {
 	for text, want := range map[string]string{
 		"[http]\ntls_cert = \"/nonexistent.pem\"\n":                            "http.tls_cert, http.tls_key: set both or neither",
