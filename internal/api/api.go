@@ -201,6 +201,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				return
 			}
 			if rt.roles != nil && !a.Has(rt.roles...) {
+				s.reg.AuditRefusal(r.Context(), a, r.Method+" "+r.URL.Path, &register.Error{Code: register.CodeForbidden, Text: forbidden(rt.roles)})
 				writeError(rec, r, http.StatusForbidden, register.CodeForbidden, forbidden(rt.roles))
 				return
 			}
@@ -211,6 +212,8 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		out, err := rt.h(r.Context(), a, r)
 		if err != nil {
+			// Every refusal is audited, so an inspector sees the attempts, not only what succeeded.
+			s.reg.AuditRefusal(r.Context(), a, r.Method+" "+r.URL.Path, err)
 			s.fail(rec, r, err)
 			return
 		}

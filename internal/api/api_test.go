@@ -45,11 +45,35 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(e.srv.Close)
 	e.login("admin", "admin-password-1")
 	e.must("admin", "POST", "/api/v1/units", `{"code":"BGS","name":"办公室"}`, 201)
+	e.person("sec.admin", "BGS", "secadmin")
 	for _, p := range []struct{ user, role string }{{"wang.fang", "custodian"}, {"zhao.lei", "auditor"}, {"li.ming", "leader"}} {
-		e.must("admin", "POST", "/api/v1/people", `{"username":"`+p.user+`","name":"`+p.user+`","unit":"BGS","roles":["`+p.role+`"],"password":"`+p.user+`-password"}`, 201)
-		e.login(p.user, p.user+"-password")
+		e.person(p.user, "BGS", p.role)
 	}
 	return e
+}
+
+// person sets an account up as the 三员 do: the administrator creates it with a one-time
+// password (with its role only for the first security administrator or auditor), the security
+// administrator grants its business role, and the person signs in and chooses their password
+// (user-password).
+func (e *env) person(user, unit string, roles ...string) { e.named(user, user, unit, roles...) }
+
+func (e *env) named(user, name, unit string, roles ...string) {
+	e.t.Helper()
+	var three, business []string
+	for _, r := range roles {
+		if r == "secadmin" || r == "auditor" || r == "admin" {
+			three = append(three, `"`+r+`"`)
+		} else {
+			business = append(business, r)
+		}
+	}
+	e.must("admin", "POST", "/api/v1/people", `{"username":"`+user+`","name":"`+name+`","unit":"`+unit+`","roles":[`+strings.Join(three, ",")+`],"password":"`+user+`-initial"}`, 201)
+	for _, r := range business {
+		e.must("sec.admin", "POST", "/api/v1/grants", `{"username":"`+user+`","role":"`+r+`"}`, 200)
+	}
+	e.login(user, user+"-initial")
+	e.must(user, "POST", "/api/v1/me/password", `{"old":"`+user+`-initial","new":"`+user+`-password"}`, 200)
 }
 
 func (e *env) login(user, pw string) {
@@ -220,8 +244,8 @@ func TestHealthzAndMetrics(t *testing.T) {
 	resp := e.do("", "GET", "/metrics", "", nil)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(b), `custody_http_requests_total{code="201",route="POST /api/v1/people"} 3`) {
-		t.Errorf("metrics do not count the three people added:\n%s", b)
+	if !strings.Contains(string(b), `custody_http_requests_total{code="201",route="POST /api/v1/people"} 4`) {
+		t.Errorf("metrics do not count the four people added:\n%s", b)
 	}
 }
 
@@ -279,10 +303,11 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 func TestOneTimePasswordMustBeChanged(t *testing.T) {
 	e := newEnv(t)
 	var p addPersonResponse
-	e.decode(e.do("admin", "POST", "/api/v1/people", `{"username":"sun.li","name":"孙丽","unit":"BGS","roles":["leader"]}`, nil), 201, &p)
-	if len(p.OneTimePassword) < 16 {
-		t.Fatalf("got one-time password %q, want a generated one", p.OneTimePassword)
+	e.decode(e.do("admin", "POST", "/api/v1/people", `{"username":"sun.li","name":"孙丽","unit":"BGS"}`, nil), 201, &p)
+	if len(p.OneTimePassword) < 16 || len(p.Roles) != 0 {
+		t.Fatalf("got one-time password %q and roles %v, want a generated one and no role", p.OneTimePassword, p.Roles)
 	}
+	e.must("sec.admin", "POST", "/api/v1/grants", `{"username":"sun.li","role":"leader"}`, 200)
 	e.login("sun.li", p.OneTimePassword)
 	status, b := e.errorOf(e.do("sun.li", "GET", "/api/v1/items", "", nil))
 	if status != 403 || b.Error.Code != "password_change_required" {
@@ -290,4 +315,11 @@ func TestOneTimePasswordMustBeChanged(t *testing.T) {
 	}
 	e.must("sun.li", "POST", "/api/v1/me/password", `{"old":"`+p.OneTimePassword+`","new":"sun.li-own-password"}`, 200)
 	e.must("sun.li", "GET", "/api/v1/items", "", 200)
+
+	// A password the administrator chose is one-time too: he must not know a working password.
+	e.must("admin", "POST", "/api/v1/people", `{"username":"ma.li","name":"马丽","unit":"BGS","password":"admin-chose-this"}`, 201)
+	e.login("ma.li", "admin-chose-this")
+	if status, b := e.errorOf(e.do("ma.li", "GET", "/api/v1/units", "", nil)); status != 403 || b.Error.Code != "password_change_required" {
+		t.Fatalf("with the password the admin chose: got %d %+v, want 403 password_change_required", status, b)
+	}
 }

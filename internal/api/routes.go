@@ -2,8 +2,11 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/audit"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store"
 )
 
 // Who may do what. Custodians run the register; leaders read it; the 三员 see it without titles
@@ -67,7 +71,7 @@ func (s *Server) coreRoutes() []route {
 		{method: "POST", path: "/api/v1/agents/{id}/revoke", roles: admins, h: s.revokeAgent},
 		{method: "GET", path: "/api/v1/audit", roles: auditors, raw: s.auditExport},
 		{method: "GET", path: "/api/v1/audit/head", roles: auditors, h: s.auditHead},
-		{method: "POST", path: "/api/v1/backup", roles: admins, raw: s.backup},
+		{method: "POST", path: "/api/v1/backup", roles: anyone, raw: s.backup},
 	}
 }
 
@@ -273,8 +277,17 @@ func (s *Server) auditHead(ctx context.Context, a register.Actor, r *http.Reques
 }
 
 // backup streams an online backup of the database (SQLite's backup API) to the caller.
+//
+// Taking a backup is a right the security administrator grants (issue 13); the copy carries no
+// agent key (store.ScrubAgentKeys: agents enrol again after a restore), and the audit records
+// who took it, when, and the file's SHA-256.
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	a := actorFrom(r.Context())
+	if err := s.reg.MayBackup(r.Context(), a); err != nil {
+		s.reg.AuditRefusal(r.Context(), a, r.Method+" "+r.URL.Path, err)
+		s.fail(w, r, err)
+		return
+	}
 	dir, err := os.MkdirTemp(filepath.Dir(s.st.Path()), "backup-")
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("backup: %w", err))
@@ -286,13 +299,30 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if err := store.ScrubAgentKeys(r.Context(), path); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	defer f.Close()
+	sum := sha256.New()
+	if _, err := io.Copy(sum, f); err != nil {
+		s.fail(w, r, fmt.Errorf("backup: hash the copy: %w", err))
+		return
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		s.fail(w, r, fmt.Errorf("backup: %w", err))
+		return
+	}
 	st, _ := f.Stat()
+	if err := s.reg.RecordBackup(r.Context(), a, hex.EncodeToString(sum.Sum(nil)), st.Size()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/vnd.sqlite3")
 	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
 	w.Header().Set("Content-Disposition", `attachment; filename="custody-backup.db"`)

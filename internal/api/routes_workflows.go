@@ -18,7 +18,8 @@ import (
 var (
 	sessionViewers = []custody.Role{custody.Custodian, custody.Leader}
 	requesters     = []custody.Role{custody.Custodian, custody.Holder, custody.Leader}
-	deciders       = []custody.Role{custody.Leader, custody.Custodian}
+	deciders       = []custody.Role{custody.Leader}
+	secadmins      = []custody.Role{custody.SecAdmin}
 	reporters      = []custody.Role{custody.Custodian, custody.Leader, custody.SecAdmin, custody.Admin}
 	lossReporters  = []custody.Role{custody.Custodian, custody.Leader, custody.Holder}
 	clearanceViews = []custody.Role{custody.Custodian, custody.Leader, custody.Admin, custody.SecAdmin, custody.Holder}
@@ -29,6 +30,17 @@ var (
 func (s *Server) workflowRoutes() []route {
 	return []route{
 		{method: "POST", path: "/api/v1/badges", roles: admins, h: s.issueBadge},
+		{method: "POST", path: "/api/v1/badges/{username}/reset", roles: admins, h: s.resetBadge},
+		{method: "POST", path: "/api/v1/me/badge-pin", roles: anyone, h: s.setBadgePIN},
+		{method: "GET", path: "/api/v1/grants", roles: []custody.Role{custody.SecAdmin, custody.Admin, custody.Auditor, custody.Leader, custody.Custodian}, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			return s.reg.Grants(ctx, a)
+		}},
+		{method: "POST", path: "/api/v1/grants", roles: secadmins, h: s.grant(true)},
+		{method: "POST", path: "/api/v1/grants/revoke", roles: secadmins, h: s.grant(false)},
+		{method: "GET", path: "/api/v1/approval-policy", roles: anyone, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			return s.reg.Policy(ctx, a)
+		}},
+		{method: "PUT", path: "/api/v1/approval-policy", roles: secadmins, h: s.setPolicy},
 
 		{method: "GET", path: "/api/v1/approvals", roles: requesters, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.Approvals(ctx, a, r.URL.Query().Get("pending") != "")
@@ -139,15 +151,63 @@ func (s *Server) issueBadge(ctx context.Context, a register.Actor, r *http.Reque
 	var req struct {
 		Username string `json:"username"`
 		Code     string `json:"code"`
-		PIN      string `json:"pin"`
+		PIN      string `json:"pin"` // refused: only the holder sets a PIN
 	}
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	if err := s.reg.IssueBadge(ctx, a, req.Username, req.Code, req.PIN); err != nil {
+	if req.PIN != "" {
+		return nil, errAdminPIN
+	}
+	if err := s.reg.IssueBadge(ctx, a, req.Username, req.Code); err != nil {
 		return nil, err
 	}
 	return map[string]string{"username": req.Username, "code": req.Code}, nil
+}
+
+// errAdminPIN refuses a PIN sent by whoever issues a badge: the PIN is the holder's signature.
+var errAdminPIN = &register.Error{Code: register.CodeForbidden, Text: custody.Text{
+	ZH: "工作证 PIN 只能由持证人本人设置（custodyctl badge pin，或在工作台首次使用时设置）；系统管理员只能发放或重置工作证",
+	EN: "a badge PIN is set by its holder only (custodyctl badge pin, or at its first use at a desk); the administrator only issues or resets badges"}}
+
+func (s *Server) resetBadge(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+	u := r.PathValue("username")
+	if err := s.reg.ResetBadge(ctx, a, u); err != nil {
+		return nil, err
+	}
+	return map[string]string{"username": u, "status": "reset"}, nil
+}
+
+func (s *Server) setBadgePIN(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+	var req struct {
+		Old string `json:"old"`
+		New string `json:"new"`
+	}
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	return map[string]string{"status": "ok"}, s.reg.SetBadgePIN(ctx, a, req.Old, req.New)
+}
+
+func (s *Server) grant(give bool) func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+	return func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+		var req register.GrantRequest
+		if err := decode(r, &req); err != nil {
+			return nil, err
+		}
+		if give {
+			return s.reg.Grant(ctx, a, req)
+		}
+		return s.reg.Revoke(ctx, a, req)
+	}
+}
+
+func (s *Server) setPolicy(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+	var req register.PolicyRule
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	return s.reg.SetPolicy(ctx, a, req)
 }
 
 func (s *Server) requestApproval(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
@@ -166,6 +226,7 @@ func (s *Server) decide(ctx context.Context, a register.Actor, r *http.Request) 
 	var req struct {
 		Approve *bool  `json:"approve"`
 		Note    string `json:"note"`
+		Consent string `json:"consent"`
 	}
 	if err := decode(r, &req); err != nil {
 		return nil, err
@@ -173,7 +234,7 @@ func (s *Server) decide(ctx context.Context, a register.Actor, r *http.Request) 
 	if req.Approve == nil {
 		return nil, bad("请说明批准（approve: true）还是驳回（approve: false）", "say whether to approve (approve: true) or reject (approve: false)")
 	}
-	return s.reg.Decide(ctx, a, id, *req.Approve, req.Note)
+	return s.reg.DecideApproval(ctx, a, id, register.DecideRequest{Approve: *req.Approve, Note: req.Note, Consent: req.Consent})
 }
 
 func (s *Server) openSession(ctx context.Context, a register.Actor, r *http.Request) (any, error) {

@@ -40,7 +40,18 @@ func BenchmarkCabinetsPage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, _, err := reg.AddPerson(ctx, admin, register.NewPerson{Username: "li.ming", Name: "李明", Unit: "U1", Roles: []custody.Role{custody.Leader}, Password: "li.ming-password"}); err != nil {
+	sec, _, err := reg.AddPerson(ctx, admin, register.NewPerson{Username: "sec.admin", Name: "钱安", Unit: "U1", Roles: []custody.Role{custody.SecAdmin}, Password: "sec.admin-initial"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lm, _, err := reg.AddPerson(ctx, admin, register.NewPerson{Username: "li.ming", Name: "李明", Unit: "U1", Password: "li.ming-initial"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := reg.Grant(ctx, register.Actor{ID: sec.ID, Username: sec.Username, Roles: sec.Roles}, register.GrantRequest{Username: "li.ming", Role: custody.Leader}); err != nil {
+		b.Fatal(err)
+	}
+	if err := reg.ChangePassword(ctx, register.Actor{ID: lm.ID, Username: lm.Username}, "li.ming-initial", "li.ming-password"); err != nil {
 		b.Fatal(err)
 	}
 	seqs := map[string]uint64{}

@@ -29,10 +29,11 @@ func TestForcedPasswordChange(t *testing.T) {
 	var created struct {
 		Password string `json:"one_time_password"`
 	}
-	s.api("admin", "POST", "/api/v1/people", `{"username":"sun.li","name":"孙丽","unit":"BGS","roles":["leader"]}`, 201, &created)
+	s.api("admin", "POST", "/api/v1/people", `{"username":"sun.li","name":"孙丽","unit":"BGS"}`, 201, &created)
 	if created.Password == "" {
 		t.Fatal("no one-time password")
 	}
+	s.api("sec.admin", "POST", "/api/v1/grants", `{"username":"sun.li","role":"leader"}`, 200, nil)
 	c := s.client()
 	code, loc := s.post(t, c, "/login", url.Values{"username": {"sun.li"}, "password": {created.Password}})
 	if code != http.StatusSeeOther || loc != "/password" {

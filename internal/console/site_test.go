@@ -93,13 +93,22 @@ func startSite(t *testing.T) *site {
 	s.base = "http://" + s.addr
 	s.login("admin", "admin-password-1")
 	s.api("admin", "POST", "/api/v1/units", `{"code":"BGS","name":"办公室"}`, 201, nil)
-	for _, p := range []struct{ user, name, role string }{{"wang.fang", "王芳", "custodian"}, {"li.ming", "李明", "leader"}, {"zhao.lei", "赵磊", "auditor"}, {"zhang.wei", "张伟", "holder"}} {
-		s.api("admin", "POST", "/api/v1/people", `{"username":"`+p.user+`","name":"`+p.name+`","unit":"BGS","roles":["`+p.role+`"],"password":"`+p.user+`-password"}`, 201, nil)
-		if p.role == "custodian" || p.role == "leader" { // the tests call the API as these two
-			s.login(p.user, p.user+"-password")
+	// The 三员 set the office up: the administrator creates the accounts, the security
+	// administrator grants the business roles, each person replaces the one-time password.
+	for _, p := range []struct{ user, name, role string }{{"sec.admin", "钱安", "secadmin"}, {"wang.fang", "王芳", "custodian"}, {"li.ming", "李明", "leader"}, {"zhao.lei", "赵磊", "auditor"}, {"zhang.wei", "张伟", "holder"}} {
+		three := ""
+		if p.role == "secadmin" || p.role == "auditor" {
+			three = `"` + p.role + `"`
 		}
+		s.api("admin", "POST", "/api/v1/people", `{"username":"`+p.user+`","name":"`+p.name+`","unit":"BGS","roles":[`+three+`],"password":"`+p.user+`-initial"}`, 201, nil)
+		if three == "" {
+			s.api("sec.admin", "POST", "/api/v1/grants", `{"username":"`+p.user+`","role":"`+p.role+`"}`, 200, nil)
+		}
+		s.login(p.user, p.user+"-initial")
+		s.api(p.user, "POST", "/api/v1/me/password", `{"old":"`+p.user+`-initial","new":"`+p.user+`-password"}`, 200, nil)
 	}
-	s.api("admin", "POST", "/api/v1/badges", `{"username":"zhang.wei","code":"B-0042","pin":"2468"}`, 200, nil)
+	s.api("admin", "POST", "/api/v1/badges", `{"username":"zhang.wei","code":"B-0042"}`, 200, nil)
+	s.api("zhang.wei", "POST", "/api/v1/me/badge-pin", `{"new":"2468"}`, 200, nil)
 	var enrolled struct{ Key string }
 	s.api("admin", "POST", "/api/v1/agents", `{"id":"room-301"}`, 201, &enrolled)
 	s.key, _ = base64.StdEncoding.DecodeString(enrolled.Key)

@@ -36,9 +36,10 @@ func TestAlertCommands(t *testing.T) {
 	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := reg.AddPerson(ctx, admin, register.NewPerson{Username: "wang.fang", Name: "王芳", Unit: "BGS", Roles: []custody.Role{custody.Custodian}, Password: "wang.fang-password"}); err != nil {
-		t.Fatal(err)
-	}
+	addPeople(t, reg, admin, "BGS", struct {
+		user, name string
+		role       custody.Role
+	}{"wang.fang", "王芳", custody.Custodian})
 	tok, _, err := reg.Login(ctx, "wang.fang", "wang.fang-password", time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ func (l *listFlag) Set(v string) error {
 func init() {
 	var (
 		user, unit, room, agent, doc, state, cabinet, out, head string
-		number, title, level, date, term, password              string
+		number, title, level, date, term, password, grantKind   string
 		copies                                                  int
 		roles, scopeUnits, scopePeople                          listFlag
 		passwordStdin                                           bool
@@ -142,6 +142,69 @@ func init() {
 						fmt.Fprintf(w, "%s\t%s\n", c.say("一次性密码（仅显示一次）", "one-time password (shown once)"), p.OneTime)
 					}
 				})
+			}},
+		command{name: "person grant", args: "USERNAME", help: "grant a role (--role) or an authority (--grant principal_leader|secrecy_leader --unit U, or --grant backup): security administrator only",
+			flags: func(fs *flag.FlagSet) {
+				roles = nil
+				fs.Var(&roles, "role", "role: custodian, leader, holder, auditor, secadmin or admin")
+				fs.StringVar(&grantKind, "grant", "", "principal_leader (单位主要领导), secrecy_leader (分管保密领导) or backup (备份权限)")
+				fs.StringVar(&unit, "unit", "", "the unit of a principal_leader or secrecy_leader grant")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				return c.changeGrant(ctx, args, "/api/v1/grants", roles, grantKind, unit)
+			}},
+		command{name: "person revoke", args: "USERNAME", help: "revoke a role (--role) or an authority (--grant … [--unit U]): security administrator only",
+			flags: func(fs *flag.FlagSet) {
+				roles = nil
+				fs.Var(&roles, "role", "role to revoke")
+				fs.StringVar(&grantKind, "grant", "", "principal_leader, secrecy_leader or backup")
+				fs.StringVar(&unit, "unit", "", "the unit of the authority")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				return c.changeGrant(ctx, args, "/api/v1/grants/revoke", roles, grantKind, unit)
+			}},
+		command{name: "grants", help: "list the approval authorities and rights granted",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				var gs []register.PersonGrant
+				if err := c.call(ctx, "GET", "/api/v1/grants", nil, &gs); err != nil {
+					return err
+				}
+				return c.output(gs, func(w io.Writer) {
+					fmt.Fprintln(w, c.say("用户名\t权限\t单位\t授予人\t授予时间", "USERNAME\tGRANT\tUNIT\tGRANTED BY\tAT"))
+					for _, g := range gs {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", g.Username, c.say(g.Text.ZH, g.Text.EN), g.Unit, g.GrantedBy, c.when(g.GrantedAt))
+					}
+				})
+			}},
+		command{name: "policy", help: "show the approval policy: per kind and level, who decides",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				var ps []register.PolicyRule
+				if err := c.call(ctx, "GET", "/api/v1/approval-policy", nil, &ps); err != nil {
+					return err
+				}
+				return c.output(ps, func(w io.Writer) {
+					fmt.Fprintln(w, c.say("审批类型\t密级\t单位\t审批人\t修改人", "KIND\tLEVEL\tUNIT\tDECIDER\tSET BY"))
+					for _, p := range ps {
+						u := p.Unit
+						if u == "" {
+							u = c.say("（所有单位）", "(every unit)")
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Kind, p.Level, u, c.say(p.DeciderText.ZH, p.DeciderText.EN), p.UpdatedBy)
+					}
+				})
+			}},
+		command{name: "policy set", args: "KIND LEVEL DECIDER", help: "set who decides (security administrator): KIND take_out|reproduce|destruction|scope, LEVEL 绝密|机密|秘密|*, DECIDER principal_leader|leader|secrecy_leader|issuing_unit [--unit U]",
+			flags: func(fs *flag.FlagSet) { fs.StringVar(&unit, "unit", "", "only for this unit (default: every unit)") },
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				if err := needArgs(args, 3, "KIND LEVEL DECIDER"); err != nil {
+					return err
+				}
+				var p register.PolicyRule
+				if err := c.call(ctx, "PUT", "/api/v1/approval-policy", register.PolicyRule{Kind: args[0], Level: args[1], Decider: args[2], Unit: unit}, &p); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.Stdout, c.say("审批规则已更新："+p.Kind+" "+p.Level+" → "+p.DeciderText.ZH, "approval policy set: "+p.Kind+" "+p.Level+" → "+p.DeciderText.EN))
+				return nil
 			}},
 		command{name: "person list", help: "list people and their roles",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -481,4 +544,29 @@ func (c *CLI) itemTable(w io.Writer, items []register.Item) {
 		}
 		fmt.Fprintf(w, "%d\t%s\t%d/%d\t%s\t%s\t%s\n", it.ID, it.Document, it.Copy, it.Copies, c.levelName(it.Level), it.State.Text().In(c.lang), place)
 	}
+}
+
+// changeGrant grants or revokes one role or authority.
+func (c *CLI) changeGrant(ctx context.Context, args []string, path string, roles []string, grant, unit string) error {
+	if err := needArgs(args, 1, "USERNAME"); err != nil {
+		return err
+	}
+	req := register.GrantRequest{Username: args[0], Grant: grant, Unit: unit}
+	if len(roles) > 1 {
+		return exitf(ExitUsage, "one --role at a time")
+	}
+	if len(roles) == 1 {
+		role, err := custody.ParseRole(roles[0])
+		if err != nil {
+			return exitf(ExitUsage, "%v", err)
+		}
+		req.Role = role
+	}
+	var p register.Person
+	if err := c.call(ctx, "POST", path, req, &p); err != nil {
+		return err
+	}
+	return c.output(p, func(w io.Writer) {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Username, p.Name, p.Unit, c.roleNames(p.Roles))
+	})
 }

@@ -25,6 +25,7 @@ func init() {
 		desk, purpose, due, cabinet, target, place, receipt, note, reason, secondBadge string
 		courier, supervisor, certificate                                               string
 		kind, forWho, document, unit, expires, format, out                             string
+		with, companionBadge, consent                                                  string
 		approval, batch                                                                int64
 		copies, firstCopy, lastCopy                                                    int
 		pinStdin, fromStdin, pending                                                   bool
@@ -51,19 +52,44 @@ func init() {
 		return fmt.Sprintf("%s/%d%s", prefix, id, rest), nil
 	}
 	add(
-		command{name: "badge issue", args: "USERNAME CODE", help: "issue a badge; its PIN (4–12 digits) is read from the terminal or one line of stdin",
+		command{name: "badge issue", args: "USERNAME CODE", help: "issue a badge (admin); its holder then chooses the PIN with custodyctl badge pin",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
 				if err := needArgs(args, 2, "USERNAME CODE"); err != nil {
 					return err
 				}
-				pin, err := c.password(false, "PIN：", "PIN: ")
+				if err := c.call(ctx, "POST", "/api/v1/badges", map[string]string{"username": args[0], "code": args[1]}, nil); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.Stdout, c.say("已为 "+args[0]+" 发放工作证 "+args[1]+"；PIN 由持证人本人设置：custodyctl badge pin",
+					"badge "+args[1]+" issued to "+args[0]+"; its holder chooses the PIN: custodyctl badge pin"))
+				return nil
+			}},
+		command{name: "badge reset", args: "USERNAME", help: "reset a badge (admin): its PIN is cleared until its holder chooses a new one",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				if err := needArgs(args, 1, "USERNAME"); err != nil {
+					return err
+				}
+				if err := c.call(ctx, "POST", "/api/v1/badges/"+url.PathEscape(args[0])+"/reset", nil, nil); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.Stdout, c.say("已重置 "+args[0]+" 的工作证：持证人须重新设置 PIN 后才能签字", args[0]+"'s badge is reset: it signs nothing until its holder chooses a new PIN"))
+				return nil
+			}},
+		command{name: "badge pin", args: "", help: "choose or change your own badge PIN: current PIN (empty for a new or reset badge), then the new one, from the terminal or lines of stdin",
+			flags: func(fs *flag.FlagSet) { fs.BoolVar(&pinStdin, "pin-stdin", false, "read the PINs from standard input") },
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				old, err := c.password(pinStdin, "当前 PIN（新证或已重置则直接回车）：", "Current PIN (press Enter for a new or reset badge): ")
+				if err != nil && !pinStdin {
+					return err
+				}
+				pin, err := c.password(pinStdin, "新 PIN（4–12 位数字）：", "New PIN (4–12 digits): ")
 				if err != nil {
 					return err
 				}
-				if err := c.call(ctx, "POST", "/api/v1/badges", map[string]string{"username": args[0], "code": args[1], "pin": pin}, nil); err != nil {
+				if err := c.call(ctx, "POST", "/api/v1/me/badge-pin", map[string]string{"old": old, "new": pin}, nil); err != nil {
 					return err
 				}
-				fmt.Fprintln(c.Stdout, c.say("已为 "+args[0]+" 发放工作证 "+args[1], "badge "+args[1]+" issued to "+args[0]))
+				fmt.Fprintln(c.Stdout, c.say("工作证 PIN 已设置", "badge PIN set"))
 				return nil
 			}},
 
@@ -78,7 +104,8 @@ func init() {
 				fs.StringVar(&document, "document", "", "scope: document number")
 				fs.Var(fresh(&scopeUnits), "scope-unit", "scope: unit to add (repeatable)")
 				fs.Var(fresh(&scopePeople), "scope-person", "scope: person to add (repeatable)")
-				fs.StringVar(&unit, "unit", "", "unit whose approver decides (default: mine; scope: the issuing unit)")
+				fs.StringVar(&unit, "unit", "", "refused: who decides comes from the approval policy (custodyctl policy)")
+				fs.StringVar(&with, "with", "", "take_out of top-secret items: the second named person")
 				fs.StringVar(&reason, "reason", "", "reason")
 				fs.StringVar(&expires, "expires", "", "the approval lapses at (default 7 days)")
 			},
@@ -87,7 +114,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				req := register.ApprovalRequest{Kind: kind, For: forWho, Items: ids, Copies: copies, Due: due, Document: document, ScopeUnits: scopeUnits, ScopePeople: scopePeople, Unit: unit, Reason: reason, Expires: expires}
+				req := register.ApprovalRequest{Kind: kind, For: forWho, Items: ids, Copies: copies, Due: due, Document: document, ScopeUnits: scopeUnits, ScopePeople: scopePeople, Unit: unit, With: with, Reason: reason, Expires: expires}
 				var ap register.Approval
 				if err := c.call(ctx, "POST", "/api/v1/approvals", req, &ap); err != nil {
 					return err
@@ -119,10 +146,13 @@ func init() {
 				}
 				return c.output(ap, func(w io.Writer) { c.approvalTable(w, []register.Approval{ap}) })
 			}},
-		command{name: "approval approve", args: "ID", help: "approve (leaders of the approval's unit)",
-			flags: func(fs *flag.FlagSet) { fs.StringVar(&note, "note", "", "note") },
+		command{name: "approval approve", args: "ID", help: "approve (the authority the approval policy names, in the approval's unit)",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&note, "note", "", "note")
+				fs.StringVar(&consent, "consent", "", "scope widening: the document number of the issuing unit's consent")
+			},
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				return c.decide(ctx, args, true, note)
+				return c.decideWith(ctx, args, true, note, consent)
 			}},
 		command{name: "approval reject", args: "ID", help: "reject with a note",
 			flags: func(fs *flag.FlagSet) { fs.StringVar(&note, "note", "", "why (required)") },
@@ -274,9 +304,10 @@ func init() {
 					}
 				})
 			}},
-		command{name: "handover close", args: "ID", help: "confirm the handover: the counterpart types the PIN (terminal, or a line of stdin); top-secret needs --second-badge and a second PIN line",
+		command{name: "handover close", args: "ID", help: "confirm the handover: the counterpart types the PIN (terminal, or a line of stdin); top-secret needs --second-badge and a second PIN line; a top-secret carry-out also --companion-badge and the companion's PIN",
 			flags: func(fs *flag.FlagSet) {
 				fs.StringVar(&secondBadge, "second-badge", "", "the second custodian's badge code (top-secret: two-person rule)")
+				fs.StringVar(&companionBadge, "companion-badge", "", "top-secret carry-out: the second named person's badge code")
 				fs.BoolVar(&pinStdin, "pin-stdin", false, "read the PIN(s) from standard input")
 			},
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -284,9 +315,14 @@ func init() {
 				if err != nil {
 					return err
 				}
-				req := register.CloseRequest{SecondBadge: secondBadge}
+				req := register.CloseRequest{SecondBadge: secondBadge, CompanionBadge: companionBadge}
 				if req.PIN, err = c.password(pinStdin, "对方 PIN：", "Counterpart's PIN: "); err != nil {
 					return err
+				}
+				if companionBadge != "" {
+					if req.CompanionPIN, err = c.password(pinStdin, "同行人 PIN：", "Companion's PIN: "); err != nil {
+						return err
+					}
 				}
 				if secondBadge != "" {
 					if req.SecondPIN, err = c.password(pinStdin, "第二位机要员 PIN：", "Second custodian's PIN: "); err != nil {
@@ -695,11 +731,15 @@ func fresh(l *listFlag) *listFlag {
 }
 
 func (c *CLI) decide(ctx context.Context, args []string, approve bool, note string) error {
+	return c.decideWith(ctx, args, approve, note, "")
+}
+
+func (c *CLI) decideWith(ctx context.Context, args []string, approve bool, note, consent string) error {
 	if err := needArgs(args, 1, "ID"); err != nil {
 		return err
 	}
 	var ap register.Approval
-	if err := c.call(ctx, "POST", "/api/v1/approvals/"+url.PathEscape(args[0])+"/decide", map[string]any{"approve": approve, "note": note}, &ap); err != nil {
+	if err := c.call(ctx, "POST", "/api/v1/approvals/"+url.PathEscape(args[0])+"/decide", map[string]any{"approve": approve, "note": note, "consent": consent}, &ap); err != nil {
 		return err
 	}
 	return c.output(ap, func(w io.Writer) { c.approvalTable(w, []register.Approval{ap}) })
@@ -772,6 +812,9 @@ func (c *CLI) approvalTable(w io.Writer, aps []register.Approval) {
 	kinds := map[string][2]string{"take_out": {"携带外出", "take out"}, "reproduce": {"复制", "reproduce"}, "destruction": {"销毁", "destruction"}, "scope": {"扩大知悉范围", "widen scope"}}
 	states := map[string][2]string{"pending": {"待审批", "pending"}, "approved": {"已批准", "approved"}, "rejected": {"已驳回", "rejected"}, "used": {"已使用", "used"}}
 	for _, ap := range aps {
+		if dt := ap.DeciderText; dt.ZH != "" {
+			ap.Unit += " " + c.say(dt.ZH, dt.EN)
+		}
 		subject := ap.Document
 		if len(ap.Items) > 0 {
 			subject = fmt.Sprintf(c.say("%d 份", "%d items"), len(ap.Items))

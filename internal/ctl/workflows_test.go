@@ -38,13 +38,15 @@ func TestDeskCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens := map[string]string{}
-	for _, p := range []struct {
+	people := []struct {
 		user, name string
 		role       custody.Role
-	}{{"wang.fang", "王芳", custody.Custodian}, {"li.na", "李娜", custody.Custodian}, {"liu.qiang", "刘强", custody.Leader}, {"zhang.wei", "张伟", custody.Holder}} {
-		if _, _, err := reg.AddPerson(ctx, admin, register.NewPerson{Username: p.user, Name: p.name, Unit: "BGS", Roles: []custody.Role{p.role}, Password: p.user + "-password"}); err != nil {
-			t.Fatal(err)
-		}
+	}{{"wang.fang", "王芳", custody.Custodian}, {"li.na", "李娜", custody.Custodian}, {"liu.qiang", "刘强", custody.Leader}, {"zhang.wei", "张伟", custody.Holder}}
+	sec := addPeople(t, reg, admin, "BGS", people...)
+	if _, err := reg.Grant(ctx, sec, register.GrantRequest{Username: "liu.qiang", Grant: register.GrantSecrecy, Unit: "BGS"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range people {
 		if tokens[p.user], _, err = reg.Login(ctx, p.user, p.user+"-password", time.Hour); err != nil {
 			t.Fatal(err)
 		}
@@ -77,8 +79,11 @@ func TestDeskCommands(t *testing.T) {
 		return m[1]
 	}
 
-	ok("admin", "2468\n", "badge", "issue", "zhang.wei", "B-ZW")
-	ok("admin", "1357\n", "badge", "issue", "li.na", "B-LN")
+	ok("admin", "", "badge", "issue", "zhang.wei", "B-ZW")
+	ok("admin", "", "badge", "issue", "li.na", "B-LN")
+	// Each holder chooses their own PIN; the administrator never knows it.
+	ok("zhang.wei", "\n2468\n", "badge", "pin", "--pin-stdin")
+	ok("li.na", "\n1357\n", "badge", "pin", "--pin-stdin")
 	ok("wang.fang", "", "cabinet", "add", "C-01", "一号柜", "--unit", "BGS")
 	ok("wang.fang", "", "desk", "add", "D-01", "机要室工作台", "--room", "R301")
 	out := ok("wang.fang", "", "document", "receive", "--number", "京办〔2026〕9号", "--title", "关于年终检查的通知", "--unit", "BGS", "--level", "机密",

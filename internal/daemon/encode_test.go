@@ -68,11 +68,19 @@ func TestEncodeFiveTagsThenInventoryFindsThem(t *testing.T) {
 		}
 	}
 	must(admin.Token, "POST", "/api/v1/units", `{"code":"BGS","name":"办公室"}`, 201, nil)
-	must(admin.Token, "POST", "/api/v1/people", `{"username":"wang.fang","name":"王芳","unit":"BGS","roles":["custodian"],"password":"wang.fang-secret"}`, 201, nil)
-	must(admin.Token, "POST", "/api/v1/people", `{"username":"zhao.lei","name":"赵磊","unit":"BGS","roles":["auditor"],"password":"zhao.lei-secret"}`, 201, nil)
-	var cust, auditor token
-	must("", "POST", "/api/v1/login", `{"username":"wang.fang","password":"wang.fang-secret"}`, 200, &cust)
-	must("", "POST", "/api/v1/login", `{"username":"zhao.lei","password":"zhao.lei-secret"}`, 200, &auditor)
+	// The 三员: the administrator creates the accounts, the security administrator grants the
+	// custodian role, each person replaces the one-time password.
+	must(admin.Token, "POST", "/api/v1/people", `{"username":"qian.an","name":"钱安","unit":"BGS","roles":["secadmin"],"password":"qian.an-initial"}`, 201, nil)
+	must(admin.Token, "POST", "/api/v1/people", `{"username":"wang.fang","name":"王芳","unit":"BGS","password":"wang.fang-initial"}`, 201, nil)
+	must(admin.Token, "POST", "/api/v1/people", `{"username":"zhao.lei","name":"赵磊","unit":"BGS","roles":["auditor"],"password":"zhao.lei-initial"}`, 201, nil)
+	var sec, cust, auditor token
+	must("", "POST", "/api/v1/login", `{"username":"qian.an","password":"qian.an-initial"}`, 200, &sec)
+	must(sec.Token, "POST", "/api/v1/me/password", `{"old":"qian.an-initial","new":"qian.an-secret"}`, 200, nil)
+	must(sec.Token, "POST", "/api/v1/grants", `{"username":"wang.fang","role":"custodian"}`, 200, nil)
+	must("", "POST", "/api/v1/login", `{"username":"wang.fang","password":"wang.fang-initial"}`, 200, &cust)
+	must(cust.Token, "POST", "/api/v1/me/password", `{"old":"wang.fang-initial","new":"wang.fang-secret"}`, 200, nil)
+	must("", "POST", "/api/v1/login", `{"username":"zhao.lei","password":"zhao.lei-initial"}`, 200, &auditor)
+	must(auditor.Token, "POST", "/api/v1/me/password", `{"old":"zhao.lei-initial","new":"zhao.lei-secret"}`, 200, nil)
 	must(cust.Token, "POST", "/api/v1/desks", `{"code":"D-1","name":"机要员工作台","agent":"room-401"}`, 201, nil)
 	must(cust.Token, "POST", "/api/v1/cabinets", `{"code":"C-01","name":"一号柜","agent":"room-401"}`, 201, nil)
 	var reg struct {

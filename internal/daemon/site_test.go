@@ -118,7 +118,11 @@ func enrollAgent(t *testing.T, addr, id string) (token, enrollment) {
 // bindCabinet registers cabinet code watched by agent: an agent speaks only for its own cabinets.
 func bindCabinet(t *testing.T, addr string, login token, code, agent string) {
 	t.Helper()
-	if c := call(t, addr, login.Token, "POST", "/api/v1/cabinets", `{"code":"`+code+`","name":"柜","agent":"`+agent+`"}`, nil); c != 201 {
+	// A cabinet belongs to a unit; the administrator names it (201 the first time, 409 after).
+	if c := call(t, addr, login.Token, "POST", "/api/v1/units", `{"code":"BGS","name":"办公室"}`, nil); c != 201 && c != 409 {
+		t.Fatalf("add unit BGS: %d", c)
+	}
+	if c := call(t, addr, login.Token, "POST", "/api/v1/cabinets", `{"code":"`+code+`","name":"柜","unit":"BGS","agent":"`+agent+`"}`, nil); c != 201 {
 		t.Fatalf("add cabinet %s for %s: %d", code, agent, c)
 	}
 }

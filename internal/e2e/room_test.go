@@ -146,7 +146,7 @@ func (r *room) register() {
 	c := r.ctl
 	c.ok("admin-walkthrough-1\n", "login", "--user", "admin", "--password-stdin")
 	c.ok("", "unit", "add", "BGS", "办公室")
-	c.ok("", "person", "add", "wang.fang", "王芳", "--unit", "BGS", "--role", "custodian", "--password", "wang.fang-secret")
+	c.custodian("wang.fang", "王芳", "BGS")
 	out := c.ok("", "--json", "agent", "enroll", r.agent)
 	m := regexp.MustCompile(`"key":\s*"([^"]+)"`).FindStringSubmatch(out)
 	if m == nil {

@@ -15,7 +15,7 @@ func TestTimesAreBeijingTimeWhateverTheHostZone(t *testing.T) {
 	c := ctl{t: t, server: d.addr, home: t.TempDir(), env: []string{"TZ=UTC"}}
 	c.ok("admin-walkthrough-1\n", "login", "--user", "admin", "--password-stdin")
 	c.ok("", "unit", "add", "BGS", "办公室")
-	c.ok("", "person", "add", "wang.fang", "王芳", "--unit", "BGS", "--role", "custodian", "--password", "wang.fang-secret")
+	c.custodian("wang.fang", "王芳", "BGS")
 	c.ok("wang.fang-secret\n", "login", "--user", "wang.fang", "--password-stdin")
 	c.ok("", "document", "register", "--number", "国保〔2026〕30号", "--title", "时区测试", "--unit", "BGS", "--level", "秘密",
 		"--date", "2026-11-20", "--term", "10年", "--copies", "1")

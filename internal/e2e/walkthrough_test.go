@@ -152,14 +152,25 @@ func TestReadmeWalkThrough(t *testing.T) {
 
 	c.ok("admin-walkthrough-1\n", "login", "--user", "admin", "--password-stdin")
 	c.ok("", "unit", "add", "BGS", "办公室")
-	c.ok("", "person", "add", "wang.fang", "王芳", "--unit", "BGS", "--role", "custodian", "--password", "wang.fang-secret")
-	c.ok("", "person", "add", "zhao.lei", "赵磊", "--unit", "BGS", "--role", "auditor", "--password", "zhao.lei-secret")
+	// 三员: the administrator creates accounts; only the first security administrator and
+	// auditor get their role from him. Business roles come from the security administrator.
+	c.ok("", "person", "add", "qian.an", "钱安", "--unit", "BGS", "--role", "secadmin", "--password", "qian.an-initial")
+	c.ok("", "person", "add", "wang.fang", "王芳", "--unit", "BGS", "--password", "wang.fang-initial")
+	c.ok("", "person", "add", "zhao.lei", "赵磊", "--unit", "BGS", "--role", "auditor", "--password", "zhao.lei-initial")
+	if _, errs, code := c.run("", "person", "add", "ma.li", "马丽", "--unit", "BGS", "--role", "leader"); code != 3 || !strings.Contains(errs, "由安全保密管理员授予") {
+		t.Errorf("admin giving a business role: exit %d %q, want 3 naming the security administrator", code, errs)
+	}
 	// A person created without a password gets a one-time password that must be changed first.
-	out := c.ok("", "person", "add", "sun.li", "孙丽", "--unit", "BGS", "--role", "leader")
+	out := c.ok("", "person", "add", "sun.li", "孙丽", "--unit", "BGS")
 	m := regexp.MustCompile(`一次性密码（仅显示一次）\s+(\S+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("person add printed no one-time password:\n%s", out)
 	}
+	c.ok("qian.an-initial\n", "login", "--user", "qian.an", "--password-stdin")
+	c.ok("qian.an-initial\nqian.an-secret\n", "passwd")
+	c.ok("", "person", "grant", "wang.fang", "--role", "custodian")
+	c.ok("", "person", "grant", "sun.li", "--role", "leader")
+	c.ok("", "person", "grant", "admin", "--grant", "backup")
 	leader := ctl{t: t, server: d.addr, home: t.TempDir()}
 	leader.ok(m[1]+"\n", "login", "--user", "sun.li", "--password-stdin")
 	if _, errs, code := leader.run("", "item", "list"); code != 3 || !strings.Contains(errs, "custodyctl passwd") {
@@ -168,12 +179,14 @@ func TestReadmeWalkThrough(t *testing.T) {
 	leader.ok(m[1]+"\nsun.li-own-password\n", "passwd")
 	leader.ok("", "item", "list")
 
+	c.ok("admin-walkthrough-1\n", "login", "--user", "admin", "--password-stdin")
 	out = c.ok("", "agent", "enroll", "room-301")
 	if !regexp.MustCompile(`[A-Za-z0-9+/]{43}=`).MatchString(out) {
 		t.Errorf("agent enroll printed no key:\n%s", out)
 	}
 
-	c.ok("wang.fang-secret\n", "login", "--user", "wang.fang", "--password-stdin")
+	c.ok("wang.fang-initial\n", "login", "--user", "wang.fang", "--password-stdin")
+	c.ok("wang.fang-initial\nwang.fang-secret\n", "passwd")
 	c.ok("", "cabinet", "add", "C-01", "一号柜", "--room", "R301", "--agent", "room-301")
 	out = c.ok("", "document", "register", "--number", "国保〔2026〕12号", "--title", "关于年度保密检查的通知",
 		"--unit", "BGS", "--level", "机密", "--date", "2026-11-20", "--term", "10年", "--copies", "3")
@@ -231,7 +244,8 @@ func TestReadmeWalkThrough(t *testing.T) {
 		t.Errorf("custodian exporting the audit log: exit %d, want 3", code)
 	}
 
-	c.ok("zhao.lei-secret\n", "login", "--user", "zhao.lei", "--password-stdin")
+	c.ok("zhao.lei-initial\n", "login", "--user", "zhao.lei", "--password-stdin")
+	c.ok("zhao.lei-initial\nzhao.lei-secret\n", "passwd")
 	export := filepath.Join(t.TempDir(), "audit.jsonl")
 	c.ok("", "audit", "export", "-o", export)
 	out = c.ok("", "audit", "verify", export)
@@ -281,4 +295,21 @@ func TestUnreachableServerExitStatus(t *testing.T) {
 	if _, _, code := c.run("", "no-such-command"); code != 2 {
 		t.Errorf("unknown command: exit %d, want 2", code)
 	}
+}
+
+// custodian sets up a custodian's account as the 三员 do, through custodyctl: the administrator
+// (c, logged in) creates the first security administrator qian.an and the account, qian.an
+// grants the custodian role, and the custodian replaces the one-time password with user-secret.
+// c stays logged in as the administrator.
+func (c ctl) custodian(user, name, unit string) {
+	c.t.Helper()
+	c.ok("", "person", "add", "qian.an", "钱安", "--unit", unit, "--role", "secadmin", "--password", "qian.an-initial")
+	c.ok("", "person", "add", user, name, "--unit", unit, "--password", user+"-initial")
+	sec := ctl{t: c.t, server: c.server, home: c.t.TempDir(), env: c.env}
+	sec.ok("qian.an-initial\n", "login", "--user", "qian.an", "--password-stdin")
+	sec.ok("qian.an-initial\nqian.an-secret\n", "passwd")
+	sec.ok("", "person", "grant", user, "--role", "custodian")
+	p := ctl{t: c.t, server: c.server, home: c.t.TempDir(), env: c.env}
+	p.ok(user+"-initial\n", "login", "--user", user, "--password-stdin")
+	p.ok(user+"-initial\n"+user+"-secret\n", "passwd")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,38 +27,44 @@ var approvalKinds = map[string]custody.Text{
 	ApproveScope:       {ZH: "扩大知悉范围", EN: "widening the readership scope"},
 }
 
-// Approval is a request addressed to a role in a unit, and its decision.
+// Approval is a request and its decision. Who decides (Decider in Unit) comes from the approval
+// policy, never from the request.
 type Approval struct {
-	ID           int64        `json:"id"`
-	Kind         string       `json:"kind"`
-	Unit         string       `json:"unit"`
-	ApproverRole custody.Role `json:"approver_role"`
-	State        string       `json:"state"` // pending, approved, rejected, used
-	RequestedBy  string       `json:"requested_by"`
-	For          string       `json:"for,omitempty"`      // the person taking items out
-	Document     string       `json:"document,omitempty"` // reproduction, scope
-	Items        []int64      `json:"items,omitempty"`
-	Copies       int          `json:"copies,omitempty"`
-	Due          string       `json:"due,omitempty"`
-	ScopeUnits   []string     `json:"scope_units,omitempty"`
-	ScopePeople  []string     `json:"scope_people,omitempty"`
-	Reason       string       `json:"reason"`
-	DecidedBy    string       `json:"decided_by,omitempty"`
-	DecidedAt    string       `json:"decided_at,omitempty"`
-	Note         string       `json:"note,omitempty"`
-	Expires      string       `json:"expires_at"`
-	Created      string       `json:"created_at"`
-	Expired      bool         `json:"expired"`
+	ID          int64        `json:"id"`
+	Kind        string       `json:"kind"`
+	Level       string       `json:"level,omitempty"`
+	Unit        string       `json:"unit"`    // the unit whose authority decides
+	Decider     string       `json:"decider"` // principal_leader, leader, secrecy_leader, issuing_unit
+	DeciderText custody.Text `json:"decider_text"`
+	State       string       `json:"state"` // pending, approved, rejected, used
+	RequestedBy string       `json:"requested_by"`
+	For         string       `json:"for,omitempty"`  // the person taking items out
+	With        string       `json:"with,omitempty"` // the second person of a top-secret carry-out
+	Document    string       `json:"document,omitempty"`
+	Items       []int64      `json:"items,omitempty"`
+	Copies      int          `json:"copies,omitempty"`
+	Due         string       `json:"due,omitempty"`
+	ScopeUnits  []string     `json:"scope_units,omitempty"`
+	ScopePeople []string     `json:"scope_people,omitempty"`
+	Reason      string       `json:"reason"`
+	DecidedBy   string       `json:"decided_by,omitempty"`
+	DecidedAt   string       `json:"decided_at,omitempty"`
+	Note        string       `json:"note,omitempty"`
+	Consent     string       `json:"consent,omitempty"` // scope widening: the issuing unit's consent (document number)
+	Expires     string       `json:"expires_at"`
+	Created     string       `json:"created_at"`
+	Expired     bool         `json:"expired"`
 }
 
-// ApprovalRequest asks for an approval. Unit defaults to the requester's unit (for scope
-// widening: the document's issuing unit, whose consent it is); ApproverRole defaults to leader;
-// Expires defaults to seven days.
+// ApprovalRequest asks for an approval: what and for whom. Unit and ApproverRole exist only to
+// refuse a request that names its own decider (issue 13): the approval policy decides who
+// decides. Expires defaults to seven days.
 type ApprovalRequest struct {
 	Kind         string       `json:"kind"`
 	Unit         string       `json:"unit,omitempty"`
 	ApproverRole custody.Role `json:"approver_role,omitempty"`
 	For          string       `json:"for,omitempty"`
+	With         string       `json:"with,omitempty"` // top-secret carry-out: the second named person
 	Document     string       `json:"document,omitempty"`
 	Items        []int64      `json:"items,omitempty"`
 	Copies       int          `json:"copies,omitempty"`
@@ -70,11 +77,18 @@ type ApprovalRequest struct {
 
 var requestApprovals = custody.Text{ZH: "申请审批", EN: "request approvals"}
 
+// errNamesDecider refuses a request that names who decides.
+var errNamesDecider = refuse(CodeRefused, "审批人由审批规则确定（安全保密管理员维护），申请中不能指定审批人角色或审批单位（approver_role、unit）",
+	"who decides comes from the approval policy kept by the security administrator; a request may not name the approver role or unit (approver_role, unit)")
+
 // RequestApproval records a request. Custodians file requests; a holder may ask for their own
-// take-out.
+// take-out. The register fills in who decides from the approval policy.
 func (r *Register) RequestApproval(ctx context.Context, a Actor, req ApprovalRequest) (Approval, error) {
 	if err := need(a, requestApprovals, custody.Custodian, custody.Holder, custody.Leader); err != nil {
 		return Approval{}, err
+	}
+	if req.Unit != "" || req.ApproverRole != "" {
+		return Approval{}, errNamesDecider
 	}
 	if _, ok := approvalKinds[req.Kind]; !ok {
 		return Approval{}, refuse(CodeInvalid, "审批类型 %q 无效，应为 take_out、reproduce、destruction 或 scope", "approval kind %q is invalid: want take_out, reproduce, destruction or scope", req.Kind)
@@ -88,12 +102,6 @@ func (r *Register) RequestApproval(ctx context.Context, a Actor, req ApprovalReq
 	if strings.TrimSpace(req.Reason) == "" {
 		return Approval{}, refuse(CodeInvalid, "请填写申请事由", "give a reason for the request")
 	}
-	if req.ApproverRole == "" {
-		req.ApproverRole = custody.Leader
-	}
-	if req.ApproverRole.ThreeMember() || req.ApproverRole == custody.Holder || req.ApproverRole.Text().ZH == "" {
-		return Approval{}, refuse(CodeInvalid, "审批人角色 %q 不能审批涉密文件事项", "role %q cannot approve document matters", req.ApproverRole)
-	}
 	now := r.now()
 	expires := now.Add(7 * 24 * time.Hour)
 	if req.Expires != "" {
@@ -106,7 +114,7 @@ func (r *Register) RequestApproval(ctx context.Context, a Actor, req ApprovalReq
 		}
 		expires = t
 	}
-	ap := Approval{Kind: req.Kind, ApproverRole: req.ApproverRole, State: "pending", RequestedBy: a.Username, Reason: req.Reason,
+	ap := Approval{Kind: req.Kind, State: "pending", RequestedBy: a.Username, Reason: req.Reason,
 		Items: req.Items, Copies: req.Copies, ScopeUnits: req.ScopeUnits, ScopePeople: req.ScopePeople, Expires: store.FormatTime(expires), Created: store.FormatTime(now)}
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		id, err := r.insertApproval(ctx, tx, a, req, &ap, now)
@@ -122,24 +130,28 @@ func (r *Register) RequestApproval(ctx context.Context, a Actor, req ApprovalReq
 	return ap, nil
 }
 
-// insertApproval validates a request against the register and inserts it (no audit record: the
-// caller writes one for the whole step).
-func (r *Register) insertApproval(ctx context.Context, tx *store.Tx, a Actor, req ApprovalRequest, ap *Approval, now time.Time) (int64, error) {
-	var unitID, forID, docID sql.NullInt64
-	var due sql.NullString
-	me, err := loadPerson(ctx, tx, "p.id = ?", a.ID)
+// owningUnit is the unit that keeps an item: its home cabinet's unit, else its cabinet's, else
+// the document's issuing unit.
+func owningUnit(ctx context.Context, q querier, x row) (int64, error) {
+	var unit sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT coalesce((SELECT unit_id FROM cabinets WHERE id = ?), (SELECT unit_id FROM cabinets WHERE id = ?))`, x.homeCab, x.cabinetID).Scan(&unit)
 	if err != nil {
 		return 0, err
 	}
-	if req.Unit != "" {
-		id, err := r.unitID(ctx, tx, req.Unit)
-		if err != nil {
-			return 0, err
-		}
-		unitID, ap.Unit = nullID(id), req.Unit
-	} else if me.UnitID.Valid {
-		unitID, ap.Unit = me.UnitID, me.Unit
+	if unit.Valid {
+		return unit.Int64, nil
 	}
+	return x.issuingID, nil
+}
+
+// insertApproval validates a request against the register, finds who decides from the approval
+// policy and inserts it (no audit record: the caller writes one for the whole step).
+func (r *Register) insertApproval(ctx context.Context, tx *store.Tx, a Actor, req ApprovalRequest, ap *Approval, now time.Time) (int64, error) {
+	var forID, withID, docID sql.NullInt64
+	var due sql.NullString
+	var unit int64
+	var level custody.Level
+	concerned := []int64{a.ID}
 	switch req.Kind {
 	case ApproveTakeOut:
 		if len(req.Items) == 0 {
@@ -153,6 +165,18 @@ func (r *Register) insertApproval(ctx context.Context, tx *store.Tx, a Actor, re
 			return 0, err
 		}
 		forID, ap.For = nullID(p.ID), p.Username
+		concerned = append(concerned, p.ID)
+		if req.With != "" {
+			w, err := personByName(ctx, tx, req.With)
+			if err != nil {
+				return 0, err
+			}
+			if w.ID == p.ID {
+				return 0, refuse(CodeInvalid, "同行人须是另一人", "the second person must be someone else")
+			}
+			withID, ap.With = nullID(w.ID), w.Username
+			concerned = append(concerned, w.ID)
+		}
 		if req.Due == "" {
 			return 0, refuse(CodeInvalid, "携带外出须规定归还时间", "taking items out needs a due time")
 		}
@@ -173,8 +197,15 @@ func (r *Register) insertApproval(ctx context.Context, tx *store.Tx, a Actor, re
 		if req.Document == "" || len(req.ScopeUnits)+len(req.ScopePeople) == 0 {
 			return 0, refuse(CodeInvalid, "扩大知悉范围须指定文件和新增的单位或人员", "widening the scope names the document and the units or people to add")
 		}
+		for _, u := range req.ScopePeople {
+			p, err := personByName(ctx, tx, u)
+			if err != nil {
+				return 0, err
+			}
+			concerned = append(concerned, p.ID)
+		}
 	}
-	for _, id := range req.Items {
+	for i, id := range req.Items {
 		x, err := loadRow(ctx, tx, id)
 		if err != nil {
 			return 0, err
@@ -183,11 +214,25 @@ func (r *Register) insertApproval(ctx context.Context, tx *store.Tx, a Actor, re
 			docID = nullID(x.docID)
 			ap.Document = x.Document
 		}
+		if x.holderID.Valid {
+			concerned = append(concerned, x.holderID.Int64)
+		}
+		u, err := owningUnit(ctx, tx, x)
+		if err != nil {
+			return 0, err
+		}
+		if i > 0 && u != unit {
+			return 0, refuse(CodeInvalid, "一份申请中的文件须属于同一单位；请按单位分别申请", "the items of one request must belong to one unit; file one request per unit")
+		}
+		unit = u
+		if x.Level.Rank() > level.Rank() {
+			level = x.Level
+		}
 	}
 	if req.Document != "" {
 		var issuing int64
-		var unitCode string
-		err := tx.QueryRowContext(ctx, `SELECT d.id, d.issuing_unit_id, u.code FROM documents d JOIN units u ON u.id = d.issuing_unit_id WHERE d.number = ?`, req.Document).Scan(&docID, &issuing, &unitCode)
+		var lvl custody.Level
+		err := tx.QueryRowContext(ctx, `SELECT id, issuing_unit_id, level FROM documents WHERE number = ?`, req.Document).Scan(&docID, &issuing, &lvl)
 		if err == sql.ErrNoRows {
 			return 0, refuse(CodeNotFound, "文件 %q 不存在", "document %q does not exist", req.Document)
 		} else if err != nil {
@@ -195,16 +240,27 @@ func (r *Register) insertApproval(ctx context.Context, tx *store.Tx, a Actor, re
 		}
 		ap.Document = req.Document
 		if req.Kind == ApproveScope {
-			// The consent is the issuing unit's: its leader decides.
-			unitID, ap.Unit = nullID(issuing), unitCode
+			unit, level = issuing, lvl
 		}
 	}
-	if !unitID.Valid {
-		return 0, refuse(CodeInvalid, "请指定审批单位", "name the unit whose approver decides")
+	if level == custody.TopSecret && req.Kind == ApproveTakeOut && !withID.Valid {
+		return 0, refuse(CodeRefused, "携带绝密文件外出须两人同行：请在申请中指定同行人（with），两人在交接时都须刷证签字", "taking top-secret items out needs two named persons: name the second one (with); both sign at the desk")
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO approvals(kind, unit_id, approver_role, state, requested_by, for_person_id, document_id, reason, copies, due_at, scope_units, scope_people, expires_at, created_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, req.Kind, unitID, req.ApproverRole, "pending", a.ID, forID, docID, req.Reason, req.Copies, due,
-		strings.Join(req.ScopeUnits, "\n"), strings.Join(req.ScopePeople, "\n"), ap.Expires, ap.Created)
+	decider, err := policyDecider(ctx, tx, req.Kind, level, unit)
+	if err != nil {
+		return 0, err
+	}
+	deciding, err := decidingUnit(ctx, tx, decider, unit, concerned)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT code FROM units WHERE id = ?`, deciding).Scan(&ap.Unit); err != nil {
+		return 0, err
+	}
+	ap.Decider, ap.DeciderText, ap.Level = decider, deciderText[decider], string(level)
+	res, err := tx.ExecContext(ctx, `INSERT INTO approvals(kind, unit_id, approver_role, state, requested_by, for_person_id, companion_id, document_id, reason, copies, due_at, scope_units, scope_people, expires_at, created_at, level)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, req.Kind, deciding, decider, "pending", a.ID, forID, withID, docID, req.Reason, req.Copies, due,
+		strings.Join(req.ScopeUnits, "\n"), strings.Join(req.ScopePeople, "\n"), ap.Expires, ap.Created, level)
 	if err != nil {
 		return 0, err
 	}
@@ -218,8 +274,9 @@ func (r *Register) insertApproval(ctx context.Context, tx *store.Tx, a Actor, re
 }
 
 const approvalSelect = `SELECT a.id, a.kind, u.code, a.approver_role, a.state, rq.username, coalesce(fp.username, ''), coalesce(d.number, ''), a.copies, coalesce(a.due_at, ''),
-	a.scope_units, a.scope_people, a.reason, coalesce(dp.username, ''), coalesce(a.decided_at, ''), a.note, a.expires_at, a.created_at, a.unit_id
-	FROM approvals a JOIN units u ON u.id = a.unit_id JOIN people rq ON rq.id = a.requested_by LEFT JOIN people fp ON fp.id = a.for_person_id
+	a.scope_units, a.scope_people, a.reason, coalesce(dp.username, ''), coalesce(a.decided_at, ''), a.note, a.expires_at, a.created_at, a.unit_id,
+	a.level, coalesce(wp.username, ''), a.consent_ref
+	FROM approvals a JOIN units u ON u.id = a.unit_id JOIN people rq ON rq.id = a.requested_by LEFT JOIN people fp ON fp.id = a.for_person_id LEFT JOIN people wp ON wp.id = a.companion_id
 	LEFT JOIN documents d ON d.id = a.document_id LEFT JOIN people dp ON dp.id = a.decided_by`
 
 func (r *Register) loadApproval(ctx context.Context, q interface {
@@ -229,8 +286,9 @@ func (r *Register) loadApproval(ctx context.Context, q interface {
 	var ap Approval
 	var su, sp string
 	var unit int64
-	err := q.QueryRowContext(ctx, approvalSelect+" WHERE a.id = ?", id).Scan(&ap.ID, &ap.Kind, &ap.Unit, &ap.ApproverRole, &ap.State, &ap.RequestedBy, &ap.For, &ap.Document,
-		&ap.Copies, &ap.Due, &su, &sp, &ap.Reason, &ap.DecidedBy, &ap.DecidedAt, &ap.Note, &ap.Expires, &ap.Created, &unit)
+	err := q.QueryRowContext(ctx, approvalSelect+" WHERE a.id = ?", id).Scan(&ap.ID, &ap.Kind, &ap.Unit, &ap.Decider, &ap.State, &ap.RequestedBy, &ap.For, &ap.Document,
+		&ap.Copies, &ap.Due, &su, &sp, &ap.Reason, &ap.DecidedBy, &ap.DecidedAt, &ap.Note, &ap.Expires, &ap.Created, &unit, &ap.Level, &ap.With, &ap.Consent)
+	ap.DeciderText = deciderText[ap.Decider]
 	if err == sql.ErrNoRows {
 		return ap, 0, refuse(CodeNotFound, "审批 %d 不存在", "approval %d does not exist", id)
 	} else if err != nil {
@@ -313,9 +371,45 @@ func (r *Register) Approvals(ctx context.Context, a Actor, pendingOnly bool) ([]
 	return out, nil
 }
 
-// Decide approves or rejects a pending approval. Only a person holding the approver role in the
-// approval's unit decides, never the requester, and never after expiry.
+// Decide approves or rejects a pending approval (see DecideRequest).
 func (r *Register) Decide(ctx context.Context, a Actor, id int64, approve bool, note string) (Approval, error) {
+	return r.DecideApproval(ctx, a, id, DecideRequest{Approve: approve, Note: note})
+}
+
+// DecideRequest is a decision. Consent is the document number of the issuing unit's consent,
+// required to approve a scope widening.
+type DecideRequest struct {
+	Approve bool   `json:"approve"`
+	Note    string `json:"note,omitempty"`
+	Consent string `json:"consent,omitempty"`
+}
+
+// concernedBy lists who a request concerns: requester, beneficiary, second person, people the
+// scope would add and the current holders of its items. None of them may decide it.
+func concernedBy(ctx context.Context, tx *store.Tx, id int64) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT requested_by FROM approvals WHERE id = ?1
+		UNION SELECT for_person_id FROM approvals WHERE id = ?1 AND for_person_id IS NOT NULL
+		UNION SELECT companion_id FROM approvals WHERE id = ?1 AND companion_id IS NOT NULL
+		UNION SELECT i.holder_id FROM approval_items ai JOIN items i ON i.id = ai.item_id WHERE ai.approval_id = ?1 AND i.holder_id IS NOT NULL`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var p int64
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// DecideApproval approves or rejects a pending approval. Only a person holding the authority the
+// approval policy named, in the unit the request went to, decides; never someone the request
+// concerns, never a 三员, never after expiry.
+func (r *Register) DecideApproval(ctx context.Context, a Actor, id int64, d DecideRequest) (Approval, error) {
 	var ap Approval
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		var unit int64
@@ -328,11 +422,22 @@ func (r *Register) Decide(ctx context.Context, a Actor, id int64, approve bool, 
 		if err != nil {
 			return err
 		}
-		if !me.has(ap.ApproverRole) || !me.UnitID.Valid || me.UnitID.Int64 != unit {
-			return refuseT(CodeForbidden, fmt.Sprintf("审批 %d 须由 %s 的%s决定", id, ap.Unit, ap.ApproverRole.Text().ZH), fmt.Sprintf("approval %d is decided by a %s of %s", id, ap.ApproverRole, ap.Unit))
+		who := deciderText[ap.Decider]
+		ok, err := qualifies(ctx, tx, ap.Decider, unit, me)
+		if err != nil {
+			return err
 		}
-		if ap.RequestedBy == a.Username {
-			return refuse(CodeForbidden, "不能审批本人提出的申请", "nobody approves their own request")
+		if !ok {
+			return refuseT(CodeForbidden, fmt.Sprintf("%s审批 %d 须由 %s 的%s决定；您没有这项审批权限（由安全保密管理员授予）", approvalKinds[ap.Kind].ZH, id, ap.Unit, who.ZH),
+				fmt.Sprintf("%s approval %d is decided by %s of %s; you do not hold that authority (granted by the security administrator)", approvalKinds[ap.Kind].EN, id, who.EN, ap.Unit))
+		}
+		concerned, err := concernedBy(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(concerned, a.ID) {
+			return refuseT(CodeForbidden, fmt.Sprintf("您不能审批与本人有关的申请（申请人、使用人、同行人或持有人）：审批 %d 须由 %s 的另一位%s或上级单位决定", id, ap.Unit, who.ZH),
+				fmt.Sprintf("nobody decides a request that concerns themselves (requester, beneficiary, companion or holder): approval %d goes to another %s of %s or the unit above", id, who.EN, ap.Unit))
 		}
 		if ap.State != "pending" {
 			return refuse(CodeConflict, "审批 %d 已处理（%s），不能再次决定", "approval %d was already decided (%s)", id, ap.State)
@@ -340,25 +445,29 @@ func (r *Register) Decide(ctx context.Context, a Actor, id int64, approve bool, 
 		if ap.Expired {
 			return refuse(CodeRefused, "审批 %d 已于 %s 过期", "approval %d expired at %s", id, ap.Expires)
 		}
+		d.Consent = strings.TrimSpace(d.Consent)
+		if ap.Kind == ApproveScope && d.Approve && d.Consent == "" {
+			return refuse(CodeRefused, "扩大知悉范围须记录发文单位同意的文件文号（consent）", "widening a scope records the document number of the issuing unit's consent (consent)")
+		}
 		ap.State = "rejected"
-		if approve {
+		if d.Approve {
 			ap.State = "approved"
 		}
-		ap.DecidedBy, ap.DecidedAt, ap.Note = a.Username, store.FormatTime(r.now()), note
-		if _, err := tx.ExecContext(ctx, `UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ? AND state = 'pending'`, ap.State, a.ID, ap.DecidedAt, note, id); err != nil {
+		ap.DecidedBy, ap.DecidedAt, ap.Note, ap.Consent = a.Username, store.FormatTime(r.now()), d.Note, d.Consent
+		if _, err := tx.ExecContext(ctx, `UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, note = ?, consent_ref = ? WHERE id = ? AND state = 'pending'`, ap.State, a.ID, ap.DecidedAt, d.Note, d.Consent, id); err != nil {
 			return err
 		}
 		if ap.Kind == ApproveDestruction {
 			bs := "rejected"
-			if approve {
+			if d.Approve {
 				bs = "approved"
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE destruction_batches SET state = ? WHERE approval_id = ? AND state = 'listed'`, bs, id); err != nil {
 				return err
 			}
 		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "approval." + map[bool]string{true: "approve", false: "reject"}[approve], Subject: fmt.Sprintf("approval:%d", id),
-			After: map[string]any{"kind": ap.Kind, "state": ap.State, "note": note}, Approvals: []string{fmt.Sprint(id)}})
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "approval." + map[bool]string{true: "approve", false: "reject"}[d.Approve], Subject: fmt.Sprintf("approval:%d", id),
+			After: map[string]any{"kind": ap.Kind, "state": ap.State, "note": d.Note, "consent": d.Consent, "decider": ap.Decider, "unit": ap.Unit}, Approvals: []string{fmt.Sprint(id)}})
 	})
 	if err != nil {
 		return Approval{}, storeErr("decide approval", err)

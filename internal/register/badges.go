@@ -25,9 +25,10 @@ var manageBadges = custody.Text{ZH: "发放工作证", EN: "issue badges"}
 // argon2id's cost and the random salt, as for passwords.
 const pinPepper = "custody-badge-pin:"
 
-// IssueBadge gives a person a badge with a PIN (4–12 digits), replacing any earlier badge.
-// Admins issue badges, as they manage accounts.
-func (r *Register) IssueBadge(ctx context.Context, a Actor, username, code, pin string) error {
+// IssueBadge gives a person a badge, replacing any earlier badge. Admins issue badges, as they
+// manage accounts; the badge has no PIN until its holder chooses one (SetBadgePIN, or at its
+// first use at a desk), so nobody but the holder knows the signature.
+func (r *Register) IssueBadge(ctx context.Context, a Actor, username, code string) error {
 	if err := need(a, manageBadges, custody.Admin); err != nil {
 		return err
 	}
@@ -36,26 +37,91 @@ func (r *Register) IssueBadge(ctx context.Context, a Actor, username, code, pin 
 		// A code of digits only would read like a typed item number at the desk.
 		return refuse(CodeInvalid, "工作证编码 %q 无效：不能为空、不含空格、不能全是数字", "badge code %q is invalid: not empty, no spaces, not digits only", code)
 	}
-	if len(pin) < 4 || len(pin) > 12 || !isDigits(pin) {
-		return refuse(CodeInvalid, "PIN 须为 4 到 12 位数字", "the PIN must be 4 to 12 digits")
-	}
-	hash, err := auth.HashPassword(pinPepper + pin)
-	if err != nil {
-		return fmt.Errorf("hash PIN: %w", err)
-	}
 	return storeErr("issue badge", r.st.Change(ctx, func(tx *store.Tx) error {
 		p, err := personByName(ctx, tx, username)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO badges(person_id, code, pin_hash, issued_at) VALUES (?,?,?,?)
-			ON CONFLICT(person_id) DO UPDATE SET code = excluded.code, pin_hash = excluded.pin_hash, issued_at = excluded.issued_at, failed_pins = 0`, p.ID, code, hash, store.Now())
+		_, err = tx.ExecContext(ctx, `INSERT INTO badges(person_id, code, pin_hash, issued_at) VALUES (?,?,'',?)
+			ON CONFLICT(person_id) DO UPDATE SET code = excluded.code, pin_hash = '', issued_at = excluded.issued_at, failed_pins = 0`, p.ID, code, store.Now())
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "工作证编码 %q 已发给他人", "badge code %q belongs to someone else", code)
 		} else if err != nil {
 			return err
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "badge.issue", Subject: fmt.Sprintf("person:%d", p.ID), After: map[string]string{"badge": code}})
+	}))
+}
+
+// ResetBadge clears a badge's PIN (forgotten, or locked after wrong PINs): the badge signs
+// nothing until its holder chooses a new PIN. An administrator can reset a PIN, never set one.
+func (r *Register) ResetBadge(ctx context.Context, a Actor, username string) error {
+	if err := need(a, custody.Text{ZH: "重置工作证", EN: "reset badges"}, custody.Admin); err != nil {
+		return err
+	}
+	return storeErr("reset badge", r.st.Change(ctx, func(tx *store.Tx) error {
+		p, err := personByName(ctx, tx, username)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE badges SET pin_hash = '', failed_pins = 0 WHERE person_id = ?`, p.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return refuse(CodeNotFound, "%s 没有工作证", "%s has no badge", username)
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "badge.reset", Subject: fmt.Sprintf("person:%d", p.ID)})
+	}))
+}
+
+func validPIN(pin string) error {
+	if len(pin) < 4 || len(pin) > 12 || !isDigits(pin) {
+		return refuse(CodeInvalid, "PIN 须为 4 到 12 位数字", "the PIN must be 4 to 12 digits")
+	}
+	return nil
+}
+
+// SetBadgePIN lets the holder choose their own badge's PIN. A badge that has a PIN needs the
+// current one (old); a new or reset badge needs none.
+func (r *Register) SetBadgePIN(ctx context.Context, a Actor, old, pin string) error {
+	if err := validPIN(pin); err != nil {
+		return err
+	}
+	var hash string
+	err := r.st.DB().QueryRowContext(ctx, `SELECT pin_hash FROM badges WHERE person_id = ?`, a.ID).Scan(&hash)
+	if err == sql.ErrNoRows {
+		return refuse(CodeNotFound, "您还没有工作证：请系统管理员发放", "you have no badge: the system administrator issues one")
+	} else if err != nil {
+		return storeErr("set PIN", err)
+	}
+	if hash != "" {
+		if err := r.checkPIN(ctx, a.ID, old); err != nil {
+			return err
+		}
+	}
+	return r.writePIN(ctx, a.Username, a.ID, pin, hash, "")
+}
+
+// writePIN stores a new PIN hash if the badge still has the hash the caller checked.
+func (r *Register) writePIN(ctx context.Context, actor string, person int64, pin, was, desk string) error {
+	hash, err := auth.HashPassword(pinPepper + pin)
+	if err != nil {
+		return fmt.Errorf("hash PIN: %w", err)
+	}
+	return storeErr("set PIN", r.st.Change(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE badges SET pin_hash = ?, failed_pins = 0 WHERE person_id = ? AND pin_hash = ?`, hash, person, was)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return refuse(CodeConflict, "工作证 PIN 刚被更改，请重试", "the badge's PIN changed just now; try again")
+		}
+		after := map[string]string{}
+		if desk != "" {
+			after["desk"] = desk
+		}
+		return tx.Audit(store.Entry{Actor: actor, Action: "badge.pin_set", Subject: fmt.Sprintf("person:%d", person), After: after})
 	}))
 }
 
@@ -71,7 +137,8 @@ func isDigits(s string) bool {
 	return true
 }
 
-// MaxPINFailures wrong PINs in a row lock a badge until an admin issues it again.
+// MaxPINFailures wrong PINs in a row lock a badge until an admin resets it and its holder
+// chooses a new PIN.
 const MaxPINFailures = 5
 
 // checkPIN verifies a person's PIN against their badge. The hash is checked outside any
@@ -87,7 +154,10 @@ func (r *Register) checkPIN(ctx context.Context, personID int64, pin string) err
 	if err != nil {
 		return storeErr("check PIN", err)
 	}
-	locked := refuse(CodeForbidden, "%s 的工作证因 PIN 连续输错已锁定，请系统管理员重新发放", "%s's badge is locked after repeated wrong PINs; an admin must issue it again", username)
+	locked := refuse(CodeForbidden, "%s 的工作证因 PIN 连续输错已锁定：请系统管理员重置工作证，再由持证人设置新 PIN", "%s's badge is locked after repeated wrong PINs: an admin resets the badge and its holder chooses a new PIN", username)
+	if hash == "" {
+		return refuse(CodeForbidden, "%s 的工作证尚未设置 PIN：须由持证人本人设置（custodyctl badge pin，或在工作台首次使用时设置）", "%s's badge has no PIN yet: its holder chooses one (custodyctl badge pin, or at its first use at a desk)", username)
+	}
 	if failed >= MaxPINFailures {
 		return locked
 	}

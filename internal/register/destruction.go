@@ -40,7 +40,7 @@ type Batch struct {
 type BatchRequest struct {
 	Items   []int64 `json:"items"`
 	Reason  string  `json:"reason"`
-	Unit    string  `json:"unit,omitempty"` // whose leader approves; default the custodian's unit
+	Unit    string  `json:"unit,omitempty"` // refused when given: the approval policy decides who approves
 	Expires string  `json:"expires_at,omitempty"`
 }
 
@@ -50,6 +50,9 @@ var listDestruction = custody.Text{ZH: "编制销毁清册", EN: "list items for
 func (r *Register) ListDestruction(ctx context.Context, a Actor, req BatchRequest) (Batch, error) {
 	if err := need(a, listDestruction, custody.Custodian); err != nil {
 		return Batch{}, err
+	}
+	if req.Unit != "" {
+		return Batch{}, errNamesDecider
 	}
 	if len(req.Items) == 0 {
 		return Batch{}, refuse(CodeInvalid, "销毁清册不能为空", "a destruction list cannot be empty")
@@ -62,7 +65,7 @@ func (r *Register) ListDestruction(ctx context.Context, a Actor, req BatchReques
 	var b Batch
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		ap := Approval{Kind: ApproveDestruction, State: "pending", RequestedBy: a.Username, Reason: req.Reason, Items: req.Items, Created: now,
-			ApproverRole: custody.Leader, Expires: store.FormatTime(nowT.AddDate(0, 0, 30))}
+			Expires: store.FormatTime(nowT.AddDate(0, 0, 30))}
 		if req.Expires != "" {
 			t, err := r.parseDue(req.Expires)
 			if err != nil {
@@ -70,7 +73,7 @@ func (r *Register) ListDestruction(ctx context.Context, a Actor, req BatchReques
 			}
 			ap.Expires = store.FormatTime(t)
 		}
-		apID, err := r.insertApproval(ctx, tx, a, ApprovalRequest{Kind: ApproveDestruction, Unit: req.Unit, ApproverRole: custody.Leader, Items: req.Items, Reason: req.Reason}, &ap, nowT)
+		apID, err := r.insertApproval(ctx, tx, a, ApprovalRequest{Kind: ApproveDestruction, Items: req.Items, Reason: req.Reason}, &ap, nowT)
 		if err != nil {
 			return err
 		}
@@ -92,6 +95,11 @@ func (r *Register) ListDestruction(ctx context.Context, a Actor, req BatchReques
 			seen[id] = true
 			x, err := loadRow(ctx, tx, id)
 			if err != nil {
+				return err
+			}
+			if u, err := itemUnit(ctx, tx, x); err != nil {
+				return err
+			} else if err := withinCustody(ctx, tx, a.ID, u, x.name()); err != nil {
 				return err
 			}
 			to, err := step(x, custody.ListDestruction, custody.Custodian)

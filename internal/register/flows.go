@@ -77,7 +77,7 @@ func (r *Register) ReceiveBatch(ctx context.Context, a Actor, req ReceiveRequest
 	var items []Item
 	now := store.FormatTime(r.now())
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
-		cab, err := cabinetID(ctx, tx, req.Cabinet)
+		cab, err := r.custodyCabinet(ctx, tx, a, req.Cabinet)
 		if err != nil {
 			return err
 		}
@@ -208,7 +208,12 @@ func (r *Register) Reproduce(ctx context.Context, a Actor, req ReproduceRequest)
 		if src.State == custody.Destroyed || src.State == custody.Lost || src.State == custody.TransferredOut {
 			return refuseT(CodeRefused, src.name().ZH+" 已"+src.State.Text().ZH+"，不能复制", src.name().EN+" is "+src.State.Text().EN+" and cannot be reproduced")
 		}
-		cab, err := cabinetID(ctx, tx, req.Cabinet)
+		if u, err := itemUnit(ctx, tx, src); err != nil {
+			return err
+		} else if err := withinCustody(ctx, tx, a.ID, u, src.name()); err != nil {
+			return err
+		}
+		cab, err := r.custodyCabinet(ctx, tx, a, req.Cabinet)
 		if err != nil {
 			return err
 		}
@@ -362,7 +367,7 @@ func (r *Register) Recover(ctx context.Context, a Actor, ids []int64, cabinet, n
 	}
 	now := store.FormatTime(r.now())
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
-		cab, err := cabinetID(ctx, tx, cabinet)
+		cab, err := r.custodyCabinet(ctx, tx, a, cabinet)
 		if err != nil {
 			return err
 		}
@@ -399,4 +404,17 @@ func (r *Register) Recover(ctx context.Context, a Actor, ids []int64, cabinet, n
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// custodyCabinet finds a cabinet the custodian may put items into: one of their units'.
+func (r *Register) custodyCabinet(ctx context.Context, tx *store.Tx, a Actor, code string) (int64, error) {
+	cab, err := cabinetID(ctx, tx, code)
+	if err != nil {
+		return 0, err
+	}
+	u, err := cabinetUnit(ctx, tx, cab)
+	if err != nil {
+		return 0, err
+	}
+	return cab, withinCustody(ctx, tx, a.ID, u, custody.Text{ZH: "密码柜 " + code, EN: "cabinet " + code})
 }

@@ -87,14 +87,17 @@ func TestBadgesAndPINs(t *testing.T) {
 	d := newDesk(t)
 	ctx := context.Background()
 	admin := register.Actor{ID: 1, Username: "admin", Roles: []custody.Role{custody.Admin}}
-	err := d.reg.IssueBadge(ctx, d.p["wang.fang"], "zhang.wei", "B-1", "1234")
+	err := d.reg.IssueBadge(ctx, d.p["wang.fang"], "zhang.wei", "B-1")
 	refused(t, err, register.CodeForbidden, "只有系统管理员可以发放工作证", "only admin")
-	err = d.reg.IssueBadge(ctx, admin, "zhang.wei", "12345", "1234")
+	err = d.reg.IssueBadge(ctx, admin, "zhang.wei", "12345")
 	refused(t, err, register.CodeInvalid, "不能全是数字", "not digits only")
-	err = d.reg.IssueBadge(ctx, admin, "zhang.wei", "B-NEW", "12a4")
+	err = d.reg.SetBadgePIN(ctx, d.p["zhang.wei"], pin, "12a4")
 	refused(t, err, register.CodeInvalid, "4 到 12 位数字", "4 to 12 digits")
-	err = d.reg.IssueBadge(ctx, admin, "zhang.wei", badge("chen.jing"), "1234")
+	err = d.reg.IssueBadge(ctx, admin, "zhang.wei", badge("chen.jing"))
 	refused(t, err, register.CodeConflict, "已发给他人", "belongs to someone else")
+	// Changing one's own PIN needs the current one.
+	err = d.reg.SetBadgePIN(ctx, d.p["zhang.wei"], "0000", "13579")
+	refused(t, err, register.CodeForbidden, "PIN 不正确", "wrong PIN")
 	var hash string
 	d.st.DB().QueryRow(`SELECT pin_hash FROM badges b JOIN people p ON p.id = b.person_id WHERE p.username = 'zhang.wei'`).Scan(&hash)
 	if !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, pin) {
@@ -145,12 +148,18 @@ func TestWrongPINsLockTheBadge(t *testing.T) {
 	refused(t, err, register.CodeForbidden, "已锁定", "locked")
 	_, err = d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin})
 	refused(t, err, register.CodeForbidden, "已锁定", "locked")
+	// The administrator resets the badge; it signs nothing until zhang.wei chooses a new PIN.
 	admin := register.Actor{ID: 1, Username: "admin", Roles: []custody.Role{custody.Admin}}
-	if err := d.reg.IssueBadge(ctx, admin, "zhang.wei", badge("zhang.wei"), pin); err != nil {
+	if err := d.reg.ResetBadge(ctx, admin, "zhang.wei"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin}); err != nil {
-		t.Fatalf("after the badge was issued again: got %v, want the handover done", err)
+	_, err = d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin})
+	refused(t, err, register.CodeForbidden, "尚未设置 PIN：须由持证人本人设置", "its holder chooses one")
+	if err := d.reg.SetBadgePIN(ctx, d.p["zhang.wei"], "", "97531"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: "97531"}); err != nil {
+		t.Fatalf("after the holder chose a new PIN: got %v, want the handover done", err)
 	}
 	if rec := lastAudit(t, d, "badge.pin_failed"); rec.Actor != "zhang.wei" {
 		t.Errorf("got failed-PIN audit actor %q, want zhang.wei", rec.Actor)

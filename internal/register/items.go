@@ -100,10 +100,16 @@ func (r *Register) StoreItems(ctx context.Context, a Actor, cabinet string, ids 
 	var out []Item
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		var cab int64
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM cabinets WHERE code = ?`, cabinet).Scan(&cab); err == sql.ErrNoRows {
+		var unit sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT id, unit_id FROM cabinets WHERE code = ?`, cabinet).Scan(&cab, &unit); err == sql.ErrNoRows {
 			return refuse(CodeNotFound, "密码柜 %q 不存在", "cabinet %q does not exist", cabinet)
 		} else if err != nil {
 			return err
+		}
+		if role == custody.Custodian {
+			if err := withinCustody(ctx, tx, a.ID, unit, custody.Text{ZH: "密码柜 " + cabinet, EN: "cabinet " + cabinet}); err != nil {
+				return err
+			}
 		}
 		for _, id := range ids {
 			it, err := scanItem(tx.QueryRowContext(ctx, itemSelect+" WHERE i.id = ?", id))

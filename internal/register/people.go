@@ -18,6 +18,9 @@ type Unit struct {
 	ID   int64  `json:"id"`
 	Code string `json:"code"`
 	Name string `json:"name"`
+	// Parent is the unit above (a department under an office): approvals that nobody in a unit
+	// may decide go up to it.
+	Parent string `json:"parent,omitempty"`
 }
 
 // Person is someone with an account.
@@ -45,7 +48,15 @@ func (r *Register) AddUnit(ctx context.Context, a Actor, u Unit) (Unit, error) {
 		return Unit{}, refuse(CodeInvalid, "单位需要代码和名称", "a unit needs a code and a name")
 	}
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO units(code, name, created_at) VALUES (?,?,?)`, u.Code, u.Name, store.Now())
+		var parent sql.NullInt64
+		if u.Parent != "" {
+			id, err := r.unitID(ctx, tx, u.Parent)
+			if err != nil {
+				return err
+			}
+			parent = nullID(id)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO units(code, name, parent_id, created_at) VALUES (?,?,?,?)`, u.Code, u.Name, parent, store.Now())
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "单位代码 %q 已存在", "unit code %q already exists", u.Code)
 		}
@@ -60,7 +71,7 @@ func (r *Register) AddUnit(ctx context.Context, a Actor, u Unit) (Unit, error) {
 
 // Units lists all units.
 func (r *Register) Units(ctx context.Context, a Actor) ([]Unit, error) {
-	rows, err := r.st.DB().QueryContext(ctx, `SELECT id, code, name FROM units ORDER BY code`)
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT u.id, u.code, u.name, coalesce(pu.code, '') FROM units u LEFT JOIN units pu ON pu.id = u.parent_id ORDER BY u.code`)
 	if err != nil {
 		return nil, storeErr("list units", err)
 	}
@@ -68,7 +79,7 @@ func (r *Register) Units(ctx context.Context, a Actor) ([]Unit, error) {
 	var out []Unit
 	for rows.Next() {
 		var u Unit
-		if err := rows.Scan(&u.ID, &u.Code, &u.Name); err != nil {
+		if err := rows.Scan(&u.ID, &u.Code, &u.Name, &u.Parent); err != nil {
 			return nil, err
 		}
 		out = append(out, u)
@@ -98,21 +109,40 @@ type NewPerson struct {
 	Password string         `json:"password"` // empty: a one-time password is generated and returned
 }
 
-// AddPerson creates an account. It returns the person and the one-time password when one was
-// generated; such a password must be changed before the account can do anything else.
+// AddPerson creates an account (the system administrator's task). Its password — generated and
+// returned when none is given — is one-time: it must be changed at the first sign-in. The
+// administrator grants no business role (三员): roles come from the security administrator
+// (Grant). Only the 三员 accounts that nobody could grant yet — the first security
+// administrator and the first security auditor — are created with their role.
 func (r *Register) AddPerson(ctx context.Context, a Actor, np NewPerson) (Person, string, error) {
 	if err := need(a, managePeople, custody.Admin); err != nil {
 		return Person{}, "", err
 	}
-	return r.addPerson(ctx, a.Username, np)
+	for _, role := range np.Roles {
+		if role != custody.SecAdmin && role != custody.Auditor {
+			return Person{}, "", refuseT(CodeForbidden,
+				fmt.Sprintf("系统管理员不能授予角色“%s”：账号创建后，由安全保密管理员授予业务角色（custodyctl person grant）", role.Text().ZH),
+				fmt.Sprintf("the system administrator cannot grant the role %q: once the account exists, the security administrator grants it (custodyctl person grant)", role))
+		}
+		var n int
+		if err := r.st.DB().QueryRowContext(ctx, `SELECT count(*) FROM person_roles pr JOIN people p ON p.id = pr.person_id WHERE pr.role = ? AND p.active = 1`, role).Scan(&n); err != nil {
+			return Person{}, "", storeErr("add person", err)
+		}
+		if n > 0 {
+			return Person{}, "", refuseT(CodeForbidden,
+				fmt.Sprintf("已有%s：再增设须由安全保密管理员授予该角色", role.Text().ZH),
+				fmt.Sprintf("there is a %s already: another one is granted by the security administrator", role))
+		}
+	}
+	return r.addPerson(ctx, a.Username, np, true)
 }
 
-func (r *Register) addPerson(ctx context.Context, actor string, np NewPerson) (Person, string, error) {
+func (r *Register) addPerson(ctx context.Context, actor string, np NewPerson, oneTimeAlways bool) (Person, string, error) {
 	np.Username, np.Name = strings.TrimSpace(np.Username), strings.TrimSpace(np.Name)
 	if np.Username == "" || np.Name == "" || strings.ContainsAny(np.Username, " \t\n:") {
 		return Person{}, "", refuse(CodeInvalid, "人员需要用户名（不含空格和冒号）和姓名", "a person needs a username (no spaces or colons) and a name")
 	}
-	if err := custody.CheckRoles(np.Roles); err != nil {
+	if err := custody.CheckRoles(np.Roles); err != nil && len(np.Roles) > 0 {
 		return Person{}, "", &Error{Code: CodeInvalid, Text: custody.Text{ZH: "角色不符合三员分立要求：" + err.Error(), EN: "roles refused: " + err.Error()}, Err: err}
 	}
 	oneTime := ""
@@ -135,7 +165,7 @@ func (r *Register) addPerson(ctx context.Context, actor string, np NewPerson) (P
 			unit = id
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO people(username, name, unit_id, password_hash, must_change_password, created_at) VALUES (?,?,?,?,?,?)`,
-			p.Username, p.Name, unit, hash, oneTime != "", store.Now())
+			p.Username, p.Name, unit, hash, oneTime != "" || oneTimeAlways, store.Now())
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "用户名 %q 已存在", "username %q already exists", p.Username)
 		}
@@ -157,7 +187,8 @@ func (r *Register) addPerson(ctx context.Context, actor string, np NewPerson) (P
 }
 
 // Bootstrap creates the first administrator when nobody exists yet. password may be empty, in
-// which case a one-time password is generated. It returns the password, or "" if people exist.
+// which case a one-time password is generated; a password given here was chosen by the installer
+// for themselves (CUSTODY_ADMIN_PASSWORD) and is not forced to change. It returns the password, or "" if people exist.
 func (r *Register) Bootstrap(ctx context.Context, username, password string) (string, error) {
 	var n int
 	if err := r.st.DB().QueryRowContext(ctx, `SELECT count(*) FROM people`).Scan(&n); err != nil {
@@ -166,7 +197,7 @@ func (r *Register) Bootstrap(ctx context.Context, username, password string) (st
 	if n > 0 {
 		return "", nil
 	}
-	_, oneTime, err := r.addPerson(ctx, "system", NewPerson{Username: username, Name: "系统管理员", Roles: []custody.Role{custody.Admin}, Password: password})
+	_, oneTime, err := r.addPerson(ctx, "system", NewPerson{Username: username, Name: "系统管理员", Roles: []custody.Role{custody.Admin}, Password: password}, false)
 	if err != nil {
 		return "", err
 	}

@@ -36,6 +36,7 @@ type Desk struct {
 	Code  string `json:"code"`
 	Name  string `json:"name"`
 	Room  string `json:"room,omitempty"`
+	Unit  string `json:"unit,omitempty"` // default: the custodian's unit`
 	Agent string `json:"agent,omitempty"`
 }
 
@@ -68,14 +69,12 @@ func (r *Register) AddCabinet(ctx context.Context, a Actor, c Cabinet) (Cabinet,
 	}
 	zones, _ := json.Marshal(c.Zones)
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
-		var unit, agent any
-		if c.Unit != "" {
-			id, err := r.unitID(ctx, tx, c.Unit)
-			if err != nil {
-				return err
-			}
-			unit = id
+		var agent any
+		unit, code, err := r.placeUnit(ctx, tx, a, c.Unit, custody.Text{ZH: "密码柜 " + c.Code, EN: "cabinet " + c.Code})
+		if err != nil {
+			return err
 		}
+		c.Unit = code
 		if c.Agent != "" {
 			agent = c.Agent
 		}
@@ -129,7 +128,12 @@ func (r *Register) AddDesk(ctx context.Context, a Actor, d Desk) (Desk, error) {
 		if d.Agent != "" {
 			agent = d.Agent
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO desks(code, name, room, agent_id, created_at) VALUES (?,?,?,?,?)`, d.Code, d.Name, d.Room, agent, store.Now())
+		unit, code, err := r.placeUnit(ctx, tx, a, d.Unit, custody.Text{ZH: "工作台 " + d.Code, EN: "desk " + d.Code})
+		if err != nil {
+			return err
+		}
+		d.Unit = code
+		res, err := tx.ExecContext(ctx, `INSERT INTO desks(code, name, room, agent_id, unit_id, created_at) VALUES (?,?,?,?,?,?)`, d.Code, d.Name, d.Room, agent, unit, store.Now())
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "工作台代码 %q 已存在", "desk code %q already exists", d.Code)
 		} else if err != nil {
@@ -153,7 +157,15 @@ func (r *Register) EnrollAgent(ctx context.Context, a Actor, id string) (Agent, 
 	key := auth.RandomSecret(32)
 	ag := Agent{ID: id, Created: store.Now()}
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO agents(id, key, created_at) VALUES (?,?,?)`, id, key, ag.Created)
+		// A revoked agent (or one restored from a backup, whose key was left out) enrols again
+		// under its id with a new key; an active one is a conflict.
+		res, err := tx.ExecContext(ctx, `INSERT INTO agents(id, key, created_at) VALUES (?,?,?)
+			ON CONFLICT(id) DO UPDATE SET key = excluded.key, created_at = excluded.created_at, revoked_at = NULL WHERE agents.revoked_at IS NOT NULL`, id, key, ag.Created)
+		if err == nil {
+			if n, _ := res.RowsAffected(); n == 0 {
+				err = store.ErrConflict
+			}
+		}
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "代理 %q 已登记", "agent %q is already enrolled", id)
 		} else if err != nil {
@@ -286,4 +298,30 @@ func placeZHName(kind string) string {
 		return "工作台"
 	}
 	return "密码柜"
+}
+
+// placeUnit is the unit a new cabinet or desk belongs to: the one named, or the custodian's own.
+// A custodian sets up places only for the units they are custodian for; an administrator must
+// name the unit.
+func (r *Register) placeUnit(ctx context.Context, tx *store.Tx, a Actor, code string, what custody.Text) (sql.NullInt64, string, error) {
+	if code == "" {
+		if !a.Has(custody.Custodian) {
+			return sql.NullInt64{}, "", refuseT(CodeInvalid, what.ZH+" 须指定所属单位（unit）", what.EN+" needs its unit (unit)")
+		}
+		me, err := loadPerson(ctx, tx, "p.id = ?", a.ID)
+		if err != nil {
+			return sql.NullInt64{}, "", err
+		}
+		return me.UnitID, me.Unit, nil
+	}
+	id, err := r.unitID(ctx, tx, code)
+	if err != nil {
+		return sql.NullInt64{}, "", err
+	}
+	if a.Has(custody.Custodian) {
+		if err := withinCustody(ctx, tx, a.ID, nullID(id), what); err != nil {
+			return sql.NullInt64{}, "", err
+		}
+	}
+	return nullID(id), code, nil
 }

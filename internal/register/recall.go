@@ -329,7 +329,9 @@ func (r *Register) CloseAccount(ctx context.Context, a Actor, username string) e
 }
 
 // ChangePost moves a person to another unit (调岗): refused while they hold anything, since their
-// clearance list must be empty first.
+// clearance list must be empty first. The business roles and approval authority of the old post
+// end with it: the security administrator grants those of the new post (the system
+// administrator moving a leader must not move the leader's authority with them).
 func (r *Register) ChangePost(ctx context.Context, a Actor, username, unit string) error {
 	if err := need(a, managePeople, custody.Admin); err != nil {
 		return err
@@ -353,7 +355,13 @@ func (r *Register) ChangePost(ctx context.Context, a Actor, username, unit strin
 		if _, err := tx.ExecContext(ctx, `UPDATE people SET unit_id = ? WHERE id = ?`, u, p.ID); err != nil {
 			return err
 		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "person.post", Subject: fmt.Sprintf("person:%d", p.ID), Before: map[string]string{"unit": p.Unit}, After: map[string]string{"unit": unit}})
+		if _, err := tx.ExecContext(ctx, `DELETE FROM person_roles WHERE person_id = ? AND role IN ('custodian','leader','holder')`, p.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM person_grants WHERE person_id = ? AND grant_kind IN ('principal_leader','secrecy_leader')`, p.ID); err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "person.post", Subject: fmt.Sprintf("person:%d", p.ID), Before: map[string]any{"unit": p.Unit, "roles": p.Roles}, After: map[string]any{"unit": unit, "roles": "granted again by the security administrator"}})
 	}))
 }
 

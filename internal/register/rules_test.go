@@ -95,8 +95,11 @@ func TestRule03ReadershipScope(t *testing.T) {
 	}
 	// sun.li is a leader, but of KJC: not the issuing unit's consent.
 	_, err = d.reg.Decide(ctx, d.p["sun.li"], ap.ID, true, "同意")
-	refused(t, err, register.CodeForbidden, "须由 BGS 的领导决定", "decided by a leader of BGS")
-	if _, err := d.reg.Decide(ctx, d.p["liu.qiang"], ap.ID, true, "同意扩大"); err != nil {
+	refused(t, err, register.CodeForbidden, "须由 BGS 的发文单位领导", "of BGS")
+	// The consent is recorded as the number of the issuing unit's letter.
+	_, err = d.reg.Decide(ctx, d.p["liu.qiang"], ap.ID, true, "同意扩大")
+	refused(t, err, register.CodeRefused, "须记录发文单位同意的文件文号", "consent")
+	if _, err := d.reg.DecideApproval(ctx, d.p["liu.qiang"], ap.ID, register.DecideRequest{Approve: true, Note: "同意扩大", Consent: "办函〔2026〕7号"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.reg.WidenScope(ctx, wf, ap.ID); err != nil {
@@ -419,14 +422,18 @@ func TestApprovalsDecidedOnceByTheRightPerson(t *testing.T) {
 	d := newDesk(t)
 	ctx := context.Background()
 	items := d.receive(t, "办〔2026〕121号", custody.Secret, 1, "BGS")
-	ap, err := d.reg.RequestApproval(ctx, d.p["liu.qiang"], register.ApprovalRequest{Kind: register.ApproveTakeOut, Items: items, Due: d.due(8), Reason: "外出开会"})
+	// liu.qiang is BGS's only leader and BGS has no unit above: nobody may decide his own
+	// carry-out, so the request is refused at once.
+	_, err := d.reg.RequestApproval(ctx, d.p["liu.qiang"], register.ApprovalRequest{Kind: register.ApproveTakeOut, Items: items, Due: d.due(8), Reason: "外出开会"})
+	refused(t, err, register.CodeRefused, "申请人、使用人和持有人不能审批本人相关的申请", "nobody decides a request concerning themselves")
+	ap, err := d.reg.RequestApproval(ctx, d.p["wang.fang"], register.ApprovalRequest{Kind: register.ApproveTakeOut, For: "chen.jing", Items: items, Due: d.due(8), Reason: "外出开会"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = d.reg.Decide(ctx, d.p["liu.qiang"], ap.ID, true, "")
-	refused(t, err, register.CodeForbidden, "不能审批本人提出的申请", "own request")
+	_, err = d.reg.Decide(ctx, d.p["wang.fang"], ap.ID, true, "")
+	refused(t, err, register.CodeForbidden, "您没有这项审批权限", "you do not hold that authority")
 	_, err = d.reg.Decide(ctx, d.p["zhang.wei"], ap.ID, true, "")
-	refused(t, err, register.CodeForbidden, "须由 BGS 的领导决定", "leader of BGS")
+	refused(t, err, register.CodeForbidden, "须由 BGS 的本单位领导决定", "a leader of the unit of BGS")
 	rej, err := d.reg.RequestApproval(ctx, d.p["wang.fang"], register.ApprovalRequest{Kind: register.ApproveReproduce, Items: items, Copies: 1, Reason: "备份"})
 	if err != nil {
 		t.Fatal(err)

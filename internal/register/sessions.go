@@ -81,6 +81,18 @@ type Session struct {
 	// Rejected are the desk scanner's reads this handover refused (typed scans are refused in
 	// the answer instead).
 	Rejected []RejectedScan `json:"rejected,omitempty"`
+	// Signatures are the badge confirmations that closed the handover: badge, person, time, desk.
+	Signatures []Signature `json:"signatures,omitempty"`
+}
+
+// Signature is one person's confirmation of a handover with their badge and PIN.
+type Signature struct {
+	Part     string `json:"part"` // counterpart, companion, second_custodian
+	Username string `json:"username"`
+	Name     string `json:"name"`
+	Badge    string `json:"badge"`
+	Desk     string `json:"desk"`
+	At       string `json:"at"`
 }
 
 // SessionItem is an item scanned into a session.
@@ -125,9 +137,13 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		var deskID int64
 		var room string
-		if err := tx.QueryRowContext(ctx, `SELECT id, room FROM desks WHERE code = ?`, req.Desk).Scan(&deskID, &room); err == sql.ErrNoRows {
+		var deskUnit sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT id, room, unit_id FROM desks WHERE code = ?`, req.Desk).Scan(&deskID, &room, &deskUnit); err == sql.ErrNoRows {
 			return refuse(CodeNotFound, "工作台 %q 不存在", "desk %q does not exist", req.Desk)
 		} else if err != nil {
+			return err
+		}
+		if err := withinCustody(ctx, tx, a.ID, deskUnit, custody.Text{ZH: "工作台 " + req.Desk, EN: "desk " + req.Desk}); err != nil {
 			return err
 		}
 		var due sql.NullString
@@ -172,6 +188,12 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 				var c int64
 				c, err = cabinetID(ctx, tx, req.Cabinet)
 				cabinet = nullID(c)
+				if err == nil {
+					var u sql.NullInt64
+					if u, err = cabinetUnit(ctx, tx, c); err == nil {
+						err = withinCustody(ctx, tx, a.ID, u, custody.Text{ZH: "密码柜 " + req.Cabinet, EN: "cabinet " + req.Cabinet})
+					}
+				}
 			}
 		case PurposeTransfer:
 			if req.TargetUnit == "" {
@@ -395,7 +417,7 @@ func (r *Register) checkCounterpart(ctx context.Context, q querier, s sessionRow
 }
 
 // checkItem says whether an item may be part of this handover (with this counterpart, when known).
-func (r *Register) checkItem(ctx context.Context, q querier, s sessionRow, x row, cp *personRow) error {
+func (r *Register) checkItem(ctx context.Context, q rowsQuerier, s sessionRow, x row, cp *personRow) error {
 	spec := purposes[s.purpose]
 	if _, err := step(x, spec.action, custody.Custodian); err != nil {
 		if s.purpose != PurposeReturn && (x.State == custody.CheckedOut || x.State == custody.OutOfOffice) {
@@ -406,6 +428,11 @@ func (r *Register) checkItem(ctx context.Context, q querier, s sessionRow, x row
 		return err
 	}
 	n := x.name()
+	if u, err := itemUnit(ctx, q, x); err != nil {
+		return err
+	} else if err := withinCustody(ctx, q, s.custodian, u, n); err != nil {
+		return err
+	}
 	if spec.reader {
 		var recalled int
 		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM recall_items ri JOIN recalls rc ON rc.id = ri.recall_id WHERE ri.item_id = ? AND rc.state = 'open'`, x.ID).Scan(&recalled); err != nil {
@@ -454,6 +481,12 @@ type CloseRequest struct {
 	PIN         string `json:"pin"`
 	SecondBadge string `json:"second_badge,omitempty"`
 	SecondPIN   string `json:"second_pin,omitempty"`
+	// NewPIN is set by the counterpart at the first use of a badge that has no PIN yet (new or
+	// reset): it becomes the badge's PIN and signs this handover.
+	NewPIN string `json:"new_pin,omitempty"`
+	// CompanionBadge and CompanionPIN: the second named person of a top-secret carry-out.
+	CompanionBadge string `json:"companion_badge,omitempty"`
+	CompanionPIN   string `json:"companion_pin,omitempty"`
 }
 
 // CloseSession applies the handover: every item's transition, both parties' confirmation, one
@@ -473,8 +506,36 @@ func (r *Register) CloseSession(ctx context.Context, a Actor, id int64, req Clos
 		return Session{}, refuse(CodeRefused, "尚未扫描对方的工作证，交接不能完成", "the counterpart's badge has not been scanned; the handover cannot close")
 	}
 	// PINs are checked before the transaction: argon2id must not hold the single writer.
-	if err := r.checkPIN(ctx, s.counterpart.Int64, req.PIN); err != nil {
+	if err := r.signPIN(ctx, a, s, s.counterpart.Int64, req.PIN, req.NewPIN); err != nil {
 		return Session{}, err
+	}
+	var companion personRow
+	if s.purpose == PurposeTakeOut && s.approval.Valid {
+		var with sql.NullInt64
+		if err := r.st.DB().QueryRowContext(ctx, `SELECT companion_id FROM approvals WHERE id = ?`, s.approval.Int64).Scan(&with); err != nil {
+			return Session{}, storeErr("close handover", err)
+		}
+		if with.Valid {
+			if req.CompanionBadge == "" {
+				return Session{}, refuse(CodeRefused, "审批 %d 规定两人同行携带外出：同行人须刷工作证并输入 PIN", "approval %d names two persons for the carry-out: the second one scans a badge and types a PIN", s.approval.Int64)
+			}
+			l, err := resolveLabel(ctx, r.st.DB(), req.CompanionBadge)
+			if err != nil {
+				return Session{}, storeErr("close handover", err)
+			}
+			if l.person != with.Int64 {
+				return Session{}, refuse(CodeForbidden, "该工作证不是审批 %d 指定的同行人", "this badge is not the second person named on approval %d", s.approval.Int64)
+			}
+			if companion, err = loadPerson(ctx, r.st.DB(), "p.id = ?", l.person); err != nil {
+				return Session{}, storeErr("close handover", err)
+			}
+			if !companion.Active {
+				return Session{}, refuse(CodeForbidden, "%s 的账号已停用，不能办理交接", "%s's account is closed and cannot take part in a handover", companion.Username)
+			}
+			if err := r.checkPIN(ctx, companion.ID, req.CompanionPIN); err != nil {
+				return Session{}, err
+			}
+		}
 	}
 	var second personRow
 	if req.SecondBadge != "" {
@@ -619,13 +680,28 @@ func (r *Register) CloseSession(ctx context.Context, a Actor, id int64, req Clos
 			}
 			approvals = []string{fmt.Sprint(apID)}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'closed', closed_at = ?, second_custodian_id = ? WHERE id = ?`, now, nullID(second.ID), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'closed', closed_at = ?, second_custodian_id = ?, companion_id = ? WHERE id = ?`, now, nullID(second.ID), nullID(companion.ID), id); err != nil {
 			return err
+		}
+		for _, sg := range []struct {
+			part   string
+			person int64
+		}{{"counterpart", cp.ID}, {"companion", companion.ID}, {"second_custodian", second.ID}} {
+			if sg.person == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO signatures(session_id, person_id, badge, part, desk, at) SELECT ?, person_id, code, ?, ?, ? FROM badges WHERE person_id = ?`,
+				id, sg.part, s.desk, now, sg.person); err != nil {
+				return err
+			}
 		}
 		// Giver first, receiver second: for outgoing purposes the custodian gives.
 		parties := []string{a.Username, cp.Username}
 		if s.purpose == PurposeReturn {
 			parties = []string{cp.Username, a.Username}
+		}
+		if companion.ID != 0 {
+			parties = append(parties, companion.Username)
 		}
 		if second.ID != 0 {
 			parties = append(parties, second.Username)
@@ -778,6 +854,9 @@ func (r *Register) session(ctx context.Context, id int64, titles bool) (Session,
 	if s.Rejected, err = r.rejected(ctx, id); err != nil {
 		return s, storeErr("read handover", err)
 	}
+	if s.Signatures, err = r.signatures(ctx, id); err != nil {
+		return s, storeErr("read handover", err)
+	}
 	s.Count = len(s.Items)
 	return s, nil
 }
@@ -812,4 +891,35 @@ func (r *Register) Sessions(ctx context.Context, a Actor, state string) ([]Sessi
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+func (r *Register) signatures(ctx context.Context, session int64) ([]Signature, error) {
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT sg.part, p.username, p.name, sg.badge, sg.desk, sg.at FROM signatures sg JOIN people p ON p.id = sg.person_id WHERE sg.session_id = ? ORDER BY sg.id`, session)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Signature
+	for rows.Next() {
+		var sg Signature
+		if err := rows.Scan(&sg.Part, &sg.Username, &sg.Name, &sg.Badge, &sg.Desk, &sg.At); err != nil {
+			return nil, err
+		}
+		out = append(out, sg)
+	}
+	return out, rows.Err()
+}
+
+// signPIN checks the counterpart's PIN; at the first use of a badge without a PIN, the
+// counterpart chooses it at the desk (newPIN) and that signs the handover.
+func (r *Register) signPIN(ctx context.Context, a Actor, s sessionRow, person int64, pin, newPIN string) error {
+	var hash string
+	err := r.st.DB().QueryRowContext(ctx, `SELECT pin_hash FROM badges WHERE person_id = ?`, person).Scan(&hash)
+	if err == nil && hash == "" && newPIN != "" {
+		if err := validPIN(newPIN); err != nil {
+			return err
+		}
+		return r.writePIN(ctx, a.Username, person, newPIN, "", s.desk)
+	}
+	return r.checkPIN(ctx, person, pin)
 }

@@ -224,3 +224,77 @@ func cabinetID(ctx context.Context, q querier, code string) (int64, error) {
 	}
 	return id, err
 }
+
+// custodyUnits are the units a custodian is custodian for: their own unit and the units below
+// it (an office's custodian keeps its departments' documents).
+func custodyUnits(ctx context.Context, q rowsQuerier, person int64) (map[int64]bool, error) {
+	var own sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT unit_id FROM people WHERE id = ?`, person).Scan(&own); err != nil {
+		return nil, err
+	}
+	out := map[int64]bool{}
+	if !own.Valid {
+		return out, nil
+	}
+	frontier := []int64{own.Int64}
+	for len(frontier) > 0 && len(out) < 10000 {
+		u := frontier[0]
+		frontier = frontier[1:]
+		if out[u] {
+			continue
+		}
+		out[u] = true
+		rows, err := q.QueryContext(ctx, `SELECT id FROM units WHERE parent_id = ?`, u)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var c int64
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			frontier = append(frontier, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// withinCustody refuses a step on a place or item of a unit the custodian is not custodian for
+// (issue 13: custody stays within the unit; a cross-unit move is a transfer). A place without a
+// unit (registered before units were required) is not restricted.
+func withinCustody(ctx context.Context, q rowsQuerier, person int64, unit sql.NullInt64, what custody.Text) error {
+	if !unit.Valid {
+		return nil
+	}
+	units, err := custodyUnits(ctx, q, person)
+	if err != nil {
+		return err
+	}
+	if units[unit.Int64] {
+		return nil
+	}
+	var code string
+	if err := q.QueryRowContext(ctx, `SELECT code FROM units WHERE id = ?`, unit.Int64).Scan(&code); err != nil {
+		return err
+	}
+	return refuseT(CodeForbidden,
+		fmt.Sprintf("%s属于 %s，您不是该单位的机要员：只能由 %s 的机要员办理；跨单位移动须办理移交，由接收单位签收", what.ZH, code, code),
+		fmt.Sprintf("%s belongs to %s and you are not its custodian: only a custodian of %s may act on it; a move between units is a transfer signed by the receiving unit", what.EN, code, code))
+}
+
+// itemUnit is the unit that keeps an item (owningUnit) as a nullable id.
+func itemUnit(ctx context.Context, q querier, x row) (sql.NullInt64, error) {
+	u, err := owningUnit(ctx, q, x)
+	return nullID(u), err
+}
+
+func cabinetUnit(ctx context.Context, q querier, cab int64) (sql.NullInt64, error) {
+	var u sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT unit_id FROM cabinets WHERE id = ?`, cab).Scan(&u)
+	return u, err
+}

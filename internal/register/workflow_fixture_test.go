@@ -1,10 +1,12 @@
 package register_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,16 +39,19 @@ type desk struct {
 	now time.Time
 }
 
-var deskPeople = []struct {
+type deskPerson struct {
 	user, name, unit string
 	roles            []custody.Role
-}{
+}
+
+var deskPeople = []deskPerson{
 	{"wang.fang", "王芳", "BGS", []custody.Role{custody.Custodian}},
 	{"li.na", "李娜", "BGS", []custody.Role{custody.Custodian}},
 	{"liu.qiang", "刘强", "BGS", []custody.Role{custody.Leader}},
 	{"zhang.wei", "张伟", "BGS", []custody.Role{custody.Holder}},
 	{"chen.jing", "陈静", "BGS", []custody.Role{custody.Holder}},
 	{"zhao.lei", "赵磊", "BGS", []custody.Role{custody.Auditor}},
+	{"sec.admin", "钱安", "BGS", []custody.Role{custody.SecAdmin}},
 	{"sun.li", "孙丽", "KJC", []custody.Role{custody.Holder, custody.Leader}},
 }
 
@@ -73,17 +78,59 @@ func buildTemplate(dir string) (string, error) {
 			return "", err
 		}
 	}
-	var custodian register.Actor
-	for _, p := range deskPeople {
-		added, _, err := reg.AddPerson(ctx, admin, register.NewPerson{Username: p.user, Name: p.name, Unit: p.unit, Roles: p.roles, Password: p.user + "-password"})
+	// The 三员 set the office up: the administrator creates the accounts (the first security
+	// administrator and auditor with their role), the security administrator grants the business
+	// roles and the approval authority, each person chooses their own badge PIN.
+	var custodian, secadmin register.Actor
+	ordered := slices.Clone(deskPeople)
+	slices.SortStableFunc(ordered, func(a, b deskPerson) int { // the security administrator first
+		first := func(p deskPerson) int {
+			if p.roles[0] == custody.SecAdmin {
+				return 0
+			}
+			return 1
+		}
+		return cmp.Compare(first(a), first(b))
+	})
+	for _, p := range ordered {
+		var three []custody.Role
+		for _, r := range p.roles {
+			if r.ThreeMember() {
+				three = append(three, r)
+			}
+		}
+		added, _, err := reg.AddPerson(ctx, admin, register.NewPerson{Username: p.user, Name: p.name, Unit: p.unit, Roles: three, Password: p.user + "-password"})
 		if err != nil {
 			return "", err
 		}
-		if err := reg.IssueBadge(ctx, admin, p.user, badge(p.user), pin); err != nil {
+		for _, r := range p.roles {
+			if !r.ThreeMember() {
+				if added, err = reg.Grant(ctx, secadmin, register.GrantRequest{Username: p.user, Role: r}); err != nil {
+					return "", err
+				}
+			}
+		}
+		if err := reg.IssueBadge(ctx, admin, p.user, badge(p.user)); err != nil {
 			return "", err
 		}
-		if p.user == "wang.fang" {
-			custodian = register.Actor{ID: added.ID, Username: added.Username, Roles: added.Roles}
+		self := register.Actor{ID: added.ID, Username: added.Username, Roles: added.Roles}
+		if err := reg.SetBadgePIN(ctx, self, "", pin); err != nil {
+			return "", err
+		}
+		switch p.user {
+		case "wang.fang":
+			custodian = self
+		case "sec.admin":
+			secadmin = self
+		}
+	}
+	for _, g := range []register.GrantRequest{
+		{Username: "liu.qiang", Grant: register.GrantPrincipal, Unit: "BGS"},
+		{Username: "liu.qiang", Grant: register.GrantSecrecy, Unit: "BGS"},
+		{Username: "sun.li", Grant: register.GrantPrincipal, Unit: "KJC"},
+	} {
+		if _, err := reg.Grant(ctx, secadmin, g); err != nil {
+			return "", err
 		}
 	}
 	if _, err := reg.AddCabinet(ctx, custodian, register.Cabinet{Code: "C-01", Name: "一号柜", Room: "R301", Unit: "BGS"}); err != nil {

@@ -68,6 +68,10 @@ func Receipt(s register.Session, z sitetime.Zone) Table {
 		t.Rows = append(t.Rows, []string{fmt.Sprint(i + 1), it.Document, fmt.Sprint(it.Copy), level(it.Level), it.Title, state(it.State)})
 	}
 	t.Marking = mark(levels, terms)
+	for _, sg := range s.Signatures {
+		t.Fields = append(t.Fields, Field{map[string]string{"counterpart": "签字确认", "companion": "同行人签字", "second_custodian": "第二机要员签字"}[sg.Part],
+			fmt.Sprintf("%s 工作证 %s，%s，工作台 %s", person(sg.Name, sg.Username), sg.Badge, z.FormatStored(sg.At, stamp), sg.Desk)})
+	}
 	t.Notes = []string{fmt.Sprintf("共 %d 份。以上文件经双方当面清点无误，已在系统中登记；交付人与接收人已刷工作证并输入 PIN 确认。", s.Count)}
 	t.Signatures = []string{"交付人（签字）", "接收人（签字）"}
 	if s.Second != "" || s.Purpose == register.PurposeDestroy {

@@ -17,5 +17,6 @@ func (s *Store) AgentKey(ctx context.Context, id string) (key []byte, revoked bo
 	if err != nil {
 		return nil, false, fmt.Errorf("agent %q: %w", id, Classify(err))
 	}
-	return key, revokedAt.Valid, nil
+	// An empty key is an agent restored from a backup (ScrubAgentKeys): it must enrol again.
+	return key, revokedAt.Valid || len(key) == 0, nil
 }
