@@ -33,11 +33,11 @@ func (l *listFlag) Set(v string) error {
 
 func init() {
 	var (
-		user, unit, room, agent, doc, state, cabinet, out, head string
-		number, title, level, date, term, password, grantKind   string
-		copies                                                  int
-		roles, scopeUnits, scopePeople                          listFlag
-		passwordStdin                                           bool
+		user, unit, room, agent, doc, state, cabinet, out, head, parent string
+		number, title, level, date, term, password, grantKind           string
+		copies                                                          int
+		roles, scopeUnits, scopePeople                                  listFlag
+		passwordStdin                                                   bool
 	)
 	add(
 		command{name: "login", args: "", help: "log in and keep the token in ~/.config/custody/token",
@@ -86,13 +86,16 @@ func init() {
 				fmt.Fprintln(c.Stdout, c.say("密码已修改", "password changed"))
 				return nil
 			}},
-		command{name: "unit add", args: "CODE NAME", help: "add a unit (单位)",
+		command{name: "unit add", args: "CODE NAME", help: "add a unit (单位); --parent names the unit above it",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&parent, "parent", "", "the unit above (approvals nobody here may decide go up to it)")
+			},
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
 				if err := needArgs(args, 2, "CODE NAME"); err != nil {
 					return err
 				}
 				var u register.Unit
-				if err := c.call(ctx, "POST", "/api/v1/units", register.Unit{Code: args[0], Name: args[1]}, &u); err != nil {
+				if err := c.call(ctx, "POST", "/api/v1/units", register.Unit{Code: args[0], Name: args[1], Parent: parent}, &u); err != nil {
 					return err
 				}
 				return c.output(u, func(w io.Writer) { fmt.Fprintf(w, "%s\t%s\n", u.Code, u.Name) })
