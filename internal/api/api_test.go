@@ -49,6 +49,9 @@ func newEnv(t *testing.T) *env {
 	for _, p := range []struct{ user, role string }{{"wang.fang", "custodian"}, {"zhao.lei", "auditor"}, {"li.ming", "leader"}} {
 		e.person(p.user, "BGS", p.role)
 	}
+	// li.ming is BGS's principal leader and its leader in charge of secrecy work.
+	e.must("sec.admin", "POST", "/api/v1/grants", `{"username":"li.ming","grant":"principal_leader","unit":"BGS"}`, 200)
+	e.must("sec.admin", "POST", "/api/v1/grants", `{"username":"li.ming","grant":"secrecy_leader","unit":"BGS"}`, 200)
 	return e
 }
 

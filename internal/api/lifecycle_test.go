@@ -24,9 +24,9 @@ import (
 func lifecycleEnv(t *testing.T) (*env, []register.Item) {
 	t.Helper()
 	e := newEnv(t)
-	e.must("admin", "POST", "/api/v1/people", `{"username":"zhang.wei","name":"张伟","unit":"BGS","roles":["holder"],"password":"zhang.wei-password"}`, 201)
-	e.login("zhang.wei", "zhang.wei-password")
-	e.must("admin", "POST", "/api/v1/badges", `{"username":"zhang.wei","code":"B-0042","pin":"2468"}`, 200)
+	e.named("zhang.wei", "张伟", "BGS", "holder")
+	e.must("admin", "POST", "/api/v1/badges", `{"username":"zhang.wei","code":"B-0042"}`, 200)
+	e.must("zhang.wei", "POST", "/api/v1/me/badge-pin", `{"new":"2468"}`, 200)
 	e.must("wang.fang", "POST", "/api/v1/cabinets", `{"code":"C-01","name":"一号柜","room":"R301","unit":"BGS"}`, 201)
 	e.must("wang.fang", "POST", "/api/v1/desks", `{"code":"D-01","name":"机要室工作台","room":"R301"}`, 201)
 	var recv registerResponse

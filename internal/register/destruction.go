@@ -73,6 +73,16 @@ func (r *Register) ListDestruction(ctx context.Context, a Actor, req BatchReques
 			}
 			ap.Expires = store.FormatTime(t)
 		}
+		// The items' own refusals (lifecycle, custody) come before who would decide the list.
+		for _, id := range req.Items {
+			x, err := loadRow(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if _, err := step(x, custody.ListDestruction, custody.Custodian); err != nil {
+				return err
+			}
+		}
 		apID, err := r.insertApproval(ctx, tx, a, ApprovalRequest{Kind: ApproveDestruction, Items: req.Items, Reason: req.Reason}, &ap, nowT)
 		if err != nil {
 			return err
