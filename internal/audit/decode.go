@@ -454,49 +454,162 @@ func (d *decoder) strings() ([]byte, int, error) {
 }
 
 // raw returns the bytes of one JSON value exactly as written (they are hashed as they are), after
-// checking that they are valid JSON.
+// checking that they are valid JSON. It checks in the same pass that finds the value's end — a
+// second pass with json.Valid cost more than hashing the record — and accepts exactly what
+// json.Valid accepts (FuzzDecodeRecord holds it to encoding/json).
 func (d *decoder) raw() ([]byte, error) {
-	start, depth := d.i, 0
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch c {
-		case '"':
-			// Escapes inside a value are checked by json.Valid below and hashed as written.
-			if _, _, err := d.strSpan(); err != nil {
-				return nil, err
-			}
-			if depth == 0 {
-				return d.valid(start)
-			}
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 { // the end of the enclosing record: a literal or number ends here
-				return d.valid(start)
-			}
-			depth--
-			if depth == 0 {
-				d.i++
-				return d.valid(start)
-			}
-		case ',', ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return d.valid(start)
-			}
-		}
-		d.i++
+	start := d.i
+	if err := d.value(0); err != nil {
+		return nil, err
 	}
-	if depth == 0 && d.i > start {
-		return d.valid(start)
-	}
-	return nil, d.fail("unterminated value")
+	return d.b[start:d.i], nil
 }
 
-func (d *decoder) valid(start int) ([]byte, error) {
-	v := d.b[start:d.i]
-	if !json.Valid(v) {
-		return nil, d.fail("not valid JSON")
+// maxDepth bounds nesting, as encoding/json does (10 000), so a hostile export cannot exhaust the
+// stack.
+const maxDepth = 10000
+
+// value reads one JSON value.
+func (d *decoder) value(depth int) error {
+	if depth > maxDepth {
+		return d.fail("nested too deeply")
 	}
-	return v, nil
+	if d.i >= len(d.b) {
+		return d.fail("unterminated value")
+	}
+	switch c := d.b[d.i]; {
+	case c == '"':
+		return d.jsonString()
+	case c == '{':
+		d.i++
+		d.ws()
+		if d.eat('}') {
+			return nil
+		}
+		for {
+			d.ws()
+			if d.i >= len(d.b) || d.b[d.i] != '"' {
+				return d.fail("not valid JSON: want a key")
+			}
+			if err := d.jsonString(); err != nil {
+				return err
+			}
+			d.ws()
+			if !d.eat(':') {
+				return d.fail("not valid JSON: want ':'")
+			}
+			d.ws()
+			if err := d.value(depth + 1); err != nil {
+				return err
+			}
+			d.ws()
+			if d.eat('}') {
+				return nil
+			}
+			if !d.eat(',') {
+				return d.fail("not valid JSON: want ',' or '}'")
+			}
+		}
+	case c == '[':
+		d.i++
+		d.ws()
+		if d.eat(']') {
+			return nil
+		}
+		for {
+			d.ws()
+			if err := d.value(depth + 1); err != nil {
+				return err
+			}
+			d.ws()
+			if d.eat(']') {
+				return nil
+			}
+			if !d.eat(',') {
+				return d.fail("not valid JSON: want ',' or ']'")
+			}
+		}
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.literal("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	}
+	return d.fail("not valid JSON")
+}
+
+func (d *decoder) literal(word string) error {
+	if !bytes.HasPrefix(d.b[d.i:], []byte(word)) {
+		return d.fail("not valid JSON")
+	}
+	d.i += len(word)
+	return nil
+}
+
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (d *decoder) number() error {
+	d.eat('-')
+	digits := func() int {
+		n := 0
+		for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+			d.i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case d.eat('0'):
+	case digits() == 0:
+		return d.fail("not valid JSON: bad number")
+	}
+	if d.eat('.') && digits() == 0 {
+		return d.fail("not valid JSON: bad number")
+	}
+	if d.i < len(d.b) && (d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+		d.i++
+		if !d.eat('+') {
+			d.eat('-')
+		}
+		if digits() == 0 {
+			return d.fail("not valid JSON: bad number")
+		}
+	}
+	return nil
+}
+
+// jsonString reads a string inside a value: what strSpan checks, plus its escapes, which
+// json.Valid checks and a value is hashed with as written.
+func (d *decoder) jsonString() error {
+	s, escaped, err := d.strSpan()
+	if err != nil || !escaped {
+		return err
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return d.fail("bad string escape")
+		}
+		switch s[i] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'u':
+			if i+5 > len(s) {
+				return d.fail("bad string escape")
+			}
+			for _, h := range s[i+1 : i+5] {
+				if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+					return d.fail("bad string escape")
+				}
+			}
+			i += 4
+		default:
+			return d.fail("bad string escape")
+		}
+	}
+	return nil
 }

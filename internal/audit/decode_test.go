@@ -108,3 +108,20 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// Values in before/after are checked in the pass that finds their end, exactly as json.Valid
+// would: the hand-written check must refuse what encoding/json refuses and accept what it accepts.
+func TestRawValuesAsJSONValid(t *testing.T) {
+	for _, v := range []string{
+		`"\u12"`, `"\u123"`, `"\u12G4"`, `"\x"`, `"\"`, `01`, `-`, `1.`, `.5`, `1e`, `1e+`, `-0`, `0.5e-3`, `1E9`,
+		`[1,]`, `[,1]`, `{"a":1,}`, `{"a"}`, `{1:2}`, `tru`, `nul`, `[true,false,null]`, `{"a":{"b":[{}]}}`,
+		`"\u00e9\n\t\/"`, `[1 2]`, `{"a":1 "b":2}`, `-01`, `2.0E-0`, `[[[[]]]]`,
+	} {
+		rec := []byte(`{"before":` + v + `,"seq":1}`)
+		var r Record
+		got := decodeRecord(rec, &r) == nil
+		if want := json.Valid([]byte(v)); got != want {
+			t.Errorf("before %s: decodeRecord accepts %v, json.Valid says %v", v, got, want)
+		}
+	}
+}
