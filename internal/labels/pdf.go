@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/go-pdf/fpdf"
+	"codeberg.org/go-pdf/fpdf"
 )
 
 // pdfDotsPerMM is the grid the PDF's barcode modules are snapped to (600 dpi): whole modules

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/go-pdf/fpdf"
+	"codeberg.org/go-pdf/fpdf"
 )
 
 // DefaultFontPath is the TrueType 宋体 face of Debian's fonts-arphic-gbsn00lp, the font the labels
