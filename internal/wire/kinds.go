@@ -543,12 +543,14 @@ func ParseAvailability(p []byte) (string, error) {
 
 // Alert is one message on base/alerts: identifiers only, never a title or content (DESIGN rule 11).
 type Alert struct {
-	ID       string `json:"id"`
-	Kind     string `json:"kind"`
-	Severity string `json:"severity"`
-	Cabinet  string `json:"cabinet,omitempty"`
-	Item     string `json:"item,omitempty"`
-	Level    string `json:"level,omitempty"`
-	At       string `json:"at"`
-	State    string `json:"state"`
+	ID       string  `json:"id"`
+	Kind     string  `json:"kind"`
+	Severity string  `json:"severity"`
+	Cabinet  string  `json:"cabinet,omitempty"`
+	Room     string  `json:"room,omitempty"`
+	Items    []int64 `json:"items,omitempty"` // register item ids, never a document number
+	Count    int     `json:"count"`
+	At       string  `json:"at"`
+	State    string  `json:"state"`
+	Link     string  `json:"link"`
 }

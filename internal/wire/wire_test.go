@@ -125,9 +125,15 @@ func TestGoEncodingsMatchSchemas(t *testing.T) {
 			t.Errorf("availability %s: %v", p, err)
 		}
 	}
-	alert, _ := json.Marshal(wire.Alert{ID: "A-1", Kind: "missing", Severity: "critical", Cabinet: "C-0101", Item: "JY-2026-017/03", Level: "secret", At: "2026-11-26T08:31:00.000Z", State: "open"})
+	alert, _ := json.Marshal(wire.Alert{ID: "A-1", Kind: "missing", Severity: "critical", Cabinet: "C-0101", Room: "R301", Items: []int64{17}, Count: 1, At: "2026-11-26T08:31:00.000Z", State: "open", Link: "https://custody.example/alerts/A-1"})
 	if err := validate(loadSchema(t, "alert.schema.json"), decodeAny(t, alert), "alert"); err != nil {
 		t.Errorf("alert: %v", err)
+	}
+	// The shape before rule 11 was enforced named the copy by its document number and its level:
+	// the schema must refuse it.
+	old := []byte(`{"id":"A-1","kind":"missing","severity":"critical","cabinet":"C-0101","item":"JY-2026-017/03","level":"secret","count":1,"at":"2026-11-26T08:31:00.000Z","state":"open","link":"https://custody.example/alerts/A-1"}`)
+	if err := validate(loadSchema(t, "alert.schema.json"), decodeAny(t, old), "alert"); err == nil {
+		t.Error("alert with item and level words: schema accepted it, want a refusal")
 	}
 }
 
