@@ -306,3 +306,43 @@ func BenchmarkAlarmToAlert(b *testing.B) {
 	b.Logf("tamper → alert: median %v, p99 %v over %d", all[len(all)/2], p99, len(all))
 	b.ReportMetric(float64(p99.Microseconds())/1000, "alarm_to_alert_ms")
 }
+
+// Every door opening is judged from its own event: with the whole day a holiday, five openings
+// of C-01 in quick succession are five door_after_hours notices (each reopening the alert after
+// the door shut), and the rounds the doors interrupt raise no inventory_incomplete alert.
+func TestEveryAfterHoursOpeningCounts(t *testing.T) {
+	today := time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
+	// Appended right after startRoom's [inventory] keys: today is a day off.
+	r := startRoomWith(t, "1ms", fmt.Sprintf("holidays = [%q]\n", today))
+	from := r.mark()
+	for i := range 5 {
+		at := r.mark()
+		r.simDo("door C-01 open")
+		r.wait(at, alarmWithin, fmt.Sprintf("opening %d of C-01", i+1), r.doorOf("C-01", "open"))
+		r.wait(at, alarmWithin, fmt.Sprintf("the after-hours alert of opening %d", i+1), r.alertOf("door_after_hours", "C-01", "", 1))
+		r.simDo("door C-01 close")
+		r.wait(at, alarmWithin, fmt.Sprintf("closing %d of C-01", i+1), r.alertOf("door_after_hours", "C-01", "", 0))
+	}
+	time.Sleep(15 * time.Second) // the rounds after the last close (2 s and 12 s) and what custodyd makes of them
+	opened := 0
+	for _, a := range r.alerts(from) {
+		switch {
+		case a.Kind == "door_after_hours" && a.Count == 1:
+			opened++
+		case a.Kind == "inventory_incomplete":
+			t.Errorf("an interrupted round raised %+v", a)
+		case a.Kind == "forced_door":
+			t.Errorf("a door opened with the key raised %+v", a)
+		}
+	}
+	if opened != 5 {
+		t.Errorf("got %d after-hours notices for 5 openings", opened)
+	}
+	as := r.apiAlerts("--kind", "door_after_hours")
+	if len(as) != 1 || as[0].State == "resolved" {
+		t.Errorf("got after-hours alerts %+v, want one, open until a person resolves it", as)
+	}
+	if t.Failed() {
+		t.Logf("on the broker:\n%s", r.timeline(time.Time{}))
+	}
+}

@@ -89,6 +89,7 @@ type room struct {
 	base  string
 	agent string
 	ctl   ctl
+	d     *daemon
 	sim   io.WriteCloser
 	reply chan string // cabinet-sim's replies to commands, one per line
 
@@ -117,9 +118,12 @@ func startRoomWith(tb testing.TB, grace, extra string) *room {
 	r := &room{tb: tb, dir: tb.TempDir(), base: "custody-e2e-" + randHex(4), agent: "room-301-" + randHex(3), more: make(chan struct{})}
 	r.watch()
 
+	// A client id of the room's own: Mosquitto is shared with other tests (and other rooms), and a
+	// second custodyd under the default id "custodyd" would take this one's session over.
 	d := startDaemonWith(tb, filepath.Join(r.dir, "data"), fmt.Sprintf(`[mqtt]
 url = "tcp://%s"
 base = %q
+client_id = "custodyd-%s"
 [identity]
 company_prefix = "0614141"
 document_type = "12345"
@@ -129,8 +133,9 @@ removal_grace = %q
 # Working days only: on a weekend the door cycle is door_after_hours whatever these say.
 work_from = "00:00"
 work_to = "23:59"
-`, mosquittoAddr, r.base, grace)+extra)
+`, mosquittoAddr, r.base, r.base, grace)+extra)
 	r.ctl = ctl{t: tb, server: d.addr, home: tb.TempDir()}
+	r.d = d
 	r.register()
 
 	r.startSim()
@@ -323,7 +328,12 @@ func (r *room) wait(from int, d time.Duration, what string, match func(busMsg) b
 		case <-more:
 		case <-deadline:
 			agentLog, _ := os.ReadFile(filepath.Join(r.dir, "agent.log"))
-			r.tb.Fatalf("no %s within %s. On the broker:\n%s\nagent log:\n%s", what, d, r.timeline(time.Time{}), agentLog)
+			var custodyd string
+			if r.d != nil {
+				custodyd = r.d.out.String() // read after the fact: the process may still write, so a tail
+				custodyd = custodyd[max(0, len(custodyd)-6000):]
+			}
+			r.tb.Fatalf("no %s within %s. On the broker:\n%s\nagent log:\n%s\ncustodyd log (tail):\n%s", what, d, r.timeline(time.Time{}), agentLog, custodyd)
 		}
 	}
 }
