@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"os"
 	"sort"
+	"strings"
 
 	"github.com/custodyhq/custody/internal/alert/notify"
 	"github.com/custodyhq/custody/internal/sitetime"
@@ -36,6 +38,7 @@ type ChannelsConfig struct {
 		From          string `toml:"from"`
 		Username      string `toml:"username"`
 		Password      string `toml:"password"`
+		PasswordFile  string `toml:"password_file"` // the password in a file (systemd LoadCredential)
 		InsecureNoTLS bool   `toml:"insecure_no_tls"`
 	} `toml:"mail"`
 	Audience map[string]AudienceConfig            `toml:"audience"` // custodian, leaders, secrecy_office
@@ -53,10 +56,29 @@ type AudienceConfig struct {
 
 // WebhookConfig is one robot or endpoint.
 type WebhookConfig struct {
-	Name   string `toml:"name"`
-	URL    string `toml:"url"`
-	Format string `toml:"format"`
-	Secret string `toml:"secret"`
+	Name    string `toml:"name"`
+	URL     string `toml:"url"`
+	URLFile string `toml:"url_file"` // a robot's URL carries its access token: keep it in a file
+	Format  string `toml:"format"`
+	Secret  string `toml:"secret"`
+	// SecretFile holds the signing secret instead of secret (systemd LoadCredential).
+	SecretFile string `toml:"secret_file"`
+}
+
+// fromFile is a secret given inline or in a file (key_file); the file's trailing newline is
+// dropped, and giving both is an error, since which one counts would be a guess.
+func fromFile(key, inline, file string) (string, error) {
+	if file == "" {
+		return inline, nil
+	}
+	if inline != "" {
+		return "", fmt.Errorf("%s, %s_file: set one, not both", key, key)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_file: %w", key, err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
 // Build checks the configuration (no I/O) and returns the default routes and the per-unit ones,
@@ -104,10 +126,21 @@ func (c ChannelsConfig) routes(key string, auds map[string]AudienceConfig) (map[
 					return nil, fmt.Errorf("%s.%s.mail: %q: %w", key, name, to, err)
 				}
 			}
-			out[aud] = append(out[aud], &notify.Mail{Addr: c.Mail.Addr, From: c.Mail.From, To: ac.Mail, Username: c.Mail.Username, Password: c.Mail.Password, InsecureNoTLS: c.Mail.InsecureNoTLS, Location: c.Zone.Location()})
+			pass, err := fromFile("alerts.mail.password", c.Mail.Password, c.Mail.PasswordFile)
+			if err != nil {
+				return nil, err
+			}
+			out[aud] = append(out[aud], &notify.Mail{Addr: c.Mail.Addr, From: c.Mail.From, To: ac.Mail, Username: c.Mail.Username, Password: pass, InsecureNoTLS: c.Mail.InsecureNoTLS, Location: c.Zone.Location()})
 		}
 		for i, w := range ac.Webhook {
 			k := fmt.Sprintf("%s.%s.webhook[%d]", key, name, i)
+			var err error
+			if w.URL, err = fromFile(k+".url", w.URL, w.URLFile); err != nil {
+				return nil, err
+			}
+			if w.Secret, err = fromFile(k+".secret", w.Secret, w.SecretFile); err != nil {
+				return nil, err
+			}
 			u, err := url.Parse(w.URL)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 				return nil, fmt.Errorf("%s.url: %q is not an http(s) URL", k, w.URL)

@@ -67,13 +67,16 @@ type Config struct {
 		URL      string `toml:"url"`
 		Username string `toml:"username"`
 		Password string `toml:"password"`
-		Base     string `toml:"base"`
-		Share    string `toml:"share"`
-		ClientID string `toml:"client_id"`
-		Monitor  string `toml:"monitor_password"`
-		TLSCert  string `toml:"tls_cert"`
-		TLSKey   string `toml:"tls_key"`
-		CAFile   string `toml:"ca_file"`
+		// PasswordFile holds the password instead (systemd LoadCredential).
+		PasswordFile string `toml:"password_file"`
+		Base         string `toml:"base"`
+		Share        string `toml:"share"`
+		ClientID     string `toml:"client_id"`
+		Monitor      string `toml:"monitor_password"`
+		MonitorFile  string `toml:"monitor_password_file"`
+		TLSCert      string `toml:"tls_cert"`
+		TLSKey       string `toml:"tls_key"`
+		CAFile       string `toml:"ca_file"`
 	} `toml:"mqtt"`
 	Identity struct {
 		CompanyPrefix string `toml:"company_prefix"`
@@ -217,14 +220,6 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("http.metrics_listen: %q is not host:port", c.HTTP.MetricsListen))
 		}
 	}
-	if c.HTTP.MetricsToken != "" && c.HTTP.MetricsTokenFile != "" {
-		errs = append(errs, errors.New("http.metrics_token, http.metrics_token_file: set one, not both"))
-	}
-	if c.HTTP.MetricsTokenFile != "" {
-		if _, err := os.Stat(c.HTTP.MetricsTokenFile); err != nil {
-			errs = append(errs, fmt.Errorf("http.metrics_token_file: %v", err))
-		}
-	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
 		errs = append(errs, fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level))
@@ -246,7 +241,21 @@ func (c Config) Validate() error {
 	if c.MQTT.ClientID != "" && !wire.ValidID(c.MQTT.ClientID) {
 		errs = append(errs, fmt.Errorf("mqtt.client_id: %q is not a valid client id (printable, no space, '/', '#', '+' or '$')", c.MQTT.ClientID))
 	}
-	if c.MQTT.Monitor != "" && c.MQTT.URL != "" {
+	for _, f := range []struct{ key, inline, file string }{
+		{"mqtt.password", c.MQTT.Password, c.MQTT.PasswordFile},
+		{"mqtt.monitor_password", c.MQTT.Monitor, c.MQTT.MonitorFile},
+		{"http.metrics_token", c.HTTP.MetricsToken, c.HTTP.MetricsTokenFile},
+	} {
+		if f.file == "" {
+			continue
+		}
+		if f.inline != "" {
+			errs = append(errs, fmt.Errorf("%s, %s_file: set one, not both", f.key, f.key))
+		} else if _, err := os.Stat(f.file); err != nil {
+			errs = append(errs, fmt.Errorf("%s_file: %v", f.key, err))
+		}
+	}
+	if (c.MQTT.Monitor != "" || c.MQTT.MonitorFile != "") && c.MQTT.URL != "" {
 		errs = append(errs, errors.New("mqtt.monitor_password: is for the embedded broker; on an external broker give the monitor an account there"))
 	}
 	if (c.MQTT.TLSCert == "") != (c.MQTT.TLSKey == "") {

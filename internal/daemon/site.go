@@ -70,7 +70,11 @@ func (h handlers) HandleRefusal(r ingest.Refusal) {
 func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.Register, registry *prometheus.Registry) (*site, error) {
 	c := d.cfg.MQTT
 	s := &site{}
-	url, user, pass := c.URL, c.Username, c.Password
+	url, user := c.URL, c.Username
+	pass, err := secret(c.Password, c.PasswordFile)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt.password_file: %w", err)
+	}
 	if pass == "" {
 		pass = d.getenv("CUSTODY_MQTT_PASSWORD")
 	}
@@ -90,7 +94,10 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 				return nil, fmt.Errorf("mqtt.tls_cert, mqtt.tls_key: %w", err)
 			}
 		}
-		monitor := c.Monitor
+		monitor, err := secret(c.Monitor, c.MonitorFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.monitor_password_file: %w", err)
+		}
 		if monitor == "" {
 			monitor = d.getenv("CUSTODY_MQTT_MONITOR_PASSWORD")
 		}
@@ -128,7 +135,6 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	obs := alert.NewObserver(chk, 0, d.log)
 	feed := reg.NewDeskFeed(256)
 
-	var err error
 	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, TLS: clientTLS, ClientID: c.ClientID, Base: c.Base, Share: c.Share, Places: reg},
 		st, st, handlers{obs, feed}, registry, d.log)
 	if err != nil {
