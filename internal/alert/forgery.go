@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -118,4 +119,37 @@ func (o *Observer) recordForgery(ctx context.Context, f Forgery) {
 	}
 	o.log.Warn("agent reported for a place not bound to it: refused and raised", slog.String("agent", f.Agent),
 		slog.String("kind", f.Kind), slog.String("place", f.PlaceKind+":"+f.Place), slog.String("bound_to", f.Owner))
+}
+
+// RecordLockout raises — or keeps open — an account_locked alert about an account locked after
+// repeated wrong passwords, for the security administrator (the secrecy office audience). The
+// register has already audited the lock; only a person resolves the alert.
+func (b *Book) RecordLockout(ctx context.Context, username string) error {
+	now := b.now().UTC()
+	ts := store.FormatTime(now)
+	fd := reconcile.Finding{Kind: reconcile.AccountLocked, Subject: "person/" + username, Confidence: reconcile.Confirmed, At: now,
+		Text:     custody.Text{ZH: fmt.Sprintf("账户 %s 因连续输错密码被锁定，请核实后解锁", username), EN: fmt.Sprintf("account %s was locked after repeated wrong passwords; check and unlock it", username)},
+		Evidence: reconcile.Evidence{Reason: "failed_logins", Since: now}}
+	err := b.st.Change(ctx, func(tx *store.Tx) error {
+		changed, err := b.upsertFinding(ctx, tx, fd, ts)
+		if err != nil {
+			return err
+		}
+		ch, err := b.syncAlert(ctx, tx, reconcile.Key{Kind: reconcile.AccountLocked, Subject: fd.Subject}, ts)
+		if err != nil {
+			return err
+		}
+		if !changed && !ch {
+			return errUnchanged
+		}
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("raise the lockout of %s: %w", username, err)
+	}
+	b.changed()
+	return nil
 }

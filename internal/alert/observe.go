@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -22,6 +23,7 @@ type Observer struct {
 	queue  chan reconcile.Report
 	alarms chan func(context.Context) error
 
+	overflow  atomic.Int64 // when the report queue last overflowed (UnixNano), 0: never
 	forged    forgeryBook
 	forgeries chan Forgery // refused observations to record (HandleForgery → Run)
 }
@@ -76,6 +78,7 @@ func (o *Observer) HandleObservations(ctx context.Context, obs []wire.Envelope) 
 			select {
 			case o.queue <- r:
 			default:
+				o.overflow.Store(time.Now().UnixNano())
 				o.log.Error("reconciliation queue full: report not reconciled now", "agent", e.Agent, "cabinet", r.Cabinet, "round", r.Round)
 			}
 		}
@@ -140,4 +143,21 @@ func (f CommandSender) CommandInventory(ctx context.Context, agent, cabinet stri
 		return fmt.Errorf("inventory command to %s for %s: %w", agent, cabinet, err)
 	}
 	return nil
+}
+
+// OverflowGrace is how long after a reconciliation queue overflow Health keeps saying so.
+const OverflowGrace = 5 * time.Minute
+
+// Health is nil, or says that reports were dropped from the full reconciliation queue within
+// OverflowGrace: cabinets then wait for their next round to be reconciled.
+func (o *Observer) Health() error {
+	at := o.overflow.Load()
+	if at == 0 {
+		return nil
+	}
+	t := time.Unix(0, at)
+	if time.Since(t) > OverflowGrace {
+		return nil
+	}
+	return fmt.Errorf("the reconciliation queue overflowed at %s: inventory reports were not reconciled", t.UTC().Format(time.RFC3339))
 }

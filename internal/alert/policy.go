@@ -82,6 +82,8 @@ func SeverityOf(kind reconcile.Kind, level custody.Level, confirmedLoss, ours bo
 	switch kind {
 	case reconcile.DestroyedSeen, reconcile.NotBound, reconcile.ReportedLost:
 		return Critical
+	case reconcile.AccountLocked:
+		return Major
 	case reconcile.Missing, reconcile.UnrecordedRemoval:
 		if confirmedLoss {
 			return Critical
@@ -186,7 +188,8 @@ func inhibitable(k reconcile.Kind) bool {
 // an explanation; an agent that spoke for a place not its own (not_bound) stays an alert until a
 // person has looked into it.
 func manualOnly(k reconcile.Kind) bool {
-	return k == reconcile.DestroyedSeen || k.Alarm() || k == reconcile.DoorAfterHours || k == reconcile.DoorLeftOpen || k == reconcile.NotBound
+	return k == reconcile.DestroyedSeen || k.Alarm() || k == reconcile.DoorAfterHours || k == reconcile.DoorLeftOpen || k == reconcile.NotBound ||
+		k == reconcile.AccountLocked
 }
 
 // leadersAtOnce: top-secret, a confirmed loss, a destroyed item's tag, or a critical cabinet
@@ -200,5 +203,6 @@ func leadersAtOnce(a Alert) bool {
 // means a destruction record is wrong), and of an agent speaking for a place not bound to it — the
 // security administrator (安全保密管理员) hears through this audience.
 func secrecyOffice(a Alert) bool {
-	return a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen || a.Kind == reconcile.NotBound || a.Kind == reconcile.ReportedLost
+	return a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen || a.Kind == reconcile.NotBound || a.Kind == reconcile.ReportedLost ||
+		a.Kind == reconcile.AccountLocked
 }

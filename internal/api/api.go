@@ -255,12 +255,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			register.CodeFull:        http.StatusInsufficientStorage,
 			register.CodeUnavailable: http.StatusServiceUnavailable,
 			register.CodeTimeout:     http.StatusGatewayTimeout,
+			register.CodeThrottled:   http.StatusTooManyRequests,
+			register.CodeLocked:      http.StatusForbidden,
 		}[re.Code]
 		if errors.Is(err, register.ErrBadToken) || errors.Is(err, register.ErrBadLogin) {
 			status = http.StatusUnauthorized
 		}
 		if status == 0 {
 			status = http.StatusInternalServerError
+		}
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "3")
 		}
 		switch status {
 		case http.StatusServiceUnavailable, http.StatusGatewayTimeout:

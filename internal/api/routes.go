@@ -103,7 +103,7 @@ func (s *Server) login(ctx context.Context, _ register.Actor, r *http.Request) (
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	tok, a, err := s.reg.Login(ctx, req.Username, req.Password, s.opt.TokenTTL)
+	tok, a, err := s.reg.LoginFrom(ctx, remoteHost(r), req.Username, req.Password, s.opt.TokenTTL)
 	if err != nil {
 		s.log.Warn("login failed", "username", req.Username, "remote", r.RemoteAddr)
 		return nil, err

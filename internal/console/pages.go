@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -88,8 +89,20 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusTooManyRequests, "login", p)
 		return
 	}
-	token, a, err := c.reg.Login(r.Context(), user, pass, c.opt.TokenTTL)
+	token, a, err := c.reg.LoginFrom(r.Context(), remoteHost(r), user, pass, c.opt.TokenTTL)
 	if err != nil {
+		// The register's limits, shared with the API: too many attempts now, or an account
+		// locked until the security administrator unlocks it.
+		if errors.Is(err, register.ErrThrottled) {
+			p.Err = p.T("login.locked")
+			c.render(w, r, http.StatusTooManyRequests, "login", p)
+			return
+		}
+		if errors.Is(err, register.ErrLocked) {
+			p.Err = p.T("login.account_locked")
+			c.render(w, r, http.StatusForbidden, "login", p)
+			return
+		}
 		if errors.Is(err, register.ErrBadLogin) {
 			c.failed(user)
 			p.Err = p.T("login.bad")
@@ -113,6 +126,15 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, home(a), http.StatusSeeOther)
+}
+
+// remoteHost is the client's address without the port, for the register's per-address limit.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {

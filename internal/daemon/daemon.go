@@ -80,6 +80,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	defer site.close()
+	// A lockout after repeated wrong passwords is an alert for the security administrator. It
+	// is raised in the failing login's own request: rare, and one write.
+	reg.OnLocked(func(username string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := site.alerts.RecordLockout(ctx, username); err != nil {
+			d.log.Error("raise an account lockout", "username", username, "err", err)
+		}
+	})
 	srv := api.New(reg, st, d.log, api.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Registry: registry, OnRevoke: site.revoked, OnRebind: site.rebound,
 		Station: station{in: site.ingest, wait: encodeWait}, Alerts: site.alerts, ReportFont: d.cfg.Reports.Font,
 		Locks: locks{in: site.ingest, chk: site.checker, wait: lockWait}})

@@ -162,6 +162,7 @@ type Ingest struct {
 	ran    bool
 
 	answers *answers // cmd_results and availability, for Ask
+	health  health
 }
 
 type item struct {
@@ -240,6 +241,9 @@ func (in *Ingest) Run(ctx context.Context) error {
 	}
 	in.ran = true
 	in.mu.Unlock()
+	in.health.mu.Lock()
+	in.health.started = time.Now()
+	in.health.mu.Unlock()
 
 	states, err := in.st.ObservationSeqs(ctx)
 	if err != nil {
@@ -302,6 +306,7 @@ func (in *Ingest) options(ctx context.Context, i int) *paho.ClientOptions {
 		SetOnConnectHandler(func(c paho.Client) { in.onConnect(ctx, c, i) }).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			in.m.connected.Dec()
+			in.health.lost(time.Now())
 			in.log.Warn("mqtt connection lost", "broker", in.cfg.BrokerURL, "client_id", id, "err", err)
 		})
 	if in.cfg.TLS != nil {
@@ -324,6 +329,7 @@ func (in *Ingest) obsFilter() string {
 // that makes sure the subscriptions exist. It runs on paho's own goroutine.
 func (in *Ingest) onConnect(ctx context.Context, c paho.Client, i int) {
 	in.m.connected.Inc()
+	in.health.connected()
 	filters := map[string]byte{in.obsFilter(): 1}
 	if i == 0 { // availability is not shared: one connection hears it
 		filters[in.topics.AvailabilityFilter()] = 1
@@ -805,7 +811,9 @@ func (in *Ingest) Send(ctx context.Context, agent, kind string, body any) (strin
 		return "", err
 	}
 	in.answers.sent(id, agent) // before the publish: a fast agent answers before it returns
-	if err := publish(ctx, c, in.topics.Cmd(agent), p); err != nil {
+	err = publish(ctx, c, in.topics.Cmd(agent), p)
+	in.notePublish(err)
+	if err != nil {
 		return "", fmt.Errorf("command %s for %s: %w", kind, agent, err)
 	}
 	return id, nil
@@ -823,7 +831,29 @@ func (in *Ingest) Publish(ctx context.Context, topic string, payload []byte) err
 	if c == nil {
 		return ErrNotConnected
 	}
-	return publish(ctx, c, topic, payload)
+	if len(payload) > MaxPublish {
+		// Never hand the broker what it would answer by dropping our connection (and with it
+		// ingest): refuse here, loudly.
+		err := fmt.Errorf("publish on %s: %d bytes is more than custodyd publishes (%d)", topic, len(payload), MaxPublish)
+		in.notePublish(err)
+		return err
+	}
+	err := publish(ctx, c, topic, payload)
+	in.notePublish(err)
+	return err
+}
+
+// MaxPublish bounds what custodyd publishes in one message: its alerts and summary are a few
+// kilobytes (docs/limits.md); a broker's packet limit is far above this.
+const MaxPublish = 64 << 10
+
+// notePublish records a publish outcome for Health and the metrics. A publish that fails marks
+// ingest unhealthy until one succeeds; the caller does not loop on it.
+func (in *Ingest) notePublish(err error) {
+	in.health.published(err, time.Now())
+	if err != nil {
+		in.m.publishFailures.Inc()
+	}
 }
 
 func publish(ctx context.Context, c paho.Client, topic string, payload []byte) error {

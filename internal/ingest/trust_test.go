@@ -255,7 +255,8 @@ func TestRebindingIsAuditedAndMovesWhoMaySpeak(t *testing.T) {
 	}
 	nu.publish(wire.KindDoor, wire.Door{Cabinet: "C-01", State: "closed"}, true)
 	old.publish(wire.KindDoor, wire.Door{Cabinet: "C-01", State: "open"}, true)
-	waitFor(t, 10*time.Second, func() bool { return doors(t, ts.st, "room-303") == 1 && dropped(ts.run, "not_bound") == 1 }, "the new agent heard, the old refused")
+	// At least one refusal: a resync answered by the old agent may send its first door again.
+	waitFor(t, 10*time.Second, func() bool { return doors(t, ts.st, "room-303") == 1 && dropped(ts.run, "not_bound") >= 1 }, "the new agent heard, the old refused")
 	if n := doors(t, ts.st, "room-301"); n != 1 {
 		t.Errorf("got %d stored observations of room-301 after the rebinding, want still 1", n)
 	}

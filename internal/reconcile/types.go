@@ -58,13 +58,16 @@ const (
 	// SentSeen is a copy handed to the secrecy bureau for destruction (送销) read in a cabinet: the
 	// handover record and the cabinet disagree. destroyed_seen stays for copies really destroyed.
 	SentSeen Kind = "sent_seen"
+	// AccountLocked is an account locked after repeated wrong passwords (issue 12): someone may be
+	// guessing; the security administrator looks into it and unlocks.
+	AccountLocked Kind = "account_locked"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag,
 	Overdue, InventoryMissed, InventoryIncomplete, DoorLeftOpen, DoorAfterHours, AgentOffline,
 	Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault, NotBound,
-	ReportedLost, SentSeen}
+	ReportedLost, SentSeen, AccountLocked}
 
 var kindText = map[Kind]custody.Text{
 	Missing:             {ZH: "缺失", EN: "Missing"},
@@ -88,6 +91,7 @@ var kindText = map[Kind]custody.Text{
 	NotBound:            {ZH: "采集代理越权上报", EN: "Agent reported for a place not bound to it"},
 	ReportedLost:        {ZH: "报失", EN: "Reported lost"},
 	SentSeen:            {ZH: "已送销文件在柜内被读到", EN: "Item sent for destruction read in a cabinet"},
+	AccountLocked:       {ZH: "账户因连续输错密码被锁定", EN: "Account locked after repeated wrong passwords"},
 }
 
 // Text is the display name of the kind.

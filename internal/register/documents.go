@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
@@ -38,7 +37,20 @@ type Document struct {
 var registerDocs = custody.Text{ZH: "登记文件", EN: "register documents"}
 
 func (d *Document) validate() error {
-	d.Number, d.Title = strings.TrimSpace(d.Number), strings.TrimSpace(d.Title)
+	if err := clean(text("number（发文字号）", &d.Number, custody.MaxDocNumber, false), text("title（标题）", &d.Title, custody.MaxTitle, false),
+		code("issuing_unit（发文单位）", &d.IssuingUnit, false), text("secrecy_term（保密期限）", &d.SecrecyTerm, custody.MaxSecrecyTerm, false)); err != nil {
+		return err
+	}
+	for i := range d.ScopeUnits {
+		if err := clean(code("scope_units", &d.ScopeUnits[i], true)); err != nil {
+			return err
+		}
+	}
+	for i := range d.ScopePeople {
+		if err := clean(text("scope_people", &d.ScopePeople[i], custody.MaxUsername, true)); err != nil {
+			return err
+		}
+	}
 	switch {
 	case d.Number == "":
 		return refuse(CodeInvalid, "缺少发文字号", "the document number (发文字号) is missing")
@@ -58,8 +70,12 @@ func (d *Document) validate() error {
 		return refuse(CodeInvalid, "密级 %q 无效，应为 绝密、机密 或 秘密", "secrecy level %q is invalid: want top-secret, secret or confidential", d.Level)
 	}
 	d.Level = lvl
-	if _, err := time.Parse("2006-01-02", d.IssuedOn); err != nil {
-		return refuse(CodeInvalid, "成文日期 %q 应为 YYYY-MM-DD", "issued_on %q must be YYYY-MM-DD", d.IssuedOn)
+	on, err := time.Parse("2006-01-02", d.IssuedOn)
+	if err != nil {
+		return refuse(CodeInvalid, "成文日期 %q 应为 YYYY-MM-DD", "issued_on %q must be YYYY-MM-DD", truncate(d.IssuedOn, 20))
+	}
+	if on.Before(custody.EarliestDocDate) || on.After(custody.LatestDocDate(time.Now())) {
+		return refuse(CodeInvalid, "成文日期 %s 不在 1949-10-01 至一年后之间", "issued_on %s is not between 1949-10-01 and a year from now", d.IssuedOn)
 	}
 	return nil
 }
@@ -201,4 +217,12 @@ func (r *Register) insertCopies(ctx context.Context, tx *store.Tx, d Document, f
 // copyNo prints a 份号 as the issuer does: zero-padded to the width of the total (第037份 of 200).
 func copyNo(n, total int) string {
 	return fmt.Sprintf("%0*d", len(strconv.Itoa(total)), n)
+}
+
+// truncate cuts s to at most n runes for a message.
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }

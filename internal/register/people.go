@@ -43,7 +43,9 @@ func (r *Register) AddUnit(ctx context.Context, a Actor, u Unit) (Unit, error) {
 	if err := need(a, manageUnits, custody.Admin); err != nil {
 		return Unit{}, err
 	}
-	u.Code, u.Name = strings.TrimSpace(u.Code), strings.TrimSpace(u.Name)
+	if err := clean(code("code", &u.Code, false), text("name", &u.Name, custody.MaxName, false)); err != nil {
+		return Unit{}, err
+	}
 	if u.Code == "" || u.Name == "" {
 		return Unit{}, refuse(CodeInvalid, "单位需要代码和名称", "a unit needs a code and a name")
 	}
@@ -138,9 +140,15 @@ func (r *Register) AddPerson(ctx context.Context, a Actor, np NewPerson) (Person
 }
 
 func (r *Register) addPerson(ctx context.Context, actor string, np NewPerson, oneTimeAlways bool) (Person, string, error) {
-	np.Username, np.Name = strings.TrimSpace(np.Username), strings.TrimSpace(np.Name)
+	np.Username = strings.TrimSpace(np.Username)
+	if err := clean(text("name（姓名）", &np.Name, custody.MaxName, false)); err != nil {
+		return Person{}, "", err
+	}
 	if np.Username == "" || np.Name == "" || strings.ContainsAny(np.Username, " \t\n:") {
 		return Person{}, "", refuse(CodeInvalid, "人员需要用户名（不含空格和冒号）和姓名", "a person needs a username (no spaces or colons) and a name")
+	}
+	if err := custody.CheckUsername(np.Username); err != nil {
+		return Person{}, "", invalidText(err)
 	}
 	if err := custody.CheckRoles(np.Roles); err != nil && len(np.Roles) > 0 {
 		return Person{}, "", &Error{Code: CodeInvalid, Text: custody.Text{ZH: "角色不符合三员分立要求：" + err.Error(), EN: "roles refused: " + err.Error()}, Err: err}
@@ -245,6 +253,12 @@ var ErrBadLogin = refuse(CodeForbidden, "用户名或密码错误", "wrong usern
 
 // Login checks a password and issues a bearer token valid for ttl.
 func (r *Register) Login(ctx context.Context, username, password string, ttl time.Duration) (string, Actor, error) {
+	return r.login(ctx, username, password, ttl, auth.General, 0)
+}
+
+// login checks the password waiting at most wait for a hashing slot (0: as long as it takes;
+// auth.ErrBusy otherwise).
+func (r *Register) login(ctx context.Context, username, password string, ttl time.Duration, lane auth.Lane, wait time.Duration) (string, Actor, error) {
 	var (
 		a      Actor
 		hash   string
@@ -253,13 +267,17 @@ func (r *Register) Login(ctx context.Context, username, password string, ttl tim
 	err := r.st.DB().QueryRowContext(ctx, `SELECT id, username, password_hash, active FROM people WHERE username = ?`, username).Scan(&a.ID, &a.Username, &hash, &active)
 	if err == sql.ErrNoRows {
 		// Spend the same time as a real check so timing does not reveal which usernames exist.
-		auth.CheckPassword(dummyHash, password)
+		if err := r.pool.Check(ctx, lane, wait, dummyHash, password); errors.Is(err, auth.ErrBusy) {
+			return "", Actor{}, err
+		}
 		return "", Actor{}, ErrBadLogin
 	}
 	if err != nil {
 		return "", Actor{}, storeErr("login", err)
 	}
-	if err := auth.CheckPassword(hash, password); err != nil || !active {
+	if err := r.pool.Check(ctx, lane, wait, hash, password); errors.Is(err, auth.ErrBusy) {
+		return "", Actor{}, err
+	} else if err != nil || !active {
 		return "", Actor{}, ErrBadLogin
 	}
 	token, digest := auth.NewToken()
@@ -297,6 +315,7 @@ func (r *Register) Authenticate(ctx context.Context, token string) (Actor, error
 	if exp, err := store.ParseTime(expires); err != nil || time.Now().After(exp) || !active {
 		return Actor{}, ErrBadToken
 	}
+	a.token = auth.TokenDigest(token)
 	a.Roles, err = r.roles(ctx, a.ID)
 	return a, err
 }
@@ -325,6 +344,11 @@ func (r *Register) ChangePassword(ctx context.Context, a Actor, old, new string)
 	}
 	return storeErr("change password", r.st.Change(ctx, func(tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE people SET password_hash = ?, must_change_password = 0 WHERE id = ?`, nh, a.ID); err != nil {
+			return err
+		}
+		// Every other token of the person dies with the old password (a stolen one included);
+		// the session making the change stays signed in.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE person_id = ? AND hash <> ?`, a.ID, a.token); err != nil {
 			return err
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "person.password", Subject: fmt.Sprintf("person:%d", a.ID)})

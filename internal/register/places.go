@@ -61,6 +61,9 @@ func (r *Register) AddCabinet(ctx context.Context, a Actor, c Cabinet) (Cabinet,
 	if err := need(a, managePlaces, custody.Custodian, custody.Admin); err != nil {
 		return Cabinet{}, err
 	}
+	if err := clean(code("code", &c.Code, false), text("name", &c.Name, custody.MaxName, false), code("room", &c.Room, false), code("agent", &c.Agent, false)); err != nil {
+		return Cabinet{}, err
+	}
 	if !validCode(c.Code) || strings.TrimSpace(c.Name) == "" {
 		return Cabinet{}, refuse(CodeInvalid, "密码柜需要代码（不含空格、/、#、+、$）和名称", "a cabinet needs a code (no spaces, /, #, + or $) and a name")
 	}
@@ -120,6 +123,9 @@ func (r *Register) AddDesk(ctx context.Context, a Actor, d Desk) (Desk, error) {
 	if err := need(a, managePlaces, custody.Custodian, custody.Admin); err != nil {
 		return Desk{}, err
 	}
+	if err := clean(code("code", &d.Code, false), text("name", &d.Name, custody.MaxName, false), code("room", &d.Room, false), code("agent", &d.Agent, false)); err != nil {
+		return Desk{}, err
+	}
 	if !validCode(d.Code) || strings.TrimSpace(d.Name) == "" {
 		return Desk{}, refuse(CodeInvalid, "工作台需要代码和名称", "a desk needs a code and a name")
 	}
@@ -151,8 +157,14 @@ func (r *Register) EnrollAgent(ctx context.Context, a Actor, id string) (Agent, 
 	if err := need(a, manageAgents, custody.Admin); err != nil {
 		return Agent{}, nil, err
 	}
+	if err := clean(code("id", &id, true)); err != nil {
+		return Agent{}, nil, err
+	}
 	if !validCode(id) {
 		return Agent{}, nil, refuse(CodeInvalid, "代理标识 %q 无效（不能为空，不含空格、/、#、+、$）", "agent id %q is invalid (not empty; no spaces, /, #, + or $)", id)
+	}
+	if custody.Reserved(id) {
+		return Agent{}, nil, refuse(CodeInvalid, "代理标识 %q 为系统保留（custodyd 自身在消息服务器上使用）", "agent id %q is reserved: custodyd itself uses it on the broker", id)
 	}
 	key := auth.RandomSecret(32)
 	ag := Agent{ID: id, Created: store.Now()}

@@ -24,6 +24,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/custodyhq/custody/internal/auth"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/sitetime"
@@ -37,6 +38,10 @@ type Register struct {
 	clock  func() time.Time // nil: time.Now
 	issuer epc.Issuer       // zero: items get no EPC or barcode (no company prefix configured)
 	zone   sitetime.Zone    // the site's zone for times people type; zero: Asia/Shanghai
+
+	guard    *loginGuard // login limits (login.go)
+	pool     *auth.Pool  // password checks of logins: bounded memory
+	onLocked func(username string)
 }
 
 // SetZone sets the site's time zone ([site] time_zone), in which due times and deadlines typed
@@ -71,7 +76,7 @@ func New(st *store.Store, log *slog.Logger) *Register {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Register{st: st, log: log}
+	return &Register{st: st, log: log, guard: newLoginGuard(), pool: auth.NewPool()}
 }
 
 // Actor is the authenticated person making a request.
@@ -81,6 +86,8 @@ type Actor struct {
 	Roles    []custody.Role
 	// MustChangePassword is set while the account still has a generated one-time password.
 	MustChangePassword bool `json:",omitempty"`
+
+	token string // digest of the token this request authenticated with (Logout, ChangePassword)
 }
 
 // Has reports whether the actor holds any of the roles.
@@ -125,6 +132,35 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// invalidText turns a refused field (custody.CleanText and friends) into a refusal.
+func invalidText(err error) error {
+	var te *custody.TextError
+	if errors.As(err, &te) {
+		return &Error{Code: CodeInvalid, Text: te.Text, Err: err}
+	}
+	return err
+}
+
+// clean applies the limits of docs/limits.md to each field in turn and stops at the first refusal.
+func clean(checks ...func() error) error {
+	for _, c := range checks {
+		if err := c(); err != nil {
+			return invalidText(err)
+		}
+	}
+	return nil
+}
+
+// text returns a check that cleans *s in place (custody.CleanText).
+func text(field string, s *string, max int, required bool) func() error {
+	return func() (err error) { *s, err = custody.CleanText(field, *s, max, required); return err }
+}
+
+// code returns a check that cleans the code *s in place (custody.CleanCode).
+func code(field string, s *string, required bool) func() error {
+	return func() (err error) { *s, err = custody.CleanCode(field, *s, required); return err }
+}
 
 func refuse(code, zh, en string, args ...any) *Error {
 	return &Error{Code: code, Text: custody.Text{ZH: fmt.Sprintf(zh, args...), EN: fmt.Sprintf(en, args...)}}
