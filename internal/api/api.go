@@ -100,7 +100,10 @@ const MaxBody = 1 << 20
 type Options struct {
 	TokenTTL time.Duration        // lifetime of a login token; default 12 h
 	Registry *prometheus.Registry // where to expose metrics; default a new one
-	Ready    func() error         // extra readiness check for /healthz (nil: the database only)
+	Ready    func() error         // extra readiness check for /readyz only (e.g. ingest connected now)
+	// Health are the conditions /healthz (and /readyz) check besides the store, by name (ingest,
+	// reconcile); each returns nil or why not.
+	Health   map[string]func() error
 	OnRevoke AgentRevoked         // told of agent revocations (broker disconnect, ingest key cache)
 	OnRebind PlacesRebound        // told of a cabinet or desk bound to another agent (ingest's binding cache)
 	Station  register.Station     // sends encode_tag to a desk's agent; nil: tag encoding is unavailable
@@ -115,14 +118,15 @@ type Options struct {
 
 // Server serves the API.
 type Server struct {
-	reg     *register.Register
-	st      *store.Store
-	log     *slog.Logger
-	opt     Options
-	mux     *http.ServeMux
-	routes  []route
-	metrics *prometheus.CounterVec
-	latency *prometheus.HistogramVec
+	reg      *register.Register
+	st       *store.Store
+	log      *slog.Logger
+	opt      Options
+	mux      *http.ServeMux
+	routes   []route
+	metrics  *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	healthOK *prometheus.GaugeVec
 }
 
 type handler func(ctx context.Context, a register.Actor, r *http.Request) (any, error)
@@ -147,7 +151,8 @@ func New(reg *register.Register, st *store.Store, log *slog.Logger, opt Options)
 	s := &Server{reg: reg, st: st, log: log, opt: opt, mux: http.NewServeMux()}
 	s.metrics = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "custody_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "custody_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.DefBuckets}, []string{"route"})
-	opt.Registry.MustRegister(s.metrics, s.latency)
+	s.healthOK = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "custody_health_ok", Help: "1 when a health condition holds, 0 when not, as /healthz last found it (store, ingest, reconcile, …)."}, []string{"condition"})
+	opt.Registry.MustRegister(s.metrics, s.latency, s.healthOK)
 	s.routes = s.table()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))

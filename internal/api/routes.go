@@ -43,6 +43,7 @@ func (s *Server) table() []route {
 func (s *Server) coreRoutes() []route {
 	return []route{
 		{method: "GET", path: "/healthz", public: true, raw: s.healthz},
+		{method: "GET", path: "/readyz", public: true, raw: s.readyz},
 		{method: "GET", path: "/api/v1/openapi.json", public: true, raw: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write(openAPI)
@@ -75,13 +76,40 @@ func (s *Server) coreRoutes() []route {
 	}
 }
 
+// healthz is the truthful health of custodyd: the store must be able to write (a full disk says
+// so here before a person's change fails), and every check the wiring added (Options.Health:
+// ingest connected within its grace and publishing, the reconciliation queue not overflowing)
+// must pass. Not ok is 503 with each failing condition and its reason; custody_health_ok says the
+// same per condition.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	err := s.st.DB().PingContext(r.Context())
-	if err == nil && s.opt.Ready != nil {
-		err = s.opt.Ready()
+	s.health(w, r, false)
+}
+
+// readyz is readiness for a load balancer: healthz's conditions, and ingest connected now (no
+// grace) — while custodyd cannot hear its agents, send the traffic elsewhere.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	s.health(w, r, true)
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request, ready bool) {
+	conds := map[string]error{"store": s.st.Probe(r.Context())}
+	for name, check := range s.opt.Health {
+		conds[name] = check()
 	}
-	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+	if ready && s.opt.Ready != nil {
+		conds["ready"] = s.opt.Ready()
+	}
+	failed := map[string]string{}
+	for name, err := range conds {
+		v := 1.0
+		if err != nil {
+			v = 0
+			failed[name] = err.Error()
+		}
+		s.healthOK.WithLabelValues(name).Set(v)
+	}
+	if len(failed) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "failed": failed})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -90,6 +90,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	})
 	srv := api.New(reg, st, d.log, api.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Registry: registry, OnRevoke: site.revoked, OnRebind: site.rebound,
+		Health: map[string]func() error{"ingest": site.ingest.Health, "reconcile": site.observer.Health}, Ready: site.ingest.Connected,
 		Station: station{in: site.ingest, wait: encodeWait}, Alerts: site.alerts, ReportFont: d.cfg.Reports.Font,
 		Locks: locks{in: site.ingest, chk: site.checker, wait: lockWait}})
 
@@ -115,14 +116,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("http.metrics_token_file: %w", err)
 	}
 	root := http.NewServeMux()
-	for _, p := range []string{"/api/", "/healthz"} {
+	for _, p := range []string{"/api/", "/healthz", "/readyz"} {
 		root.Handle(p, srv.Handler())
 	}
 	root.Handle("/metrics", metricsGuard(srv.Handler(), hc.MetricsListen != "", metricsToken))
 	root.Handle("/", con.Handler())
 	proxies, _ := parseProxies(hc.TrustedProxies) // validated at load
 	front := frontDoor{trusted: proxies}
-	hs := &http.Server{Handler: front.wrap(root), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: api.Recover(front.wrap(root), d.log), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	if hc.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(hc.TLSCert, hc.TLSKey)
 		if err != nil {

@@ -27,11 +27,12 @@ import (
 // site is everything behind the MQTT broker: ingest of the agents' observations, the
 // reconciliation and alerting they drive, the nightly schedule and the desks' scanners.
 type site struct {
-	broker  *broker.Broker // nil with an external broker
-	ingest  *ingest.Ingest
-	alerts  *alert.Book // shared with the API and the console: a person's step wakes the escalator
-	checker *alert.Checker
-	runners []runner
+	broker   *broker.Broker // nil with an external broker
+	ingest   *ingest.Ingest
+	observer *alert.Observer // its Health says whether the reconciliation queue overflowed
+	alerts   *alert.Book     // shared with the API and the console: a person's step wakes the escalator
+	checker  *alert.Checker
+	runners  []runner
 }
 
 type runner struct {
@@ -133,6 +134,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	s.checker = chk
 	chk.SetLosses(api.OpenLosses(reg))
 	obs := alert.NewObserver(chk, 0, d.log)
+	s.observer = obs
 	feed := reg.NewDeskFeed(256)
 
 	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, TLS: clientTLS, ClientID: c.ClientID, Base: c.Base, Share: c.Share, Places: reg},

@@ -71,3 +71,13 @@ func (in *Ingest) Health() error {
 	}
 	return nil
 }
+
+// Connected is nil while at least one connection to the broker is up (readiness: no grace).
+func (in *Ingest) Connected() error {
+	in.health.mu.Lock()
+	defer in.health.mu.Unlock()
+	if in.health.up == 0 {
+		return fmt.Errorf("ingest is not connected to the MQTT broker %s", in.cfg.BrokerURL)
+	}
+	return nil
+}

@@ -51,22 +51,23 @@ func CSV(w io.Writer, t Table) error {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
 		return err
 	}
+	// Every cell goes through csvCell: a title like =HYPERLINK(…) must stay text in a spreadsheet.
 	cw := csv.NewWriter(w)
 	if t.Marking != "" {
-		cw.Write([]string{t.Marking})
+		cw.Write(csvRow([]string{t.Marking}))
 	}
 	if t.Title != "" {
-		cw.Write([]string{t.Title})
+		cw.Write(csvRow([]string{t.Title}))
 	}
 	for _, f := range t.Fields {
-		cw.Write([]string{f.Label, f.Value})
+		cw.Write(csvRow([]string{f.Label, f.Value}))
 	}
 	if t.Title != "" || len(t.Fields) > 0 {
 		cw.Write(nil)
 	}
-	cw.Write(t.Columns)
+	cw.Write(csvRow(t.Columns))
 	for _, r := range t.Rows {
-		if err := cw.Write(r); err != nil {
+		if err := cw.Write(csvRow(r)); err != nil {
 			return fmt.Errorf("write csv: %w", err)
 		}
 	}
@@ -99,12 +100,20 @@ func loadFont(path string) ([]byte, error) {
 	return b, nil
 }
 
-// PDF renders the table on A4 with the font at fontPath ("" for DefaultFontPath).
-func PDF(w io.Writer, t Table, fontPath string) error {
+// PDF renders the table on A4 with the font at fontPath ("" for DefaultFontPath). Text the font
+// cannot show is printed as a replacement glyph and cells longer than MaxCell are cut with
+// CutMark (glyphs.go); a failure inside the PDF library is an error, never a panic.
+func PDF(w io.Writer, t Table, fontPath string) (err error) {
 	font, err := loadFont(fontPath)
 	if err != nil {
 		return err
 	}
+	t = fontCoverage(fontPath, font).printable(t)
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("render %s: the PDF library failed: %v", t.Title, p)
+		}
+	}()
 	orient := "P"
 	if t.Landscape {
 		orient = "L"

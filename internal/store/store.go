@@ -50,6 +50,8 @@ type Store struct {
 
 	mu   sync.Mutex // serialises Change so the audit head is read and advanced by one writer
 	head chainHead
+
+	probe probe // the last write probe (Probe)
 }
 
 type chainHead struct {
