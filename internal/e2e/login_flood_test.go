@@ -81,7 +81,7 @@ func BenchmarkLoginFlood(b *testing.B) {
 		admin := ctl{t: b, server: d.addr, home: b.TempDir()}
 		admin.ok("admin-walkthrough-1\n", "login", "--user", "admin", "--password-stdin")
 		admin.ok("", "unit", "add", "BGS", "办公室")
-		admin.ok("", "person", "add", "duty.officer", "值班员", "--unit", "BGS", "--role", "leader", "--password", "duty-officer-pw-1")
+		admin.ok("", "person", "add", "duty.officer", "值班员", "--unit", "BGS", "--password", "duty-officer-pw-1")
 		pid := d.cmd.Process.Pid
 		good := floodClient("127.0.0.2")
 		// The duty officer worked from this desk before (custodyd gives a known-good address the

@@ -29,7 +29,7 @@ func TestConcurrentWrongPasswordsLockTheAccountOnce(t *testing.T) {
 	f := open(t, filepath.Join(t.TempDir(), "custody.db"))
 	ctx := context.Background()
 	f.person(t, "li.ming", custody.Leader)
-	secadmin := f.person(t, "sun.bao", custody.SecAdmin)
+	secadmin := f.secadmin
 	tok, _, err := f.reg.Login(ctx, "li.ming", "li.ming-password", time.Hour)
 	if err != nil {
 		t.Fatal(err)
