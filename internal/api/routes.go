@@ -337,6 +337,12 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
+	// The copy leaves the data directory now: the open file is all that is left of it, and it
+	// vanishes with the descriptor however this request ends (a kill included). custodyd also
+	// removes any backup-* directory a kill left behind at its next start.
+	if err := os.RemoveAll(dir); err != nil {
+		s.log.Warn("backup: remove the temporary copy", "dir", dir, "err", err)
+	}
 	sum := sha256.New()
 	if _, err := io.Copy(sum, f); err != nil {
 		s.fail(w, r, fmt.Errorf("backup: hash the copy: %w", err))

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -42,6 +43,7 @@ func New(cfg Config, log *slog.Logger, out io.Writer, getenv func(string) string
 
 // Run serves until ctx is cancelled.
 func (d *Daemon) Run(ctx context.Context) error {
+	d.cleanBackups()
 	dbPath := filepath.Join(d.cfg.DataDir, "custody.db")
 	st, err := store.Open(ctx, dbPath, d.log)
 	if err != nil {
@@ -188,4 +190,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stop()
 	wg.Wait()
 	return runErr
+}
+
+// cleanBackups removes what a backup interrupted by a kill left in the data directory: a full
+// copy of the register must not lie there for ever.
+func (d *Daemon) cleanBackups() {
+	left, _ := filepath.Glob(filepath.Join(d.cfg.DataDir, "backup-*"))
+	for _, dir := range left {
+		if err := os.RemoveAll(dir); err != nil {
+			d.log.Error("remove an interrupted backup", "path", dir, "err", err)
+			continue
+		}
+		d.log.Warn("removed an interrupted backup left in the data directory", "path", dir)
+	}
 }

@@ -332,3 +332,22 @@ func TestForgedObservationBecomesASecurityAlert(t *testing.T) {
 		t.Errorf("the forged door opening was stored (%d)", n)
 	}
 }
+
+// A backup interrupted by a kill leaves its copy in backup-*/ of the data directory; custodyd
+// removes it at its next start.
+func TestInterruptedBackupIsRemovedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	left := filepath.Join(dir, "backup-1234")
+	if err := os.MkdirAll(left, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(left, "custody.db"), []byte("a full copy of the register"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Default()
+	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", freePort(t)
+	startDaemon(t, cfg)
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Errorf("the interrupted backup is still in the data directory: %v", err)
+	}
+}

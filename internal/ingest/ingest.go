@@ -159,6 +159,8 @@ type Ingest struct {
 	mu     sync.Mutex
 	client paho.Client
 	gaps   map[string]*gap
+	marks  map[string]store.SeqState // each agent's stored seqs, as the last commit left them
+	asked  map[string]time.Time      // when each agent was last asked for a full resync
 	ran    bool
 
 	answers *answers // cmd_results and availability, for Ask
@@ -213,6 +215,8 @@ func New(cfg Config, st Store, keys Keys, handler Handler, reg prometheus.Regist
 		commits: make(chan []item),
 		resyncN: make(chan struct{}, 1),
 		gaps:    map[string]*gap{},
+		marks:   map[string]store.SeqState{},
+		asked:   map[string]time.Time{},
 		answers: newAnswers(),
 	}
 	if cfg.Places != nil {
@@ -432,6 +436,12 @@ func (in *Ingest) check(ctx context.Context, m paho.Message) (item, bool) {
 		in.drop(m, env.Agent, string(wire.ReasonOf(err)), err.Error())
 		return item{}, false
 	}
+	if mark := in.mark(env.Agent); env.Seq > mark.MaxSeen+MaxSeqAhead {
+		// A signed seq far ahead would open a hole no agent can fill (resync for ever) and
+		// poison the lost count: refused, counted, not stored.
+		in.drop(m, env.Agent, "seq_ahead", fmt.Sprintf("seq %d is more than %d ahead of the highest stored (%d)", env.Seq, MaxSeqAhead, mark.MaxSeen))
+		return item{}, false
+	}
 	body, err := env.DecodeBody(wire.DirObs)
 	if err != nil {
 		in.drop(m, env.Agent, string(wire.ReasonOf(err)), err.Error())
@@ -582,19 +592,31 @@ func (in *Ingest) cmdResult(ctx context.Context, e wire.Envelope) {
 		return
 	}
 	in.mu.Lock()
-	g := in.gaps[e.Agent]
-	open := g != nil && g.from < r.Oldest
+	var g gap // a copy: noteStates changes the map's under the lock
+	if p := in.gaps[e.Agent]; p != nil {
+		g = *p
+	}
+	open := g.from > 0 && g.from < r.Oldest
 	in.mu.Unlock()
 	if !open {
 		return
 	}
-	st, err := in.st.SkipObservations(ctx, e.Agent, r.Oldest)
+	oldest := min(r.Oldest, in.mark(e.Agent).MaxSeen+1) // never skip past what was ever stored
+	st, err := in.st.SkipObservations(ctx, e.Agent, oldest)
 	if err != nil {
 		in.log.Error("ingest: closing an unfillable gap failed", "agent", e.Agent, "err", err)
 		return
 	}
+	// Count only seqs that were really missing: at most up to the highest one stored, whatever
+	// oldest the answer claims (a far-future oldest must not poison the metric).
+	lostTo := min(r.Oldest, st.MaxSeen+1)
+	if g.to > 0 {
+		lostTo = min(lostTo, g.to+1) // the hole ends below the next stored seq
+	}
 	in.log.Warn("observations lost for good: the agent no longer holds them", "agent", e.Agent, "from", g.from, "below", r.Oldest)
-	in.m.lost.Add(float64(r.Oldest - g.from))
+	if lostTo > g.from {
+		in.m.lost.Add(float64(lostTo - g.from))
+	}
 	in.noteStates([]store.SeqState{st}, time.Now())
 }
 
@@ -603,6 +625,7 @@ func (in *Ingest) noteStates(states []store.SeqState, now time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for _, st := range states {
+		in.marks[st.Agent] = st
 		if !st.Gap() {
 			delete(in.gaps, st.Agent)
 			continue
@@ -635,7 +658,14 @@ func (in *Ingest) gapLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case agent := <-in.avail:
-			in.resync(ctx, agent, 0, false)
+			// After our own (re)connect, resyncAll has just asked every agent, and the broker
+			// then hands us every retained "online": ask once, not twice.
+			in.mu.Lock()
+			recent := time.Since(in.asked[agent]) < in.cfg.ResyncRetry
+			in.mu.Unlock()
+			if !recent {
+				in.resync(ctx, agent, 0, false)
+			}
 		case <-in.resyncN:
 			in.resyncAll(ctx)
 		case now := <-tick.C:
@@ -760,8 +790,24 @@ func (in *Ingest) resync(ctx context.Context, agent string, from uint64, holeOnl
 		in.log.Warn("ingest: resync request not sent", "agent", agent, "from", from, "err", err)
 		return
 	}
+	if to == 0 {
+		in.mu.Lock()
+		in.asked[agent] = time.Now()
+		in.mu.Unlock()
+	}
 	in.m.resyncs.Inc()
 	in.log.Info("resync requested", "agent", agent, "from", from, "to", to, "cmd", id)
+}
+
+// MaxSeqAhead is how far beyond the highest stored seq of an agent a new seq may be: an outbox
+// keeps days of observations, never a million more than custodyd has seen (docs/limits.md).
+const MaxSeqAhead = 1_000_000
+
+// mark is agent's stored-seq state as the last commit (or start) left it.
+func (in *Ingest) mark(agent string) store.SeqState {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.marks[agent]
 }
 
 func (in *Ingest) seqState(ctx context.Context, agent string) (store.SeqState, error) {

@@ -269,3 +269,44 @@ func asRegisterError(err error, re **register.Error) bool {
 	}
 	return ok
 }
+
+// A signed seq far ahead of the agent's highest stored one is refused (seq_ahead), counted and
+// not stored — no hole opens, no resync is asked for ever — and an answer to resync claiming a
+// far-future oldest cannot make the lost count absurd.
+func TestFarFutureSeqIsRefusedAndLostCannotBePoisoned(t *testing.T) {
+	st := openStore(t, "")
+	e := embedded(t, st)
+	key := enroll(t, st, "agent-1")
+	r := startIngest(t, e, st, nil)
+	a := newAgent(t, e, "agent-1", key)
+	a.publish(wire.KindDoor, door(1), true)
+	waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-1") == 1 }, "the first door stored")
+	a.mu.Lock()
+	a.next = 9_000_000_000_000_000 / 1000 // 9e15, below the wire limit of 2^53-1
+	a.mu.Unlock()
+	a.publish(wire.KindDoor, door(2), true)
+	waitFor(t, 10*time.Second, func() bool { return dropped(r, "seq_ahead") == 1 }, "the far-future seq refused")
+	if n := doors(t, st, "agent-1"); n != 1 {
+		t.Errorf("got %d stored doors, want the far-future one not stored", n)
+	}
+	if g := gauge(r.reg, "custody_ingest_open_gaps"); g != 0 {
+		t.Errorf("got %v open gaps after a refused far-future seq, want 0", g)
+	}
+
+	// An agent whose outbox was pruned answers a real gap with an absurd oldest: lost counts the
+	// seqs that were missing, not 9e15.
+	b := newAgent(t, e, "agent-2", enroll(t, st, "agent-2"))
+	b.mu.Lock()
+	b.next, b.oldest = 10, 9_000_000_000_000_000/1000
+	b.mu.Unlock()
+	b.publish(wire.KindDoor, door(3), true)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(r.logs.String())
+		}
+	})
+	waitFor(t, 10*time.Second, func() bool { return gauge(r.reg, "custody_ingest_open_gaps") == 0 && rows(t, st, "agent-2") >= 2 }, "the gap closed")
+	if got := metricValue(r.reg, "custody_ingest_lost_total", ""); got != 9 {
+		t.Errorf("lost seqs: got %v, want 9 (seqs 1–9), not the claimed oldest", got)
+	}
+}
