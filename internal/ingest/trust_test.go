@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -309,4 +310,73 @@ func TestFarFutureSeqIsRefusedAndLostCannotBePoisoned(t *testing.T) {
 	if got := metricValue(r.reg, "custody_ingest_lost_total", ""); got != 9 {
 		t.Errorf("lost seqs: got %v, want 9 (seqs 1–9), not the claimed oldest", got)
 	}
+}
+
+// The MQTT side of the hostile-input suite: an enrolled agent, through the broker's ACL, sends
+// forged, replayed, cross-agent, oversized, unknown and far-future envelopes on its own topic.
+// Each is dropped and counted under its reason, and nothing of it is stored; a good envelope
+// before and after is stored (the connection survived).
+func TestHostileEnvelopesAreCountedDrops(t *testing.T) {
+	st := openStore(t, "")
+	e := embedded(t, st)
+	k1, k2 := enroll(t, st, "agent-1"), enroll(t, st, "agent-2")
+	if err := st.Write(context.Background(), func(tx *sql.Tx) error {
+		for _, c := range [][2]string{{"C-1", "agent-1"}, {"C-2", "agent-2"}} {
+			if _, err := tx.Exec(`INSERT INTO cabinets(code, name, agent_id, created_at) VALUES (?,?,?,?)`, c[0], "柜", c[1], store.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := startIngest(t, e, st, func(c *ingest.Config) { c.Places = register.New(st, nil) })
+	a := newAgent(t, e, "agent-1", k1)
+	good := func(state string) {
+		t.Helper()
+		before := doors(t, st, "agent-1")
+		a.publish(wire.KindDoor, wire.Door{Cabinet: "C-1", State: state}, true)
+		waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-1") == before+1 }, "a good door stored")
+	}
+	good("open")
+	_, replay := a.seal(wire.KindDoor, wire.Door{Cabinet: "C-1", State: "closed"})
+	a.raw(replay)
+	waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-1") == 2 }, "the door to replay stored")
+
+	sealed := func(key []byte, agent string, seq uint64, kind string, body any) []byte {
+		env, err := wire.Seal(wire.DirObs, key, agent, "boot-x", seq, fmt.Sprintf("x-%s-%d", agent, seq), time.Now(), kind, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := env.Marshal()
+		return p
+	}
+	wrongKey := make([]byte, 32)
+	cases := []struct {
+		name, reason string
+		payload      []byte
+	}{
+		{"forged MAC", "bad_mac", sealed(wrongKey, "agent-1", 100, wire.KindDoor, wire.Door{Cabinet: "C-1", State: "open"})},
+		{"replayed", "duplicate", replay},
+		{"another agent's envelope on my topic", "agent_mismatch", sealed(k2, "agent-2", 1, wire.KindDoor, wire.Door{Cabinet: "C-2", State: "open"})},
+		{"another agent's cabinet", "not_bound", sealed(k1, "agent-1", 101, wire.KindDoor, wire.Door{Cabinet: "C-2", State: "open"})},
+		{"an unregistered cabinet", "not_bound", sealed(k1, "agent-1", 102, wire.KindDoor, wire.Door{Cabinet: "C-99", State: "open"})},
+		{"far-future seq", "seq_ahead", sealed(k1, "agent-1", 5_000_000_000, wire.KindDoor, wire.Door{Cabinet: "C-1", State: "open"})},
+		{"oversized", "oversized", bytes.Repeat([]byte(" "), wire.MaxPayload+1)},
+		{"not JSON", "malformed", []byte("\x00\xff{{{")},
+	}
+	for _, c := range cases {
+		before, stored := dropped(r, c.reason), doors(t, st, "agent-1")
+		if tok := a.raw(c.payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("%s: publish: %v", c.name, tok.Error())
+		}
+		waitFor(t, 10*time.Second, func() bool { return dropped(r, c.reason) >= before+1 }, c.name+" counted as "+c.reason)
+		if n := doors(t, st, "agent-1"); n != stored {
+			t.Errorf("%s: stored %d doors, want none", c.name, n-stored)
+		}
+	}
+	if n := doors(t, st, "agent-2"); n != 0 {
+		t.Errorf("agent-2 has %d stored doors: a cross-agent envelope got in", n)
+	}
+	good("closed") // the agent's connection and ingest both survived
 }
