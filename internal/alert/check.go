@@ -56,6 +56,7 @@ type Checker struct {
 	cabs      map[string]*cabinetState          // cabinet → its alarms and recent events (alarm.go)
 	hours     *reconcile.Hours                  // working hours, for door openings; nil: unknown
 	losses    Losses                            // open loss cases; nil: no reported_lost check
+	terms     Terms                             // terms ending soon; nil: no term_expiring check
 	// history is each tag's read record in its cabinet's complete rounds (issue 22: the chance a
 	// present tag went unread is that tag's, not the typical one's); histRound is the round last
 	// added per cabinet, so a report reconciled again (a recheck, a restart) is not counted twice.
@@ -68,6 +69,14 @@ type Checker struct {
 // Losses lists the copies of open loss cases (the register's 追查); the daemon adapts
 // register.OpenLosses to it.
 type Losses func(ctx context.Context) ([]reconcile.Loss, error)
+
+// Terms lists the classified documents whose secrecy term ends within the reminder days, with
+// today's date in the site's zone; the daemon adapts register.TermsDue to it.
+type Terms func(ctx context.Context) (terms []reconcile.Term, today string, within int, err error)
+
+// SetTerms makes the site check remind of secrecy terms ending (term_expiring). Call it before
+// the checker runs.
+func (c *Checker) SetTerms(f Terms) { c.terms = f }
 
 // SetLosses makes the site check keep reported_lost alerts in line with the open loss cases.
 // Call it before the checker runs.
@@ -418,6 +427,14 @@ func (c *Checker) Site(ctx context.Context, hours reconcile.Hours, doorLimit, of
 		}
 		fs = append(fs, reconcile.ReportedLosses(ls)...)
 		kinds = append(kinds, reconcile.ReportedLost)
+	}
+	if c.terms != nil {
+		ts, today, within, err := c.terms(ctx)
+		if err != nil {
+			return fmt.Errorf("secrecy terms: %w", err)
+		}
+		fs = append(fs, reconcile.TermsExpiring(ts, today, within, now)...)
+		kinds = append(kinds, reconcile.TermExpiring)
 	}
 	return c.book.Apply(ctx, Evaluation{Findings: fs, Scope: &Scope{Kinds: kinds}})
 }

@@ -93,6 +93,8 @@ func SeverityOf(kind reconcile.Kind, level custody.Level, confirmedLoss, ours bo
 		s = Warning
 	case reconcile.SentSeen:
 		s = Major // the handover to the bureau and the cabinet disagree; top-secret: critical
+	case reconcile.TermExpiring:
+		return Info // a reminder: a decision is due, nothing is wrong yet
 	case reconcile.UnrecordedReturn:
 		s = Info
 	case reconcile.UnknownTag:
@@ -204,5 +206,6 @@ func leadersAtOnce(a Alert) bool {
 // security administrator (安全保密管理员) hears through this audience.
 func secrecyOffice(a Alert) bool {
 	return a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen || a.Kind == reconcile.NotBound || a.Kind == reconcile.ReportedLost ||
-		a.Kind == reconcile.AccountLocked
+		a.Kind == reconcile.AccountLocked ||
+		a.Kind == reconcile.TermExpiring // the security administrator hears of terms ending
 }

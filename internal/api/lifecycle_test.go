@@ -286,3 +286,92 @@ func TestDestructionByTheBureau(t *testing.T) {
 		}
 	}
 }
+
+// Secrecy term, level change, declassification (issue 14 point 6): the term is structured and
+// custodyd knows when it ends; the expiring list and the site check's reminder name the document
+// whose term ends within 30 days; a 密级变更 needs the deciding authority and its document number,
+// is audited and shows in the marks; a declassified document leaves the ledger and only its copies
+// can be released from custody.
+func TestSecrecyTermsAndDeclassification(t *testing.T) {
+	e, items := lifecycleEnv(t) // goodDoc: 机密, 10年 from 2026-11-01
+	ctx := context.Background()
+	issued := time.Now().In(e.api.reg.Zone().Location()).AddDate(-1, 0, 10).Format(time.DateOnly)
+	var res register.ReceiveResult
+	e.decode(e.do("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"京保〔2025〕9号","title":"年度工作要点","issuing_unit":"BGS","level":"机密","issued_on":"`+issued+`","secrecy_term":"1年","copies":2},"cabinet":"C-01","from":"市委机要局"}`, nil), 201, &res)
+	wantEnd := time.Now().In(e.api.reg.Zone().Location()).AddDate(0, 0, 10).Format(time.DateOnly)
+	if res.Document.TermEnd != wantEnd {
+		t.Errorf("term end of 1年 from %s: got %q, want %s", issued, res.Document.TermEnd, wantEnd)
+	}
+	e.must("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"京保〔2026〕1号","title":"长期文件","issuing_unit":"BGS","level":"绝密","issued_on":"2026-01-05","secrecy_term":"长期","copies":1},"cabinet":"C-01","from":"市委机要局"}`, 201)
+
+	var expiring []register.Document
+	e.decode(e.do("li.ming", "GET", "/api/v1/documents/expiring", "", nil), 200, &expiring)
+	if len(expiring) != 1 || expiring[0].Number != "京保〔2025〕9号" {
+		t.Fatalf("expiring within 30 days: got %+v, want only 京保〔2025〕9号", expiring)
+	}
+	// The site check reminds: a term_expiring alert for that document (custodian and security
+	// administrator; content-free outside as every alert).
+	book := alert.NewBook(e.api.st, slog.New(slog.DiscardHandler), nil)
+	chk := alert.NewChecker(e.api.st, book, nil, reconcile.Policy{}, "", slog.New(slog.DiscardHandler))
+	chk.SetTerms(TermsDue(e.api.reg))
+	if err := chk.Site(ctx, reconcile.Hours{Location: time.UTC, Start: 0, End: 24 * time.Hour, Days: []time.Weekday{0, 1, 2, 3, 4, 5, 6}}, time.Hour, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	var alerts []alert.Alert
+	e.decode(e.do("wang.fang", "GET", "/api/v1/alerts?kind=term_expiring", "", nil), 200, &alerts)
+	if len(alerts) != 1 || alerts[0].Subject != fmt.Sprintf("document/%d", res.Document.ID) {
+		t.Fatalf("term reminder: got %+v, want one for document %d", alerts, res.Document.ID)
+	}
+
+	// 密级变更: refused without the deciding authority's document number; recorded with it.
+	status, eb := e.errorOf(e.do("wang.fang", "POST", "/api/v1/level-changes", `{"number":"国保〔2026〕7号","level":"秘密","authority":"市委办公室"}`, nil))
+	if status != 400 || !strings.Contains(eb.Error.Message, "决定文号") {
+		t.Errorf("level change without decision_no: got %d %q", status, eb.Error.Message)
+	}
+	if status, _ := e.errorOf(e.do("li.ming", "POST", "/api/v1/level-changes", `{"number":"国保〔2026〕7号","level":"秘密","authority":"x","decision_no":"y"}`, nil)); status != 403 {
+		t.Errorf("a leader recording a level change: got %d, want 403", status)
+	}
+	var d register.Document
+	e.decode(e.do("wang.fang", "POST", "/api/v1/level-changes", `{"number":"国保〔2026〕7号","level":"秘密","term":"5年","authority":"市委办公室","decision_no":"市委办〔2026〕41号"}`, nil), 200, &d)
+	if d.Level != custody.Confidential || d.SecrecyTerm != "5年" {
+		t.Errorf("after the level change: got %s %s, want confidential 5年", d.Level, d.SecrecyTerm)
+	}
+	code, csv := e.body("li.ming", "/api/v1/reports/ledger?format=csv&level=秘密")
+	if code != 200 || !strings.HasPrefix(strings.TrimPrefix(csv, "\ufeff"), "秘密★5年") || strings.Count(csv, "国保〔2026〕7号") != 3 {
+		t.Errorf("ledger of 秘密 after the change: got %d\n%s\nwant the 3 copies marked 秘密★5年", code, csv)
+	}
+	_, audit := e.body("zhao.lei", "/api/v1/audit")
+	if !strings.Contains(audit, "document.level_change") || !strings.Contains(audit, "市委办〔2026〕41号") {
+		t.Error("the level change is not in the audit log with its decision number")
+	}
+
+	// 解密: copies of a classified document cannot be released; a declassified one leaves the
+	// register and its copies can.
+	status, _ = e.errorOf(e.do("wang.fang", "POST", "/api/v1/releases", fmt.Sprintf(`{"items":[%d]}`, items[0].ID), nil))
+	if status != 422 {
+		t.Errorf("release of a classified copy: got %d, want 422", status)
+	}
+	e.decode(e.do("wang.fang", "POST", "/api/v1/declassifications", `{"number":"京保〔2025〕9号","authority":"市委机要局","decision_no":"机要〔2026〕12号"}`, nil), 200, &d)
+	if d.Declassified == "" {
+		t.Fatalf("declassified: got %+v", d)
+	}
+	if status, _ := e.errorOf(e.do("wang.fang", "POST", "/api/v1/declassifications", `{"number":"京保〔2025〕9号","authority":"a","decision_no":"b"}`, nil)); status != 409 {
+		t.Errorf("declassifying twice: got %d, want 409", status)
+	}
+	var rows []register.LedgerRow
+	e.decode(e.do("li.ming", "GET", "/api/v1/reports/ledger", "", nil), 200, &rows)
+	for _, r := range rows {
+		if r.Document == "京保〔2025〕9号" {
+			t.Errorf("the declassified document is still in the classified register: %+v", r)
+		}
+	}
+	var released []register.Item
+	e.decode(e.do("wang.fang", "POST", "/api/v1/releases", fmt.Sprintf(`{"items":[%d,%d],"note":"解密后解除管理"}`, res.Items[0].ID, res.Items[1].ID), nil), 200, &released)
+	if len(released) != 2 || released[0].State != custody.Released {
+		t.Errorf("released: got %+v", released)
+	}
+	e.decode(e.do("li.ming", "GET", "/api/v1/documents/expiring", "", nil), 200, &expiring)
+	if len(expiring) != 0 {
+		t.Errorf("expiring after declassification: got %+v, want none", expiring)
+	}
+}

@@ -34,6 +34,21 @@ func OpenLosses(reg *register.Register) alert.Losses {
 	}
 }
 
+// TermsDue adapts the register's terms ending soon to what the alert checker reads.
+func TermsDue(reg *register.Register) alert.Terms {
+	return func(ctx context.Context) ([]reconcile.Term, string, int, error) {
+		ds, err := reg.TermsDue(ctx)
+		if err != nil {
+			return nil, "", 0, err
+		}
+		out := make([]reconcile.Term, len(ds))
+		for i, d := range ds {
+			out[i] = reconcile.Term{DocumentID: d.DocumentID, Number: d.Number, Level: d.Level, End: d.End}
+		}
+		return out, reg.Today(), register.TermReminder, nil
+	}
+}
+
 // raiseLosses brings the reported_lost alerts in line with the open loss cases.
 func (s *Server) raiseLosses(ctx context.Context) {
 	ls, err := OpenLosses(s.reg)(ctx)

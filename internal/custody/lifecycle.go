@@ -18,10 +18,12 @@ const (
 	SentForDestruction State = "sent_for_destruction"
 	Destroyed          State = "destroyed" // 已销毁: the bureau's destruction certificate is entered
 	Lost               State = "lost"      // 丢失: reported lost
+	// Released is 解除管理: a copy of a declassified document released from custody.
+	Released State = "released"
 )
 
 // States lists every state.
-var States = []State{Registered, InCabinet, CheckedOut, OutOfOffice, InTransit, TransferredOut, DestructionPending, SentForDestruction, Destroyed, Lost}
+var States = []State{Registered, InCabinet, CheckedOut, OutOfOffice, InTransit, TransferredOut, DestructionPending, SentForDestruction, Destroyed, Lost, Released}
 
 var stateText = map[State]Text{
 	Registered:         {"已登记", "Registered"},
@@ -34,6 +36,7 @@ var stateText = map[State]Text{
 	SentForDestruction: {"已送销", "Sent for destruction"},
 	Destroyed:          {"已销毁", "Destroyed"},
 	Lost:               {"丢失", "Lost"},
+	Released:           {"已解除管理", "Released (declassified)"},
 }
 
 // Text returns the display names of the state.
@@ -61,10 +64,11 @@ const (
 	ReportLost        Action = "report_lost"        // 报失
 	Recover           Action = "recover"            // 找回: a lost item found and stored again
 	ArchiveTransferTo Action = "archive"            // 归档: hand to the archive (a transfer out)
+	Release           Action = "release"            // 解除管理: a declassified document's copy leaves custody
 )
 
 // Actions lists every action.
-var Actions = []Action{Store, CheckOut, Return, Handover, TakeOut, Dispatch, Receive, TransferOut, ListDestruction, Unlist, Destroy, CertifyDestroyed, ReportLost, Recover, ArchiveTransferTo}
+var Actions = []Action{Store, CheckOut, Return, Handover, TakeOut, Dispatch, Receive, TransferOut, ListDestruction, Unlist, Destroy, CertifyDestroyed, ReportLost, Recover, ArchiveTransferTo, Release}
 
 var actionText = map[Action]Text{
 	Store:             {"入柜", "store"},
@@ -82,6 +86,7 @@ var actionText = map[Action]Text{
 	ReportLost:        {"报失", "report lost"},
 	Recover:           {"找回入柜", "recover and store"},
 	ArchiveTransferTo: {"归档", "archive"},
+	Release:           {"解除管理", "release from custody"},
 }
 
 // Text returns the display names of the action.
@@ -134,6 +139,8 @@ var lifecycle = map[edge]step{
 	{DestructionPending, ReportLost}:       {Lost, []Role{Custodian, Leader}},
 	{SentForDestruction, ReportLost}:       {Lost, []Role{Custodian, Leader}},
 	{Lost, Recover}:                        {InCabinet, []Role{Custodian}},
+	// Only for a declassified document (checked in package register).
+	{InCabinet, Release}: {Released, []Role{Custodian}},
 }
 
 // Check says whether an actor holding role may take action on an item in state from, and the

@@ -29,6 +29,7 @@ var allowed = []struct {
 	{DestructionPending, Unlist, Custodian, InCabinet, "taken off the list"},
 	{DestructionPending, Destroy, Custodian, SentForDestruction, "an approved batch handed to the bureau (送销)"},
 	{SentForDestruction, CertifyDestroyed, Custodian, Destroyed, "the bureau's certificate entered"},
+	{InCabinet, Release, Custodian, Released, "a declassified document's copy released (checked in register)"},
 	{SentForDestruction, ReportLost, Custodian, Lost, ""},
 	{SentForDestruction, ReportLost, Leader, Lost, ""},
 	{Registered, ReportLost, Custodian, Lost, "loss reported by the custodian"},

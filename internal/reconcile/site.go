@@ -191,3 +191,38 @@ func ReportedLosses(losses []Loss) []Finding {
 	sortFindings(out)
 	return out
 }
+
+// Term is a classified document whose secrecy term ends on End (YYYY-MM-DD, the site's dates).
+type Term struct {
+	DocumentID int64         `json:"document_id"`
+	Number     string        `json:"number"`
+	Level      custody.Level `json:"level"`
+	End        string        `json:"end"`
+}
+
+// TermsExpiring returns a term_expiring finding for each document whose term ends on or before
+// today + within days (today and End are site dates, YYYY-MM-DD): the custodian and the security
+// administrator decide with the issuing unit whether to declassify, extend or change the level.
+func TermsExpiring(terms []Term, today string, within int, now time.Time) []Finding {
+	t, err := time.Parse(time.DateOnly, today)
+	if err != nil {
+		return nil
+	}
+	limit := t.AddDate(0, 0, within).Format(time.DateOnly)
+	var out []Finding
+	for _, d := range terms {
+		if d.End == "" || d.End > limit {
+			continue
+		}
+		f := Finding{Kind: TermExpiring, Subject: "document/" + strconv.FormatInt(d.DocumentID, 10), Confidence: Confirmed, Item: d.Number, Level: d.Level, At: now,
+			Evidence: Evidence{Reason: "term_end_" + d.End}}
+		if d.End < today {
+			f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 的保密期限已于 %s 届满，尚未登记解密或变更", d.Number, d.End), EN: fmt.Sprintf("the secrecy term of document %s ended on %s; no declassification or change is recorded", d.Number, d.End)}
+		} else {
+			f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 的保密期限将于 %s 届满，请与发文单位确定解密、延期或变更密级", d.Number, d.End), EN: fmt.Sprintf("the secrecy term of document %s ends on %s: settle declassification, extension or a level change with the issuing unit", d.Number, d.End)}
+		}
+		out = append(out, f)
+	}
+	sortFindings(out)
+	return out
+}

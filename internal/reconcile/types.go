@@ -61,13 +61,16 @@ const (
 	// AccountLocked is an account locked after repeated wrong passwords (issue 12): someone may be
 	// guessing; the security administrator looks into it and unlocks.
 	AccountLocked Kind = "account_locked"
+	// TermExpiring is a document whose secrecy term ends within the reminder days (or has ended)
+	// without a level change or declassification recorded.
+	TermExpiring Kind = "term_expiring"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag,
 	Overdue, InventoryMissed, InventoryIncomplete, DoorLeftOpen, DoorAfterHours, AgentOffline,
 	Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault, NotBound,
-	ReportedLost, SentSeen, AccountLocked}
+	ReportedLost, SentSeen, AccountLocked, TermExpiring}
 
 var kindText = map[Kind]custody.Text{
 	Missing:             {ZH: "缺失", EN: "Missing"},
@@ -92,6 +95,7 @@ var kindText = map[Kind]custody.Text{
 	ReportedLost:        {ZH: "报失", EN: "Reported lost"},
 	SentSeen:            {ZH: "已送销文件在柜内被读到", EN: "Item sent for destruction read in a cabinet"},
 	AccountLocked:       {ZH: "账户因连续输错密码被锁定", EN: "Account locked after repeated wrong passwords"},
+	TermExpiring:        {ZH: "保密期限即将届满", EN: "Secrecy term ending"},
 }
 
 // Text is the display name of the kind.

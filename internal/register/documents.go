@@ -32,6 +32,11 @@ type Document struct {
 	ScopePeople  []string      `json:"scope_people,omitempty"`
 	TitleDigest  string        `json:"title_sha256,omitempty"`
 	TitleVisible bool          `json:"title_visible"`
+	// The term as structured (issue 14 point 6): it counts from TermStart (YYYY-MM-DD, default
+	// the 成文日期) and ends on TermEnd ("" for 长期). Declassified is when a 解密 was recorded.
+	TermStart    string `json:"term_start,omitempty"`
+	TermEnd      string `json:"term_end,omitempty"`
+	Declassified string `json:"declassified_at,omitempty"`
 }
 
 var registerDocs = custody.Text{ZH: "登记文件", EN: "register documents"}
@@ -77,6 +82,12 @@ func (d *Document) validate() error {
 	if on.Before(custody.EarliestDocDate) || on.After(custody.LatestDocDate(time.Now())) {
 		return refuse(CodeInvalid, "成文日期 %s 不在 1949-10-01 至一年后之间", "issued_on %s is not between 1949-10-01 and a year from now", d.IssuedOn)
 	}
+	if d.TermStart != "" {
+		if _, err := time.Parse("2006-01-02", d.TermStart); err != nil {
+			return refuse(CodeInvalid, "保密期限起算日期 %q 应为 YYYY-MM-DD", "term_start %q must be YYYY-MM-DD", d.TermStart)
+		}
+	}
+	d.TermEnd, d.Declassified = "", ""
 	return nil
 }
 
@@ -111,7 +122,8 @@ func (r *Register) RegisterDocument(ctx context.Context, a Actor, d Document) (D
 
 // Documents lists documents; titles are redacted for the 三员.
 func (r *Register) Documents(ctx context.Context, a Actor) ([]Document, error) {
-	rows, err := r.st.DB().QueryContext(ctx, `SELECT d.id, d.number, d.title, u.code, d.level, d.issued_on, d.secrecy_term, d.copies FROM documents d JOIN units u ON u.id = d.issuing_unit_id ORDER BY d.id`)
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT d.id, d.number, d.title, u.code, d.level, d.issued_on, d.secrecy_term, d.copies, coalesce(d.term_start, d.issued_on), coalesce(d.declassified_at, '')
+		FROM documents d JOIN units u ON u.id = d.issuing_unit_id ORDER BY d.id`)
 	if err != nil {
 		return nil, storeErr("list documents", err)
 	}
@@ -119,9 +131,10 @@ func (r *Register) Documents(ctx context.Context, a Actor) ([]Document, error) {
 	var out []Document
 	for rows.Next() {
 		var d Document
-		if err := rows.Scan(&d.ID, &d.Number, &d.Title, &d.IssuingUnit, &d.Level, &d.IssuedOn, &d.SecrecyTerm, &d.Copies); err != nil {
+		if err := rows.Scan(&d.ID, &d.Number, &d.Title, &d.IssuingUnit, &d.Level, &d.IssuedOn, &d.SecrecyTerm, &d.Copies, &d.TermStart, &d.Declassified); err != nil {
 			return nil, err
 		}
+		d.TermEnd, _ = termOf(d.SecrecyTerm).End(d.TermStart)
 		d.TitleDigest = digest(d.Title)
 		d.TitleVisible = a.SeesTitles()
 		if !d.TitleVisible {
@@ -143,8 +156,8 @@ func (r *Register) registerTx(ctx context.Context, tx *store.Tx, a Actor, d *Doc
 			return err
 		}
 		now := store.Now()
-		res, err := tx.ExecContext(ctx, `INSERT INTO documents(number, title, issuing_unit_id, level, issued_on, secrecy_term, copies, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?)`,
-			d.Number, d.Title, unit, d.Level, d.IssuedOn, d.SecrecyTerm, d.Copies, a.ID, now)
+		res, err := tx.ExecContext(ctx, `INSERT INTO documents(number, title, issuing_unit_id, level, issued_on, secrecy_term, copies, created_by, created_at, term_start) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+			d.Number, d.Title, unit, d.Level, d.IssuedOn, d.SecrecyTerm, d.Copies, a.ID, now, nullStr(d.TermStart))
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "发文字号 %q 已登记", "document number %q is already registered", d.Number)
 		}

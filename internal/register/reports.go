@@ -48,7 +48,8 @@ func (r *Register) Ledger(ctx context.Context, a Actor, f LedgerFilter) ([]Ledge
 		FROM items i JOIN documents d ON d.id = i.document_id JOIN units iu ON iu.id = d.issuing_unit_id
 		LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN cabinets hc ON hc.id = i.home_cabinet_id LEFT JOIN units ku ON ku.id = hc.unit_id
 		LEFT JOIN people p ON p.id = i.holder_id`
-	var where []string
+	// A declassified document has left the classified register (issue 14 point 6).
+	where := []string{"d.declassified_at IS NULL"}
 	var args []any
 	if f.Unit != "" {
 		where, args = append(where, "coalesce(ku.code, iu.code) = ?"), append(args, f.Unit)
