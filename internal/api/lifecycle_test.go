@@ -229,8 +229,9 @@ func TestReceiveNumbersAsPrinted(t *testing.T) {
 // are 已送销, not 已销毁, until the bureau's certificate number is entered. The receipt says 送销.
 func TestDestructionByTheBureau(t *testing.T) {
 	e, items := lifecycleEnv(t)
-	e.must("admin", "POST", "/api/v1/people", `{"username":"li.na","name":"李娜","unit":"BGS","roles":["custodian"],"password":"li.na-password"}`, 201)
-	e.must("admin", "POST", "/api/v1/badges", `{"username":"li.na","code":"B-0007","pin":"1357"}`, 200)
+	e.named("li.na", "李娜", "BGS", "custodian")
+	e.must("admin", "POST", "/api/v1/badges", `{"username":"li.na","code":"B-0007"}`, 200)
+	e.must("li.na", "POST", "/api/v1/me/badge-pin", `{"new":"1357"}`, 200)
 	var b register.Batch
 	e.decode(e.do("wang.fang", "POST", "/api/v1/destructions", fmt.Sprintf(`{"items":[%d,%d,%d],"reason":"保密期限届满"}`, items[0].ID, items[1].ID, items[2].ID), nil), 201, &b)
 	e.must("li.ming", "POST", fmt.Sprintf("/api/v1/approvals/%d/decide", b.Approval), `{"approve":true,"note":"同意送保密局销毁"}`, 200)
