@@ -3,6 +3,9 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# make test's runner: go test's own lines (ok/FAIL per package, failures in full), then one line
+# counting passed, failed and skipped tests.
+GOTESTSUM ?= gotest.tools/gotestsum@v1.13.0
 BENCHTIME ?= 1s
 # The build's identity, printed by every program's --version and exported as custody_build_info.
 # A tag v1.2.3 gives 1.2.3; an untagged tree 0.1.0~git<commit> (sorts before 0.1.0 in dpkg and rpm).
@@ -22,7 +25,7 @@ run:
 # the embedded broker and Mosquitto on 127.0.0.1:1883) and the C reference codec's tests.
 test: setup
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) run $(GOTESTSUM) --format standard-quiet --format-hide-empty-pkg -- -race -count=1 -timeout 20m ./...
 	@# The site's zone is Asia/Shanghai whatever the host's: the suites that read and show times
 	@# people type run again on a host clock set to New York (an 8 h bug cannot pass both runs).
 	TZ=America/New_York $(GO) test -count=1 -timeout 20m ./internal/sitetime ./internal/register ./internal/report ./internal/ctl ./internal/console

@@ -70,7 +70,7 @@ func init() {
 				fmt.Fprintln(c.Stdout, c.say("已登录，令牌有效至 "+resp.Expires, "logged in; the token is valid until "+resp.Expires))
 				return nil
 			}},
-		command{name: "passwd", args: "", help: "change my password (old and new read from the terminal or two lines of stdin)",
+		command{name: "passwd", args: "", help: "change my password (at a terminal: the current one, then the new one twice; or two lines of stdin)",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
 				old, err := c.password(false, "当前密码：", "Current password: ")
 				if err != nil {
@@ -79,6 +79,15 @@ func init() {
 				nw, err := c.password(false, "新密码（至少 10 个字符）：", "New password (at least 10 characters): ")
 				if err != nil {
 					return err
+				}
+				if c.interactive() { // typed unseen, so typed twice
+					again, err := c.password(false, "再次输入新密码：", "New password again: ")
+					if err != nil {
+						return err
+					}
+					if again != nw {
+						return exitf(ExitUsage, "%s", c.say("两次输入的新密码不一致，密码未修改", "the two new passwords differ; the password is unchanged"))
+					}
 				}
 				if err := c.call(ctx, "POST", "/api/v1/me/password", map[string]string{"old": old, "new": nw}, nil); err != nil {
 					return err
@@ -497,6 +506,12 @@ func (c *CLI) writeOut(path string, r io.Reader) error {
 }
 
 // password reads a password: without echo from a terminal, or as one line of standard input.
+// interactive reports whether passwords are typed at a terminal (not piped in).
+func (c *CLI) interactive() bool {
+	f, ok := c.Stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 func (c *CLI) password(fromStdin bool, zh, en string) (string, error) {
 	if f, ok := c.Stdin.(*os.File); ok && !fromStdin && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprint(c.Stderr, c.say(zh, en))

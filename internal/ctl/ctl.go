@@ -89,8 +89,13 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	global.BoolVar(&c.json, "json", false, "print JSON for scripts")
 	global.StringVar(&c.lang, "lang", firstNonEmpty(c.Getenv("CUSTODY_LANG"), "zh-CN"), "language of messages: zh-CN or en (env CUSTODY_LANG)")
 	showVersion := global.Bool("version", false, "print custodyctl's version and exit")
-	global.Usage = func() { c.usage() }
+	global.Usage = func() {}
 	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) { // --help asked for is an answer, not a mistake
+			c.usage(c.Stdout)
+			return ExitOK
+		}
+		c.usage(c.Stderr)
 		return ExitUsage
 	}
 	if *showVersion {
@@ -98,22 +103,27 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return ExitOK
 	}
 	rest := global.Args()
+	if len(rest) > 0 && rest[0] == "help" {
+		return c.help(rest[1:])
+	}
 	cmd, n := c.find(rest)
 	if cmd == nil {
-		c.usage()
+		if len(rest) == 0 {
+			c.usage(c.Stderr)
+			return ExitUsage
+		}
+		c.lang = langIn(rest, c.lang) // the message in the language asked for, wherever --lang stands
+		fmt.Fprintf(c.Stderr, "custodyctl: %s\n", c.say(
+			fmt.Sprintf("没有命令 %q；custodyctl help 列出全部命令", strings.Join(rest[:min(2, len(rest))], " ")),
+			fmt.Sprintf("no command %q; custodyctl help lists them all", strings.Join(rest[:min(2, len(rest))], " "))))
 		return ExitUsage
 	}
-	fs := flag.NewFlagSet("custodyctl "+cmd.name, flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	fs.BoolVar(&c.json, "json", c.json, "print JSON for scripts")
-	if cmd.flags != nil {
-		cmd.flags(fs)
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(c.Stderr, "usage: custodyctl %s [flags] %s\n  %s\n", cmd.name, cmd.args, cmd.help)
-		fs.PrintDefaults()
-	}
+	fs := c.flagSet(cmd, c.Stderr)
 	if err := fs.Parse(interleave(fs, rest[n:])); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			c.commandUsage(cmd, c.Stdout)
+			return ExitOK
+		}
 		return ExitUsage
 	}
 	c.token = c.Getenv("CUSTODY_TOKEN")
@@ -127,7 +137,7 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		if errors.As(err, &ee) {
 			fmt.Fprintln(c.Stderr, "custodyctl:", ee.msg)
 			if ee.code == ExitUsage {
-				fs.Usage()
+				c.commandUsage(cmd, c.Stderr)
 			}
 			return ee.code
 		}
@@ -179,8 +189,8 @@ func (c *CLI) find(args []string) (*command, int) {
 	return best, bestN
 }
 
-func (c *CLI) usage() {
-	fmt.Fprintln(c.Stderr, "usage: custodyctl [--server URL] [--json] [--lang zh-CN|en] COMMAND ...\n\ncommands:")
+func (c *CLI) usage(out io.Writer) {
+	fmt.Fprintln(out, "usage: custodyctl [--server URL] [--json] [--lang zh-CN|en] COMMAND ...\n\ncommands:")
 	names := make([]string, 0, len(commands))
 	byName := map[string]command{}
 	for _, cmd := range commands {
@@ -188,12 +198,13 @@ func (c *CLI) usage() {
 		byName[cmd.name] = cmd
 	}
 	sort.Strings(names)
-	w := newTable(c.Stderr)
+	w := newTable(out)
 	for _, n := range names {
 		fmt.Fprintf(w, "  %s %s\t%s\n", n, byName[n].args, byName[n].help)
 	}
 	w.Flush()
-	fmt.Fprintln(c.Stderr, "\nexit status: 0 ok, 1 failed, 2 usage, 3 not logged in or not allowed, 4 not found, 5 conflict or refused by a rule, 6 custodyd unreachable, 7 audit chain broken")
+	fmt.Fprintln(out, "\ncustodyctl help COMMAND shows a command's flags; --lang, --server and --json may stand anywhere on the line.")
+	fmt.Fprintln(out, "\nexit status: 0 ok, 1 failed, 2 usage, 3 not logged in or not allowed, 4 not found, 5 conflict or refused by a rule, 6 custodyd unreachable, 7 audit chain broken")
 }
 
 func (c *CLI) tokenPath() string {
@@ -292,6 +303,10 @@ func (c *CLI) output(v any, print func(w io.Writer)) error {
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
+	}
+	if isEmptyList(v) {
+		_, err := fmt.Fprintln(c.Stdout, c.say("无", "none"))
+		return err
 	}
 	t := newTable(c.Stdout)
 	print(t)
