@@ -10,9 +10,12 @@
 // are common. So an absent tag is never more than `suspected` on one round; the caller must command
 // a confirming inventory at once (Result.Confirm), and only a second, independent miss — with the
 // combined chance that a present tag went unread on every pass below Policy.MaxUnread — makes it
-// `confirmed`. That chance is estimated from the round itself: how often the other tags of the
-// cabinet were read, fitted as a zero-truncated binomial over the passes (a capture–recapture
-// model, M0), and shown in the evidence. An incomplete round (antenna fault, interrupted, the door
+// `confirmed`. That chance is the missed tag's own (TagPUnread): the round gives a prior — how
+// often the cabinet's tags were read, fitted as a zero-truncated binomial over the passes (a
+// capture–recapture model, M0), and how much they differ — and the tag's read history in earlier
+// rounds (Input.History) sharpens it; the chance of no read in N passes is averaged over what the
+// tag's rate may be. It is shown in the evidence, and docs/miss-calibration.md checks it against
+// the simulator. An incomplete round (antenna fault, interrupted, the door
 // opened during it) never produces `missing`.
 package reconcile
 
