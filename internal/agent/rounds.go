@@ -198,7 +198,7 @@ func inventoryBody(r round.Result) wire.Inventory {
 			b.Complete = &f
 			break
 		}
-		b.Tags = append(b.Tags, wire.TagRead{EPC: t.EPC, Antenna: t.Antenna, RSSI: t.MeanRSSI, Reads: t.Reads,
+		b.Tags = append(b.Tags, wire.TagRead{EPC: t.EPC, Antenna: t.Antenna, RSSI: t.MeanRSSI, Reads: t.Reads, Passes: t.PassesSeen,
 			FirstSeen: t.FirstSeen.UTC().Format(wire.TimeLayout), LastSeen: t.LastSeen.UTC().Format(wire.TimeLayout)})
 	}
 	return b

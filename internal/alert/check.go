@@ -60,8 +60,7 @@ type Checker struct {
 	// history is each tag's read record in its cabinet's complete rounds (issue 22: the chance a
 	// present tag went unread is that tag's, not the typical one's); histRound is the round last
 	// added per cabinet, so a report reconciled again (a recheck, a restart) is not counted twice.
-	// Kept in memory: after a restart it builds up again over the following rounds, and until it
-	// has, the round's own prior speaks (a wider, more cautious figure).
+	// Kept in memory; Restore rebuilds it from the stored reports (RestoreHistory).
 	history   map[string]reconcile.TagHistory
 	histRound map[string]string
 }
@@ -135,7 +134,7 @@ func FromWire(agent string, inv wire.Inventory) (reconcile.Report, error) {
 		i, ok := idx[e]
 		if !ok {
 			idx[e] = len(r.Tags)
-			r.Tags = append(r.Tags, reconcile.Tag{EPC: e, Antennas: []int{t.Antenna}, RSSI: t.RSSI, Reads: t.Reads, First: first, Last: last})
+			r.Tags = append(r.Tags, reconcile.Tag{EPC: e, Antennas: []int{t.Antenna}, RSSI: t.RSSI, Reads: t.Reads, Passes: t.Passes, First: first, Last: last})
 			continue
 		}
 		tg := &r.Tags[i]
@@ -143,6 +142,7 @@ func FromWire(agent string, inv wire.Inventory) (reconcile.Report, error) {
 			tg.Antennas = append(tg.Antennas, t.Antenna)
 		}
 		tg.Reads += t.Reads
+		tg.Passes = max(tg.Passes, t.Passes) // entries of one tag: at least the best one's passes
 		tg.RSSI = max(tg.RSSI, t.RSSI)
 		if !first.IsZero() && (tg.First.IsZero() || first.Before(tg.First)) {
 			tg.First = first

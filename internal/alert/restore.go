@@ -69,6 +69,9 @@ func (c *Checker) Restore(ctx context.Context, window time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("restore latest reports: %w", err)
 	}
+	if err := c.RestoreHistory(ctx); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for cab, r := range latest {

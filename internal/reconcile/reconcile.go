@@ -375,7 +375,7 @@ func roundStats(r Report, expected []*Item, seen map[string]*Tag) RoundStats {
 // all read alike leaves room for one that does not (a copy lying flat against the steel).
 const (
 	minPriorWeight = 2
-	maxPriorWeight = 20
+	maxPriorWeight = 6
 )
 
 // priorWeight fits the strength α+β of a Beta prior over per-tag read probabilities from the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,10 @@ type scenario struct {
 	OurPrefix   string `json:"our_prefix"`
 	Policy      Policy `json:"policy"`
 	Items       []Item `json:"items"`
-	Steps       []struct {
+	// History is the tags' read histories before the first step; each complete step adds to it
+	// as package alert does (AddHistory, once per round).
+	History map[string]TagHistory `json:"history"`
+	Steps   []struct {
 		Now       time.Time           `json:"now"`
 		Report    Report              `json:"report"`
 		Doors     []Door              `json:"doors"`
@@ -98,6 +102,11 @@ func run(t *testing.T, sc scenario) outcome {
 	items := sc.Items
 	open := map[Key]Finding{}
 	isOurs := func(epc string) bool { return sc.OurPrefix != "" && strings.HasPrefix(epc, sc.OurPrefix) }
+	hist := map[string]TagHistory{}
+	for e, h := range sc.History {
+		hist[e] = h
+	}
+	added := map[string]string{} // cabinet → round last added to hist
 	for _, st := range sc.Steps {
 		if st.Items != nil {
 			items = st.Items
@@ -109,7 +118,11 @@ func run(t *testing.T, sc scenario) outcome {
 			}
 		}
 		sortFindings(prior)
-		res := Reconcile(Input{Now: st.Now, Policy: sc.Policy, Report: st.Report, Items: items, Doors: st.Doors, Elsewhere: st.Elsewhere, Open: prior, IsOurs: isOurs})
+		res := Reconcile(Input{Now: st.Now, Policy: sc.Policy, Report: st.Report, Items: items, Doors: st.Doors, Elsewhere: st.Elsewhere, Open: prior, History: hist, IsOurs: isOurs})
+		if !slices.ContainsFunc(res.Findings, func(f Finding) bool { return f.Kind == InventoryIncomplete }) && added[st.Report.Cabinet] != st.Report.Round {
+			AddHistory(hist, st.Report, items)
+			added[st.Report.Cabinet] = st.Report.Round
+		}
 		for _, k := range res.Cleared {
 			delete(open, k)
 		}

@@ -73,12 +73,16 @@ type AntennaHealth struct {
 
 // TagRead is one tag seen during the rounds.
 type TagRead struct {
-	EPC       string  `json:"epc"`
-	Antenna   int     `json:"antenna"`
-	RSSI      float64 `json:"rssi"`
-	Reads     int     `json:"reads"`
-	FirstSeen string  `json:"first_seen"`
-	LastSeen  string  `json:"last_seen"`
+	EPC     string  `json:"epc"`
+	Antenna int     `json:"antenna"`
+	RSSI    float64 `json:"rssi"`
+	Reads   int     `json:"reads"`
+	// Passes is how many of the round's passes read the tag (1.2; absent from older agents,
+	// which leaves custodyd to take min(reads, rounds)). A tag read on two antennas or twice in
+	// one pass has more reads than passes: the miss estimate needs the passes (issue 22).
+	Passes    int    `json:"passes,omitempty"`
+	FirstSeen string `json:"first_seen"`
+	LastSeen  string `json:"last_seen"`
 }
 
 // Door is a cabinet door opening or closing; Badge is who opened it, when the controller knows.
@@ -349,6 +353,9 @@ func (b *Inventory) validate() error {
 		}
 		if t.RSSI < -150 || t.RSSI > 0 {
 			return fmt.Errorf("tags[%d].rssi %g is outside -150..0 dBm", i, t.RSSI)
+		}
+		if t.Passes < 0 || t.Passes > max(b.Rounds, 1) {
+			return fmt.Errorf("tags[%d].passes %d is outside 0–%d (the round's passes)", i, t.Passes, b.Rounds)
 		}
 		if t.Reads < 1 {
 			return fmt.Errorf("tags[%d].reads %d is below 1", i, t.Reads)

@@ -20,12 +20,12 @@ import (
 )
 
 // Version is the contract version this side writes.
-const Version = "1.1" // 1.1 added the encode_tag command and cmd_result.tag
+const Version = "1.2" // 1.1 added the encode_tag command and cmd_result.tag; 1.2 inventory tags[].passes
 
 // Major and Minor are the parts of Version.
 const (
 	Major = 1
-	Minor = 1
+	Minor = 2
 )
 
 // MaxPayload is the largest envelope accepted, in bytes. An inventory of a full cabinet (about 600

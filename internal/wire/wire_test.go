@@ -443,3 +443,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// 1.2: an inventory tag says on how many of the round's passes it was read (issue 22). A 1.1
+// agent's report without it still decodes (passes 0: unknown); passes beyond the round's are
+// refused.
+func TestInventoryTagPasses(t *testing.T) {
+	decode := func(v, tags string) (*wire.Inventory, error) {
+		e := wire.Envelope{V: v, Agent: "a1", Boot: "b1", Seq: 3, ID: "m3", At: "2026-11-26T08:00:00Z", Kind: wire.KindInventory,
+			Body: json.RawMessage(`{"cabinet":"C1","round":"r1","started_at":"2026-11-26T07:59:40Z","ended_at":"2026-11-26T08:00:00Z","rounds":4,"antennas":[{"antenna":1,"ok":true}],"complete":true,"tags":[` + tags + `]}`)}
+		b, err := e.DecodeBody(wire.DirObs)
+		if err != nil {
+			return nil, err
+		}
+		return b.(*wire.Inventory), nil
+	}
+	tag := func(extra string) string {
+		return `{"epc":"E28011702000020A8F6E0A3C","antenna":1,"rssi":-60,"reads":9` + extra + `,"first_seen":"2026-11-26T07:59:41Z","last_seen":"2026-11-26T07:59:59Z"}`
+	}
+	if inv, err := decode(wire.Version, tag(`,"passes":3`)); err != nil || inv.Tags[0].Passes != 3 {
+		t.Errorf("1.2 with passes 3: got %+v, %v", inv, err)
+	}
+	if inv, err := decode("1.1", tag("")); err != nil || inv.Tags[0].Passes != 0 {
+		t.Errorf("1.1 without passes: got %+v, %v; want accepted with passes unknown", inv, err)
+	}
+	if _, err := decode(wire.Version, tag(`,"passes":5`)); err == nil {
+		t.Errorf("passes 5 of a 4-pass round: accepted, want refused")
+	}
+}

@@ -112,7 +112,11 @@ typical tag; a tag that reads worse than its neighbours (a copy lying flat again
 shown as "<0.01 %" when the real chance was percent-level. Now each tag is judged by its own record:
 
 - *Per-tag read history.* custodyd keeps, per tag, the passes of its cabinet's complete rounds and
-  how many read it (reconcile.AddHistory; misses count; the last 400 passes).
+  how many read it (reconcile.AddHistory; misses count; the last 400 passes; rebuilt at start from
+  the stored reports). "How many read it" is the agent's ` + "`passes`" + ` per tag (inventory message
+  1.2); a 1.1 agent sends only ` + "`reads`" + `, which counts a tag heard by two antennas in one pass
+  twice, so custodyd takes min(reads, rounds) and the estimate for such an agent's tags is
+  more confident than this table shows.
 - *Beta prior from the round.* The round fits the typical per-pass rate (zero-truncated binomial,
   as before) and, from how much the tags' counts spread beyond a binomial's, a prior strength
   (beta-binomial moments, between 2 and 20 passes' worth). The prior Beta(α₀, β₀) is updated

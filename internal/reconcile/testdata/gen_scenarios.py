@@ -40,8 +40,8 @@ S["missed_once_then_seen_in_confirmation"] = {
         {"now": "2026-11-26T18:03:00Z", "report": report(cabinet(ids), rnd="c1", start="2026-11-26T18:02:05Z", end="2026-11-26T18:02:50Z", confirm=True)}]}
 
 S["missing_confirmed_by_second_round"] = {
-    "description": "item 12 (top secret) is gone: the first round makes it suspected, the same round delivered again adds nothing, the confirming round makes it confirmed with the combined unread chance shown.",
-    "our_prefix": PREFIX, "items": [item(n, level="top-secret" if n == 12 else "secret") for n in ids],
+    "description": "item 12 (top secret), read on 80 % of the passes of its last 30 nights, is gone: the first round makes it suspected, the same round delivered again adds nothing, the confirming round makes it confirmed with the combined unread chance shown.",
+    "our_prefix": PREFIX, "history": {epc(12): {"passes": 150, "read": 120}}, "items": [item(n, level="top-secret" if n == 12 else "secret") for n in ids],
     "steps": [
         {"now": "2026-11-26T18:02:00Z", "report": report(cabinet(ids, skip={12}))},
         {"now": "2026-11-26T18:02:01Z", "report": report(cabinet(ids, skip={12}))},
@@ -89,8 +89,8 @@ S["unrecorded_return"] = {
     "steps": [{"now": "2026-11-26T18:02:00Z", "report": report(cabinet(ids) + [tag(50, 3)])}]}
 
 S["unrecorded_removal_after_grace"] = {
-    "description": "the door opens at 14:00 and closes at 14:01; the round after it does not read item 9. Within the 15-minute grace nothing is raised (a recheck time is given); at 14:17, still no checkout: unrecorded_removal, suspected; the confirming round (after which the door cycle is no longer in the window) makes it confirmed and keeps the door as evidence.",
-    "our_prefix": PREFIX, "items": base,
+    "description": "item 9 has been read on 80 % of the passes of its last 30 nights; the door opens at 14:00 and closes at 14:01; the round after it does not read item 9. Within the 15-minute grace nothing is raised (a recheck time is given); at 14:17, still no checkout: unrecorded_removal, suspected; the confirming round (after which the door cycle is no longer in the window) makes it confirmed and keeps the door as evidence.",
+    "our_prefix": PREFIX, "history": {epc(9): {"passes": 150, "read": 120}}, "items": base,
     "steps": [
         {"now": "2026-11-26T06:02:30Z", "report": report(cabinet(ids, skip={9}), rnd="d1", start="2026-11-26T06:01:30Z", end="2026-11-26T06:02:15Z"),
          "doors": [{"cabinet": "C-01", "open": "2026-11-26T06:00:00Z", "close": "2026-11-26T06:01:00Z", "by": "badge-0042"}]},
@@ -100,7 +100,7 @@ S["unrecorded_removal_after_grace"] = {
 
 S["checkout_within_grace"] = {
     "description": "the door cycle takes item 9 out and the custodian records the checkout at 14:05, within the grace: the snapshot then shows it checked out and nothing is raised at all.",
-    "our_prefix": PREFIX, "items": base,
+    "our_prefix": PREFIX, "history": {epc(9): {"passes": 150, "read": 120}}, "items": base,
     "steps": [
         {"now": "2026-11-26T06:02:30Z", "report": report(cabinet(ids, skip={9}), rnd="d1", start="2026-11-26T06:01:30Z", end="2026-11-26T06:02:15Z"),
          "doors": [{"cabinet": "C-01", "open": "2026-11-26T06:00:00Z", "close": "2026-11-26T06:01:00Z"}]},
