@@ -1,6 +1,7 @@
 // Command custodyd is the central custody service: the register, its rules and its API.
 //
 //	custodyd [-config custodyd.toml] | -version | -sample-config
+//	custodyd reset-admin [-config custodyd.toml] [USERNAME]   a lost administrator password
 //
 // With no config (no -config, no CUSTODY_CONFIG) it starts with the defaults of
 // deploy/custodyd.toml: data in ./var, HTTP on 127.0.0.1:8080. Installed from the package, the
@@ -9,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -20,6 +22,11 @@ import (
 )
 
 func main() {
+	// custodyd reset-admin [-config FILE] [USERNAME]: the local way back from a lost
+	// administrator password (audited).
+	if len(os.Args) > 1 && os.Args[1] == "reset-admin" {
+		os.Exit(resetAdmin(os.Args[2:]))
+	}
 	configPath := flag.String("config", os.Getenv("CUSTODY_CONFIG"), "TOML config file (default: $CUSTODY_CONFIG, else the built-in defaults of deploy/custodyd.toml; the package's service passes /etc/custody/custodyd.toml)")
 	printSample := flag.Bool("sample-config", false, "print the documented default config and exit")
 	version := flag.Bool("version", false, "print the version, commit, build date and Go version and exit")
@@ -47,4 +54,29 @@ func main() {
 		os.Exit(1)
 	}
 	log.Info("custodyd stopped")
+}
+
+func resetAdmin(args []string) int {
+	fs := flag.NewFlagSet("custodyd reset-admin", flag.ContinueOnError)
+	configPath := fs.String("config", os.Getenv("CUSTODY_CONFIG"), "TOML config file whose data_dir holds the register")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: custodyd reset-admin [-config FILE] [USERNAME]\n\nGives an administrator account a new one-time password, on the server, in the register of\nthe config's data_dir; audited as the local user. USERNAME defaults to [bootstrap] admin_user.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg, err := daemon.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "custodyd:", err)
+		return 2
+	}
+	if err := daemon.ResetAdmin(context.Background(), cfg, fs.Arg(0), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "custodyd reset-admin:", err)
+		return 1
+	}
+	return 0
 }

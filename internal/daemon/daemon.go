@@ -44,6 +44,11 @@ func New(cfg Config, log *slog.Logger, out io.Writer, getenv func(string) string
 // Run serves until ctx is cancelled.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.cleanBackups()
+	lock, err := lockDataDir(d.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	dbPath := filepath.Join(d.cfg.DataDir, "custody.db")
 	st, err := store.Open(ctx, dbPath, d.log)
 	if err != nil {

@@ -18,12 +18,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
 // startCfg runs custodyd with cfg (data dir, ports set by the caller's edit) and its log in buf.
 func startCfg(t *testing.T, edit func(*Config)) (string, *syncBuf) {
+	t.Helper()
+	addr, logs, _ := startCfgStop(t, edit)
+	return addr, logs
+}
+
+// startCfgStop is startCfg with a stop function (safe to call twice).
+func startCfgStop(t *testing.T, edit func(*Config)) (string, *syncBuf, func()) {
 	t.Helper()
 	cfg := Default()
 	cfg.DataDir = t.TempDir()
@@ -36,16 +44,18 @@ func startCfg(t *testing.T, edit func(*Config)) (string, *syncBuf) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-errc })
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-errc }) }
+	t.Cleanup(stop)
 	select {
 	case addr := <-ready:
-		return addr, logs
+		return addr, logs, stop
 	case err := <-errc:
 		t.Fatalf("custodyd did not start: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("custodyd did not start within 30 s")
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 func httpsCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
