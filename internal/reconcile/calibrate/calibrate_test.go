@@ -17,7 +17,7 @@ var write = flag.Bool("write", false, "rewrite docs/miss-calibration.md from a f
 // with the shipped thresholds, door cycles and real removals.
 var (
 	calibrationRun = Config{Cabinets: 25, Nights: 120, Tags: 40, PMin: 0.3, PMax: 1.0, CrossReads: 2, DoorRate: 0.2, RemovalRate: 0.03, Seed: 22}
-	alarmRun       = Config{Cabinets: 100, Nights: 100, Tags: 40, PMin: 0.5, PMax: 1.0, CrossReads: 2, DoorRate: 0.2, RemovalRate: 0.05, Seed: 2022}
+	alarmRun       = Config{Cabinets: 300, Nights: 100, Tags: 40, PMin: 0.5, PMax: 1.0, CrossReads: 2, DoorRate: 0.2, RemovalRate: 0.05, Seed: 2022}
 )
 
 type figures struct {
