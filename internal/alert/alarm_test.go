@@ -240,3 +240,24 @@ func TestInterruptedRoundWaitsForTheDoorToClose(t *testing.T) {
 		t.Fatalf("got alerts %+v, want none before the confirming rounds", as)
 	}
 }
+
+// A controller going silent while the cabinet is on battery makes power_lost critical — also
+// after custodyd restarted in between (the checker's memory comes back from the open findings).
+func TestPowerLostTurnsCriticalWhenTheControllerGoesSilentAfterARestart(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.chk.Fault(ctx, "agent-a", fault("C-01", "power_lost", "cabinet C-01 runs on its battery", false), night)
+	restarted := NewChecker(r.st, r.book, r.cmd, reconcile.Policy{}, "", nil)
+	if err := restarted.Restore(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := restarted.Fault(ctx, "agent-a", fault("C-01", "controller_silent", "does not answer", false), night.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if a := r.one(t, reconcile.PowerLost, "C-01"); a.Severity != Critical {
+		t.Fatalf("power lost with the controller silent: got %s, want critical", a.Severity)
+	}
+	if a := r.one(t, reconcile.ControllerOffline, "C-01"); a.Severity != Major {
+		t.Fatalf("controller offline: got %s, want major", a.Severity)
+	}
+}

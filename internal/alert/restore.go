@@ -72,8 +72,21 @@ func (c *Checker) Restore(ctx context.Context, window time.Duration) error {
 	if err := c.RestoreHistory(ctx); err != nil {
 		return err
 	}
+	// The cabinet alarms still live (open findings), so a door opening on battery after a
+	// restart still makes power_lost critical, and a clear still finds what it ends.
+	open, err := c.book.Findings(ctx, Filter{Active: true}, 0)
+	if err != nil {
+		return fmt.Errorf("restore cabinet alarms: %w", err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, f := range open {
+		if f.Kind.Alarm() && f.Cabinet != "" {
+			s := c.cab(f.Cabinet)
+			s.active[f.Kind] = raised{since: f.Evidence.Since, fault: f.Evidence.Fault, agent: f.Agent}
+			s.events = f.Evidence.Events
+		}
+	}
 	for cab, r := range latest {
 		c.latest[cab] = r
 		c.noteSightings(r)
