@@ -182,10 +182,11 @@ func (c *Checker) Commanded(cabinet, kind, detail string, at time.Time) {
 // alarmFollowUp records, in the history of the cabinet's unresolved forced-door, tamper and
 // power alarms, the first inventory round that ended after each (the agent rounds at once after
 // a tamper, a power return and a door closing): the alert's evidence of what the cabinet held.
-func (c *Checker) alarmFollowUp(ctx context.Context, r reconcile.Report, res reconcile.Result) error {
+// Only a complete round says what it holds; one cut short by the open door waits for the next.
+func (c *Checker) alarmFollowUp(ctx context.Context, r reconcile.Report, res reconcile.Result, complete bool) error {
 	c.mu.Lock()
 	s := c.cab(r.Cabinet)
-	due := !s.alarmAt.IsZero() && !r.End.Before(s.alarmAt)
+	due := complete && !s.alarmAt.IsZero() && !r.End.Before(s.alarmAt)
 	c.mu.Unlock()
 	if !due {
 		return nil // nothing waits for a round: no store work on the ordinary path

@@ -231,6 +231,7 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 	}
 	res := reconcile.Reconcile(reconcile.Input{Now: c.now(), Policy: c.pol, Report: r, Items: items, Doors: doors, Elsewhere: elsewhere, Open: open, History: history, IsOurs: c.isOurs})
 	held := c.holdIncomplete(r, &res)
+	complete := !held && !slices.ContainsFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.InventoryIncomplete })
 	c.mu.Lock()
 	for i := range res.Findings {
 		f := &res.Findings[i]
@@ -245,7 +246,7 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 	if err := c.book.Apply(ctx, Evaluation{Findings: res.Findings, Cleared: res.Cleared}); err != nil {
 		return res, err
 	}
-	if err := c.alarmFollowUp(ctx, r, res); err != nil {
+	if err := c.alarmFollowUp(ctx, r, res, complete); err != nil {
 		return res, err
 	}
 	if err := c.readerHealth(ctx, r); err != nil {
@@ -259,7 +260,6 @@ func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Res
 	} else {
 		delete(c.recheck, r.Cabinet)
 	}
-	complete := !held && !slices.ContainsFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.InventoryIncomplete })
 	if complete && r.End.After(c.complete[r.Cabinet]) {
 		c.complete[r.Cabinet] = r.End
 	}
