@@ -10,6 +10,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/custodyhq/custody/internal/register"
 	"log/slog"
 	"net"
 	"os"
@@ -78,6 +79,14 @@ type Config struct {
 		TLSKey       string `toml:"tls_key"`
 		CAFile       string `toml:"ca_file"`
 	} `toml:"mqtt"`
+	// Borrowing bounds how long a copy may be out with a reader (register.BorrowLimits); 0 or
+	// absent keeps the default: 机密 7 days, 秘密 30 days, 绝密 in the reading room the same day.
+	Borrowing struct {
+		SecretDays       int `toml:"secret_days"`
+		ConfidentialDays int `toml:"confidential_days"`
+		// TopSecretOutside lets 绝密 copies be borrowed like the others (not recommended).
+		TopSecretOutside bool `toml:"top_secret_outside_reading_room"`
+	} `toml:"borrowing"`
 	Identity struct {
 		CompanyPrefix string `toml:"company_prefix"`
 		DocumentType  string `toml:"document_type"`
@@ -198,6 +207,11 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: must not be empty"))
+	}
+	for key, days := range map[string]int{"borrowing.secret_days": c.Borrowing.SecretDays, "borrowing.confidential_days": c.Borrowing.ConfidentialDays} {
+		if days < 0 || days > 365 {
+			errs = append(errs, fmt.Errorf("%s: %d is outside 0..365 (0 keeps the default)", key, days))
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("http.listen: %q is not host:port", c.HTTP.Listen))
@@ -356,4 +370,17 @@ func (c Config) Logger(w *os.File) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// BorrowLimits are the register's borrowing limits from [borrowing].
+func (c Config) BorrowLimits() register.BorrowLimits {
+	l := register.DefaultBorrowLimits()
+	if c.Borrowing.SecretDays > 0 {
+		l.SecretDays = c.Borrowing.SecretDays
+	}
+	if c.Borrowing.ConfidentialDays > 0 {
+		l.ConfidentialDays = c.Borrowing.ConfidentialDays
+	}
+	l.TopSecretReadingRoomOnly = !c.Borrowing.TopSecretOutside
+	return l
 }

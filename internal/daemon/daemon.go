@@ -65,6 +65,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	reg := register.New(st, d.log)
 	reg.SetZone(d.cfg.Zone())
+	reg.SetBorrowLimits(d.cfg.BorrowLimits())
 	if d.cfg.Identity.CompanyPrefix != "" {
 		reg.SetIssuer(d.cfg.Issuer())
 	}

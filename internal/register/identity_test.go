@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/register"
@@ -43,7 +44,7 @@ func TestItemsGetTheirIdentities(t *testing.T) {
 	if _, err := f.reg.AddDesk(ctx, f.custodian, register.Desk{Code: "D-01", Name: "一号工作台"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.reg.OpenSession(ctx, f.custodian, register.OpenRequest{Desk: "D-01", Purpose: "circulate", Due: "2099-01-01 18:00"}); err != nil {
+	if _, err := f.reg.OpenSession(ctx, f.custodian, register.OpenRequest{Desk: "D-01", Purpose: "circulate", Due: time.Now().Add(48 * time.Hour).Format(time.RFC3339)}); err != nil {
 		t.Fatal(err)
 	}
 	for i, data := range []string{"]C1" + items[0].Barcode, items[1].EPC} {

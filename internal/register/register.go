@@ -38,6 +38,7 @@ type Register struct {
 	clock  func() time.Time // nil: time.Now
 	issuer epc.Issuer       // zero: items get no EPC or barcode (no company prefix configured)
 	zone   sitetime.Zone    // the site's zone for times people type; zero: Asia/Shanghai
+	limits *BorrowLimits    // nil: DefaultBorrowLimits
 
 	guard    *loginGuard // login limits (login.go)
 	pool     *auth.Pool  // password checks of logins: bounded memory

@@ -222,7 +222,7 @@ func TestRule07RecallCampaign(t *testing.T) {
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
 	items := d.receive(t, "办〔2026〕71号", custody.Secret, 3, "BGS")
-	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(240)}, "zhang.wei", items[:2])
+	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(120)}, "zhang.wei", items[:2])
 	rc, err := d.reg.StartRecall(ctx, wf, register.RecallRequest{Name: "2026年度清退", Deadline: d.due(48), Documents: []string{"办〔2026〕71号"}})
 	if err != nil {
 		t.Fatal(err)
@@ -368,7 +368,7 @@ func TestRule10TopSecretNeedsTwoCustodians(t *testing.T) {
 	ctx := context.Background()
 	wf := d.p["wang.fang"]
 	items := d.receive(t, "办〔2026〕101号", custody.TopSecret, 1, "BGS")
-	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(4)}, "zhang.wei", items...)
+	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeReadingRoom}, "zhang.wei", items...)
 	_, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin})
 	refused(t, err, register.CodeRefused, "绝密文件交接须有两名机要员在场", "top-secret handovers need two custodians")
 	_, err = d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin, SecondBadge: badge("liu.qiang"), SecondPIN: pin})
@@ -376,7 +376,7 @@ func TestRule10TopSecretNeedsTwoCustodians(t *testing.T) {
 	if _, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin, SecondBadge: badge("li.na"), SecondPIN: pin}); err != nil {
 		t.Fatal(err)
 	}
-	if rec := lastAudit(t, d, "handover.borrow"); strings.Join(rec.Parties, ",") != "wang.fang,zhang.wei,li.na" {
+	if rec := lastAudit(t, d, "handover.reading_room"); strings.Join(rec.Parties, ",") != "wang.fang,zhang.wei,li.na" {
 		t.Errorf("got parties %v, want wang.fang, zhang.wei and the second custodian li.na", rec.Parties)
 	}
 }

@@ -174,7 +174,11 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 		case PurposeCirculate:
 			err = setDue(8*time.Hour, false)
 		case PurposeReadingRoom:
-			err = setDue(4*time.Hour, false)
+			// Reading in the reading room ends the same day: by default four hours, never past
+			// the end of the site's day.
+			o := r.zone.In(now)
+			eod := time.Date(o.Year(), o.Month(), o.Day(), 23, 59, 59, 0, o.Location())
+			err = setDue(min(4*time.Hour, eod.Sub(now)), false)
 			if place == "" {
 				place = room
 			}
@@ -404,6 +408,11 @@ func (r *Register) checkCounterpart(ctx context.Context, q querier, s sessionRow
 	case s.purpose == PurposeTransfer && (!p.UnitID.Valid || p.UnitID != s.target):
 		return refuse(CodeForbidden, "%s 不属于接收单位，不能签收移交", "%s does not belong to the receiving unit and cannot sign for the transfer", p.Username)
 	}
+	if spec.reader {
+		if err := r.checkOverdue(ctx, q, p); err != nil {
+			return err
+		}
+	}
 	if s.purpose == PurposeTakeOut && s.approval.Valid {
 		var forID sql.NullInt64
 		if err := q.QueryRowContext(ctx, `SELECT for_person_id FROM approvals WHERE id = ?`, s.approval.Int64).Scan(&forID); err != nil {
@@ -431,6 +440,9 @@ func (r *Register) checkItem(ctx context.Context, q rowsQuerier, s sessionRow, x
 	if u, err := itemUnit(ctx, q, x); err != nil {
 		return err
 	} else if err := withinCustody(ctx, q, s.custodian, u, n); err != nil {
+		return err
+	}
+	if err := r.checkLimit(s, x); err != nil {
 		return err
 	}
 	if spec.reader {

@@ -1,0 +1,54 @@
+package register_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
+)
+
+// Issue 13, point 7: borrowing has a ceiling per level, a reader with an overdue copy gets
+// nothing more, and a top-secret copy stays in the reading room and comes back the same day.
+func TestBorrowingLimits(t *testing.T) {
+	t.Parallel()
+	d := newDesk(t)
+	ctx := context.Background()
+	wf := d.p["wang.fang"]
+	secret := d.receive(t, "办〔2026〕601号", custody.Secret, 2, "BGS")
+	conf := d.receive(t, "办〔2026〕602号", custody.Confidential, 1, "BGS")
+	top := d.receive(t, "办〔2026〕603号", custody.TopSecret, 1, "BGS")
+
+	// 机密: at most 7 days; 秘密: at most 30.
+	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(8 * 24)}, "zhang.wei")
+	_, err := d.reg.Scan(ctx, wf, s.ID, itoa(secret[0]))
+	refused(t, err, register.CodeRefused, "机密文件借阅期限最长 7 天", "7 days at most")
+	if _, err := d.reg.Scan(ctx, wf, s.ID, itoa(conf[0])); err != nil {
+		t.Fatalf("秘密 for 8 days: %v, want accepted", err)
+	}
+	d.reg.AbandonSession(ctx, wf, s.ID, "")
+
+	// 绝密: not borrowed, and in the reading room only until the end of the day.
+	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(2)}, "zhang.wei")
+	_, err = d.reg.Scan(ctx, wf, s.ID, itoa(top[0]))
+	refused(t, err, register.CodeRefused, "绝密文件只能在阅文室阅读", "reading room only")
+	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	s = d.open(t, "wang.fang", register.OpenRequest{Desk: "D-02", Purpose: register.PurposeReadingRoom, Due: d.due(30)}, "zhang.wei")
+	_, err = d.reg.Scan(ctx, wf, s.ID, itoa(top[0]))
+	refused(t, err, register.CodeRefused, "绝密文件须当日归还", "back the same day")
+	d.reg.AbandonSession(ctx, wf, s.ID, "")
+
+	// An overdue copy stops zhang.wei borrowing anything else until it is back.
+	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(2)}, "zhang.wei", secret[:1])
+	d.now = d.now.Add(3 * 60 * 60e9)
+	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(24)}, "")
+	_, err = d.reg.Scan(ctx, wf, s.ID, badge("zhang.wei"))
+	refused(t, err, register.CodeRefused, "zhang.wei 有 1 份涉密文件逾期未还", "past their due time")
+	if it := d.item(t, secret[1]); it.State != custody.InCabinet {
+		t.Errorf("got %s, want the second copy still in its cabinet", it.State)
+	}
+	// The return itself is of course accepted.
+	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	d.handover(t, register.OpenRequest{Purpose: register.PurposeReturn}, "zhang.wei", secret[:1])
+	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(24)}, "zhang.wei", secret[1:])
+}
