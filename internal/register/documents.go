@@ -122,6 +122,10 @@ func (r *Register) RegisterDocument(ctx context.Context, a Actor, d Document) (D
 
 // Documents lists documents; titles are redacted for the 三员.
 func (r *Register) Documents(ctx context.Context, a Actor) ([]Document, error) {
+	gate, err := r.titleGate(ctx, a)
+	if err != nil {
+		return nil, storeErr("list documents", err)
+	}
 	rows, err := r.st.DB().QueryContext(ctx, `SELECT d.id, d.number, d.title, u.code, d.level, d.issued_on, d.secrecy_term, d.copies, coalesce(d.term_start, d.issued_on), coalesce(d.declassified_at, '')
 		FROM documents d JOIN units u ON u.id = d.issuing_unit_id ORDER BY d.id`)
 	if err != nil {
@@ -136,7 +140,7 @@ func (r *Register) Documents(ctx context.Context, a Actor) ([]Document, error) {
 		}
 		d.TermEnd, _ = termOf(d.SecrecyTerm).End(d.TermStart)
 		d.TitleDigest = digest(d.Title)
-		d.TitleVisible = a.SeesTitles()
+		d.TitleVisible = gate != nil && gate(d.ID)
 		if !d.TitleVisible {
 			d.Title = ""
 		}

@@ -73,6 +73,10 @@ func (r *Register) Ledger(ctx context.Context, a Actor, f LedgerFilter) ([]Ledge
 	if f.Held || f.Overdue {
 		order = " ORDER BY p.username, i.due_at, d.number, i.copy_no"
 	}
+	gate, err := r.titleGate(ctx, a)
+	if err != nil {
+		return nil, storeErr("ledger", err)
+	}
 	rows, err := r.st.DB().QueryContext(ctx, q+order, args...)
 	if err != nil {
 		return nil, storeErr("ledger", err)
@@ -86,7 +90,7 @@ func (r *Register) Ledger(ctx context.Context, a Actor, f LedgerFilter) ([]Ledge
 			return nil, err
 		}
 		l.Term = l.SecrecyTerm
-		if !a.SeesTitles() {
+		if gate == nil || !gate(l.DocumentID) {
 			l.Title = ""
 		}
 		out = append(out, l)
@@ -121,7 +125,7 @@ func (r *Register) DestructionCertificate(ctx context.Context, a Actor, id int64
 		return c, err
 	}
 	c.ApprovedBy, c.ApprovedAt = ap.DecidedBy, ap.DecidedAt
-	s, err := r.session(ctx, b.Session, false)
+	s, err := r.session(ctx, b.Session, nil)
 	if err != nil {
 		return c, err
 	}

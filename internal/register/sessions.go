@@ -387,7 +387,7 @@ func (r *Register) scan(ctx context.Context, a Actor, id int64, data, source str
 	if err != nil {
 		return ScanResult{}, storeErr("scan", err)
 	}
-	res.Session, err = r.session(ctx, id, false)
+	res.Session, err = r.session(ctx, id, nil)
 	return res, err
 }
 
@@ -805,10 +805,15 @@ func (r *Register) AbandonSession(ctx context.Context, a Actor, id int64, reason
 
 // Session returns a session with its items; titles only for people who may see them.
 func (r *Register) Session(ctx context.Context, a Actor, id int64) (Session, error) {
-	return r.session(ctx, id, a.SeesTitles())
+	gate, err := r.titleGate(ctx, a)
+	if err != nil {
+		return Session{}, storeErr("read handover", err)
+	}
+	return r.session(ctx, id, gate)
 }
 
-func (r *Register) session(ctx context.Context, id int64, titles bool) (Session, error) {
+// session reads a handover; titles shows the titles of the documents it allows (nil: none).
+func (r *Register) session(ctx context.Context, id int64, titles func(doc int64) bool) (Session, error) {
 	db := r.st.DB()
 	var s Session
 	var approval, batch sql.NullInt64
@@ -835,9 +840,6 @@ func (r *Register) session(ctx context.Context, id int64, titles bool) (Session,
 		if err := rows.Scan(&si.Scan, &si.Source, &si.At, &si.ID, &si.Title); err != nil {
 			return s, err
 		}
-		if !titles {
-			si.Title = ""
-		}
 		s.Items = append(s.Items, si)
 	}
 	if err := rows.Err(); err != nil {
@@ -862,6 +864,9 @@ func (r *Register) session(ctx context.Context, id int64, titles bool) (Session,
 	}
 	for i := range s.Items {
 		s.Items[i].Item = byID[s.Items[i].ID]
+		if titles == nil || !titles(s.Items[i].DocumentID) {
+			s.Items[i].Title = ""
+		}
 	}
 	if s.Rejected, err = r.rejected(ctx, id); err != nil {
 		return s, storeErr("read handover", err)
@@ -895,7 +900,7 @@ func (r *Register) Sessions(ctx context.Context, a Actor, state string) ([]Sessi
 	rows.Close()
 	out := []Session{}
 	for _, id := range ids {
-		s, err := r.session(ctx, id, a.SeesTitles())
+		s, err := r.session(ctx, id, nil) // the list carries no items, so no titles
 		if err != nil {
 			return nil, err
 		}
