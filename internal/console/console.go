@@ -179,12 +179,14 @@ func (c *Console) handle(pattern string, roles []custody.Role, h pageHandler) {
 			return
 		}
 		p.Actor = a
+		p.audit = func(err error) { c.reg.AuditRefusal(r.Context(), a, "console "+r.Method+" "+r.URL.Path, err) }
 		if a.MustChangePassword && r.URL.Path != "/password" && r.URL.Path != "/logout" {
 			http.Redirect(w, r, "/password", http.StatusSeeOther)
 			return
 		}
 		if roles != nil && !a.Has(roles...) {
 			c.log.Warn("console: page outside the role refused", "user", a.Username, "path", r.URL.Path)
+			p.audit(&register.Error{Code: register.CodeForbidden, Text: custody.Text{ZH: "无权访问该页面", EN: "page outside the person's roles"}})
 			c.renderError(w, r, http.StatusForbidden, "error.forbidden")
 			return
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/audit"
+	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
 )
 
@@ -33,6 +34,8 @@ func (c *Console) routes() {
 	})
 	c.handle("GET /password", anyone, c.passwordPage)
 	c.handle("POST /password", anyone, c.changePassword)
+	c.handle("POST /badge-pin", anyone, c.setBadgePIN)
+	c.handle("GET /policy", anyone, c.policyPage)
 	c.mux.HandleFunc("GET /live", c.live)
 
 	c.handle("GET /cabinets", siteRoles, c.cabinetsPage)
@@ -178,6 +181,51 @@ func (c *Console) changePassword(w http.ResponseWriter, r *http.Request, p *page
 	p.Actor.MustChangePassword = false
 	p.Flash = "password.changed"
 	c.render(w, r, http.StatusOK, "password", p)
+}
+
+// setBadgePIN lets the signed-in person choose their own badge PIN (issue 13: only the holder
+// knows the signature); it shares the password page.
+func (c *Console) setBadgePIN(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	old, nw, again := r.PostFormValue("old_pin"), r.PostFormValue("new_pin"), r.PostFormValue("again_pin")
+	switch {
+	case nw != again:
+		p.Err = p.T("badge.mismatch")
+	default:
+		if err := c.reg.SetBadgePIN(r.Context(), p.Actor, old, nw); err != nil {
+			p.Err = p.refusal(err)
+		}
+	}
+	if p.Err != "" {
+		c.render(w, r, http.StatusUnprocessableEntity, "password", p)
+		return
+	}
+	p.Flash = "badge.pin_set"
+	c.render(w, r, http.StatusOK, "password", p)
+}
+
+type policyData struct {
+	Rules  []register.PolicyRule
+	Grants []register.PersonGrant
+}
+
+// policyPage shows who decides what (the approval policy) and who holds which authority; the
+// security administrator edits both with custodyctl or the API.
+func (c *Console) policyPage(w http.ResponseWriter, r *http.Request, p *page) {
+	var d policyData
+	var err error
+	if d.Rules, err = c.reg.Policy(r.Context(), p.Actor); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	if p.Actor.Has(custody.SecAdmin, custody.Admin, custody.Auditor, custody.Leader, custody.Custodian) {
+		if d.Grants, err = c.reg.Grants(r.Context(), p.Actor); err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+	}
+	p.Data = d
+	c.render(w, r, http.StatusOK, "policy", p)
 }
 
 // ---- alerts
@@ -373,7 +421,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *page, err erro
 			status = http.StatusNotFound
 		}
 		p.Data = "error.refused"
-		p.Err = re.Text.In(p.Lang)
+		p.Err = p.refusal(err)
 		c.render(w, r, status, "error", p)
 		return
 	}

@@ -95,6 +95,8 @@ type page struct {
 	// ones, worst first (alarms.go).
 	AlarmWatch bool
 	Alarms     []alert.Alert
+	// audit records a refusal in the audit chain (issue 13: every refused attempt is audited).
+	audit func(err error)
 }
 
 func (c *Console) newPage(r *http.Request) *page {
@@ -189,6 +191,9 @@ func (c *Console) renderError(w http.ResponseWriter, r *http.Request, status int
 // refusal is a register or alert refusal in the page's language.
 func (p *page) refusal(err error) string {
 	var re *register.Error
+	if p.audit != nil {
+		p.audit(err)
+	}
 	if errors.As(err, &re) {
 		return re.Text.In(p.Lang)
 	}
