@@ -35,6 +35,7 @@ type site struct {
 	items []int64
 	epcs  []string
 	evil  int64 // the item whose document title holds HTML
+	dir   string // custodyd's data directory
 
 	mu    sync.Mutex
 	agent mqtt.Client
@@ -74,7 +75,7 @@ func startSite(t *testing.T) *site {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- d.Run(ctx) }()
-	s := &site{t: t, tok: map[string]string{}}
+	s := &site{t: t, tok: map[string]string{}, dir: cfg.DataDir}
 	select {
 	case s.addr = <-ready:
 	case err := <-errc:
