@@ -34,7 +34,7 @@ type site struct {
 	tok   map[string]string
 	items []int64
 	epcs  []string
-	evil  int64 // the item whose document title holds HTML
+	evil  int64  // the item whose document title holds HTML
 	dir   string // custodyd's data directory
 
 	mu    sync.Mutex
