@@ -254,8 +254,17 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token str
 func (c *Console) endSession(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(cookieName); err == nil {
 		c.mu.Lock()
+		s := c.sessions[digest(ck.Value)]
 		delete(c.sessions, digest(ck.Value))
 		c.mu.Unlock()
+		// The session's token dies with it (as the API's logout), so a copy of it cannot be used.
+		if s != nil {
+			if a, err := c.reg.Authenticate(r.Context(), s.token); err == nil {
+				if err := c.reg.Logout(r.Context(), a); err != nil {
+					c.log.Error("console: revoke the session's token", "user", a.Username, "err", err)
+				}
+			}
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: -1})
 }
