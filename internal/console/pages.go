@@ -152,11 +152,26 @@ func (c *Console) setLang(w http.ResponseWriter, r *http.Request) {
 		lang = languages[0]
 	}
 	http.SetCookie(w, &http.Cookie{Name: "lang", Value: lang, Path: "/", SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 365 * 24 * 3600})
-	back := r.PostFormValue("back")
-	if u, err := url.Parse(back); err != nil || back == "" || u.IsAbs() || u.Host != "" || len(back) > 500 || back[0] != '/' || (len(back) > 1 && back[1] == '/') {
-		back = "/"
+	http.Redirect(w, r, localPath(r.PostFormValue("back")), http.StatusSeeOther)
+}
+
+// localPath returns back when it is a path on this console, and "/" otherwise: the language
+// switch must never send a signed-in person to another site. Browsers read a backslash as a
+// slash and drop tabs and newlines, so "/\evil.example" and "/\t/evil.example" mean
+// "//evil.example" to them: any backslash or control character is refused, not only "//".
+func localPath(back string) string {
+	if back == "" || len(back) > 500 || back[0] != '/' || (len(back) > 1 && back[1] == '/') {
+		return "/"
 	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	for _, c := range []byte(back) {
+		if c == '\\' || c < 0x20 || c == 0x7f {
+			return "/"
+		}
+	}
+	if u, err := url.Parse(back); err != nil || u.IsAbs() || u.Host != "" {
+		return "/"
+	}
+	return back
 }
 
 func (c *Console) passwordPage(w http.ResponseWriter, r *http.Request, p *page) {
