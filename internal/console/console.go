@@ -92,6 +92,7 @@ type Console struct {
 type session struct {
 	token   string // the register's bearer token; never leaves the server
 	expires time.Time
+	flash   string // a refusal to show once, on the next page this session renders
 }
 
 type failure struct {
@@ -209,14 +210,54 @@ func digest(v string) string {
 	return hex.EncodeToString(s[:])
 }
 
+// sessionKey is the digest under which the request's session is kept.
+func sessionKey(r *http.Request) (string, bool) {
+	ck, err := r.Cookie(cookieName)
+	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
+		return "", false
+	}
+	return digest(ck.Value), true
+}
+
+// setFlash keeps msg for the next page the request's session renders. A refusal travels this
+// way after a redirect, never in the URL: a page must not show text that a link brought with it
+// (a crafted "?err=系统升级，请将密码发送至…" would be a phishing aid on a trusted page).
+func (c *Console) setFlash(r *http.Request, msg string) {
+	key, ok := sessionKey(r)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	if s := c.sessions[key]; s != nil {
+		s.flash = msg
+	}
+	c.mu.Unlock()
+}
+
+// takeFlash returns the session's kept refusal, once.
+func (c *Console) takeFlash(r *http.Request) string {
+	key, ok := sessionKey(r)
+	if !ok {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.sessions[key]
+	if s == nil {
+		return ""
+	}
+	msg := s.flash
+	s.flash = ""
+	return msg
+}
+
 // actor resolves the session cookie to the person, through the register so a closed account or
 // an expired token ends the console session too.
 func (c *Console) actor(r *http.Request) (register.Actor, bool) {
-	ck, err := r.Cookie(cookieName)
-	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
+	key, ok := sessionKey(r)
+	if !ok {
 		return register.Actor{}, false
 	}
-	key := digest(ck.Value)
 	c.mu.Lock()
 	s := c.sessions[key]
 	if s != nil && time.Now().After(s.expires) {

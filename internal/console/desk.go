@@ -49,9 +49,7 @@ func (c *Console) deskIndex(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, err)
 		return
 	}
-	if k := r.URL.Query().Get("err"); k != "" {
-		p.Err = clip(k, 500)
-	}
+	p.Err = c.takeFlash(r)
 	p.Data = d
 	c.render(w, r, http.StatusOK, "desk_index", p)
 }
@@ -75,7 +73,8 @@ func (c *Console) deskOpen(w http.ResponseWriter, r *http.Request, p *page) {
 		req.Due = clip(due, 50)
 	}
 	if _, err := c.reg.OpenSession(r.Context(), p.Actor, req); err != nil {
-		http.Redirect(w, r, "/desk?err="+url.QueryEscape(p.refusal(err)), http.StatusSeeOther)
+		c.setFlash(r, p.refusal(err))
+		http.Redirect(w, r, "/desk", http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/desk/"+url.PathEscape(req.Desk), http.StatusSeeOther)
@@ -114,9 +113,7 @@ func (c *Console) deskPage(w http.ResponseWriter, r *http.Request, p *page) {
 		d.Session = &s
 		d.Purpose = p.X(register.PurposeText(s.Purpose))
 	}
-	if k := r.URL.Query().Get("err"); k != "" {
-		p.Err = clip(k, 500)
-	}
+	p.Err = c.takeFlash(r)
 	p.Desk = desk
 	p.Data = d
 	c.render(w, r, http.StatusOK, "desk", p)
@@ -125,7 +122,7 @@ func (c *Console) deskPage(w http.ResponseWriter, r *http.Request, p *page) {
 func (c *Console) deskBack(w http.ResponseWriter, r *http.Request, desk string, p *page, err error) {
 	u := "/desk/" + url.PathEscape(desk)
 	if err != nil {
-		u += "?err=" + url.QueryEscape(p.refusal(err))
+		c.setFlash(r, p.refusal(err))
 	}
 	http.Redirect(w, r, u, http.StatusSeeOther)
 }

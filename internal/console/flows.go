@@ -32,9 +32,7 @@ func (c *Console) receivePage(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	d.Levels = custody.Levels
-	if k := r.URL.Query().Get("err"); k != "" {
-		p.Err = clip(k, 500)
-	}
+	p.Err = c.takeFlash(r)
 	p.Data = d
 	c.render(w, r, http.StatusOK, "receive", p)
 }
@@ -53,7 +51,8 @@ func (c *Console) receive(w http.ResponseWriter, r *http.Request, p *page) {
 		Cabinet: clip(r.PostFormValue("cabinet"), 100), From: clip(r.PostFormValue("from"), 200),
 	}
 	if _, _, err := c.reg.Receive(r.Context(), p.Actor, req); err != nil {
-		http.Redirect(w, r, "/receive?err="+url.QueryEscape(p.refusal(err)), http.StatusSeeOther)
+		c.setFlash(r, p.refusal(err))
+		http.Redirect(w, r, "/receive", http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/register?q="+url.QueryEscape(req.Document.Number), http.StatusSeeOther)
@@ -75,7 +74,7 @@ func (c *Console) listBatch(w http.ResponseWriter, r *http.Request, p *page) {
 	_, err := c.reg.ListDestruction(r.Context(), p.Actor, register.BatchRequest{Items: ids(r.PostFormValue("items")), Reason: clip(r.PostFormValue("reason"), maxNote)})
 	back := "/batches"
 	if err != nil {
-		back += "?err=" + url.QueryEscape(p.refusal(err))
+		c.setFlash(r, p.refusal(err))
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
@@ -87,7 +86,7 @@ func (c *Console) certifyBatch(w http.ResponseWriter, r *http.Request, p *page) 
 	_, err := c.reg.CertifyDestruction(r.Context(), p.Actor, id, clip(r.PostFormValue("certificate"), 200), "")
 	back := "/batches"
 	if err != nil {
-		back += "?err=" + url.QueryEscape(p.refusal(err))
+		c.setFlash(r, p.refusal(err))
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
@@ -104,7 +103,7 @@ func (c *Console) startRecall(w http.ResponseWriter, r *http.Request, p *page) {
 	_, err := c.reg.StartRecall(r.Context(), p.Actor, register.RecallRequest{Name: clip(r.PostFormValue("name"), 200), Deadline: clip(deadline, 50), Documents: docs})
 	back := "/recalls"
 	if err != nil {
-		back += "?err=" + url.QueryEscape(p.refusal(err))
+		c.setFlash(r, p.refusal(err))
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }

@@ -95,12 +95,34 @@ func TestTypedScansAtTheDesk(t *testing.T) {
 		}
 	}
 	_, loc := s.post(t, c, "/desk/D-01/scan", url.Values{"code": {itoa(s.items[0])}})
-	if !strings.Contains(loc, "err=") {
-		t.Errorf("second scan of a label: got %q, want a refusal on the page", loc)
+	if loc != "/desk/D-01" {
+		t.Errorf("second scan of a label: got a redirect to %q, want /desk/D-01 with no text in the URL", loc)
 	}
 	_, body := get(t, c, s.base+"/desk/D-01")
 	if !strings.Contains(body, `<span id="count">1</span>`) || !strings.Contains(body, "张伟") {
 		t.Errorf("desk page: want count 1 and the counterpart 张伟")
+	}
+	if !strings.Contains(body, "已扫描过") {
+		t.Errorf("desk page after the second scan: want the refusal 已扫描过 on the page")
+	}
+	if _, again := get(t, c, s.base+"/desk/D-01"); strings.Contains(again, "已扫描过") {
+		t.Errorf("desk page loaded again: the refusal is still shown, want it once")
+	}
+}
+
+// A link cannot put words on a console page: ?err= carries no message to any page (issue 21's
+// "系统升级，请将密码发送至xx" phishing aid).
+func TestTextInTheURLIsNeverShown(t *testing.T) {
+	t.Parallel()
+	s := startSite(t)
+	c := s.client()
+	s.signIn(c, "wang.fang")
+	const bait = "系统升级，请将密码发送至xx"
+	for _, path := range []string{"/desk", "/desk/D-01", "/receive", "/recalls", "/batches", "/alerts"} {
+		code, body := get(t, c, s.base+path+"?err="+url.QueryEscape(bait))
+		if strings.Contains(body, bait) {
+			t.Errorf("GET %s?err=…: got %d with the URL's text on the page, want it never shown", path, code)
+		}
 	}
 }
 

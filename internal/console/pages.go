@@ -345,12 +345,7 @@ func (c *Console) recallsPage(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, err)
 		return
 	}
-	if k := r.URL.Query().Get("err"); k != "" {
-		p.Err = clip(k, 500)
-	}
-	if k := r.URL.Query().Get("err"); k != "" {
-		p.Err = clip(k, 500)
-	}
+	p.Err = c.takeFlash(r)
 	p.Data = rs
 	c.render(w, r, http.StatusOK, "recalls", p)
 }
@@ -361,12 +356,7 @@ func (c *Console) batchesPage(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, err)
 		return
 	}
-	if k := r.URL.Query().Get("err"); k != "" {
-		p.Err = clip(k, 500)
-	}
-	if k := r.URL.Query().Get("err"); k != "" {
-		p.Err = clip(k, 500)
-	}
+	p.Err = c.takeFlash(r)
 	p.Data = bs
 	c.render(w, r, http.StatusOK, "batches", p)
 }
