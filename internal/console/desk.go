@@ -155,7 +155,9 @@ func (c *Console) deskClose(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	s, err := c.reg.CloseSession(r.Context(), p.Actor, id, register.CloseRequest{
-		PIN: clip(r.PostFormValue("pin"), 50), SecondBadge: clip(r.PostFormValue("second_badge"), 100), SecondPIN: clip(r.PostFormValue("second_pin"), 50)})
+		PIN: clip(r.PostFormValue("pin"), 50), SecondBadge: clip(r.PostFormValue("second_badge"), 100), SecondPIN: clip(r.PostFormValue("second_pin"), 50),
+		CompanionBadge: clip(r.PostFormValue("companion_badge"), 100), CompanionPIN: clip(r.PostFormValue("companion_pin"), 50),
+		NewPIN: clip(r.PostFormValue("new_pin"), 50)})
 	if err != nil {
 		c.deskBack(w, r, desk, p, err)
 		return

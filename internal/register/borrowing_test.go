@@ -2,6 +2,7 @@ package register_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/custody"
@@ -51,4 +52,34 @@ func TestBorrowingLimits(t *testing.T) {
 	d.reg.AbandonSession(ctx, wf, s.ID, "")
 	d.handover(t, register.OpenRequest{Purpose: register.PurposeReturn}, "zhang.wei", secret[:1])
 	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(24)}, "zhang.wei", secret[1:])
+}
+
+// A badge without a PIN (new, or reset by the administrator) gets its PIN from its holder at its
+// first use at a desk; that PIN signs the handover and the badge's next ones.
+func TestBadgeFirstUseAtTheDesk(t *testing.T) {
+	t.Parallel()
+	d := newDesk(t)
+	ctx := context.Background()
+	wf := d.p["wang.fang"]
+	admin := register.Actor{ID: 1, Username: "admin", Roles: []custody.Role{custody.Admin}}
+	if err := d.reg.ResetBadge(ctx, admin, "zhang.wei"); err != nil {
+		t.Fatal(err)
+	}
+	items := d.receive(t, "办〔2026〕801号", custody.Secret, 2, "BGS")
+	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeCirculate}, "zhang.wei", items[0])
+	_, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{NewPIN: "12a4"})
+	refused(t, err, register.CodeInvalid, "4 到 12 位数字", "4 to 12 digits")
+	if _, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{NewPIN: "97531"}); err != nil {
+		t.Fatalf("first use with a new PIN: %v", err)
+	}
+	if rec := lastAudit(t, d, "badge.pin_set"); !strings.Contains(string(rec.After), `"desk":"D-01"`) {
+		t.Errorf("got PIN audit %s, want the desk named", rec.After)
+	}
+	// From now on the badge has a PIN: a "new" one is no longer taken, the chosen one signs.
+	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeCirculate}, "zhang.wei", items[1])
+	_, err = d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{NewPIN: "11111"})
+	refused(t, err, register.CodeForbidden, "PIN 不正确", "wrong PIN")
+	if _, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: "97531"}); err != nil {
+		t.Fatal(err)
+	}
 }
