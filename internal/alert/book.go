@@ -682,6 +682,18 @@ func (b *Book) Alert(ctx context.Context, id int64) (Alert, error) {
 	return all[0], nil
 }
 
+// AlertByRef returns the alert with the opaque id that notices and MQTT messages carry.
+func (b *Book) AlertByRef(ctx context.Context, ref string) (Alert, error) {
+	all, err := b.query(ctx, b.st.DB(), `WHERE ref = ?`, ref)
+	if err != nil {
+		return Alert{}, err
+	}
+	if len(all) == 0 {
+		return Alert{}, fmt.Errorf("alert %q: %w", ref, ErrNotFound)
+	}
+	return all[0], nil
+}
+
 // History is an alert's escalation and lifecycle history, oldest first.
 func (b *Book) History(ctx context.Context, id int64) ([]Event, error) {
 	rows, err := b.st.DB().QueryContext(ctx, `SELECT at, event, audience, channel, actor, detail FROM alert_events WHERE alert_id = ? ORDER BY id`, id)

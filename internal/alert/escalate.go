@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/custodyhq/custody/internal/alert/notify"
@@ -363,9 +364,7 @@ func place(a Alert) string {
 }
 
 func (e *Escalator) link(a Alert) string {
-	base := e.p.ConsoleURL
-	if base == "" {
-		base = "/console"
-	}
-	return base + "/alerts/" + a.Ref
+	// The console serves alerts at /alerts/<ref> from its root; a configured address may end in
+	// a slash ("http://127.0.0.1:8080/" gave "…8080//alerts/…").
+	return strings.TrimRight(e.p.ConsoleURL, "/") + "/alerts/" + a.Ref
 }

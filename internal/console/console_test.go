@@ -191,7 +191,10 @@ func get(t *testing.T, c *http.Client, u string) (int, string) {
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 	s := startSite(t)
-	var alerts []struct{ ID int64 }
+	var alerts []struct {
+		ID  int64
+		Ref string
+	}
 	for i, deadline := 0, time.Now().Add(25*time.Second); len(alerts) == 0 && time.Now().Before(deadline); i++ {
 		if i%10 == 0 { // a round every 2 s, as the confirming inventories come
 			s.inventory(fmt.Sprintf("r-%d", i), s.epcs[0])
@@ -226,6 +229,25 @@ func TestBadInput(t *testing.T) {
 		s.api("li.ming", "GET", fmt.Sprintf("/api/v1/alerts/%d", alerts[0].ID), "", 200, &al)
 		if al.Alert.State != "open" {
 			t.Errorf("alert after forged posts: got %s, want open", al.Alert.State)
+		}
+	})
+	t.Run("a notice's link opens the alert", func(t *testing.T) {
+		c := s.client()
+		s.signIn(c, "li.ming")
+		resp, err := c.Get(s.base + "/alerts/" + alerts[0].Ref) // the site's client does not follow redirects
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := fmt.Sprintf("/alerts/%d", alerts[0].ID)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+			t.Fatalf("GET /alerts/%s (the link notices carry): got %d to %q, want 303 to %s", alerts[0].Ref, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+		if code, body := get(t, c, s.base+want); code != http.StatusOK || !strings.Contains(body, alerts[0].Ref) {
+			t.Errorf("GET %s: got %d, want the alert's page naming %s", want, code, alerts[0].Ref)
+		}
+		if code, _ := get(t, c, s.base+"/alerts/AL-NOSUCHALERT"); code != http.StatusNotFound {
+			t.Errorf("GET /alerts/AL-NOSUCHALERT: got %d, want 404", code)
 		}
 	})
 	t.Run("session replayed after logout", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/audit"
@@ -276,6 +277,19 @@ type alertData struct {
 }
 
 func (c *Console) alertPage(w http.ResponseWriter, r *http.Request, p *page) {
+	if ref := r.PathValue("id"); strings.HasPrefix(ref, "AL-") && len(ref) <= 32 {
+		// The link in a notice or an MQTT message names the alert by its opaque id only.
+		al, err := c.book.AlertByRef(r.Context(), ref)
+		if errors.Is(err, alert.ErrNotFound) {
+			c.renderError(w, r, http.StatusNotFound, "error.not_found")
+			return
+		} else if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		http.Redirect(w, r, "/alerts/"+strconv.FormatInt(al.ID, 10), http.StatusSeeOther)
+		return
+	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		c.renderError(w, r, http.StatusNotFound, "error.not_found")
