@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -439,8 +438,8 @@ func (c *Checker) Site(ctx context.Context, hours reconcile.Hours, doorLimit, of
 	return c.book.Apply(ctx, Evaluation{Findings: fs, Scope: &Scope{Kinds: kinds}})
 }
 
-const snapshotSelect = `SELECT i.id, d.number, i.copy_no, d.level, coalesce(i.epc, ''), i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.purpose, '')
-	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id`
+const snapshotSelect = `SELECT i.id, d.number, coalesce(si.copy_no, i.copy_no) || CASE WHEN i.repro_no IS NULL THEN '' ELSE '-复制件' || i.repro_no END, d.level, coalesce(i.epc, ''), i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.purpose, '')
+	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id LEFT JOIN items si ON si.id = i.source_item_id`
 
 // snapshot loads the items registered in the cabinet and the items whose tags the round read.
 func (c *Checker) snapshot(ctx context.Context, r reconcile.Report) ([]reconcile.Item, error) {
@@ -493,11 +492,11 @@ func (c *Checker) snapshot(ctx context.Context, r reconcile.Report) ([]reconcile
 func scanSnapshot(rows *sql.Rows) (reconcile.Item, error) {
 	var it reconcile.Item
 	var number, level, state, due string
-	var copyNo int
+	var copyNo string // 份号, with "-复制件N" for a reproduction
 	if err := rows.Scan(&it.ID, &number, &copyNo, &level, &it.EPC, &state, &it.Cabinet, &it.Holder, &due, &it.Purpose); err != nil {
 		return it, err
 	}
-	it.Number = number + "/" + strconv.Itoa(copyNo)
+	it.Number = number + "/" + copyNo
 	it.Level, it.State = custody.Level(level), custody.State(state)
 	if due != "" {
 		if t, err := time.Parse(time.RFC3339Nano, due); err == nil {

@@ -376,3 +376,73 @@ func TestSecrecyTermsAndDeclassification(t *testing.T) {
 		t.Errorf("expiring after declassification: got %+v, want none", expiring)
 	}
 }
+
+// Copies (复制件, issue 14 point 2): only from an original in its cabinet; numbered within it
+// (第1份之复制件1), with 复制单位 and date; registered until scanned in at the desk; its label
+// validates and says 复制件 (reproductions of the issue: 第3份/共2份, a copy of a lent original,
+// 在柜 without a scan, `copy 3 of 2` on the label).
+func TestReproductionsAsCopies(t *testing.T) {
+	e, items := lifecycleEnv(t)
+	ctx := context.Background()
+	e.api.reg.SetIssuer(epc.Issuer{CompanyPrefix: "0614141", DocumentType: "12345", Filter: epc.FilterAllOthers})
+	one, two := items[0].ID, items[1].ID
+	due := time.Now().Add(48 * time.Hour).Format(time.RFC3339)
+	e.handover("borrow", `,"due":"`+due+`"`, two)
+	approve := func(item int64) int64 {
+		var ap register.Approval
+		e.decode(e.do("wang.fang", "POST", "/api/v1/approvals", fmt.Sprintf(`{"kind":"reproduce","items":[%d],"copies":1,"reason":"分送研究室"}`, item), nil), 201, &ap)
+		e.must("li.ming", "POST", fmt.Sprintf("/api/v1/approvals/%d/decide", ap.ID), `{"approve":true,"note":"同意复制"}`, 200)
+		return ap.ID
+	}
+	// From a copy lent out: refused, even with an approval.
+	ap := approve(two)
+	status, eb := e.errorOf(e.do("wang.fang", "POST", "/api/v1/reproductions", fmt.Sprintf(`{"approval":%d,"cabinet":"C-01","unit":"文印室"}`, ap), nil))
+	if status != 422 || !strings.Contains(eb.Error.Message, "只能从在柜的原件复制") {
+		t.Errorf("reproducing a lent copy: got %d %q, want 422", status, eb.Error.Message)
+	}
+	ap = approve(one)
+	status, eb = e.errorOf(e.do("wang.fang", "POST", "/api/v1/reproductions", fmt.Sprintf(`{"approval":%d,"cabinet":"C-01"}`, ap), nil))
+	if status != 400 || !strings.Contains(eb.Error.Message, "复制单位") {
+		t.Errorf("reproduction without 复制单位: got %d %q, want 400", status, eb.Error.Message)
+	}
+	var copies []register.Item
+	e.decode(e.do("wang.fang", "POST", "/api/v1/reproductions", fmt.Sprintf(`{"approval":%d,"cabinet":"C-01","unit":"办公室文印室","date":"2026-11-20"}`, ap), nil), 201, &copies)
+	c := copies[0]
+	if c.Copy != 1 || c.Copies != 3 || c.Reproduction != 1 || c.ReproUnit != "办公室文印室" || c.ReproOn != "2026-11-20" || c.State != custody.Registered {
+		t.Fatalf("copy: got %+v, want 第1份之复制件1 of 3 by 办公室文印室, registered", c)
+	}
+	// Not 在柜 by a typed store: only scanned in at the desk.
+	status, _ = e.errorOf(e.do("wang.fang", "POST", "/api/v1/items/store", fmt.Sprintf(`{"cabinet":"C-01","items":[%d]}`, c.ID), nil))
+	if status != 422 {
+		t.Errorf("typed store of a copy: got %d, want 422", status)
+	}
+	var s register.Session
+	e.decode(e.do("wang.fang", "POST", "/api/v1/sessions", `{"desk":"D-01","purpose":"store","cabinet":"C-01"}`, nil), 201, &s)
+	if _, err := e.api.reg.DeskScan(ctx, "D-01", c.Barcode, "agent:desk-1"); err != nil {
+		t.Fatalf("the desk scanner reads the copy's label: %v", err)
+	}
+	e.decode(e.do("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/close", s.ID), `{}`, nil), 200, &s)
+	var it register.Item
+	e.decode(e.do("wang.fang", "GET", fmt.Sprintf("/api/v1/items/%d", c.ID), "", nil), 200, &it)
+	if it.State != custody.InCabinet || it.Cabinet != "C-01" {
+		t.Errorf("copy after scanning in: got %s in %q", it.State, it.Cabinet)
+	}
+	// A copy of a copy: refused.
+	ap2 := approve(c.ID)
+	if status, _ := e.errorOf(e.do("wang.fang", "POST", "/api/v1/reproductions", fmt.Sprintf(`{"approval":%d,"cabinet":"C-01","unit":"x"}`, ap2), nil)); status != 422 {
+		t.Errorf("reproducing a reproduction: got %d, want 422", status)
+	}
+	// Its label validates and is marked as a copy.
+	tag, err := epc.DecodeHex(it.EPC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := labels.Label{Copy: it.Copy, Copies: it.Copies, Reproduction: it.Reproduction, DocumentNumber: it.Document, Level: it.Level.Text().ZH, EPC: tag}
+	if err := l.Validate(); err != nil {
+		t.Fatalf("label of the copy: %v", err)
+	}
+	tpl := labels.Template{CopyFormat: "第{copy}份/共{copies}份"}
+	if got := tpl.CopyText(l); got != "第1份之复制件1/共3份" {
+		t.Errorf("label copy line: got %q, want 第1份之复制件1/共3份", got)
+	}
+}

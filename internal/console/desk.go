@@ -28,7 +28,7 @@ type purpose struct {
 }
 
 var purposeCodes = []string{register.PurposeBorrow, register.PurposeReturn, register.PurposeCirculate, register.PurposeReadingRoom,
-	register.PurposeTakeOut, register.PurposeTransfer, register.PurposeArchive, register.PurposeDestroy}
+	register.PurposeTakeOut, register.PurposeTransfer, register.PurposeArchive, register.PurposeDestroy, register.PurposeStore}
 
 func (c *Console) deskIndex(w http.ResponseWriter, r *http.Request, p *page) {
 	var d deskIndexData

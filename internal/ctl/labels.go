@@ -60,7 +60,7 @@ func init() {
 				if err != nil {
 					return fmt.Errorf("item %d: EPC %q from custodyd: %w", it.ID, it.EPC, err)
 				}
-				ls = append(ls, labels.Label{Copy: it.Copy, Copies: it.Copies, DocumentNumber: it.Document, Level: it.Level.Text().ZH, EPC: e})
+				ls = append(ls, labels.Label{Copy: it.Copy, Copies: it.Copies, Reproduction: it.Reproduction, DocumentNumber: it.Document, Level: it.Level.Text().ZH, EPC: e})
 			}
 			cat, err := labels.Load(os.DirFS(dir))
 			if err != nil {

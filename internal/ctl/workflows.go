@@ -18,6 +18,7 @@ import (
 var purposeNames = map[string]string{
 	"借阅": register.PurposeBorrow, "传阅": register.PurposeCirculate, "阅文室": register.PurposeReadingRoom, "携带外出": register.PurposeTakeOut,
 	"归还": register.PurposeReturn, "移交": register.PurposeTransfer, "归档": register.PurposeArchive, "销毁": register.PurposeDestroy,
+	"送销": register.PurposeDestroy, "入柜": register.PurposeStore, "扫描入柜": register.PurposeStore,
 }
 
 func init() {
@@ -167,7 +168,7 @@ func init() {
 		command{name: "handover open", args: "", help: "open a handover at a desk: --desk D --purpose borrow|circulate|reading_room|take_out|return|transfer|archive|destroy",
 			flags: func(fs *flag.FlagSet) {
 				fs.StringVar(&desk, "desk", "", "desk code")
-				fs.StringVar(&purpose, "purpose", "", "borrow 借阅, circulate 传阅, reading_room 阅文室, take_out 携带外出, return 归还, transfer 移交, archive 归档, destroy 送销（交保密局）")
+				fs.StringVar(&purpose, "purpose", "", "borrow 借阅, circulate 传阅, reading_room 阅文室, take_out 携带外出, return 归还, transfer 移交, archive 归档, destroy 送销（交保密局）, store 扫描入柜（复制件）")
 				fs.StringVar(&due, "due", "", "due time (borrow: required), e.g. 2026-11-30 18:00")
 				fs.Int64Var(&approval, "approval", 0, "take_out: the approval ID")
 				fs.Int64Var(&batch, "batch", 0, "destroy: the approved destruction batch")
@@ -413,16 +414,19 @@ func init() {
 		command{name: "item reproduce", args: "", help: "make the copies an approved reproduction allows (--approval, --cabinet)",
 			flags: func(fs *flag.FlagSet) {
 				fs.Int64Var(&approval, "approval", 0, "approval ID (kind reproduce)")
-				fs.StringVar(&cabinet, "cabinet", "", "cabinet for the copies")
+				fs.StringVar(&cabinet, "cabinet", "", "cabinet the copies go into when scanned in")
+				fs.StringVar(&unit, "unit", "", "复制单位: the unit that made the copies")
+				fs.StringVar(&due, "date", "", "date the copies were made, YYYY-MM-DD (default today)")
 			},
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
 				var its []register.Item
-				if err := c.call(ctx, "POST", "/api/v1/reproductions", register.ReproduceRequest{Approval: approval, Cabinet: cabinet}, &its); err != nil {
+				if err := c.call(ctx, "POST", "/api/v1/reproductions", register.ReproduceRequest{Approval: approval, Cabinet: cabinet, Unit: unit, Date: due}, &its); err != nil {
 					return err
 				}
 				return c.output(its, func(w io.Writer) {
-					line(w, c.say("已复制 %d 份（与原件同密级）：\n", "%d copies made (at the source's level):\n"), len(its))
+					line(w, c.say("已复制 %d 份（与原件同密级，标为复制件）：\n", "%d copies made (at the source's level, marked 复制件):\n"), len(its))
 					c.itemTable(w, its)
+					line(w, c.say("下一步：打印标签，再在工作台扫描入柜：custodyctl handover open --desk D --purpose store --cabinet %s\n", "next: print their labels, then scan them in at a desk: custodyctl handover open --desk D --purpose store --cabinet %s\n"), cabinet)
 				})
 			}},
 		command{name: "item lost", args: "ID...", help: "report items lost at once (--note: when, where, how)",

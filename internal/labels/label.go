@@ -22,6 +22,7 @@ var ErrLabel = errors.New("invalid label")
 type Label struct {
 	Copy           int    // 份号, 1-based
 	Copies         int    // 共 N 份
+	Reproduction   int    // 复制件 number within copy Copy (第3份之复制件1); 0 for an original
 	DocumentNumber string // 发文字号, e.g. 国保发〔2026〕12号
 	Level          string // level mark as printed: 绝密, 机密 or 秘密 (from the register's vocabulary)
 	EPC            epc.EPC
@@ -33,6 +34,9 @@ const maxTextRunes = 40
 func (l Label) Validate() error {
 	if l.Copy < 1 || l.Copies < l.Copy {
 		return fmt.Errorf("copy %d of %d: want 1 ≤ copy ≤ copies: %w", l.Copy, l.Copies, ErrLabel)
+	}
+	if l.Reproduction < 0 {
+		return fmt.Errorf("reproduction %d: want ≥ 0: %w", l.Reproduction, ErrLabel)
 	}
 	for name, s := range map[string]string{"document number": l.DocumentNumber, "level": l.Level} {
 		if strings.TrimSpace(s) == "" {
@@ -53,9 +57,23 @@ func (l Label) Validate() error {
 	return nil
 }
 
+// copyText renders the copy line; a reproduction is marked as one where the 份号 stands
+// ("第3份之复制件1/共200份"), so the label itself says 复制件.
 func (t *Template) copyText(l Label) string {
-	return strings.NewReplacer("{copy}", strconv.Itoa(l.Copy), "{copies}", strconv.Itoa(l.Copies)).Replace(t.CopyFormat)
+	format := t.CopyFormat
+	if l.Reproduction > 0 {
+		mark := "{copy}份之复制件" + strconv.Itoa(l.Reproduction)
+		if strings.Contains(format, "{copy}份") {
+			format = strings.Replace(format, "{copy}份", mark, 1)
+		} else {
+			format = strings.Replace(format, "{copy}", "{copy}（复制件"+strconv.Itoa(l.Reproduction)+"）", 1)
+		}
+	}
+	return strings.NewReplacer("{copy}", strconv.Itoa(l.Copy), "{copies}", strconv.Itoa(l.Copies)).Replace(format)
 }
+
+// CopyText is the copy line as the template prints it (第37份/共200份, 第3份之复制件1/共200份).
+func (t *Template) CopyText(l Label) string { return t.copyText(l) }
 
 // BarcodeContent is the data of the GS1-128 barcode after its leading FNC1 ("253…").
 func BarcodeContent(l Label) string { return l.EPC.BarcodeData() }

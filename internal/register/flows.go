@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
@@ -185,11 +186,15 @@ func (r *Register) documentByNumber(ctx context.Context, number string, a Actor)
 // ReproduceRequest makes approved copies of an item.
 type ReproduceRequest struct {
 	Approval int64  `json:"approval"`
-	Cabinet  string `json:"cabinet"`
+	Cabinet  string `json:"cabinet"` // where the copies go when scanned in at the desk
+	Unit     string `json:"unit"`    // 复制单位: who made the copies
+	Date     string `json:"date,omitempty"` // YYYY-MM-DD the copies were made; default today
 }
 
 // Reproduce makes the copies an approval allows (rule 4): each is a new item of the same document
-// and level, linked to its source, numbered after the existing copies, and stored in a cabinet.
+// and level, linked to its source original (which must be in its cabinet), numbered within it
+// (第3份之复制件1), with the 复制单位 and date; the copies are registered, and go into the cabinet
+// only when scanned in at the desk (a store handover).
 func (r *Register) Reproduce(ctx context.Context, a Actor, req ReproduceRequest) ([]Item, error) {
 	if err := need(a, custody.Text{ZH: "复制文件", EN: "reproduce items"}, custody.Custodian); err != nil {
 		return nil, err
@@ -205,8 +210,23 @@ func (r *Register) Reproduce(ctx context.Context, a Actor, req ReproduceRequest)
 		if err != nil {
 			return err
 		}
-		if src.State == custody.Destroyed || src.State == custody.Lost || src.State == custody.TransferredOut {
-			return refuseT(CodeRefused, src.name().ZH+" 已"+src.State.Text().ZH+"，不能复制", src.name().EN+" is "+src.State.Text().EN+" and cannot be reproduced")
+		// Only from an original that is in its cabinet (issue 14 point 2): not from a copy lent
+		// out, awaiting destruction or itself a reproduction.
+		if src.Reproduction > 0 {
+			return refuseT(CodeRefused, src.name().ZH+" 是复制件，只能从原件复制", src.name().EN+" is a reproduction; copies are made from the original only")
+		}
+		if src.State != custody.InCabinet {
+			return refuseT(CodeRefused, src.name().ZH+" 状态为“"+src.State.Text().ZH+"”：只能从在柜的原件复制",
+				src.name().EN+" is "+src.State.Text().EN+": copies are made only from an original in its cabinet")
+		}
+		if strings.TrimSpace(req.Unit) == "" {
+			return refuse(CodeInvalid, "请填写复制单位（unit）", "name the unit that makes the copies (unit)")
+		}
+		made0 := req.Date
+		if made0 == "" {
+			made0 = r.Today()
+		} else if _, err := time.Parse(time.DateOnly, made0); err != nil {
+			return refuse(CodeInvalid, "复制日期 %q 应为 YYYY-MM-DD", "date %q must be YYYY-MM-DD", made0)
 		}
 		if u, err := itemUnit(ctx, tx, src); err != nil {
 			return err
@@ -217,13 +237,16 @@ func (r *Register) Reproduce(ctx context.Context, a Actor, req ReproduceRequest)
 		if err != nil {
 			return err
 		}
+		// Numbered within the original: 第3份之复制件1, 2, … (after any made before).
 		var last int
-		if err := tx.QueryRowContext(ctx, `SELECT max(copy_no) FROM items WHERE document_id = ?`, src.docID).Scan(&last); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(repro_no), 0) FROM items WHERE source_item_id = ?`, src.ID).Scan(&last); err != nil {
 			return err
 		}
 		made := []auditItem{}
 		for i := 1; i <= ap.Copies; i++ {
-			res, err := tx.ExecContext(ctx, `INSERT INTO items(document_id, copy_no, source_item_id, state, updated_at) VALUES (?,?,?,?,?)`, src.docID, last+i, src.ID, custody.Registered, now)
+			n := last + i
+			res, err := tx.ExecContext(ctx, `INSERT INTO items(document_id, copy_no, source_item_id, state, updated_at, repro_no, repro_unit, repro_on, home_cabinet_id) VALUES (?,?,?,?,?,?,?,?,?)`,
+				src.docID, -(src.Copy*100000 + n), src.ID, custody.Registered, now, n, req.Unit, made0, nullID(cab))
 			if err != nil {
 				return err
 			}
@@ -236,20 +259,19 @@ func (r *Register) Reproduce(ctx context.Context, a Actor, req ReproduceRequest)
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO item_events(item_id, at, action, from_state, to_state, actor_id, note) VALUES (?,?,?,?,?,?,?)`,
-				id, now, "reproduce", "", custody.Registered, a.ID, fmt.Sprintf("copy of item %d, approval %d", src.ID, ap.ID)); err != nil {
+				id, now, "reproduce", "", custody.Registered, a.ID, fmt.Sprintf("复制件 of item %d by %s on %s, approval %d", src.ID, req.Unit, made0, ap.ID)); err != nil {
 				return err
 			}
-			if err := apply(ctx, tx, x, move{to: custody.InCabinet, cabinet: nullID(cab)}, custody.Store, a.ID, sql.NullInt64{}, sql.NullInt64{}, "", now); err != nil {
-				return err
-			}
+			// Not stored yet: a copy goes into its cabinet only when scanned in at the desk
+			// (a store handover), so the register never says 在柜 for paper nobody checked.
 			ids = append(ids, id)
-			made = append(made, auditItem{ID: id, Document: x.Document, Copy: x.Copy, Level: x.Level, From: "", To: custody.InCabinet})
+			made = append(made, auditItem{ID: id, Document: x.Document, Copy: x.Copy, Level: x.Level, From: "", To: custody.Registered})
 		}
 		if err := useApproval(ctx, tx, ap.ID, now); err != nil {
 			return err
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "item.reproduce", Subject: fmt.Sprintf("item:%d", src.ID),
-			After: map[string]any{"source": src.ID, "copies": made, "cabinet": req.Cabinet}, Approvals: []string{fmt.Sprint(ap.ID)}})
+			After: map[string]any{"source": src.ID, "copies": made, "cabinet": req.Cabinet, "unit": req.Unit, "date": made0}, Approvals: []string{fmt.Sprint(ap.ID)}})
 	})
 	if err != nil {
 		return nil, storeErr("reproduce", err)

@@ -29,6 +29,21 @@ type Item struct {
 	Place      string        `json:"place,omitempty"`   // reading room or destination while out
 	Source     int64         `json:"source,omitempty"`  // the item a reproduction was copied from
 	Term       string        `json:"term,omitempty"`    // the document's 保密期限, for the mark (机密★10年)
+	// Reproduction is the number of a 复制件 within its original (第{Copy}份之复制件{Reproduction});
+	// 0 for an original. ReproUnit and ReproOn are the 复制单位 and the date it was made.
+	Reproduction int    `json:"reproduction,omitempty"`
+	ReproUnit    string `json:"repro_unit,omitempty"`
+	ReproOn      string `json:"repro_on,omitempty"`
+}
+
+// Name is how people and refusals name a copy: document number and 份号 as printed, and for a
+// reproduction its number within the original — never the title.
+func (it Item) Name() custody.Text {
+	n := copyNo(it.Copy, it.Copies)
+	if it.Reproduction > 0 {
+		return custody.Text{ZH: fmt.Sprintf("%s 第%s份之复制件%d", it.Document, n, it.Reproduction), EN: fmt.Sprintf("%s copy %s, reproduction %d", it.Document, n, it.Reproduction)}
+	}
+	return custody.Text{ZH: fmt.Sprintf("%s 第%s份", it.Document, n), EN: fmt.Sprintf("%s copy %s", it.Document, n)}
 }
 
 // ItemFilter narrows Items; zero fields match everything.
@@ -38,13 +53,13 @@ type ItemFilter struct {
 	Cabinet  string
 }
 
-const itemSelect = `SELECT i.id, i.document_id, d.number, i.copy_no, d.copies, d.level, i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.epc, ''), coalesce(i.barcode, ''),
-	coalesce(i.purpose, ''), coalesce(i.place, ''), coalesce(i.source_item_id, 0), d.secrecy_term
-	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id`
+const itemSelect = `SELECT i.id, i.document_id, d.number, coalesce(si.copy_no, i.copy_no), d.copies, d.level, i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.epc, ''), coalesce(i.barcode, ''),
+	coalesce(i.purpose, ''), coalesce(i.place, ''), coalesce(i.source_item_id, 0), d.secrecy_term, coalesce(i.repro_no, 0), coalesce(i.repro_unit, ''), coalesce(i.repro_on, '')
+	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id LEFT JOIN items si ON si.id = i.source_item_id`
 
 func scanItem(row interface{ Scan(...any) error }) (Item, error) {
 	var it Item
-	err := row.Scan(&it.ID, &it.DocumentID, &it.Document, &it.Copy, &it.Copies, &it.Level, &it.State, &it.Cabinet, &it.Holder, &it.Due, &it.EPC, &it.Barcode, &it.Purpose, &it.Place, &it.Source, &it.Term)
+	err := row.Scan(&it.ID, &it.DocumentID, &it.Document, &it.Copy, &it.Copies, &it.Level, &it.State, &it.Cabinet, &it.Holder, &it.Due, &it.EPC, &it.Barcode, &it.Purpose, &it.Place, &it.Source, &it.Term, &it.Reproduction, &it.ReproUnit, &it.ReproOn)
 	return it, err
 }
 
@@ -65,7 +80,7 @@ func (r *Register) Items(ctx context.Context, a Actor, f ItemFilter) ([]Item, er
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := r.st.DB().QueryContext(ctx, q+" ORDER BY i.document_id, i.copy_no", args...)
+	rows, err := r.st.DB().QueryContext(ctx, q+" ORDER BY i.document_id, coalesce(si.copy_no, i.copy_no), coalesce(i.repro_no, 0)", args...)
 	if err != nil {
 		return nil, storeErr("list items", err)
 	}
@@ -117,6 +132,10 @@ func (r *Register) StoreItems(ctx context.Context, a Actor, cabinet string, ids 
 				return refuse(CodeNotFound, "文件份 %d 不存在", "item %d does not exist", id)
 			} else if err != nil {
 				return err
+			}
+			if it.Reproduction > 0 {
+				n := it.Name()
+				return refuseT(CodeRefused, n.ZH+" 是复制件，须在工作台扫描入柜（用途 store），不能直接登记入柜", n.EN+" is a reproduction: it is stored by scanning it in at the desk (purpose store), not by a typed store")
 			}
 			from := it.State
 			to, err := custody.Check(from, custody.Store, role)

@@ -256,9 +256,9 @@ type LostItem struct {
 
 // OpenLosses lists the copies of open loss cases that are still lost.
 func (r *Register) OpenLosses(ctx context.Context) ([]LostItem, error) {
-	rows, err := r.st.DB().QueryContext(ctx, `SELECT i.id, d.number || '/' || i.copy_no, d.level, lc.id, coalesce(p.username, ''), coalesce(c.code, ''), lc.reported_at
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT i.id, d.number || '/' || coalesce(si.copy_no, i.copy_no) || CASE WHEN i.repro_no IS NULL THEN '' ELSE '-复制件' || i.repro_no END, d.level, lc.id, coalesce(p.username, ''), coalesce(c.code, ''), lc.reported_at
 		FROM loss_cases lc JOIN loss_case_items li ON li.case_id = lc.id JOIN items i ON i.id = li.item_id JOIN documents d ON d.id = i.document_id
-		LEFT JOIN people p ON p.id = i.holder_id LEFT JOIN cabinets c ON c.id = i.home_cabinet_id
+		LEFT JOIN people p ON p.id = i.holder_id LEFT JOIN cabinets c ON c.id = i.home_cabinet_id LEFT JOIN items si ON si.id = i.source_item_id
 		WHERE lc.state = 'open' AND i.state = 'lost' ORDER BY lc.id, i.id`)
 	if err != nil {
 		return nil, storeErr("open losses", err)

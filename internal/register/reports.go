@@ -42,12 +42,12 @@ func (r *Register) Ledger(ctx context.Context, a Actor, f LedgerFilter) ([]Ledge
 	if err := need(a, readReports, custody.Custodian, custody.Leader, custody.SecAdmin, custody.Admin); err != nil {
 		return nil, err
 	}
-	q := `SELECT i.id, i.document_id, d.number, i.copy_no, d.copies, d.level, i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.epc, ''), coalesce(i.barcode, ''),
+	q := `SELECT i.id, i.document_id, d.number, coalesce(si.copy_no, i.copy_no), d.copies, d.level, i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.epc, ''), coalesce(i.barcode, ''),
 		coalesce(i.purpose, ''), coalesce(i.place, ''), coalesce(i.source_item_id, 0),
-		d.title, iu.code, coalesce(ku.code, iu.code), d.issued_on, d.secrecy_term, coalesce(p.name, '')
+		d.title, iu.code, coalesce(ku.code, iu.code), d.issued_on, d.secrecy_term, coalesce(p.name, ''), coalesce(i.repro_no, 0)
 		FROM items i JOIN documents d ON d.id = i.document_id JOIN units iu ON iu.id = d.issuing_unit_id
 		LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN cabinets hc ON hc.id = i.home_cabinet_id LEFT JOIN units ku ON ku.id = hc.unit_id
-		LEFT JOIN people p ON p.id = i.holder_id`
+		LEFT JOIN people p ON p.id = i.holder_id LEFT JOIN items si ON si.id = i.source_item_id`
 	// A declassified document has left the classified register (issue 14 point 6).
 	where := []string{"d.declassified_at IS NULL"}
 	var args []any
@@ -69,7 +69,7 @@ func (r *Register) Ledger(ctx context.Context, a Actor, f LedgerFilter) ([]Ledge
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	order := " ORDER BY d.level = 'top-secret' DESC, d.level = 'secret' DESC, d.number, i.copy_no"
+	order := " ORDER BY d.level = 'top-secret' DESC, d.level = 'secret' DESC, d.number, coalesce(si.copy_no, i.copy_no), coalesce(i.repro_no, 0)"
 	if f.Held || f.Overdue {
 		order = " ORDER BY p.username, i.due_at, d.number, i.copy_no"
 	}
@@ -86,7 +86,7 @@ func (r *Register) Ledger(ctx context.Context, a Actor, f LedgerFilter) ([]Ledge
 	for rows.Next() {
 		var l LedgerRow
 		if err := rows.Scan(&l.ID, &l.DocumentID, &l.Document, &l.Copy, &l.Copies, &l.Level, &l.State, &l.Cabinet, &l.Holder, &l.Due, &l.EPC, &l.Barcode,
-			&l.Purpose, &l.Place, &l.Source, &l.Title, &l.IssuingUnit, &l.Unit, &l.IssuedOn, &l.SecrecyTerm, &l.HolderName); err != nil {
+			&l.Purpose, &l.Place, &l.Source, &l.Title, &l.IssuingUnit, &l.Unit, &l.IssuedOn, &l.SecrecyTerm, &l.HolderName, &l.Reproduction); err != nil {
 			return nil, err
 		}
 		l.Term = l.SecrecyTerm

@@ -57,13 +57,27 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	if _, err := d.reg.Decide(ctx, d.p["liu.qiang"], ap.ID, true, "同意复制1份"); err != nil {
 		t.Fatal(err)
 	}
-	copies, err := d.reg.Reproduce(ctx, wf, register.ReproduceRequest{Approval: ap.ID, Cabinet: "C-01"})
+	copies, err := d.reg.Reproduce(ctx, wf, register.ReproduceRequest{Approval: ap.ID, Cabinet: "C-01", Unit: "办公室文印室"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dup := copies[0].ID
-	if copies[0].Level != custody.Secret || copies[0].Source != one {
-		t.Fatalf("got copy level %s source %d, want secret from %d", copies[0].Level, copies[0].Source, one)
+	if c := copies[0]; c.Level != custody.Secret || c.Source != one || c.Copy != 37 || c.Reproduction != 1 || c.State != custody.Registered || c.Name().ZH != number+" 第037份之复制件1" {
+		t.Fatalf("got copy %+v, want 第037份之复制件1 at secret from %d, registered until scanned in", c, one)
+	}
+	// The copy goes into the cabinet only scanned in at the desk, not by a typed store.
+	_, err = d.reg.StoreItems(ctx, wf, "C-01", ids(dup))
+	refused(t, err, register.CodeRefused, "扫描入柜", "scanning it in")
+	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeStore, Cabinet: "C-01"}, "")
+	// The desk scanner's read (the agent's scan observation) lands in the open session.
+	if _, err := d.reg.DeskScan(ctx, "D-01", itoa(dup), "agent:desk-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if it := d.item(t, dup); it.State != custody.InCabinet || it.Cabinet != "C-01" {
+		t.Fatalf("copy after scanning in: got %s in %q, want in C-01", it.State, it.Cabinet)
 	}
 
 	// 报失: zhang.wei loses copy 39 he borrowed; it is frozen and a loss case opens.
@@ -142,7 +156,7 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "document.register document.receive handover.circulate handover.abandon handover.return handover.abandon handover.borrow " +
-		"approval.request approval.approve item.reproduce handover.borrow item.lost recall.start handover.abandon handover.return recall.close " +
+		"approval.request approval.approve item.reproduce handover.store handover.borrow item.lost recall.start handover.abandon handover.return recall.close " +
 		"destruction.list approval.approve handover.destroy destruction.certify"
 	if got := strings.Join(actions, " "); got != want {
 		t.Errorf("audit trail:\n got %s\nwant %s", got, want)

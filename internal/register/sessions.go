@@ -28,6 +28,7 @@ const (
 	PurposeTransfer    = "transfer"     // 移交另一单位 (with a receipt)
 	PurposeArchive     = "archive"      // 归档
 	PurposeDestroy     = "destroy"      // 送销: an approved batch to the bureau's courier, two custodians
+	PurposeStore       = "store"        // 扫描入柜: registered copies (reproductions) scanned in, no counterpart
 )
 
 type purposeSpec struct {
@@ -45,6 +46,7 @@ var purposes = map[string]purposeSpec{
 	PurposeTransfer:    {custody.Text{ZH: "移交", EN: "transfer to another unit"}, custody.TransferOut, false},
 	PurposeArchive:     {custody.Text{ZH: "归档", EN: "archiving"}, custody.ArchiveTransferTo, false},
 	PurposeDestroy:     {custody.Text{ZH: "送销", EN: "handover to the secrecy bureau for destruction"}, custody.Destroy, false},
+	PurposeStore:       {custody.Text{ZH: "扫描入柜", EN: "scanning in"}, custody.Store, false},
 }
 
 // PurposeText is the display name of a handover purpose.
@@ -129,8 +131,8 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 		return Session{}, err
 	}
 	if _, ok := purposes[req.Purpose]; !ok {
-		return Session{}, refuse(CodeInvalid, "交接用途 %q 无效，应为 borrow、circulate、reading_room、take_out、return、transfer、archive 或 destroy",
-			"handover purpose %q is invalid: want borrow, circulate, reading_room, take_out, return, transfer, archive or destroy", req.Purpose)
+		return Session{}, refuse(CodeInvalid, "交接用途 %q 无效，应为 borrow、circulate、reading_room、take_out、return、transfer、archive、destroy 或 store",
+			"handover purpose %q is invalid: want borrow, circulate, reading_room, take_out, return, transfer, archive, destroy or store", req.Purpose)
 	}
 	now := r.now()
 	var id int64
@@ -187,7 +189,7 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 			if ap, err = r.validApproval(ctx, tx, req.Approval, ApproveTakeOut); err == nil {
 				approval, due = nullID(ap.ID), sql.NullString{String: ap.Due, Valid: true}
 			}
-		case PurposeReturn:
+		case PurposeReturn, PurposeStore:
 			if req.Cabinet != "" {
 				var c int64
 				c, err = cabinetID(ctx, tx, req.Cabinet)
@@ -322,6 +324,9 @@ func (r *Register) scan(ctx context.Context, a Actor, id int64, data, source str
 		l, err := resolveLabel(ctx, tx, data)
 		if err != nil {
 			return err
+		}
+		if l.person != 0 && s.purpose == PurposeStore {
+			return refuse(CodeInvalid, "扫描入柜不需要对方刷工作证，请扫描文件标签", "scanning in needs no counterpart's badge; scan the labels")
 		}
 		if l.person != 0 {
 			p, err := loadPerson(ctx, tx, "p.id = ?", l.person)
@@ -513,6 +518,9 @@ func (r *Register) CloseSession(ctx context.Context, a Actor, id int64, req Clos
 	}
 	if s.custodian != a.ID {
 		return Session{}, refuse(CodeForbidden, "交接 %d 由另一位机要员办理，须由其本人确认", "handover %d is run by another custodian, who must confirm it", id)
+	}
+	if s.purpose == PurposeStore {
+		return r.closeStore(ctx, a, id)
 	}
 	if !s.counterpart.Valid {
 		return Session{}, refuse(CodeRefused, "尚未扫描对方的工作证，交接不能完成", "the counterpart's badge has not been scanned; the handover cannot close")
@@ -939,4 +947,60 @@ func (r *Register) signPIN(ctx context.Context, a Actor, s sessionRow, person in
 		return r.writePIN(ctx, a.Username, person, newPIN, "", s.desk)
 	}
 	return r.checkPIN(ctx, person, pin)
+}
+
+// closeStore closes a scanning-in session (扫描入柜): every scanned copy goes from registered into
+// the session's cabinet, or its home cabinet (a reproduction's is set when it is made). There is
+// no counterpart: the custodian stores what the desk's scanner read, nothing typed elsewhere.
+func (r *Register) closeStore(ctx context.Context, a Actor, id int64) (Session, error) {
+	now := store.FormatTime(r.now())
+	err := r.st.Change(ctx, func(tx *store.Tx) error {
+		s, err := loadSession(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		ids, err := sessionItemIDs(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return refuse(CodeRefused, "本次入柜还没有扫描任何文件", "no items have been scanned in")
+		}
+		moved := []auditItem{}
+		for _, item := range ids {
+			x, err := loadRow(ctx, tx, item)
+			if err != nil {
+				return err
+			}
+			to, err := step(x, custody.Store, custody.Custodian)
+			if err != nil {
+				return err
+			}
+			cab := s.cabinet
+			if !cab.Valid {
+				cab = x.homeCab
+			}
+			if !cab.Valid {
+				n := x.name()
+				return refuseT(CodeInvalid, n.ZH+" 没有指定密码柜，请在入柜时指定", n.EN+" has no cabinet; open the scanning-in with a cabinet")
+			}
+			if err := apply(ctx, tx, x, move{to: to, cabinet: cab}, custody.Store, a.ID, sql.NullInt64{}, nullID(id), "扫描入柜", now); err != nil {
+				return err
+			}
+			moved = append(moved, toAuditItem(x, to))
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'closed', closed_at = ? WHERE id = ?`, now, id); err != nil {
+			return err
+		}
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover.store", Subject: fmt.Sprintf("session:%d", id),
+			After: map[string]any{"desk": s.desk, "purpose": s.purpose, "count": len(moved), "items": moved}, Parties: []string{a.Username}})
+	})
+	if err != nil {
+		var re *Error
+		if errors.As(err, &re) {
+			return Session{}, &Error{Code: re.Code, Text: custody.Text{ZH: "入柜未完成，未作任何更改：" + re.Text.ZH, EN: "scanning in not done, nothing changed: " + re.Text.EN}, Err: err}
+		}
+		return Session{}, storeErr("close scanning in", err)
+	}
+	return r.Session(ctx, a, id)
 }

@@ -41,14 +41,14 @@ type row struct {
 	sourceItem sql.NullInt64
 }
 
-const rowSelect = `SELECT i.id, i.document_id, d.number, i.copy_no, d.copies, d.level, i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.epc, ''), coalesce(i.barcode, ''),
-	d.title, d.issuing_unit_id, i.holder_id, i.cabinet_id, i.home_cabinet_id, i.batch_id, coalesce(i.purpose, ''), i.source_item_id, d.secrecy_term
-	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id`
+const rowSelect = `SELECT i.id, i.document_id, d.number, coalesce(si.copy_no, i.copy_no), d.copies, d.level, i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.epc, ''), coalesce(i.barcode, ''),
+	d.title, d.issuing_unit_id, i.holder_id, i.cabinet_id, i.home_cabinet_id, i.batch_id, coalesce(i.purpose, ''), i.source_item_id, d.secrecy_term, coalesce(i.repro_no, 0), coalesce(i.repro_unit, ''), coalesce(i.repro_on, '')
+	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id LEFT JOIN items si ON si.id = i.source_item_id`
 
 func scanRow(s interface{ Scan(...any) error }) (row, error) {
 	var x row
 	err := s.Scan(&x.ID, &x.DocumentID, &x.Document, &x.Copy, &x.Copies, &x.Level, &x.State, &x.Cabinet, &x.Holder, &x.Due, &x.EPC, &x.Barcode,
-		&x.title, &x.issuingID, &x.holderID, &x.cabinetID, &x.homeCab, &x.batchID, &x.purpose, &x.sourceItem, &x.Term)
+		&x.title, &x.issuingID, &x.holderID, &x.cabinetID, &x.homeCab, &x.batchID, &x.purpose, &x.sourceItem, &x.Term, &x.Reproduction, &x.ReproUnit, &x.ReproOn)
 	x.docID = x.DocumentID
 	x.Purpose = x.purpose
 	if x.sourceItem.Valid {
@@ -67,7 +67,7 @@ func loadRow(ctx context.Context, q querier, id int64) (row, error) {
 
 // name is how refusals name an item: document number and copy, never the title.
 func (x row) name() custody.Text {
-	return custody.Text{ZH: fmt.Sprintf("%s 第%s份", x.Document, copyNo(x.Copy, x.Copies)), EN: fmt.Sprintf("%s copy %s", x.Document, copyNo(x.Copy, x.Copies))}
+	return x.Item.Name()
 }
 
 // step checks one lifecycle step for the item and turns a refusal into an *Error naming it.
