@@ -186,8 +186,8 @@ func (r *Register) documentByNumber(ctx context.Context, number string, a Actor)
 // ReproduceRequest makes approved copies of an item.
 type ReproduceRequest struct {
 	Approval int64  `json:"approval"`
-	Cabinet  string `json:"cabinet"` // where the copies go when scanned in at the desk
-	Unit     string `json:"unit"`    // 复制单位: who made the copies
+	Cabinet  string `json:"cabinet"`        // where the copies go when scanned in at the desk
+	Unit     string `json:"unit"`           // 复制单位: who made the copies
 	Date     string `json:"date,omitempty"` // YYYY-MM-DD the copies were made; default today
 }
 

@@ -131,19 +131,20 @@ func TestRule04ReproductionNeedsApproval(t *testing.T) {
 	if _, err := d.reg.Decide(ctx, d.p["liu.qiang"], ap.ID, true, ""); err != nil {
 		t.Fatal(err)
 	}
-	copies, err := d.reg.Reproduce(ctx, wf, register.ReproduceRequest{Approval: ap.ID, Cabinet: "C-01"})
+	copies, err := d.reg.Reproduce(ctx, wf, register.ReproduceRequest{Approval: ap.ID, Cabinet: "C-01", Unit: "办公室文印室"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(copies) != 2 {
 		t.Fatalf("got %d copies, want 2", len(copies))
 	}
+	// Numbered within the original (第1份之复制件1, 2), registered until scanned in at the desk.
 	for i, c := range copies {
-		if c.Level != custody.TopSecret || c.Source != items[0] || c.Copy != 3+i || c.State != custody.InCabinet {
-			t.Errorf("copy %d: got level %s source %d copy %d state %s, want top-secret from %d, copy %d, in_cabinet", i, c.Level, c.Source, c.Copy, c.State, items[0], 3+i)
+		if c.Level != custody.TopSecret || c.Source != items[0] || c.Copy != 1 || c.Reproduction != 1+i || c.State != custody.Registered {
+			t.Errorf("copy %d: got level %s source %d copy %d reproduction %d state %s, want top-secret from %d, 第1份之复制件%d, registered", i, c.Level, c.Source, c.Copy, c.Reproduction, c.State, items[0], 1+i)
 		}
 	}
-	_, err = d.reg.Reproduce(ctx, wf, register.ReproduceRequest{Approval: ap.ID, Cabinet: "C-01"})
+	_, err = d.reg.Reproduce(ctx, wf, register.ReproduceRequest{Approval: ap.ID, Cabinet: "C-01", Unit: "办公室文印室"})
 	refused(t, err, register.CodeRefused, "已使用过", "has been used")
 }
 
