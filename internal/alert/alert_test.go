@@ -268,6 +268,18 @@ func TestLeadersHearOfUnacknowledgedAlertsAfterTheDelay(t *testing.T) {
 	if _, err := r.book.Acknowledge(ctx, "custodian1", a.ID, ""); !errors.Is(err, ErrNoNote) {
 		t.Errorf("got %v acknowledging without a note, want ErrNoNote", err)
 	}
+	// An oversized note or one with a bidi override is refused naming the note; the history
+	// checked below shows nothing was written.
+	for _, bad := range []string{strings.Repeat("说", custody.MaxNote+1), "已放回\u202e回放已", "已\u200b放回"} {
+		_, err := r.book.Acknowledge(ctx, "custodian1", a.ID, bad)
+		var te *custody.TextError
+		if !errors.As(err, &te) || !strings.Contains(te.Text.ZH, "处理说明") {
+			t.Errorf("got %v acknowledging with a hostile note, want a refusal naming the note", err)
+		}
+		if _, err := r.book.Resolve(ctx, "custodian1", a.ID, bad); !errors.As(err, &te) {
+			t.Errorf("got %v resolving with a hostile note, want a refusal", err)
+		}
+	}
 	if _, err := r.book.Acknowledge(ctx, "custodian1", a.ID, "在2号柜找到，已放回"); err != nil {
 		t.Fatal(err)
 	}

@@ -595,12 +595,17 @@ func (b *Book) Resolve(ctx context.Context, actor string, id int64, note string)
 }
 
 func (b *Book) personStep(ctx context.Context, actor string, id int64, note string, to State) (Alert, error) {
-	note = strings.TrimSpace(note)
+	// The note is kept in the alert's history and shown to the security administrator: the
+	// register's limits for typed notes apply (docs/limits.md); a refusal is a *custody.TextError.
+	note, err := custody.CleanNote("note（处理说明）", note)
+	if err != nil {
+		return Alert{}, err
+	}
 	if note == "" {
 		return Alert{}, ErrNoNote
 	}
 	ts := store.FormatTime(b.now())
-	err := b.st.Change(ctx, func(tx *store.Tx) error {
+	err = b.st.Change(ctx, func(tx *store.Tx) error {
 		all, err := b.query(ctx, tx, `WHERE id = ?`, id)
 		if err != nil {
 			return err

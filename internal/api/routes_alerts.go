@@ -156,5 +156,9 @@ func alertErr(err error) error {
 	case errors.Is(err, alert.ErrNoNote):
 		return &register.Error{Code: register.CodeInvalid, Text: custody.Text{ZH: "请填写处理说明", EN: "a note is required"}, Err: err}
 	}
+	var te *custody.TextError
+	if errors.As(err, &te) {
+		return &register.Error{Code: register.CodeInvalid, Text: te.Text, Err: err}
+	}
 	return err
 }

@@ -430,6 +430,10 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, p *page) {
 
 // fail answers an unexpected error: a refusal in the person's language, anything else logged.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *page, err error) {
+	var te *custody.TextError
+	if errors.As(err, &te) { // a field refused outside the register (an alert's note): same page
+		err = &register.Error{Code: register.CodeInvalid, Text: te.Text, Err: err}
+	}
 	var re *register.Error
 	if errors.As(err, &re) {
 		status := http.StatusUnprocessableEntity

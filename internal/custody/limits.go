@@ -21,8 +21,14 @@ const (
 	MaxCode        = 32   // unit, cabinet, desk, room and agent codes
 	MaxUsername    = 32   // login names
 	MaxSecrecyTerm = 32   // 保密期限, e.g. 10年, 长期
-	MaxNote        = 1000 // notes and reasons people type
+	MaxNote        = 2000 // notes, reasons, conclusions people type (the console's text areas clip at 2000 too)
+	MaxRef         = 64   // numbers people copy from paper: receipts, certificates, decision numbers
+	MaxPlace       = 100  // a place or destination people type (阅文室、外单位地址)
 )
+
+// MaxAhead is how far ahead a typed due date or deadline may lie: a year, like an issue date.
+// Further is a typo (2062 for 2026), and an item due then would never be overdue.
+const MaxAhead = 366 * 24 * time.Hour
 
 // Earliest and latest dates a document may carry: 1949-10-01 and a year from now.
 var EarliestDocDate = time.Date(1949, 10, 1, 0, 0, 0, 0, time.UTC)
@@ -59,11 +65,27 @@ func invisible(r rune) bool {
 // zero-width characters, at most max characters after NFC normalisation and trimming. It
 // returns the normalised text; required refuses an empty one.
 func CleanText(field, s string, max int, required bool) (string, error) {
+	return cleanText(field, s, max, required, false)
+}
+
+// CleanNote checks free text people type in a workflow (reasons, notes, conclusions): CleanText
+// rules and at most MaxNote characters, except that line breaks are kept (CR LF and CR become
+// LF), since a note is typed in a text area. A note is never required here: whether one is
+// needed is the step's rule, which says so in its own words.
+func CleanNote(field, s string) (string, error) {
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+	return cleanText(field, s, MaxNote, false, true)
+}
+
+func cleanText(field, s string, max int, required, lines bool) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", &TextError{field, Text{ZH: field + " 含有无效的 UTF-8 编码", EN: field + " is not valid UTF-8"}}
 	}
 	s = strings.TrimSpace(norm.NFC.String(s))
 	for _, r := range s {
+		if lines && r == '\n' {
+			continue
+		}
 		if invisible(r) {
 			return "", &TextError{field, Text{ZH: fmt.Sprintf("%s 含有不可见或控制字符（U+%04X），不予接受", field, r), EN: fmt.Sprintf("%s holds an invisible or control character (U+%04X)", field, r)}}
 		}

@@ -99,7 +99,10 @@ func (r *Register) RequestApproval(ctx context.Context, a Actor, req ApprovalReq
 	if !a.Has(custody.Custodian) && (req.Kind != ApproveTakeOut || (req.For != "" && req.For != a.Username)) {
 		return Approval{}, refuse(CodeForbidden, "阅文人只能为本人申请携带外出", "a reader may only request taking items out for themselves")
 	}
-	if strings.TrimSpace(req.Reason) == "" {
+	if err := clean(freeText("reason（申请事由）", &req.Reason)); err != nil {
+		return Approval{}, err
+	}
+	if req.Reason == "" {
 		return Approval{}, refuse(CodeInvalid, "请填写申请事由", "give a reason for the request")
 	}
 	now := r.now()
@@ -410,6 +413,9 @@ func concernedBy(ctx context.Context, tx *store.Tx, id int64) ([]int64, error) {
 // approval policy named, in the unit the request went to, decides; never someone the request
 // concerns, never a 三员, never after expiry.
 func (r *Register) DecideApproval(ctx context.Context, a Actor, id int64, d DecideRequest) (Approval, error) {
+	if err := clean(freeText("note（审批意见）", &d.Note), text("consent（同意文号）", &d.Consent, custody.MaxDocNumber, false)); err != nil {
+		return Approval{}, err
+	}
 	var ap Approval
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		var unit int64

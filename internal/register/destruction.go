@@ -57,6 +57,9 @@ func (r *Register) ListDestruction(ctx context.Context, a Actor, req BatchReques
 	if len(req.Items) == 0 {
 		return Batch{}, refuse(CodeInvalid, "销毁清册不能为空", "a destruction list cannot be empty")
 	}
+	if err := clean(freeText("reason（销毁事由）", &req.Reason)); err != nil {
+		return Batch{}, err
+	}
 	if strings.TrimSpace(req.Reason) == "" {
 		return Batch{}, refuse(CodeInvalid, "请填写销毁理由", "give the reason for destruction")
 	}
@@ -70,6 +73,9 @@ func (r *Register) ListDestruction(ctx context.Context, a Actor, req BatchReques
 			t, err := r.parseDue(req.Expires)
 			if err != nil {
 				return err
+			}
+			if !t.After(nowT) {
+				return refuse(CodeInvalid, "审批有效期 %s 已过", "the approval would expire in the past (%s)", req.Expires)
 			}
 			ap.Expires = store.FormatTime(t)
 		}
@@ -210,6 +216,9 @@ func (r *Register) CancelBatch(ctx context.Context, a Actor, id int64, reason st
 	if err := need(a, listDestruction, custody.Custodian); err != nil {
 		return Batch{}, err
 	}
+	if err := clean(freeText("reason（撤销事由）", &reason)); err != nil {
+		return Batch{}, err
+	}
 	now := store.FormatTime(r.now())
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		b, err := r.loadBatch(ctx, tx, id)
@@ -259,7 +268,9 @@ func (r *Register) CertifyDestruction(ctx context.Context, a Actor, id int64, ce
 	if err := need(a, custody.Text{ZH: "登记保密局销毁证明", EN: "record the bureau's destruction certificate"}, custody.Custodian); err != nil {
 		return Batch{}, err
 	}
-	certificate = strings.TrimSpace(certificate)
+	if err := clean(text("certificate（销毁证明编号）", &certificate, custody.MaxRef, false), freeText("note（备注）", &note)); err != nil {
+		return Batch{}, err
+	}
 	if certificate == "" {
 		return Batch{}, refuse(CodeInvalid, "请填写保密局销毁证明编号", "enter the number of the secrecy bureau's destruction certificate")
 	}

@@ -57,7 +57,10 @@ func (r *Register) ReceiveBatch(ctx context.Context, a Actor, req ReceiveRequest
 	if err := need(a, registerDocs, custody.Custodian); err != nil {
 		return ReceiveResult{}, err
 	}
-	if strings.TrimSpace(req.From) == "" {
+	if err := clean(text("from（来文单位或送件人）", &req.From, custody.MaxName, false)); err != nil {
+		return ReceiveResult{}, err
+	}
+	if req.From == "" {
 		return ReceiveResult{}, refuse(CodeInvalid, "请填写来文单位或送件人（from）", "say who delivered the document (from)")
 	}
 	d := req.Document
@@ -197,6 +200,9 @@ type ReproduceRequest struct {
 // only when scanned in at the desk (a store handover).
 func (r *Register) Reproduce(ctx context.Context, a Actor, req ReproduceRequest) ([]Item, error) {
 	if err := need(a, custody.Text{ZH: "复制文件", EN: "reproduce items"}, custody.Custodian); err != nil {
+		return nil, err
+	}
+	if err := clean(text("unit（复制单位）", &req.Unit, custody.MaxName, false), code("cabinet", &req.Cabinet, false)); err != nil {
 		return nil, err
 	}
 	now := store.FormatTime(r.now())
@@ -384,7 +390,10 @@ func (r *Register) Recover(ctx context.Context, a Actor, ids []int64, cabinet, n
 	if err := need(a, custody.Text{ZH: "找回入柜", EN: "recover lost items"}, custody.Custodian); err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 || strings.TrimSpace(note) == "" {
+	if err := clean(code("cabinet", &cabinet, false), freeText("note（找回经过）", &note)); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 || note == "" {
 		return nil, refuse(CodeInvalid, "请指定找回的文件份并说明找回经过", "name the items and say how they were found")
 	}
 	now := store.FormatTime(r.now())

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
@@ -60,7 +59,10 @@ func (r *Register) LockCabinet(ctx context.Context, a Actor, code string, lc Loc
 // custodian may, and only with a reason, which is audited with the attempt: an unlock opens the
 // way to the copies. A leader's or anyone else's attempt is refused and audited.
 func (r *Register) UnlockCabinet(ctx context.Context, a Actor, code string, seconds int, reason string, lc LockControl) (LockOutcome, error) {
-	reason = strings.TrimSpace(reason)
+	if err := clean(freeText("reason（开锁事由）", &reason)); err != nil {
+		// The refused text is not copied into the audit record: it is what was refused.
+		return LockOutcome{}, r.lockRefused(ctx, a, "cabinet.unlock", code, "", err)
+	}
 	if err := need(a, unlockCabinets, custody.Custodian); err != nil {
 		return LockOutcome{}, r.lockRefused(ctx, a, "cabinet.unlock", code, reason, err)
 	}

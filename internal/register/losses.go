@@ -57,7 +57,10 @@ func (r *Register) ReportLoss(ctx context.Context, a Actor, ids []int64, note st
 	if len(ids) == 0 {
 		return LossCase{}, refuse(CodeInvalid, "请指定丢失的文件份", "name the lost items")
 	}
-	if strings.TrimSpace(note) == "" {
+	if err := clean(freeText("note（丢失经过）", &note)); err != nil {
+		return LossCase{}, err
+	}
+	if note == "" {
 		return LossCase{}, refuse(CodeInvalid, "请说明丢失经过（时间、地点、情形）", "describe the loss (when, where, how)")
 	}
 	role := actingRole(a)
@@ -197,7 +200,10 @@ func (r *Register) NoteLossCase(ctx context.Context, a Actor, id int64, note str
 	if err := need(a, traceLosses, custody.Custodian, custody.Leader); err != nil {
 		return LossCase{}, err
 	}
-	if strings.TrimSpace(note) == "" {
+	if err := clean(freeText("note（追查情况）", &note)); err != nil {
+		return LossCase{}, err
+	}
+	if note == "" {
 		return LossCase{}, refuse(CodeInvalid, "请填写追查情况", "write what the search found")
 	}
 	return r.lossStep(ctx, a, id, "progress", note, false)
@@ -209,7 +215,10 @@ func (r *Register) CloseLossCase(ctx context.Context, a Actor, id int64, conclus
 	if err := need(a, closeLosses, custody.Leader); err != nil {
 		return LossCase{}, err
 	}
-	if strings.TrimSpace(conclusion) == "" {
+	if err := clean(freeText("conclusion（追查结论）", &conclusion)); err != nil {
+		return LossCase{}, err
+	}
+	if conclusion == "" {
 		return LossCase{}, refuse(CodeInvalid, "结束追查须由领导填写结论", "closing a loss case needs the leader's conclusion")
 	}
 	return r.lossStep(ctx, a, id, "closed", conclusion, true)

@@ -55,7 +55,15 @@ func (r *Register) StartRecall(ctx context.Context, a Actor, req RecallRequest) 
 	if err := need(a, runRecalls, custody.Custodian); err != nil {
 		return Recall{}, err
 	}
-	if strings.TrimSpace(req.Name) == "" || len(req.Documents) == 0 {
+	if err := clean(text("name（清退名称）", &req.Name, custody.MaxTitle, false)); err != nil {
+		return Recall{}, err
+	}
+	for i := range req.Documents {
+		if err := clean(text("documents（发文字号）", &req.Documents[i], custody.MaxDocNumber, true)); err != nil {
+			return Recall{}, err
+		}
+	}
+	if req.Name == "" || len(req.Documents) == 0 {
 		return Recall{}, refuse(CodeInvalid, "清退需要名称和至少一个发文字号", "a recall needs a name and at least one document number")
 	}
 	nowT := r.now()
@@ -188,7 +196,10 @@ func (r *Register) CloseRecall(ctx context.Context, a Actor, id int64, note ...s
 	if err := need(a, runRecalls, custody.Custodian, custody.Leader); err != nil {
 		return Recall{}, err
 	}
-	n := strings.TrimSpace(strings.Join(note, " "))
+	n := strings.Join(note, " ")
+	if err := clean(freeText("note（清退说明）", &n)); err != nil {
+		return Recall{}, err
+	}
 	rc, err := r.Recall(ctx, a, id)
 	if err != nil {
 		return Recall{}, err

@@ -158,6 +158,12 @@ func text(field string, s *string, max int, required bool) func() error {
 	return func() (err error) { *s, err = custody.CleanText(field, *s, max, required); return err }
 }
 
+// freeText returns a check that cleans the free text *s in place (custody.CleanNote): reasons,
+// notes and conclusions people type in workflows, at most custody.MaxNote characters.
+func freeText(field string, s *string) func() error {
+	return func() (err error) { *s, err = custody.CleanNote(field, *s); return err }
+}
+
 // code returns a check that cleans the code *s in place (custody.CleanCode).
 func code(field string, s *string, required bool) func() error {
 	return func() (err error) { *s, err = custody.CleanCode(field, *s, required); return err }

@@ -134,6 +134,12 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 		return Session{}, refuse(CodeInvalid, "交接用途 %q 无效，应为 borrow、circulate、reading_room、take_out、return、transfer、archive、destroy 或 store",
 			"handover purpose %q is invalid: want borrow, circulate, reading_room, take_out, return, transfer, archive, destroy or store", req.Purpose)
 	}
+	if err := clean(code("desk", &req.Desk, false), code("cabinet", &req.Cabinet, false), code("target_unit", &req.TargetUnit, false),
+		text("place（地点）", &req.Place, custody.MaxPlace, false), text("receipt（回执编号）", &req.Receipt, custody.MaxRef, false),
+		text("courier（机要交通员）", &req.Courier, custody.MaxName, false), text("supervisor（监销人）", &req.Supervisor, custody.MaxName, false),
+		freeText("note（备注）", &req.Note)); err != nil {
+		return Session{}, err
+	}
 	now := r.now()
 	var id int64
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
@@ -790,6 +796,9 @@ func (r *Register) RemoveScan(ctx context.Context, a Actor, id, item int64) (Ses
 // reason, so a session left open at the end of a shift does not block the desk; nothing moves.
 func (r *Register) AbandonSession(ctx context.Context, a Actor, id int64, reason string) (Session, error) {
 	if err := need(a, runHandovers, custody.Custodian); err != nil {
+		return Session{}, err
+	}
+	if err := clean(freeText("reason（放弃事由）", &reason)); err != nil {
 		return Session{}, err
 	}
 	err := r.st.Change(ctx, func(tx *store.Tx) error {

@@ -35,7 +35,13 @@ type Decision struct {
 
 var recordDecisions = custody.Text{ZH: "登记密级变更和解密", EN: "record level changes and declassification"}
 
-func (dc Decision) check() error {
+// check cleans the decision's text in place (docs/limits.md) and refuses a missing authority or
+// decision number.
+func (dc *Decision) check() error {
+	if err := clean(text("authority（决定机关）", &dc.Authority, custody.MaxName, false), text("decision_no（决定文号）", &dc.DecisionNo, custody.MaxDocNumber, false),
+		text("term（保密期限）", &dc.Term, custody.MaxSecrecyTerm, false), freeText("note（备注）", &dc.Note)); err != nil {
+		return err
+	}
 	var missing []string
 	if strings.TrimSpace(dc.Authority) == "" {
 		missing = append(missing, "决定机关（authority）")
@@ -183,6 +189,9 @@ func (r *Register) TermsDue(ctx context.Context) ([]TermDue, error) {
 // their cabinet; the step is recorded in their chain of custody.
 func (r *Register) Release(ctx context.Context, a Actor, ids []int64, note string) ([]Item, error) {
 	if err := need(a, custody.Text{ZH: "解除管理", EN: "release copies from custody"}, custody.Custodian); err != nil {
+		return nil, err
+	}
+	if err := clean(freeText("note（备注）", &note)); err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {

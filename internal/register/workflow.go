@@ -182,10 +182,18 @@ func inScope(ctx context.Context, q querier, docID, issuingUnit int64, p personR
 // zone (never the host's: a server on UTC must still read 18:00 as 18:00 Beijing time).
 func (r *Register) parseDue(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
+	if len(s) > 40 { // the longest layout with nanoseconds and offset is 35 bytes
+		return time.Time{}, refuse(CodeInvalid, "时间格式不对，应为 2026-11-30 18:00 或 RFC 3339", "time is not understood: use 2026-11-30 18:00 or RFC 3339")
+	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
 		if t, err := r.zone.Parse(layout, s); err == nil {
 			if layout == "2006-01-02" {
 				t = t.Add(18 * time.Hour) // a date means the end of that working day
+			}
+			// Every typed due time, deadline and expiry lies ahead; callers refuse the past in
+			// their own words. A year ahead is the limit (docs/limits.md): further is a typo.
+			if t.After(r.now().Add(custody.MaxAhead)) {
+				return time.Time{}, refuse(CodeInvalid, "时间 %s 超出范围：最晚为一年之内", "time %s is out of range: at most a year ahead", s)
 			}
 			return t, nil
 		}
