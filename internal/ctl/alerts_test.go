@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,23 +15,12 @@ import (
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
-	"github.com/custodyhq/custody/internal/store"
 )
 
 // TestAlertCommands drives custodyctl's alert commands against a real custodyd API over HTTP.
 func TestAlertCommands(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "custody.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reg := register.New(st, nil)
-	reg.Bootstrap(ctx, "admin", "admin-password-1")
-	_, admin, err := reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, reg, _, admin := newRegister(t)
 	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"}); err != nil {
 		t.Fatal(err)
 	}

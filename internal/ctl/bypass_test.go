@@ -13,7 +13,6 @@ import (
 	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
-	"github.com/custodyhq/custody/internal/store"
 )
 
 // Issue 13: each bypass a secrecy officer found, tried through custodyctl against a real
@@ -21,17 +20,8 @@ import (
 // the refusal audited.
 func TestBypassesThroughCustodyctl(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "custody.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reg := register.New(st, nil)
-	reg.Bootstrap(ctx, "admin", "admin-password-1")
-	_, admin, err := reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, reg, _, admin := newRegister(t)
+	var err error
 	for _, u := range []register.Unit{{Code: "BGS", Name: "办公室"}, {Code: "KJC", Name: "科技处"}} {
 		if _, err := reg.AddUnit(ctx, admin, u); err != nil {
 			t.Fatal(err)

@@ -6,14 +6,10 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/custodyhq/custody/internal/api"
-	"github.com/custodyhq/custody/internal/register"
-	"github.com/custodyhq/custody/internal/store"
 )
 
 // A newcomer's first hour: help answers on stdout with status 0; a typo says so.
@@ -49,17 +45,7 @@ func TestHelpAndUnknownCommands(t *testing.T) {
 // --lang after the command, CUSTODY_LANG, and an empty list reads 无 / none, not a bare heading.
 func TestLangAnywhereAndEmptyTables(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "custody.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reg := register.New(st, nil)
-	reg.Bootstrap(ctx, "admin", "admin-password-1")
-	token, _, err := reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, reg, token, _ := newRegister(t)
 	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
 	defer srv.Close()
 	run := func(env map[string]string, args ...string) (string, string, int) {

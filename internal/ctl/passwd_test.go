@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,25 +13,13 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/custodyhq/custody/internal/api"
-	"github.com/custodyhq/custody/internal/register"
-	"github.com/custodyhq/custody/internal/store"
 )
 
 // At a terminal passwd asks for the new password twice; two different entries change nothing.
 // The terminal is a real pseudo-terminal, as a person's.
 func TestPasswdAsksTwiceAtATerminal(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "custody.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reg := register.New(st, nil)
-	reg.Bootstrap(ctx, "admin", "admin-password-1")
-	token, _, err := reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, reg, token, _ := newRegister(t)
 	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
 	defer srv.Close()
 	run := func(typed string) (string, int) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,24 +12,13 @@ import (
 	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
-	"github.com/custodyhq/custody/internal/store"
 )
 
 // custodyctl's trust commands against a real API: a custodian may not rebind a cabinet or unlock
 // an account (refused, nothing changed), the administrator rebinds, and logout kills the token.
 func TestTrustCommands(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "custody.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reg := register.New(st, nil)
-	reg.Bootstrap(ctx, "admin", "admin-password-1")
-	adminTok, admin, err := reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, reg, adminTok, admin := newRegister(t)
 	reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"})
 	addPeople(t, reg, admin, "BGS", struct {
 		user, name string
