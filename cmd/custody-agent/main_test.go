@@ -221,11 +221,28 @@ func TestSIGKILLWithObservationsUnsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// After the restart another power-return round runs: at least pending+1 observations.
-	waitUntil(t, 30*time.Second, "delivery after the restart", func() bool { return len(o.seqs()) >= int(pending)+1 })
-	seqs := o.seqs()
+	//
+	// Delivery is at least once (QoS 1), and a publish can arrive twice without anything being
+	// wrong: paho marks the connection up, then resumes what its session store holds, so an
+	// observation published in that instant goes out a second time with DUP set (custodyd drops
+	// the second by seq; ingest's tests prove that). What a user would notice — a lost, reordered
+	// or renumbered observation — is what this checks: the seqs in order of first arrival.
+	firstArrivals := func() []uint64 {
+		var out []uint64
+		seen := map[uint64]bool{}
+		for _, s := range o.seqs() {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	waitUntil(t, 30*time.Second, "delivery after the restart", func() bool { return len(firstArrivals()) >= int(pending)+1 })
+	seqs := firstArrivals()
 	for i, s := range seqs[:int(pending)+1] {
 		if s != uint64(i+1) {
-			t.Fatalf("seqs after SIGKILL and restart: got %v, want 1, 2, 3 … in order", seqs)
+			t.Fatalf("seqs after SIGKILL and restart, in order of first arrival: got %v (all arrivals %v), want 1, 2, 3 … in order", seqs, o.seqs())
 		}
 	}
 	// SIGTERM: a clean stop with exit status 0.
