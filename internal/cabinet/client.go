@@ -302,8 +302,14 @@ func (c *Client) hello(ctx context.Context, addr uint8) (HelloReply, error) {
 	if st.known && st.boot != r.Boot {
 		c.log.Info("cabinet controller restarted", "cabinet", c.cabinet(addr), "boot", r.Boot)
 	}
+	if !st.known || st.boot != r.Boot {
+		st.ack = 0 // a restarted controller numbers its events from 1 again
+	}
+	// Otherwise the same boot's numbering goes on (a controller that was only out of reach keeps
+	// its queue), and the next POLL must acknowledge what was already handed on: with ack 0 it
+	// would deliver those events a second time — a door opening replayed after the bolt's
+	// status was read anew looked like a door forced open.
 	st.known, st.boot, st.negotiated = true, r.Boot, true
-	st.ack = 0 // a restarted controller numbers its events from 1 again
 	c.stateMu.Unlock()
 	return r, nil
 }

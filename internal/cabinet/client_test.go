@@ -321,6 +321,42 @@ func TestClientControllerStopsAnswering(t *testing.T) {
 	}
 }
 
+// A controller that was only out of reach (same boot) keeps its queue: after the HELLO that
+// follows link_restored, events already handed on are not handed on again. (They were: the HELLO
+// reset the acknowledgement to 0, the controller resent its unacknowledged events, and the agent
+// saw a door open a second time after reading the bolt as locked — a false forced_door.)
+func TestClientDeliversNothingTwiceAcrossALinkLoss(t *testing.T) {
+	c := sim.New(0x07, sim.Options{})
+	r := newRig(t, cabinet.Config{Cabinets: map[uint8]string{0x07: "cab-07"}, Retries: 1, PollInterval: 300 * time.Millisecond}, nil, c)
+	evs := r.client.Events()
+	next(t, evs, cabinet.EventBoot)
+
+	if !c.OpenByHand() {
+		t.Fatal("the door did not open")
+	}
+	next(t, evs, cabinet.EventUnlocked)
+	next(t, evs, cabinet.EventDoorOpened)
+	// Out of reach before the next POLL can acknowledge those two.
+	c.SetSilent(true)
+	next(t, evs, cabinet.EventLinkLost)
+	c.SetSilent(false)
+	next(t, evs, cabinet.EventLinkRestored)
+	c.CloseDoor()
+	for {
+		select {
+		case e := <-evs:
+			switch e.Kind {
+			case cabinet.EventUnlocked, cabinet.EventDoorOpened:
+				t.Fatalf("%s #%d handed on a second time after the link came back", e.Kind, e.Num)
+			case cabinet.EventDoorClosed:
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no door_closed within 5 s")
+		}
+	}
+}
+
 // A controller that restarted between two requests answers not_negotiated; the client
 // negotiates again and the request succeeds.
 func TestClientRenegotiatesAfterReboot(t *testing.T) {
