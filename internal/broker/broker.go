@@ -66,7 +66,18 @@ type Config struct {
 	// MonitorUser-<anything>) read {base}/alerts and {base}/summary and nothing else: a duty-room
 	// display or the monitoring system, as the custody-monitor account does on Mosquitto.
 	MonitorPassword string
+
+	// Oversized, if set, is told the user name (the agent id) of every client the broker
+	// disconnects for sending a packet larger than its limit (wire.MaxPayload plus room for the
+	// topic and header). custodyd counts it as custody_ingest_dropped_total{reason="oversized"}
+	// (firmware-protocol/mqtt.md §1): such a message never reaches ingest. It runs on the
+	// client's goroutine and must not block.
+	Oversized func(agent string)
 }
+
+// MaxPacket is the largest MQTT packet the broker reads: the envelope limit plus room for the
+// topic and header. A client sending a larger one is disconnected before its payload is read.
+const MaxPacket = wire.MaxPayload + 4096
 
 // MonitorUser is the read-only account for custodyd's announcements; no agent may be called so.
 const MonitorUser = "custody-monitor"
@@ -104,7 +115,7 @@ func Start(ctx context.Context, cfg Config, creds Credentials, log *slog.Logger)
 	}
 
 	caps := mqtt.NewDefaultServerCapabilities()
-	caps.MaximumPacketSize = wire.MaxPayload + 4096 // the envelope limit plus topic and header
+	caps.MaximumPacketSize = MaxPacket
 	if cfg.MaxInflight > 0 {
 		caps.MaximumInflight = uint16(min(cfg.MaxInflight, 65535))
 		caps.MaximumClientWritesPending = int32(cfg.MaxInflight)
@@ -118,6 +129,9 @@ func Start(ctx context.Context, cfg Config, creds Credentials, log *slog.Logger)
 	})
 	if err := srv.AddHook(&authHook{b: b, creds: creds}, nil); err != nil {
 		return nil, fmt.Errorf("broker: add auth hook: %w", err)
+	}
+	if err := srv.AddHook(&oversizedHook{b: b}, nil); err != nil {
+		return nil, fmt.Errorf("broker: add oversized hook: %w", err)
 	}
 	l := TCPListener(srv, "custody", cfg.Listen, cfg.TLS)
 	if err := srv.AddListener(l); err != nil {

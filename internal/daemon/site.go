@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,8 +30,9 @@ import (
 type site struct {
 	broker   *broker.Broker // nil with an external broker
 	ingest   *ingest.Ingest
-	observer *alert.Observer // its Health says whether the reconciliation queue overflowed
-	alerts   *alert.Book     // shared with the API and the console: a person's step wakes the escalator
+	ingestP  atomic.Pointer[ingest.Ingest] // ingest, for the broker's goroutines (set after the broker starts)
+	observer *alert.Observer               // its Health says whether the reconciliation queue overflowed
+	alerts   *alert.Book                   // shared with the API and the console: a person's step wakes the escalator
 	checker  *alert.Checker
 	runners  []runner
 }
@@ -102,7 +104,14 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		if monitor == "" {
 			monitor = d.getenv("CUSTODY_MQTT_MONITOR_PASSWORD")
 		}
-		b, err := broker.Start(ctx, broker.Config{Listen: c.Listen, Base: c.Base, TLS: serverTLS, MonitorPassword: monitor}, st, d.log)
+		// The broker starts before ingest exists; a message it refuses for its size in between
+		// is logged by the broker but cannot be counted.
+		oversized := func(string) {
+			if in := s.ingestP.Load(); in != nil {
+				in.CountOversized()
+			}
+		}
+		b, err := broker.Start(ctx, broker.Config{Listen: c.Listen, Base: c.Base, TLS: serverTLS, MonitorPassword: monitor, Oversized: oversized}, st, d.log)
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) {
 				return nil, fmt.Errorf("mqtt.listen %s: the port is in use — another custodyd or broker runs there; set [mqtt] listen to a free port, or url to use that broker", c.Listen)
@@ -145,6 +154,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		return nil, fmt.Errorf("mqtt: %w", err)
 	}
 	s.ingest = in
+	s.ingestP.Store(in)
 
 	channels := d.cfg.Alerts.ChannelsConfig
 	channels.Zone = d.cfg.Zone()

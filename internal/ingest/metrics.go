@@ -117,3 +117,8 @@ func (d *dropLog) log(reason, agent, topic, detail string) {
 	}
 	d.out.Log(context.Background(), level, "observation dropped", attrs...)
 }
+
+// CountOversized counts a message the broker refused for its size before ingest could read it
+// (the embedded broker disconnects the publisher and logs the line naming the agent): it is
+// dropped with reason oversized like one ingest refused itself (mqtt.md §1, §7).
+func (in *Ingest) CountOversized() { in.m.dropped.WithLabelValues("oversized").Inc() }
