@@ -68,7 +68,7 @@ func newRig(t *testing.T) *rig {
 	r.book = NewBook(r.st, nil, r.clk.Now)
 	r.chk = NewChecker(r.st, r.book, r.cmd, reconcile.Policy{}, alerttest.TestPrefix, nil)
 	mailTo := func(addr string) notify.Channel {
-		return &notify.Mail{Addr: r.smtp.Addr, From: "custody@unit.test", To: []string{addr}, InsecureNoTLS: true}
+		return &notify.Mail{Addr: r.smtp.Addr, From: "custody@unit.test", To: []string{addr}, Mode: notify.TLSNone}
 	}
 	routes := map[Audience][]notify.Channel{
 		Custodians:    {mailTo("custodian@unit.test")},
@@ -497,7 +497,7 @@ func TestUnitsHaveTheirOwnPeople(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.esc.UnitRoutes("U2", map[Audience][]notify.Channel{
-		Custodians: {&notify.Mail{Addr: r.smtp.Addr, From: "custody@unit.test", To: []string{"custodian@u2.test"}, InsecureNoTLS: true}},
+		Custodians: {&notify.Mail{Addr: r.smtp.Addr, From: "custody@unit.test", To: []string{"custodian@u2.test"}, Mode: notify.TLSNone}},
 	})
 	// A misplaced item in C-03 (unit U2) and one in C-01 (unit U1).
 	// (C-02/11 is secret and C-04/1 confidential: neither goes to the leaders at once.)

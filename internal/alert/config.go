@@ -2,6 +2,7 @@ package alert
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 //
 //	[alerts.mail]
 //	addr = "smtp.unit.example:587"
+//	tls = "starttls"                 # implicit (465), starttls (587), none (a relay on this host)
 //	from = "custody@unit.example"
 //	username = "custody"
 //	password = "…"
@@ -34,12 +36,16 @@ import (
 //	mail = ["bgs-jiyao@unit.example"]
 type ChannelsConfig struct {
 	Mail struct {
-		Addr          string `toml:"addr"`
-		From          string `toml:"from"`
-		Username      string `toml:"username"`
-		Password      string `toml:"password"`
-		PasswordFile  string `toml:"password_file"` // the password in a file (systemd LoadCredential)
-		InsecureNoTLS bool   `toml:"insecure_no_tls"`
+		Addr         string `toml:"addr"`
+		From         string `toml:"from"`
+		Username     string `toml:"username"`
+		Password     string `toml:"password"`
+		PasswordFile string `toml:"password_file"` // the password in a file (systemd LoadCredential)
+		// TLS is "implicit" (port 465), "starttls" (587) or "none" (a relay on this host only);
+		// empty: implicit on port 465, STARTTLS on any other.
+		TLS string `toml:"tls"`
+		// InsecureNoTLS is the older spelling of tls = "none", kept so existing configs load.
+		InsecureNoTLS bool `toml:"insecure_no_tls"`
 	} `toml:"mail"`
 	Audience map[string]AudienceConfig            `toml:"audience"` // custodian, leaders, secrecy_office
 	Unit     map[string]map[string]AudienceConfig `toml:"unit"`     // unit code → audience → channels
@@ -84,6 +90,9 @@ func fromFile(key, inline, file string) (string, error) {
 // Build checks the configuration (no I/O) and returns the default routes and the per-unit ones,
 // for NewEscalator and Escalator.UnitRoutes. Errors name the key.
 func (c ChannelsConfig) Build() (map[Audience][]notify.Channel, map[string]map[Audience][]notify.Channel, error) {
+	if _, err := c.mailMode(); err != nil {
+		return nil, nil, err
+	}
 	def, err := c.routes("alerts.audience", c.Audience)
 	if err != nil {
 		return nil, nil, err
@@ -130,7 +139,8 @@ func (c ChannelsConfig) routes(key string, auds map[string]AudienceConfig) (map[
 			if err != nil {
 				return nil, err
 			}
-			out[aud] = append(out[aud], &notify.Mail{Addr: c.Mail.Addr, From: c.Mail.From, To: ac.Mail, Username: c.Mail.Username, Password: pass, InsecureNoTLS: c.Mail.InsecureNoTLS, Location: c.Zone.Location()})
+			mode, _ := c.mailMode() // checked in Build
+			out[aud] = append(out[aud], &notify.Mail{Addr: c.Mail.Addr, From: c.Mail.From, To: ac.Mail, Username: c.Mail.Username, Password: pass, Mode: mode, Location: c.Zone.Location()})
 		}
 		for i, w := range ac.Webhook {
 			k := fmt.Sprintf("%s.%s.webhook[%d]", key, name, i)
@@ -153,4 +163,26 @@ func (c ChannelsConfig) routes(key string, auds map[string]AudienceConfig) (map[
 		}
 	}
 	return out, nil
+}
+
+// mailMode is [alerts.mail] tls, checked at start so that a misspelt mode or a password set to
+// cross the network in clear is a config error naming the key, not a failed notice at night.
+func (c ChannelsConfig) mailMode() (notify.TLSMode, error) {
+	mode, err := notify.ParseTLSMode(c.Mail.TLS, c.Mail.Addr)
+	if err != nil {
+		return "", fmt.Errorf("alerts.mail.tls: %w", err)
+	}
+	if c.Mail.InsecureNoTLS {
+		if c.Mail.TLS != "" && mode != notify.TLSNone {
+			return "", fmt.Errorf("alerts.mail.tls, alerts.mail.insecure_no_tls: they disagree; set tls alone")
+		}
+		mode = notify.TLSNone
+	}
+	if mode == notify.TLSNone && (c.Mail.Username != "" || c.Mail.Password != "" || c.Mail.PasswordFile != "") {
+		host, _, _ := net.SplitHostPort(c.Mail.Addr)
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return "", fmt.Errorf("alerts.mail.tls: \"none\" would send the password to %s in clear; use \"starttls\" or \"implicit\", or a relay on this host", c.Mail.Addr)
+		}
+	}
+	return mode, nil
 }

@@ -37,7 +37,7 @@ func TestNothingLeavesTheSecureNetwork(t *testing.T) {
 	}))
 	defer robot.Close()
 	var chans []notify.Channel
-	chans = append(chans, &notify.Mail{Addr: r.smtp.Addr, From: "custody@unit.test", To: []string{"all@unit.test"}, InsecureNoTLS: true})
+	chans = append(chans, &notify.Mail{Addr: r.smtp.Addr, From: "custody@unit.test", To: []string{"all@unit.test"}, Mode: notify.TLSNone})
 	for _, f := range []notify.Format{notify.Generic, notify.DingTalk, notify.WeCom, notify.Feishu} {
 		chans = append(chans, &notify.Webhook{URL: robot.URL + "/hook?access_token=t", Format: f, Secret: "k"})
 	}

@@ -24,7 +24,7 @@ console_url = "http://console.unit.test/"
 [alerts.mail]
 addr = %q
 from = "custody@unit.test"
-insecure_no_tls = true
+tls = "none"
 [alerts.audience.custodian]
 mail = ["custodian@unit.test"]
 [alerts.audience.leaders]

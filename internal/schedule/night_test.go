@@ -128,7 +128,7 @@ func TestFullNight(t *testing.T) {
 	chk := alert.NewChecker(st, book, ag, reconcile.Policy{}, alerttest.TestPrefix, nil)
 	ag.chk = chk
 	mailTo := func(to string) []notify.Channel {
-		return []notify.Channel{&notify.Mail{Addr: smtp.Addr, From: "custody@unit.test", To: []string{to}, InsecureNoTLS: true}}
+		return []notify.Channel{&notify.Mail{Addr: smtp.Addr, From: "custody@unit.test", To: []string{to}, Mode: notify.TLSNone}}
 	}
 	esc := alert.NewEscalator(book, pub, "custody/alerts", map[alert.Audience][]notify.Channel{
 		alert.Custodians: mailTo("custodian@unit.test"), alert.Leaders: mailTo("leaders@unit.test"), alert.SecrecyOffice: mailTo("bmb@unit.test"),

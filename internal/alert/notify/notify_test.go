@@ -124,18 +124,6 @@ func TestRobotRefusalIsAnError(t *testing.T) {
 	}
 }
 
-func TestMailNeedsTLSUnlessAllowed(t *testing.T) {
-	// A server without STARTTLS: the mailer refuses to send in clear unless told it is a local relay.
-	srv := startPlainSMTP(t)
-	m := &Mail{Addr: srv, From: "custody@unit.test", To: []string{"a@unit.test"}}
-	if err := m.Send(context.Background(), sample); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
-		t.Errorf("got %v, want a refusal to send without STARTTLS", err)
-	}
-	if err := (&Mail{}).Send(context.Background(), sample); err == nil {
-		t.Error("got no error from an unconfigured mailer, want one")
-	}
-}
-
 func hexOf(b []byte) []byte {
 	const digits = "0123456789abcdef"
 	out := make([]byte, 0, 2*len(b))
