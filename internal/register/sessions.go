@@ -29,6 +29,8 @@ const (
 	PurposeArchive     = "archive"      // 归档
 	PurposeDestroy     = "destroy"      // 送销: an approved batch to the bureau's courier, two custodians
 	PurposeStore       = "store"        // 扫描入柜: registered copies (reproductions) scanned in, no counterpart
+	PurposeDispatch    = "dispatch"     // 交机要交通: an envelope to a courier, no account here (transit.go)
+	PurposeReceive     = "receive"      // 退回入柜: copies back from transit scanned in, no counterpart
 )
 
 type purposeSpec struct {
@@ -47,6 +49,8 @@ var purposes = map[string]purposeSpec{
 	PurposeArchive:     {custody.Text{ZH: "归档", EN: "archiving"}, custody.ArchiveTransferTo, false},
 	PurposeDestroy:     {custody.Text{ZH: "送销", EN: "handover to the secrecy bureau for destruction"}, custody.Destroy, false},
 	PurposeStore:       {custody.Text{ZH: "扫描入柜", EN: "scanning in"}, custody.Store, false},
+	PurposeDispatch:    {custody.Text{ZH: "交机要交通", EN: "dispatch by courier"}, custody.Dispatch, false},
+	PurposeReceive:     {custody.Text{ZH: "退回入柜", EN: "receiving back from transit"}, custody.Receive, false},
 }
 
 // PurposeText is the display name of a handover purpose.
@@ -74,8 +78,13 @@ type Session struct {
 	Place           string        `json:"place,omitempty"`
 	Note            string        `json:"note,omitempty"`
 	Receipt         string        `json:"receipt,omitempty"`
-	Courier         string        `json:"courier,omitempty"`    // destroy: the bureau's courier, by name (no account here)
-	Supervisor      string        `json:"supervisor,omitempty"` // destroy: 监销人
+	Courier         string        `json:"courier,omitempty"`     // destroy: the bureau's courier, by name (no account here)
+	Supervisor      string        `json:"supervisor,omitempty"`  // destroy: 监销人
+	Envelope        string        `json:"envelope,omitempty"`    // dispatch: 信封编号（封号）
+	Destination     string        `json:"destination,omitempty"` // dispatch, transfer outside: the receiving unit, by name
+	Receiver        string        `json:"receiver,omitempty"`    // transfer outside: who signed the receipt, by name
+	Expected        string        `json:"expected,omitempty"`    // dispatch: expected arrival
+	Transit         int64         `json:"transit,omitempty"`     // the transit this handover made (dispatch, transfer outside)
 	Opened          string        `json:"opened_at"`
 	Closed          string        `json:"closed_at,omitempty"`
 	Count           int           `json:"count"`
@@ -119,7 +128,13 @@ type OpenRequest struct {
 	Receipt    string `json:"receipt,omitempty"`     // transfer/archive receipt number (default generated); destroy: the bureau's receipt number
 	Courier    string `json:"courier,omitempty"`     // destroy: the secrecy bureau's courier, by name
 	Supervisor string `json:"supervisor,omitempty"`  // destroy: the person supervising the destruction (监销人)
-	Note       string `json:"note,omitempty"`
+	// Dispatch (交机要交通): Courier, Envelope, Destination and Expected are required. Transfer to
+	// a unit outside the register: Destination, Receiver and Receipt instead of target_unit.
+	Envelope    string `json:"envelope,omitempty"`    // 信封编号（封号）
+	Destination string `json:"destination,omitempty"` // the receiving unit, by name (no account here)
+	Receiver    string `json:"receiver,omitempty"`    // who signed for it there, by name
+	Expected    string `json:"expected,omitempty"`    // expected arrival, in the site's zone
+	Note        string `json:"note,omitempty"`
 }
 
 var runHandovers = custody.Text{ZH: "办理交接", EN: "run handovers"}
@@ -131,16 +146,19 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 		return Session{}, err
 	}
 	if _, ok := purposes[req.Purpose]; !ok {
-		return Session{}, refuse(CodeInvalid, "交接用途 %q 无效，应为 borrow、circulate、reading_room、take_out、return、transfer、archive、destroy 或 store",
-			"handover purpose %q is invalid: want borrow, circulate, reading_room, take_out, return, transfer, archive, destroy or store", req.Purpose)
+		return Session{}, refuse(CodeInvalid, "交接用途 %q 无效，应为 borrow、circulate、reading_room、take_out、return、transfer、archive、destroy、store、dispatch 或 receive",
+			"handover purpose %q is invalid: want borrow, circulate, reading_room, take_out, return, transfer, archive, destroy, store, dispatch or receive", req.Purpose)
 	}
 	if err := clean(code("desk", &req.Desk, false), code("cabinet", &req.Cabinet, false), code("target_unit", &req.TargetUnit, false),
 		text("place（地点）", &req.Place, custody.MaxPlace, false), text("receipt（回执编号）", &req.Receipt, custody.MaxRef, false),
 		text("courier（机要交通员）", &req.Courier, custody.MaxName, false), text("supervisor（监销人）", &req.Supervisor, custody.MaxName, false),
+		text("envelope（信封编号）", &req.Envelope, custody.MaxRef, false), text("destination（接收单位）", &req.Destination, custody.MaxPlace, false),
+		text("receiver（签收人）", &req.Receiver, custody.MaxName, false),
 		freeText("note（备注）", &req.Note)); err != nil {
 		return Session{}, err
 	}
 	now := r.now()
+	var expected sql.NullString
 	var id int64
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		var deskID int64
@@ -195,7 +213,7 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 			if ap, err = r.validApproval(ctx, tx, req.Approval, ApproveTakeOut); err == nil {
 				approval, due = nullID(ap.ID), sql.NullString{String: ap.Due, Valid: true}
 			}
-		case PurposeReturn, PurposeStore:
+		case PurposeReturn, PurposeStore, PurposeReceive:
 			if req.Cabinet != "" {
 				var c int64
 				c, err = cabinetID(ctx, tx, req.Cabinet)
@@ -207,7 +225,15 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 					}
 				}
 			}
+		case PurposeDispatch:
+			expected, err = r.openDispatch(req, now)
+			place = req.Destination
 		case PurposeTransfer:
+			if req.Destination != "" || req.Receiver != "" {
+				err = openOutsideTransfer(req)
+				place = req.Destination
+				break
+			}
 			if req.TargetUnit == "" {
 				return refuse(CodeInvalid, "移交须指定接收单位（target_unit）", "a transfer names the receiving unit (target_unit)")
 			}
@@ -236,8 +262,9 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions(desk_id, purpose, state, custodian_id, due_at, approval_id, batch_id, cabinet_id, target_unit_id, place, note, receipt, courier, supervisor, opened_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, deskID, req.Purpose, "open", a.ID, due, approval, batch, cabinet, target, place, req.Note, req.Receipt, req.Courier, req.Supervisor, store.FormatTime(now))
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions(desk_id, purpose, state, custodian_id, due_at, approval_id, batch_id, cabinet_id, target_unit_id, place, note, receipt, courier, supervisor, envelope, destination, receiver, expected_at, opened_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, deskID, req.Purpose, "open", a.ID, due, approval, batch, cabinet, target, place, req.Note, req.Receipt, req.Courier, req.Supervisor,
+			req.Envelope, req.Destination, req.Receiver, expected, store.FormatTime(now))
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "工作台 %s 已有未结束的交接，请先完成或放弃", "desk %s already has an open handover; close or abandon it first", req.Desk)
 		} else if err != nil {
@@ -250,7 +277,8 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 			}
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover.open", Subject: fmt.Sprintf("session:%d", id),
-			After: map[string]any{"desk": req.Desk, "purpose": req.Purpose, "due": due.String, "approval": approval.Int64, "batch": batch.Int64, "target_unit": req.TargetUnit}})
+			After: map[string]any{"desk": req.Desk, "purpose": req.Purpose, "due": due.String, "approval": approval.Int64, "batch": batch.Int64, "target_unit": req.TargetUnit,
+				"courier": req.Courier, "envelope": req.Envelope, "destination": req.Destination, "receiver": req.Receiver, "receipt": req.Receipt, "expected": expected.String}})
 	})
 	if err != nil {
 		return Session{}, storeErr("open handover", err)
@@ -304,13 +332,17 @@ type sessionRow struct {
 	cabinet, target, second          sql.NullInt64
 	due, place, receipt, desk, opens string
 	courier, supervisor              string
+	envelope, destination, receiver  string
+	expected                         string
 }
 
 func loadSession(ctx context.Context, q querier, id int64) (sessionRow, error) {
 	var s sessionRow
 	err := q.QueryRowContext(ctx, `SELECT s.id, s.custodian_id, s.purpose, s.state, s.counterpart_id, s.approval_id, s.batch_id, s.cabinet_id, s.target_unit_id, s.second_custodian_id,
-		coalesce(s.due_at, ''), s.place, s.receipt, d.code, s.opened_at, s.courier, s.supervisor FROM sessions s JOIN desks d ON d.id = s.desk_id WHERE s.id = ?`, id).
-		Scan(&s.id, &s.custodian, &s.purpose, &s.state, &s.counterpart, &s.approval, &s.batch, &s.cabinet, &s.target, &s.second, &s.due, &s.place, &s.receipt, &s.desk, &s.opens, &s.courier, &s.supervisor)
+		coalesce(s.due_at, ''), s.place, s.receipt, d.code, s.opened_at, s.courier, s.supervisor, s.envelope, s.destination, s.receiver, coalesce(s.expected_at, '')
+		FROM sessions s JOIN desks d ON d.id = s.desk_id WHERE s.id = ?`, id).
+		Scan(&s.id, &s.custodian, &s.purpose, &s.state, &s.counterpart, &s.approval, &s.batch, &s.cabinet, &s.target, &s.second, &s.due, &s.place, &s.receipt, &s.desk, &s.opens, &s.courier, &s.supervisor,
+			&s.envelope, &s.destination, &s.receiver, &s.expected)
 	if err == sql.ErrNoRows {
 		return s, refuse(CodeNotFound, "交接 %d 不存在", "handover %d does not exist", id)
 	}
@@ -333,6 +365,10 @@ func (r *Register) scan(ctx context.Context, a Actor, id int64, data, source str
 		}
 		if l.person != 0 && s.purpose == PurposeStore {
 			return refuse(CodeInvalid, "扫描入柜不需要对方刷工作证，请扫描文件标签", "scanning in needs no counterpart's badge; scan the labels")
+		}
+		if l.person != 0 && s.outside() {
+			return refuseT(CodeInvalid, purposes[s.purpose].text.ZH+"的对方在本系统没有账号，不刷工作证：请扫描文件标签；绝密文件由第二位机要员在确认时刷证",
+				purposes[s.purpose].text.EN+" has a counterpart without an account here, so no badge: scan the labels; for top-secret copies a second custodian signs at confirmation")
 		}
 		if l.person != 0 {
 			p, err := loadPerson(ctx, tx, "p.id = ?", l.person)
@@ -525,8 +561,11 @@ func (r *Register) CloseSession(ctx context.Context, a Actor, id int64, req Clos
 	if s.custodian != a.ID {
 		return Session{}, refuse(CodeForbidden, "交接 %d 由另一位机要员办理，须由其本人确认", "handover %d is run by another custodian, who must confirm it", id)
 	}
-	if s.purpose == PurposeStore {
+	if s.purpose == PurposeStore || s.purpose == PurposeReceive {
 		return r.closeStore(ctx, a, id)
+	}
+	if s.outside() {
+		return r.closeTransit(ctx, a, s, req)
 	}
 	if !s.counterpart.Valid {
 		return Session{}, refuse(CodeRefused, "尚未扫描对方的工作证，交接不能完成", "the counterpart's badge has not been scanned; the handover cannot close")
@@ -563,24 +602,9 @@ func (r *Register) CloseSession(ctx context.Context, a Actor, id int64, req Clos
 			}
 		}
 	}
-	var second personRow
-	if req.SecondBadge != "" {
-		l, err := resolveLabel(ctx, r.st.DB(), req.SecondBadge)
-		if err != nil {
-			return Session{}, storeErr("close handover", err)
-		}
-		if l.person == 0 {
-			return Session{}, refuse(CodeInvalid, "第二位机要员的工作证编码无效", "the second custodian's badge code is not a badge")
-		}
-		if second, err = loadPerson(ctx, r.st.DB(), "p.id = ?", l.person); err != nil {
-			return Session{}, storeErr("close handover", err)
-		}
-		if !second.has(custody.Custodian) || !second.Active || second.ID == a.ID || second.ID == s.counterpart.Int64 {
-			return Session{}, refuse(CodeForbidden, "%s 不能作为第二位机要员：须是另一位在职机要员", "%s cannot be the second custodian: it must be another active custodian", second.Username)
-		}
-		if err := r.checkPIN(ctx, second.ID, req.SecondPIN); err != nil {
-			return Session{}, err
-		}
+	second, err := r.secondCustodian(ctx, a, s, req.SecondBadge, req.SecondPIN)
+	if err != nil {
+		return Session{}, err
 	}
 	nowT := r.now()
 	now := store.FormatTime(nowT)
@@ -747,6 +771,29 @@ func (r *Register) CloseSession(ctx context.Context, a Actor, id int64, req Clos
 	return r.Session(ctx, a, id)
 }
 
+// secondCustodian checks the second custodian's badge and PIN (rule 10), when one is given: another
+// active custodian, not the counterpart. No badge: the zero person.
+func (r *Register) secondCustodian(ctx context.Context, a Actor, s sessionRow, badge, pin string) (personRow, error) {
+	var second personRow
+	if badge == "" {
+		return second, nil
+	}
+	l, err := resolveLabel(ctx, r.st.DB(), badge)
+	if err != nil {
+		return second, storeErr("close handover", err)
+	}
+	if l.person == 0 {
+		return second, refuse(CodeInvalid, "第二位机要员的工作证编码无效", "the second custodian's badge code is not a badge")
+	}
+	if second, err = loadPerson(ctx, r.st.DB(), "p.id = ?", l.person); err != nil {
+		return second, storeErr("close handover", err)
+	}
+	if !second.has(custody.Custodian) || !second.Active || second.ID == a.ID || second.ID == s.counterpart.Int64 {
+		return second, refuse(CodeForbidden, "%s 不能作为第二位机要员：须是另一位在职机要员", "%s cannot be the second custodian: it must be another active custodian", second.Username)
+	}
+	return second, r.checkPIN(ctx, second.ID, pin)
+}
+
 func sessionItemIDs(ctx context.Context, tx *store.Tx, id int64) ([]int64, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT item_id FROM session_items WHERE session_id = ? ORDER BY at, item_id`, id)
 	if err != nil {
@@ -835,11 +882,13 @@ func (r *Register) session(ctx context.Context, id int64, titles func(doc int64)
 	var s Session
 	var approval, batch sql.NullInt64
 	err := db.QueryRowContext(ctx, `SELECT s.id, d.code, d.room, s.purpose, s.state, c.username, c.name, coalesce(p.username, ''), coalesce(p.name, ''), coalesce(pu.code, ''),
-		coalesce(s2.username, ''), coalesce(s2.name, ''), coalesce(s.due_at, ''), s.approval_id, s.batch_id, coalesce(cb.code, ''), coalesce(tu.code, ''), s.place, s.note, s.receipt, s.opened_at, coalesce(s.closed_at, ''), s.courier, s.supervisor
+		coalesce(s2.username, ''), coalesce(s2.name, ''), coalesce(s.due_at, ''), s.approval_id, s.batch_id, coalesce(cb.code, ''), coalesce(tu.code, ''), s.place, s.note, s.receipt, s.opened_at, coalesce(s.closed_at, ''), s.courier, s.supervisor,
+		s.envelope, s.destination, s.receiver, coalesce(s.expected_at, ''), coalesce((SELECT id FROM transits WHERE session_id = s.id), 0)
 		FROM sessions s JOIN desks d ON d.id = s.desk_id JOIN people c ON c.id = s.custodian_id LEFT JOIN people p ON p.id = s.counterpart_id LEFT JOIN units pu ON pu.id = p.unit_id
 		LEFT JOIN people s2 ON s2.id = s.second_custodian_id LEFT JOIN cabinets cb ON cb.id = s.cabinet_id LEFT JOIN units tu ON tu.id = s.target_unit_id WHERE s.id = ?`, id).
 		Scan(&s.ID, &s.Desk, &s.Room, &s.Purpose, &s.State, &s.Custodian, &s.CustodianName, &s.Counterpart, &s.CounterpartName, &s.CounterpartUnit,
-			&s.Second, &s.SecondName, &s.Due, &approval, &batch, &s.Cabinet, &s.TargetUnit, &s.Place, &s.Note, &s.Receipt, &s.Opened, &s.Closed, &s.Courier, &s.Supervisor)
+			&s.Second, &s.SecondName, &s.Due, &approval, &batch, &s.Cabinet, &s.TargetUnit, &s.Place, &s.Note, &s.Receipt, &s.Opened, &s.Closed, &s.Courier, &s.Supervisor,
+			&s.Envelope, &s.Destination, &s.Receiver, &s.Expected, &s.Transit)
 	if err == sql.ErrNoRows {
 		return s, refuse(CodeNotFound, "交接 %d 不存在", "handover %d does not exist", id)
 	} else if err != nil {
@@ -960,9 +1009,11 @@ func (r *Register) signPIN(ctx context.Context, a Actor, s sessionRow, person in
 
 // closeStore closes a scanning-in session (扫描入柜): every scanned copy goes from registered into
 // the session's cabinet, or its home cabinet (a reproduction's is set when it is made). There is
-// no counterpart: the custodian stores what the desk's scanner read, nothing typed elsewhere.
+// no counterpart: the custodian stores what the desk's scanner read, nothing typed elsewhere. A
+// receiving-back session (退回入柜) does the same for copies coming back from transit (Receive).
 func (r *Register) closeStore(ctx context.Context, a Actor, id int64) (Session, error) {
 	now := store.FormatTime(r.now())
+	spec := purposes[PurposeStore]
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		s, err := loadSession(ctx, tx, id)
 		if err != nil {
@@ -975,13 +1026,14 @@ func (r *Register) closeStore(ctx context.Context, a Actor, id int64) (Session, 
 		if len(ids) == 0 {
 			return refuse(CodeRefused, "本次入柜还没有扫描任何文件", "no items have been scanned in")
 		}
+		spec = purposes[s.purpose]
 		moved := []auditItem{}
 		for _, item := range ids {
 			x, err := loadRow(ctx, tx, item)
 			if err != nil {
 				return err
 			}
-			to, err := step(x, custody.Store, custody.Custodian)
+			to, err := step(x, spec.action, custody.Custodian)
 			if err != nil {
 				return err
 			}
@@ -993,7 +1045,7 @@ func (r *Register) closeStore(ctx context.Context, a Actor, id int64) (Session, 
 				n := x.name()
 				return refuseT(CodeInvalid, n.ZH+" 没有指定密码柜，请在入柜时指定", n.EN+" has no cabinet; open the scanning-in with a cabinet")
 			}
-			if err := apply(ctx, tx, x, move{to: to, cabinet: cab}, custody.Store, a.ID, sql.NullInt64{}, nullID(id), "扫描入柜", now); err != nil {
+			if err := apply(ctx, tx, x, move{to: to, cabinet: cab}, spec.action, a.ID, sql.NullInt64{}, nullID(id), spec.text.ZH, now); err != nil {
 				return err
 			}
 			moved = append(moved, toAuditItem(x, to))
@@ -1001,13 +1053,13 @@ func (r *Register) closeStore(ctx context.Context, a Actor, id int64) (Session, 
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'closed', closed_at = ? WHERE id = ?`, now, id); err != nil {
 			return err
 		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover.store", Subject: fmt.Sprintf("session:%d", id),
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover." + s.purpose, Subject: fmt.Sprintf("session:%d", id),
 			After: map[string]any{"desk": s.desk, "purpose": s.purpose, "count": len(moved), "items": moved}, Parties: []string{a.Username}})
 	})
 	if err != nil {
 		var re *Error
 		if errors.As(err, &re) {
-			return Session{}, &Error{Code: re.Code, Text: custody.Text{ZH: "入柜未完成，未作任何更改：" + re.Text.ZH, EN: "scanning in not done, nothing changed: " + re.Text.EN}, Err: err}
+			return Session{}, &Error{Code: re.Code, Text: custody.Text{ZH: spec.text.ZH + "未完成，未作任何更改：" + re.Text.ZH, EN: spec.text.EN + " not done, nothing changed: " + re.Text.EN}, Err: err}
 		}
 		return Session{}, storeErr("close scanning in", err)
 	}
