@@ -1,9 +1,12 @@
 package cabinetsim
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	scansim "github.com/custodyhq/custody/internal/scanner/sim"
 )
 
 // CommandHelp lists the commands a trainer types (or a script runs).
@@ -140,4 +143,258 @@ func parseCommand(s string) (command, error) {
 		return command{}, fmt.Errorf("%q: which cabinet or desk?", s)
 	}
 	return c, nil
+}
+
+// ErrQuit is returned by Exec for the quit command.
+var ErrQuit = errors.New("quit")
+
+// Exec runs one command (see CommandHelp) and returns what to tell the operator.
+func (s *Sim) Exec(line string) (string, error) {
+	c, err := parseCommand(line)
+	if err != nil {
+		return "", err
+	}
+	switch c.verb {
+	case "help":
+		return CommandHelp, nil
+	case "quit":
+		return "bye", ErrQuit
+	case "devices":
+		var b strings.Builder
+		_ = WriteDevices(&b, s.Devices(), false)
+		return strings.TrimRight(b.String(), "\n"), nil
+	case "scan":
+		return s.scan(c)
+	case "vanish", "return":
+		return s.plug(c)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.readers[c.target]
+	if d == nil {
+		return "", fmt.Errorf("%s: no cabinet %q", c.verb, c.target)
+	}
+	ctrl := s.ctrls[c.target]
+	needCtrl := func() error {
+		if ctrl == nil {
+			return fmt.Errorf("%s: cabinet %s has no controller (no bus in the scenario)", c.verb, c.target)
+		}
+		return nil
+	}
+	if c.verb == "add" || c.verb == "remove" {
+		// A tag moved from the desk's station keeps the EPC written there.
+		for _, id := range s.order {
+			s.readers[id].keepWrites()
+		}
+	}
+	switch c.verb {
+	case "door":
+		if err := needCtrl(); err != nil {
+			return "", err
+		}
+		if c.args[0] == "open" {
+			if !ctrl.OpenByHand() {
+				return "", fmt.Errorf("door: the bolt of cabinet %s is jammed; the door does not open (force it, or jam %s off)", c.target, c.target)
+			}
+		} else {
+			ctrl.CloseDoor()
+		}
+		return fmt.Sprintf("cabinet %s: door %s", c.target, c.args[0]), nil
+	case "tamper":
+		if err := needCtrl(); err != nil {
+			return "", err
+		}
+		ctrl.SetTamper(c.args[0] == "on")
+		return fmt.Sprintf("cabinet %s: tamper %s", c.target, c.args[0]), nil
+	case "mains":
+		if err := needCtrl(); err != nil {
+			return "", err
+		}
+		ctrl.SetMainsLost(c.args[0] == "lost")
+		return fmt.Sprintf("cabinet %s: mains %s", c.target, c.args[0]), nil
+	case "force":
+		if err := needCtrl(); err != nil {
+			return "", err
+		}
+		ctrl.OpenDoor()
+		return fmt.Sprintf("cabinet %s: door forced open (bolt %s)", c.target, ctrl.Status().Lock), nil
+	case "jam":
+		if err := needCtrl(); err != nil {
+			return "", err
+		}
+		ctrl.JamLock(len(c.args) == 0)
+		return fmt.Sprintf("cabinet %s: bolt jammed %s", c.target, map[bool]string{true: "on", false: "off"}[len(c.args) == 0]), nil
+	case "add":
+		t := Tag{EPC: strings.ToUpper(c.args[0]), Antenna: 1}
+		if len(c.args) > 1 {
+			t.Antenna, _ = strconv.Atoi(c.args[1])
+		}
+		if len(c.args) > 2 {
+			t.ReadProbability, _ = strconv.ParseFloat(c.args[2], 64)
+		}
+		if len(c.args) > 3 {
+			t.RSSIDBm, _ = strconv.Atoi(c.args[3])
+		}
+		if _, err := checkTag(t.EPC, t.Antenna, d.cab.Antennas, t.ReadProbability, t.RSSIDBm); err != nil {
+			return "", fmt.Errorf("add: %w", err)
+		}
+		for _, id := range s.order {
+			if indexTag(s.readers[id].tags, t.EPC) >= 0 {
+				return "", fmt.Errorf("add: tag %s is already in cabinet %s (remove it first)", t.EPC, id)
+			}
+		}
+		d.tags = append(d.tags, t)
+		d.gen++
+		s.retag(c.target)
+		return fmt.Sprintf("cabinet %s: tag %s added at antenna %d", c.target, t.EPC, t.Antenna), nil
+	case "remove":
+		i := indexTag(d.tags, c.args[0])
+		if i < 0 {
+			return "", fmt.Errorf("remove: no tag %s in cabinet %s", strings.ToUpper(c.args[0]), c.target)
+		}
+		d.tags = append(d.tags[:i:i], d.tags[i+1:]...)
+		d.gen++
+		s.retag(c.target)
+		return fmt.Sprintf("cabinet %s: tag %s removed", c.target, strings.ToUpper(c.args[0])), nil
+	case "fault":
+		on := c.args[len(c.args)-1] != "off"
+		state := map[bool]string{true: "on", false: "off"}[on]
+		switch c.args[0] {
+		case "antenna":
+			a, _ := strconv.Atoi(c.args[1])
+			if a < 1 || a > d.cab.Antennas {
+				return "", fmt.Errorf("fault: antenna %d out of range 1–%d", a, d.cab.Antennas)
+			}
+			d.miss[a] = on
+			if d.cur != nil {
+				d.cur.SetAntennaMissing(a, on)
+			}
+			return fmt.Sprintf("cabinet %s: antenna %d missing %s", c.target, a, state), nil
+		case "silent":
+			d.quiet = on
+			if d.cur != nil {
+				d.cur.SetSilent(on)
+			}
+			return fmt.Sprintf("cabinet %s: reader silent %s", c.target, state), nil
+		default: // controller-silent
+			if err := needCtrl(); err != nil {
+				return "", err
+			}
+			ctrl.SetSilent(on)
+			return fmt.Sprintf("cabinet %s: controller silent %s", c.target, state), nil
+		}
+	}
+	return "", fmt.Errorf("%s: not handled", c.verb)
+}
+
+// retag asks the reader of cabinet id, and every reader cross-reading from it, for a new
+// simulator. Call with s.mu held.
+func (s *Sim) retag(id string) {
+	for _, oid := range s.order {
+		d := s.readers[oid]
+		hit := oid == id
+		for _, x := range d.cab.CrossReads {
+			hit = hit || x.From == id
+		}
+		if hit {
+			select {
+			case d.swap <- struct{}{}:
+			default: // a swap is already pending; it will read the newest tags
+			}
+		}
+	}
+}
+
+func (s *Sim) scan(c command) (string, error) {
+	s.mu.Lock()
+	sd := s.scanners[c.target]
+	var dev *scansim.Serial
+	if sd != nil {
+		dev = sd.scan // vanish may clear it while this scan is being written
+	}
+	s.mu.Unlock()
+	if sd == nil {
+		return "", fmt.Errorf("scan: no scanner %q", c.target)
+	}
+	if dev == nil {
+		return "", fmt.Errorf("scan: scanner %s is not plugged in", c.target)
+	}
+	sym := sd.spec.Symbology
+	if len(c.args) > 1 {
+		sym = c.args[1]
+	}
+	data := strings.ReplaceAll(c.args[0], "<GS>", "\x1d")
+	if data == "" {
+		return "", errors.New("scan: no data")
+	}
+	if err := dev.Scan(sym, data); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("scanner %s: %s%s", c.target, sym, c.args[0]), nil
+}
+
+// plug makes a reader or scanner vanish (its pty is closed: the path disappears, a driver reading
+// it sees the device gone) or return on a new pty, with its link repointed.
+func (s *Sim) plug(c command) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started || s.closed {
+		return "", fmt.Errorf("%s: the simulator is not running", c.verb)
+	}
+	if d := s.readers[c.target]; d != nil {
+		gone := d.pty == nil || isClosed(d.pty)
+		if c.verb == "vanish" {
+			if gone {
+				return "", fmt.Errorf("vanish: reader of cabinet %s has already vanished", c.target)
+			}
+			d.pty.Close()
+			s.removeLink(d.link)
+			return fmt.Sprintf("cabinet %s: reader vanished", c.target), nil
+		}
+		if !gone {
+			return "", fmt.Errorf("return: reader of cabinet %s is still there", c.target)
+		}
+		select {
+		case d.back <- struct{}{}:
+		default:
+		}
+		return fmt.Sprintf("cabinet %s: reader returning", c.target), nil
+	}
+	if sd := s.scanners[c.target]; sd != nil {
+		if c.verb == "vanish" {
+			if sd.scan == nil {
+				return "", fmt.Errorf("vanish: scanner %s has already vanished", c.target)
+			}
+			sd.pty.Close()
+			sd.scan = nil
+			s.removeLink(sd.link)
+			return fmt.Sprintf("scanner %s vanished", c.target), nil
+		}
+		if sd.scan != nil {
+			return "", fmt.Errorf("return: scanner %s is still there", c.target)
+		}
+		if err := s.openScanner(sd); err != nil {
+			return "", fmt.Errorf("return: scanner %s: %w", c.target, err)
+		}
+		return fmt.Sprintf("scanner %s returned at %s", c.target, sd.pty.Path), nil
+	}
+	if b := s.buses[c.target]; b != nil {
+		if c.verb == "vanish" {
+			if b.gone {
+				return "", fmt.Errorf("vanish: controller bus %s has already vanished", c.target)
+			}
+			b.gone = true
+			b.pty.Close()
+			s.removeLink(b.link)
+			return fmt.Sprintf("controller bus %s vanished", c.target), nil
+		}
+		if !b.gone {
+			return "", fmt.Errorf("return: controller bus %s is still there", c.target)
+		}
+		if err := s.startBus(b); err != nil {
+			return "", fmt.Errorf("return: controller bus %s: %w", c.target, err)
+		}
+		return fmt.Sprintf("controller bus %s returned at %s", c.target, b.pty.Path), nil
+	}
+	return "", fmt.Errorf("%s: no cabinet, bus or scanner %q", c.verb, c.target)
 }
