@@ -77,6 +77,7 @@ func New(st *store.Store, log *slog.Logger) *Register {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	dummyHash() // made now, so the first login with an unknown name takes no longer than the rest
 	return &Register{st: st, log: log, guard: newLoginGuard(), pool: auth.NewPool()}
 }
 
