@@ -37,6 +37,42 @@ func NewLink[F any](rw io.ReadWriter, log *slog.Logger, next func() (F, error)) 
 	return &Link[F]{rw: rw, next: next, log: log, frames: make(chan F, 1024), closed: make(chan struct{}), done: make(chan struct{})}
 }
 
+// FrameDecoder is what a serial driver's decoder offers NewSerialLink.
+type FrameDecoder[F any] interface {
+	Next() (F, error)
+	// Abandon drops a frame left incomplete over a silence (see Scanner.Abandon).
+	Abandon()
+}
+
+// readTimeouter is the part of a serial port (go.bug.st/serial, serialport.Port) that bounds a
+// Read.
+type readTimeouter interface {
+	SetReadTimeout(time.Duration) error
+}
+
+// NewSerialLink is the link of a driver on a serial line: where rw can bound a read it gets an
+// inter-byte timeout — a read that waits longer returns empty, and a frame left incomplete over
+// such a silence is abandoned — and each frame is cloned out of the decoder's buffer before it is
+// handed on. Both serial reader families build their links with it; it does no I/O but the
+// timeout setting.
+func NewSerialLink[F any](rw io.ReadWriter, cfg Config, dec FrameDecoder[F], clone func(F) F) *Link[F] {
+	if t, ok := rw.(readTimeouter); ok {
+		_ = t.SetReadTimeout(InterByteTimeout)
+	}
+	next := func() (F, error) {
+		f, err := dec.Next()
+		if errors.Is(err, ErrIdle) {
+			dec.Abandon()
+		}
+		if err != nil {
+			var zero F
+			return zero, err
+		}
+		return clone(f), nil
+	}
+	return NewLink(rw, cfg.Logger.With("reader", cfg.ID), next)
+}
+
 func (l *Link[F]) start() {
 	l.startOnce.Do(func() {
 		select {

@@ -33,33 +33,11 @@ type Driver struct {
 
 var _ reader.Driver = (*Driver)(nil)
 
-// readTimeouter is the part of a serial port (go.bug.st/serial, serialport.Port) that bounds a
-// Read.
-type readTimeouter interface {
-	SetReadTimeout(time.Duration) error
-}
-
 // New returns a driver over rw talking to the broadcast address. It takes ownership of rw and
 // does no I/O.
 func New(rw io.ReadWriter, cfg reader.Config) *Driver {
 	cfg = cfg.WithDefaults()
-	dec := NewDecoder(rw)
-	if t, ok := rw.(readTimeouter); ok {
-		// An inter-byte timeout: a read that waits longer than this returns empty, and a frame
-		// left incomplete over such a silence is abandoned (see reader.Scanner.Abandon).
-		_ = t.SetReadTimeout(reader.InterByteTimeout)
-	}
-	next := func() (Frame, error) {
-		f, err := dec.Next()
-		if errors.Is(err, reader.ErrIdle) {
-			dec.Abandon()
-		}
-		if err != nil {
-			return Frame{}, err
-		}
-		return f.Clone(), nil
-	}
-	return &Driver{cfg: cfg, addr: Broadcast, link: reader.NewLink(rw, cfg.Logger.With("reader", cfg.ID), next)}
+	return &Driver{cfg: cfg, addr: Broadcast, link: reader.NewSerialLink(rw, cfg, NewDecoder(rw), Frame.Clone)}
 }
 
 // Close releases the link; idempotent.
