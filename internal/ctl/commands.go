@@ -416,7 +416,7 @@ func init() {
 					return err
 				}
 				defer resp.Body.Close()
-				return c.writeOut(out, resp.Body)
+				return c.receive(resp, out, "导出审计链", "exporting the audit chain")
 			}},
 		command{name: "audit head", help: "print the chain head (seq and hash) to record outside the system",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -471,7 +471,7 @@ func init() {
 					return err
 				}
 				defer resp.Body.Close()
-				if err := c.writeOut(out, resp.Body); err != nil {
+				if err := c.receive(resp, out, "下载备份", "downloading the backup"); err != nil {
 					return err
 				}
 				fmt.Fprintln(c.Stderr, c.say("备份已写入 "+out, "backup written to "+out))

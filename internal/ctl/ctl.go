@@ -3,7 +3,9 @@
 //
 // Contract: Run parses arguments, talks to the server and prints human-readable tables (zh-CN
 // by default, --lang en) or, with --json, the API's JSON. Its exit status tells scripts what
-// happened (see the Exit constants); error messages go to stderr.
+// happened (see the Exit constants); error messages go to stderr. Work that runs over a second
+// (labels, exports, backup downloads) shows a progress bar on stderr when stderr is a terminal
+// and --json is off; otherwise the output is the same bytes as without one (progress.go).
 package ctl
 
 import (
@@ -52,6 +54,8 @@ type CLI struct {
 	token  string
 
 	siteZone *sitetime.Zone // the site's zone, once asked (zone())
+
+	progressAfter time.Duration // when a progress bar appears; 0: progressAfter; < 0: at once (tests)
 }
 
 type command struct {

@@ -77,7 +77,10 @@ func init() {
 				}
 			}
 			var buf bytes.Buffer
-			if err := labels.Render(&buf, fnt, tpl, ls, labels.Options{Format: f}); err != nil {
+			bar := c.startProgress(int64(len(ls)), false, "生成标签", "rendering labels")
+			err = labels.Render(&buf, fnt, tpl, ls, labels.Options{Format: f, Progress: func(done int) { bar.Set(int64(done)) }})
+			bar.Done()
+			if err != nil {
 				return err
 			}
 			if printer != "" {
@@ -102,6 +105,8 @@ func (c *CLI) labelItems(ctx context.Context, doc string, ids []string) ([]regis
 		return items, err
 	}
 	var items []register.Item
+	bar := c.startProgress(int64(len(ids)), false, "读取文件份", "fetching items")
+	defer bar.Done()
 	for _, s := range ids {
 		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
 			return nil, exitf(ExitUsage, "item ID %q is not a number", s)
@@ -111,6 +116,7 @@ func (c *CLI) labelItems(ctx context.Context, doc string, ids []string) ([]regis
 			return nil, err
 		}
 		items = append(items, it)
+		bar.Set(int64(len(items)))
 	}
 	sort.SliceStable(items, func(i, j int) bool { return items[i].ID < items[j].ID })
 	return items, nil

@@ -756,7 +756,7 @@ func (c *CLI) download(ctx context.Context, path, out string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	if err := c.writeOut(out, resp.Body); err != nil {
+	if err := c.receive(resp, out, "下载", "downloading"); err != nil {
 		return err
 	}
 	if out != "" {

@@ -16,6 +16,8 @@ const pdfDotsPerMM = 600 / 25.4
 type PDFOptions struct {
 	// Skip leaves the first Skip positions of the first sheet empty, to reuse a part-used sheet.
 	Skip int
+
+	progress func(int) // Options.Progress, set by Render
 }
 
 // PDF writes labels as one PDF: for a sheet stock, pages of the sheet's grid; for a roll, one
@@ -63,6 +65,7 @@ func (f *Font) PDF(w io.Writer, t *Template, ls []Label, opt PDFOptions) error {
 		}
 		drawPDFLabel(pdf, lays[i], ox, oy)
 		pos++
+		tick(opt.progress, i+1)
 	}
 	var buf bytes.Buffer
 	if err := pdf.Output(&buf); err != nil {

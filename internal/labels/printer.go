@@ -35,6 +35,8 @@ type ZPLOptions struct {
 	Font string // "" means "E:SIMSUN.TTF"
 	// NoRFID leaves out the RFID commands, for printers without an encoder.
 	NoRFID bool
+
+	progress func(int) // Options.Progress, set by Render
 }
 
 // ZPL writes one ^XA…^XZ format per label. Unless NoRFID is set, each format encodes the item's
@@ -75,6 +77,7 @@ func ZPL(w io.Writer, t *Template, ls []Label, opt ZPLOptions) error {
 		fmt.Fprintf(&b, "^FO%d,%d^BY%d^BCN,%d,N,N,N,D^FD%s^FS\n", lay.bar.x, lay.bar.y, lay.bar.mod, lay.bar.h, zplEscape(l.EPC.ElementString()))
 		fmt.Fprintf(&b, "^FO%d,%d^BQN,2,%d^FH_^FDMA,%s^FS\n", lay.qr.x, lay.qr.y, lay.qr.mod, zplEscape(lay.qrData))
 		b.WriteString("^PQ1\n^XZ\n")
+		tick(opt.progress, i+1)
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("labels: zpl: write: %w", err)
@@ -138,6 +141,8 @@ func ParseZPLReadBack(r io.Reader) ([]epc.EPC, error) {
 // TSPLOptions tune TSPL output.
 type TSPLOptions struct {
 	DotsPerMM int // 0 means DPI203
+
+	progress func(int) // Options.Progress, set by Render
 }
 
 // TSPL built-in fonts: TSS24.BF2 is the Simplified Chinese (GB) bitmap font, 24 dots per
@@ -178,6 +183,7 @@ func TSPL(w io.Writer, t *Template, ls []Label, opt TSPLOptions) error {
 		fmt.Fprintf(&b, "BARCODE %d,%d,\"EAN128\",%d,0,0,%d,%d,\"%s\"\r\n", lay.bar.x, lay.bar.y, lay.bar.h, lay.bar.mod, lay.bar.mod, lay.barData)
 		fmt.Fprintf(&b, "QRCODE %d,%d,M,%d,A,0,\"%s\"\r\n", lay.qr.x, lay.qr.y, lay.qr.mod, tsplQuote(lay.qrData))
 		b.WriteString("PRINT 1,1\r\n")
+		tick(opt.progress, i+1)
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("labels: tspl: write: %w", err)

@@ -28,11 +28,22 @@ type Options struct {
 	ZPL              ZPLOptions
 	TSPL             TSPLOptions
 	PreviewDotsPerMM float64 // PNG; 0 means DefaultPreviewDotsPerMM
+	// Progress, if set, is called with the number of labels done after each one, so that
+	// custodyctl can show a bar for thousands of copies; rendering is the slow part of a PDF.
+	Progress func(done int)
+}
+
+// tick reports one more label done to a Progress callback, if any.
+func tick(progress func(int), done int) {
+	if progress != nil {
+		progress(done)
+	}
 }
 
 // Render writes labels in the chosen format. fnt is needed for PDF and PNG only (printers use
 // their own fonts). A PNG of several labels stacks them as on a roll, 2 mm apart.
 func Render(w io.Writer, fnt *Font, t *Template, ls []Label, o Options) error {
+	o.ZPL.progress, o.TSPL.progress, o.PDF.progress = o.Progress, o.Progress, o.Progress
 	switch o.Format {
 	case FormatZPL:
 		return ZPL(w, t, ls, o.ZPL)
@@ -66,6 +77,7 @@ func Render(w io.Writer, fnt *Font, t *Template, ls []Label, o Options) error {
 			return fmt.Errorf("label %d: %w", i+1, err)
 		}
 		imgs = append(imgs, img)
+		tick(o.Progress, i+1)
 	}
 	b := imgs[0].Bounds()
 	sheet := image.NewGray(image.Rect(0, 0, b.Dx(), len(imgs)*(b.Dy()+gap)-gap))
