@@ -3,7 +3,6 @@ package ctl
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -171,7 +170,7 @@ func get(t *testing.T, url, token string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 {
-		t.Fatal(fmt.Sprintf("GET %s: %d %s", url, resp.StatusCode, b))
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
 	}
 	return string(b)
 }
