@@ -39,6 +39,8 @@ type Register struct {
 	issuer epc.Issuer       // zero: items get no EPC or barcode (no company prefix configured)
 	zone   sitetime.Zone    // the site's zone for times people type; zero: Asia/Shanghai
 	limits *BorrowLimits    // nil: DefaultBorrowLimits
+	// checkPeriod is how often each unit is checked (清查): monthly or quarterly; "": quarterly.
+	checkPeriod string
 
 	guard    *loginGuard // login limits (login.go)
 	pool     *auth.Pool  // password checks of logins: bounded memory

@@ -198,8 +198,12 @@ func PDF(w io.Writer, t Table, fontPath string) (err error) {
 	}
 	pdf.SetFont("cjk", "", 10)
 	pdf.Ln(3)
+	// Notes are wrapped by character here: fpdf's MultiCell dropped the character at each break
+	// of a line without spaces (a Chinese note lost one character per line).
 	for _, n := range t.Notes {
-		pdf.MultiCell(0, 6, n, "", "L", false)
+		for _, line := range wrap(pdf, n, width) {
+			pdf.CellFormat(width, 6, line, "", 1, "L", false, 0, "")
+		}
 	}
 	if len(t.Signatures) > 0 {
 		pdf.Ln(8)

@@ -1,0 +1,122 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/report"
+)
+
+// Periodic checks (清查, issue 14 point 7). The register decides who may do what within a check
+// (the unit's custodians and leaders; a holder only for their own copies); these role lists keep
+// everyone else out before a body is read. The system administrator has no part in a check.
+var (
+	checkViewers  = []custody.Role{custody.Custodian, custody.Leader, custody.SecAdmin}
+	checkSigners  = []custody.Role{custody.Custodian, custody.Leader}
+	checkConfirms = []custody.Role{custody.Custodian, custody.Leader, custody.Holder}
+)
+
+func (s *Server) checkRoutes() []route {
+	return []route{
+		{method: "GET", path: "/api/v1/checks", roles: checkViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			return s.reg.Checks(ctx, a, r.URL.Query().Get("unit"))
+		}},
+		{method: "POST", path: "/api/v1/checks", roles: custodians, status: 201, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			var req register.OpenCheckRequest
+			if err := decode(r, &req); err != nil {
+				return nil, err
+			}
+			return s.reg.OpenCheck(ctx, a, req)
+		}},
+		{method: "GET", path: "/api/v1/checks/{id}", roles: checkViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			id, err := pathID(r)
+			if err != nil {
+				return nil, err
+			}
+			return s.reg.Check(ctx, a, id)
+		}},
+		{method: "POST", path: "/api/v1/checks/{id}/scans", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			id, err := pathID(r)
+			if err != nil {
+				return nil, err
+			}
+			var req struct {
+				Data string `json:"data"`
+			}
+			if err := decode(r, &req); err != nil {
+				return nil, err
+			}
+			return s.reg.CheckScan(ctx, a, id, req.Data)
+		}},
+		{method: "POST", path: "/api/v1/checks/{id}/confirmations", roles: checkConfirms, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			id, err := pathID(r)
+			if err != nil {
+				return nil, err
+			}
+			var req register.ConfirmRequest
+			if err := decode(r, &req); err != nil {
+				return nil, err
+			}
+			return s.reg.ConfirmHolding(ctx, a, id, req)
+		}},
+		{method: "POST", path: "/api/v1/checks/{id}/sign", roles: checkSigners, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			id, err := pathID(r)
+			if err != nil {
+				return nil, err
+			}
+			var req register.SignRequest
+			if err := decode(r, &req); err != nil {
+				return nil, err
+			}
+			return s.reg.SignCheck(ctx, a, id, req)
+		}},
+		{method: "POST", path: "/api/v1/checks/{id}/close", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			id, err := pathID(r)
+			if err != nil {
+				return nil, err
+			}
+			return s.reg.CloseCheck(ctx, a, id, s.CheckRenderer())
+		}},
+		{method: "GET", path: "/api/v1/checks/{id}/report", roles: checkViewers, raw: s.checkReport},
+	}
+}
+
+// CheckRenderer renders a check's 清查记录 as a PDF with the configured font.
+func (s *Server) CheckRenderer() register.CheckRenderer {
+	return CheckRenderer(s.reg, s.opt.ReportFont)
+}
+
+// CheckRenderer renders a check's 清查记录 as a PDF in the register's zone with the font at
+// fontPath ("" for the report package's default); the console closes checks with it too.
+func CheckRenderer(reg *register.Register, fontPath string) register.CheckRenderer {
+	return func(c register.Check) ([]byte, error) {
+		var buf bytes.Buffer
+		if err := report.PDF(&buf, report.Check(c, reg.Zone()), fontPath); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+}
+
+// checkReport serves the signed 清查记录 as stored when the check closed.
+func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pdf, err := s.reg.CheckReport(r.Context(), actorFrom(r.Context()), id)
+	if err != nil {
+		s.reg.AuditRefusal(r.Context(), actorFrom(r.Context()), r.Method+" "+r.URL.Path, err)
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="check-%d.pdf"`, id))
+	w.Write(pdf)
+	s.log.Info("report served", "actor", actorFrom(r.Context()).Username, "report", fmt.Sprintf("check-%d", id))
+}

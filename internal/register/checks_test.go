@@ -1,0 +1,101 @@
+package register_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
+)
+
+// A check where nothing can be read by RFID (the copies have no tags): each cabinet copy stays
+// 未核对 until it is scanned at the desk; a borrowed copy is 持有人未确认 until its holder confirms
+// it at the desk with badge and PIN. A leader and a custodian sign; the stored paper is served.
+func TestCheckByDeskScanAndSigners(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	ids := d.receive(t, "京密〔2026〕30号", custody.Secret, 3)
+	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.now.Add(48 * time.Hour).Format(time.RFC3339)}, "zhang.wei", ids[:1])
+	wang, li, liu, zhang := d.p["wang.fang"], d.p["li.na"], d.p["liu.qiang"], d.p["zhang.wei"]
+
+	c, err := d.reg.OpenCheck(ctx, wang, register.OpenCheckRequest{Unit: "BGS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Counts.Total != 3 || c.Counts.Unchecked != 2 || c.Counts.Unconfirmed != 1 || c.Counts.Discrepancies != 3 {
+		t.Fatalf("opened: got %+v, want 2 unchecked in C-01 and 1 unconfirmed", c.Counts)
+	}
+	// A holder's badge is not a copy; a copy scanned counts once.
+	_, err = d.reg.CheckScan(ctx, wang, c.ID, badge("zhang.wei"))
+	refused(t, err, register.CodeInvalid, "文件标签", "item labels")
+	for _, id := range ids[1:] {
+		if c, err = d.reg.CheckScan(ctx, wang, c.ID, itoa(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The holder's copy cannot be confirmed by a desk confirmation with another person's badge.
+	_, err = d.reg.ConfirmHolding(ctx, wang, c.ID, register.ConfirmRequest{Item: ids[0], Badge: badge("chen.jing"), PIN: pin})
+	refused(t, err, register.CodeForbidden, "持有人", "holder")
+	if c, err = d.reg.ConfirmHolding(ctx, wang, c.ID, register.ConfirmRequest{Item: ids[0], Badge: badge("zhang.wei"), PIN: pin}); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Counts; n.Scanned != 2 || n.Confirmed != 1 || n.Discrepancies != 0 {
+		t.Fatalf("after scans and the confirmation: got %+v, want 2 scanned, 1 confirmed, no discrepancy", n)
+	}
+	if c.Items[0].Confirmation == nil || c.Items[0].Confirmation.How != "holder_pin" || c.Items[0].Confirmation.Holder != "zhang.wei" {
+		t.Errorf("confirmation of the borrowed copy: got %+v, want holder_pin by zhang.wei", c.Items[0].Confirmation)
+	}
+	// A holder cannot sign, nor another unit's leader; without discrepancies no note is needed;
+	// the leader may sign first, a custodian second.
+	_, err = d.reg.SignCheck(ctx, zhang, c.ID, register.SignRequest{PIN: pin})
+	refused(t, err, register.CodeForbidden, "机要员、领导", "custodian, leader")
+	if _, err = d.reg.SignCheck(ctx, liu, c.ID, register.SignRequest{PIN: pin}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.reg.SignCheck(ctx, d.p["sun.li"], c.ID, register.SignRequest{PIN: pin})
+	refused(t, err, register.CodeForbidden, "不是您的单位", "not yours")
+	if c, err = d.reg.SignCheck(ctx, li, c.ID, register.SignRequest{PIN: pin}); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Signatures) != 2 || c.Signatures[0].Role != "leader" || c.Signatures[1].Role != "custodian" {
+		t.Fatalf("signatures: got %+v", c.Signatures)
+	}
+	// The check closes with a rendered paper, stored as given.
+	paper := []byte("%PDF-1.4 test paper")
+	c, err = d.reg.CloseCheck(ctx, wang, c.ID, func(c register.Check) ([]byte, error) {
+		if c.State != "closed" || c.ClosedBy != "wang.fang" || c.Counts.Total != 3 {
+			t.Errorf("rendered check: got state %s by %q, %d copies", c.State, c.ClosedBy, c.Counts.Total)
+		}
+		return paper, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.reg.CheckReport(ctx, liu, c.ID)
+	if err != nil || string(got) != string(paper) {
+		t.Errorf("stored report: got %q, %v", got, err)
+	}
+	// The next check of BGS may open now.
+	if _, err := d.reg.OpenCheck(ctx, wang, register.OpenCheckRequest{Unit: "BGS"}); err != nil {
+		t.Errorf("a new check after closing: %v", err)
+	}
+}
+
+// Periods are named in the site's zone: a check opened at 2026-12-31 17:00 UTC counts for 2027's
+// first quarter (January in Beijing), or January 2027 when monthly.
+func TestCheckPeriodInSiteZone(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	d.now = time.Date(2026, 12, 31, 17, 0, 0, 0, time.UTC)
+	c, err := d.reg.OpenCheck(ctx, d.p["wang.fang"], register.OpenCheckRequest{Unit: "BGS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Period != "2027-Q1" || c.PeriodText != "2027年第1季度" {
+		t.Errorf("quarterly: got %s %s, want 2027-Q1 2027年第1季度", c.Period, c.PeriodText)
+	}
+	if register.PeriodText("2027-01") != "2027年1月" {
+		t.Errorf("monthly text: got %s", register.PeriodText("2027-01"))
+	}
+}
