@@ -7,9 +7,10 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/custodyhq/custody/internal/duration"
 )
 
 // Scenario is a scenario file: the cabinets (each with its reader, and its controller on a bus),
@@ -69,18 +70,8 @@ type Step struct {
 	Do    string   `toml:"do"`
 }
 
-// Duration reads "1m30s" from TOML.
-type Duration struct{ time.Duration }
-
-// UnmarshalText parses a Go duration.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	d.Duration = v
-	return nil
-}
+// Duration is the one duration type of custody's TOML files.
+type Duration = duration.Duration
 
 // LoadScenario reads a scenario file.
 func LoadScenario(path string) (Scenario, error) {

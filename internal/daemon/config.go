@@ -10,7 +10,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"github.com/custodyhq/custody/internal/register"
 	"log/slog"
 	"net"
 	"os"
@@ -18,12 +17,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custodyhq/custody/internal/register"
+
 	"github.com/BurntSushi/toml"
 
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/wire"
+
+	"github.com/custodyhq/custody/internal/duration"
 )
 
 //go:generate sh -c "cp sample.toml ../../deploy/custodyd.toml"
@@ -132,18 +135,8 @@ func (c *Clock) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Duration is a time.Duration written as "12h" or "90s".
-type Duration struct{ time.Duration }
-
-// UnmarshalText parses a Go duration.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("%q is not a duration like \"12h\" or \"90s\"", b)
-	}
-	d.Duration = v
-	return nil
-}
+// Duration is the one duration type of custody's TOML files.
+type Duration = duration.Duration
 
 // Default is the configuration with no file: the sample's values.
 func Default() Config {

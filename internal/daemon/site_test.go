@@ -211,7 +211,7 @@ func TestEmbeddedBrokerAndIngest(t *testing.T) {
 // version). This is the wiring: ingest hears the availability, the checker and the schedule turn
 // it into the alert, the escalator publishes it.
 func TestAgentOfflineBecomesAnAlert(t *testing.T) {
-	dir, mqttAddr, addr := startSite(t, func(c *Config) { c.Inventory.OfflineGrace = Duration{2 * time.Second} })
+	dir, mqttAddr, addr := startSite(t, func(c *Config) { c.Inventory.OfflineGrace = Duration{Duration: 2 * time.Second} })
 	_, enrolled := enrollAgent(t, addr, "room-302")
 	topics := wire.Topics{}
 	agent := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://"+mqttAddr).SetClientID("room-302").

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/custodyhq/custody/internal/duration"
 )
 
 //go:embed sample.toml
@@ -27,18 +29,8 @@ var sample []byte
 // Sample is the annotated sample configuration.
 func Sample() []byte { return append([]byte(nil), sample...) }
 
-// Duration is a time.Duration written as "30s" in the file.
-type Duration struct{ time.Duration }
-
-// UnmarshalText reads a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("%q is not a duration like \"30s\" or \"5m\"", string(b))
-	}
-	d.Duration = v
-	return nil
-}
+// Duration is the one duration type of custody's TOML files.
+type Duration = duration.Duration
 
 // Config is the whole file.
 type Config struct {
