@@ -81,41 +81,9 @@ func (r *Register) ReceiveBatch(ctx context.Context, a Actor, req ReceiveRequest
 	var items []Item
 	now := store.FormatTime(r.now())
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
-		cab, err := r.custodyCabinet(ctx, tx, a, req.Cabinet)
-		if err != nil {
-			return err
-		}
-		existing, err := r.sameDocument(ctx, tx, d)
-		if err != nil {
-			return err
-		}
-		if existing == 0 {
-			if items, err = r.registerTx(ctx, tx, a, &d, first, last); err != nil {
-				return err
-			}
-		} else {
-			d.ID = existing
-			if items, err = r.insertCopies(ctx, tx, d, first, last, now); err != nil {
-				return err
-			}
-		}
-		for i := range items {
-			x, err := loadRow(ctx, tx, items[i].ID)
-			if err != nil {
-				return err
-			}
-			to, err := step(x, custody.Store, custody.Custodian)
-			if err != nil {
-				return err
-			}
-			if err := apply(ctx, tx, x, move{to: to, cabinet: nullID(cab)}, custody.Store, a.ID, sql.NullInt64{}, sql.NullInt64{}, "收文 "+req.From, now); err != nil {
-				return err
-			}
-			items[i].State, items[i].Cabinet = to, req.Cabinet
-		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "document.receive", Subject: fmt.Sprintf("document:%d", d.ID), After: map[string]any{
-			"number": d.Number, "from": req.From, "cabinet": req.Cabinet, "count": len(items), "first_copy": first, "last_copy": last, "of": d.Copies,
-			"later_batch": existing != 0, "items": fmt.Sprintf("%d-%d", items[0].ID, items[len(items)-1].ID)}})
+		var err error
+		items, _, err = r.receiveTx(ctx, tx, a, req.Cabinet, req.From, &d, first, last, "收文 "+req.From, now, nil)
+		return err
 	})
 	if err != nil {
 		return ReceiveResult{}, storeErr("receive document", err)
@@ -130,6 +98,53 @@ func (r *Register) ReceiveBatch(ctx context.Context, a Actor, req ReceiveRequest
 		res.Document = existing
 	}
 	return res, nil
+}
+
+// receiveTx is the body of a receipt inside the caller's transaction, shared by ReceiveBatch
+// and the ledger import so both apply the same checks: the cabinet is the custodian's, a later
+// batch matches the register, a 份号 is never registered twice, each copy is stored by a
+// lifecycle step with its chain-of-custody event (note), and one document.receive audit record
+// (extra is merged into it). existing is the document's id when it was already registered.
+func (r *Register) receiveTx(ctx context.Context, tx *store.Tx, a Actor, cabinet, from string, d *Document, first, last int, note, now string, extra map[string]any) (items []Item, existing int64, err error) {
+	cab, err := r.custodyCabinet(ctx, tx, a, cabinet)
+	if err != nil {
+		return nil, 0, err
+	}
+	existing, err = r.sameDocument(ctx, tx, *d)
+	if err != nil {
+		return nil, 0, err
+	}
+	if existing == 0 {
+		if items, err = r.registerTx(ctx, tx, a, d, first, last); err != nil {
+			return nil, 0, err
+		}
+	} else {
+		d.ID = existing
+		if items, err = r.insertCopies(ctx, tx, *d, first, last, now); err != nil {
+			return nil, 0, err
+		}
+	}
+	for i := range items {
+		x, err := loadRow(ctx, tx, items[i].ID)
+		if err != nil {
+			return nil, 0, err
+		}
+		to, err := step(x, custody.Store, custody.Custodian)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := apply(ctx, tx, x, move{to: to, cabinet: nullID(cab)}, custody.Store, a.ID, sql.NullInt64{}, sql.NullInt64{}, note, now); err != nil {
+			return nil, 0, err
+		}
+		items[i].State, items[i].Cabinet = to, cabinet
+	}
+	after := map[string]any{
+		"number": d.Number, "from": from, "cabinet": cabinet, "count": len(items), "first_copy": first, "last_copy": last, "of": d.Copies,
+		"later_batch": existing != 0, "items": fmt.Sprintf("%d-%d", items[0].ID, items[len(items)-1].ID)}
+	for k, v := range extra {
+		after[k] = v
+	}
+	return items, existing, tx.Audit(store.Entry{Actor: a.Username, Action: "document.receive", Subject: fmt.Sprintf("document:%d", d.ID), After: after})
 }
 
 // sameDocument returns the id of an already registered document with d's number (0: none), and

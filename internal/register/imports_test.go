@@ -1,0 +1,237 @@
+package register_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/custodyhq/custody/internal/audit"
+	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/epc"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/register"
+)
+
+// ledgerXLSX builds a workbook as an office keeps it: a caption row above the heading, headings
+// with a required mark and spacing, dates as real Excel dates, and the rows given.
+func ledgerXLSX(t testing.TB, rows [][]any) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	sh := "Sheet1"
+	_ = f.SetCellStr(sh, "A1", "2025年收文登记簿")
+	head := []any{"序号", "*发文字号", "标题", "密级", "份数", "份 号", "保密期限", "发文单位", "成文日期", "来文单位", "收文日期", "存放柜", "持有人", "应还日期", "知悉范围", "备注"}
+	if err := f.SetSheetRow(sh, "A2", &head); err != nil {
+		t.Fatal(err)
+	}
+	dateStyle, _ := f.NewStyle(&excelize.Style{NumFmt: 14}) // m/d/yy: shown ambiguously, stored as a serial
+	for i, r := range rows {
+		row := append([]any{i + 1}, r...)
+		cell, _ := excelize.CoordinatesToCellName(1, i+3)
+		if err := f.SetSheetRow(sh, cell, &row); err != nil {
+			t.Fatal(err)
+		}
+		for _, col := range []string{"I", "K"} {
+			_ = f.SetCellStyle(sh, col+itoa(int64(i+3)), col+itoa(int64(i+3)), dateStyle)
+		}
+	}
+	var b strings.Builder
+	if err := f.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return []byte(b.String())
+}
+
+func importSheet(t testing.TB, d *desk, who string, data []byte, dry bool) (register.ImportReport, error) {
+	t.Helper()
+	sheet, err := ledger.Decode(data)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	return d.reg.ImportLedger(context.Background(), d.p[who], register.ImportRequest{Sheet: sheet, DryRun: dry, Name: "台账.xlsx", SHA256: "abc"})
+}
+
+func countItems(t testing.TB, d *desk) int {
+	t.Helper()
+	items, err := d.reg.Items(context.Background(), d.p["wang.fang"], register.ItemFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(items)
+}
+
+func auditActions(t testing.TB, d *desk) []string {
+	t.Helper()
+	var out []string
+	if err := d.st.AuditRecords(context.Background(), 0, func(r audit.Record) error { out = append(out, r.Action); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestImportLedgerDryRunListsEveryRowsProblems(t *testing.T) {
+	d := newDesk(t)
+	issued := excelDate(t, "2025-03-01")
+	rows := [][]any{
+		{"京办发〔2025〕12号", "关于做好年度保密检查工作的通知", "机密", 20, "3-5", "10年", "BGS", issued, "市委机要局", excelDate(t, "2025-03-03"), "C-01", "", "", "", ""},
+		{"京办发〔2025〕13号", "关于会议安排的通知", "特密", 5, "7", "", "无此单位", "2025/3/40", "市委机要局", "", "C-99", "", "", "", ""},
+		{"京办发〔2025〕12号", "关于做好年度保密检查工作的通知", "机密", 20, "5", "10年", "BGS", issued, "市委机要局", "", "C-01", "", "", "", ""},
+		{"=HYPERLINK(\"http://x\")", "标题", "秘密", 2, "1", "5年", "BGS", issued, "市委机要局", "", "C-01", "", "", "", ""},
+		{"京办发〔2025〕14号", "关于人员调整的通知", "秘密", 3, "1", "5年", "BGS", issued, "市委机要局", "", "C-99", "", "", "", ""},
+		{"京办发〔2025〕15号", "关于经费的通知", "秘密★5年", 3, "2", "", "办公室", issued, "市委机要局", "", "C-01", "不存在的人", "", "", ""},
+	}
+	before, audits := countItems(t, d), len(auditActions(t, d))
+	rep, err := importSheet(t, d, "wang.fang", ledgerXLSX(t, rows), true)
+	refused(t, err, register.CodeRefused, "台账第 4 行", "ledger row 4")
+	want := []struct {
+		row    int
+		column string
+		zh, en string
+	}{
+		{4, "密级", "特密", "invalid"},
+		{4, "份号", "不在 1 到 5", "not within 1 to 5"},
+		{4, "保密期限", "缺少保密期限", "missing"},
+		{4, "成文日期", "不是日期", "not a date"},
+		{5, "份号", "与第 3 行重复", "repeats row 3"},
+		{6, "发文字号", "疑似公式", "formula"},
+		{7, "存放柜", "C-99", "C-99"},
+		{8, "持有人", "不存在的人", "not in the register"},
+	}
+	if len(rep.Problems) != len(want) {
+		t.Fatalf("got %d problems %+v, want %d", len(rep.Problems), rep.Problems, len(want))
+	}
+	for i, w := range want {
+		p := rep.Problems[i]
+		if p.Row != w.row || p.Column != w.column || !strings.Contains(p.ZH, w.zh) || !strings.Contains(p.EN, w.en) {
+			t.Errorf("problem %d: got row %d %s %q / %q, want row %d %s containing %q / %q", i, p.Row, p.Column, p.ZH, p.EN, w.row, w.column, w.zh, w.en)
+		}
+	}
+	if got := countItems(t, d); got != before {
+		t.Errorf("dry run wrote items: got %d, want %d", got, before)
+	}
+	if got := len(auditActions(t, d)); got != audits {
+		t.Errorf("dry run wrote audit records: got %d, want %d", got, audits)
+	}
+}
+
+// excelDate is a date as Excel stores it (a serial number), so the decoder's conversion is used.
+func excelDate(t testing.TB, s string) time.Time {
+	t.Helper()
+	tm, err := timeParse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+func TestImportLedgerRegistersCopiesWithEPCsAndLends(t *testing.T) {
+	d := newDesk(t)
+	d.reg.SetIssuer(epc.Issuer{CompanyPrefix: "0614141", DocumentType: "12345", Filter: epc.FilterAllOthers})
+	issued := excelDate(t, "2025-03-01")
+	due := d.now.AddDate(0, 0, 5).Format("2006-01-02")
+	rows := [][]any{
+		{"京办发〔2025〕12号", "关于做好年度保密检查工作的通知", "机密", 20, "3-5", "10年", "BGS", issued, "市委机要局", excelDate(t, "2025-03-03"), "C-01", "", "", "", ""},
+		{"京办发〔2025〕12号", "关于做好年度保密检查工作的通知", "机密", 20, "7", "10年", "BGS", issued, "市委机要局", "", "C-01", "张伟", due, "", "借阅中"},
+		{"京办发〔2025〕15号", "关于经费的通知", "秘密★5年", 3, "第2份", "", "办公室", issued, "市委机要局", "", "C-01", "chen.jing", "", "BGS", ""},
+	}
+	dry, err := importSheet(t, d, "wang.fang", ledgerXLSX(t, rows), true)
+	if err != nil || len(dry.Problems) != 0 || dry.Copies != 5 || dry.Documents != 2 || dry.CheckedOut != 2 || dry.Imported {
+		t.Fatalf("dry run: got %+v, %v; want 5 copies of 2 documents, 2 lent, no problems, nothing imported", dry, err)
+	}
+	if n := countItems(t, d); n != 0 {
+		t.Fatalf("dry run wrote %d items", n)
+	}
+	rep, err := importSheet(t, d, "wang.fang", ledgerXLSX(t, rows), false)
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if !rep.Imported || len(rep.Items) != 5 || len(rep.Labels) != 2 {
+		t.Fatalf("import: got %+v, want 5 items and 2 label commands", rep)
+	}
+	items, err := d.reg.Items(context.Background(), d.p["wang.fang"], register.ItemFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		doc    string
+		copy   int
+		state  custody.State
+		holder string
+	}
+	want := []seen{
+		{"京办发〔2025〕12号", 3, custody.InCabinet, ""}, {"京办发〔2025〕12号", 4, custody.InCabinet, ""}, {"京办发〔2025〕12号", 5, custody.InCabinet, ""},
+		{"京办发〔2025〕12号", 7, custody.CheckedOut, "zhang.wei"}, {"京办发〔2025〕15号", 2, custody.CheckedOut, "chen.jing"},
+	}
+	if len(items) != len(want) {
+		t.Fatalf("register holds %d items, want %d", len(items), len(want))
+	}
+	for i, w := range want {
+		it := items[i]
+		if it.Document != w.doc || it.Copy != w.copy || it.State != w.state || it.Holder != w.holder || it.Cabinet != "C-01" && w.state == custody.InCabinet {
+			t.Errorf("item %d: got %s 第%d份 %s %q in %q, want %+v", i, it.Document, it.Copy, it.State, it.Holder, it.Cabinet, w)
+		}
+		if len(it.EPC) != 24 || it.Barcode == "" {
+			t.Errorf("item %d: EPC %q barcode %q, want both", i, it.EPC, it.Barcode)
+		}
+	}
+	if items[3].Due == "" || !strings.HasPrefix(d.reg.Zone().FormatStored(items[3].Due, "2006-01-02 15:04"), due+" 18:00") {
+		t.Errorf("zhang.wei's copy is due %q, want %s 18:00 site time", items[3].Due, due)
+	}
+	docs, _ := d.reg.Documents(context.Background(), d.p["wang.fang"])
+	if len(docs) != 2 || docs[1].Level != custody.Confidential || docs[1].SecrecyTerm != "5年" {
+		t.Errorf("documents: got %+v, want the second confidential with 5年 from 秘密★5年", docs)
+	}
+	acts := strings.Join(auditActions(t, d), " ")
+	for _, a := range []string{"document.register", "document.receive", "item.checkout", "ledger.import"} {
+		if !strings.Contains(acts, a) {
+			t.Errorf("audit log lacks %s: %s", a, acts)
+		}
+	}
+	// The same ledger again: every copy is already registered, nothing is written.
+	before := len(auditActions(t, d))
+	_, err = importSheet(t, d, "wang.fang", ledgerXLSX(t, rows[:1]), false)
+	refused(t, err, register.CodeRefused, "已登记", "already registered")
+	if got := auditActions(t, d); len(got) != before {
+		t.Errorf("a refused import wrote audit records: %v (the API audits the refusal itself)", got[before:])
+	}
+}
+
+func TestImportLedgerOneBadRowWritesNothing(t *testing.T) {
+	d := newDesk(t)
+	issued := excelDate(t, "2025-03-01")
+	rows := [][]any{
+		{"京办发〔2025〕12号", "关于做好年度保密检查工作的通知", "机密", 20, "1-10", "10年", "BGS", issued, "市委机要局", "", "C-01", "", "", "", ""},
+		{"京办发〔2025〕16号", "关于绝密文件的通知", "绝密", 2, "1", "长期", "BGS", issued, "市委机要局", "", "C-01", "zhang.wei", "", "", ""},
+	}
+	_, err := importSheet(t, d, "wang.fang", ledgerXLSX(t, rows), false)
+	refused(t, err, register.CodeRefused, "阅文室", "reading room")
+	if n := countItems(t, d); n != 0 {
+		t.Errorf("a refused import left %d items", n)
+	}
+	docs, _ := d.reg.Documents(context.Background(), d.p["wang.fang"])
+	if len(docs) != 0 {
+		t.Errorf("a refused import left %d documents", len(docs))
+	}
+}
+
+func TestImportLedgerOnlyByACustodian(t *testing.T) {
+	d := newDesk(t)
+	rows := [][]any{{"京办发〔2025〕12号", "关于做好年度保密检查工作的通知", "机密", 20, "1", "10年", "BGS", "2025-03-01", "市委机要局", "", "C-01", "", "", "", ""}}
+	for _, who := range []string{"liu.qiang", "zhao.lei", "sec.admin", "zhang.wei"} {
+		_, err := importSheet(t, d, who, ledgerXLSX(t, rows), false)
+		refused(t, err, register.CodeForbidden, "只有机要员可以导入台账", "only custodian may import a ledger")
+	}
+	// A custodian of another unit: the cabinet is not theirs.
+	_, err := importSheet(t, d, "wang.fang", ledgerXLSX(t, rows), true)
+	if err != nil {
+		t.Fatalf("wang.fang's dry run: %v", err)
+	}
+	if n := countItems(t, d); n != 0 {
+		t.Errorf("refused imports left %d items", n)
+	}
+}
+
+func timeParse(s string) (time.Time, error) { return time.Parse("2006-01-02", s) }
