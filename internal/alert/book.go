@@ -296,7 +296,7 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 		q, args = q+` AND cabinet = ?`, append(args, val)
 	case "holder":
 		q, args = q+` AND holder = ?`, append(args, val)
-	case "losscase":
+	case "losscase", "transit": // one alert per loss case or envelope: <group>#item/<id>
 		q, args = q+` AND subject LIKE ?`, append(args, g.Subject+"#%")
 	default:
 		q, args = q+` AND subject = ?`, append(args, g.Subject)

@@ -56,6 +56,7 @@ type Checker struct {
 	hours     *reconcile.Hours                  // working hours, for door openings; nil: unknown
 	losses    Losses                            // open loss cases; nil: no reported_lost check
 	terms     Terms                             // terms ending soon; nil: no term_expiring check
+	transits  Transits                          // copies in transit past their expected arrival; nil: no transit_overdue check
 	// history is each tag's read record in its cabinet's complete rounds (issue 22: the chance a
 	// present tag went unread is that tag's, not the typical one's); histRound is the round last
 	// added per cabinet, so a report reconciled again (a recheck, a restart) is not counted twice.
@@ -79,6 +80,20 @@ func (c *Checker) SetTerms(f Terms) { c.terms = f }
 // SetLosses makes the site check keep reported_lost alerts in line with the open loss cases.
 // Call it before the checker runs.
 func (c *Checker) SetLosses(f Losses) { c.losses = f }
+
+// Transits returns the copies dispatched by courier that are past their expected arrival with no
+// receipt recorded.
+type Transits func(ctx context.Context) ([]reconcile.Transit, error)
+
+// SetTransits makes the site check raise transit_overdue, and clear it when the receipt is
+// recorded. Call it before the checker runs.
+func (c *Checker) SetTransits(f Transits) { c.transits = f }
+
+// ApplyTransits brings the transit_overdue alerts in line with the given overdue copies at once;
+// the API calls it after a receipt or a return so the alert resolves without waiting for the tick.
+func (b *Book) ApplyTransits(ctx context.Context, ts []reconcile.Transit) error {
+	return b.Apply(ctx, Evaluation{Findings: reconcile.OverdueTransits(ts, b.now()), Scope: &Scope{Kinds: []reconcile.Kind{reconcile.TransitOverdue}}})
+}
 
 // ApplyLosses raises (and clears) reported_lost alerts for the given open losses at once; the API
 // calls it right after a 报失 so the alarm does not wait for the next site check.
@@ -426,6 +441,14 @@ func (c *Checker) Site(ctx context.Context, hours reconcile.Hours, doorLimit, of
 		}
 		fs = append(fs, reconcile.ReportedLosses(ls)...)
 		kinds = append(kinds, reconcile.ReportedLost)
+	}
+	if c.transits != nil {
+		ts, err := c.transits(ctx)
+		if err != nil {
+			return fmt.Errorf("overdue transits: %w", err)
+		}
+		fs = append(fs, reconcile.OverdueTransits(ts, now)...)
+		kinds = append(kinds, reconcile.TransitOverdue)
 	}
 	if c.terms != nil {
 		ts, today, within, err := c.terms(ctx)

@@ -174,7 +174,7 @@ func (e *Escalator) publish(ctx context.Context) error {
 
 func (e *Escalator) message(ctx context.Context, a Alert) (Message, error) {
 	m := Message{ID: a.Ref, Kind: a.Kind, Severity: a.Severity, Cabinet: a.Cabinet, Room: a.Room, At: a.UpdatedAt, State: a.State, Count: a.Count, Link: e.link(a)}
-	if a.Kind.PerItem() || a.Kind == reconcile.Overdue {
+	if a.Kind.PerItem() || a.Kind == reconcile.Overdue || a.Kind == reconcile.TransitOverdue {
 		rows, err := e.book.st.DB().QueryContext(ctx, `SELECT item_id FROM findings WHERE alert_id = ? AND cleared_at IS NULL AND item_id IS NOT NULL ORDER BY item_id LIMIT ?`, a.ID, MaxMessageItems)
 		if err != nil {
 			return m, fmt.Errorf("alert %s items: %w", a.Ref, err)

@@ -95,6 +95,8 @@ func SeverityOf(kind reconcile.Kind, level custody.Level, confirmedLoss, ours bo
 		s = Major // the handover to the bureau and the cabinet disagree; top-secret: critical
 	case reconcile.TermExpiring:
 		return Info // a reminder: a decision is due, nothing is wrong yet
+	case reconcile.TransitOverdue:
+		s = Major // copies between here and another unit that nobody has signed for; top-secret: critical
 	case reconcile.UnrecordedReturn:
 		s = Info
 	case reconcile.UnknownTag:
@@ -171,8 +173,8 @@ func groupOf(f reconcile.Finding) string {
 		return "cabinet/" + f.Cabinet
 	case f.Kind == reconcile.Overdue && f.Holder != "":
 		return "holder/" + f.Holder
-	case f.Kind == reconcile.ReportedLost:
-		g, _, _ := strings.Cut(f.Subject, "#") // losscase/<id>#item/<id>: one alert per case
+	case f.Kind == reconcile.ReportedLost || f.Kind == reconcile.TransitOverdue:
+		g, _, _ := strings.Cut(f.Subject, "#") // losscase/<id>#item/<id>, transit/<id>#item/<id>: one alert per case or envelope
 		return g
 	}
 	return f.Subject
@@ -195,10 +197,12 @@ func manualOnly(k reconcile.Kind) bool {
 }
 
 // leadersAtOnce: top-secret, a confirmed loss, a destroyed item's tag, or a critical cabinet
-// alarm (tamper, forced door, power lost with the door open or the controller silent).
+// alarm (tamper, forced door, power lost with the door open or the controller silent), and an
+// envelope overdue in transit (issue 14: it reaches the custodian and the leaders).
 func leadersAtOnce(a Alert) bool {
 	return a.Level == custody.TopSecret || a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen ||
-		a.Kind.Alarm() && a.Severity == Critical || a.Kind == reconcile.ReportedLost || a.Kind == reconcile.SentSeen
+		a.Kind.Alarm() && a.Severity == Critical || a.Kind == reconcile.ReportedLost || a.Kind == reconcile.SentSeen ||
+		a.Kind == reconcile.TransitOverdue
 }
 
 // secrecyOffice: the secrecy office hears of confirmed losses (and a destroyed tag seen, which

@@ -113,5 +113,6 @@ func (s *Server) reportLoss(ctx context.Context, a register.Actor, r *http.Reque
 		return nil, err
 	}
 	s.raiseLosses(ctx)
+	s.raiseTransits(ctx) // a copy lost in transit is a loss case now, not an overdue envelope
 	return c, nil
 }

@@ -280,7 +280,11 @@ func (s *Server) closeSession(ctx context.Context, a register.Actor, r *http.Req
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	return s.reg.CloseSession(ctx, a, id, req)
+	ss, err := s.reg.CloseSession(ctx, a, id, req)
+	if err == nil && ss.Purpose == register.PurposeReceive {
+		s.raiseTransits(ctx) // an envelope back from transit ends its overdue alert
+	}
+	return ss, err
 }
 
 func (s *Server) abandonSession(ctx context.Context, a register.Actor, r *http.Request) (any, error) {

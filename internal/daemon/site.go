@@ -143,6 +143,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	s.checker = chk
 	chk.SetLosses(api.OpenLosses(reg))
 	chk.SetTerms(api.TermsDue(reg))
+	chk.SetTransits(api.TransitsDue(reg))
 	obs := alert.NewObserver(chk, 0, d.log)
 	s.observer = obs
 	feed := reg.NewDeskFeed(256)

@@ -67,13 +67,16 @@ const (
 	// TermExpiring is a document whose secrecy term ends within the reminder days (or has ended)
 	// without a level change or declassification recorded.
 	TermExpiring Kind = "term_expiring"
+	// TransitOverdue is an envelope handed to a courier (机要交通) whose expected arrival passed
+	// with no receipt of the other unit recorded: the copies are somewhere between here and there.
+	TransitOverdue Kind = "transit_overdue"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag,
 	Overdue, InventoryMissed, InventoryIncomplete, DoorLeftOpen, DoorAfterHours, AgentOffline,
 	Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault, NotBound,
-	ReportedLost, SentSeen, AccountLocked, TermExpiring}
+	ReportedLost, SentSeen, AccountLocked, TermExpiring, TransitOverdue}
 
 var kindText = map[Kind]custody.Text{
 	Missing:             {ZH: "缺失", EN: "Missing"},
@@ -99,6 +102,7 @@ var kindText = map[Kind]custody.Text{
 	SentSeen:            {ZH: "已送销文件在柜内被读到", EN: "Item sent for destruction read in a cabinet"},
 	AccountLocked:       {ZH: "账户因连续输错密码被锁定", EN: "Account locked after repeated wrong passwords"},
 	TermExpiring:        {ZH: "保密期限即将届满", EN: "Secrecy term ending"},
+	TransitOverdue:      {ZH: "机要交通逾期未签收", EN: "Transit overdue"},
 }
 
 // Text is the display name of the kind.

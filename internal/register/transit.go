@@ -42,7 +42,8 @@ func (r *Register) openDispatch(req OpenRequest, now time.Time) (sql.NullString,
 		}
 	}
 	if len(missing) > 0 {
-		return sql.NullString{}, refuseT(CodeInvalid, "交机要交通须填写"+strings.Join(missing, "、")+"：信封封号、交通员和接收单位记入登记簿，逾期未收到回执即报警",
+		// A rule of the office, not a malformed request: refused (and so audited) like any step.
+		return sql.NullString{}, refuseT(CodeRefused, "交机要交通须填写"+strings.Join(missing, "、")+"：信封封号、交通员和接收单位记入登记簿，逾期未收到回执即报警",
 			"a dispatch by courier records the courier, the envelope number, the receiving unit and the expected arrival (courier, envelope, destination, expected): an envelope without its receipt by then raises an alert")
 	}
 	if req.TargetUnit != "" || req.Receiver != "" {
@@ -73,7 +74,7 @@ func openOutsideTransfer(req OpenRequest) error {
 		}
 	}
 	if len(missing) > 0 {
-		return refuseT(CodeInvalid, "移交给系统外单位须填写"+strings.Join(missing, "、")+"：对方在本系统没有账号，以回执编号和签收人姓名为凭",
+		return refuseT(CodeRefused, "移交给系统外单位须填写"+strings.Join(missing, "、")+"：对方在本系统没有账号，以回执编号和签收人姓名为凭",
 			"a transfer to a unit outside the register records the unit, the receiver's name and their receipt number (destination, receiver, receipt): they have no account here")
 	}
 	return nil
@@ -362,6 +363,8 @@ func (r *Register) RecordReceipt(ctx context.Context, a Actor, id int64, req Rec
 		}
 		t := ts[0]
 		switch {
+		case t.Kind == "handover":
+			return refuse(CodeRefused, "传递 %d 是在工作台当面移交的，回执已在交接时登记，文件不在途", "transit %d was handed over at the desk with its receipt; no copy of it is in transit", id)
 		case t.Receipt != "":
 			return refuse(CodeConflict, "传递 %d 的回执已登记（%s，签收人 %s），不能重复登记", "transit %d already has its receipt (%s, signed by %s)", id, t.Receipt, t.Receiver)
 		case t.State != TransitOpen:
@@ -419,11 +422,12 @@ type OverdueCopy struct {
 // no receipt recorded. Only each copy's latest transit counts (a copy may have been dispatched,
 // come back and gone again).
 func (r *Register) OverdueTransits(ctx context.Context) ([]OverdueCopy, error) {
+	now := r.now()
 	rows, err := r.st.DB().QueryContext(ctx, `SELECT t.id, t.expected_at, coalesce(hc.code, ''), i.id, d.number, coalesce(si.copy_no, i.copy_no), d.copies, d.level, coalesce(i.repro_no, 0)
 		FROM transits t JOIN transit_items ti ON ti.transit_id = t.id JOIN items i ON i.id = ti.item_id JOIN documents d ON d.id = i.document_id
 		LEFT JOIN items si ON si.id = i.source_item_id LEFT JOIN cabinets hc ON hc.id = i.home_cabinet_id
-		WHERE t.kind = 'courier' AND t.receipt = '' AND t.expected_at IS NOT NULL AND t.expected_at < ? AND i.state = 'in_transit'
-		AND ti.transit_id = (SELECT max(transit_id) FROM transit_items WHERE item_id = i.id) ORDER BY t.id, i.id`, store.FormatTime(r.now()))
+		WHERE t.kind = 'courier' AND t.receipt = '' AND t.expected_at IS NOT NULL AND i.state = 'in_transit'
+		AND ti.transit_id = (SELECT max(transit_id) FROM transit_items WHERE item_id = i.id) ORDER BY t.id, i.id`)
 	if err != nil {
 		return nil, storeErr("overdue transits", err)
 	}
@@ -435,7 +439,10 @@ func (r *Register) OverdueTransits(ctx context.Context) ([]OverdueCopy, error) {
 		if err := rows.Scan(&c.Transit, &exp, &c.Home, &c.Item.ID, &c.Item.Document, &c.Item.Copy, &c.Item.Copies, &c.Item.Level, &c.Item.Reproduction); err != nil {
 			return nil, err
 		}
-		c.Expected, _ = store.ParseTime(exp)
+		// Compared as times, not as text: RFC 3339 with and without fractions do not sort.
+		if c.Expected, err = store.ParseTime(exp); err != nil || !now.After(c.Expected) {
+			continue
+		}
 		c.Item.State = custody.InTransit
 		out = append(out, c)
 	}

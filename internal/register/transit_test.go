@@ -35,7 +35,11 @@ func TestDispatchByCourierThenReceipt(t *testing.T) {
 	} {
 		c.req.Desk, c.req.Purpose = "D-01", register.PurposeDispatch
 		_, err := d.reg.OpenSession(ctx, wf, c.req)
-		refused(t, err, register.CodeInvalid, c.zh, c.en)
+		code := register.CodeRefused
+		if c.zh == "已过" || strings.HasPrefix(c.req.Envelope, "封") {
+			code = register.CodeInvalid
+		}
+		refused(t, err, code, c.zh, c.en)
 	}
 	if ss, _ := d.reg.Sessions(ctx, wf, "open"); len(ss) != 0 {
 		t.Fatalf("got %d open sessions after refusals, want none", len(ss))
@@ -177,7 +181,7 @@ func TestTransferToOutsideUnitWithReceipt(t *testing.T) {
 	wf := d.p["wang.fang"]
 	items := d.receive(t, "办〔2026〕503号", custody.Secret, 1, "BGS")
 	_, err := d.reg.OpenSession(ctx, wf, register.OpenRequest{Desk: "D-01", Purpose: register.PurposeTransfer, Destination: "市委机要局", Receiver: "吴收"})
-	refused(t, err, register.CodeInvalid, "对方回执编号（receipt）", "receipt")
+	refused(t, err, register.CodeRefused, "对方回执编号（receipt）", "receipt")
 	_, err = d.reg.OpenSession(ctx, wf, register.OpenRequest{Desk: "D-01", Purpose: register.PurposeTransfer, Destination: "市委机要局", Receiver: "吴收", Receipt: "机要回-7", TargetUnit: "KJC"})
 	refused(t, err, register.CodeInvalid, "二者只能选一", "not both")
 	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeTransfer, Destination: "市委机要局", Receiver: "吴收", Receipt: "机要回-7"}, "", items...)
