@@ -326,7 +326,7 @@ func TestSecrecyTermsAndDeclassification(t *testing.T) {
 
 	// 密级变更: refused without the deciding authority's document number; recorded with it.
 	status, eb := e.errorOf(e.do("wang.fang", "POST", "/api/v1/level-changes", `{"number":"国保〔2026〕7号","level":"秘密","authority":"市委办公室"}`, nil))
-	if status != 400 || !strings.Contains(eb.Error.Message, "决定文号") {
+	if status != 422 || !strings.Contains(eb.Error.Message, "决定文号") {
 		t.Errorf("level change without decision_no: got %d %q", status, eb.Error.Message)
 	}
 	if status, _ := e.errorOf(e.do("li.ming", "POST", "/api/v1/level-changes", `{"number":"国保〔2026〕7号","level":"秘密","authority":"x","decision_no":"y"}`, nil)); status != 403 {

@@ -70,6 +70,7 @@ func (c *Console) routes() {
 	c.handle("GET /register/{kind}/download", siteRoles, c.registerDownload)
 
 	c.handle("GET /audit", auditRoles, c.auditPage)
+	c.lifecycleRoutes()
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {

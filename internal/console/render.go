@@ -144,7 +144,7 @@ func (p *page) Is(role string) bool { return p.Actor.Has(custody.Role(role)) }
 // Can reports whether the person may use the named area (the nav and action buttons).
 func (p *page) Can(area string) bool {
 	roles, ok := map[string][]custody.Role{
-		"desk": deskRoles, "site": siteRoles, "alerts": alertReaders, "ack": alertActors, "audit": auditRoles, "register": siteRoles,
+		"desk": deskRoles, "site": siteRoles, "alerts": alertReaders, "ack": alertActors, "audit": auditRoles, "register": siteRoles, "terms": termRoles,
 	}[area]
 	return ok && p.Actor.Has(roles...)
 }

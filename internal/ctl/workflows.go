@@ -436,13 +436,14 @@ func init() {
 				if err != nil {
 					return err
 				}
-				var its []register.Item
-				if err := c.call(ctx, "POST", "/api/v1/losses", map[string]any{"items": ids, "note": note}, &its); err != nil {
+				// The API answers the loss case the report opened (追查), not a list of items.
+				var lc lossCase
+				if err := c.call(ctx, "POST", "/api/v1/losses", map[string]any{"items": ids, "note": note}, &lc); err != nil {
 					return err
 				}
-				return c.output(its, func(w io.Writer) {
-					line(w, "%s\n", c.say("已报失，请立即报告保密部门并追查：", "reported lost; tell the secrecy office at once and trace them:"))
-					c.itemTable(w, its)
+				return c.output(lc, func(w io.Writer) {
+					line(w, c.say("已报失，已立案追查 %d；请立即报告保密部门（custodyctl loss show %d）：\n", "reported lost; loss case %d opened — tell the secrecy office at once (custodyctl loss show %d):\n"), lc.ID, lc.ID)
+					c.copyTable(w, lc.Items)
 				})
 			}},
 		command{name: "item recover", args: "ID...", help: "put lost items that were found back into --cabinet (--note: where and how)",
@@ -605,21 +606,27 @@ func init() {
 					fmt.Fprintln(w, c.say("编号\t发文字号\t份号\t持有人\t状态\t已收回", "ID\tDOCUMENT\tCOPY\tHELD BY\tSTATE\tBACK"))
 					for _, it := range rc.Items {
 						back := c.say("否", "no")
-						if it.Returned {
+						switch {
+						case it.Lost: // counted apart, never as returned
+							back = c.say("已报失", "reported lost")
+						case it.Returned:
 							back = c.say("是", "yes")
 						}
 						fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\n", it.ID, it.Document, it.Copy, it.HeldBy, it.State.Text().In(c.lang), back)
 					}
 				})
 			}},
-		command{name: "recall close", args: "ID", help: "end a campaign (refused while items are out)",
+		command{name: "recall close", args: "ID", help: "end a campaign (refused while items are out; over lost copies only a leader, with --note)",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&note, "note", "", "the deciding leader's note over copies reported lost (处理意见)")
+			},
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
 				path, err := idPath(args, "/api/v1/recalls", "/close")
 				if err != nil {
 					return err
 				}
 				var rc register.Recall
-				if err := c.call(ctx, "POST", path, nil, &rc); err != nil {
+				if err := c.call(ctx, "POST", path, map[string]string{"note": note}, &rc); err != nil {
 					return err
 				}
 				return c.output(rc, func(w io.Writer) { c.recallTable(w, []register.Recall{rc}) })
@@ -845,6 +852,10 @@ func (c *CLI) recallTable(w io.Writer, rcs []register.Recall) {
 		if rc.Overdue {
 			st += c.say("（已逾期）", " (overdue)")
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d/%d\n", rc.ID, rc.Name, c.when(rc.Deadline), st, rc.Returned, rc.Total)
+		progress := fmt.Sprintf("%d/%d", rc.Returned, rc.Total)
+		if rc.Lost > 0 {
+			progress += c.say(fmt.Sprintf("（已报失 %d）", rc.Lost), fmt.Sprintf(" (%d reported lost)", rc.Lost))
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", rc.ID, rc.Name, c.when(rc.Deadline), st, progress)
 	}
 }

@@ -43,6 +43,9 @@ type LossEvent struct {
 var (
 	traceLosses = custody.Text{ZH: "记录追查情况", EN: "record the search for lost items"}
 	closeLosses = custody.Text{ZH: "结束追查", EN: "close a loss case"}
+	// Loss cases are read by those who trace them: custodians and leaders. The 三员 stay blind
+	// to the register's content; a holder sees the case their own report opened, nothing more.
+	readLosses = custody.Text{ZH: "查看追查", EN: "read loss cases"}
 )
 
 // ReportLost records items as lost at once and returns them (see ReportLoss).
@@ -113,7 +116,7 @@ func (r *Register) ReportLoss(ctx context.Context, a Actor, ids []int64, note st
 	if err != nil {
 		return LossCase{}, storeErr("report loss", err)
 	}
-	return r.LossCase(ctx, a, caseID)
+	return r.lossCase(ctx, caseID)
 }
 
 // lossEvent appends to the open loss cases of an item (a recovery, a linked alert).
@@ -125,6 +128,15 @@ func lossEvent(ctx context.Context, tx *store.Tx, item, actor int64, event, note
 
 // LossCase returns a loss case with its copies and history.
 func (r *Register) LossCase(ctx context.Context, a Actor, id int64) (LossCase, error) {
+	if err := need(a, readLosses, custody.Custodian, custody.Leader); err != nil {
+		return LossCase{}, err
+	}
+	return r.lossCase(ctx, id)
+}
+
+// lossCase reads a case for a caller that has already been let through (the reporter sees the
+// case their report opened).
+func (r *Register) lossCase(ctx context.Context, id int64) (LossCase, error) {
 	db := r.st.DB()
 	var c LossCase
 	err := db.QueryRowContext(ctx, `SELECT lc.id, lc.state, p.username, lc.reported_at, lc.note, coalesce(cp.username, ''), coalesce(lc.closed_at, ''), lc.conclusion
@@ -166,6 +178,12 @@ func (r *Register) LossCase(ctx context.Context, a Actor, id int64) (LossCase, e
 
 // LossCases lists loss cases, newest first; state narrows ("open").
 func (r *Register) LossCases(ctx context.Context, a Actor, state string) ([]LossCase, error) {
+	if err := need(a, readLosses, custody.Custodian, custody.Leader); err != nil {
+		return nil, err
+	}
+	if state != "" && state != "open" && state != "closed" {
+		return nil, refuse(CodeInvalid, "state 应为 open（追查中）或 closed（已结案）", "state must be open or closed")
+	}
 	q, args := `SELECT id FROM loss_cases`, []any{}
 	if state != "" {
 		q, args = q+` WHERE state = ?`, append(args, state)
@@ -186,7 +204,7 @@ func (r *Register) LossCases(ctx context.Context, a Actor, state string) ([]Loss
 	rows.Close()
 	out := []LossCase{}
 	for _, id := range ids {
-		c, err := r.LossCase(ctx, a, id)
+		c, err := r.lossCase(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -219,7 +237,8 @@ func (r *Register) CloseLossCase(ctx context.Context, a Actor, id int64, conclus
 		return LossCase{}, err
 	}
 	if conclusion == "" {
-		return LossCase{}, refuse(CodeInvalid, "结束追查须由领导填写结论", "closing a loss case needs the leader's conclusion")
+		// The rule that a case ends only on a leader's written conclusion: refused and audited.
+		return LossCase{}, refuse(CodeRefused, "结束追查须由领导填写结论", "closing a loss case needs the leader's conclusion")
 	}
 	return r.lossStep(ctx, a, id, "closed", conclusion, true)
 }
@@ -249,7 +268,7 @@ func (r *Register) lossStep(ctx context.Context, a Actor, id int64, event, note 
 	if err != nil {
 		return LossCase{}, storeErr("loss case", err)
 	}
-	return r.LossCase(ctx, a, id)
+	return r.lossCase(ctx, id)
 }
 
 // LostItem is a copy of an open loss case, as the alerting needs it: identifiers only.

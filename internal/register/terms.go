@@ -50,7 +50,8 @@ func (dc *Decision) check() error {
 		missing = append(missing, "决定文号（decision_no）")
 	}
 	if len(missing) > 0 {
-		return refuseT(CodeInvalid, "须写明"+strings.Join(missing, "、")+"：密级变更和解密由定密机关或发文单位决定，登记时注明其决定文号",
+		// A rule of the register, not a typing slip: refused (and so audited), not merely invalid.
+		return refuseT(CodeRefused, "须写明"+strings.Join(missing, "、")+"：密级变更和解密由定密机关或发文单位决定，登记时注明其决定文号",
 			"name the deciding authority and its decision's document number (authority, decision_no): level changes and declassification are decided outside the office")
 	}
 	return nil
