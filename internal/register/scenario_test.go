@@ -4,10 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/audit"
 	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store"
 )
 
 // One secret document from receipt through circulation, borrowing, a reproduction, a loss, recall
@@ -86,6 +90,14 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	if err != nil || lc.State != "open" || lc.Items[0].State != custody.Lost {
 		t.Fatalf("loss report: got %+v, %v; want an open case with copy 39 lost", lc, err)
 	}
+	// ---- issue 14 (lifecycle-rest): the loss is an alarm at once. The alert book reads the
+	// open loss cases as custodyd's API and site check do; a critical reported_lost alert opens.
+	book := alert.NewBook(d.st, nil, func() time.Time { return d.now })
+	raiseLosses(t, d, book)
+	if as, err := book.Alerts(ctx, alert.Filter{Kind: reconcile.ReportedLost}); err != nil || len(as) != 1 || as[0].Severity != alert.Critical || as[0].State != alert.Open {
+		t.Fatalf("after the 报失: got alerts %+v, %v; want one open critical reported_lost alert", as, err)
+	}
+	// ---- end of the loss alarm block
 
 	// 清退: copy two is still with chen.jing; nothing goes out while the recall runs.
 	rc, err := d.reg.StartRecall(ctx, wf, register.RecallRequest{Name: "年终清退", Deadline: d.due(24), Documents: []string{number}})
@@ -156,7 +168,9 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "document.register document.receive handover.circulate handover.abandon handover.return handover.abandon handover.borrow " +
-		"approval.request approval.approve item.reproduce handover.store handover.borrow item.lost recall.start handover.abandon handover.return recall.close " +
+		"approval.request approval.approve item.reproduce handover.store handover.borrow item.lost " +
+		"finding.open alert.opened " + // the loss alarm (issue 14, lifecycle-rest block)
+		"recall.start handover.abandon handover.return recall.close " +
 		"destruction.list approval.approve handover.destroy destruction.certify"
 	if got := strings.Join(actions, " "); got != want {
 		t.Errorf("audit trail:\n got %s\nwant %s", got, want)
@@ -171,5 +185,84 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	}
 	if got, want := strings.Join(chain, " "), "in_cabinet checked_out in_cabinet destruction_pending sent_for_destruction destroyed"; got != want {
 		t.Errorf("chain of custody of copy 38: got %q, want %q", got, want)
+	}
+
+	// ---- issue 14 (lifecycle-rest): the loss case ends only on the leader's conclusion, and
+	// the alarm with it.
+	_, err = d.reg.CloseLossCase(ctx, wf, lc.ID, "结案")
+	refused(t, err, register.CodeForbidden, "只有领导可以结束追查", "only leader")
+	_, err = d.reg.CloseLossCase(ctx, d.p["liu.qiang"], lc.ID, "")
+	refused(t, err, register.CodeRefused, "须由领导填写结论", "leader's conclusion")
+	if lc, err = d.reg.CloseLossCase(ctx, d.p["liu.qiang"], lc.ID, "确认丢失，已报市保密局"); err != nil || lc.State != "closed" {
+		t.Fatalf("close of the loss case by the leader: got %+v, %v", lc, err)
+	}
+	raiseLosses(t, d, book)
+	if as, _ := book.Alerts(ctx, alert.Filter{Kind: reconcile.ReportedLost}); len(as) != 1 || as[0].State != alert.Resolved {
+		t.Errorf("after the leader's conclusion: got %+v, want the reported_lost alert resolved", as)
+	}
+
+	// ---- issue 14 (lifecycle-rest): declassification of another document. Its one-year term
+	// ends within the month, so it is listed; only the custodian records the 解密, with the
+	// authority and its decision; its copy then leaves custody and the document the ledger.
+	other := register.Document{Number: "京办发〔2025〕30号", Title: "关于会议安排的通知", IssuingUnit: "BGS", Level: custody.Confidential,
+		IssuedOn: d.now.AddDate(-1, 0, 10).Format("2006-01-02"), SecrecyTerm: "1年", Copies: 1, ScopeUnits: []string{"BGS"}}
+	ores, err := d.reg.ReceiveBatch(ctx, wf, register.ReceiveRequest{Document: other, Cabinet: "C-01", From: "市委机要局"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := ores.Items[0].ID
+	if ds, err := d.reg.Expiring(ctx, wf, register.TermReminder); err != nil || len(ds) != 1 || ds[0].Number != other.Number {
+		t.Fatalf("expiring within %d days: got %+v, %v; want %s only", register.TermReminder, ds, err, other.Number)
+	}
+	_, err = d.reg.Release(ctx, wf, ids(kept), "")
+	refused(t, err, register.CodeRefused, "尚未解密", "not declassified")
+	decision := register.Decision{Authority: "市委办公厅", DecisionNo: "京办密〔2026〕3号"}
+	for _, who := range []string{"liu.qiang", "admin"} {
+		if a, ok := d.p[who]; ok {
+			_, err = d.reg.Declassify(ctx, a, other.Number, decision)
+			refused(t, err, register.CodeForbidden, "只有机要员可以登记密级变更和解密", "only custodian")
+		}
+	}
+	_, err = d.reg.Declassify(ctx, wf, other.Number, register.Decision{Authority: "市委办公厅"})
+	refused(t, err, register.CodeRefused, "决定文号", "decision_no")
+	if doc, err := d.reg.Declassify(ctx, wf, other.Number, decision); err != nil || doc.Declassified == "" {
+		t.Fatalf("解密: got %+v, %v", doc, err)
+	}
+	if its, err := d.reg.Release(ctx, wf, ids(kept), "解密后解除管理"); err != nil || its[0].State != custody.Released {
+		t.Fatalf("解除管理: got %+v, %v; want the copy released", its, err)
+	}
+	rows, err := d.reg.Ledger(ctx, wf, register.LedgerFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.Document == other.Number {
+			t.Errorf("ledger after the 解密: still lists %s", other.Number)
+		}
+	}
+	if ds, _ := d.reg.Expiring(ctx, wf, register.TermReminder); len(ds) != 0 {
+		t.Errorf("expiring after the 解密: got %+v, want none", ds)
+	}
+	if _, err := d.st.VerifyAudit(ctx); err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+	// ---- end of the declassification block
+}
+
+// raiseLosses brings the alert book in line with the register's open loss cases, as custodyd's
+// API does after a report and its site check every tick (api.OpenLosses).
+func raiseLosses(t *testing.T, d *desk, book *alert.Book) {
+	t.Helper()
+	ls, err := d.reg.OpenLosses(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]reconcile.Loss, len(ls))
+	for i, l := range ls {
+		at, _ := store.ParseTime(l.Reported)
+		out[i] = reconcile.Loss{Case: l.Case, Reported: at, Item: reconcile.Item{ID: l.ItemID, Number: l.Number, Level: l.Level, State: custody.Lost, Cabinet: l.Cabinet, Holder: l.Holder}}
+	}
+	if err := book.ApplyLosses(context.Background(), out); err != nil {
+		t.Fatal(err)
 	}
 }

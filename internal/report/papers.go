@@ -15,6 +15,21 @@ func level(l custody.Level) string { return l.Text().ZH }
 
 func state(s custody.State) string { return s.Text().ZH }
 
+// moved is the state of a copy as the 机要员 words it: a copy out with a reader reads 借出 only
+// when it was lent (借阅); a circulated one reads 传阅中 and one in the reading room 在阅文室阅读
+// (issue 14 point 8: the paper uses the word for the move).
+func moved(s custody.State, purpose string) string {
+	if s == custody.CheckedOut {
+		switch purpose {
+		case register.PurposeCirculate:
+			return "传阅中"
+		case register.PurposeReadingRoom:
+			return "在阅文室阅读"
+		}
+	}
+	return state(s)
+}
+
 // stamp is how papers show a time: to the minute, in the site's zone (named in a 时区 field).
 const stamp = "2006-01-02 15:04"
 
@@ -65,17 +80,28 @@ func Receipt(s register.Session, z sitetime.Zone) Table {
 	var terms []string
 	for i, it := range s.Items {
 		levels, terms = append(levels, it.Level), append(terms, it.Term)
-		t.Rows = append(t.Rows, []string{fmt.Sprint(i + 1), it.Document, fmt.Sprint(it.Copy), level(it.Level), it.Title, state(it.State)})
+		t.Rows = append(t.Rows, []string{fmt.Sprint(i + 1), it.Document, fmt.Sprint(it.Copy), level(it.Level), it.Title, moved(it.State, s.Purpose)})
 	}
 	t.Marking = mark(levels, terms)
 	for _, sg := range s.Signatures {
 		t.Fields = append(t.Fields, Field{map[string]string{"counterpart": "签字确认", "companion": "同行人签字", "second_custodian": "第二机要员签字"}[sg.Part],
 			fmt.Sprintf("%s 工作证 %s，%s，工作台 %s", person(sg.Name, sg.Username), sg.Badge, z.FormatStored(sg.At, stamp), sg.Desk)})
 	}
-	t.Notes = []string{fmt.Sprintf("共 %d 份。以上文件经双方当面清点无误，已在系统中登记；交付人与接收人已刷工作证并输入 PIN 确认。", s.Count)}
-	t.Signatures = []string{"交付人（签字）", "接收人（签字）"}
-	if s.Second != "" || s.Purpose == register.PurposeDestroy {
-		t.Signatures = append(t.Signatures, "监交机要员（签字）")
+	// What was confirmed and who signs depends on the move: a scan-in has no counterpart, and
+	// the bureau's courier carries no badge of ours — the second custodian signed in the system.
+	switch s.Purpose {
+	case register.PurposeStore:
+		t.Notes = []string{fmt.Sprintf("共 %d 份。以上复制件经机要员在工作台逐份扫描入柜，已在系统中登记。", s.Count)}
+		t.Signatures = []string{"机要员（签字）"}
+	case register.PurposeDestroy:
+		t.Notes = []string{fmt.Sprintf("共 %d 份。以上文件按经批准的销毁清册整批清点无误，交保密局交接人员送销；第二机要员已刷工作证并输入 PIN 确认。文件在保密局出具销毁证明后登记为已销毁。", s.Count)}
+		t.Signatures = []string{"送销机要员（签字）", "监交机要员（签字）", "保密局交接人员（签字）", "监销人（签字）"}
+	default:
+		t.Notes = []string{fmt.Sprintf("共 %d 份。以上文件经双方当面清点无误，已在系统中登记；交付人与接收人已刷工作证并输入 PIN 确认。", s.Count)}
+		t.Signatures = []string{"交付人（签字）", "接收人（签字）"}
+		if s.Second != "" {
+			t.Signatures = append(t.Signatures, "监交机要员（签字）")
+		}
 	}
 	return t
 }
@@ -93,7 +119,7 @@ func Ledger(title string, fields []Field, rows []register.LedgerRow, z sitetime.
 			place = person(r.HolderName, r.Holder)
 		}
 		t.Rows = append(t.Rows, []string{fmt.Sprint(r.ID), r.Document, r.Title, level(r.Level), fmt.Sprintf("%d/%d", r.Copy, r.Copies), r.IssuingUnit, r.Unit,
-			r.IssuedOn, r.SecrecyTerm, state(r.State), place, z.FormatStored(r.Due, stamp)})
+			r.IssuedOn, r.SecrecyTerm, moved(r.State, r.Purpose), place, z.FormatStored(r.Due, stamp)})
 	}
 	t.Marking = mark(levels, terms)
 	t.Notes = []string{fmt.Sprintf("共 %d 份。时间均为%s。", len(rows), z.Label("zh-CN"))}
