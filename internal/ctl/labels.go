@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/labels"
 	"github.com/custodyhq/custody/internal/register"
@@ -60,7 +61,7 @@ func init() {
 				if err != nil {
 					return fmt.Errorf("item %d: EPC %q from custodyd: %w", it.ID, it.EPC, err)
 				}
-				ls = append(ls, labels.Label{Copy: it.Copy, Copies: it.Copies, Reproduction: it.Reproduction, DocumentNumber: it.Document, Level: it.Level.Text().ZH, EPC: e})
+				ls = append(ls, labels.Label{Copy: it.Copy, Copies: it.Copies, Reproduction: it.Reproduction, DocumentNumber: it.Document, Level: custody.Mark([]custody.Level{it.Level}, []string{it.Term}), EPC: e})
 			}
 			cat, err := labels.Load(os.DirFS(dir))
 			if err != nil {

@@ -227,6 +227,10 @@ func TestReadmeWalkThrough(t *testing.T) {
 		if !bytes.Contains(b, []byte("^RFW,H")) || !bytes.Contains(b, []byte(want.Hex())) {
 			t.Errorf("the printer got no RFID encoding of item 1's EPC %s:\n%s", want.Hex(), b)
 		}
+		// The label is marked as the papers are: level with its term (issue 14 point 9).
+		if !bytes.Contains(b, []byte("^FD机密★10年^FS")) {
+			t.Errorf("the printer got no mark 机密★10年:\n%s", b)
+		}
 	case <-time.After(10 * time.Second):
 		t.Error("the printer received nothing")
 	}

@@ -7,7 +7,8 @@
 //
 // Contract:
 //   - A label carries only the copy number (份号), the document number (发文字号), the level mark
-//     exactly as given by the caller (绝密/机密/秘密; this package does not import the register),
+//     exactly as given by the caller (机密★10年: the level with its term; this package does not
+//     import the register),
 //     and the item's GDTI: a GS1-128 barcode of the AI (253) element string and a QR code. It never
 //     carries a document title (DESIGN §5 rule 11): Label has no field for one.
 //   - The barcode, the QR code and the RFID write come from the same epc.EPC, so the three

@@ -24,7 +24,7 @@ type Label struct {
 	Copies         int    // 共 N 份
 	Reproduction   int    // 复制件 number within copy Copy (第3份之复制件1); 0 for an original
 	DocumentNumber string // 发文字号, e.g. 国保发〔2026〕12号
-	Level          string // level mark as printed: 绝密, 机密 or 秘密 (from the register's vocabulary)
+	Level          string // level mark as printed with its term: 机密★10年 (custody.Mark)
 	EPC            epc.EPC
 }
 
