@@ -23,7 +23,7 @@ var (
 // alertRoutes are reconciliation findings, alerts and inventory schedules.
 func (s *Server) alertRoutes() []route {
 	return []route{
-		{method: "GET", path: "/api/v1/alerts", roles: alertReaders, h: s.listAlerts},
+		{method: "GET", path: "/api/v1/alerts", roles: alertReaders, raw: s.alertList},
 		{method: "GET", path: "/api/v1/alerts/{id}", roles: alertReaders, h: s.showAlert},
 		{method: "POST", path: "/api/v1/alerts/{id}/ack", roles: alertActors, h: s.alertStep(false)},
 		{method: "POST", path: "/api/v1/alerts/{id}/resolve", roles: alertActors, h: s.alertStep(true)},
@@ -68,14 +68,6 @@ func alertFilter(r *http.Request) (alert.Filter, error) {
 		f.Limit = n
 	}
 	return f, nil
-}
-
-func (s *Server) listAlerts(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	f, err := alertFilter(r)
-	if err != nil {
-		return nil, err
-	}
-	return s.alerts().Alerts(ctx, f)
 }
 
 func (s *Server) listFindings(ctx context.Context, a register.Actor, r *http.Request) (any, error) {

@@ -17,6 +17,7 @@ import (
 func init() {
 	var (
 		state, kind, cabinet, severity, note string
+		format, out                          string
 		all                                  bool
 	)
 	filter := func(fs *flag.FlagSet) {
@@ -62,13 +63,18 @@ func init() {
 			}}
 	}
 	add(
-		command{name: "alerts", help: "list alerts (open and acknowledged unless --all)",
+		command{name: "alerts", help: "list alerts (open and acknowledged unless --all); --format csv|pdf -o FILE for the printed, marked alert list",
 			flags: func(fs *flag.FlagSet) {
 				filter(fs)
 				fs.StringVar(&state, "state", "", "only this state (open, acknowledged, resolved)")
 				fs.StringVar(&severity, "severity", "", "only this severity (info, warning, major, critical)")
+				fs.StringVar(&format, "format", "", "csv or pdf (default: a table)")
+				fs.StringVar(&out, "o", "", "output file (default stdout)")
 			},
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				if format != "" {
+					return c.download(ctx, "/api/v1/alerts?"+query(map[string]string{"state": state, "severity": severity, "format": format}), out)
+				}
 				var as []alert.Alert
 				if err := c.call(ctx, "GET", "/api/v1/alerts?"+query(map[string]string{"state": state, "severity": severity}), nil, &as); err != nil {
 					return err

@@ -5,6 +5,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +99,12 @@ func TestLifecycleCommands(t *testing.T) {
 
 	// 报失 opens a loss case (the answer is the case, not a list of copies).
 	ok("wang.fang", []string{"已立案追查 1", "第1份", "丢失"}, "item", "lost", "1", "--note", "11月20日在会议室遗失")
+	// The alarm is on the printed alert list, which bears the mark of what it names.
+	list := filepath.Join(t.TempDir(), "告警清单.csv")
+	ok("wang.fang", nil, "alerts", "--kind", "reported_lost", "--format", "csv", "-o", list)
+	if b, err := os.ReadFile(list); err != nil || !strings.HasPrefix(string(b), "\ufeff机密★10年\n") || !strings.Contains(string(b), "报失") {
+		t.Errorf("alert list: got %v\n%s\nwant the mark 机密★10年 first, then the reported_lost alert", err, b)
+	}
 	losses := `SELECT count(*) FROM loss_case_events`
 	for _, u := range []string{"zhang.wei", "admin", "sec.admin"} {
 		refused(u, ExitAuth, losses, "无权访问", "loss", "list")

@@ -1,0 +1,43 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// Issue 14 point 9: the printed alert list (告警清单) is marked like every paper — the highest
+// level it names with that level's term on the PDF and alone on the CSV's first line. A reader,
+// the administrator and the security administrator cannot have it: refused, audited.
+func TestAlertListIsMarked(t *testing.T) {
+	e, items := lifecycleEnv(t)
+	e.must("wang.fang", "POST", "/api/v1/losses", fmt.Sprintf(`{"items":[%d],"note":"11月20日在会议室遗失"}`, items[0].ID), 201)
+	for _, user := range []string{"wang.fang", "zhao.lei"} {
+		code, csv := e.body(user, "/api/v1/alerts?format=csv&kind=reported_lost")
+		lines := strings.Split(strings.TrimPrefix(csv, "\ufeff"), "\n")
+		if code != 200 || strings.TrimSpace(lines[0]) != "机密★10年" || !strings.Contains(csv, "告警清单") || !strings.Contains(csv, "报失") {
+			t.Errorf("alert list CSV as %s: got %d\n%s\nwant 机密★10年 alone on the first line, then the reported_lost alert", user, code, csv)
+		}
+		code, pdf := e.body(user, "/api/v1/alerts?format=pdf")
+		if code != 200 || !bytes.HasPrefix([]byte(pdf), []byte("%PDF-")) {
+			t.Errorf("alert list PDF as %s: got %d, want a PDF", user, code)
+		}
+	}
+	// JSON stays as it was.
+	if code, js := e.body("wang.fang", "/api/v1/alerts?kind=reported_lost"); code != 200 || !strings.HasPrefix(js, "[") {
+		t.Errorf("alerts as JSON: got %d %.80s", code, js)
+	}
+	if code, _ := e.body("wang.fang", "/api/v1/alerts?format=xls"); code != 400 {
+		t.Errorf("alerts as xls: got %d, want 400", code)
+	}
+	for _, user := range []string{"zhang.wei", "admin", "sec.admin"} {
+		audited := e.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = ?`, user)
+		if code, body := e.body(user, "/api/v1/alerts?format=csv"); code != 403 || strings.Contains(body, "国保") {
+			t.Errorf("alert list as %s: got %d, want 403 with nothing of the list", user, code)
+		}
+		if n := e.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = ?`, user); n != audited+1 {
+			t.Errorf("alert list as %s: %d refusal records, want %d", user, n, audited+1)
+		}
+	}
+}
