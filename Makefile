@@ -18,8 +18,16 @@ LDFLAGS := -X $(BI).version=$(VERSION) -X $(BI).commit=$(COMMIT) -X $(BI).date=$
 .PHONY: run test setup lint bench build c-test fuzz demo screenshots clean package
 
 # Start custodyd with its embedded defaults (SQLite under ./var, HTTP on 127.0.0.1:8080, embedded MQTT broker).
+# Ctrl-C stops it and make exits 0 without an error line: at a terminal the program runs as a job
+# of its own (set -m gives it its own process group and the terminal), so the interrupt reaches
+# custodyd, which stops cleanly and exits 0, and not make, which would otherwise die of it
+# (status 130) whatever the program did. "; true" keeps bash from exec'ing the command in place,
+# which would skip the job control; -e still passes a failure on. Not `go run`: it exits 1 on
+# an interrupt whatever its program does.
+FOREGROUND := if [ -t 0 ]; then set -m; fi;
 run:
-	$(GO) run ./cmd/custodyd
+	@$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/custodyd ./cmd/custodyd
+	@$(FOREGROUND) bin/custodyd; true
 
 # The whole test suite: Go tests under the race detector (real SQLite files, pseudo-terminals,
 # the embedded broker and Mosquitto on 127.0.0.1:1883) and the C reference codec's tests.
@@ -51,7 +59,7 @@ bench: setup
 
 # custodyd + three simulated cabinets + an agent, with a small register (see the README).
 demo:
-	./scripts/demo
+	@$(FOREGROUND) ./scripts/demo; true
 
 # The README's pictures of the console, taken in Chromium from a live custodyd.
 screenshots: setup
