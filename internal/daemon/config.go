@@ -81,6 +81,9 @@ type Config struct {
 		TLSCert      string `toml:"tls_cert"`
 		TLSKey       string `toml:"tls_key"`
 		CAFile       string `toml:"ca_file"`
+		// DisconnectGrace is how long ingest may be away from the broker before /healthz says
+		// so (ingest.Config.DisconnectGrace).
+		DisconnectGrace Duration `toml:"disconnect_grace"`
 	} `toml:"mqtt"`
 	// Borrowing bounds how long a copy may be out with a reader (register.BorrowLimits); 0 or
 	// absent keeps the default: 机密 7 days, 秘密 30 days, 绝密 in the reading room the same day.
@@ -273,6 +276,9 @@ func (c Config) Validate() error {
 	}
 	if c.MQTT.CAFile != "" && !strings.HasPrefix(c.MQTT.URL, "ssl://") {
 		errs = append(errs, errors.New("mqtt.ca_file: only used with an ssl:// mqtt.url"))
+	}
+	if g := c.MQTT.DisconnectGrace.Duration; g < time.Second || g > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("mqtt.disconnect_grace: %v must be between 1s and 10m (a reconnect takes a few seconds; longer hides a lost broker)", g))
 	}
 	if c.MQTT.Base == "" || strings.ContainsAny(c.MQTT.Base, "#+") {
 		errs = append(errs, fmt.Errorf("mqtt.base: %q must be a topic without wildcards", c.MQTT.Base))

@@ -36,6 +36,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"[mqtt]\ntls_cert = \"b.crt\"\n":                                      "mqtt.tls_cert, mqtt.tls_key: set both or neither",
 		"[mqtt]\nca_file = \"ca.crt\"\n":                                      "mqtt.ca_file: only used with an ssl:// mqtt.url",
 		"[mqtt]\nurl = \"ssl://h:8883\"\ntls_cert = \"c\"\ntls_key = \"k\"\n": "mqtt.tls_cert: is for the embedded broker",
+		"[mqtt]\ndisconnect_grace = \"0s\"\n":                                 "mqtt.disconnect_grace: 0s must be between 1s and 10m",
+		"[mqtt]\ndisconnect_grace = \"1h\"\n":                                 "mqtt.disconnect_grace: 1h0m0s must be between 1s and 10m",
 	} {
 		path := filepath.Join(t.TempDir(), "c.toml")
 		os.WriteFile(path, []byte(text), 0o600)

@@ -148,7 +148,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	s.observer = obs
 	feed := reg.NewDeskFeed(256)
 
-	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, TLS: clientTLS, ClientID: c.ClientID, Base: c.Base, Share: c.Share, Places: reg},
+	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, TLS: clientTLS, ClientID: c.ClientID, Base: c.Base, Share: c.Share, Places: reg, DisconnectGrace: c.DisconnectGrace.Duration},
 		st, st, handlers{obs, feed}, registry, d.log)
 	if err != nil {
 		s.close()

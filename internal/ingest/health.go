@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// DisconnectGrace is how long ingest may be away from the broker before Health says so: a
-// reconnect takes a few seconds; longer means nothing arrives and no alert goes out.
+// DisconnectGrace is the default of Config.DisconnectGrace, how long ingest may be away from the
+// broker before Health says so: a reconnect takes a few seconds; longer means nothing arrives
+// and no alert goes out.
 const DisconnectGrace = 30 * time.Second
 
 // health is what Health reports: the broker connection and whether publishing works.
@@ -52,7 +53,7 @@ func (h *health) published(err error, now time.Time) {
 }
 
 // Health says whether ingest works: nil, or why not — disconnected from the broker for longer
-// than DisconnectGrace (or never connected since Run started that long ago), or publishing
+// than Config.DisconnectGrace (or never connected since Run started that long ago), or publishing
 // (alerts, commands, the summary) failing since a time. /healthz reports it.
 func (in *Ingest) Health() error {
 	h := &in.health
@@ -62,9 +63,9 @@ func (in *Ingest) Health() error {
 	switch {
 	case h.started.IsZero():
 		return fmt.Errorf("ingest is not running")
-	case h.up == 0 && h.downSince.IsZero() && now.Sub(h.started) > DisconnectGrace:
+	case h.up == 0 && h.downSince.IsZero() && now.Sub(h.started) > in.cfg.DisconnectGrace:
 		return fmt.Errorf("ingest has not connected to the MQTT broker %s since %s", in.cfg.BrokerURL, h.started.UTC().Format(time.RFC3339))
-	case h.up == 0 && !h.downSince.IsZero() && now.Sub(h.downSince) > DisconnectGrace:
+	case h.up == 0 && !h.downSince.IsZero() && now.Sub(h.downSince) > in.cfg.DisconnectGrace:
 		return fmt.Errorf("ingest disconnected from the MQTT broker %s since %s", in.cfg.BrokerURL, h.downSince.UTC().Format(time.RFC3339))
 	case h.publishErr != nil:
 		return fmt.Errorf("publishing to the MQTT broker fails since %s: %v", h.publishSince.UTC().Format(time.RFC3339), h.publishErr)

@@ -93,6 +93,10 @@ type Config struct {
 	ResyncRetry time.Duration // how often to ask again while it stays open; default 5s
 	KeyTTL      time.Duration // how long a looked-up key is trusted without Invalidate; default 1m
 
+	// DisconnectGrace is how long ingest may be away from the broker before Health says so;
+	// default DisconnectGrace (custodyd: [mqtt] disconnect_grace).
+	DisconnectGrace time.Duration
+
 	// Connections > 1 opens that many connections (client ids ClientID, ClientID-1, …) on one
 	// shared subscription, all feeding the same group commit. A broker that limits the QoS 1
 	// messages in flight per client (Mosquitto's max_inflight_messages, 20 by default) caps a batch
@@ -126,6 +130,9 @@ func (c *Config) defaults() error {
 	}
 	if c.KeyTTL <= 0 {
 		c.KeyTTL = time.Minute
+	}
+	if c.DisconnectGrace <= 0 {
+		c.DisconnectGrace = DisconnectGrace
 	}
 	if c.Connections <= 0 {
 		c.Connections = 1
