@@ -90,7 +90,7 @@ func (c *Console) unlockCabinet(w http.ResponseWriter, r *http.Request, p *page)
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	code := clip(r.PathValue("code"), 100)
 	secs, _ := strconv.Atoi(clip(r.PostFormValue("seconds"), 10))
-	if _, err := c.reg.UnlockCabinet(r.Context(), p.Actor, code, secs, clip(r.PostFormValue("reason"), maxNote), c.opt.Locks); err != nil {
+	if _, err := c.reg.UnlockCabinet(r.Context(), p.Actor, code, secs, formText(r, "reason"), c.opt.Locks); err != nil {
 		p.Err = p.refusal(err)
 	} else {
 		p.Flash = "cabinet.unlocked"

@@ -356,6 +356,15 @@ func home(a register.Actor) string {
 	return "/password"
 }
 
+// formText is a typed field the register (or the alert book) checks — length, characters — and
+// refuses naming the field: it is passed whole, never clipped, since a clipped note or place
+// would be stored as something the person did not write (and a cut inside a character would
+// be refused as invalid UTF-8, which the person did not type either). The form itself is
+// bounded (maxForm).
+func formText(r *http.Request, name string) string { return r.PostFormValue(name) }
+
+// clip bounds a value the console only looks up or compares (a code in a path, a PIN), where a
+// cut value simply finds nothing.
 func clip(s string, n int) string {
 	s = strings.TrimSpace(s)
 	if len(s) > n {

@@ -208,6 +208,40 @@ func TestBadInput(t *testing.T) {
 	}
 	ack := fmt.Sprintf("%s/alerts/%d/ack", s.base, alerts[0].ID)
 
+	t.Run("over-long alert note", func(t *testing.T) {
+		// The console once cut a note at 2 000 bytes: an ASCII note was stored clipped, a Chinese
+		// one cut inside a character and refused as invalid UTF-8. Now it is passed whole and
+		// refused as the API refuses it, naming the field; the alert keeps its state and history.
+		c := s.client()
+		s.signIn(c, "li.ming")
+		id := alerts[0].ID
+		events := fmt.Sprintf(`SELECT count(*) FROM alert_events WHERE alert_id = %d`, id)
+		acked := fmt.Sprintf(`SELECT count(*) FROM alerts WHERE id = %d AND state = 'open' AND coalesce(ack_note, '') = ''`, id)
+		before := s.count(events)
+		for _, note := range []string{strings.Repeat("a", 2001), strings.Repeat("阅", 2001)} {
+			for _, step := range []string{"ack", "resolve"} {
+				req, _ := http.NewRequest("POST", fmt.Sprintf("%s/alerts/%d/%s", s.base, id, step), strings.NewReader(url.Values{"note": {note}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Origin", s.base)
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				const want = "note（处理说明） 过长：最多 2000 个字符，收到 2001 个"
+				if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), want) {
+					t.Errorf("%s with a note of 2 001 %q: got %d, want 422 saying %q", step, note[:1], resp.StatusCode, want)
+				}
+			}
+		}
+		if after := s.count(events); after != before {
+			t.Errorf("alert history: %d events, want %d (nothing written)", after, before)
+		}
+		if s.count(acked) != 1 {
+			t.Error("the alert is no longer open without a note after the refused notes")
+		}
+	})
 	t.Run("forged cross-site form post", func(t *testing.T) {
 		c := s.client()
 		s.signIn(c, "li.ming")

@@ -57,10 +57,10 @@ func (c *Console) deskIndex(w http.ResponseWriter, r *http.Request, p *page) {
 func (c *Console) deskOpen(w http.ResponseWriter, r *http.Request, p *page) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	req := register.OpenRequest{
-		Desk: clip(r.PostFormValue("desk"), 100), Purpose: clip(r.PostFormValue("purpose"), 50),
-		Cabinet: clip(r.PostFormValue("cabinet"), 100), Place: clip(r.PostFormValue("place"), 200),
-		TargetUnit: clip(r.PostFormValue("target_unit"), 100), Note: clip(r.PostFormValue("note"), maxNote),
-		Courier: clip(r.PostFormValue("courier"), 200), Receipt: clip(r.PostFormValue("receipt"), 200), Supervisor: clip(r.PostFormValue("supervisor"), 200),
+		Desk: formText(r, "desk"), Purpose: clip(r.PostFormValue("purpose"), 50),
+		Cabinet: formText(r, "cabinet"), Place: formText(r, "place"),
+		TargetUnit: formText(r, "target_unit"), Note: formText(r, "note"),
+		Courier: formText(r, "courier"), Receipt: formText(r, "receipt"), Supervisor: formText(r, "supervisor"),
 	}
 	if n, err := strconv.ParseInt(r.PostFormValue("approval"), 10, 64); err == nil {
 		req.Approval = n
@@ -174,7 +174,7 @@ func (c *Console) deskAbandon(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	if err == nil {
-		_, err = c.reg.AbandonSession(r.Context(), p.Actor, id, clip(r.PostFormValue("reason"), maxNote))
+		_, err = c.reg.AbandonSession(r.Context(), p.Actor, id, formText(r, "reason"))
 	}
 	if err != nil {
 		c.deskBack(w, r, desk, p, err)

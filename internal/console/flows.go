@@ -71,7 +71,7 @@ func ids(s string) []int64 {
 
 func (c *Console) listBatch(w http.ResponseWriter, r *http.Request, p *page) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	_, err := c.reg.ListDestruction(r.Context(), p.Actor, register.BatchRequest{Items: ids(r.PostFormValue("items")), Reason: clip(r.PostFormValue("reason"), maxNote)})
+	_, err := c.reg.ListDestruction(r.Context(), p.Actor, register.BatchRequest{Items: ids(r.PostFormValue("items")), Reason: formText(r, "reason")})
 	back := "/batches"
 	if err != nil {
 		c.setFlash(r, p.refusal(err))

@@ -20,7 +20,6 @@ import (
 const (
 	maxForm   = 64 << 10
 	maxSearch = 200
-	maxNote   = 2000
 )
 
 func (c *Console) routes() {
@@ -329,7 +328,7 @@ func (c *Console) alertStep(resolve bool) pageHandler {
 			c.renderError(w, r, http.StatusNotFound, "error.not_found")
 			return
 		}
-		note := clip(r.PostFormValue("note"), maxNote)
+		note := formText(r, "note")
 		if resolve {
 			_, err = c.book.Resolve(r.Context(), p.Actor.Username, id, note)
 		} else {
