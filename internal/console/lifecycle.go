@@ -79,7 +79,7 @@ func (c *Console) lossStep(closing bool) pageHandler {
 			c.renderError(w, r, http.StatusNotFound, "error.not_found")
 			return
 		}
-		note := clip(r.PostFormValue("note"), maxNote+1)
+		note := formText(r, "note")
 		if closing {
 			_, err = c.reg.CloseLossCase(r.Context(), p.Actor, id, note)
 			if err == nil {
@@ -127,7 +127,7 @@ func (c *Console) closeRecall(w http.ResponseWriter, r *http.Request, p *page) {
 		c.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
-	if _, err := c.reg.CloseRecall(r.Context(), p.Actor, id, clip(r.PostFormValue("note"), maxNote+1)); err != nil {
+	if _, err := c.reg.CloseRecall(r.Context(), p.Actor, id, formText(r, "note")); err != nil {
 		c.setFlash(r, p.refusal(err))
 	}
 	http.Redirect(w, r, "/recalls", http.StatusSeeOther)
@@ -162,7 +162,7 @@ func (c *Console) termDecision(declassify bool) pageHandler {
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 		number := clip(r.PostFormValue("number"), 200)
 		dc := register.Decision{Authority: clip(r.PostFormValue("authority"), 300), DecisionNo: clip(r.PostFormValue("decision_no"), 300),
-			Note: clip(r.PostFormValue("note"), maxNote+1)}
+			Note: formText(r, "note")}
 		var err error
 		if declassify {
 			_, err = c.reg.Declassify(r.Context(), p.Actor, number, dc)
@@ -182,7 +182,7 @@ func (c *Console) termDecision(declassify bool) pageHandler {
 // release takes copies of a declassified document out of custody (解除管理).
 func (c *Console) release(w http.ResponseWriter, r *http.Request, p *page) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if _, err := c.reg.Release(r.Context(), p.Actor, ids(r.PostFormValue("items")), clip(r.PostFormValue("note"), maxNote+1)); err != nil {
+	if _, err := c.reg.Release(r.Context(), p.Actor, ids(r.PostFormValue("items")), formText(r, "note")); err != nil {
 		c.setFlash(r, p.refusal(err))
 	} else {
 		c.setFlash(r, okFlash+"terms.released")
