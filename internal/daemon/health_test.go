@@ -52,7 +52,7 @@ func TestLostBrokerFlipsHealthAfterTheGrace(t *testing.T) {
 	const grace = 2 * time.Second
 	_, _, httpAddr := startSite(t, func(c *Config) {
 		c.MQTT.URL, c.MQTT.Username, c.MQTT.Password = "tcp://"+addr, user, pass
-		c.MQTT.DisconnectGrace = Duration{grace}
+		c.MQTT.DisconnectGrace = Duration{Duration: grace}
 	})
 	waitHealth := func(want int, within time.Duration) map[string]string {
 		t.Helper()
