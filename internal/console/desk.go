@@ -28,7 +28,8 @@ type purpose struct {
 }
 
 var purposeCodes = []string{register.PurposeBorrow, register.PurposeReturn, register.PurposeCirculate, register.PurposeReadingRoom,
-	register.PurposeTakeOut, register.PurposeTransfer, register.PurposeArchive, register.PurposeDestroy, register.PurposeStore}
+	register.PurposeTakeOut, register.PurposeTransfer, register.PurposeArchive, register.PurposeDestroy, register.PurposeStore,
+	register.PurposeDispatch, register.PurposeReceive}
 
 func (c *Console) deskIndex(w http.ResponseWriter, r *http.Request, p *page) {
 	var d deskIndexData
@@ -61,6 +62,8 @@ func (c *Console) deskOpen(w http.ResponseWriter, r *http.Request, p *page) {
 		Cabinet: formText(r, "cabinet"), Place: formText(r, "place"),
 		TargetUnit: formText(r, "target_unit"), Note: formText(r, "note"),
 		Courier: formText(r, "courier"), Receipt: formText(r, "receipt"), Supervisor: formText(r, "supervisor"),
+		Envelope: formText(r, "envelope"), Destination: formText(r, "destination"), Receiver: formText(r, "receiver"),
+		Expected: clip(r.PostFormValue("expected"), 50), // datetime-local in the site's zone, read by the register
 	}
 	if n, err := strconv.ParseInt(r.PostFormValue("approval"), 10, 64); err == nil {
 		req.Approval = n

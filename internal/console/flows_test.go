@@ -127,3 +127,61 @@ func TestTextInTheURLIsNeverShown(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// 机要交通 in the console: the desk opens a dispatch with courier, envelope, receiving unit and
+// expected arrival (datetime-local, the site's zone), the copy scanned at the desk is 传递中 and
+// the transit page shows it with its courier and envelope; the receipt form makes it 已签收 and
+// the copy 已移交. A reader cannot open the page (refused and audited).
+func TestDispatchAndReceiptInTheConsole(t *testing.T) {
+	t.Parallel()
+	s := startSite(t)
+	c := s.client()
+	s.signIn(c, "wang.fang")
+	expected := time.Now().Add(24 * time.Hour).Format("2006-01-02T15:04")
+	form := url.Values{"desk": {"D-01"}, "purpose": {"dispatch"}, "courier": {"赵交通"}, "destination": {"市国资委办公室"}, "expected": {expected}}
+	if code, loc := s.post(t, c, "/desk/open", form); code != http.StatusSeeOther || loc != "/desk" {
+		t.Fatalf("dispatch without an envelope: got %d to %q, want 303 back to /desk with the refusal", code, loc)
+	}
+	if _, body := get(t, c, s.base+"/desk"); !strings.Contains(body, "信封编号") {
+		t.Errorf("desk page after the refused dispatch: want the refusal naming 信封编号")
+	}
+	form.Set("envelope", "JY-2026-0042")
+	if code, loc := s.post(t, c, "/desk/open", form); code != http.StatusSeeOther || loc != "/desk/D-01" {
+		t.Fatalf("dispatch: got %d to %q, want 303 to /desk/D-01", code, loc)
+	}
+	s.post(t, c, "/desk/D-01/scan", url.Values{"code": {itoa(s.items[0])}})
+	if code, _ := s.post(t, c, "/desk/D-01/close", url.Values{}); code != http.StatusSeeOther {
+		t.Fatalf("close the dispatch: got %d", code)
+	}
+	_, body := get(t, c, s.base+"/transits")
+	for _, want := range []string{"赵交通", "JY-2026-0042", "市国资委办公室", "在途", strings.Replace(expected, "T", " ", 1), `action="/transits/`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("transits page: want %q", want)
+		}
+	}
+	if _, reg := get(t, c, s.base+"/register"); !strings.Contains(reg, "传递中") || !strings.Contains(reg, "→ 市国资委办公室") {
+		t.Errorf("register page: want the copy 传递中 to 市国资委办公室")
+	}
+	var id int64
+	if n := s.count(`SELECT count(*) FROM transits`); n != 1 {
+		t.Fatalf("got %d transits, want 1", n)
+	}
+	id = int64(s.count(`SELECT max(id) FROM transits`))
+	if code, loc := s.post(t, c, "/transits/"+itoa(id)+"/receipt", url.Values{"receipt": {"国资回〔2026〕12号"}, "receiver": {"钱收"}}); code != http.StatusSeeOther || loc != "/transits" {
+		t.Fatalf("receipt: got %d to %q", code, loc)
+	}
+	_, body = get(t, c, s.base+"/transits")
+	if !strings.Contains(body, "已签收") || !strings.Contains(body, "国资回〔2026〕12号") || !strings.Contains(body, "已移交") {
+		t.Errorf("transits page after the receipt: want 已签收 with the receipt and the copy 已移交")
+	}
+
+	r := s.client()
+	s.signIn(r, "zhang.wei")
+	before := s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = 'zhang.wei'`)
+	if code, _ := get(t, r, s.base+"/transits"); code != http.StatusForbidden {
+		t.Errorf("transits page for a reader: got %d, want 403", code)
+	}
+	if after := s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = 'zhang.wei'`); after != before+1 {
+		t.Errorf("the refused page: %d refusal records, want %d", after, before+1)
+	}
+}

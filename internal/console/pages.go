@@ -62,6 +62,8 @@ func (c *Console) routes() {
 	c.handle("GET /batches", siteRoles, c.batchesPage)
 	c.handle("POST /batches", deskRoles, c.listBatch)
 	c.handle("POST /batches/certify", deskRoles, c.certifyBatch)
+	c.handle("GET /transits", siteRoles, c.transitsPage)
+	c.handle("POST /transits/{id}/receipt", deskRoles, c.transitReceipt)
 	c.handle("GET /receive", deskRoles, c.receivePage)
 	c.handle("POST /receive", deskRoles, c.receive)
 

@@ -19,6 +19,7 @@ var purposeNames = map[string]string{
 	"借阅": register.PurposeBorrow, "传阅": register.PurposeCirculate, "阅文室": register.PurposeReadingRoom, "携带外出": register.PurposeTakeOut,
 	"归还": register.PurposeReturn, "移交": register.PurposeTransfer, "归档": register.PurposeArchive, "销毁": register.PurposeDestroy,
 	"送销": register.PurposeDestroy, "入柜": register.PurposeStore, "扫描入柜": register.PurposeStore,
+	"机要交通": register.PurposeDispatch, "交机要交通": register.PurposeDispatch, "退回入柜": register.PurposeReceive, "上交": register.PurposeTransfer,
 }
 
 func init() {
@@ -27,6 +28,7 @@ func init() {
 		courier, supervisor, certificate                                               string
 		kind, forWho, document, unit, expires, format, out                             string
 		with, companionBadge, consent                                                  string
+		envelope, destination, receiver, expected                                      string
 		approval, batch                                                                int64
 		copies, firstCopy, lastCopy                                                    int
 		pinStdin, fromStdin, pending                                                   bool
@@ -165,10 +167,10 @@ func init() {
 			}},
 
 		// Handover sessions.
-		command{name: "handover open", args: "", help: "open a handover at a desk: --desk D --purpose borrow|circulate|reading_room|take_out|return|transfer|archive|destroy",
+		command{name: "handover open", args: "", help: "open a handover at a desk: --desk D --purpose borrow|circulate|reading_room|take_out|return|transfer|archive|destroy|store|dispatch|receive",
 			flags: func(fs *flag.FlagSet) {
 				fs.StringVar(&desk, "desk", "", "desk code")
-				fs.StringVar(&purpose, "purpose", "", "borrow 借阅, circulate 传阅, reading_room 阅文室, take_out 携带外出, return 归还, transfer 移交, archive 归档, destroy 送销（交保密局）, store 扫描入柜（复制件）")
+				fs.StringVar(&purpose, "purpose", "", "borrow 借阅, circulate 传阅, reading_room 阅文室, take_out 携带外出, return 归还, transfer 移交, archive 归档, destroy 送销（交保密局）, store 扫描入柜（复制件）, dispatch 交机要交通, receive 退回入柜（传递退回）")
 				fs.StringVar(&due, "due", "", "due time (borrow: required), e.g. 2026-11-30 18:00")
 				fs.Int64Var(&approval, "approval", 0, "take_out: the approval ID")
 				fs.Int64Var(&batch, "batch", 0, "destroy: the approved destruction batch")
@@ -178,6 +180,10 @@ func init() {
 				fs.StringVar(&receipt, "receipt", "", "transfer/archive: receipt number (default generated); destroy: the secrecy bureau's receipt number")
 				fs.StringVar(&courier, "courier", "", "destroy: the secrecy bureau's courier (name)")
 				fs.StringVar(&supervisor, "supervisor", "", "destroy: the person supervising the destruction (监销人)")
+				fs.StringVar(&envelope, "envelope", "", "dispatch: the envelope number (信封编号、封号)")
+				fs.StringVar(&destination, "destination", "", "dispatch, or transfer to a unit outside the register: the receiving unit, by name")
+				fs.StringVar(&receiver, "receiver", "", "transfer to a unit outside the register: the receiver's name (签收人); --receipt is their receipt number")
+				fs.StringVar(&expected, "expected", "", "dispatch: expected arrival, e.g. 2026-11-30 18:00 (the site's time zone)")
 				fs.StringVar(&note, "note", "", "note")
 			},
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -188,7 +194,7 @@ func init() {
 					purpose = p
 				}
 				req := register.OpenRequest{Desk: desk, Purpose: purpose, Due: due, Approval: approval, Batch: batch, Cabinet: cabinet, TargetUnit: target, Place: place, Receipt: receipt, Note: note,
-					Courier: courier, Supervisor: supervisor}
+					Courier: courier, Supervisor: supervisor, Envelope: envelope, Destination: destination, Receiver: receiver, Expected: expected}
 				var s register.Session
 				if err := c.call(ctx, "POST", "/api/v1/sessions", req, &s); err != nil {
 					return err
@@ -317,8 +323,16 @@ func init() {
 					return err
 				}
 				req := register.CloseRequest{SecondBadge: secondBadge, CompanionBadge: companionBadge}
-				if req.PIN, err = c.password(pinStdin, "对方 PIN：", "Counterpart's PIN: "); err != nil {
+				// Scanning in, receiving back from transit, a dispatch to a courier and a transfer
+				// to an outside unit have no counterpart here: nobody types a counterpart's PIN.
+				var open register.Session
+				if err := c.call(ctx, "GET", strings.TrimSuffix(path, "/close"), nil, &open); err != nil {
 					return err
+				}
+				if open.Counterpart != "" {
+					if req.PIN, err = c.password(pinStdin, "对方 PIN：", "Counterpart's PIN: "); err != nil {
+						return err
+					}
 				}
 				if companionBadge != "" {
 					if req.CompanionPIN, err = c.password(pinStdin, "同行人 PIN：", "Companion's PIN: "); err != nil {
@@ -805,6 +819,7 @@ func (c *CLI) sessionTable(w io.Writer, s register.Session) {
 	if s.Due != "" {
 		line(w, c.say("归还期限：%s\n", "due: %s\n"), c.when(s.Due))
 	}
+	c.transitLines(w, s)
 	line(w, c.say("已扫描：%d 份\n", "scanned: %d items\n"), s.Count)
 	for _, x := range s.Rejected {
 		line(w, c.say("未接受的扫描 %s（%s）：%s\n", "scan not accepted %s (%s): %s\n"), x.Scan, c.when(x.At), x.Reason.In(c.lang))
