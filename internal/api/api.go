@@ -138,6 +138,7 @@ type route struct {
 	status       int // success status; default 200
 	h            handler
 	raw          http.HandlerFunc // for routes that write their own response
+	maxBody      int64            // body limit when larger than MaxBody (an uploaded ledger)
 }
 
 // New builds the server and its routes.
@@ -187,7 +188,11 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.metrics.WithLabelValues(name, fmt.Sprint(rec.code)).Inc()
 			s.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		}()
-		r.Body = http.MaxBytesReader(rec, r.Body, MaxBody)
+		limit := int64(MaxBody)
+		if rt.maxBody > limit {
+			limit = rt.maxBody
+		}
+		r.Body = http.MaxBytesReader(rec, r.Body, limit)
 		var a register.Actor
 		if !rt.public {
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

@@ -375,3 +375,8 @@ func excelDate(v string) string {
 	}
 	return tm.Format("2006-01-02")
 }
+
+// TooLarge is the refusal of a file over MaxFileBytes, for an upload cut off before Decode.
+func TooLarge() custody.Text {
+	return custody.Text{ZH: fmt.Sprintf("文件过大：最大 %d MiB；请分成几个文件导入", MaxFileBytes>>20), EN: fmt.Sprintf("the file is too large: at most %d MiB; import it in parts", MaxFileBytes>>20)}
+}

@@ -344,11 +344,69 @@ func (r *Register) importRow(ctx context.Context, tx *store.Tx, a Actor, row led
 		}
 		scope = append(scope, v)
 	}
+	// What each cell names must exist, whatever the other cells say, so that one pass shows
+	// every problem of the row: the issuing unit, the readership scope, the cabinet (one of the
+	// custodian's units), the holder (who may borrow).
+	badKey := map[string]bool{}
+	for _, p := range probs {
+		for _, c := range ledger.Columns {
+			if c.ZH == p.Column {
+				badKey[c.Key] = true
+			}
+		}
+	}
+	refused := func(key string, err error) error {
+		p, ierr := rowProblem(row.Line, heading(key), err)
+		if ierr == nil {
+			probs = append(probs, p)
+		}
+		return ierr
+	}
+	if !badKey[ledger.IssuingUnit] {
+		if d.IssuingUnit, err = unitByCodeOrName(ctx, tx, unitCell); err != nil {
+			if err := refused(ledger.IssuingUnit, err); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	for _, s := range scope {
+		if code, err := unitByCodeOrName(ctx, tx, s); err == nil {
+			d.ScopeUnits = append(d.ScopeUnits, code)
+			continue
+		}
+		p, err := personByUsernameOrName(ctx, tx, s)
+		if err != nil {
+			if err := refused(ledger.Scope, refuse(CodeNotFound, "%q 既不是登记簿中的单位，也不是人员", "%q is neither a unit nor a person of the register", truncate(s, 20))); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		d.ScopePeople = append(d.ScopePeople, p.Username)
+	}
+	if !badKey[ledger.Cabinet] {
+		if _, err := r.custodyCabinet(ctx, tx, a, cabinet); err != nil {
+			if err := refused(ledger.Cabinet, err); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	var person personRow
+	if holder != "" && !badKey[ledger.Holder] {
+		if person, err = personByUsernameOrName(ctx, tx, holder); err == nil {
+			err = r.checkCounterpart(ctx, tx, sessionRow{purpose: PurposeBorrow, custodian: a.ID}, person)
+		}
+		if err != nil {
+			if err := refused(ledger.Holder, err); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
 	if len(probs) > 0 {
 		return probs, nil, nil
 	}
 
-	// The cells are sound: now the register's checks, each named by the column it concerns.
+	// The row is sound cell by cell: now the checks of the document and its copies as receipt
+	// applies them; the first refusal is the row's problem, as the desk would show it.
 	fail := func(key string, err error) ([]ImportProblem, []Item, error) {
 		col := ""
 		if key != "" {
@@ -367,39 +425,13 @@ func (r *Register) importRow(ctx context.Context, tx *store.Tx, a Actor, row led
 		}
 		st.seen[k] = row.Line
 	}
-	if d.IssuingUnit, err = unitByCodeOrName(ctx, tx, unitCell); err != nil {
-		return fail(ledger.IssuingUnit, err)
-	}
-	for _, s := range scope {
-		if code, err := unitByCodeOrName(ctx, tx, s); err == nil {
-			d.ScopeUnits = append(d.ScopeUnits, code)
-			continue
-		}
-		p, err := personByUsernameOrName(ctx, tx, s)
-		if err != nil {
-			return fail(ledger.Scope, refuse(CodeNotFound, "%q 既不是登记簿中的单位，也不是人员", "%q is neither a unit nor a person of the register", truncate(s, 20)))
-		}
-		d.ScopePeople = append(d.ScopePeople, p.Username)
-	}
 	if err := d.validate(); err != nil {
 		return fail("", err)
 	}
 	d.TitleDigest, d.TitleVisible = digest(d.Title), true
-	if _, err := r.custodyCabinet(ctx, tx, a, cabinet); err != nil {
-		return fail(ledger.Cabinet, err)
-	}
 	existing, err := r.sameDocument(ctx, tx, d)
 	if err != nil {
 		return fail(ledger.Number, err)
-	}
-	var person personRow
-	if holder != "" {
-		if person, err = personByUsernameOrName(ctx, tx, holder); err != nil {
-			return fail(ledger.Holder, err)
-		}
-		if err := r.checkCounterpart(ctx, tx, sessionRow{purpose: PurposeBorrow, custodian: a.ID}, person); err != nil {
-			return fail(ledger.Holder, err)
-		}
 	}
 	evNote := "台账导入 收文 " + from
 	if received != "" {

@@ -2,6 +2,7 @@ package register_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,8 @@ func TestImportLedgerDryRunListsEveryRowsProblems(t *testing.T) {
 		{4, "份号", "不在 1 到 5", "not within 1 to 5"},
 		{4, "保密期限", "缺少保密期限", "missing"},
 		{4, "成文日期", "不是日期", "not a date"},
+		{4, "发文单位", "无此单位", "not in the register"},
+		{4, "存放柜", "C-99", "C-99"},
 		{5, "份号", "与第 3 行重复", "repeats row 3"},
 		{6, "发文字号", "疑似公式", "formula"},
 		{7, "存放柜", "C-99", "C-99"},
@@ -235,3 +238,24 @@ func TestImportLedgerOnlyByACustodian(t *testing.T) {
 }
 
 func timeParse(s string) (time.Time, error) { return time.Parse("2006-01-02", s) }
+
+// BenchmarkImportLedger1000Rows measures a real import of a thousand rows (one copy each, a
+// hundred documents), the figure docs/import.md gives for how long the writer is held.
+func BenchmarkImportLedger1000Rows(b *testing.B) {
+	d := newDesk(b)
+	var csv strings.Builder
+	csv.WriteString("发文字号,标题,密级,份数,份号,保密期限,发文单位,成文日期,来文单位,存放柜\n")
+	for i := range 1000 {
+		fmt.Fprintf(&csv, "京办发〔2025〕%d号,关于第%d项工作的通知,机密,10,%d,10年,BGS,2025-03-01,市委机要局,C-01\n", i/10+1, i/10+1, i%10+1)
+	}
+	sheet, err := ledger.Decode([]byte(csv.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		rep, err := d.reg.ImportLedger(context.Background(), d.p["wang.fang"], register.ImportRequest{Sheet: sheet, DryRun: true})
+		if err != nil || rep.Copies != 1000 {
+			b.Fatalf("got %+v, %v", rep.Problems, err)
+		}
+	}
+}
