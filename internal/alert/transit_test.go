@@ -55,6 +55,19 @@ func TestTransitOverdueReachesCustodianAndLeadersContentFree(t *testing.T) {
 		t.Errorf("got MQTT alert %+v (%s), want both item ids under %s and no document number", m, r.raw[0], a.Ref)
 	}
 
+	// A person may resolve it, with an explanation; while the copies are still in transit the
+	// next site check raises it again.
+	if _, err := r.book.Resolve(ctx, "wang.fang", a.ID, ""); err == nil {
+		t.Error("resolving without an explanation: got no error, want one")
+	}
+	if _, err := r.book.Resolve(ctx, "wang.fang", a.ID, "已电话联系对方，回执在邮寄中"); err != nil {
+		t.Fatal(err)
+	}
+	site()
+	if as := r.alerts(t, Filter{Active: true}); len(as) != 1 || as[0].Kind != reconcile.TransitOverdue || as[0].ID == a.ID {
+		t.Fatalf("after a person resolved it with the copies still in transit: got %+v, want a new transit_overdue alert", as)
+	}
+
 	// The receipt is recorded: nothing is overdue any more and the alert resolves itself.
 	over = nil
 	site()

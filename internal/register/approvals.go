@@ -253,6 +253,11 @@ func (r *Register) insertApproval(ctx context.Context, tx *store.Tx, a Actor, re
 	if err != nil {
 		return 0, err
 	}
+	if decider == DecideIssuingUnit {
+		if unit, err = consentDecidedHere(ctx, tx, unit, a.ID); err != nil {
+			return 0, err
+		}
+	}
 	deciding, err := decidingUnit(ctx, tx, decider, unit, concerned)
 	if err != nil {
 		return 0, err

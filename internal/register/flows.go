@@ -322,8 +322,13 @@ func (r *Register) WidenScope(ctx context.Context, a Actor, approval int64) (Doc
 			return err
 		}
 		number = ap.Document
+		if ap.Consent == "" {
+			// Decided before the consent's number was required: the widening still needs it.
+			return refuse(CodeRefused, "审批 %d 没有记录发文单位同意的文件文号，不能扩大知悉范围", "approval %d records no document number of the issuing unit's consent; the scope cannot be widened", ap.ID)
+		}
 		var doc int64
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM documents WHERE number = ?`, ap.Document).Scan(&doc); err != nil {
+		var issuing string
+		if err := tx.QueryRowContext(ctx, `SELECT d.id, u.code FROM documents d JOIN units u ON u.id = d.issuing_unit_id WHERE d.number = ?`, ap.Document).Scan(&doc, &issuing); err != nil {
 			return err
 		}
 		for _, u := range ap.ScopeUnits {
@@ -348,7 +353,8 @@ func (r *Register) WidenScope(ctx context.Context, a Actor, approval int64) (Doc
 			return err
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "document.scope", Subject: fmt.Sprintf("document:%d", doc),
-			After: map[string]any{"number": ap.Document, "add_units": ap.ScopeUnits, "add_people": ap.ScopePeople, "consent_of": ap.Unit, "approved_by": ap.DecidedBy}, Approvals: []string{fmt.Sprint(ap.ID)}})
+			After: map[string]any{"number": ap.Document, "add_units": ap.ScopeUnits, "add_people": ap.ScopePeople, "consent_of": issuing, "consent": ap.Consent,
+				"decided_in": ap.Unit, "approved_by": ap.DecidedBy}, Approvals: []string{fmt.Sprint(ap.ID)}})
 	})
 	if err != nil {
 		return Document{}, storeErr("widen scope", err)

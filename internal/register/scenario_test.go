@@ -14,8 +14,8 @@ import (
 	"github.com/custodyhq/custody/internal/store"
 )
 
-// One secret document from receipt through circulation, borrowing, a reproduction, a loss, recall
-// and destruction by the secrecy bureau. Every step is audited; every shortcut on the way is
+// One secret document from receipt through circulation, borrowing, a reproduction, a loss, recall,
+// transit of one copy to another unit with its receipt, and destruction by the secrecy bureau. Every step is audited; every shortcut on the way is
 // refused. Copies 37–40 of 200 arrive as printed (issue 14).
 func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	t.Parallel()
@@ -116,9 +116,39 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 		t.Fatalf("recall: got %v, %d returned and %d lost of %d, want 4 back and 1 lost", err, rc.Returned, rc.Lost, rc.Total)
 	}
 
+	// ---- issue 14 point 5: copy 40 goes back to the issuer (上交) by 机要交通: not without an
+	// envelope number; 传递中 with courier and envelope; overdue without the receipt, an alert;
+	// the issuer's receipt by number and name makes it 已移交 and ends the alert.
+	_, err = d.reg.OpenSession(ctx, wf, register.OpenRequest{Desk: "D-01", Purpose: register.PurposeDispatch, Courier: "赵交通", Destination: "市委机要局", Expected: d.due(48)})
+	refused(t, err, register.CodeRefused, "信封编号", "envelope")
+	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeDispatch, Courier: "赵交通", Envelope: "JY-2026-0042", Destination: "市委机要局", Expected: d.due(48)}, "", four)
+	sent, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it := d.item(t, four); it.State != custody.InTransit || it.Place != "市委机要局" {
+		t.Fatalf("copy 40 after the dispatch: got %s to %q, want in transit to 市委机要局", it.State, it.Place)
+	}
+	d.now = d.now.Add(49 * time.Hour)
+	raiseTransits(t, d, book)
+	if as, _ := book.Alerts(ctx, alert.Filter{Kind: reconcile.TransitOverdue}); len(as) != 1 || as[0].State != alert.Open {
+		t.Fatalf("past the expected arrival: got %+v, want one open transit_overdue alert", as)
+	}
+	if _, err := d.reg.RecordReceipt(ctx, wf, sent.Transit, register.ReceiptRequest{Receipt: "机要回〔2026〕88号", Receiver: "吴收"}); err != nil {
+		t.Fatal(err)
+	}
+	raiseTransits(t, d, book)
+	if as, _ := book.Alerts(ctx, alert.Filter{Kind: reconcile.TransitOverdue}); len(as) != 1 || as[0].State != alert.Resolved {
+		t.Fatalf("after the receipt: got %+v, want the transit_overdue alert resolved", as)
+	}
+	if it := d.item(t, four); it.State != custody.TransferredOut {
+		t.Fatalf("copy 40 after the receipt: got %s, want transferred_out", it.State)
+	}
+	// ---- end of the transit block
+
 	// 销毁: not one by one, not without an approved list, not by one custodian alone; 送销 to the
 	// secrecy bureau's courier, destroyed when the bureau's certificate is entered.
-	all := ids(one, two, four, dup)
+	all := ids(one, two, dup)
 	b, err := d.reg.ListDestruction(ctx, wf, register.BatchRequest{Items: all, Reason: "清退后集中销毁"})
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +161,7 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeDestroy, Batch: b.ID, Courier: "市保密局 周强", Receipt: "BMJ-2026-0815", Supervisor: "刘强"}, "li.na", one)
 	_, err = d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{PIN: pin})
 	refused(t, err, register.CodeRefused, "不得逐份销毁", "never one by one")
-	for _, id := range ids(two, four, dup) {
+	for _, id := range ids(two, dup) {
 		if _, err := d.reg.Scan(ctx, wf, s.ID, itoa(id)); err != nil {
 			t.Fatal(err)
 		}
@@ -171,6 +201,7 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 		"approval.request approval.approve item.reproduce handover.store handover.borrow item.lost " +
 		"finding.open alert.opened " + // the loss alarm (issue 14, lifecycle-rest block)
 		"recall.start handover.abandon handover.return recall.close " +
+		"handover.dispatch finding.open alert.opened transit.receipt finding.clear alert.resolved " + // transit to the issuer (issue 14 point 5)
 		"destruction.list approval.approve handover.destroy destruction.certify"
 	if got := strings.Join(actions, " "); got != want {
 		t.Errorf("audit trail:\n got %s\nwant %s", got, want)
@@ -263,6 +294,23 @@ func raiseLosses(t *testing.T, d *desk, book *alert.Book) {
 		out[i] = reconcile.Loss{Case: l.Case, Reported: at, Item: reconcile.Item{ID: l.ItemID, Number: l.Number, Level: l.Level, State: custody.Lost, Cabinet: l.Cabinet, Holder: l.Holder}}
 	}
 	if err := book.ApplyLosses(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// raiseTransits tells the alert book of the copies overdue in transit, as custodyd's site check
+// and API do (api.TransitsDue).
+func raiseTransits(t *testing.T, d *desk, book *alert.Book) {
+	t.Helper()
+	cs, err := d.reg.OverdueTransits(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]reconcile.Transit, len(cs))
+	for i, c := range cs {
+		out[i] = reconcile.Transit{Transit: c.Transit, Expected: c.Expected, Item: reconcile.Item{ID: c.Item.ID, Number: c.Item.Name().ZH, Level: c.Item.Level, State: custody.InTransit, Cabinet: c.Home}}
+	}
+	if err := book.ApplyTransits(context.Background(), out); err != nil {
 		t.Fatal(err)
 	}
 }
