@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -82,24 +81,15 @@ func (s *Server) checkRoutes() []route {
 			return s.reg.CloseCheck(ctx, a, id, s.CheckRenderer())
 		}},
 		{method: "GET", path: "/api/v1/checks/{id}/report", roles: checkViewers, raw: s.checkReport},
+		{method: "GET", path: "/api/v1/me/checks", roles: anyone, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			return s.reg.AwaitingMe(ctx, a)
+		}},
 	}
 }
 
 // CheckRenderer renders a check's 清查记录 as a PDF with the configured font.
 func (s *Server) CheckRenderer() register.CheckRenderer {
-	return CheckRenderer(s.reg, s.opt.ReportFont)
-}
-
-// CheckRenderer renders a check's 清查记录 as a PDF in the register's zone with the font at
-// fontPath ("" for the report package's default); the console closes checks with it too.
-func CheckRenderer(reg *register.Register, fontPath string) register.CheckRenderer {
-	return func(c register.Check) ([]byte, error) {
-		var buf bytes.Buffer
-		if err := report.PDF(&buf, report.Check(c, reg.Zone()), fontPath); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
-	}
+	return report.CheckPDF(s.reg.Zone(), s.opt.ReportFont)
 }
 
 // checkReport serves the signed 清查记录 as stored when the check closed.

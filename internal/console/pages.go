@@ -72,6 +72,7 @@ func (c *Console) routes() {
 
 	c.handle("GET /audit", auditRoles, c.auditPage)
 	c.lifecycleRoutes()
+	c.checkRoutes()
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {

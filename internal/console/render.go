@@ -145,6 +145,7 @@ func (p *page) Is(role string) bool { return p.Actor.Has(custody.Role(role)) }
 func (p *page) Can(area string) bool {
 	roles, ok := map[string][]custody.Role{
 		"desk": deskRoles, "site": siteRoles, "alerts": alertReaders, "ack": alertActors, "audit": auditRoles, "register": siteRoles, "terms": termRoles,
+		"checks": checkRoles,
 	}[area]
 	return ok && p.Actor.Has(roles...)
 }

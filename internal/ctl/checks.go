@@ -17,7 +17,7 @@ import (
 func init() {
 	var (
 		unit, badge, note, out string
-		pinStdin              bool
+		pinStdin               bool
 	)
 	checkPath := func(args []string, rest string) (string, error) {
 		if len(args) < 1 {

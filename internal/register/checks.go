@@ -995,3 +995,43 @@ func (r *Register) CheckReport(ctx context.Context, a Actor, id int64) ([]byte, 
 	}
 	return pdf, nil
 }
+
+// HolderCheckItem is a copy the actor holds that an open check waits for them to confirm.
+type HolderCheckItem struct {
+	Check  int64  `json:"check"`
+	Unit   string `json:"unit"`
+	Period string `json:"period_text"`
+	Item
+}
+
+// AwaitingMe lists the copies the actor holds now that an open check of their unit has not yet
+// seen confirmed: what a holder confirms in the console as themselves.
+func (r *Register) AwaitingMe(ctx context.Context, a Actor) ([]HolderCheckItem, error) {
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT c.id, u.code, c.period, ci.item_id FROM checks c JOIN units u ON u.id = c.unit_id
+		JOIN check_items ci ON ci.check_id = c.id JOIN items i ON i.id = ci.item_id
+		LEFT JOIN check_confirmations cf ON cf.check_id = c.id AND cf.item_id = ci.item_id
+		WHERE c.state = 'open' AND i.holder_id = ? AND i.state IN ('checked_out','out_of_office','in_transit') AND cf.item_id IS NULL
+		ORDER BY c.id, ci.item_id LIMIT 500`, a.ID)
+	if err != nil {
+		return nil, storeErr("checks awaiting", err)
+	}
+	var out []HolderCheckItem
+	for rows.Next() {
+		var h HolderCheckItem
+		if err := rows.Scan(&h.Check, &h.Unit, &h.Period, &h.ID); err != nil {
+			rows.Close()
+			return nil, storeErr("checks awaiting", err)
+		}
+		h.Period = PeriodText(h.Period)
+		out = append(out, h)
+	}
+	rows.Close()
+	for i := range out {
+		x, err := loadRow(ctx, r.st.DB(), out[i].ID)
+		if err != nil {
+			return nil, storeErr("checks awaiting", err)
+		}
+		out[i].Item = x.Item
+	}
+	return out, nil
+}

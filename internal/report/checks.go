@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -95,4 +96,16 @@ func confirmText(cf *register.CheckConfirmation, z sitetime.Zone) string {
 		s += "：" + cf.Note
 	}
 	return s
+}
+
+// CheckPDF renders a check's 清查记录 as a PDF in the zone with the font at fontPath ("" for
+// DefaultFontPath): what the API and the console hand the register when a check closes.
+func CheckPDF(z sitetime.Zone, fontPath string) register.CheckRenderer {
+	return func(c register.Check) ([]byte, error) {
+		var buf bytes.Buffer
+		if err := PDF(&buf, Check(c, z), fontPath); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
 }
