@@ -118,6 +118,10 @@ type Config struct {
 	Reports struct {
 		Font string `toml:"font"`
 	} `toml:"reports"`
+	// Check is the periodic check (清查) of each unit: monthly or quarterly (register.SetCheckPeriod).
+	Check struct {
+		Period string `toml:"period"`
+	} `toml:"check"`
 	Alerts struct {
 		ConsoleURL  string   `toml:"console_url"`
 		LeaderDelay Duration `toml:"leader_delay"`
@@ -208,6 +212,9 @@ func (c Config) Validate() error {
 		if days < 0 || days > 365 {
 			errs = append(errs, fmt.Errorf("%s: %d is outside 0..365 (0 keeps the default)", key, days))
 		}
+	}
+	if !register.ValidCheckPeriod(c.Check.Period) {
+		errs = append(errs, fmt.Errorf("check.period: %q is not monthly or quarterly (每月或每季度清查)", c.Check.Period))
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("http.listen: %q is not host:port", c.HTTP.Listen))

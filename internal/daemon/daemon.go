@@ -66,6 +66,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	reg := register.New(st, d.log)
 	reg.SetZone(d.cfg.Zone())
 	reg.SetBorrowLimits(d.cfg.BorrowLimits())
+	reg.SetCheckPeriod(d.cfg.Check.Period)
 	if d.cfg.Identity.CompanyPrefix != "" {
 		reg.SetIssuer(d.cfg.Issuer())
 	}

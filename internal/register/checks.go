@@ -1035,3 +1035,63 @@ func (r *Register) AwaitingMe(ctx context.Context, a Actor) ([]HolderCheckItem, 
 	}
 	return out, nil
 }
+
+// CheckDue is a unit whose periodic check is due: none was opened in the period that ended
+// (Overdue), or none yet in the current period, which ends within CheckDueWarning.
+type CheckDue struct {
+	Unit    string `json:"unit"`
+	Period  string `json:"period"`           // the period a check is due for now
+	Missed  string `json:"missed,omitempty"` // overdue: the period that ended without one
+	Ends    string `json:"ends"`             // the current period's last day, YYYY-MM-DD in the site's zone
+	Overdue bool   `json:"overdue"`
+}
+
+// CheckDueWarning is how long before the end of a period a unit without a check is reminded.
+const CheckDueWarning = 7 * 24 * time.Hour
+
+// ChecksDue lists the units whose periodic check is due (for the site check's check_due
+// reminder): every unit keeping copies in custody that opened no check in the current period and
+// either opened none in the previous one either — although it kept copies before the current
+// period began — or has less than CheckDueWarning left.
+func (r *Register) ChecksDue(ctx context.Context) ([]CheckDue, error) {
+	now := r.now()
+	period, start, end := r.periodOf(now)
+	prev, prevStart, _ := r.periodOf(start.Add(-time.Hour))
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT u.code, min(d.created_at),
+		(SELECT max(c.opened_at) FROM checks c WHERE c.unit_id = u.id)
+		FROM items i JOIN documents d ON d.id = i.document_id
+		LEFT JOIN cabinets hc ON hc.id = i.home_cabinet_id LEFT JOIN cabinets cc ON cc.id = i.cabinet_id
+		JOIN units u ON u.id = coalesce(hc.unit_id, cc.unit_id, d.issuing_unit_id)
+		WHERE i.state NOT IN ('destroyed','sent_for_destruction','transferred_out','released')
+		GROUP BY u.id ORDER BY u.code`)
+	if err != nil {
+		return nil, storeErr("checks due", err)
+	}
+	defer rows.Close()
+	var out []CheckDue
+	for rows.Next() {
+		var unit, since string
+		var last sql.NullString
+		if err := rows.Scan(&unit, &since, &last); err != nil {
+			return nil, storeErr("checks due", err)
+		}
+		var lastT, sinceT time.Time
+		if last.Valid {
+			lastT, _ = store.ParseTime(last.String)
+		}
+		sinceT, _ = store.ParseTime(since)
+		if last.Valid && !lastT.Before(start) {
+			continue // checked in this period
+		}
+		d := CheckDue{Unit: unit, Period: period, Ends: r.zone.In(end.Add(-time.Second)).Format(time.DateOnly)}
+		switch {
+		case sinceT.Before(start) && (!last.Valid || lastT.Before(prevStart)):
+			d.Overdue, d.Missed = true, prev
+		case end.Sub(now) <= CheckDueWarning:
+		default:
+			continue
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

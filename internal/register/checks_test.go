@@ -99,3 +99,42 @@ func TestCheckPeriodInSiteZone(t *testing.T) {
 		t.Errorf("monthly text: got %s", register.PeriodText("2027-01"))
 	}
 }
+
+// A unit that kept copies through a whole period without a check is overdue until one opens; in
+// the following period it is reminded only in the period's last week.
+func TestChecksDue(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	d.receive(t, "京密〔2026〕31号", custody.Secret, 1)
+	bj, _ := time.LoadLocation("Asia/Shanghai")
+	quarter := func(t time.Time) time.Time {
+		l := t.In(bj)
+		return time.Date(l.Year(), time.Month((int(l.Month())-1)/3*3+1), 1, 0, 0, 0, 0, bj)
+	}
+	// Two quarters on, with no check in the quarter before: overdue.
+	d.now = quarter(time.Now()).AddDate(0, 6, 10)
+	due, err := d.reg.ChecksDue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 1 || due[0].Unit != "BGS" || !due[0].Overdue || due[0].Missed == "" {
+		t.Fatalf("after a quarter without a check: got %+v, want BGS overdue", due)
+	}
+	if _, err := d.reg.OpenCheck(ctx, d.p["wang.fang"], register.OpenCheckRequest{Unit: "BGS"}); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := d.reg.ChecksDue(ctx); len(due) != 0 {
+		t.Errorf("after opening a check: got %+v, want nothing due", due)
+	}
+	// The next quarter: nothing due in its first weeks, a reminder in its last week.
+	next := quarter(d.now).AddDate(0, 3, 0)
+	d.now = next.AddDate(0, 0, 20)
+	if due, _ := d.reg.ChecksDue(ctx); len(due) != 0 {
+		t.Errorf("early in the next quarter: got %+v, want nothing due", due)
+	}
+	d.now = next.AddDate(0, 3, -3)
+	due, _ = d.reg.ChecksDue(ctx)
+	if len(due) != 1 || due[0].Overdue || due[0].Ends != next.AddDate(0, 3, -1).Format(time.DateOnly) {
+		t.Errorf("in the quarter's last week: got %+v, want a reminder, not overdue, ending %s", due, next.AddDate(0, 3, -1).Format(time.DateOnly))
+	}
+}
