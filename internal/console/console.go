@@ -58,9 +58,6 @@ type Options struct {
 	FontPath string        // TrueType font for PDF receipts and reports; default the Debian arphic font
 	// LiveInterval is how often /live looks for changes; default 500 ms.
 	LiveInterval time.Duration
-	// MaxFailures wrong passwords in a row lock an account's console login for LockFor.
-	MaxFailures int
-	LockFor     time.Duration
 	// Alerts is custodyd's alert book, so that an acknowledgement wakes its escalator at once;
 	// nil: a book of the console's own.
 	Alerts *alert.Book
@@ -86,18 +83,12 @@ type Console struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session // by digest of the cookie value
-	failures map[string]*failure // by username
 }
 
 type session struct {
 	token   string // the register's bearer token; never leaves the server
 	expires time.Time
 	flash   string // a refusal to show once, on the next page this session renders
-}
-
-type failure struct {
-	count  int
-	locked time.Time // until
 }
 
 // New builds the console. ctx bounds the live streams.
@@ -111,12 +102,6 @@ func New(ctx context.Context, reg *register.Register, st *store.Store, log *slog
 	if opt.LiveInterval == 0 {
 		opt.LiveInterval = 500 * time.Millisecond
 	}
-	if opt.MaxFailures == 0 {
-		opt.MaxFailures = 5
-	}
-	if opt.LockFor == 0 {
-		opt.LockFor = 15 * time.Minute
-	}
 	if opt.Alerts == nil {
 		opt.Alerts = alert.NewBook(st, log, nil)
 	}
@@ -126,7 +111,7 @@ func New(ctx context.Context, reg *register.Register, st *store.Store, log *slog
 	}
 	u.zone = reg.Zone() // one zone for the site: the register reads typed times in it too
 	c := &Console{ctx: ctx, reg: reg, st: st, book: opt.Alerts, log: log, opt: opt, ui: u,
-		mux: http.NewServeMux(), sessions: map[string]*session{}, failures: map[string]*failure{}}
+		mux: http.NewServeMux(), sessions: map[string]*session{}}
 	c.routes()
 	return c, nil
 }
@@ -308,39 +293,6 @@ func (c *Console) endSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: -1})
-}
-
-// locked reports whether username's console login is locked now.
-func (c *Console) locked(username string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f := c.failures[username]
-	return f != nil && time.Now().Before(f.locked)
-}
-
-func (c *Console) failed(username string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f := c.failures[username]
-	if f == nil {
-		if len(c.failures) > 10000 { // bound memory against a flood of invented names
-			clear(c.failures)
-		}
-		f = &failure{}
-		c.failures[username] = f
-	}
-	f.count++
-	if f.count >= c.opt.MaxFailures {
-		f.locked = time.Now().Add(c.opt.LockFor)
-		f.count = 0
-		c.log.Warn("console: login locked after repeated failures", "user", username, "until", f.locked)
-	}
-}
-
-func (c *Console) succeeded(username string) {
-	c.mu.Lock()
-	delete(c.failures, username)
-	c.mu.Unlock()
 }
 
 // home is the first page of a role.

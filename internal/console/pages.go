@@ -91,15 +91,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	if len(pass) > 1000 {
 		pass = ""
 	}
-	if c.locked(user) {
-		p.Err = p.T("login.locked")
-		c.render(w, r, http.StatusTooManyRequests, "login", p)
-		return
-	}
 	token, a, err := c.reg.LoginFrom(r.Context(), remoteHost(r), user, pass, c.opt.TokenTTL)
 	if err != nil {
-		// The register's limits, shared with the API: too many attempts now, or an account
-		// locked until the security administrator unlocks it.
+		// The register's limits, shared with the API (the console has none of its own, so a
+		// console cannot be raced or used to lock a person out differently): too many attempts
+		// from this address now, or an account locked for a while (the same answer whether the
+		// name exists or not).
 		if errors.Is(err, register.ErrThrottled) {
 			p.Err = p.T("login.locked")
 			c.render(w, r, http.StatusTooManyRequests, "login", p)
@@ -111,7 +108,6 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if errors.Is(err, register.ErrBadLogin) {
-			c.failed(user)
 			p.Err = p.T("login.bad")
 			c.render(w, r, http.StatusUnauthorized, "login", p)
 			return
@@ -121,7 +117,6 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusInternalServerError, "login", p)
 		return
 	}
-	c.succeeded(user)
 	// Login does not say whether the password is a one-time one; Authenticate does.
 	if full, err := c.reg.Authenticate(r.Context(), token); err == nil {
 		a = full

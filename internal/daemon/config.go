@@ -47,6 +47,9 @@ type Config struct {
 	HTTP struct {
 		Listen   string   `toml:"listen"`
 		TokenTTL Duration `toml:"token_ttl"`
+		// LoginLock is how long an account stays locked after repeated wrong passwords
+		// (register.SetLoginLock).
+		LoginLock Duration `toml:"login_lock"`
 		// HTTPS served by custodyd itself (PEM files); both or neither.
 		TLSCert string `toml:"tls_cert"`
 		TLSKey  string `toml:"tls_key"`
@@ -218,6 +221,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("http.listen: %q is not host:port", c.HTTP.Listen))
+	}
+	if d := c.HTTP.LoginLock.Duration; d < time.Minute || d > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("http.login_lock: %v is outside 1m..24h", d))
 	}
 	if c.HTTP.TokenTTL.Duration < time.Minute || c.HTTP.TokenTTL.Duration > 30*24*time.Hour {
 		errs = append(errs, fmt.Errorf("http.token_ttl: %v is outside 1m..720h", c.HTTP.TokenTTL.Duration))

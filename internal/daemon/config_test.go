@@ -25,6 +25,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"[http]\nlisten = \"8080\"\n":                                         "http.listen: \"8080\" is not host:port",
 		"[http]\ntoken_ttl = \"forever\"\n":                                   "\"forever\" is not a duration",
 		"[http]\ntoken_ttl = \"10s\"\n":                                       "http.token_ttl",
+		"[http]\nlogin_lock = \"0s\"\n":                                       "http.login_lock: 0s is outside 1m..24h",
 		"[log]\nlevel = \"loud\"\n":                                           "log.level",
 		"[log]\nformat = \"xml\"\n":                                           "log.format",
 		"data_dir = \n":                                                       "line 1",

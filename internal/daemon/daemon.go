@@ -65,6 +65,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	reg := register.New(st, d.log)
 	reg.SetZone(d.cfg.Zone())
+	reg.SetLoginLock(d.cfg.HTTP.LoginLock.Duration)
 	reg.SetBorrowLimits(d.cfg.BorrowLimits())
 	reg.SetCheckPeriod(d.cfg.Check.Period)
 	if d.cfg.Identity.CompanyPrefix != "" {

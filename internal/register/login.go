@@ -21,8 +21,15 @@ import (
 //     up; an empty bucket is refused at once (429) without a password check;
 //   - per account: one password check at a time (a second waits for the first, so twenty
 //     simultaneous guesses are twenty checks one after the other, each seeing the count the one
-//     before left), and MaxLoginFailures wrong passwords in a row lock the account until the
-//     security administrator unlocks it — audited, every token revoked, OnLocked told;
+//     before left), and MaxLoginFailures wrong passwords in a row lock the account for LockFor
+//     (SetLoginLock) — audited, every token revoked, OnLocked told — after which it unlocks by
+//     itself (audited, actor system); the security administrator may unlock it earlier;
+//   - the lock does not shut the account's owner out: an address from which this account signed
+//     in successfully within GoodFor still signs in with the right password (the lock is for
+//     everyone else), so guesses from elsewhere cannot keep a person, the administrators
+//     included, from working — they can only slow new places down;
+//   - names that do not exist count failures too (in memory) and lock the same way with the same
+//     answer, so neither "wrong password" nor "locked" tells whether a username exists;
 //   - the argon2 pool (auth.Slots): a check that finds no slot within LoginWait is refused (429);
 //     an address from which someone logged in successfully within GoodFor may also use the
 //     reserved slot, so a flood of wrong logins from elsewhere does not keep a real user waiting.
@@ -30,6 +37,7 @@ const (
 	AddrBurst        = 10
 	AddrEvery        = 3 * time.Second
 	MaxLoginFailures = 10
+	LockFor          = 15 * time.Minute // default of SetLoginLock
 	LoginWait        = 2 * time.Second
 	GoodFor          = 24 * time.Hour
 )
@@ -46,16 +54,27 @@ var (
 	// the password checks are busy.
 	ErrThrottled = refuse(CodeThrottled, "登录尝试过于频繁，请稍后再试", "too many login attempts; try again shortly")
 	// ErrLocked is a login to an account locked after repeated wrong passwords.
-	ErrLocked = refuse(CodeLocked, "该账户因连续输错密码已被锁定，请联系安全保密管理员解锁", "the account is locked after repeated wrong passwords; ask the security administrator to unlock it")
+	// The same answer whether the username exists or not.
+	ErrLocked = refuse(CodeLocked, "连续输错密码次数过多，该账户已被暂时锁定：请稍后再试，或请安全保密管理员解锁", "the account is locked for a while after repeated wrong passwords; try again later, or ask the security administrator to unlock it")
 )
 
 type loginGuard struct {
 	mu    sync.Mutex
 	addrs map[string]*bucket
 	good  map[string]time.Time // addresses with a successful login, and when
+	// known: username + "\x00" + address → when that account last signed in from there. A
+	// locked account still admits its owner from such an address.
+	known map[string]time.Time
+	// nobody: failures of usernames that do not exist, so that they lock like real ones.
+	nobody map[string]*failures
 	// stripes serialise password checks per account (by a hash of the username): bounded
 	// memory whatever names are tried.
 	stripes [256]chan struct{}
+}
+
+type failures struct {
+	n        int
+	lockedAt time.Time // zero: not locked
 }
 
 type bucket struct {
@@ -64,7 +83,7 @@ type bucket struct {
 }
 
 func newLoginGuard() *loginGuard {
-	g := &loginGuard{addrs: map[string]*bucket{}, good: map[string]time.Time{}}
+	g := &loginGuard{addrs: map[string]*bucket{}, good: map[string]time.Time{}, known: map[string]time.Time{}, nobody: map[string]*failures{}}
 	for i := range g.stripes {
 		g.stripes[i] = make(chan struct{}, 1)
 	}
@@ -97,8 +116,9 @@ func (g *loginGuard) allow(addr string, now time.Time) (ok, trusted bool) {
 	return true, trusted
 }
 
-// succeeded gives back addr's attempt after a successful login and remembers addr as good.
-func (g *loginGuard) succeeded(addr string, now time.Time) {
+// succeeded gives back addr's attempt after a successful login and remembers addr as good, and
+// as a known address of username.
+func (g *loginGuard) succeeded(addr, username string, now time.Time) {
 	if addr == "" {
 		return
 	}
@@ -111,6 +131,57 @@ func (g *loginGuard) succeeded(addr string, now time.Time) {
 		clear(g.good)
 	}
 	g.good[addr] = now
+	if len(g.known) > 50_000 {
+		clear(g.known)
+	}
+	g.known[username+"\x00"+addr] = now
+}
+
+// knownAddress reports whether username signed in successfully from addr within GoodFor. A
+// local caller without an address ("") is never known: it has no place to be known by.
+func (g *loginGuard) knownAddress(username, addr string, now time.Time) bool {
+	if addr == "" {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	at, ok := g.known[username+"\x00"+addr]
+	return ok && now.Sub(at) < GoodFor
+}
+
+// nobodyLocked reports whether the nonexistent username is locked now (forgetting an expired lock).
+func (g *loginGuard) nobodyLocked(username string, now time.Time, lockFor time.Duration) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f := g.nobody[username]
+	if f == nil || f.lockedAt.IsZero() {
+		return false
+	}
+	if now.Sub(f.lockedAt) >= lockFor {
+		delete(g.nobody, username)
+		return false
+	}
+	return true
+}
+
+// nobodyFailed counts a failure of a nonexistent username; it reports whether this one locked it.
+func (g *loginGuard) nobodyFailed(username string, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f := g.nobody[username]
+	if f == nil {
+		if len(g.nobody) > 10_000 { // bound memory against a flood of invented names
+			clear(g.nobody)
+		}
+		f = &failures{}
+		g.nobody[username] = f
+	}
+	f.n++
+	if f.n >= MaxLoginFailures && f.lockedAt.IsZero() {
+		f.lockedAt = now
+		return true
+	}
+	return false
 }
 
 // account takes the stripe of username, waiting at most wait; release gives it back.
@@ -127,6 +198,17 @@ func (g *loginGuard) account(ctx context.Context, username string, wait time.Dur
 	case <-ctx.Done():
 	}
 	return nil, false
+}
+
+// SetLoginLock sets how long an account stays locked after MaxLoginFailures wrong passwords
+// before it unlocks by itself ([http] login_lock); 0 keeps LockFor. Call it before serving.
+func (r *Register) SetLoginLock(d time.Duration) { r.lockFor = d }
+
+func (r *Register) loginLock() time.Duration {
+	if r.lockFor > 0 {
+		return r.lockFor
+	}
+	return LockFor
 }
 
 // OnLocked, if set, is told when an account is locked after repeated wrong passwords (custodyd
@@ -146,13 +228,8 @@ func (r *Register) LoginFrom(ctx context.Context, addr, username, password strin
 		return "", Actor{}, ErrThrottled
 	}
 	defer release()
-	var locked sql.NullString
-	err := r.st.DB().QueryRowContext(ctx, `SELECT locked_at FROM people WHERE username = ?`, username).Scan(&locked)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", Actor{}, storeErr("login", err)
-	}
-	if locked.Valid {
-		return "", Actor{}, ErrLocked
+	if err := r.loginLocked(ctx, addr, username); err != nil {
+		return "", Actor{}, err
 	}
 	lane := auth.General
 	if trusted {
@@ -170,7 +247,7 @@ func (r *Register) LoginFrom(ctx context.Context, addr, username, password strin
 	case err != nil:
 		return "", Actor{}, err
 	}
-	r.guard.succeeded(addr, r.now())
+	r.guard.succeeded(addr, username, r.now())
 	if err := r.st.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE people SET failed_logins = 0 WHERE id = ? AND failed_logins <> 0`, a.ID)
 		return err
@@ -180,7 +257,52 @@ func (r *Register) LoginFrom(ctx context.Context, addr, username, password strin
 	return token, a, nil
 }
 
-// loginFailed counts a wrong password of an existing account and locks it at the limit.
+// loginLocked refuses a login to a locked account (ErrLocked, the same for a username that does
+// not exist), except from an address the account signed in from within GoodFor. A lock older
+// than the lock time is lifted here, audited as the system's step.
+func (r *Register) loginLocked(ctx context.Context, addr, username string) error {
+	now := r.now()
+	var id int64
+	var locked sql.NullString
+	err := r.st.DB().QueryRowContext(ctx, `SELECT id, locked_at FROM people WHERE username = ?`, username).Scan(&id, &locked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if r.guard.nobodyLocked(username, now, r.loginLock()) {
+			return ErrLocked
+		}
+		return nil
+	case err != nil:
+		return storeErr("login", err)
+	case !locked.Valid:
+		return nil
+	}
+	at, perr := store.ParseTime(locked.String)
+	if perr == nil && now.Sub(at) >= r.loginLock() {
+		err := r.st.Change(ctx, func(tx *store.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE people SET locked_at = NULL, failed_logins = 0 WHERE id = ? AND locked_at = ?`, id, locked.String)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				return errUnchangedLogin // someone unlocked it meanwhile
+			}
+			return tx.Audit(store.Entry{Actor: "system", Action: "person.unlock", Subject: fmt.Sprintf("person:%d", id),
+				Before: map[string]string{"locked_at": locked.String}, After: map[string]string{"reason": "lock time over (" + r.loginLock().String() + ")"}})
+		})
+		if err != nil && !errors.Is(err, errUnchangedLogin) {
+			return storeErr("lift an expired login lock", err)
+		}
+		r.log.Info("account unlocked: lock time over", "username", username)
+		return nil
+	}
+	if r.guard.knownAddress(username, addr, now) {
+		return nil // its owner, from where they signed in before
+	}
+	return ErrLocked
+}
+
+// loginFailed counts a wrong password (of an existing account, or of a name that does not
+// exist) and locks it at the limit.
 func (r *Register) loginFailed(ctx context.Context, username, addr string) error {
 	var id int64
 	var n int
@@ -188,13 +310,17 @@ func (r *Register) loginFailed(ctx context.Context, username, addr string) error
 		return tx.QueryRowContext(ctx, `UPDATE people SET failed_logins = failed_logins + 1 WHERE username = ? RETURNING id, failed_logins`, username).Scan(&id, &n)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil // no such account: the address bucket is what limits guessing names
+		// No such account: it locks like one, so the answers do not tell names apart.
+		if r.guard.nobodyFailed(username, r.now()) {
+			r.log.Warn("login to a nonexistent account locked after repeated attempts", "username", clipTo(username, 64), "remote", addr)
+		}
+		return nil
 	}
 	if err != nil || n < MaxLoginFailures {
 		return err
 	}
 	err = r.st.Change(ctx, func(tx *store.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE people SET locked_at = ? WHERE id = ? AND locked_at IS NULL`, store.Now(), id)
+		res, err := tx.ExecContext(ctx, `UPDATE people SET locked_at = ? WHERE id = ? AND locked_at IS NULL`, store.FormatTime(r.now()), id)
 		if err != nil {
 			return err
 		}
@@ -205,7 +331,7 @@ func (r *Register) loginFailed(ctx context.Context, username, addr string) error
 			return err
 		}
 		return tx.Audit(store.Entry{Actor: "system", Action: "person.lock", Subject: fmt.Sprintf("person:%d", id),
-			After: map[string]any{"username": username, "failed_logins": n, "remote": addr}})
+			After: map[string]any{"username": username, "failed_logins": n, "remote": addr, "until": store.FormatTime(r.now().Add(r.loginLock()))}})
 	})
 	if errors.Is(err, errUnchangedLogin) {
 		return nil

@@ -45,6 +45,7 @@ type Register struct {
 	guard    *loginGuard // login limits (login.go)
 	pool     *auth.Pool  // password checks of logins: bounded memory
 	onLocked func(username string)
+	lockFor  time.Duration // SetLoginLock; 0: LockFor
 }
 
 // SetZone sets the site's time zone ([site] time_zone), in which due times and deadlines typed
