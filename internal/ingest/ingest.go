@@ -177,7 +177,7 @@ type Ingest struct {
 type item struct {
 	msg     paho.Message
 	env     wire.Envelope
-	refused string // not_bound: already counted and reported; only its seq is recorded
+	refused string // not_bound or rebound: already counted (and reported); only its seq is recorded
 }
 
 type gap struct {
@@ -464,10 +464,24 @@ func (in *Ingest) check(ctx context.Context, m paho.Message) (item, bool) {
 		if bad.kind == "" { // ctx ended: leave it unacknowledged, the broker redelivers it
 			return item{}, false
 		}
+		if in.servedThen(ctx, &env, bad) {
+			return in.late(m, env, fmt.Sprintf("%s observation for %s %q made at %s, when %s still served it; it is bound to %q now", env.Kind, bad.kind, bad.code, env.At, env.Agent, owner))
+		}
 		return in.refuse(m, env, Refusal{PlaceKind: bad.kind, Place: bad.code, Owner: owner},
 			fmt.Sprintf("%s observation for %s %q, which is bound to %q", env.Kind, bad.kind, bad.code, owner))
 	}
 	return item{msg: m, env: env}, true
+}
+
+// late handles an authentic envelope about a place its agent served when it made it, arriving
+// after the place was rebound to another: refused like not_bound — its content is not applied,
+// since the place's record now comes from its new agent, and only its seq is recorded — but
+// counted as `rebound` and raised to nobody: it is the old agent's outbox catching up, not an
+// attack.
+func (in *Ingest) late(m paho.Message, env wire.Envelope, detail string) (item, bool) {
+	in.drops.log("rebound", env.Agent, m.Topic(), detail)
+	in.m.dropped.WithLabelValues("rebound").Inc()
+	return item{msg: m, env: env, refused: "rebound"}, true
 }
 
 // refuse handles an authentic envelope that speaks for what is not its agent's: counted and

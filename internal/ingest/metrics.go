@@ -14,7 +14,7 @@ import (
 // created at zero so a dashboard shows them before the first drop.
 var dropReasons = []string{
 	"oversized", "malformed", "version", "schema", "unknown_kind", "bad_mac", "topic", "agent_mismatch",
-	"unknown_agent", "revoked", "not_bound", "seq_ahead", "duplicate", "seq_reused", "id_reused",
+	"unknown_agent", "revoked", "not_bound", "rebound", "seq_ahead", "duplicate", "seq_reused", "id_reused",
 }
 
 type metrics struct {

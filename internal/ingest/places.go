@@ -12,6 +12,9 @@ import (
 // satisfies it. kind is "cabinet" or "desk"; found is false for a place that is not registered.
 type Places interface {
 	PlaceAgent(ctx context.Context, kind, code string) (agent string, found bool, err error)
+	// ServedAt says whether agent served the place at the instant at under a binding that has
+	// ended since (the place was rebound to another agent).
+	ServedAt(ctx context.Context, kind, code, agent string, at time.Time) (bool, error)
 }
 
 // Refusal is an observation refused because its agent spoke for a place not bound to it
@@ -144,6 +147,29 @@ func (in *Ingest) bound(ctx context.Context, env *wire.Envelope, b wire.Body) (b
 		}
 	}
 	return subject{}, "", true
+}
+
+// servedThen reports whether the envelope was made (its time, env.At) while its agent still
+// served the place — before a rebinding the register recorded. Such an envelope is a late resend
+// from the agent's outbox (it was offline, or the resync after the rebinding asked for it), not
+// a forgery. The time is the agent's own claim: the agent that served the place could backdate
+// a forgery to pass for one, but what it gains is only that no alert is raised — the envelope
+// is refused all the same, counted and logged. A lookup that fails counts as not served (the
+// alert is raised: the safe side).
+func (in *Ingest) servedThen(ctx context.Context, env *wire.Envelope, s subject) bool {
+	if in.cfg.Places == nil {
+		return false
+	}
+	at, err := time.Parse(time.RFC3339Nano, env.At)
+	if err != nil {
+		return false
+	}
+	ok, err := in.cfg.Places.ServedAt(ctx, s.kind, s.code, env.Agent, at)
+	if err != nil {
+		in.log.Error("ingest: past bindings lookup failed; treating the observation as a forgery", "place", s.kind+":"+s.code, "agent", env.Agent, "err", err)
+		return false
+	}
+	return ok
 }
 
 // InvalidatePlaces forgets every cached binding, so a rebinding takes effect on the next envelope.

@@ -271,8 +271,8 @@ func (r *Register) BindPlace(ctx context.Context, a Actor, kind, code, agent str
 	}
 	return storeErr("rebind "+kind, r.st.Change(ctx, func(tx *store.Tx) error {
 		var id int64
-		var old string
-		err := tx.QueryRowContext(ctx, `SELECT id, coalesce(agent_id, '') FROM `+table+` WHERE code = ?`, code).Scan(&id, &old)
+		var old, since string
+		err := tx.QueryRowContext(ctx, `SELECT id, coalesce(agent_id, ''), coalesce(agent_since, '') FROM `+table+` WHERE code = ?`, code).Scan(&id, &old, &since)
 		if errors.Is(err, sql.ErrNoRows) {
 			return refuse(CodeNotFound, placeZHName(kind)+" %q 未登记", kind+" %q is not registered", code)
 		} else if err != nil {
@@ -297,7 +297,11 @@ func (r *Register) BindPlace(ctx context.Context, a Actor, kind, code, agent str
 		if agent != "" {
 			bound = agent
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET agent_id = ? WHERE id = ?`, bound, id); err != nil {
+		now := store.FormatTime(r.now())
+		if err := endBinding(ctx, tx, kind, code, old, since, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET agent_id = ?, agent_since = ? WHERE id = ?`, bound, now, id); err != nil {
 			return err
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: kind + ".bind", Subject: fmt.Sprintf("%s:%d", kind, id),
