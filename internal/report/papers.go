@@ -51,6 +51,7 @@ func Receipt(s register.Session, z sitetime.Zone) Table {
 	if s.Purpose == register.PurposeReturn {
 		giver, receiver = receiver, giver
 	}
+	giver, receiver = transitParties(s, giver, receiver)
 	t.Fields = []Field{
 		{"交接编号", fmt.Sprint(s.ID)}, {"用途", register.PurposeText(s.Purpose).ZH},
 		{"交付人", giver}, {"接收人", receiver},
@@ -73,6 +74,7 @@ func Receipt(s register.Session, z sitetime.Zone) Table {
 	if s.TargetUnit != "" {
 		t.Fields = append(t.Fields, Field{"接收单位", s.TargetUnit})
 	}
+	transitFields(&t, s, z)
 	if s.State != "closed" {
 		t.Fields = append(t.Fields, Field{"状态", map[string]string{"open": "进行中（未生效）", "abandoned": "已放弃（未生效）"}[s.State]})
 	}
@@ -89,6 +91,9 @@ func Receipt(s register.Session, z sitetime.Zone) Table {
 	}
 	// What was confirmed and who signs depends on the move: a scan-in has no counterpart, and
 	// the bureau's courier carries no badge of ours — the second custodian signed in the system.
+	if transitNotes(&t, s) {
+		return t
+	}
 	switch s.Purpose {
 	case register.PurposeStore:
 		t.Notes = []string{fmt.Sprintf("共 %d 份。以上复制件经机要员在工作台逐份扫描入柜，已在系统中登记。", s.Count)}
