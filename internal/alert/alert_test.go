@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/audit"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/store"
 )
 
@@ -344,7 +345,7 @@ func TestOfflineAgentInhibitsItsCabinetsAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The nightly deadline passes with no report from C-03 and C-04.
-	missed := reconcile.Missed([]reconcile.Expectation{{Cabinet: "C-03", Agent: "agent-b"}, {Cabinet: "C-04", Agent: "agent-b"}}, night, night.Add(time.Hour), night.Add(time.Hour), r.chk.Offline())
+	missed := reconcile.Missed([]reconcile.Expectation{{Cabinet: "C-03", Agent: "agent-b"}, {Cabinet: "C-04", Agent: "agent-b"}}, night, night.Add(time.Hour), night.Add(time.Hour), r.chk.Offline(), sitetime.Default())
 	if err := r.book.Apply(ctx, Evaluation{Findings: missed}); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	_ "time/tzdata" // Asia/Shanghai wherever the tests run
 
 	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/sitetime"
 )
 
 var update = flag.Bool("update", false, "rewrite testcases/*/expected.json from the current output")
@@ -142,7 +143,7 @@ func run(t *testing.T, sc scenario) outcome {
 		}
 		hours := Hours{Location: loc, Start: clock(t, s.WorkFrom), End: clock(t, s.WorkTo)}
 		out.Site = append(out.Site, OverdueLoans(items, s.Now)...)
-		out.Site = append(out.Site, Missed(s.Cabinets, s.Start, s.Deadline, s.Now, offline)...)
+		out.Site = append(out.Site, Missed(s.Cabinets, s.Start, s.Deadline, s.Now, offline, sitetime.Default())...)
 		out.Site = append(out.Site, Doors(s.Doors, hours, time.Minute, s.Now)...)
 		out.Site = append(out.Site, Offline(s.Agents, 2*time.Minute, s.Now)...)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/sitetime"
 )
 
 // The checks below are not about one inventory round but about the site at a moment: loans past
@@ -55,8 +56,9 @@ type Expectation struct {
 }
 
 // Missed returns inventory_missed for each cabinet with no complete round between the scheduled
-// start and the deadline, once the deadline has passed.
-func Missed(cabs []Expectation, start, deadline, now time.Time, offline map[string]bool) []Finding {
+// start and the deadline, once the deadline has passed. The text names the deadline in the
+// site's zone z.
+func Missed(cabs []Expectation, start, deadline, now time.Time, offline map[string]bool, z sitetime.Zone) []Finding {
 	if now.Before(deadline) {
 		return nil
 	}
@@ -70,7 +72,10 @@ func Missed(cabs []Expectation, start, deadline, now time.Time, offline map[stri
 		if offline[c.Agent] {
 			f.Evidence.Reason = "agent_offline"
 		}
-		f.Text = custody.Text{ZH: fmt.Sprintf("柜 %s 在 %s 前没有完成清点", c.Cabinet, deadline.Format("2006-01-02 15:04 MST")), EN: fmt.Sprintf("cabinet %s sent no complete inventory by %s", c.Cabinet, deadline.Format("2006-01-02 15:04 MST"))}
+		// Named as the rest of the app names the zone — 北京时间, not the abbreviation "CST",
+		// which also means US Central time.
+		at := z.Format(deadline, "2006-01-02 15:04")
+		f.Text = custody.Text{ZH: fmt.Sprintf("柜 %s 在 %s（%s）前没有完成清点", c.Cabinet, at, z.LabelAt("zh-CN", deadline)), EN: fmt.Sprintf("cabinet %s sent no complete inventory by %s %s", c.Cabinet, at, z.LabelAt("en", deadline))}
 		out = append(out, f)
 	}
 	sortFindings(out)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/store"
 )
 
@@ -322,7 +323,7 @@ func (s *Scheduler) Close(ctx context.Context, n *Night) ([]UnitSummary, error) 
 	for _, c := range n.cabinets {
 		exp = append(exp, reconcile.Expectation{Cabinet: c.code, Agent: c.agent, Reported: s.chk.LastComplete(c.code)})
 	}
-	missed := reconcile.Missed(exp, n.Start, n.Deadline, now, s.chk.Offline())
+	missed := reconcile.Missed(exp, n.Start, n.Deadline, now, s.chk.Offline(), sitetime.Of(s.loc))
 	if err := s.book.Apply(ctx, alert.Evaluation{Findings: missed, Scope: &alert.Scope{Kinds: []reconcile.Kind{reconcile.InventoryMissed}}}); err != nil {
 		return nil, err
 	}

@@ -91,7 +91,11 @@ func (z Zone) FormatStored(s, layout string) string {
 
 // Label names the zone for people, where a time could be misread: 北京时间 / Beijing time for
 // Asia/Shanghai (and its aliases), otherwise the IANA name with its offset.
-func (z Zone) Label(lang string) string {
+func (z Zone) Label(lang string) string { return z.LabelAt(lang, time.Now()) }
+
+// LabelAt is Label with the offset in force at t, for a text about that moment (a deadline
+// named in a finding) that must read the same whenever it is rebuilt.
+func (z Zone) LabelAt(lang string, t time.Time) string {
 	switch z.Name() {
 	case "Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "PRC":
 		if strings.HasPrefix(lang, "en") {
@@ -99,7 +103,7 @@ func (z Zone) Label(lang string) string {
 		}
 		return "北京时间"
 	}
-	_, off := time.Now().In(z.Location()).Zone()
+	_, off := t.In(z.Location()).Zone()
 	sign := "+"
 	if off < 0 {
 		sign, off = "-", -off

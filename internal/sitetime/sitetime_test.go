@@ -45,3 +45,21 @@ func TestLoad(t *testing.T) {
 		t.Fatal(s)
 	}
 }
+
+// LabelAt gives the offset in force at the moment named, summer or winter.
+func TestLabelAt(t *testing.T) {
+	z, err := Load("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	winter, summer := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC)
+	if got := z.LabelAt("en", winter); got != "Europe/Berlin (UTC+01:00)" {
+		t.Errorf("winter: got %q", got)
+	}
+	if got := z.LabelAt("en", summer); got != "Europe/Berlin (UTC+02:00)" {
+		t.Errorf("summer: got %q", got)
+	}
+	if got := Default().LabelAt("zh-CN", summer); got != "北京时间" {
+		t.Errorf("Shanghai: got %q, want 北京时间", got)
+	}
+}

@@ -39,7 +39,8 @@ var severityZH = map[string]string{"info": "提示", "warning": "警告", "major
 
 // Text is the notice as one short message in Chinese with the English below, the same in every
 // channel; the time is in the site's zone (nil: Asia/Shanghai, as the people reading it live by,
-// never the server's own zone); the English line gives UTC with its Z.
+// never the server's own zone), in both lines, named as the console names it (北京时间 /
+// Beijing time): a notice is read on a phone, away from the console's footer that says so.
 func Text(n Notice, loc *time.Location) string {
 	z := sitetime.Default()
 	if loc != nil {
@@ -57,7 +58,8 @@ func Text(n Notice, loc *time.Location) string {
 	if n.Place != "" {
 		fmt.Fprintf(&b, "位置 %s，", n.Place)
 	}
-	fmt.Fprintf(&b, "时间 %s。请登录控制台查看：%s\n", z.Format(n.At, "2006-01-02 15:04:05"), n.Link)
+	at := z.Format(n.At, "2006-01-02 15:04:05")
+	fmt.Fprintf(&b, "时间 %s（%s）。请登录控制台查看：%s\n", at, z.LabelAt("zh-CN", n.At), n.Link)
 	fmt.Fprintf(&b, "Custody alert %s, severity %s", n.Ref, n.Severity)
 	if n.State == "resolved" {
 		b.WriteString(", resolved")
@@ -65,7 +67,7 @@ func Text(n Notice, loc *time.Location) string {
 	if n.Place != "" {
 		fmt.Fprintf(&b, ", at %s", n.Place)
 	}
-	fmt.Fprintf(&b, ", %s. Details in the console only: %s", n.At.UTC().Format(time.RFC3339), n.Link)
+	fmt.Fprintf(&b, ", %s %s. Details in the console only: %s", at, z.LabelAt("en", n.At), n.Link)
 	return b.String()
 }
 

@@ -40,8 +40,8 @@ func robot(t *testing.T, answer string) (*httptest.Server, func() []hit) {
 	return srv, func() []hit { mu.Lock(); defer mu.Unlock(); return append([]hit(nil), hits...) }
 }
 
-const wantText = "【涉密载体告警】编号 AL-7K3M9QX2PA，级别 紧急，位置 C-01，时间 2026-11-26 02:02:00。请登录控制台查看：https://console.unit.test/alerts/AL-7K3M9QX2PA\n" +
-	"Custody alert AL-7K3M9QX2PA, severity critical, at C-01, 2026-11-25T18:02:00Z. Details in the console only: https://console.unit.test/alerts/AL-7K3M9QX2PA"
+const wantText = "【涉密载体告警】编号 AL-7K3M9QX2PA，级别 紧急，位置 C-01，时间 2026-11-26 02:02:00（北京时间）。请登录控制台查看：https://console.unit.test/alerts/AL-7K3M9QX2PA\n" +
+	"Custody alert AL-7K3M9QX2PA, severity critical, at C-01, 2026-11-26 02:02:00 Beijing time. Details in the console only: https://console.unit.test/alerts/AL-7K3M9QX2PA"
 
 func TestWebhookBodies(t *testing.T) {
 	shanghai, _ := time.LoadLocation("Asia/Shanghai")
@@ -131,4 +131,23 @@ func hexOf(b []byte) []byte {
 		out = append(out, digits[c>>4], digits[c&15])
 	}
 	return out
+}
+
+// TestTextNamesTheSiteZone: both lines of a notice give the time in the site's zone and name the
+// zone as the console does — never UTC, never the server's zone, never an abbreviation.
+func TestTextNamesTheSiteZone(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	for _, tc := range []struct {
+		loc    *time.Location
+		zh, en string
+	}{
+		{nil, "时间 2026-11-26 02:02:00（北京时间）", "at C-01, 2026-11-26 02:02:00 Beijing time."},
+		{berlin, "时间 2026-11-25 19:02:00（Europe/Berlin (UTC+01:00)）", "at C-01, 2026-11-25 19:02:00 Europe/Berlin (UTC+01:00)."},
+	} {
+		got := Text(sample, tc.loc)
+		zh, en, _ := strings.Cut(got, "\n")
+		if !strings.Contains(zh, tc.zh) || !strings.Contains(en, tc.en) || strings.Contains(got, "18:02") || strings.Contains(got, "CST") {
+			t.Errorf("Text in %v:\n%s\nwant %q and %q, and no UTC time", tc.loc, got, tc.zh, tc.en)
+		}
+	}
 }
