@@ -66,6 +66,9 @@ func (c *Console) routes() {
 	c.handle("POST /transits/{id}/receipt", deskRoles, c.transitReceipt)
 	c.handle("GET /receive", deskRoles, c.receivePage)
 	c.handle("POST /receive", deskRoles, c.receive)
+	c.handle("GET /import", deskRoles, c.importPage)
+	c.handle("GET /import/template", deskRoles, c.importTemplate)
+	c.handle("POST /import", deskRoles, c.importLedger)
 
 	c.handle("GET /register", siteRoles, c.registerPage)
 	c.handle("GET /register/{kind}/download", siteRoles, c.registerDownload)
