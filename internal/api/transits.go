@@ -62,6 +62,18 @@ func (s *Server) transitRoutes() []route {
 			}
 			return s.reg.Transit(ctx, a, id)
 		}},
+		// Whoever reads the item reads where it went: no title is in a transit.
+		{method: "GET", path: "/api/v1/items/{id}/transit", roles: readers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			id, err := pathID(r)
+			if err != nil {
+				return nil, err
+			}
+			t, err := s.reg.ItemTransit(ctx, a, id)
+			if err == nil && t == nil {
+				err = &register.Error{Code: register.CodeNotFound, Text: custody.Text{ZH: fmt.Sprintf("文件份 %d 没有机要交通或移交记录", id), EN: fmt.Sprintf("item %d has no transit", id)}}
+			}
+			return t, err
+		}},
 		{method: "POST", path: "/api/v1/transits/{id}/receipt", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)
 			if err != nil {

@@ -303,7 +303,20 @@ func init() {
 				if err := c.call(ctx, "GET", "/api/v1/items/"+url.PathEscape(args[0]), nil, &it); err != nil {
 					return err
 				}
-				return c.output(it, func(w io.Writer) { c.itemTable(w, []register.Item{it}) })
+				var tr *register.Transit
+				if it.State == custody.InTransit || it.State == custody.TransferredOut {
+					// Where it went and on whose receipt (机要交通、移交); an older transfer may have none.
+					var t register.Transit
+					if err := c.call(ctx, "GET", "/api/v1/items/"+url.PathEscape(args[0])+"/transit", nil, &t); err == nil {
+						tr = &t
+					}
+				}
+				return c.output(it, func(w io.Writer) {
+					c.itemTable(w, []register.Item{it})
+					if tr != nil {
+						c.transitTable(w, *tr)
+					}
+				})
 			}},
 		command{name: "item store", args: "ID...", help: "store registered items in a cabinet (all or nothing)",
 			flags: func(fs *flag.FlagSet) { fs.StringVar(&cabinet, "cabinet", "", "cabinet code") },

@@ -49,6 +49,7 @@ func TestTransitCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	tokens["admin"], _, _ = reg.Login(ctx, "admin", "admin-password-1", time.Hour)
 	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
 	defer srv.Close()
 	as := func(user string, args ...string) (int, string, string) {
@@ -120,6 +121,10 @@ func TestTransitCommands(t *testing.T) {
 		t.Errorf("transit receipt: got\n%s\nwant received and the copy transferred out", out)
 	}
 
+	out = ok("admin", "item", "show", "1")
+	if !strings.Contains(out, "已移交") || !strings.Contains(out, "JY-2026-0042") || !strings.Contains(out, "国资回〔2026〕12号") {
+		t.Errorf("item show: got\n%s\nwant the copy transferred out with its envelope and receipt", out)
+	}
 	out = ok("wang.fang", "handover", "open", "--desk", "D-01", "--purpose", "上交", "--destination", "市委机要局", "--receiver", "吴收", "--receipt", "机要回-7")
 	s = regexp.MustCompile(`交接 (\d+)`).FindStringSubmatch(out)[1]
 	if code, _, errOut := as("wang.fang", "handover", "scan", s, "1"); code != ExitConflict || !strings.Contains(errOut, "已移交") {
