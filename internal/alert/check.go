@@ -57,6 +57,7 @@ type Checker struct {
 	losses    Losses                            // open loss cases; nil: no reported_lost check
 	terms     Terms                             // terms ending soon; nil: no term_expiring check
 	transits  Transits                          // copies in transit past their expected arrival; nil: no transit_overdue check
+	checks    ChecksDue                         // units whose periodic check is due; nil: no check_due check
 	// history is each tag's read record in its cabinet's complete rounds (issue 22: the chance a
 	// present tag went unread is that tag's, not the typical one's); histRound is the round last
 	// added per cabinet, so a report reconciled again (a recheck, a restart) is not counted twice.
@@ -84,6 +85,14 @@ func (c *Checker) SetLosses(f Losses) { c.losses = f }
 // Transits returns the copies dispatched by courier that are past their expected arrival with no
 // receipt recorded.
 type Transits func(ctx context.Context) ([]reconcile.Transit, error)
+
+// ChecksDue lists the units whose periodic check (清查) is due; the daemon adapts
+// register.ChecksDue to it.
+type ChecksDue func(ctx context.Context) ([]reconcile.UnitCheck, error)
+
+// SetChecks makes the site check remind of periodic checks due (check_due), cleared when the
+// unit opens one. Call it before the checker runs.
+func (c *Checker) SetChecks(f ChecksDue) { c.checks = f }
 
 // SetTransits makes the site check raise transit_overdue, and clear it when the receipt is
 // recorded. Call it before the checker runs.
@@ -449,6 +458,14 @@ func (c *Checker) Site(ctx context.Context, hours reconcile.Hours, doorLimit, of
 		}
 		fs = append(fs, reconcile.OverdueTransits(ts, now)...)
 		kinds = append(kinds, reconcile.TransitOverdue)
+	}
+	if c.checks != nil {
+		due, err := c.checks(ctx)
+		if err != nil {
+			return fmt.Errorf("periodic checks due: %w", err)
+		}
+		fs = append(fs, reconcile.ChecksDue(due, now)...)
+		kinds = append(kinds, reconcile.CheckDue)
 	}
 	if c.terms != nil {
 		ts, today, within, err := c.terms(ctx)

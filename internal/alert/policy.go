@@ -95,6 +95,8 @@ func SeverityOf(kind reconcile.Kind, level custody.Level, confirmedLoss, ours bo
 		s = Major // the handover to the bureau and the cabinet disagree; top-secret: critical
 	case reconcile.TermExpiring:
 		return Info // a reminder: a decision is due, nothing is wrong yet
+	case reconcile.CheckDue:
+		return Warning // a rule of the office not (yet) followed; no copy is known to be wrong
 	case reconcile.TransitOverdue:
 		s = Major // copies between here and another unit that nobody has signed for; top-secret: critical
 	case reconcile.UnrecordedReturn:
@@ -211,5 +213,6 @@ func leadersAtOnce(a Alert) bool {
 func secrecyOffice(a Alert) bool {
 	return a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen || a.Kind == reconcile.NotBound || a.Kind == reconcile.ReportedLost ||
 		a.Kind == reconcile.AccountLocked ||
-		a.Kind == reconcile.TermExpiring // the security administrator hears of terms ending
+		a.Kind == reconcile.TermExpiring || // the security administrator hears of terms ending
+		a.Kind == reconcile.CheckDue // and of units late with their periodic check
 }

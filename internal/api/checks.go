@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/report"
 )
@@ -109,4 +111,20 @@ func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="check-%d.pdf"`, id))
 	w.Write(pdf)
 	s.log.Info("report served", "actor", actorFrom(r.Context()).Username, "report", fmt.Sprintf("check-%d", id))
+}
+
+// ChecksDue adapts the register's units whose periodic check is due to what the alert checker
+// reads (check_due in the site check).
+func ChecksDue(reg *register.Register) alert.ChecksDue {
+	return func(ctx context.Context) ([]reconcile.UnitCheck, error) {
+		ds, err := reg.ChecksDue(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]reconcile.UnitCheck, len(ds))
+		for i, d := range ds {
+			out[i] = reconcile.UnitCheck{Unit: d.Unit, Period: d.Period, Missed: d.Missed, Ends: d.Ends, Overdue: d.Overdue}
+		}
+		return out, nil
+	}
 }

@@ -6,12 +6,15 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/epc"
+	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
@@ -252,4 +255,41 @@ func pdfToText(t *testing.T, pdf []byte) string {
 		t.Fatalf("pdftotext (poppler-utils): %v", err)
 	}
 	return string(out)
+}
+
+// A unit that kept copies through a whole period without opening a check is reminded by the site
+// check (check_due, warning, to the custodian and the security administrator); opening the
+// check ends the reminder.
+func TestCheckDueReminder(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.must("wang.fang", "POST", "/api/v1/cabinets", `{"code":"C-01","name":"一号柜","room":"R301","unit":"BGS"}`, 201)
+	e.must("wang.fang", "POST", "/api/v1/documents/receive", `{"document":`+goodDoc+`,"cabinet":"C-01","from":"市委机要局"}`, 201)
+	// Seven months on, the quarter before ended without a check.
+	later := time.Now().AddDate(0, 7, 0)
+	e.api.reg.SetClock(func() time.Time { return later })
+	book := alert.NewBook(e.api.st, slog.New(slog.DiscardHandler), nil)
+	chk := alert.NewChecker(e.api.st, book, nil, reconcile.Policy{}, "", slog.New(slog.DiscardHandler))
+	chk.SetChecks(ChecksDue(e.api.reg))
+	site := func() {
+		t.Helper()
+		if err := chk.Site(ctx, reconcile.Hours{Location: time.UTC, Start: 0, End: 24 * time.Hour, Days: []time.Weekday{0, 1, 2, 3, 4, 5, 6}}, time.Hour, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	site()
+	var alerts []alert.Alert
+	e.decode(e.do("wang.fang", "GET", "/api/v1/alerts?kind=check_due", "", nil), 200, &alerts)
+	if len(alerts) != 1 || alerts[0].Subject != "unit/BGS" || alerts[0].Severity != alert.Warning || alerts[0].State != alert.Open {
+		t.Fatalf("check_due: got %+v, want one open warning for unit/BGS", alerts)
+	}
+	if a := alerts[0]; a.Level != "" || a.Cabinet != "" {
+		t.Errorf("check_due is about a unit, not a copy or cabinet: %+v", a)
+	}
+	e.must("wang.fang", "POST", "/api/v1/checks", `{"unit":"BGS"}`, 201)
+	site()
+	e.decode(e.do("wang.fang", "GET", "/api/v1/alerts?kind=check_due", "", nil), 200, &alerts)
+	if len(alerts) != 1 || alerts[0].State != alert.Resolved {
+		t.Errorf("after opening the check: got %+v, want the reminder resolved", alerts)
+	}
 }

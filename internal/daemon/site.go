@@ -144,6 +144,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	chk.SetLosses(api.OpenLosses(reg))
 	chk.SetTerms(api.TermsDue(reg))
 	chk.SetTransits(api.TransitsDue(reg))
+	chk.SetChecks(api.ChecksDue(reg))
 	obs := alert.NewObserver(chk, 0, d.log)
 	s.observer = obs
 	feed := reg.NewDeskFeed(256)

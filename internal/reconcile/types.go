@@ -70,13 +70,17 @@ const (
 	// TransitOverdue is an envelope handed to a courier (机要交通) whose expected arrival passed
 	// with no receipt of the other unit recorded: the copies are somewhere between here and there.
 	TransitOverdue Kind = "transit_overdue"
+	// CheckDue is a unit whose periodic check (清查) was not opened in the period that ended, or
+	// not yet in one that ends within a week: a reminder to its custodian and the security
+	// administrator, cleared when a check opens.
+	CheckDue Kind = "check_due"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag,
 	Overdue, InventoryMissed, InventoryIncomplete, DoorLeftOpen, DoorAfterHours, AgentOffline,
 	Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault, NotBound,
-	ReportedLost, SentSeen, AccountLocked, TermExpiring, TransitOverdue}
+	ReportedLost, SentSeen, AccountLocked, TermExpiring, TransitOverdue, CheckDue}
 
 var kindText = map[Kind]custody.Text{
 	Missing:             {ZH: "缺失", EN: "Missing"},
@@ -102,6 +106,7 @@ var kindText = map[Kind]custody.Text{
 	SentSeen:            {ZH: "已送销文件在柜内被读到", EN: "Item sent for destruction read in a cabinet"},
 	AccountLocked:       {ZH: "账户因连续输错密码被锁定", EN: "Account locked after repeated wrong passwords"},
 	TermExpiring:        {ZH: "保密期限即将届满", EN: "Secrecy term ending"},
+	CheckDue:            {ZH: "定期清查未按时开始", EN: "Periodic check due"},
 	TransitOverdue:      {ZH: "机要交通逾期未签收", EN: "Transit overdue"},
 }
 
