@@ -108,6 +108,9 @@ type Options struct {
 	OnRebind PlacesRebound        // told of a cabinet or desk bound to another agent (ingest's binding cache)
 	Station  register.Station     // sends encode_tag to a desk's agent; nil: tag encoding is unavailable
 	Locks    register.LockControl // sends lock and unlock to a cabinet's agent; nil: remote locking is unavailable
+	// Inventory commands a cabinet's inventory now (a 清查 need not wait for the night); nil:
+	// unavailable.
+	Inventory register.InventoryControl
 	// ReportFont is the TrueType font with Chinese glyphs for PDF reports and receipts ([reports]
 	// font); empty: the report package's default (Debian's fonts-arphic-gbsn00lp).
 	ReportFont string

@@ -64,6 +64,13 @@ func (s *Server) checkRoutes() []route {
 			}
 			return s.reg.ConfirmHolding(ctx, a, id, req)
 		}},
+		{method: "POST", path: "/api/v1/checks/{id}/inventory", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
+			id, err := pathID(r)
+			if err != nil {
+				return nil, err
+			}
+			return s.reg.CheckInventory(ctx, a, id, s.opt.Inventory)
+		}},
 		{method: "POST", path: "/api/v1/checks/{id}/sign", roles: checkSigners, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)
 			if err != nil {

@@ -23,6 +23,7 @@ func (c *Console) checkRoutes() {
 	c.handle("POST /checks", deskRoles, c.openCheck)
 	c.handle("GET /checks/{id}", checkRoles, c.checkPage)
 	c.handle("POST /checks/{id}/scan", deskRoles, c.checkStep("scan"))
+	c.handle("POST /checks/{id}/inventory", deskRoles, c.checkStep("inventory"))
 	c.handle("POST /checks/{id}/confirm", checkRoles, c.checkStep("confirm"))
 	c.handle("POST /checks/{id}/sign", siteRoles, c.checkStep("sign"))
 	c.handle("POST /checks/{id}/close", deskRoles, c.checkStep("close"))
@@ -94,6 +95,8 @@ func (c *Console) checkStep(step string) pageHandler {
 		id := checkID(r)
 		var err error
 		switch step {
+		case "inventory":
+			_, err = c.reg.CheckInventory(r.Context(), p.Actor, id, c.opt.Inventory)
 		case "scan":
 			_, err = c.reg.CheckScan(r.Context(), p.Actor, id, clip(r.PostFormValue("data"), 200))
 		case "confirm":

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/custodyhq/custody/internal/wire"
 )
 
 // The 清查 in the console (issue 14 point 7): the custodian opens the check of BGS from the form;
@@ -100,5 +104,70 @@ func TestCheckInTheConsole(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !bytes.HasPrefix(pdf, []byte("%PDF")) {
 		t.Errorf("record: got %d %q", resp.StatusCode, pdf[:min(len(pdf), 8)])
+	}
+}
+
+// The check's "inventory now" goes to the cabinet's agent over MQTT as a signed command, and the
+// agent's report that comes back through ingest is what the check judges by: all of C-01's
+// copies read but one, which is 未找到.
+func TestCheckInventoryThroughTheAgent(t *testing.T) {
+	t.Parallel()
+	s := startSite(t)
+	cmds := make(chan []byte, 16)
+	if tok := s.agent.Subscribe(wire.Topics{}.Cmd("room-301"), 1, func(_ mqtt.Client, m mqtt.Message) { cmds <- m.Payload() }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	var ch struct{ ID int64 }
+	s.api("wang.fang", "POST", "/api/v1/checks", `{"unit":"BGS"}`, 201, &ch)
+	s.api("li.ming", "POST", fmt.Sprintf("/api/v1/checks/%d/inventory", ch.ID), "", 403, nil)
+	var sent []struct {
+		Cabinet string
+		Sent    bool
+	}
+	s.api("wang.fang", "POST", fmt.Sprintf("/api/v1/checks/%d/inventory", ch.ID), "", 200, &sent)
+	if len(sent) != 1 || sent[0].Cabinet != "C-01" || !sent[0].Sent {
+		t.Fatalf("inventory commands: got %+v, want C-01 sent", sent)
+	}
+	// Other commands (a resync after the agent's login) may come first.
+	timeout := time.After(10 * time.Second)
+	for got := false; !got; {
+		select {
+		case p := <-cmds:
+			env, err := wire.Parse(p, wire.DirCmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if env.Kind != wire.KindInventory {
+				continue
+			}
+			body, err := env.DecodeBody(wire.DirCmd)
+			if cmd, ok := body.(*wire.InventoryCmd); err != nil || !ok || cmd.Cabinet != "C-01" || cmd.Mode != "now" {
+				t.Fatalf("command: got %+v %v, want an inventory of C-01 now", body, err)
+			}
+			if err := env.Verify(wire.DirCmd, s.key); err != nil {
+				t.Errorf("command not signed with the agent's key: %v", err)
+			}
+			got = true
+		case <-timeout:
+			t.Fatal("no inventory command reached the agent")
+		}
+	}
+	s.inventory("r-check", s.epcs[1])
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var c struct {
+			Counts struct {
+				Found    int `json:"found"`
+				NotFound int `json:"not_found"`
+			} `json:"counts"`
+		}
+		s.api("wang.fang", "GET", fmt.Sprintf("/api/v1/checks/%d", ch.ID), "", 200, &c)
+		if c.Counts.Found == 4 && c.Counts.NotFound == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the agent's report: got %+v, want 4 found and 1 not found", c.Counts)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

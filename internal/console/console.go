@@ -63,6 +63,8 @@ type Options struct {
 	Alerts *alert.Book
 	// Locks sends remote lock and unlock commands to cabinets; nil: unavailable.
 	Locks register.LockControl
+	// Inventory commands a cabinet's inventory now, for a 清查; nil: unavailable.
+	Inventory register.InventoryControl
 }
 
 // DefaultFont is Debian's fonts-arphic-gbsn00lp.

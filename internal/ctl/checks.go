@@ -117,6 +117,23 @@ func init() {
 				}
 				return c.output(ch, show(c, ch, false))
 			}},
+		command{name: "check inventory", args: "ID", help: "ask every cabinet of the check's unit for an inventory now (the reports after the opening are what the check judges by)",
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				path, err := checkPath(args, "/inventory")
+				if err != nil {
+					return err
+				}
+				var sent []register.CheckInventoryCommand
+				if err := c.call(ctx, "POST", path, nil, &sent); err != nil {
+					return err
+				}
+				return c.output(sent, func(w io.Writer) {
+					fmt.Fprintln(w, c.say("密码柜\t采集代理\t已下达\t原因", "CABINET\tAGENT\tSENT\tERROR"))
+					for _, s := range sent {
+						fmt.Fprintf(w, "%s\t%s\t%v\t%s\n", s.Cabinet, s.Agent, s.Sent, s.Error)
+					}
+				})
+			}},
 		command{name: "check confirm", args: "ID ITEM", help: "confirm a copy out with a person: the holder as themselves; or the custodian with --badge (the holder's) and the holder's PIN; in transit --note",
 			flags: func(fs *flag.FlagSet) {
 				fs.StringVar(&badge, "badge", "", "the holder's badge code, scanned at the custodian's desk")

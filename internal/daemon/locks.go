@@ -59,3 +59,15 @@ func (l locks) ask(ctx context.Context, agent, cabinet, kind string, body any, d
 	}
 	return r, err
 }
+
+// inventories carries a 清查's "inventory now" over ingest's signed command path.
+type inventories struct{ in *ingest.Ingest }
+
+var _ register.InventoryControl = inventories{}
+
+func (v inventories) CommandInventory(ctx context.Context, agent, cabinet string) error {
+	// The agent's persistent session keeps the command while it is away: it runs the round
+	// when it is back, and the check judges by the report whenever it comes.
+	_, err := v.in.Send(ctx, agent, wire.KindInventory, wire.InventoryCmd{Cabinet: cabinet, Mode: "now", Reason: "periodic_check"})
+	return err
+}
