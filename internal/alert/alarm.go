@@ -9,6 +9,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -290,9 +291,10 @@ func (c *Checker) alarmFinding(cabinet string, k reconcile.Kind, at time.Time) r
 	return f
 }
 
-// local is a time as people of the site read it.
+// local is a time as people of the site read it: in the working hours' zone (the site's), and
+// before those are set, Asia/Shanghai as everywhere else a zone is missing — never UTC.
 func (c *Checker) local(t time.Time) string {
-	loc := time.UTC
+	loc := sitetime.Default().Location()
 	if c.hours != nil && c.hours.Location != nil {
 		loc = c.hours.Location
 	}

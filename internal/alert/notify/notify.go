@@ -1,5 +1,6 @@
 // Package notify delivers alert notices to people and integrations outside custodyd: mail over
-// SMTP and webhooks (generic JSON, and the DingTalk, WeCom and Feishu robot formats).
+// SMTP (github.com/wneessen/go-mail: implicit TLS on 465, STARTTLS, PLAIN or LOGIN; see Mail)
+// and webhooks (generic JSON, and the DingTalk, WeCom and Feishu robot formats).
 //
 // Contract: a Notice can only hold what DESIGN.md §5 rule 11 lets leave the secure network — an
 // opaque alert ref, the severity, the cabinet or room code, the time, the state and a console
