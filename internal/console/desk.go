@@ -165,6 +165,9 @@ func (c *Console) deskClose(w http.ResponseWriter, r *http.Request, p *page) {
 		c.deskBack(w, r, desk, p, err)
 		return
 	}
+	if s.Purpose == register.PurposeReceive {
+		c.raiseTransits(r.Context()) // an envelope back from transit ends its overdue alert
+	}
 	http.Redirect(w, r, "/receipts/"+strconv.FormatInt(s.ID, 10), http.StatusSeeOther)
 }
 

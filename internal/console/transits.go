@@ -1,10 +1,13 @@
 package console
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
 )
 
@@ -54,6 +57,31 @@ func (c *Console) transitReceipt(w http.ResponseWriter, r *http.Request, p *page
 		Receiver: formText(r, "receiver"), Note: formText(r, "note")})
 	if err != nil {
 		c.setFlash(r, p.refusal(err))
+	} else {
+		c.raiseTransits(r.Context())
 	}
 	http.Redirect(w, r, "/transits", http.StatusSeeOther)
+}
+
+// raiseTransits brings the transit_overdue alerts in line with the copies overdue in transit at
+// once, as the API does (api.TransitsDue) after a receipt or an envelope scanned back in;
+// custodyd's site check does it every tick too, so a failure here only delays the alert's end.
+func (c *Console) raiseTransits(ctx context.Context) {
+	cs, err := c.reg.OverdueTransits(ctx)
+	if err != nil {
+		c.log.Error("console: overdue transits", "err", err)
+		return
+	}
+	out := make([]reconcile.Transit, len(cs))
+	for i, o := range cs {
+		number := fmt.Sprintf("%s/%d", o.Item.Document, o.Item.Copy)
+		if o.Item.Reproduction > 0 {
+			number += fmt.Sprintf("-复制件%d", o.Item.Reproduction)
+		}
+		out[i] = reconcile.Transit{Transit: o.Transit, Expected: o.Expected, Item: reconcile.Item{ID: o.Item.ID, Number: number, Level: o.Item.Level,
+			State: custody.InTransit, Cabinet: o.Home}}
+	}
+	if err := c.book.ApplyTransits(ctx, out); err != nil {
+		c.log.Error("console: transit_overdue alerts not brought in line now; the site check will", "err", err)
+	}
 }
