@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/audit"
 )
 
 // Issue 14 point 9: the printed alert list (告警清单) is marked like every paper — the highest
@@ -39,5 +41,19 @@ func TestAlertListIsMarked(t *testing.T) {
 		if n := e.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = ?`, user); n != audited+1 {
 			t.Errorf("alert list as %s: %d refusal records, want %d", user, n, audited+1)
 		}
+	}
+}
+
+// The audit export names documents by number and level: it bears the mark of what the register
+// still holds classified on its first line, and custodyctl audit verify still proves the chain.
+func TestAuditExportIsMarked(t *testing.T) {
+	e, _ := lifecycleEnv(t)
+	code, body := e.body("zhao.lei", "/api/v1/audit")
+	if first, _, _ := strings.Cut(body, "\n"); code != 200 || first != `{"mark":"机密★10年"}` {
+		t.Fatalf("audit export: got %d, first line %q; want the mark 机密★10年", code, first)
+	}
+	res, err := audit.Verify(strings.NewReader(body), audit.VerifyOptions{})
+	if err != nil || res.Mark != "机密★10年" || res.Records < 5 {
+		t.Errorf("verify the marked export: got %+v, %v", res, err)
 	}
 }

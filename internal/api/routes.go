@@ -274,14 +274,26 @@ func (s *Server) revokeAgent(ctx context.Context, a register.Actor, r *http.Requ
 // auditExport streams the chain as JSON lines, the format `custodyctl audit verify` reads.
 func (s *Server) auditExport(w http.ResponseWriter, r *http.Request) {
 	a := actorFrom(r.Context())
+	// The export names documents by number and level: it bears the mark of what the register
+	// still holds classified on its first line (issue 14 point 9), outside the chain.
+	mark, err := s.reg.RegisterMark(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
+	if mark != "" {
+		if _, err := w.Write(audit.MarkLine(mark)); err != nil {
+			return
+		}
+	}
 	var batch []audit.Record
 	flush := func() error {
 		err := audit.WriteJSONL(w, batch)
 		batch = batch[:0]
 		return err
 	}
-	err := s.st.AuditRecords(r.Context(), 1, func(rec audit.Record) error {
+	err = s.st.AuditRecords(r.Context(), 1, func(rec audit.Record) error {
 		batch = append(batch, rec)
 		if len(batch) == 1024 {
 			return flush()

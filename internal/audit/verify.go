@@ -29,6 +29,23 @@ type Result struct {
 	Records int
 	Head    string // hash of the last record, Genesis for an empty chain
 	LastSeq int64
+	Mark    string // the export's secrecy mark (MarkLine), "" if it bears none
+}
+
+// An export names documents by number and level, so it is a carrier like a paper and bears the
+// mark of the most secret thing in the register (机密★10年, issue 14 point 9) on its first line,
+// as a CSV export does: {"mark":"机密★10年"}. The mark is outside the chain — it says how the file
+// is kept, not what happened — so Verify reads it and checks the records after it.
+type markLine struct {
+	Mark string `json:"mark"`
+}
+
+var markPrefix = []byte(`{"mark":`)
+
+// MarkLine is the first line of an export bearing mark.
+func MarkLine(mark string) []byte {
+	b, _ := json.Marshal(markLine{mark})
+	return append(b, '\n')
 }
 
 // VerifyOptions tune Verify.
@@ -80,6 +97,16 @@ func Verify(r io.Reader, opt VerifyOptions) (Result, error) {
 		if len(lines) == 0 {
 			break
 		}
+		if index == 0 && res.Records == 0 && bytes.HasPrefix(lines[0], markPrefix) {
+			var m markLine
+			if err := json.Unmarshal(lines[0], &m); err != nil || m.Mark == "" {
+				return res, &Break{Index: 1, Kind: "malformed", Detail: "not a valid mark line", ZH: "密级标志行格式损坏"}
+			}
+			res.Mark, index, lines = m.Mark, 1, lines[1:] // Index stays the line number
+			if len(lines) == 0 {
+				continue
+			}
+		}
 		if cap(out) < len(lines) {
 			out = make([]checked, len(lines))
 		}
@@ -100,7 +127,7 @@ func Verify(r io.Reader, opt VerifyOptions) (Result, error) {
 				return res, &Break{Index: index, Seq: p.seq, Kind: "deleted", Detail: fmt.Sprintf("records %d to %d are missing before it", want, p.seq-1), ZH: fmt.Sprintf("其前缺少第 %d 至 %d 条记录", want, p.seq-1)}
 			case !linked && p.seq < want:
 				return res, &Break{Index: index, Seq: p.seq, Kind: "reordered", Detail: fmt.Sprintf("seq %d comes after seq %d", p.seq, res.LastSeq), ZH: fmt.Sprintf("序号 %d 出现在序号 %d 之后", p.seq, res.LastSeq)}
-			case !linked && index == 1:
+			case !linked && res.Records == 0:
 				return res, &Break{Index: index, Seq: p.seq, Kind: "inserted", Detail: "the first record does not start the chain", ZH: "第一条记录不是链的起点"}
 			case !linked && i+1 < len(out) && out[i+1].err == nil && bytes.Equal(out[i+1].prev, p.hash):
 				// It has the expected seq and its successor follows from it, so it belongs here:

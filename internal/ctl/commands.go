@@ -468,6 +468,9 @@ func init() {
 				}
 				return c.output(res, func(w io.Writer) {
 					fmt.Fprintf(w, c.say("审计链完整：%d 条记录，链头 %s\n", "audit chain intact: %d records, head %s\n"), res.Records, res.Head)
+					if res.Mark != "" {
+						fmt.Fprintf(w, c.say("导出文件密级标志：%s（按此密级保管）\n", "the export's mark: %s (keep it at this level)\n"), res.Mark)
+					}
 				})
 			}},
 		command{name: "backup", args: "", help: "take an online backup of the register into -o FILE (custodyd can start from it)",
