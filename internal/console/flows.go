@@ -50,11 +50,14 @@ func (c *Console) receive(w http.ResponseWriter, r *http.Request, p *page) {
 		},
 		Cabinet: clip(r.PostFormValue("cabinet"), 100), From: clip(r.PostFormValue("from"), 200),
 	}
-	if _, _, err := c.reg.Receive(r.Context(), p.Actor, req); err != nil {
+	res, err := c.reg.ReceiveBatch(r.Context(), p.Actor, req)
+	if err != nil {
 		c.setFlash(r, p.refusal(err))
 		http.Redirect(w, r, "/receive", http.StatusSeeOther)
 		return
 	}
+	// Receiving ends with the label and tag step for exactly these copies (issue 14 point 1).
+	c.setFlash(r, noteFlash+p.Tf("receive.next", res.Batch, len(res.Items), res.Next.Labels))
 	http.Redirect(w, r, "/register?q="+url.QueryEscape(req.Document.Number), http.StatusSeeOther)
 }
 

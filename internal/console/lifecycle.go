@@ -198,14 +198,22 @@ func (c *Console) backToTerms(w http.ResponseWriter, r *http.Request, p *page) {
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
-// okFlash marks a kept message that is a catalogue key of a success, not a refusal's text.
-const okFlash = "\x00ok:"
+// okFlash marks a kept message that is a catalogue key of a success, not a refusal's text;
+// noteFlash one that is a success's text, already in the person's language.
+const (
+	okFlash   = "\x00ok:"
+	noteFlash = "\x00note:"
+)
 
 // flashInto shows the session's kept message: a success as a notice, anything else as a refusal.
 func (c *Console) flashInto(r *http.Request, p *page) {
 	msg := c.takeFlash(r)
 	if key, ok := strings.CutPrefix(msg, okFlash); ok {
 		p.Flash = key
+		return
+	}
+	if text, ok := strings.CutPrefix(msg, noteFlash); ok {
+		p.Notice = text
 		return
 	}
 	p.Err = msg

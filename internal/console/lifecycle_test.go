@@ -30,6 +30,18 @@ func TestLifecycleInTheConsole(t *testing.T) {
 	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"京办〔2025〕3号","title":"关于会议安排的通知","issuing_unit":"BGS","level":"秘密","issued_on":"`+issued+`","secrecy_term":"1年","copies":1},"cabinet":"C-01","from":"市委机要局"}`, 201, &recv)
 	soon := recv.Items[0].ID
 
+	// 收文 from the form ends with the label and tag step for exactly the copies received.
+	rc := s.client()
+	s.signIn(rc, "wang.fang")
+	code, loc := s.post(t, rc, "/receive", url.Values{"number": {"办〔2026〕9号"}, "title": {"关于年终检查的通知"}, "issuing_unit": {"BGS"}, "level": {"secret"},
+		"issued_on": {"2026-11-20"}, "secrecy_term": {"5年"}, "copies": {"200"}, "first_copy": {"37"}, "last_copy": {"40"}, "cabinet": {"C-01"}, "from": {"市委机要局"}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("receive copies 37–40 of 200: got %d", code)
+	}
+	if _, body := get(t, rc, s.base+loc); !strings.Contains(body, "本批第037–040份已登记入柜（共 4 份）") || !strings.Contains(body, "custodyctl labels print") {
+		t.Errorf("the register after receiving 37–40: want the next step (labels and tags) for those 4 copies")
+	}
+
 	clients := map[string]*http.Client{}
 	for _, u := range []string{"admin", "sec.admin", "zhao.lei", "wang.fang", "li.ming", "zhang.wei"} {
 		clients[u] = s.client()

@@ -32,6 +32,7 @@ var views = map[string]register.LedgerFilter{
 func (c *Console) registerPage(w http.ResponseWriter, r *http.Request, p *page) {
 	q := r.URL.Query()
 	d := registerData{Q: q.Get("q"), View: q.Get("view")}
+	c.flashInto(r, p)
 	if _, ok := views[d.View]; !ok {
 		d.View = "all"
 	}

@@ -88,6 +88,7 @@ type page struct {
 	Path   string
 	Flash  string // a catalogue key
 	Err    string // a refusal, already in the page's language
+	Notice string // a step done and what follows, already in the page's language
 	Data   any
 	Desk   string // set on a desk page: the live stream follows this desk
 	Titles bool   // the person may see document titles
