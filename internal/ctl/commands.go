@@ -579,7 +579,7 @@ func (c *CLI) itemTable(w io.Writer, items []register.Item) {
 		if place == "" {
 			place = it.Place // in transit or transferred out: the receiving unit
 		}
-		fmt.Fprintf(w, "%d\t%s\t%d/%d\t%s\t%s\t%s\n", it.ID, it.Document, it.Copy, it.Copies, c.levelName(it.Level), it.State.Text().In(c.lang), place)
+		fmt.Fprintf(w, "%d\t%s\t%d/%d\t%s\t%s\t%s\n", it.ID, it.Document, it.Copy, it.Copies, c.levelName(it.Level), it.StateText().In(c.lang), place)
 	}
 }
 

@@ -46,6 +46,20 @@ func (it Item) Name() custody.Text {
 	return custody.Text{ZH: fmt.Sprintf("%s 第%s份", it.Document, n), EN: fmt.Sprintf("%s copy %s", it.Document, n)}
 }
 
+// StateText is the copy's state as the 机要员 words it: a copy out with a reader reads 借出 only
+// when it was lent; circulated it is 传阅中, in the reading room 在阅文室阅读 (issue 14 point 8).
+func (it Item) StateText() custody.Text {
+	if it.State == custody.CheckedOut {
+		switch it.Purpose {
+		case PurposeCirculate:
+			return custody.Text{ZH: "传阅中", EN: "In circulation"}
+		case PurposeReadingRoom:
+			return custody.Text{ZH: "在阅文室阅读", EN: "In the reading room"}
+		}
+	}
+	return it.State.Text()
+}
+
 // ItemFilter narrows Items; zero fields match everything.
 type ItemFilter struct {
 	Document string

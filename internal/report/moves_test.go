@@ -25,6 +25,9 @@ func TestPapersUseTheWordForTheMove(t *testing.T) {
 	}
 	s := closedSession()
 	s.Purpose = register.PurposeCirculate
+	for i := range s.Items {
+		s.Items[i].Purpose = register.PurposeCirculate
+	}
 	if got := csvOf(Receipt(s, sitetime.Zone{})); !strings.Contains(got, "传阅中") || strings.Contains(got, "借出") || !strings.Contains(got, "传阅") {
 		t.Errorf("receipt of a 传阅: got\n%s\nwant the copies 传阅中, never 借出", got)
 	}

@@ -15,20 +15,6 @@ func level(l custody.Level) string { return l.Text().ZH }
 
 func state(s custody.State) string { return s.Text().ZH }
 
-// moved is the state of a copy as the 机要员 words it: a copy out with a reader reads 借出 only
-// when it was lent (借阅); a circulated one reads 传阅中 and one in the reading room 在阅文室阅读
-// (issue 14 point 8: the paper uses the word for the move).
-func moved(s custody.State, purpose string) string {
-	if s == custody.CheckedOut {
-		switch purpose {
-		case register.PurposeCirculate:
-			return "传阅中"
-		case register.PurposeReadingRoom:
-			return "在阅文室阅读"
-		}
-	}
-	return state(s)
-}
 
 // stamp is how papers show a time: to the minute, in the site's zone (named in a 时区 field).
 const stamp = "2006-01-02 15:04"
@@ -82,7 +68,7 @@ func Receipt(s register.Session, z sitetime.Zone) Table {
 	var terms []string
 	for i, it := range s.Items {
 		levels, terms = append(levels, it.Level), append(terms, it.Term)
-		t.Rows = append(t.Rows, []string{fmt.Sprint(i + 1), it.Document, fmt.Sprint(it.Copy), level(it.Level), it.Title, moved(it.State, s.Purpose)})
+		t.Rows = append(t.Rows, []string{fmt.Sprint(i + 1), it.Document, fmt.Sprint(it.Copy), level(it.Level), it.Title, it.StateText().ZH})
 	}
 	t.Marking = mark(levels, terms)
 	for _, sg := range s.Signatures {
@@ -124,7 +110,7 @@ func Ledger(title string, fields []Field, rows []register.LedgerRow, z sitetime.
 			place = person(r.HolderName, r.Holder)
 		}
 		t.Rows = append(t.Rows, []string{fmt.Sprint(r.ID), r.Document, r.Title, level(r.Level), fmt.Sprintf("%d/%d", r.Copy, r.Copies), r.IssuingUnit, r.Unit,
-			r.IssuedOn, r.SecrecyTerm, moved(r.State, r.Purpose), place, z.FormatStored(r.Due, stamp)})
+			r.IssuedOn, r.SecrecyTerm, r.StateText().ZH, place, z.FormatStored(r.Due, stamp)})
 	}
 	t.Marking = mark(levels, terms)
 	t.Notes = []string{fmt.Sprintf("共 %d 份。时间均为%s。", len(rows), z.Label("zh-CN"))}
