@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/custodyhq/custody/internal/alert"
@@ -81,4 +82,19 @@ func alertRows(as []alert.Alert) []report.AlertRow {
 			State: a.State.Text().ZH, Count: a.Count, Opened: a.OpenedAt, Handled: handled}
 	}
 	return out
+}
+
+// destructionList is the 销毁清册 of a batch in any state (issue 14 points 4 and 9).
+func (s *Server) destructionList(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	l, err := s.reg.DestructionListOf(r.Context(), actorFrom(r.Context()), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.paper(w, r, fmt.Sprintf("destruction-list-%d", id), l, func() report.Table { return report.DestructionList(l, s.reg.Zone()) })
 }

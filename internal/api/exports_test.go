@@ -57,3 +57,33 @@ func TestAuditExportIsMarked(t *testing.T) {
 		t.Errorf("verify the marked export: got %+v, %v", res, err)
 	}
 }
+
+// The destruction list (销毁清册) prints in any state, marked, and says where the batch stands:
+// awaiting the leader, then approved by whom. A reader cannot have it: refused, audited.
+func TestDestructionListIsMarked(t *testing.T) {
+	e, items := lifecycleEnv(t)
+	var b struct {
+		ID       int64 `json:"id"`
+		Approval int64 `json:"approval"`
+	}
+	e.decode(e.do("wang.fang", "POST", "/api/v1/destructions", fmt.Sprintf(`{"items":[%d,%d],"reason":"保密期限届满"}`, items[0].ID, items[1].ID), nil), 201, &b)
+	path := fmt.Sprintf("/api/v1/destructions/%d/list", b.ID)
+	code, csv := e.body("wang.fang", path+"?format=csv")
+	if code != 200 || !strings.HasPrefix(csv, "\ufeff机密★10年\n") || !strings.Contains(csv, "涉密载体销毁清册") || !strings.Contains(csv, "待领导审批") || strings.Count(csv, "国保〔2026〕7号") != 2 {
+		t.Errorf("destruction list before approval: got %d\n%s\nwant 2 copies under 机密★10年, awaiting the leader", code, csv)
+	}
+	e.must("li.ming", "POST", fmt.Sprintf("/api/v1/approvals/%d/decide", b.Approval), `{"approve":true,"note":"同意"}`, 200)
+	if code, csv := e.body("li.ming", path+"?format=csv"); code != 200 || !strings.Contains(csv, "已批准（li.ming") {
+		t.Errorf("destruction list after approval: got %d\n%s\nwant it approved by li.ming", code, csv)
+	}
+	if code, pdf := e.body("wang.fang", path+"?format=pdf"); code != 200 || !strings.HasPrefix(pdf, "%PDF-") {
+		t.Errorf("destruction list PDF: got %d", code)
+	}
+	audited := e.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = 'zhang.wei'`)
+	if code, body := e.body("zhang.wei", path+"?format=csv"); code != 403 || strings.Contains(body, "国保") {
+		t.Errorf("destruction list as a reader: got %d, want 403", code)
+	}
+	if n := e.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = 'zhang.wei'`); n != audited+1 {
+		t.Errorf("destruction list as a reader: %d refusal records, want %d", n, audited+1)
+	}
+}

@@ -44,6 +44,7 @@ func (s *Server) termRoutes() []route {
 			}
 			return s.reg.Declassify(ctx, a, req.Number, req.Decision)
 		}},
+		{method: "GET", path: "/api/v1/destructions/{id}/list", roles: reporters, raw: s.destructionList},
 		{method: "POST", path: "/api/v1/releases", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			var req struct {
 				Items []int64 `json:"items"`

@@ -9,6 +9,7 @@ import (
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/report"
 	"github.com/custodyhq/custody/internal/store"
 )
 
@@ -28,6 +29,7 @@ func (c *Console) lifecycleRoutes() {
 	c.handle("POST /losses/{id}/notes", anyone, c.lossStep(false)) // the register decides who may
 	c.handle("POST /losses/{id}/close", anyone, c.lossStep(true))
 	c.handle("POST /recalls/{id}/close", anyone, c.closeRecall)
+	c.handle("GET /batches/{id}/pdf", siteRoles, c.destructionListPDF)
 	c.handle("GET /terms", termRoles, c.termsPage)
 	c.handle("POST /terms/level", anyone, c.termDecision(false))
 	c.handle("POST /terms/declassify", anyone, c.termDecision(true))
@@ -217,4 +219,23 @@ func (c *Console) flashInto(r *http.Request, p *page) {
 		return
 	}
 	p.Err = msg
+}
+
+// destructionListPDF prints a batch's 销毁清册, marked like every paper.
+func (c *Console) destructionListPDF(w http.ResponseWriter, r *http.Request, p *page) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		c.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	l, err := c.reg.DestructionListOf(r.Context(), p.Actor, id)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `inline; filename="destruction-list-`+strconv.FormatInt(id, 10)+`.pdf"`)
+	if err := report.PDF(w, report.DestructionList(l, c.reg.Zone()), c.opt.FontPath); err != nil {
+		c.log.Error("console: destruction list pdf", "batch", id, "err", err)
+	}
 }

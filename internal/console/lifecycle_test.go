@@ -159,4 +159,16 @@ func TestLifecycleInTheConsole(t *testing.T) {
 	if _, body := get(t, clients["wang.fang"], s.base+"/terms"); strings.Contains(body, "京办〔2025〕3号") {
 		t.Errorf("terms after the 解密: want the declassified document gone from the list")
 	}
+
+	// The destruction list prints from the batches page.
+	s.api("sec.admin", "POST", "/api/v1/grants", `{"username":"li.ming","grant":"secrecy_leader","unit":"BGS"}`, 200, nil)
+	s.api("wang.fang", "POST", "/api/v1/destructions", `{"items":[`+itoa(s.items[1])+`],"reason":"保密期限届满"}`, 201, nil)
+	if _, body := get(t, clients["li.ming"], s.base+"/batches"); !strings.Contains(body, `href="/batches/1/pdf"`) {
+		t.Errorf("batches page: want a link to the destruction list")
+	}
+	if code, body := get(t, clients["li.ming"], s.base+"/batches/1/pdf"); code != http.StatusOK || !strings.HasPrefix(body, "%PDF-") {
+		t.Errorf("destruction list PDF as the leader: got %d", code)
+	}
+	refusedGet("zhang.wei", "/batches/1/pdf")
+	refusedGet("admin", "/batches/1/pdf")
 }

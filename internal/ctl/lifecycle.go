@@ -136,6 +136,7 @@ func (c *CLI) documentTable(w io.Writer, ds []documentInfo) {
 func init() {
 	var (
 		state, note, level, term, termStart, authority, decision string
+		format, out                                              string
 		days                                                     int
 	)
 	casePath := func(c *CLI, args []string, rest string) (string, error) {
@@ -204,6 +205,21 @@ func init() {
 					return err
 				}
 				return c.output(lc, func(w io.Writer) { c.showLoss(w, lc) })
+			}},
+		command{name: "destruction paper", args: "ID", help: "the destruction list (销毁清册) of a batch in any state, marked (PDF, or --format csv) to -o FILE",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&out, "o", "", "output file (default stdout)")
+				fs.StringVar(&format, "format", "pdf", "pdf or csv")
+			},
+			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
+				if err := needArgs(args, 1, "the destruction batch ID (清册编号)"); err != nil {
+					return err
+				}
+				id, err := strconv.ParseInt(args[0], 10, 64)
+				if err != nil || id <= 0 {
+					return exitf(ExitUsage, "%s", c.say("清册编号 "+strconv.Quote(args[0])+" 应为正整数", "batch ID "+strconv.Quote(args[0])+" is not a positive number"))
+				}
+				return c.download(ctx, fmt.Sprintf("/api/v1/destructions/%d/list?format=%s", id, url.QueryEscape(format)), out)
 			}},
 		command{name: "document expiring", help: "documents whose secrecy term (保密期限) ends within --days (default 30) or has ended without a decision",
 			flags: func(fs *flag.FlagSet) { fs.IntVar(&days, "days", 30, "days ahead") },

@@ -32,7 +32,10 @@ func TestLifecycleCommands(t *testing.T) {
 	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"}); err != nil {
 		t.Fatal(err)
 	}
-	addPeople(t, reg, admin, "BGS", who{"wang.fang", "王芳", custody.Custodian}, who{"liu.qiang", "刘强", custody.Leader}, who{"zhang.wei", "张伟", custody.Holder})
+	sec := addPeople(t, reg, admin, "BGS", who{"wang.fang", "王芳", custody.Custodian}, who{"liu.qiang", "刘强", custody.Leader}, who{"zhang.wei", "张伟", custody.Holder})
+	if _, err := reg.Grant(ctx, sec, register.GrantRequest{Username: "liu.qiang", Grant: register.GrantSecrecy, Unit: "BGS"}); err != nil {
+		t.Fatal(err)
+	}
 	tokens := map[string]string{}
 	for _, u := range []string{"wang.fang", "liu.qiang", "zhang.wei", "sec.admin"} {
 		tok, _, err := reg.Login(ctx, u, u+"-password", time.Hour)
@@ -157,4 +160,14 @@ func TestLifecycleCommands(t *testing.T) {
 	if n := count(`SELECT count(*) FROM audit WHERE action IN ('document.level_change', 'document.declassify', 'item.release')`); n != 3 {
 		t.Errorf("audit: %d decision and release records, want 3", n)
 	}
+
+	// The destruction list (销毁清册) prints before the leader decides, marked with the level the
+	// copy has now (秘密★5年 after the change).
+	ok("wang.fang", nil, "destruction", "create", "2", "--reason", "清退后集中销毁")
+	paper := filepath.Join(t.TempDir(), "销毁清册.csv")
+	ok("wang.fang", nil, "destruction", "paper", "1", "--format", "csv", "-o", paper)
+	if b, err := os.ReadFile(paper); err != nil || !strings.HasPrefix(string(b), "\ufeff秘密★5年\n") || !strings.Contains(string(b), "涉密载体销毁清册") || !strings.Contains(string(b), "待领导审批") {
+		t.Errorf("destruction list: got %v\n%s\nwant it marked 秘密★5年, awaiting the leader", err, b)
+	}
+	refused("zhang.wei", ExitAuth, `SELECT count(*) FROM destruction_batches`, "无权访问", "destruction", "paper", "1", "--format", "csv")
 }

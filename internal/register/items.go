@@ -39,11 +39,17 @@ type Item struct {
 // Name is how people and refusals name a copy: document number and 份号 as printed, and for a
 // reproduction its number within the original — never the title.
 func (it Item) Name() custody.Text {
+	c := it.CopyName()
+	return custody.Text{ZH: it.Document + " " + c.ZH, EN: it.Document + " " + c.EN}
+}
+
+// CopyName is the copy within its document as printed: 第037份, 第3份之复制件1.
+func (it Item) CopyName() custody.Text {
 	n := copyNo(it.Copy, it.Copies)
 	if it.Reproduction > 0 {
-		return custody.Text{ZH: fmt.Sprintf("%s 第%s份之复制件%d", it.Document, n, it.Reproduction), EN: fmt.Sprintf("%s copy %s, reproduction %d", it.Document, n, it.Reproduction)}
+		return custody.Text{ZH: fmt.Sprintf("第%s份之复制件%d", n, it.Reproduction), EN: fmt.Sprintf("copy %s, reproduction %d", n, it.Reproduction)}
 	}
-	return custody.Text{ZH: fmt.Sprintf("%s 第%s份", it.Document, n), EN: fmt.Sprintf("%s copy %s", it.Document, n)}
+	return custody.Text{ZH: fmt.Sprintf("第%s份", n), EN: fmt.Sprintf("copy %s", n)}
 }
 
 // StateText is the copy's state as the 机要员 words it: a copy out with a reader reads 借出 only
