@@ -15,7 +15,6 @@ func level(l custody.Level) string { return l.Text().ZH }
 
 func state(s custody.State) string { return s.Text().ZH }
 
-
 // stamp is how papers show a time: to the minute, in the site's zone (named in a 时区 field).
 const stamp = "2006-01-02 15:04"
 
