@@ -259,3 +259,51 @@ func BenchmarkImportLedger1000Rows(b *testing.B) {
 		}
 	}
 }
+
+// Dates people write are read in the site's zone, whatever the host's: at 01:30 Beijing time on
+// 7 December (17:30 UTC on the 6th) a 收文日期 of the 7th is today, the 8th is refused as after
+// today, and a due time 2026-12-07 18:00 is 18:00 Beijing time.
+func TestImportLedgerDatesInTheSiteZone(t *testing.T) {
+	d := newDesk(t)
+	d.now = time.Date(2026, 12, 6, 17, 30, 0, 0, time.UTC)
+	row := func(number, received, holder, due string) []any {
+		return []any{number, "关于" + number + "的通知", "机密", 5, "1", "10年", "BGS", "2026-11-01", "市委机要局", received, "C-01", holder, due, "", ""}
+	}
+	rep, err := importSheet(t, d, "wang.fang", ledgerXLSX(t, [][]any{
+		row("京办发〔2026〕1号", "2026-12-07", "zhang.wei", "2026-12-07 18:00"),
+		row("京办发〔2026〕2号", "2026-12-08", "", ""),
+	}), true)
+	refused(t, err, register.CodeRefused, "台账第 4 行【收文日期】：2026-12-08 晚于今天（2026-12-07，本地时间）", "after today (2026-12-07, site time)")
+	if len(rep.Problems) != 1 {
+		t.Fatalf("got problems %+v, want only row 4's 收文日期", rep.Problems)
+	}
+	rep, err = importSheet(t, d, "wang.fang", ledgerXLSX(t, [][]any{row("京办发〔2026〕1号", "2026-12-07", "zhang.wei", "2026-12-07 18:00")}), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, err := time.Parse(time.RFC3339, rep.Items[0].Due)
+	if err != nil || !due.Equal(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("due: got %q, want 2026-12-07 18:00 Beijing time (10:00 UTC)", rep.Items[0].Due)
+	}
+}
+
+// A custodian imports into their own unit's cabinets only, as they receive: a cabinet of another
+// unit is refused on its row, and nothing is written.
+func TestImportLedgerIntoAnotherUnitsCabinet(t *testing.T) {
+	d := newDesk(t)
+	if _, err := d.reg.AddCabinet(context.Background(), d.p["admin"], register.Cabinet{Code: "K-01", Name: "科技处一号柜", Room: "R401", Unit: "KJC"}); err != nil {
+		t.Fatal(err)
+	}
+	rows := [][]any{
+		{"京办发〔2025〕12号", "关于做好年度保密检查工作的通知", "机密", 20, "1", "10年", "BGS", "2025-03-01", "市委机要局", "", "C-01", "", "", "", ""},
+		{"京办发〔2025〕12号", "关于做好年度保密检查工作的通知", "机密", 20, "2", "10年", "BGS", "2025-03-01", "市委机要局", "", "K-01", "", "", "", ""},
+	}
+	rep, err := importSheet(t, d, "wang.fang", ledgerXLSX(t, rows), false)
+	refused(t, err, register.CodeRefused, "属于 KJC，您不是该单位的机要员", "not its custodian")
+	if len(rep.Problems) != 1 || rep.Problems[0].Row != 4 || rep.Problems[0].Column != "存放柜" {
+		t.Errorf("got %+v, want row 4's 存放柜 only", rep.Problems)
+	}
+	if n := countItems(t, d); n != 0 {
+		t.Errorf("the refused import left %d items", n)
+	}
+}
