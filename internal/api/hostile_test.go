@@ -36,6 +36,11 @@ func TestHostileInputOnEveryRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	userOf := map[string]string{"admin": "admin", "secadmin": "sec.admin", "auditor": "zhao.lei", "custodian": "wang.fang", "leader": "li.ming", "any": "wang.fang"}
+	// Real objects behind the path parameters ({code} C-01, {id} 1), so the hostile body, not a
+	// missing row, is what the route must refuse.
+	e.must("wang.fang", "POST", "/api/v1/cabinets", `{"code":"C-01","name":"一号柜","room":"R301"}`, 201)
+	e.must("wang.fang", "POST", "/api/v1/desks", `{"code":"C-01","name":"机要员工作台","room":"R301"}`, 201)
+	e.must("wang.fang", "POST", "/api/v1/documents", goodDoc, 201)
 	reg := openWatch(t, e.path)
 
 	oversized := `{"x":"` + strings.Repeat("京", MaxBody/3+10) + `"}`
