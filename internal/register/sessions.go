@@ -512,6 +512,13 @@ func (r *Register) checkItem(ctx context.Context, q rowsQuerier, s sessionRow, x
 		}
 	}
 	switch s.purpose {
+	case PurposeTransfer:
+		// The lifecycle lets a copy in transit become transferred out — by the other unit's
+		// receipt (RecordReceipt), not at this desk, where it cannot be.
+		if x.State == custody.InTransit {
+			return refuseT(CodeRefused, n.ZH+" 正在机要交通途中，不在本机要室：由对方回执登记移交，或退回入柜后再办理",
+				n.EN+" is with a courier, not at this desk: record the other unit's receipt, or scan it back in first")
+		}
 	case PurposeReturn:
 		if cp != nil && x.holderID.Int64 != cp.ID {
 			return refuseT(CodeForbidden, fmt.Sprintf("%s 登记在 %s 名下，不能由 %s 交回：涉密文件不得在阅文人之间横传，须由本人交回机要员", n.ZH, x.Holder, cp.Username),
