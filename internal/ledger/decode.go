@@ -208,7 +208,46 @@ func readSheet(f *excelize.File, name string) (records [][]string, lines []int, 
 	if err := rows.Error(); err != nil {
 		return nil, nil, nil, fail("工作表 %q 无法读取：%v", "sheet %q cannot be read: %v", name, err)
 	}
+	if err := spreadMerged(f, name, records, lines); err != nil {
+		return nil, nil, nil, err
+	}
 	return records, lines, formulas, nil
+}
+
+// spreadMerged gives every cell of a merged range the value of its first cell. Ledgers merge a
+// 发文字号 or 标题 down the rows of its copies; Excel keeps the value in the first cell only,
+// and each row must read it.
+func spreadMerged(f *excelize.File, name string, records [][]string, lines []int) error {
+	merges, err := f.GetMergeCells(name, true)
+	if err != nil {
+		return fail("工作表 %q 的合并单元格无法读取：%v", "sheet %q: cannot read its merged cells: %v", name, err)
+	}
+	at := make(map[int]int, len(lines)) // row number → index in records
+	for i, l := range lines {
+		at[l] = i
+	}
+	for _, m := range merges {
+		c1, r1, err1 := excelize.CellNameToCoordinates(m.GetStartAxis())
+		c2, r2, err2 := excelize.CellNameToCoordinates(m.GetEndAxis())
+		first, ok := at[r1]
+		if err1 != nil || err2 != nil || !ok || c1 > MaxColumns || c1 > len(records[first]) {
+			continue
+		}
+		v := records[first][c1-1]
+		for r := r1; r <= r2; r++ {
+			i, ok := at[r]
+			if !ok {
+				continue // beyond the rows read (bounded by MaxRows)
+			}
+			for c := c1; c <= min(c2, MaxColumns); c++ {
+				for len(records[i]) < c {
+					records[i] = append(records[i], "")
+				}
+				records[i][c-1] = v
+			}
+		}
+	}
+	return nil
 }
 
 // fill finds the heading row, maps its cells to columns and keeps the data rows under it.
@@ -349,9 +388,12 @@ func containsStr(list []string, s string) bool {
 }
 
 // clip bounds a cell to MaxCellRunes (the register refuses what is too long for its field; this
-// only bounds memory) and makes it valid UTF-8.
+// only bounds memory), makes it valid UTF-8 and joins its lines: a long title wrapped with
+// Alt+Enter in Excel is one title (joined without a space between Chinese characters, with one
+// between Latin words); the register refuses control characters in a field.
 func clip(v string) string {
 	v = strings.ToValidUTF8(v, "\uFFFD")
+	v = joinLines(v)
 	if utf8.RuneCountInString(v) > MaxCellRunes {
 		return string([]rune(v)[:MaxCellRunes])
 	}
@@ -379,4 +421,28 @@ func excelDate(v string) string {
 // TooLarge is the refusal of a file over MaxFileBytes, for an upload cut off before Decode.
 func TooLarge() custody.Text {
 	return custody.Text{ZH: fmt.Sprintf("文件过大：最大 %d MiB；请分成几个文件导入", MaxFileBytes>>20), EN: fmt.Sprintf("the file is too large: at most %d MiB; import it in parts", MaxFileBytes>>20)}
+}
+
+// joinLines removes the line breaks inside a cell.
+func joinLines(v string) string {
+	if !strings.ContainsAny(v, "\r\n") {
+		return v
+	}
+	parts := strings.FieldsFunc(v, func(r rune) bool { return r == '\r' || r == '\n' })
+	var b strings.Builder
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if i > 0 && b.Len() > 0 {
+			prev, _ := utf8.DecodeLastRuneInString(b.String())
+			next, _ := utf8.DecodeRuneInString(p)
+			if prev < utf8.RuneSelf && next < utf8.RuneSelf {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }

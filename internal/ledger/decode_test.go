@@ -150,3 +150,34 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A ledger as offices keep it: 发文字号 and 标题 merged down the rows of a document's copies,
+// a title wrapped with Alt+Enter. Every row reads the merged value; the title is one line.
+func TestDecodeMergedCellsAndWrappedTitles(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	_ = f.SetSheetRow("Sheet1", "A1", &[]any{"发文字号", "标题", "密级", "份数", "份号", "保密期限", "发文单位", "成文日期", "来文单位", "存放柜"})
+	for i, copyNo := range []int{3, 4, 5} {
+		_ = f.SetSheetRow("Sheet1", "C"+string(rune('2'+i)), &[]any{"机密", 20, copyNo, "10年", "BGS", "2025-03-01", "市委机要局", "C-01"})
+	}
+	_ = f.SetCellStr("Sheet1", "A2", "京办发〔2025〕12号")
+	_ = f.SetCellStr("Sheet1", "B2", "关于做好年度保密\n检查工作的通知 (Annual\ninspection)")
+	_ = f.MergeCell("Sheet1", "A2", "A4")
+	_ = f.MergeCell("Sheet1", "B2", "B4")
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ledger.Decode(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Rows) != 3 {
+		t.Fatalf("got %d rows, want 3", len(s.Rows))
+	}
+	for _, r := range s.Rows {
+		if r.Cells[ledger.Number] != "京办发〔2025〕12号" || r.Cells[ledger.Title] != "关于做好年度保密检查工作的通知 (Annual inspection)" {
+			t.Errorf("row %d: got %q %q, want the merged number and the title on one line", r.Line, r.Cells[ledger.Number], r.Cells[ledger.Title])
+		}
+	}
+}
