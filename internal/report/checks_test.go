@@ -39,3 +39,25 @@ func TestCheckRecord(t *testing.T) {
 		}
 	}
 }
+
+// A long 清查记录 runs over several pages; each page carries the level mark.
+func TestCheckRecordMarksEveryPage(t *testing.T) {
+	c := register.Check{ID: 4, Unit: "BGS", UnitName: "办公室", PeriodText: "2026年12月", State: "closed", Opened: "2026-12-01T01:00:00Z"}
+	for i := 1; i <= 120; i++ {
+		c.Items = append(c.Items, register.CheckItem{Item: register.Item{ID: int64(i), Document: "国保〔2026〕9号", Copy: i, Copies: 120, Level: custody.Secret, State: custody.InCabinet, Cabinet: "C-01", Term: "10年"},
+			Outcome: register.CheckFound, OutcomeText: register.CheckOutcomeText(register.CheckFound).ZH})
+	}
+	var buf bytes.Buffer
+	if err := PDF(&buf, Check(c, sitetime.Zone{}), ""); err != nil {
+		t.Fatal(err)
+	}
+	pages := strings.Split(strings.TrimRight(pdfText(t, buf.Bytes()), "\f\n"), "\f")
+	if len(pages) < 3 {
+		t.Fatalf("got %d pages, want a record of several", len(pages))
+	}
+	for i, p := range pages {
+		if !strings.Contains(p, "机密★10年") {
+			t.Errorf("page %d of %d has no level mark:\n%s", i+1, len(pages), p)
+		}
+	}
+}

@@ -143,6 +143,17 @@ func PDF(w io.Writer, t Table, fontPath string) (err error) {
 		}
 		pdf.Ln(-1)
 	}
+	// The mark stands on every page, not only the first: a page of a long list taken alone still
+	// says how it is classified (the first page prints it above the title).
+	pdf.SetHeaderFunc(func() {
+		if t.Marking == "" || pdf.PageNo() == 1 {
+			return
+		}
+		pdf.SetFont("cjk", "", 10)
+		pdf.SetTextColor(180, 0, 0)
+		pdf.CellFormat(0, 6, t.Marking, "", 1, "L", false, 0, "")
+		pdf.SetTextColor(0, 0, 0)
+	})
 	pdf.AddPage()
 	if t.Marking != "" {
 		pdf.SetFont("cjk", "", 12)
