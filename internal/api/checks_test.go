@@ -293,3 +293,33 @@ func TestCheckDueReminder(t *testing.T) {
 		t.Errorf("after opening the check: got %+v, want the reminder resolved", alerts)
 	}
 }
+
+// A copy read in another cabinet than the register says, and a borrowed copy read in a cabinet,
+// are each 在他处发现 with the cabinet that read them — not 未找到, not 持有人未确认.
+func TestCheckFoundElsewhere(t *testing.T) {
+	e, items, key := checkEnv(t)
+	e.must("wang.fang", "POST", "/api/v1/cabinets", `{"code":"C-02","name":"二号柜","room":"R301","unit":"BGS"}`, 201)
+	e.must("admin", "POST", "/api/v1/cabinets/C-02/bind", `{"agent":"agent-301"}`, 200)
+	a1, a2, a3, b1, b2, b3 := items[0], items[1], items[2], items[3], items[4], items[5]
+	e.lend("B-0042", "2468", a1.ID)
+	var c register.Check
+	e.decode(e.do("wang.fang", "POST", "/api/v1/checks", `{"unit":"BGS"}`, nil), 201, &c)
+	e.inventory(key, 1, "C-01", a2, a3, b1, b2)
+	e.inventory(key, 2, "C-02", b3, a1)
+	e.decode(e.do("wang.fang", "GET", fmt.Sprintf("/api/v1/checks/%d", c.ID), "", nil), 200, &c)
+	for _, it := range c.Items {
+		want, seen := register.CheckFound, ""
+		if it.ID == b3.ID || it.ID == a1.ID {
+			want, seen = register.CheckElsewhere, "C-02"
+		}
+		if it.Outcome != want || it.SeenIn != seen {
+			t.Errorf("%s: got %s %q, want %s %q", it.Name().ZH, it.Outcome, it.SeenIn, want, seen)
+		}
+	}
+	if n := c.Counts; n.Elsewhere != 2 || n.Discrepancies != 2 || n.Found != 4 {
+		t.Errorf("counts: got %+v, want 4 found and 2 found elsewhere", n)
+	}
+	if len(c.Cabinets) != 2 {
+		t.Errorf("cabinets judged: got %+v, want C-01 and C-02", c.Cabinets)
+	}
+}

@@ -1162,3 +1162,41 @@ func (r *Register) CheckInventory(ctx context.Context, a Actor, id int64, ic Inv
 	})
 	return out, storeErr("check inventory", err)
 }
+
+// checkDeskScan takes a desk scanner's read while the desk has no handover open and its unit has
+// a check open: the copy was there at the desk (a desk scan of the check). The custodian who
+// opened the check is recorded as who confirmed, with the scanner as the source. found is false
+// when no check of the desk's unit is open (the read is then the handover's business).
+func (r *Register) checkDeskScan(ctx context.Context, desk, data, source string) (res ScanResult, found bool, err error) {
+	var id, opener int64
+	err = r.st.DB().QueryRowContext(ctx, `SELECT c.id, c.opened_by FROM checks c JOIN desks d ON d.unit_id = c.unit_id WHERE d.code = ? AND c.state = 'open'`, desk).Scan(&id, &opener)
+	if err == sql.ErrNoRows {
+		return res, false, nil
+	} else if err != nil {
+		return res, true, storeErr("desk scan", err)
+	}
+	err = r.st.Change(ctx, func(tx *store.Tx) error {
+		l, err := resolveLabel(ctx, tx, data)
+		if err != nil {
+			return err
+		}
+		if l.item == 0 {
+			return refuse(CodeInvalid, "清查扫描的是文件标签，不是工作证", "a check scans item labels, not badges")
+		}
+		if err := inCheck(ctx, tx, id, l.item); err != nil {
+			return err
+		}
+		x, err := loadRow(ctx, tx, l.item)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO check_confirmations(check_id, item_id, how, by_id, holder_id, note, at) VALUES (?,?,?,?,?,?,?)
+			ON CONFLICT(check_id, item_id) DO UPDATE SET how = excluded.how, by_id = excluded.by_id, holder_id = excluded.holder_id, note = excluded.note, at = excluded.at`,
+			id, x.ID, "desk_scan", opener, x.holderID, "desk "+desk+" "+source, store.FormatTime(r.now())); err != nil {
+			return err
+		}
+		res = ScanResult{Kind: "check_item", Item: &x.Item}
+		return tx.Audit(store.Entry{Actor: source, Action: "check.scan", Subject: fmt.Sprintf("check:%d", id), After: map[string]any{"item": x.ID, "document": x.Document, "copy": x.Copy, "desk": desk}})
+	})
+	return res, true, storeErr("desk scan", err)
+}

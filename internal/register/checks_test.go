@@ -138,3 +138,38 @@ func TestChecksDue(t *testing.T) {
 		t.Errorf("in the quarter's last week: got %+v, want a reminder, not overdue, ending %s", due, next.AddDate(0, 3, -1).Format(time.DateOnly))
 	}
 }
+
+// The desk's scanner during a 清查: with no handover open at the desk, a read of a copy of the
+// desk's unit is a desk scan of the open check; another agent cannot feed it.
+func TestCheckFromTheDeskScanner(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	admin := register.Actor{ID: 1, Username: "admin", Roles: []custody.Role{custody.Admin}}
+	if _, _, err := d.reg.EnrollAgent(ctx, admin, "desk-agent-4"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.reg.AddDesk(ctx, d.p["wang.fang"], register.Desk{Code: "D-04", Name: "四号工作台", Agent: "desk-agent-4"}); err != nil {
+		t.Fatal(err)
+	}
+	ids := d.receive(t, "京密〔2026〕32号", custody.Secret, 2)
+	c, err := d.reg.OpenCheck(ctx, d.p["wang.fang"], register.OpenCheckRequest{Unit: "BGS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.reg.AgentScan(ctx, "other-agent", "D-04", itoa(ids[0])); err == nil {
+		t.Fatal("another agent fed the desk's check")
+	}
+	res, err := d.reg.AgentScan(ctx, "desk-agent-4", "D-04", itoa(ids[0]))
+	if err != nil || res.Kind != "check_item" {
+		t.Fatalf("scanner read during the check: got %+v, %v", res, err)
+	}
+	_, err = d.reg.AgentScan(ctx, "desk-agent-4", "D-04", badge("zhang.wei"))
+	refused(t, err, register.CodeInvalid, "文件标签", "item labels")
+	c, err = d.reg.Check(ctx, d.p["wang.fang"], c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Counts.Scanned != 1 || c.Items[0].Confirmation == nil || c.Items[0].Confirmation.By != "wang.fang" || c.Items[0].Confirmation.How != "desk_scan" {
+		t.Errorf("after the scanner's read: got %+v, first copy %+v", c.Counts, c.Items[0].Confirmation)
+	}
+}

@@ -27,6 +27,12 @@ func (r *Register) AgentScan(ctx context.Context, agent, desk, data string) (Sca
 		return ScanResult{}, refuse(CodeForbidden, "代理 %s 不服务于工作台 %s，扫描未记录", "agent %s does not serve desk %s; the scan was not recorded", agent, desk)
 	}
 	source := "agent:" + agent
+	if !session.Valid {
+		// No handover at the desk: during a 清查 of the desk's unit the read is a desk scan of it.
+		if res, found, err := r.checkDeskScan(ctx, desk, data, source); found {
+			return res, err
+		}
+	}
 	res, err := r.DeskScan(ctx, desk, data, source)
 	var re *Error
 	if err != nil && session.Valid && errors.As(err, &re) {
