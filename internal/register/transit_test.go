@@ -158,6 +158,9 @@ func TestDispatchReturnsAndIsScannedIn(t *testing.T) {
 		t.Errorf("got signatures %+v, want li.na as second custodian", done.Signatures)
 	}
 
+	// Back from transit only scanned at the desk: a typed store is refused.
+	_, err = d.reg.StoreItems(ctx, wf, "C-01", []int64{items[0]})
+	refused(t, err, register.CodeRefused, "传递中", "In transit")
 	// A receipt-back session refuses what is not in transit and stores what is.
 	r := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeReceive}, "")
 	_, err = d.reg.Scan(ctx, wf, r.ID, itoa(items[1]))
