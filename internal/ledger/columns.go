@@ -51,7 +51,7 @@ var Columns = []Column{
 	{Key: Copies, ZH: "份数", Aliases: []string{"总份数", "印制份数", "共几份"}, Required: true, Example: "20",
 		Help: custody.Text{ZH: "发文单位印制的总份数（共 N 份）", EN: "the total the issuer printed"}},
 	{Key: Copy, ZH: "份号", Required: true, Example: "3",
-		Help: custody.Text{ZH: "本单位收到的份号：一份写 3，连续多份写 3-5", EN: "the copy number held: 3, or a range 3-5"}},
+		Help: custody.Text{ZH: "本单位收到的份号：一份写 3，连续多份写 3-5，不连续的用顿号分开 3、5、7-9", EN: "the copy numbers held: 3, a range 3-5, or a list 3、5、7-9"}},
 	{Key: Term, ZH: "保密期限", Required: true, Example: "10年",
 		Help: custody.Text{ZH: "如 10年、6个月、长期 或截止日期 2035-12-31", EN: "e.g. 10年, 6个月, 长期 or an end date 2035-12-31"}},
 	{Key: IssuingUnit, ZH: "发文单位", Aliases: []string{"发文机关"}, Required: true, Example: "BGS",

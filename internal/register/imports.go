@@ -277,18 +277,23 @@ func (r *Register) importRow(ctx context.Context, tx *store.Tx, a Actor, row led
 		bad(ledger.Copies, custody.Text{ZH: fmt.Sprintf("%q 不是 1 到 %d 之间的整数", truncate(cell(ledger.Copies), 10), MaxCopies), EN: fmt.Sprintf("%q is not a whole number from 1 to %d", truncate(cell(ledger.Copies), 10), MaxCopies)})
 	}
 	d.Copies = copies
-	first, last, ok := copyRange(cell(ledger.Copy))
+	ranges, ok := copyRanges(cell(ledger.Copy))
 	switch {
 	case strings.TrimSpace(cell(ledger.Copy)) == "":
 		bad(ledger.Copy, custody.Text{ZH: "缺少份号", EN: "the copy number is missing"})
 	case !ok:
-		bad(ledger.Copy, custody.Text{ZH: fmt.Sprintf("%q 无法识别：写一个份号 3，或连续份号 3-5", truncate(cell(ledger.Copy), 10)), EN: fmt.Sprintf("%q is not understood: write one copy number 3, or a range 3-5", truncate(cell(ledger.Copy), 10))})
-	case copies > 0 && (first < 1 || last > copies):
-		n := strconv.Itoa(first)
-		if last != first {
-			n += "–" + strconv.Itoa(last)
+		bad(ledger.Copy, custody.Text{ZH: fmt.Sprintf("%q 无法识别：写一个份号 3，连续份号 3-5，或用顿号分开 3、5、7-9", truncate(cell(ledger.Copy), 20)), EN: fmt.Sprintf("%q is not understood: write one copy number 3, a range 3-5, or a list 3、5、7-9", truncate(cell(ledger.Copy), 20))})
+	case copies > 0:
+		for _, rg := range ranges {
+			if rg[0] < 1 || rg[1] > copies {
+				n := strconv.Itoa(rg[0])
+				if rg[1] != rg[0] {
+					n += "–" + strconv.Itoa(rg[1])
+				}
+				bad(ledger.Copy, custody.Text{ZH: fmt.Sprintf("份号 %s 不在 1 到 %d（发文单位印制的总份数）之间", n, copies), EN: fmt.Sprintf("copy number %s is not within 1 to %d (the total the issuer printed)", n, copies)})
+				break
+			}
 		}
-		bad(ledger.Copy, custody.Text{ZH: fmt.Sprintf("份号 %s 不在 1 到 %d（发文单位印制的总份数）之间", n, copies), EN: fmt.Sprintf("copy number %s is not within 1 to %d (the total the issuer printed)", n, copies)})
 	}
 	switch {
 	case d.SecrecyTerm == "" && levelCell != "":
@@ -418,12 +423,17 @@ func (r *Register) importRow(ctx context.Context, tx *store.Tx, a Actor, row led
 		}
 		return []ImportProblem{p}, nil, nil
 	}
-	for n := first; n <= last; n++ {
-		k := d.Number + "#" + strconv.Itoa(n)
-		if prev, dup := st.seen[k]; dup {
-			return fail(ledger.Copy, refuse(CodeConflict, "%s 第%s份 与第 %d 行重复：同一文件的份号只能登记一次", "%s copy %s repeats row %d: a copy number is registered once per document", d.Number, copyNo(n, d.Copies), prev))
+	for _, rg := range ranges {
+		for n := rg[0]; n <= rg[1]; n++ {
+			k := d.Number + "#" + strconv.Itoa(n)
+			if prev, dup := st.seen[k]; dup {
+				if prev == row.Line {
+					return fail(ledger.Copy, refuse(CodeConflict, "%s 第%s份 在本行写了两次", "%s copy %s is written twice on this row", d.Number, copyNo(n, d.Copies)))
+				}
+				return fail(ledger.Copy, refuse(CodeConflict, "%s 第%s份 与第 %d 行重复：同一文件的份号只能登记一次", "%s copy %s repeats row %d: a copy number is registered once per document", d.Number, copyNo(n, d.Copies), prev))
+			}
+			st.seen[k] = row.Line
 		}
-		st.seen[k] = row.Line
 	}
 	if err := d.validate(); err != nil {
 		return fail("", err)
@@ -440,9 +450,14 @@ func (r *Register) importRow(ctx context.Context, tx *store.Tx, a Actor, row led
 	if note != "" {
 		evNote += "；" + note
 	}
-	items, _, err := r.receiveTx(ctx, tx, a, cabinet, from, &d, first, last, evNote, now, map[string]any{"ledger_row": row.Line, "received_on": received})
-	if err != nil {
-		return fail(ledger.Copy, err)
+	// Each run of copy numbers is one receipt, as a batch received by hand is one run.
+	var items []Item
+	for _, rg := range ranges {
+		got, _, err := r.receiveTx(ctx, tx, a, cabinet, from, &d, rg[0], rg[1], evNote, now, map[string]any{"ledger_row": row.Line, "received_on": received})
+		if err != nil {
+			return fail(ledger.Copy, err)
+		}
+		items = append(items, got...)
 	}
 	if existing == 0 && !st.docs[d.Number] {
 		st.newDocs = append(st.newDocs, d.Number)
@@ -513,6 +528,24 @@ func count(s string) (int, bool) {
 	s = strings.TrimSuffix(s, ".0") // a number typed into a general-format Excel cell
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	return n, err == nil
+}
+
+// copyRanges reads a list of copy numbers and ranges separated by 、 , ， ; (3、5、7-9); at most
+// MaxCopies numbers in all.
+func copyRanges(s string) ([][2]int, bool) {
+	var out [][2]int
+	total := 0
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune("、,，;；", r) }) {
+		first, last, ok := copyRange(part)
+		if !ok {
+			return nil, false
+		}
+		if total += last - first + 1; total > MaxCopies {
+			return nil, false
+		}
+		out = append(out, [2]int{first, last})
+	}
+	return out, len(out) > 0
 }
 
 // copyRange reads 3, 003, 第3份, 3-5, 3—5, 3～5, 3至5.

@@ -307,3 +307,24 @@ func TestImportLedgerIntoAnotherUnitsCabinet(t *testing.T) {
 		t.Errorf("the refused import left %d items", n)
 	}
 }
+
+// A row may list the copies it holds (3、5、7-8): each run is received, a number twice is refused.
+func TestImportLedgerCopyLists(t *testing.T) {
+	d := newDesk(t)
+	row := func(copies string) []any {
+		return []any{"京办发〔2025〕12号", "关于做好年度保密检查工作的通知", "机密", 20, copies, "10年", "BGS", "2025-03-01", "市委机要局", "", "C-01", "", "", "", ""}
+	}
+	rep, err := importSheet(t, d, "wang.fang", ledgerXLSX(t, [][]any{row("3、5，7-8")}), false)
+	if err != nil || rep.Copies != 4 {
+		t.Fatalf("got %+v, %v; want copies 3, 5, 7 and 8", rep, err)
+	}
+	var got []int
+	for _, it := range rep.Items {
+		got = append(got, it.Copy)
+	}
+	if fmt.Sprint(got) != "[3 5 7 8]" {
+		t.Errorf("copies: got %v, want [3 5 7 8]", got)
+	}
+	_, err = importSheet(t, d, "wang.fang", ledgerXLSX(t, [][]any{row("10、9-11")}), true)
+	refused(t, err, register.CodeRefused, "第10份 在本行写了两次", "written twice on this row")
+}
