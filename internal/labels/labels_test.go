@@ -126,7 +126,7 @@ func TestLoadStrict(t *testing.T) {
 	}{
 		{"unknown stock key", goodStock + "colour = \"white\"\n", tmpl, []string{"stock/s.toml", "unknown key colour"}},
 		{"unknown nested key", goodStock, tmpl + "\n[qr]\nangle = 90\n", []string{"templates/t.toml"}},
-		{"misspelt key", goodStock, strings.Replace(tmpl, "font_mm = 6", "fontsize_mm = 6", 1), []string{"unknown key level.fontsize_mm"}},
+		{"misspelt key", goodStock, strings.Replace(tmpl, "font_mm = 4.2", "fontsize_mm = 4.2", 1), []string{"unknown key level.fontsize_mm"}},
 		{"unknown stock", goodStock, strings.Replace(tmpl, `stock = "roll-60x40"`, `stock = "roll-99"`, 1), []string{"key stock", "roll-99", "roll-60x40"}},
 		{"box outside label", goodStock, strings.Replace(tmpl, "x_mm = 44", "x_mm = 50", 1), []string{"[qr]", "outside"}},
 		{"overlap", goodStock, strings.Replace(tmpl, "x_mm = 44", "x_mm = 30", 1), []string{"[copy]", "[qr]", "overlap"}},
@@ -140,7 +140,7 @@ page_height_mm = 297
 columns = 4
 rows = 7
 `, tmpl, []string{"outside the 210×297 mm page"}},
-		{"font larger than box", goodStock, strings.Replace(tmpl, "font_mm = 6", "font_mm = 12", 1), []string{"[level]", "font_mm"}},
+		{"font larger than box", goodStock, strings.Replace(tmpl, "font_mm = 4.2", "font_mm = 12", 1), []string{"[level]", "font_mm"}},
 		{"syntax", goodStock + "name = \n", tmpl, []string{"stock/s.toml"}},
 	}
 	for _, tt := range tests {

@@ -14,12 +14,21 @@ func TestMarkWithTermFitsEveryTemplate(t *testing.T) {
 		l := Label{Copy: 37, Copies: 200, DocumentNumber: "国保发〔2026〕12号", Level: mark, EPC: item(t, 37)}
 		r := l
 		r.Reproduction = 1
-		// TSPL's one Chinese font is 24 dots wide a character, so a small label's copy line holds
-		// 第3份/共5份 but not every 第37份之复制件1/共200份: the mark is checked on short copy lines.
-		short := Label{Copy: 3, Copies: 5, DocumentNumber: l.DocumentNumber, Level: mark, EPC: l.EPC}
+		// TSPL's one Chinese font is 24 dots wide a character: every template holds 第37份/共200份,
+		// the 60×40 and A4 ones, whose copy line runs the width beside the QR code, also
+		// 第37份之复制件1/共200份, the 50×30 one a reproduction of a shorter document, and the
+		// 40×30 one no reproduction line at all (print those with ZPL or PDF; labels/README.md).
+		short := Label{Copy: 3, Copies: 5, Reproduction: 1, DocumentNumber: l.DocumentNumber, Level: mark, EPC: l.EPC}
 		for _, name := range templateNames(c) {
 			tpl := c.Templates[name]
-			if err := TSPL(io.Discard, tpl, []Label{short}, TSPLOptions{}); err != nil {
+			tspl := []Label{l}
+			switch name {
+			case "copy-60x40", "copy-a4-21up":
+				tspl = append(tspl, short, r)
+			case "copy-50x30":
+				tspl = append(tspl, short)
+			}
+			if err := TSPL(io.Discard, tpl, tspl, TSPLOptions{}); err != nil {
 				t.Errorf("%s, %s: TSPL: %v", name, mark, err)
 			}
 			if err := ZPL(io.Discard, tpl, []Label{l, r}, ZPLOptions{}); err != nil {
