@@ -81,9 +81,16 @@ func TestCheckInTheConsole(t *testing.T) {
 		t.Fatalf("check page after scans: want 1 confirmed, 4 scanned, no discrepancy:\n%s", body)
 	}
 	s.post(t, w, "/checks/1/sign", url.Values{"pin": {"8080"}})
+	refusals := s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = 'wang.fang'`)
 	s.post(t, w, "/checks/1/sign", url.Values{"pin": {"8080"}})
 	if _, body := get(t, w, s.base+"/checks/1"); !strings.Contains(body, "同一人不能签两次") {
 		t.Errorf("signing twice: want the refusal on the page")
+	}
+	if n := s.count(`SELECT count(*) FROM check_signatures`); n != 1 {
+		t.Errorf("signing twice: got %d signatures, want 1", n)
+	}
+	if n := s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = 'wang.fang'`); n != refusals+1 {
+		t.Errorf("signing twice: got %d refusal records, want %d (audited)", n, refusals+1)
 	}
 	l := s.client()
 	s.signIn(l, "li.ming")
