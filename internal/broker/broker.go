@@ -67,7 +67,7 @@ type Config struct {
 	// display or the monitoring system, as the custody-monitor account does on Mosquitto.
 	MonitorPassword string
 
-	// Oversized, if set, is told the user name (the agent id) of every client the broker
+	// Oversized, if set, is told the agent id of every agent the broker
 	// disconnects for sending a packet larger than its limit (wire.MaxPayload plus room for the
 	// topic and header). custodyd counts it as custody_ingest_dropped_total{reason="oversized"}
 	// (firmware-protocol/mqtt.md §1): such a message never reaches ingest. It runs on the

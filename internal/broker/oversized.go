@@ -36,7 +36,9 @@ func (h *oversizedHook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	h.b.log.Warn("mqtt message refused: larger than the broker's packet limit; the client was disconnected and must not resend it",
 		"agent", truncate(who, 64), "client", truncate(cl.ID, 64), "remote", cl.Net.Remote,
 		"limit_bytes", MaxPacket, "reason", "oversized")
-	if h.b.cfg.Oversized != nil {
+	// Only an agent's message is a dropped observation; custodyd's own client and the monitor
+	// publish no observations, and the line above is their record.
+	if h.b.cfg.Oversized != nil && user != h.b.user && user != MonitorUser {
 		h.b.cfg.Oversized(who)
 	}
 }
