@@ -110,3 +110,27 @@ func TestTransitToAnotherUnitWithItsReceipt(t *testing.T) {
 	// A receipt for a transit whose copy is not in transit (already handed over with its receipt).
 	e.refusedAudited("wang.fang", "POST", fmt.Sprintf("/api/v1/transits/%d/receipt", out.Transit), `{"receipt":"X-1","receiver":"某人"}`, 422, `SELECT count(*) FROM item_events`, "不在途")
 }
+
+// Scope widening of a document issued outside the register, over HTTP (issue 14 point 5): the
+// issuing unit has no account here; the request goes to a leader of the custodian's unit, who
+// cannot approve it without the document number of the issuing unit's consent (refused, nothing
+// written, audited); with it the scope widens and the audit names the consent.
+func TestScopeWideningRecordsTheConsentOverHTTP(t *testing.T) {
+	e, _ := lifecycleEnv(t)
+	e.must("admin", "POST", "/api/v1/units", `{"code":"SWJ","name":"市委机要局"}`, 201)
+	e.must("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"市机〔2026〕5号","title":"外来文件","issuing_unit":"SWJ","level":"机密","issued_on":"2026-11-01","secrecy_term":"10年","copies":1},"cabinet":"C-01","from":"市委机要局"}`, 201)
+	var ap register.Approval
+	e.decode(e.do("wang.fang", "POST", "/api/v1/approvals", `{"kind":"scope","document":"市机〔2026〕5号","scope_units":["BGS"],"reason":"本单位需阅办"}`, nil), 201, &ap)
+	if ap.Unit != "BGS" {
+		t.Fatalf("got the request addressed to %q, want BGS", ap.Unit)
+	}
+	decide := fmt.Sprintf("/api/v1/approvals/%d/decide", ap.ID)
+	e.refusedAudited("li.ming", "POST", decide, `{"approve":true,"note":"同意"}`, 422, `SELECT count(*) FROM approvals WHERE state <> 'pending'`, "同意的文件文号")
+	e.refusedAudited("wang.fang", "POST", "/api/v1/scope-widenings", fmt.Sprintf(`{"approval":%d}`, ap.ID), 422, `SELECT count(*) FROM document_scope`)
+	e.must("li.ming", "POST", decide, `{"approve":true,"note":"同意","consent":"市机函〔2026〕3号"}`, 200)
+	e.must("wang.fang", "POST", "/api/v1/scope-widenings", fmt.Sprintf(`{"approval":%d}`, ap.ID), 200)
+	_, audit := e.body("zhao.lei", "/api/v1/audit")
+	if !strings.Contains(audit, "document.scope") || !strings.Contains(audit, "市机函〔2026〕3号") || !strings.Contains(audit, `"consent_of":"SWJ"`) {
+		t.Error("the scope widening's audit record lacks the issuing unit or its consent's number")
+	}
+}
