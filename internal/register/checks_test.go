@@ -173,3 +173,40 @@ func TestCheckFromTheDeskScanner(t *testing.T) {
 		t.Errorf("after the scanner's read: got %+v, first copy %+v", c.Counts, c.Items[0].Confirmation)
 	}
 }
+
+// A copy in transit (机要交通) is out with a courier who has no account here: the custodian
+// records it as confirmed only with a note saying who confirmed it; a holder cannot confirm it.
+func TestCheckCopyInTransit(t *testing.T) {
+	d := newDesk(t)
+	ctx := context.Background()
+	wf := d.p["wang.fang"]
+	items := d.receive(t, "办〔2026〕33号", custody.Secret, 2, "BGS")
+	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeDispatch, Courier: "赵交通", Envelope: "JY-2026-0077", Destination: "市国资委办公室", Expected: d.due(24)}, "")
+	if _, err := d.reg.Scan(ctx, wf, s.ID, itoa(items[0])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.reg.CloseSession(ctx, wf, s.ID, register.CloseRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.reg.OpenCheck(ctx, wf, register.OpenCheckRequest{Unit: "BGS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Items[0].State != custody.InTransit || c.Items[0].Outcome != register.CheckUnconfirmed {
+		t.Fatalf("copy in transit: got %s %s, want in_transit unconfirmed", c.Items[0].State, c.Items[0].Outcome)
+	}
+	_, err = d.reg.ConfirmHolding(ctx, d.p["zhang.wei"], c.ID, register.ConfirmRequest{Item: items[0]})
+	refused(t, err, register.CodeForbidden, "持有人本人", "holder")
+	_, err = d.reg.ConfirmHolding(ctx, wf, c.ID, register.ConfirmRequest{Item: items[0]})
+	refused(t, err, register.CodeInvalid, "由谁、以何方式确认", "who confirmed")
+	// A copy in its cabinet is not confirmed by a person: the inventory or a desk scan checks it.
+	_, err = d.reg.ConfirmHolding(ctx, wf, c.ID, register.ConfirmRequest{Item: items[1], Note: "x"})
+	refused(t, err, register.CodeRefused, "不在人员手中", "not out with a person")
+	c, err = d.reg.ConfirmHolding(ctx, wf, c.ID, register.ConfirmRequest{Item: items[0], Note: "市国资委办公室收文员电话确认已收到封JY-2026-0077，回执在途"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf := c.Items[0].Confirmation; c.Items[0].Outcome != register.CheckConfirmed || cf == nil || cf.How != "recorded" || cf.By != "wang.fang" {
+		t.Errorf("recorded confirmation: got %s %+v", c.Items[0].Outcome, cf)
+	}
+}
