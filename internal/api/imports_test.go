@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
@@ -153,5 +152,4 @@ func TestImportTemplateDownload(t *testing.T) {
 	if !bytes.HasPrefix(b, []byte("PK")) {
 		t.Errorf("not an xlsx")
 	}
-	_ = time.Now
 }

@@ -146,7 +146,7 @@ func (r *Register) ImportLedger(ctx context.Context, a Actor, req ImportRequest)
 	for _, it := range items {
 		if !docs[it.Document] {
 			docs[it.Document] = true
-			rep.Labels = append(rep.Labels, "custodyctl labels print --document '"+it.Document+"' -o labels.pdf")
+			rep.Labels = append(rep.Labels, "custodyctl labels print --document '"+strings.ReplaceAll(it.Document, "'", `'\''`)+"' -o labels.pdf")
 		}
 	}
 	// Items as the register now shows them (state, holder, due), with their EPCs.
