@@ -230,6 +230,10 @@ func New(cfg Config, st Store, keys Keys, handler Handler, reg prometheus.Regist
 		in.places = &placeCache{lookup: cfg.Places, ttl: cfg.KeyTTL, m: map[subject]placeEntry{}}
 	}
 	in.cmdSeq.Store(uint64(time.Now().UnixMicro()))
+	// The connect grace counts from custodyd's start, not from the instant Run's goroutine is
+	// first scheduled: /healthz is served as soon as the HTTP listener is up, and said "ingest is
+	// not running" (503) in the moments before.
+	in.health.started = time.Now()
 	return in, nil
 }
 
