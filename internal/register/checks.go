@@ -484,9 +484,8 @@ type inventory struct {
 // copy absent, so they are skipped, as reconciliation skips them.
 func (r *Register) inventoriesSince(ctx context.Context, since time.Time) (map[string]*inventory, error) {
 	out := map[string]*inventory{}
-	// The store compares whole seconds of receipt and misses a report received in the opening's
-	// second: ask from the second before, and judge by the round's end below.
-	err := r.st.RecentObservations(ctx, since.Add(-time.Second), wire.KindInventory, false, func(o store.Observation) error {
+	// The store selects by whole seconds of receipt: judge by the round's end below.
+	err := r.st.RecentObservations(ctx, since, wire.KindInventory, false, func(o store.Observation) error {
 		var inv wire.Inventory
 		if json.Unmarshal(o.Body, &inv) != nil || inv.Complete == nil || !*inv.Complete || inv.Cabinet == "" {
 			return nil

@@ -309,8 +309,11 @@ func (s *Store) RecentObservations(ctx context.Context, since time.Time, kind st
 	if newestFirst {
 		order = "agent DESC, seq DESC"
 	}
+	// Times are stored as RFC 3339 text, and within one second "…:05Z" sorts after "…:05.2Z"
+	// ('Z' > '.'), so the bound is the second without its zone: every time in that second or
+	// later sorts at or above it, every earlier one below.
 	rows, err := s.r.QueryContext(ctx, `SELECT agent, seq, id, boot, v, at, kind, body, mac FROM observations
-		WHERE received_at >= ? AND kind = ? ORDER BY `+order, FormatTime(since.Truncate(time.Second)), kind)
+		WHERE received_at >= ? AND kind = ? ORDER BY `+order, since.UTC().Format("2006-01-02T15:04:05"), kind)
 	if err != nil {
 		return fmt.Errorf("recent %s observations: %w", kind, Classify(err))
 	}

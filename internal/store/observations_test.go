@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func enrollAgent(t *testing.T, s *Store, id string) {
@@ -113,5 +114,44 @@ func TestObservationHoles(t *testing.T) {
 	got, _ = s.ObservationHoles(ctx, "a1", 5, 2, 1000)
 	if fmt.Sprint(got) != fmt.Sprint([]Hole{{6, 7}, {9, 9}}) {
 		t.Errorf("holes after 5, limit 2: got %v, want [{6 7} {9 9}]", got)
+	}
+}
+
+// RecentObservations selects by the second of receipt: a row received in since's own second is
+// in, whatever its fraction (the RFC 3339 text of "…:05.2Z" sorts below "…:05Z", and a 清查 opened
+// in the second a cabinet's inventory arrived did not see it), and a row of the second before is
+// out.
+func TestRecentObservationsIncludeSinceItsOwnSecond(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "c.db"))
+	enrollAgent(t, s, "a1")
+	if _, _, err := s.StoreObservations(ctx, []Observation{obs("a1", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	var text string
+	if err := s.r.QueryRowContext(ctx, `SELECT received_at FROM observations WHERE seq = 1`).Scan(&text); err != nil {
+		t.Fatal(err)
+	}
+	received, err := ParseTime(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(since time.Time) int {
+		n := 0
+		if err := s.RecentObservations(ctx, since, "door", false, func(Observation) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// A fraction of a second after the receipt, in the same second — the case that was missed.
+	same := received.Truncate(time.Second).Add(time.Second - time.Microsecond)
+	if received.Nanosecond() == 0 {
+		same = received
+	}
+	if n := count(same); n != 1 {
+		t.Errorf("since %s, a row received at %s (same second): got %d rows, want 1", FormatTime(same), text, n)
+	}
+	if n := count(received.Truncate(time.Second).Add(time.Second)); n != 0 {
+		t.Errorf("since the next second: got %d rows, want 0", n)
 	}
 }
