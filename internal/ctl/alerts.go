@@ -75,11 +75,7 @@ func init() {
 				if format != "" {
 					return c.download(ctx, "/api/v1/alerts?"+query(map[string]string{"state": state, "severity": severity, "format": format}), out)
 				}
-				var as []alert.Alert
-				if err := c.call(ctx, "GET", "/api/v1/alerts?"+query(map[string]string{"state": state, "severity": severity}), nil, &as); err != nil {
-					return err
-				}
-				return c.output(as, func(w io.Writer) { c.alertTable(w, as) })
+				return callAndPrint(c, ctx, "GET", "/api/v1/alerts?"+query(map[string]string{"state": state, "severity": severity}), nil, func(w io.Writer, as []alert.Alert) { c.alertTable(w, as) })
 			}},
 		command{name: "alert show", args: "ID", help: "show an alert, the evidence of its findings and its escalation history",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -106,11 +102,7 @@ func init() {
 		command{name: "findings", help: "list reconciliation findings with their confidence and evidence (open unless --all)",
 			flags: filter,
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				var fsx []alert.Finding
-				if err := c.call(ctx, "GET", "/api/v1/findings?"+query(nil), nil, &fsx); err != nil {
-					return err
-				}
-				return c.output(fsx, func(w io.Writer) { c.findingTable(w, fsx) })
+				return callAndPrint(c, ctx, "GET", "/api/v1/findings?"+query(nil), nil, func(w io.Writer, fsx []alert.Finding) { c.findingTable(w, fsx) })
 			}},
 		command{name: "inventory runs", help: "the latest nightly inventories and their morning summaries",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {

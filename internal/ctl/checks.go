@@ -82,11 +82,7 @@ func init() {
 				if unit != "" {
 					path += "?unit=" + url.QueryEscape(unit)
 				}
-				var cs []register.Check
-				if err := c.call(ctx, "GET", path, nil, &cs); err != nil {
-					return err
-				}
-				return c.output(cs, func(w io.Writer) { c.checkTable(w, cs) })
+				return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, cs []register.Check) { c.checkTable(w, cs) })
 			}},
 		command{name: "check show", args: "ID", help: "a check with every copy's outcome (discrepancies marked !) and its signatures",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {

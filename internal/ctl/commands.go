@@ -103,11 +103,7 @@ func init() {
 				if err := needArgs(args, 2, "CODE NAME"); err != nil {
 					return err
 				}
-				var u register.Unit
-				if err := c.call(ctx, "POST", "/api/v1/units", register.Unit{Code: args[0], Name: args[1], Parent: parent}, &u); err != nil {
-					return err
-				}
-				return c.output(u, func(w io.Writer) { fmt.Fprintf(w, "%s\t%s\n", u.Code, u.Name) })
+				return callAndPrint(c, ctx, "POST", "/api/v1/units", register.Unit{Code: args[0], Name: args[1], Parent: parent}, func(w io.Writer, u register.Unit) { fmt.Fprintf(w, "%s\t%s\n", u.Code, u.Name) })
 			}},
 		command{name: "unit list", help: "list units",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -288,11 +284,7 @@ func init() {
 						q.Set(k, v)
 					}
 				}
-				var items []register.Item
-				if err := c.call(ctx, "GET", "/api/v1/items?"+q.Encode(), nil, &items); err != nil {
-					return err
-				}
-				return c.output(items, func(w io.Writer) { c.itemTable(w, items) })
+				return callAndPrint(c, ctx, "GET", "/api/v1/items?"+q.Encode(), nil, func(w io.Writer, items []register.Item) { c.itemTable(w, items) })
 			}},
 		command{name: "item show", args: "ID", help: "show one item",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -347,11 +339,7 @@ func init() {
 				if err := needArgs(args, 2, "CODE NAME"); err != nil {
 					return err
 				}
-				var cab register.Cabinet
-				if err := c.call(ctx, "POST", "/api/v1/cabinets", register.Cabinet{Code: args[0], Name: args[1], Room: room, Unit: unit, Agent: agent}, &cab); err != nil {
-					return err
-				}
-				return c.output(cab, func(w io.Writer) { fmt.Fprintf(w, "%s\t%s\t%s\n", cab.Code, cab.Name, cab.Room) })
+				return callAndPrint(c, ctx, "POST", "/api/v1/cabinets", register.Cabinet{Code: args[0], Name: args[1], Room: room, Unit: unit, Agent: agent}, func(w io.Writer, cab register.Cabinet) { fmt.Fprintf(w, "%s\t%s\t%s\n", cab.Code, cab.Name, cab.Room) })
 			}},
 		command{name: "cabinet list", help: "list cabinets",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -375,11 +363,7 @@ func init() {
 				if err := needArgs(args, 2, "CODE NAME"); err != nil {
 					return err
 				}
-				var d register.Desk
-				if err := c.call(ctx, "POST", "/api/v1/desks", register.Desk{Code: args[0], Name: args[1], Room: room, Agent: agent}, &d); err != nil {
-					return err
-				}
-				return c.output(d, func(w io.Writer) { fmt.Fprintf(w, "%s\t%s\t%s\n", d.Code, d.Name, d.Room) })
+				return callAndPrint(c, ctx, "POST", "/api/v1/desks", register.Desk{Code: args[0], Name: args[1], Room: room, Agent: agent}, func(w io.Writer, d register.Desk) { fmt.Fprintf(w, "%s\t%s\t%s\n", d.Code, d.Name, d.Room) })
 			}},
 		command{name: "agent enroll", args: "ID", help: "enroll a custody-agent; its key is shown once",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {

@@ -300,6 +300,16 @@ func (c *CLI) send(ctx context.Context, method, path string, in any) (*http.Resp
 	return nil, &exitError{code, msg}
 }
 
+// callAndPrint makes one API call and prints its answer with print (as JSON with --json): the
+// shape of most commands.
+func callAndPrint[T any](c *CLI, ctx context.Context, method, path string, body any, print func(w io.Writer, v T)) error {
+	var v T
+	if err := c.call(ctx, method, path, body, &v); err != nil {
+		return err
+	}
+	return c.output(v, func(w io.Writer) { print(w, v) })
+}
+
 // output prints v as JSON with --json, or calls table otherwise.
 func (c *CLI) output(v any, print func(w io.Writer)) error {
 	if c.json {

@@ -162,11 +162,7 @@ func init() {
 				if state != "" {
 					path += "?state=" + url.QueryEscape(state)
 				}
-				var cs []lossCase
-				if err := c.call(ctx, "GET", path, nil, &cs); err != nil {
-					return err
-				}
-				return c.output(cs, func(w io.Writer) { c.lossTable(w, cs) })
+				return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, cs []lossCase) { c.lossTable(w, cs) })
 			}},
 		command{name: "loss show", args: "CASE", help: "a loss case with its copies and the history of the search",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -174,11 +170,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				var lc lossCase
-				if err := c.call(ctx, "GET", path, nil, &lc); err != nil {
-					return err
-				}
-				return c.output(lc, func(w io.Writer) { c.showLoss(w, lc) })
+				return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, lc lossCase) { c.showLoss(w, lc) })
 			}},
 		command{name: "loss note", args: "CASE", help: "record what the search found (--note; custodians and leaders)",
 			flags: func(fs *flag.FlagSet) { fs.StringVar(&note, "note", "", "what the search found (追查情况)") },
@@ -187,11 +179,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				var lc lossCase
-				if err := c.call(ctx, "POST", path, map[string]string{"note": note}, &lc); err != nil {
-					return err
-				}
-				return c.output(lc, func(w io.Writer) { c.showLoss(w, lc) })
+				return callAndPrint(c, ctx, "POST", path, map[string]string{"note": note}, func(w io.Writer, lc lossCase) { c.showLoss(w, lc) })
 			}},
 		command{name: "loss close", args: "CASE", help: "close a loss case with the deciding leader's conclusion (--note; leaders only)",
 			flags: func(fs *flag.FlagSet) { fs.StringVar(&note, "note", "", "the leader's conclusion (追查结论)") },
@@ -200,11 +188,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				var lc lossCase
-				if err := c.call(ctx, "POST", path, map[string]string{"note": note}, &lc); err != nil {
-					return err
-				}
-				return c.output(lc, func(w io.Writer) { c.showLoss(w, lc) })
+				return callAndPrint(c, ctx, "POST", path, map[string]string{"note": note}, func(w io.Writer, lc lossCase) { c.showLoss(w, lc) })
 			}},
 		command{name: "destruction paper", args: "ID", help: "the destruction list (销毁清册) of a batch in any state, marked (PDF, or --format csv) to -o FILE",
 			flags: func(fs *flag.FlagSet) {
@@ -224,11 +208,7 @@ func init() {
 		command{name: "document expiring", help: "documents whose secrecy term (保密期限) ends within --days (default 30) or has ended without a decision",
 			flags: func(fs *flag.FlagSet) { fs.IntVar(&days, "days", 30, "days ahead") },
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				var ds []documentInfo
-				if err := c.call(ctx, "GET", "/api/v1/documents/expiring?days="+strconv.Itoa(days), nil, &ds); err != nil {
-					return err
-				}
-				return c.output(ds, func(w io.Writer) { c.documentTable(w, ds) })
+				return callAndPrint(c, ctx, "GET", "/api/v1/documents/expiring?days="+strconv.Itoa(days), nil, func(w io.Writer, ds []documentInfo) { c.documentTable(w, ds) })
 			}},
 		command{name: "document level", args: "NUMBER", help: "record a 密级变更 decided by --authority in --decision: --level and/or --term (--term-start)",
 			flags: func(fs *flag.FlagSet) {

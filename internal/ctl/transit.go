@@ -57,11 +57,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				var t register.Transit
-				if err := c.call(ctx, "GET", path, nil, &t); err != nil {
-					return err
-				}
-				return c.output(t, func(w io.Writer) { c.transitTable(w, t) })
+				return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, t register.Transit) { c.transitTable(w, t) })
 			}},
 		command{name: "transit receipt", args: "ID", help: "record the other unit's receipt of a dispatched envelope: --receipt NUMBER --receiver NAME; its copies become 已移交 (custodians)",
 			flags: func(fs *flag.FlagSet) {

@@ -118,11 +118,7 @@ func init() {
 					return err
 				}
 				req := register.ApprovalRequest{Kind: kind, For: forWho, Items: ids, Copies: copies, Due: due, Document: document, ScopeUnits: scopeUnits, ScopePeople: scopePeople, Unit: unit, With: with, Reason: reason, Expires: expires}
-				var ap register.Approval
-				if err := c.call(ctx, "POST", "/api/v1/approvals", req, &ap); err != nil {
-					return err
-				}
-				return c.output(ap, func(w io.Writer) { c.approvalTable(w, []register.Approval{ap}) })
+				return callAndPrint(c, ctx, "POST", "/api/v1/approvals", req, func(w io.Writer, ap register.Approval) { c.approvalTable(w, []register.Approval{ap}) })
 			}},
 		command{name: "approval list", help: "list approvals (--pending: undecided only)",
 			flags: func(fs *flag.FlagSet) { fs.BoolVar(&pending, "pending", false, "only undecided approvals") },
@@ -131,11 +127,7 @@ func init() {
 				if pending {
 					path += "?pending=1"
 				}
-				var aps []register.Approval
-				if err := c.call(ctx, "GET", path, nil, &aps); err != nil {
-					return err
-				}
-				return c.output(aps, func(w io.Writer) { c.approvalTable(w, aps) })
+				return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, aps []register.Approval) { c.approvalTable(w, aps) })
 			}},
 		command{name: "approval show", args: "ID", help: "show one approval",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -143,11 +135,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				var ap register.Approval
-				if err := c.call(ctx, "GET", path, nil, &ap); err != nil {
-					return err
-				}
-				return c.output(ap, func(w io.Writer) { c.approvalTable(w, []register.Approval{ap}) })
+				return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, ap register.Approval) { c.approvalTable(w, []register.Approval{ap}) })
 			}},
 		command{name: "approval approve", args: "ID", help: "approve (the authority the approval policy names, in the approval's unit)",
 			flags: func(fs *flag.FlagSet) {
@@ -275,11 +263,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				var s register.Session
-				if err := c.call(ctx, "DELETE", path, nil, &s); err != nil {
-					return err
-				}
-				return c.output(s, func(w io.Writer) { c.sessionTable(w, s) })
+				return callAndPrint(c, ctx, "DELETE", path, nil, func(w io.Writer, s register.Session) { c.sessionTable(w, s) })
 			}},
 		command{name: "handover show", args: "ID", help: "show a handover with its running count",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
@@ -287,11 +271,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				var s register.Session
-				if err := c.call(ctx, "GET", path, nil, &s); err != nil {
-					return err
-				}
-				return c.output(s, func(w io.Writer) { c.sessionTable(w, s) })
+				return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, s register.Session) { c.sessionTable(w, s) })
 			}},
 		command{name: "handover list", help: "list handovers (--state open|closed|abandoned)",
 			flags: func(fs *flag.FlagSet) { fs.StringVar(&purpose, "state", "", "only this state") },
@@ -583,19 +563,11 @@ func init() {
 				fs.Var(fresh(&scopeUnits), "document", "document number (repeatable)")
 			},
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				var rc register.Recall
-				if err := c.call(ctx, "POST", "/api/v1/recalls", register.RecallRequest{Name: note, Deadline: due, Documents: scopeUnits}, &rc); err != nil {
-					return err
-				}
-				return c.output(rc, func(w io.Writer) { c.recallTable(w, []register.Recall{rc}) })
+				return callAndPrint(c, ctx, "POST", "/api/v1/recalls", register.RecallRequest{Name: note, Deadline: due, Documents: scopeUnits}, func(w io.Writer, rc register.Recall) { c.recallTable(w, []register.Recall{rc}) })
 			}},
 		command{name: "recall list", help: "list recall campaigns with their progress",
 			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				var rcs []register.Recall
-				if err := c.call(ctx, "GET", "/api/v1/recalls", nil, &rcs); err != nil {
-					return err
-				}
-				return c.output(rcs, func(w io.Writer) { c.recallTable(w, rcs) })
+				return callAndPrint(c, ctx, "GET", "/api/v1/recalls", nil, func(w io.Writer, rcs []register.Recall) { c.recallTable(w, rcs) })
 			}},
 		command{name: "recall show", args: "ID", help: "a campaign's progress; --format csv|pdf -o FILE for the printed list",
 			flags: func(fs *flag.FlagSet) {
@@ -639,11 +611,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				var rc register.Recall
-				if err := c.call(ctx, "POST", path, map[string]string{"note": note}, &rc); err != nil {
-					return err
-				}
-				return c.output(rc, func(w io.Writer) { c.recallTable(w, []register.Recall{rc}) })
+				return callAndPrint(c, ctx, "POST", path, map[string]string{"note": note}, func(w io.Writer, rc register.Recall) { c.recallTable(w, []register.Recall{rc}) })
 			}},
 
 		// Personnel clearance.
@@ -763,11 +731,7 @@ func (c *CLI) decideWith(ctx context.Context, args []string, approve bool, note,
 	if err := needArgs(args, 1, "ID"); err != nil {
 		return err
 	}
-	var ap register.Approval
-	if err := c.call(ctx, "POST", "/api/v1/approvals/"+url.PathEscape(args[0])+"/decide", map[string]any{"approve": approve, "note": note, "consent": consent}, &ap); err != nil {
-		return err
-	}
-	return c.output(ap, func(w io.Writer) { c.approvalTable(w, []register.Approval{ap}) })
+	return callAndPrint(c, ctx, "POST", "/api/v1/approvals/"+url.PathEscape(args[0])+"/decide", map[string]any{"approve": approve, "note": note, "consent": consent}, func(w io.Writer, ap register.Approval) { c.approvalTable(w, []register.Approval{ap}) })
 }
 
 // download writes a paper (PDF or CSV) from the API to path, or to stdout for "".
