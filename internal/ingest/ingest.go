@@ -349,13 +349,25 @@ func (in *Ingest) onConnect(ctx context.Context, c paho.Client, i int) {
 	if i == 0 { // availability is not shared: one connection hears it
 		filters[in.topics.AvailabilityFilter()] = 1
 	}
-	tok := c.SubscribeMultiple(filters, nil)
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		in.log.Error("mqtt subscribe failed; reconnecting", "broker", in.cfg.BrokerURL, "err", tok.Error())
-		// Without the subscription nothing arrives: drop the connection so paho reconnects
-		// and this handler runs again.
-		go c.Disconnect(0)
-		return
+	// Without the subscription nothing arrives, so it is retried while this connection lasts.
+	// (It used to Disconnect to make paho reconnect — but an explicit Disconnect ends a paho
+	// client for good: ingest stayed away from the broker until custodyd was restarted.) When
+	// the connection goes, paho reconnects and runs this handler again.
+	var tok paho.Token
+	for attempt := 0; ; attempt++ {
+		tok = c.SubscribeMultiple(filters, nil)
+		if tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
+			break
+		}
+		if ctx.Err() != nil || !c.IsConnectionOpen() {
+			return // stopping, or the connection is gone and the next one subscribes
+		}
+		in.log.Error("mqtt subscribe failed; retrying", "broker", in.cfg.BrokerURL, "err", tok.Error(), "attempt", attempt+1)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(min(time.Duration(1<<min(attempt, 5))*time.Second, 30*time.Second)):
+		}
 	}
 	for f, code := range tok.(*paho.SubscribeToken).Result() {
 		if code == 0x80 {
@@ -508,6 +520,9 @@ func (in *Ingest) refuse(m paho.Message, env wire.Envelope, r Refusal, detail st
 func (in *Ingest) agentKey(ctx context.Context, m paho.Message, agent string) ([]byte, bool) {
 	key, reason, err := in.keys.get(ctx, agent)
 	for err != nil {
+		if ctx.Err() != nil {
+			return nil, false // stopping: unacknowledged, redelivered after the restart
+		}
 		in.log.Error("ingest: agent key lookup failed; retrying", "agent", agent, "err", err)
 		select {
 		case <-ctx.Done():
@@ -568,6 +583,9 @@ func (in *Ingest) commit(ctx context.Context) {
 		for err != nil {
 			// Never acknowledge what is not stored. Keep trying: the broker holds the messages
 			// (unacknowledged) meanwhile, and a restart redelivers them.
+			if ctx.Err() != nil {
+				return // stopping: not an error to report
+			}
 			in.m.storeErrors.Inc()
 			in.log.Error("ingest: storing a batch failed; retrying", "batch", len(obs), "err", err)
 			select {
@@ -629,6 +647,9 @@ func (in *Ingest) cmdResult(ctx context.Context, e wire.Envelope) {
 	oldest := min(r.Oldest, in.mark(e.Agent).MaxSeen+1) // never skip past what was ever stored
 	st, err := in.st.SkipObservations(ctx, e.Agent, oldest)
 	if err != nil {
+		if ctx.Err() != nil {
+			return // stopping
+		}
 		in.log.Error("ingest: closing an unfillable gap failed", "agent", e.Agent, "err", err)
 		return
 	}
@@ -717,6 +738,9 @@ func (in *Ingest) gapLoop(ctx context.Context) {
 func (in *Ingest) resyncAll(ctx context.Context) {
 	states, err := in.st.ObservationSeqs(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return // stopping
+		}
 		in.log.Error("ingest: read seq states for resync", "err", err)
 		return
 	}
@@ -751,6 +775,9 @@ func (in *Ingest) resyncHoles(ctx context.Context, agent string) {
 	}
 	holes, err := in.st.ObservationHoles(ctx, agent, after, 512, 1_000_000)
 	if err != nil {
+		if ctx.Err() != nil {
+			return // stopping
+		}
 		in.log.Error("ingest: list holes for resync", "agent", agent, "err", err)
 		return
 	}
@@ -805,6 +832,9 @@ func (in *Ingest) resync(ctx context.Context, agent string, from uint64, holeOnl
 	if from == 0 {
 		st, err := in.seqState(ctx, agent)
 		if err != nil {
+			if ctx.Err() != nil {
+				return // stopping
+			}
 			in.log.Error("ingest: read seq state for resync", "agent", agent, "err", err)
 			return
 		}

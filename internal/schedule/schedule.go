@@ -163,7 +163,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if !now.Before(next) {
 			n, err := s.Start(ctx, next)
 			if err != nil {
-				s.log.Error("nightly inventory", "at", next, "err", err)
+				s.logError(ctx, "nightly inventory", "at", next, "err", err)
 			} else {
 				open = append(open, n)
 			}
@@ -176,7 +176,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				continue
 			}
 			if _, err := s.Close(ctx, n); err != nil {
-				s.log.Error("nightly inventory deadline", "at", n.Start, "err", err)
+				s.logError(ctx, "nightly inventory deadline", "at", n.Start, "err", err)
 			}
 		}
 		open = still
@@ -185,7 +185,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			nextSite = now.Add(s.cfg.SiteEvery)
 		} else if t := s.chk.NextRecheck(); !t.IsZero() && !now.Before(t) {
 			if err := s.chk.Recheck(ctx); err != nil {
-				s.log.Error("removal recheck", "err", err)
+				s.logError(ctx, "removal recheck", "err", err)
 			}
 		}
 	}
@@ -194,11 +194,20 @@ func (s *Scheduler) Run(ctx context.Context) error {
 func (s *Scheduler) site(ctx context.Context) {
 	hours := reconcile.Hours{Location: s.loc, Start: s.cfg.WorkFrom, End: s.cfg.WorkTo, Days: s.cfg.WorkDays, Holidays: s.cfg.Holidays, Workdays: s.cfg.Workdays}
 	if err := s.chk.Site(ctx, hours, s.cfg.DoorOpenLimit, s.cfg.OfflineGrace); err != nil {
-		s.log.Error("site checks", "err", err)
+		s.logError(ctx, "site checks", "err", err)
 	}
 	if err := s.chk.Recheck(ctx); err != nil {
-		s.log.Error("removal recheck", "err", err)
+		s.logError(ctx, "removal recheck", "err", err)
 	}
+}
+
+// logError logs a failed step, unless custodyd is stopping: a step its context cut short is not
+// an error to report (an operator's Ctrl-C printed "site checks … context canceled").
+func (s *Scheduler) logError(ctx context.Context, msg string, args ...any) {
+	if ctx.Err() != nil {
+		return
+	}
+	s.log.Error(msg, args...)
 }
 
 // Night is one nightly inventory.
