@@ -299,7 +299,10 @@ func (a *Agent) emitRecord(ctx context.Context, kind string, body any, urgent bo
 	if err != nil {
 		return fmt.Errorf("encode %s observation: %w", kind, err)
 	}
-	_, err = a.out.Append(ctx, outbox.Record{ID: newID(), Boot: a.boot, Kind: kind, At: a.now(), Body: raw, Urgent: urgent})
+	// What was seen is kept even while the agent stops: a reader or controller lost because its
+	// device went away at shutdown is still a fact for custodyd, published at the next start.
+	// The outbox is closed only after Run's goroutines have ended, so the write cannot race it.
+	_, err = a.out.Append(context.WithoutCancel(ctx), outbox.Record{ID: newID(), Boot: a.boot, Kind: kind, At: a.now(), Body: raw, Urgent: urgent})
 	if err != nil {
 		reason := "error"
 		switch {
