@@ -21,7 +21,7 @@ var floors = map[string]int{
 	"internal/testenv": 0, "internal/alert/alerttest": 0, "internal/reader/readertest": 0, "internal/archtest": 0,
 
 	"internal/custody": 1, "internal/epc": 1, "internal/wire": 1, "internal/audit": 1,
-	"internal/duration": 1, "internal/sitetime": 1, "internal/buildinfo": 1,
+	"internal/duration": 1, "internal/sitetime": 1, "internal/buildinfo": 1, "internal/cryptoprofile": 1,
 
 	"internal/store": 2, "internal/auth": 2, "internal/outbox": 2, "internal/serialport": 2,
 	"internal/reader": 2, "internal/reader/r2000": 2, "internal/reader/m6e": 2, "internal/reader/sim": 2,

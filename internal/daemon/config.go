@@ -22,6 +22,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/wire"
@@ -125,6 +126,10 @@ type Config struct {
 	Check struct {
 		Period string `toml:"period"`
 	} `toml:"check"`
+	// Crypto chooses the installation's algorithms (cryptoprofile): standard or sm (国密).
+	Crypto struct {
+		Profile string `toml:"profile"`
+	} `toml:"crypto"`
 	Alerts struct {
 		ConsoleURL  string   `toml:"console_url"`
 		LeaderDelay Duration `toml:"leader_delay"`
@@ -334,7 +339,16 @@ func (c Config) Validate() error {
 	if c.Bootstrap.AdminUser == "" {
 		errs = append(errs, errors.New("bootstrap.admin_user: must not be empty"))
 	}
+	if _, err := cryptoprofile.Parse(c.Crypto.Profile); err != nil {
+		errs = append(errs, fmt.Errorf("crypto.profile: %v", err))
+	}
 	return errors.Join(errs...)
+}
+
+// CryptoProfile is the installation's algorithms ([crypto] profile; validated at load).
+func (c Config) CryptoProfile() cryptoprofile.Profile {
+	p, _ := cryptoprofile.Parse(c.Crypto.Profile)
+	return p
 }
 
 // Zone is the site's time zone ([site] time_zone; validated at load).

@@ -39,6 +39,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"[mqtt]\nurl = \"ssl://h:8883\"\ntls_cert = \"c\"\ntls_key = \"k\"\n": "mqtt.tls_cert: is for the embedded broker",
 		"[mqtt]\ndisconnect_grace = \"0s\"\n":                                 "mqtt.disconnect_grace: 0s must be between 1s and 10m",
 		"[mqtt]\ndisconnect_grace = \"1h\"\n":                                 "mqtt.disconnect_grace: 1h0m0s must be between 1s and 10m",
+		"[crypto]\nprofile = \"gm\"\n":                                        "crypto.profile: \"gm\" is not standard or sm",
+		"[crypto]\nprofil = \"sm\"\n":                                         "unknown key crypto.profil",
 	} {
 		path := filepath.Join(t.TempDir(), "c.toml")
 		os.WriteFile(path, []byte(text), 0o600)
@@ -46,6 +48,19 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want an error containing %q", text, err, want)
 		}
+	}
+}
+
+// [crypto] profile is standard unless the file says sm.
+func TestCryptoProfile(t *testing.T) {
+	c, err := Load("")
+	if err != nil || c.CryptoProfile() != "standard" {
+		t.Fatalf("no file: got %q, %v; want standard", c.CryptoProfile(), err)
+	}
+	path := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(path, []byte("[crypto]\nprofile = \"sm\"\n"), 0o600)
+	if c, err = Load(path); err != nil || c.CryptoProfile() != "sm" {
+		t.Fatalf("profile = sm: got %q, %v; want sm", c.CryptoProfile(), err)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/duration"
 )
 
@@ -41,6 +42,19 @@ type Config struct {
 	Scanners    []Scanner    `toml:"scanner"`
 	Rounds      Rounds       `toml:"rounds"`
 	Schedule    Schedule     `toml:"schedule"`
+	Crypto      Crypto       `toml:"crypto"`
+}
+
+// Crypto is the [crypto] table: the installation's algorithms (cryptoprofile), the same word as
+// custodyd's.
+type Crypto struct {
+	Profile string `toml:"profile"`
+}
+
+// CryptoProfile is the agent's profile (validated at load).
+func (c *Config) CryptoProfile() cryptoprofile.Profile {
+	p, _ := cryptoprofile.Parse(c.Crypto.Profile)
+	return p
 }
 
 // Agent is the [agent] table.
@@ -304,6 +318,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, err := cryptoprofile.Parse(c.Crypto.Profile); err != nil {
+		bad("crypto.profile", "%v", err)
 	}
 	a := c.Agent
 	if !code.MatchString(a.ID) {

@@ -59,6 +59,9 @@ func TestMinimalTakesDefaults(t *testing.T) {
 	if !c.Readers[0].Flip() {
 		t.Fatal("flip_target left out: got no flipping, want flipping by default")
 	}
+	if c.CryptoProfile() != "standard" {
+		t.Fatalf("profile: got %q, want standard by default", c.CryptoProfile())
+	}
 	if c.Readers[0].Baud != 115200 || c.Rounds.QuietPasses != 3 || c.MQTT.BaseTopic != "custody" || len(c.Agent.KeyBytes) != 32 {
 		t.Fatalf("defaults: got baud %d quiet %d base %q key %d bytes, want 115200 3 custody 32",
 			c.Readers[0].Baud, c.Rounds.QuietPasses, c.MQTT.BaseTopic, len(c.Agent.KeyBytes))
@@ -79,6 +82,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"port and usb", `port = "/dev/ttyUSB0"`, `reader[0].port: set either port or the usb_* identity`},
 		{"duration", `[mqtt]`, `mqtt.keepalive`},
 		{"syntax", `[agent]`, `line 3`},
+		{"profile", `[mqtt]`, `crypto.profile: "SM3" is not standard or sm`},
 	}
 	replace := map[string]string{
 		"bad driver":      `driver = "r9000"`,
@@ -89,6 +93,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		"port and usb":    "port = \"/dev/ttyUSB0\"\nusb_vid = \"10c4\"\nusb_pid = \"ea60\"",
 		"duration":        "[mqtt]\nkeepalive = \"soon\"",
 		"syntax":          "[agent",
+		"profile":         "[crypto]\nprofile = \"SM3\"\n[mqtt]",
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
