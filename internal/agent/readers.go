@@ -12,10 +12,12 @@ import (
 
 	"github.com/custodyhq/custody/internal/agent/config"
 	"github.com/custodyhq/custody/internal/agent/round"
+	"github.com/custodyhq/custody/internal/netport"
 	"github.com/custodyhq/custody/internal/reader"
 	"github.com/custodyhq/custody/internal/serialport"
 
 	// The drivers join the registry from init().
+	_ "github.com/custodyhq/custody/internal/reader/llrp"
 	_ "github.com/custodyhq/custody/internal/reader/m6e"
 	_ "github.com/custodyhq/custody/internal/reader/r2000"
 )
@@ -24,8 +26,17 @@ import (
 type Port = io.ReadWriteCloser
 
 // openSerial opens the reader's port by path, or finds it by USB identity (internal/serialport
-// names the device and gives the operator's next step in its errors).
+// names the device and gives the operator's next step in its errors), or dials it when the port
+// is tcp://host:port (internal/netport: a serial device server, a TCP-native board, an LLRP
+// reader — whose port defaults to 5084).
 func openSerial(r config.Reader) (Port, error) {
+	if netport.IsTCP(r.Port) {
+		def := 0
+		if r.Driver == "llrp" {
+			def = 5084
+		}
+		return netport.Open(netport.Config{Role: "reader " + r.ID, Address: r.Port, DefaultPort: def})
+	}
 	c := serialport.Config{Role: "reader " + r.ID, Path: r.Port, Baud: r.Baud}
 	if r.Port == "" {
 		c.USB = &serialport.USB{VID: r.USBVID, PID: r.USBPID, Serial: r.USBSerial}

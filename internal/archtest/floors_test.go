@@ -23,8 +23,8 @@ var floors = map[string]int{
 	"internal/custody": 1, "internal/epc": 1, "internal/wire": 1, "internal/audit": 1,
 	"internal/duration": 1, "internal/sitetime": 1, "internal/buildinfo": 1, "internal/cryptoprofile": 1,
 
-	"internal/store": 2, "internal/auth": 2, "internal/outbox": 2, "internal/serialport": 2,
-	"internal/reader": 2, "internal/reader/r2000": 2, "internal/reader/m6e": 2, "internal/reader/sim": 2,
+	"internal/store": 2, "internal/auth": 2, "internal/outbox": 2, "internal/serialport": 2, "internal/netport": 2,
+	"internal/reader": 2, "internal/reader/r2000": 2, "internal/reader/m6e": 2, "internal/reader/llrp": 2, "internal/reader/sim": 2,
 	"internal/cabinet": 2, "internal/cabinet/sim": 2, "internal/scanner": 2, "internal/scanner/sim": 2,
 	"internal/capture": 2, "internal/alert/notify": 2, "internal/ledger": 2,
 
@@ -109,7 +109,7 @@ var never = []struct {
 	banned []string
 	why    string
 }{
-	{[]string{"internal/epc", "internal/wire", "internal/reader/r2000", "internal/reader/m6e", "internal/cabinet", "internal/scanner"},
+	{[]string{"internal/epc", "internal/wire", "internal/reader/r2000", "internal/reader/m6e", "internal/reader/llrp", "internal/cabinet", "internal/scanner"},
 		[]string{"github.com/eclipse/paho.mqtt.golang", "github.com/mochi-mqtt/server/v2", module + "internal/store", "github.com/mattn/go-sqlite3"},
 		"a codec imports MQTT or the store"},
 	{[]string{"internal/reconcile"},

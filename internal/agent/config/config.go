@@ -22,6 +22,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/duration"
+	"github.com/custodyhq/custody/internal/netport"
 )
 
 //go:embed sample.toml
@@ -157,7 +158,7 @@ type Schedule struct {
 }
 
 // Drivers the agent knows; a config naming another is refused at start.
-var Drivers = []string{"r2000", "m6e"}
+var Drivers = []string{"r2000", "m6e", "llrp"}
 
 // defaults fills what the file left out.
 func (c *Config) defaults() {
@@ -393,6 +394,19 @@ func (c *Config) Validate() error {
 			bad(k+".driver", "%q is not one of %s", r.Driver, strings.Join(Drivers, ", "))
 		}
 		c.checkPort(k, r.Port, r.USBVID, r.USBPID, r.USBSerial, bad)
+		switch {
+		case netport.IsTCP(r.Port):
+			def := 0
+			if r.Driver == "llrp" {
+				def = 5084
+			}
+			var ne *netport.Error
+			if _, err := netport.ParseAddress(r.Port, def); errors.As(err, &ne) {
+				bad(k+".port", "%q is not tcp://host:port (%v)", r.Port, ne.Cause)
+			}
+		case r.Driver == "llrp":
+			bad(k+".port", "an LLRP reader is reached over the network: write port = \"tcp://HOST\" (port 5084 unless given)")
+		}
 		if !validBaud(r.Baud) {
 			bad(k+".baud", "%d is not a serial speed (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)", r.Baud)
 		}
