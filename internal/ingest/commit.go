@@ -81,17 +81,10 @@ func (in *Ingest) cmdResult(ctx context.Context, e wire.Envelope) {
 	if r.Kind != wire.KindResync || r.Oldest <= 1 {
 		return
 	}
-	in.mu.Lock()
-	var g gap // a copy: noteStates changes the map's under the lock
-	if p := in.gaps[e.Agent]; p != nil {
-		g = *p
-	}
-	open := g.from > 0 && g.from < r.Oldest
-	in.mu.Unlock()
+	oldest, g, open := in.gaps.unfillable(e.Agent, r.Oldest)
 	if !open {
 		return
 	}
-	oldest := min(r.Oldest, in.mark(e.Agent).MaxSeen+1) // never skip past what was ever stored
 	st, err := in.st.SkipObservations(ctx, e.Agent, oldest)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -100,15 +93,9 @@ func (in *Ingest) cmdResult(ctx context.Context, e wire.Envelope) {
 		in.log.Error("ingest: closing an unfillable gap failed", "agent", e.Agent, "err", err)
 		return
 	}
-	// Count only seqs that were really missing: at most up to the highest one stored, whatever
-	// oldest the answer claims (a far-future oldest must not poison the metric).
-	lostTo := min(r.Oldest, st.MaxSeen+1)
-	if g.to > 0 {
-		lostTo = min(lostTo, g.to+1) // the hole ends below the next stored seq
-	}
 	in.log.Warn("observations lost for good: the agent no longer holds them", "agent", e.Agent, "from", g.from, "below", r.Oldest)
-	if lostTo > g.from {
-		in.m.lost.Add(float64(lostTo - g.from))
+	if n := lost(g, r.Oldest, st); n > 0 {
+		in.m.lost.Add(float64(n))
 	}
 	in.noteStates([]store.SeqState{st}, time.Now())
 }

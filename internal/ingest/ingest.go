@@ -161,12 +161,10 @@ type Ingest struct {
 	avail   chan string       // agents that came online → gap loop
 	commits chan []item       // verifier → committer (unbuffered: group commit)
 	resyncN chan struct{}     // (re)connected: ask every agent with a hole
+	gaps    *gapBook
 
 	mu     sync.Mutex
 	client paho.Client
-	gaps   map[string]*gap
-	marks  map[string]store.SeqState // each agent's stored seqs, as the last commit left them
-	asked  map[string]time.Time      // when each agent was last asked for a full resync
 	ran    bool
 
 	answers *answers // cmd_results and availability, for Ask
@@ -207,9 +205,7 @@ func New(cfg Config, st Store, keys Keys, handler Handler, reg prometheus.Regist
 		avail:   make(chan string, 256),
 		commits: make(chan []item),
 		resyncN: make(chan struct{}, 1),
-		gaps:    map[string]*gap{},
-		marks:   map[string]store.SeqState{},
-		asked:   map[string]time.Time{},
+		gaps:    newGapBook(cfg.ResyncGrace, cfg.ResyncRetry),
 		answers: newAnswers(),
 	}
 	if cfg.Places != nil {

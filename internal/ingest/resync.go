@@ -10,44 +10,9 @@ import (
 	"github.com/custodyhq/custody/internal/wire"
 )
 
-type gap struct {
-	from      uint64 // first missing seq
-	to        uint64 // last missing seq of the hole (0: unknown, through the latest)
-	since     time.Time
-	lastAsked time.Time
-
-	// Holes up to askedThrough were asked for at askedAt; they are not asked again before
-	// ResyncRetry has passed, so a hole the agent is still answering does not cause a storm of
-	// requests each time the contiguous mark moves.
-	askedThrough uint64
-	askedAt      time.Time
-}
-
-// noteStates records which agents have a hole, and since when.
+// noteStates records which agents have a hole, and since when (the gap book), and shows how many.
 func (in *Ingest) noteStates(states []store.SeqState, now time.Time) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	for _, st := range states {
-		in.marks[st.Agent] = st
-		if !st.Gap() {
-			delete(in.gaps, st.Agent)
-			continue
-		}
-		from := st.Contiguous + 1
-		g := in.gaps[st.Agent]
-		switch {
-		case g == nil:
-			g = &gap{from: from, since: now}
-			in.gaps[st.Agent] = g
-		case g.from != from: // part filled: what remains is due after the grace, but holes
-			// already asked for stay asked (askedThrough) until ResyncRetry passes
-			g.from, g.since, g.lastAsked, g.to = from, now, time.Time{}, 0
-		}
-		if st.HoleEnd >= from {
-			g.to = st.HoleEnd
-		}
-	}
-	in.m.gaps.Set(float64(len(in.gaps)))
+	in.m.gaps.Set(float64(in.gaps.note(states, now)))
 }
 
 // gapLoop asks agents to resync: holes older than ResyncGrace (again every ResyncRetry), agents
@@ -63,25 +28,13 @@ func (in *Ingest) gapLoop(ctx context.Context) {
 		case agent := <-in.avail:
 			// After our own (re)connect, resyncAll has just asked every agent, and the broker
 			// then hands us every retained "online": ask once, not twice.
-			in.mu.Lock()
-			recent := time.Since(in.asked[agent]) < in.cfg.ResyncRetry
-			in.mu.Unlock()
-			if !recent {
+			if !in.gaps.askedRecently(agent, time.Now()) {
 				in.resync(ctx, agent, 0, false)
 			}
 		case <-in.resyncN:
 			in.resyncAll(ctx)
 		case now := <-tick.C:
-			in.mu.Lock()
-			var due []string
-			for a, g := range in.gaps {
-				if now.Sub(g.since) >= in.cfg.ResyncGrace && now.Sub(g.lastAsked) >= in.cfg.ResyncRetry {
-					g.lastAsked = now
-					due = append(due, a)
-				}
-			}
-			in.mu.Unlock()
-			for _, a := range due {
+			for _, a := range in.gaps.due(now) {
 				in.resyncHoles(ctx, a)
 			}
 		}
@@ -117,17 +70,8 @@ func (in *Ingest) resyncAll(ctx context.Context) {
 // trip fills scattered losses without the agent sending again what is stored.
 func (in *Ingest) resyncHoles(ctx context.Context, agent string) {
 	now := time.Now()
-	in.mu.Lock()
-	g := in.gaps[agent]
-	var after, skipThrough uint64
-	if g != nil {
-		after = g.from - 1
-		if now.Sub(g.askedAt) < in.cfg.ResyncRetry {
-			skipThrough = g.askedThrough
-		}
-	}
-	in.mu.Unlock()
-	if g == nil {
+	after, skipThrough, ok := in.gaps.holes(agent, now)
+	if !ok {
 		return
 	}
 	holes, err := in.st.ObservationHoles(ctx, agent, after, 512, 1_000_000)
@@ -159,14 +103,7 @@ func (in *Ingest) resyncHoles(ctx context.Context, agent string) {
 		in.log.Info("resync requested", "agent", agent, "from", h.From, "to", h.To, "cmd", id)
 	}
 	if through > 0 {
-		in.mu.Lock()
-		if g := in.gaps[agent]; g != nil {
-			if skipThrough == 0 {
-				g.askedAt = now
-			}
-			g.askedThrough = max(g.askedThrough, through)
-		}
-		in.mu.Unlock()
+		in.gaps.askedHoles(agent, through, skipThrough == 0, now)
 	}
 }
 
@@ -174,18 +111,7 @@ func (in *Ingest) resyncHoles(ctx context.Context, agent string) {
 // know nothing of it yet). holeOnly asks just for the known hole (a gap below stored seqs);
 // otherwise everything from there on, since a tail may be missing too.
 func (in *Ingest) resync(ctx context.Context, agent string, from uint64, holeOnly bool) {
-	var to uint64
-	in.mu.Lock()
-	if g := in.gaps[agent]; g != nil {
-		if from == 0 || g.from < from {
-			from = g.from
-		}
-		if holeOnly {
-			to = g.to
-		}
-		g.lastAsked = time.Now()
-	}
-	in.mu.Unlock()
+	from, to := in.gaps.resyncRange(agent, from, holeOnly, time.Now())
 	if from == 0 {
 		st, err := in.seqState(ctx, agent)
 		if err != nil {
@@ -203,19 +129,10 @@ func (in *Ingest) resync(ctx context.Context, agent string, from uint64, holeOnl
 		return
 	}
 	if to == 0 {
-		in.mu.Lock()
-		in.asked[agent] = time.Now()
-		in.mu.Unlock()
+		in.gaps.askedAll(agent, time.Now())
 	}
 	in.m.resyncs.Inc()
 	in.log.Info("resync requested", "agent", agent, "from", from, "to", to, "cmd", id)
-}
-
-// mark is agent's stored-seq state as the last commit (or start) left it.
-func (in *Ingest) mark(agent string) store.SeqState {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return in.marks[agent]
 }
 
 func (in *Ingest) seqState(ctx context.Context, agent string) (store.SeqState, error) {

@@ -77,7 +77,7 @@ func (in *Ingest) check(ctx context.Context, m paho.Message) (item, bool) {
 	if !in.authentic(ctx, m, &env) {
 		return item{}, false
 	}
-	if mark := in.mark(env.Agent); env.Seq > mark.MaxSeen+MaxSeqAhead {
+	if mark := in.gaps.mark(env.Agent); env.Seq > mark.MaxSeen+MaxSeqAhead {
 		// A signed seq far ahead would open a hole no agent can fill (resync for ever) and
 		// poison the lost count: refused, counted, not stored.
 		in.drop(m, env.Agent, "seq_ahead", fmt.Sprintf("seq %d is more than %d ahead of the highest stored (%d)", env.Seq, MaxSeqAhead, mark.MaxSeen))
