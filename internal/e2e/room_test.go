@@ -88,6 +88,10 @@ type room struct {
 	dir   string
 	base  string
 	agent string
+	// agentBroker is the broker the agent publishes to; watchOpt connects the test's watcher to
+	// the broker custodyd uses. Both are Mosquitto on 127.0.0.1:1883 but in the bridged site.
+	agentBroker string
+	watchOpt    *paho.ClientOptions
 	ctl   ctl
 	d     *daemon
 	sim   io.WriteCloser
@@ -115,7 +119,8 @@ func startRoomWith(tb testing.TB, grace, extra string) *room {
 		testenv.Unavailable(tb, fmt.Sprintf("Mosquitto is not listening on %s (make setup starts it): %v", mosquittoAddr, err))
 	}
 	c.Close()
-	r := &room{tb: tb, dir: tb.TempDir(), base: "custody-e2e-" + randHex(4), agent: "room-301-" + randHex(3), more: make(chan struct{})}
+	r := &room{tb: tb, dir: tb.TempDir(), base: "custody-e2e-" + randHex(4), agent: "room-301-" + randHex(3), more: make(chan struct{}),
+		agentBroker: mosquittoAddr, watchOpt: paho.NewClientOptions().AddBroker("tcp://" + mosquittoAddr)}
 	r.watch()
 
 	// A client id of the room's own: Mosquitto is shared with other tests (and other rooms), and a
@@ -260,7 +265,7 @@ func (r *room) startAgent() {
 	for old, repl := range map[string]string{
 		`id = "room-301"`:                          fmt.Sprintf("id = %q", r.agent),
 		"key_file = \"" + r.dir + "/dev/agent.key": "key_file = \"" + r.dir + "/agent.key",
-		`brokers = ["tcp://127.0.0.1:18830"]`:      fmt.Sprintf("brokers = [\"tcp://%s\"]", mosquittoAddr),
+		`brokers = ["tcp://127.0.0.1:18830"]`:      fmt.Sprintf("brokers = [\"tcp://%s\"]", r.agentBroker),
 		`base_topic = "custody"`:                   fmt.Sprintf("base_topic = %q", r.base),
 		`health_listen = "127.0.0.1:9464"`:         fmt.Sprintf("health_listen = %q", freeAddr(r.tb)),
 	} {
@@ -282,7 +287,7 @@ func (r *room) startAgent() {
 
 // watch subscribes to everything under the room's base topic.
 func (r *room) watch() {
-	o := paho.NewClientOptions().AddBroker("tcp://" + mosquittoAddr).SetClientID("e2e-watch-" + randHex(4)).
+	o := r.watchOpt.SetClientID("e2e-watch-" + randHex(4)).
 		SetCleanSession(true).SetOrderMatters(true).SetConnectTimeout(5 * time.Second)
 	cl := paho.NewClient(o)
 	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
