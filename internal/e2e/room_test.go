@@ -92,10 +92,10 @@ type room struct {
 	// the broker custodyd uses. Both are Mosquitto on 127.0.0.1:1883 but in the bridged site.
 	agentBroker string
 	watchOpt    *paho.ClientOptions
-	ctl   ctl
-	d     *daemon
-	sim   io.WriteCloser
-	reply chan string // cabinet-sim's replies to commands, one per line
+	ctl         ctl
+	d           *daemon
+	sim         io.WriteCloser
+	reply       chan string // cabinet-sim's replies to commands, one per line
 
 	mu   sync.Mutex
 	bus  []busMsg
