@@ -1,5 +1,5 @@
 // Package capture decodes captured device byte streams for people: it runs the real codecs
-// (r2000, m6e, cabinet, scanner) over a capture and prints one JSON object per line for each
+// (r2000, m6e, llrp, cabinet, scanner) over a capture and prints one JSON object per line for each
 // frame, the engine of `custody-agent decode`.
 //
 // Contract: every frame the codec yields is printed with its own "kind" (tag reads as
@@ -23,6 +23,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/cabinet"
 	"github.com/custodyhq/custody/internal/reader"
+	"github.com/custodyhq/custody/internal/reader/llrp"
 	"github.com/custodyhq/custody/internal/reader/m6e"
 	"github.com/custodyhq/custody/internal/reader/r2000"
 	"github.com/custodyhq/custody/internal/scanner"
@@ -78,6 +79,11 @@ var decoders = map[string]func(r io.Reader, d Direction) next{
 			}
 			return f.Record(), nil
 		}
+	},
+	// LLRP frames both directions alike: one stream may hold the reader's and the client's messages.
+	"llrp": func(r io.Reader, _ Direction) next {
+		stream := llrp.RecordStream(r)
+		return func() (any, error) { return stream() }
 	},
 	"cabinet": func(r io.Reader, _ Direction) next {
 		dec := cabinet.NewDecoder(r)

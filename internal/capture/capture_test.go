@@ -192,7 +192,7 @@ func TestMainExitStatus(t *testing.T) {
 		{"bad frames still exit 0", []string{"--protocol", "r2000"}, strings.NewReader("garbage"), 0, `{"kind":"error","offset":0,"skipped":7,"cause":"garbage"`, "", false},
 		{"help", []string{"-h"}, strings.NewReader(""), 0, "usage: custody-agent decode", "", false},
 		{"no protocol", nil, strings.NewReader(""), 2, "", "--protocol is required", true},
-		{"unknown protocol", []string{"--protocol", "llrp"}, strings.NewReader(""), 2, "", `unknown protocol "llrp"`, true},
+		{"unknown protocol", []string{"--protocol", "epcglobal"}, strings.NewReader(""), 2, "", `unknown protocol "epcglobal"`, true},
 		{"unknown flag", []string{"--protocol", "m6e", "--baud", "9600"}, strings.NewReader(""), 2, "", "flag provided but not defined: -baud", true},
 		{"argument", []string{"--protocol", "m6e", "cap.bin"}, strings.NewReader(""), 2, "", `unexpected argument "cap.bin"`, true},
 		{"bad direction", []string{"--protocol", "m6e", "--direction", "both"}, strings.NewReader(""), 2, "", `unknown --direction "both"`, true},

@@ -8,11 +8,13 @@ import (
 	"strings"
 )
 
-const usageText = `usage: custody-agent decode --protocol r2000|m6e|cabinet|scanner [--hex] [--direction reader|host] < capture
+const usageText = `usage: custody-agent decode --protocol r2000|m6e|llrp|cabinet|scanner [--hex] [--direction reader|host] < capture
 
 Decodes a captured byte stream read on stdin and prints one JSON object per line for each frame:
 
-  {"kind":"tag","offset":19,"epc":"E200…","antenna":1,"rssi_dbm":-61,…}       a tag read (r2000, m6e)
+  {"kind":"tag","offset":19,"epc":"E200…","antenna":1,"rssi_dbm":-61,…}       a tag read (r2000, m6e;
+                                                                                 llrp: one per TagReportData)
+  {"kind":"event","offset":0,"command":"READER_EVENT_NOTIFICATION",…}          an LLRP reader event
   {"kind":"scan","offset":0,"symbology":"]C1","data":"…","gs1":{"253":"…"}}   a barcode (scanner)
   {"kind":"poll_reply","offset":0,"addr":3,…}                                    other frames, by kind
   {"kind":"error","offset":7,"skipped":21,"cause":"checksum","error":"…"}        a damaged frame
@@ -22,10 +24,10 @@ are one error for the whole run. Offsets count raw bytes from the start of the s
 --hex: the bytes the hex spells). Decoding resumes at the next frame after a bad one.
 
 Flags:
-  --protocol NAME     r2000, m6e, cabinet or scanner (required)
+  --protocol NAME     r2000, m6e, llrp, cabinet or scanner (required)
   --hex               stdin is hex text (two digits a byte, whitespace ignored), e.g. a copy of a
                       logic analyser's export; anything else in it is an error naming its line and column
-  --direction DIR     r2000 and m6e only: reader (replies and tag reports, the default) or host
+  --direction DIR     r2000 and m6e only (llrp frames both directions alike): reader (replies and tag reports, the default) or host
                       (commands the host sent); the two directions are framed differently
 
 Exit status: 0 when the whole stream was read, even if it held bad frames (they are printed);

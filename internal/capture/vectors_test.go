@@ -36,11 +36,17 @@ func decodeLines(t *testing.T, in []byte, o Options) []map[string]any {
 	return lines
 }
 
-// TestReaderVectors feeds every r2000 and m6e conformance vector through the decode tool, as hex
-// text the way an engineer pastes it, and checks what it prints against the vector's expectation.
+// TestReaderVectors feeds every r2000, m6e and llrp conformance vector through the decode tool, as
+// hex text the way an engineer pastes it, and checks what it prints against the vector's
+// expectation.
 func TestReaderVectors(t *testing.T) {
-	for _, proto := range []string{"r2000", "m6e"} {
-		raw, err := os.ReadFile(filepath.Join(vectorsDir, proto+".json"))
+	files := map[string]string{
+		"r2000": filepath.Join(vectorsDir, "r2000.json"),
+		"m6e":   filepath.Join(vectorsDir, "m6e.json"),
+		"llrp":  "../../firmware-protocol/llrp/vectors.json",
+	}
+	for _, proto := range []string{"r2000", "m6e", "llrp"} {
+		raw, err := os.ReadFile(files[proto])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -296,7 +296,9 @@ func (d *Decoder) Next() (Message, error) {
 			h, err := ParseHeader(b)
 			if err != nil {
 				if d.bad < 0 {
-					d.bad, d.badErr = d.base+int64(d.start), err
+					// Bytes that do not start a plausible header are garbage, whatever the field
+					// that gave them away (ParseHeader says which, for a caller that asks).
+					d.bad, d.badErr = d.base+int64(d.start), reader.ErrGarbage
 				}
 				d.start++
 				continue

@@ -356,9 +356,11 @@ func (d *Driver) runSpec(ctx context.Context, spec ROSpec, emit func(reader.Even
 		switch m.Type {
 		case ROAccessReport:
 			now := time.Now()
-			err := ForEachTag(m.Body, func(t *Tag) {
+			it := Tags(m.Body)
+			for it.Next() {
+				t := &it.Tag
 				if t.HasROSpecID && t.ROSpecID != spec.ID {
-					return // a late report of an earlier round
+					continue // a late report of an earlier round
 				}
 				reads++
 				ant := t.Antenna
@@ -374,7 +376,8 @@ func (d *Driver) runSpec(ctx context.Context, spec ROSpec, emit func(reader.Even
 					rssi = t.PeakRSSI
 				}
 				emit(reader.TagRead{EPC: append([]byte(nil), t.EPC...), PC: t.PC, Antenna: ant, RSSIDBm: rssi, Time: now, ReadCount: count})
-			})
+			}
+			err := it.Err()
 			if err != nil && tagErr == nil {
 				// The tags before the damage were delivered; the round goes on, and the damage
 				// is reported as a fault so the round is not taken as proof of absence.

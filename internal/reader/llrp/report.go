@@ -34,30 +34,59 @@ func (t *Tag) FirstSeen() time.Time {
 	return time.UnixMicro(int64(t.FirstSeenUTC)).UTC()
 }
 
-// ForEachTag calls fn for each TagReportData in the body of an RO_ACCESS_REPORT, in order, with a
-// Tag that is reused between calls (copy what you keep). Custom parameters (type 1023, vendor
-// extensions, §14.2.5) and other TLV parameters this driver does not use are skipped by their
-// length, at the report's level and inside each tag. It allocates nothing. An error means the
-// report is malformed; tags before it were delivered.
-func ForEachTag(body []byte, fn func(*Tag)) error {
-	var t Tag
-	b := body
-	for len(b) > 0 {
-		p, rest, err := NextParam(b)
+// TagIterator walks the TagReportData of an RO_ACCESS_REPORT body in order without allocating:
+//
+//	it := llrp.Tags(body)
+//	for it.Next() {
+//		use(&it.Tag) // reused by the next call: copy what you keep
+//	}
+//	if err := it.Err(); err != nil { … }
+//
+// Custom parameters (type 1023, vendor extensions, §14.2.5) and the other TLV parameters this
+// driver does not use are skipped by their length, at the report's level and inside each tag. An
+// error means the report is malformed; the tags before it were delivered.
+type TagIterator struct {
+	Tag Tag
+	b   []byte
+	err error
+}
+
+// Tags returns an iterator over the TagReportData of an RO_ACCESS_REPORT body.
+func Tags(body []byte) TagIterator { return TagIterator{b: body} }
+
+// Next advances to the next tag; it returns false at the end or on an error (see Err).
+func (it *TagIterator) Next() bool {
+	for len(it.b) > 0 && it.err == nil {
+		p, rest, err := NextParam(it.b)
 		if err != nil {
-			return fmt.Errorf("RO_ACCESS_REPORT: %w", err)
+			it.err = fmt.Errorf("RO_ACCESS_REPORT: %w", err)
+			return false
 		}
-		b = rest
+		it.b = rest
 		if p.Type != ParamTagReportData || p.TV {
 			continue // AccessSpec results, RFSurveyReportData, Custom: not ours
 		}
-		t = Tag{}
-		if err := parseTag(p.Value, &t); err != nil {
-			return fmt.Errorf("RO_ACCESS_REPORT: TagReportData: %w", err)
+		it.Tag = Tag{}
+		if err := parseTag(p.Value, &it.Tag); err != nil {
+			it.err = fmt.Errorf("RO_ACCESS_REPORT: TagReportData: %w", err)
+			return false
 		}
-		fn(&t)
+		return true
 	}
-	return nil
+	return false
+}
+
+// Err is why the iteration stopped early, nil at the end of a sound report.
+func (it *TagIterator) Err() error { return it.err }
+
+// ForEachTag calls fn for each TagReportData of an RO_ACCESS_REPORT body (see TagIterator), with a
+// Tag that is reused between calls.
+func ForEachTag(body []byte, fn func(*Tag)) error {
+	it := Tags(body)
+	for it.Next() {
+		fn(&it.Tag)
+	}
+	return it.Err()
 }
 
 // parseTag reads the sub-parameters of one TagReportData. The TV parameters are handled inline
