@@ -129,7 +129,7 @@ func (o *Observer) Run(ctx context.Context) error {
 	}
 }
 
-// CommandSender adapts ingest's signed command sender (ingest.Ingest.Send) to Commander.
+// CommandSender adapts the signed command sender (mqttconn.Conn.Send) to Commander.
 type CommandSender func(ctx context.Context, agent, kind string, body any) (string, error)
 
 // CommandInventory asks an agent for an inventory of a cabinet: "confirm" runs its most thorough

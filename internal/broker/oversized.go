@@ -31,7 +31,7 @@ func (h *oversizedHook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	user := string(cl.Properties.Username)
 	who := user
 	if user == h.b.user {
-		who = "custodyd" // custodyd's own client: its publishes are bounded below the limit (ingest.MaxPublish)
+		who = "custodyd" // custodyd's own client: its publishes are bounded below the limit (mqttconn.MaxPublish)
 	}
 	h.b.log.Warn("mqtt message refused: larger than the broker's packet limit; the client was disconnected and must not resend it",
 		"agent", truncate(who, 64), "client", truncate(cl.ID, 64), "remote", cl.Net.Remote,

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/alert"
-	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -16,11 +16,11 @@ import (
 // command 10 s on the bus.
 const lockWait = 15 * time.Second
 
-// locks carries the register's remote lock and unlock over ingest's signed command path, and
+// locks carries the register's remote lock and unlock over the connection's signed command path, and
 // tells the alert checker what was commanded and what came of it: a command that failed or was
 // not answered is a lock_fault.
 type locks struct {
-	in   *ingest.Ingest
+	conn *mqttconn.Conn
 	chk  *alert.Checker
 	wait time.Duration
 }
@@ -37,12 +37,12 @@ func (l locks) Unlock(ctx context.Context, agent, cabinet string, seconds int) (
 
 func (l locks) ask(ctx context.Context, agent, cabinet, kind string, body any, detail string) (wire.CmdResult, error) {
 	l.chk.Commanded(cabinet, kind, detail, time.Now())
-	r, err := l.in.Ask(ctx, agent, kind, body, l.wait)
+	r, err := l.conn.Ask(ctx, agent, kind, body, l.wait)
 	failure := ""
 	switch {
-	case errors.Is(err, ingest.ErrAgentOffline):
+	case errors.Is(err, mqttconn.ErrAgentOffline):
 		return r, fmt.Errorf("%w: %w", register.ErrStationOffline, err)
-	case errors.Is(err, ingest.ErrNoAnswer):
+	case errors.Is(err, mqttconn.ErrNoAnswer):
 		failure = "no answer within " + l.wait.String()
 		err = fmt.Errorf("%w: %w", register.ErrStationSilent, err)
 	case err != nil:
@@ -60,14 +60,14 @@ func (l locks) ask(ctx context.Context, agent, cabinet, kind string, body any, d
 	return r, err
 }
 
-// inventories carries a 清查's "inventory now" over ingest's signed command path.
-type inventories struct{ in *ingest.Ingest }
+// inventories carries a 清查's "inventory now" over the connection's signed command path.
+type inventories struct{ conn *mqttconn.Conn }
 
 var _ register.InventoryControl = inventories{}
 
 func (v inventories) CommandInventory(ctx context.Context, agent, cabinet string) error {
 	// The agent's persistent session keeps the command while it is away: it runs the round
 	// when it is back, and the check judges by the report whenever it comes.
-	_, err := v.in.Send(ctx, agent, wire.KindInventory, wire.InventoryCmd{Cabinet: cabinet, Mode: "now", Reason: "periodic_check"})
+	_, err := v.conn.Send(ctx, agent, wire.KindInventory, wire.InventoryCmd{Cabinet: cabinet, Mode: "now", Reason: "periodic_check"})
 	return err
 }

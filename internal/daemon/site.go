@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/broker"
 	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/schedule"
@@ -29,6 +30,7 @@ import (
 // reconciliation and alerting they drive, the nightly schedule and the desks' scanners.
 type site struct {
 	broker   *broker.Broker // nil with an external broker
+	conn     *mqttconn.Conn // custodyd's one MQTT client: ingest consumes on it, commands and alerts go out on it
 	ingest   *ingest.Ingest
 	ingestP  atomic.Pointer[ingest.Ingest] // ingest, for the broker's goroutines (set after the broker starts)
 	observer *alert.Observer               // its Health says whether the reconciliation queue overflowed
@@ -125,12 +127,16 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	}
 	topics := wire.Topics{Base: c.Base}
 
-	// Ingest, the alert checker and the desk feed need each other: the checker commands
-	// confirming inventories through ingest, ingest hands stored reports to the checker.
-	var in *ingest.Ingest
-	cmd := alert.CommandSender(func(ctx context.Context, agent, kind string, body any) (string, error) {
-		return in.Send(ctx, agent, kind, body)
-	})
+	conn, err := mqttconn.New(mqttconn.Config{BrokerURL: url, Username: user, Password: pass, TLS: clientTLS, ClientID: c.ClientID, Base: c.Base, Share: c.Share, DisconnectGrace: c.DisconnectGrace.Duration},
+		st, registry, d.log)
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
+	s.conn = conn
+	// The checker commands confirming inventories on the connection; ingest hands it the stored
+	// reports.
+	cmd := alert.CommandSender(conn.Send)
 	book := alert.NewBook(st, d.log, nil)
 	s.alerts = book
 	rc := d.cfg.Reconcile
@@ -149,8 +155,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	s.observer = obs
 	feed := reg.NewDeskFeed(256)
 
-	in, err = ingest.New(ingest.Config{BrokerURL: url, Username: user, Password: pass, TLS: clientTLS, ClientID: c.ClientID, Base: c.Base, Share: c.Share, Places: reg, DisconnectGrace: c.DisconnectGrace.Duration},
-		st, st, handlers{obs, feed}, registry, d.log)
+	in, err := ingest.New(ingest.Config{Base: c.Base, Places: reg}, conn, st, st, handlers{obs, feed}, registry, d.log)
 	if err != nil {
 		s.close()
 		return nil, fmt.Errorf("mqtt: %w", err)
@@ -165,13 +170,13 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		s.close()
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	esc := alert.NewEscalator(book, in, topics.Alerts(), routes, alert.Policy{LeaderDelay: d.cfg.Alerts.LeaderDelay.Duration, ConsoleURL: d.cfg.Alerts.ConsoleURL}, d.log)
+	esc := alert.NewEscalator(book, conn, topics.Alerts(), routes, alert.Policy{LeaderDelay: d.cfg.Alerts.LeaderDelay.Duration, ConsoleURL: d.cfg.Alerts.ConsoleURL}, d.log)
 	for u, r := range units {
 		esc.UnitRoutes(u, r)
 	}
 	inv := d.cfg.Inventory
 	week, _ := d.cfg.WorkWeek() // validated at load
-	sch, err := schedule.New(st, chk, book, cmd, in, schedule.Config{
+	sch, err := schedule.New(st, chk, book, cmd, conn, schedule.Config{
 		Spec: inv.Schedule, TimeZone: d.cfg.Zone().Name(), Deadline: inv.Deadline.Duration,
 		WorkFrom: inv.WorkFrom.Duration, WorkTo: inv.WorkTo.Duration, WorkDays: week, Holidays: inv.Holidays, Workdays: inv.Workdays,
 		DoorOpenLimit: inv.DoorOpenLimit.Duration, OfflineGrace: inv.OfflineGrace.Duration,
@@ -182,7 +187,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
 	s.runners = []runner{
-		{"ingest", in.Run}, {"reconcile", obs.Run}, {"escalation", esc.Run},
+		{"mqtt", conn.Run}, {"ingest", in.Run}, {"reconcile", obs.Run}, {"escalation", esc.Run},
 		{"inventory schedule", sch.Run}, {"desk scans", feed.Run},
 	}
 	return s, nil

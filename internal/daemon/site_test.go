@@ -207,7 +207,7 @@ func TestEmbeddedBrokerAndIngest(t *testing.T) {
 }
 
 // An agent that goes away becomes an agent_offline alert once offline_grace has passed, and the
-// alert is announced on the broker through ingest's connection (published catches up with
+// alert is announced on the broker through custodyd's MQTT connection (published catches up with
 // version). This is the wiring: ingest hears the availability, the checker and the schedule turn
 // it into the alert, the escalator publishes it.
 func TestAgentOfflineBecomesAnAlert(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -15,21 +15,21 @@ import (
 // for three rounds, writes and reads back, and gives up itself after 20 s.
 const encodeWait = 30 * time.Second
 
-// station carries the register's encode_tag requests over ingest's connection, translating
-// ingest's conditions into the register's, which the custodian is told about in words.
+// station carries the register's encode_tag requests over custodyd's MQTT connection, translating
+// the connection's conditions into the register's, which the custodian is told about in words.
 type station struct {
-	in   *ingest.Ingest
+	conn *mqttconn.Conn
 	wait time.Duration
 }
 
 var _ register.Station = station{}
 
 func (s station) EncodeTag(ctx context.Context, agent string, cmd wire.EncodeTag) (wire.CmdResult, error) {
-	r, err := s.in.Ask(ctx, agent, wire.KindEncodeTag, cmd, s.wait)
+	r, err := s.conn.Ask(ctx, agent, wire.KindEncodeTag, cmd, s.wait)
 	switch {
-	case errors.Is(err, ingest.ErrAgentOffline):
+	case errors.Is(err, mqttconn.ErrAgentOffline):
 		return r, fmt.Errorf("%w: %w", register.ErrStationOffline, err)
-	case errors.Is(err, ingest.ErrNoAnswer):
+	case errors.Is(err, mqttconn.ErrNoAnswer):
 		return r, fmt.Errorf("%w: %w", register.ErrStationSilent, err)
 	}
 	return r, err

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -28,7 +28,7 @@ func TestAskWaitsForTheAnswer(t *testing.T) {
 		}
 	}()
 	body := wire.EncodeTag{Desk: "D-1", Item: "item:48", EPC: "2C2025E1D8AE380000000030", CompanyPrefix: "0614141"}
-	res, err := r.in.Ask(context.Background(), "agent-1", wire.KindEncodeTag, body, 10*time.Second)
+	res, err := r.conn.Ask(context.Background(), "agent-1", wire.KindEncodeTag, body, 10*time.Second)
 	if err != nil {
 		t.Fatalf("ask: %v", err)
 	}
@@ -38,15 +38,15 @@ func TestAskWaitsForTheAnswer(t *testing.T) {
 
 	// Nobody answers this one.
 	start := time.Now()
-	_, err = r.in.Ask(context.Background(), "agent-1", wire.KindEncodeTag, body, 300*time.Millisecond)
-	if !errors.Is(err, ingest.ErrNoAnswer) || time.Since(start) > 5*time.Second {
+	_, err = r.conn.Ask(context.Background(), "agent-1", wire.KindEncodeTag, body, 300*time.Millisecond)
+	if !errors.Is(err, mqttconn.ErrNoAnswer) || time.Since(start) > 5*time.Second {
 		t.Fatalf("silent agent: got %v after %s, want ErrNoAnswer after about 300ms", err, time.Since(start))
 	}
 
 	// The agent says goodbye as custody-agent does: offline, retained.
 	a.c.Publish(a.topics.Availability("agent-1"), 1, true, wire.Offline).WaitTimeout(5 * time.Second)
 	waitFor(t, 10*time.Second, func() bool {
-		_, err := r.in.Ask(context.Background(), "agent-1", wire.KindEncodeTag, body, 50*time.Millisecond)
-		return errors.Is(err, ingest.ErrAgentOffline)
+		_, err := r.conn.Ask(context.Background(), "agent-1", wire.KindEncodeTag, body, 50*time.Millisecond)
+		return errors.Is(err, mqttconn.ErrAgentOffline)
 	}, "Ask to refuse an offline agent")
 }

@@ -102,14 +102,13 @@ func BenchmarkIngest(b *testing.B) {
 		conns, clientID = 1, "custodyd"
 	}
 	reg := prometheus.NewRegistry()
-	in, err := ingest.New(ingest.Config{BrokerURL: e.url, Username: e.user, Password: e.pass, TLS: e.tls, Base: e.base, ClientID: clientID, Connections: conns, MaxBatch: 4096},
-		st, st, nil, reg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	if err != nil {
-		b.Fatal(err)
-	}
+	ccfg := connConfig(e, clientID)
+	ccfg.Connections = conns
+	in, conn := newIngest(b, ingest.Config{Base: e.base, MaxBatch: 4096}, ccfg,
+		st, nil, reg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { in.Run(ctx); close(done) }()
+	go func() { runIngest(ctx, conn, in); close(done) }()
 	defer func() {
 		cancel()
 		<-done

@@ -77,7 +77,7 @@ func (in *Ingest) cmdResult(ctx context.Context, e wire.Envelope) {
 		return
 	}
 	r := b.(*wire.CmdResult)
-	in.answers.put(*r)
+	in.conn.Answered(*r)
 	if r.Kind != wire.KindResync || r.Oldest <= 1 {
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -90,16 +91,22 @@ func TestIngestChildProcess(t *testing.T) {
 		fmt.Println("child: open store:", err)
 		os.Exit(2)
 	}
-	in, err := ingest.New(ingest.Config{
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	conn, err := mqttconn.New(mqttconn.Config{
 		BrokerURL: os.Getenv("CUSTODY_BROKER"), Username: os.Getenv("CUSTODY_USER"), Password: os.Getenv("CUSTODY_PASS"),
-		Base: os.Getenv("CUSTODY_BASE"), ClientID: os.Getenv("CUSTODY_CLIENT_ID"), ResyncGrace: 300 * time.Millisecond,
-	}, st, st, nil, nil, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		Base: os.Getenv("CUSTODY_BASE"), ClientID: os.Getenv("CUSTODY_CLIENT_ID"),
+	}, st, nil, log)
+	if err != nil {
+		fmt.Println("child:", err)
+		os.Exit(2)
+	}
+	in, err := ingest.New(ingest.Config{Base: os.Getenv("CUSTODY_BASE"), ResyncGrace: 300 * time.Millisecond}, conn, st, st, nil, nil, log)
 	if err != nil {
 		fmt.Println("child:", err)
 		os.Exit(2)
 	}
 	fmt.Println("child: running")
-	in.Run(ctx)
+	runIngest(ctx, conn, in)
 	st.Close()
 }
 

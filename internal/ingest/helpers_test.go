@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/broker"
 	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/testenv"
 	"github.com/custodyhq/custody/internal/wire"
@@ -154,6 +156,7 @@ func randHex(n int) string {
 // running is one ingest started by a test.
 type running struct {
 	in      *ingest.Ingest
+	conn    *mqttconn.Conn
 	reg     *prometheus.Registry
 	handler *countingHandler
 	logs    *syncBuffer
@@ -227,33 +230,56 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startIngest(t testing.TB, e *env, st *store.Store, tweak func(c *ingest.Config)) *running {
+func startIngest(t testing.TB, e *env, st *store.Store, tweak func(c *ingest.Config, m *mqttconn.Config)) *running {
 	t.Helper()
-	cfg := ingest.Config{BrokerURL: e.url, Username: e.user, Password: e.pass, Base: e.base, TLS: e.tls,
-		ClientID: "custodyd-test-" + randHex(4), ResyncGrace: 300 * time.Millisecond, ResyncRetry: time.Second}
+	cfg := ingest.Config{Base: e.base, ResyncGrace: 300 * time.Millisecond, ResyncRetry: time.Second}
+	ccfg := connConfig(e, "custodyd-test-"+randHex(4))
 	if tweak != nil {
-		tweak(&cfg)
+		tweak(&cfg, &ccfg)
 	}
 	r := &running{reg: prometheus.NewRegistry(), handler: &countingHandler{seen: map[string]int{}, kinds: map[string]int{}}, logs: &syncBuffer{}, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	in, err := ingest.New(cfg, st, st, r.handler, r.reg, log)
-	if err != nil {
-		t.Fatalf("ingest: %v", err)
-	}
-	r.in = in
+	r.in, r.conn = newIngest(t, cfg, ccfg, st, r.handler, r.reg, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	go func() { r.done <- in.Run(ctx) }()
+	go func() { r.done <- runIngest(ctx, r.conn, r.in) }()
 	t.Cleanup(func() {
 		cancel()
 		<-r.done
 		if !e.auth {
-			forgetSession(e, cfg.ClientID)
+			forgetSession(e, ccfg.ClientID)
 		}
 	})
 	waitFor(t, 10*time.Second, func() bool { return gauge(r.reg, "custody_ingest_connected") == 1 }, "ingest to connect")
-	time.Sleep(50 * time.Millisecond) // the subscription follows the connect
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(r.logs.String(), "mqtt connected and subscribed") }, "ingest to subscribe")
 	return r
+}
+
+// connConfig is custodyd's connection to e's broker under clientID.
+func connConfig(e *env, clientID string) mqttconn.Config {
+	return mqttconn.Config{BrokerURL: e.url, Username: e.user, Password: e.pass, TLS: e.tls, Base: e.base, ClientID: clientID}
+}
+
+// newIngest builds custodyd's MQTT connection and ingest on it, as the daemon does.
+func newIngest(t testing.TB, cfg ingest.Config, ccfg mqttconn.Config, st *store.Store, h ingest.Handler, reg prometheus.Registerer, log *slog.Logger) (*ingest.Ingest, *mqttconn.Conn) {
+	t.Helper()
+	conn, err := mqttconn.New(ccfg, st, reg, log)
+	if err != nil {
+		t.Fatalf("mqtt: %v", err)
+	}
+	in, err := ingest.New(cfg, conn, st, st, h, reg, log)
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	return in, conn
+}
+
+// runIngest runs the connection and ingest until ctx ends, as custodyd's runners do.
+func runIngest(ctx context.Context, conn *mqttconn.Conn, in *ingest.Ingest) error {
+	connDone := make(chan error, 1)
+	go func() { connDone <- conn.Run(ctx) }()
+	err := in.Run(ctx)
+	return errors.Join(err, <-connDone)
 }
 
 // forgetSession ends a persistent session a test left on the shared Mosquitto.
@@ -346,7 +372,7 @@ func newAgent(t testing.TB, e *env, id string, key []byte) *agent {
 	if !e.auth {
 		clientID = id + "-" + randHex(3)
 	}
-	o := paho.NewClientOptions().AddBroker(e.url).SetClientID(clientID).SetCleanSession(false).SetStore(ingest.NewCopyingStore()).
+	o := paho.NewClientOptions().AddBroker(e.url).SetClientID(clientID).SetCleanSession(false).SetStore(mqttconn.NewStore()).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100*time.Millisecond).
 		SetMaxReconnectInterval(500*time.Millisecond).SetOrderMatters(false).
 		SetBinaryWill(a.topics.Availability(id), wire.Offline, 1, true).

@@ -20,31 +20,30 @@
 //   - Handler.HandleObservations is called after each commit with the newly stored envelopes, in
 //     the order they arrived, from one goroutine; a Handler that is also an AvailabilityHandler
 //     hears each enrolled agent's online/offline message.
-//   - Ingest's connection is custodyd's one MQTT client: Send publishes signed commands and
-//     Publish custodyd's own announcements on it; Ask sends a command and waits for the agent's
-//     cmd_result (after its commit), refusing at once an agent whose last word was offline.
+//   - Ingest only consumes. It subscribes on custodyd's one MQTT connection (internal/mqttconn),
+//     which carries commands, alerts and the summary out; ingest sends on it only the resync
+//     commands, and tells it each stored cmd_result and each agent's availability, for Ask.
 //
 // Run owns every goroutine it starts; they all end when its context is cancelled and Run returns.
-// The paho traps (field.md) are avoided here: the message handler never blocks on anything but a
-// channel drained by our own goroutine, subscriptions are made in OnConnect, the session is
-// persistent with a fixed client id, and acknowledgements are manual.
+// The connection's message handler never blocks on anything but a channel drained by our own
+// goroutine.
+//
+// Files by job: verify.go (the way in: every refusal, and the one MAC check), commit.go (group
+// commit, acknowledgement, hand-off), resync.go and gaps.go (holes in each agent's seqs, and
+// asking for them), places.go and keys.go (the register's answers, cached).
 package ingest
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -77,32 +76,34 @@ type AvailabilityHandler interface {
 	HandleAvailability(agent, state string, at time.Time)
 }
 
-// Config configures ingest. BrokerURL is required; the rest has defaults.
+// Conn is what ingest needs of custodyd's MQTT connection; *mqttconn.Conn is one.
+type Conn interface {
+	// Subscribe sets ingest's subscription, before the connection runs.
+	Subscribe(mqttconn.Subscription) error
+	// Send signs and publishes a command (ingest's are resync requests).
+	Send(ctx context.Context, agent, kind string, body any) (string, error)
+	// Recipient is the agent a recent command went to ("" if none of ours): an answer from
+	// another agent is refused.
+	Recipient(cmd string) string
+	// Answered and Availability tell Ask what it waits for: a stored cmd_result, an agent's
+	// last availability.
+	Answered(r wire.CmdResult)
+	Availability(agent, state string)
+}
+
+// Config configures ingest. Everything has a default.
 type Config struct {
-	BrokerURL string      // tcp://host:port, ssl://host:port (the embedded broker's URL, or Mosquitto's)
-	Username  string      // the embedded broker's internal user, or custodyd's Mosquitto account
-	Password  string      //
-	TLS       *tls.Config // for ssl:// URLs; nil uses the system roots
-	ClientID  string      // fixed, so the broker keeps our session across restarts; default "custodyd"
-	Base      string      // base topic; default wire.DefaultBase
-	Share     string      // if set, subscribe through $share/{Share}/… so several instances split the stream
+	Base string // base topic; default wire.DefaultBase
 
 	MaxBatch    int           // most envelopes per transaction; default 1024
 	ResyncGrace time.Duration // how long a hole may stay open (out-of-order delivery) before a resync; default 1s
 	ResyncRetry time.Duration // how often to ask again while it stays open; default 5s
-	KeyTTL      time.Duration // how long a looked-up key is trusted without Invalidate; default 1m
+	KeyTTL      time.Duration // how long a looked-up key or binding is trusted without Invalidate; default 1m
 
-	// DisconnectGrace is how long ingest may be away from the broker before Health says so;
-	// default DisconnectGrace (custodyd: [mqtt] disconnect_grace).
-	DisconnectGrace time.Duration
-
-	// Connections > 1 opens that many connections (client ids ClientID, ClientID-1, …) on one
-	// shared subscription, all feeding the same group commit. A broker that limits the QoS 1
-	// messages in flight per client (Mosquitto's max_inflight_messages, 20 by default) caps a batch
-	// at that limit, since we acknowledge only after the commit; more connections lift the cap.
-	// Not with Mosquitto's use_username_as_clientid unless each has its own account. Default 1.
-	Connections int
-	Queue       int // messages buffered between paho and the verifier; default 4*MaxBatch
+	// Queue is how many messages are buffered between the connection and the verifier; default
+	// 4*MaxBatch. A batch is acknowledged only after its commit, so a broker that limits the
+	// QoS 1 messages in flight per client caps a batch at that limit (mqttconn.Config.Connections).
+	Queue int
 
 	// Places says which agent each cabinet and desk is bound to; an observation about a place
 	// not bound to its signer is dropped (not_bound) and handed to a RefusalHandler. custodyd
@@ -111,13 +112,7 @@ type Config struct {
 	Places Places
 }
 
-func (c *Config) defaults() error {
-	if c.BrokerURL == "" {
-		return errors.New("ingest: broker URL is required")
-	}
-	if c.ClientID == "" {
-		c.ClientID = "custodyd"
-	}
+func (c *Config) defaults() {
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 1024
 	}
@@ -130,16 +125,9 @@ func (c *Config) defaults() error {
 	if c.KeyTTL <= 0 {
 		c.KeyTTL = time.Minute
 	}
-	if c.DisconnectGrace <= 0 {
-		c.DisconnectGrace = DisconnectGrace
-	}
-	if c.Connections <= 0 {
-		c.Connections = 1
-	}
 	if c.Queue <= 0 {
 		c.Queue = 4 * c.MaxBatch
 	}
-	return nil
 }
 
 // Ingest is the MQTT consumer. Create it with New, run it with Run.
@@ -154,37 +142,31 @@ type Ingest struct {
 	m       *metrics
 	drops   *dropLog
 
-	boot   string        // our own boot id, in command envelopes
-	cmdSeq atomic.Uint64 // command seq: starts at the start time in µs so it grows across restarts
+	conn Conn
 
-	msgs    chan paho.Message // paho handler → verifier
-	avail   chan string       // agents that came online → gap loop
-	commits chan []item       // verifier → committer (unbuffered: group commit)
-	resyncN chan struct{}     // (re)connected: ask every agent with a hole
+	msgs    chan mqttconn.Message // connection → verifier
+	avail   chan string           // agents that came online → gap loop
+	commits chan []item           // verifier → committer (unbuffered: group commit)
+	resyncN chan struct{}         // (re)connected: ask every agent with a hole
+	stopped chan struct{}         // closed when Run returns: the connection's handler stops waiting
 	gaps    *gapBook
 
-	mu     sync.Mutex
-	client paho.Client
-	ran    bool
-
-	answers *answers // cmd_results and availability, for Ask
-	health  health
+	mu  sync.Mutex
+	ran bool
 }
 
 type item struct {
-	msg     paho.Message
+	msg     mqttconn.Message
 	env     wire.Envelope
 	refused string // not_bound or rebound: already counted (and reported); only its seq is recorded
 }
 
-// New checks the configuration and builds an ingest without any I/O. reg receives the metrics
-// (nil: a private registry); handler may be nil.
-func New(cfg Config, st Store, keys Keys, handler Handler, reg prometheus.Registerer, log *slog.Logger) (*Ingest, error) {
-	if err := cfg.defaults(); err != nil {
-		return nil, err
-	}
-	if st == nil || keys == nil {
-		return nil, errors.New("ingest: store and key lookup are required")
+// New checks the configuration and builds an ingest without any I/O, subscribed on conn (which
+// must not be running yet). reg receives the metrics (nil: a private registry); handler may be nil.
+func New(cfg Config, conn Conn, st Store, keys Keys, handler Handler, reg prometheus.Registerer, log *slog.Logger) (*Ingest, error) {
+	cfg.defaults()
+	if conn == nil || st == nil || keys == nil {
+		return nil, errors.New("ingest: connection, store and key lookup are required")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -198,38 +180,31 @@ func New(cfg Config, st Store, keys Keys, handler Handler, reg prometheus.Regist
 	}
 	in := &Ingest{
 		cfg: cfg, topics: wire.Topics{Base: cfg.Base}, st: st, handler: handler, log: log, m: m,
+		conn:    conn,
 		keys:    newKeyCache(keys, cfg.KeyTTL),
 		drops:   newDropLog(log),
-		boot:    randomID(),
-		msgs:    make(chan paho.Message, cfg.Queue),
+		msgs:    make(chan mqttconn.Message, cfg.Queue),
 		avail:   make(chan string, 256),
 		commits: make(chan []item),
 		resyncN: make(chan struct{}, 1),
+		stopped: make(chan struct{}),
 		gaps:    newGapBook(cfg.ResyncGrace, cfg.ResyncRetry),
-		answers: newAnswers(),
 	}
 	if cfg.Places != nil {
 		in.places = &placeCache{lookup: cfg.Places, ttl: cfg.KeyTTL, m: map[subject]placeEntry{}}
 	}
-	in.cmdSeq.Store(uint64(time.Now().UnixMicro()))
-	// The connect grace counts from custodyd's start, not from the instant Run's goroutine is
-	// first scheduled: /healthz is served as soon as the HTTP listener is up, and said "ingest is
-	// not running" (503) in the moments before.
-	in.health.started = time.Now()
+	if err := conn.Subscribe(in.subscription()); err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
 	return in, nil
-}
-
-func randomID() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // Invalidate forgets the cached key of agent, so a revocation or re-enrollment takes effect on
 // the next envelope.
 func (in *Ingest) Invalidate(agent string) { in.keys.invalidate(agent) }
 
-// Run connects and consumes until ctx is cancelled. It returns nil after a clean stop.
+// Run consumes until ctx is cancelled; the connection runs beside it. It returns nil after a
+// clean stop.
 func (in *Ingest) Run(ctx context.Context) error {
 	in.mu.Lock()
 	if in.ran {
@@ -238,42 +213,22 @@ func (in *Ingest) Run(ctx context.Context) error {
 	}
 	in.ran = true
 	in.mu.Unlock()
-	in.health.mu.Lock()
-	in.health.started = time.Now()
-	in.health.mu.Unlock()
+	defer close(in.stopped)
 
+	// Messages wait in the queue until the marks are known: the verifier's seq bound needs them.
 	states, err := in.st.ObservationSeqs(ctx)
 	if err != nil {
 		return fmt.Errorf("ingest: load seq states: %w", err)
 	}
 	in.noteStates(states, time.Now())
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	clients := make([]paho.Client, in.cfg.Connections)
-	for i := range clients {
-		clients[i] = paho.NewClient(in.options(ctx, i))
-	}
-	in.mu.Lock()
-	in.client = clients[0]
-	in.mu.Unlock()
-
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); in.verify(ctx) }()
 	go func() { defer wg.Done(); in.commit(ctx) }()
 	go func() { defer wg.Done(); in.gapLoop(ctx) }()
-
-	in.log.Info("ingest started", "broker", in.cfg.BrokerURL, "client_id", in.cfg.ClientID, "connections", len(clients), "filter", in.obsFilter())
-	for _, c := range clients {
-		c.Connect() // retries in the background until it succeeds or Disconnect
-	}
-	<-ctx.Done()
-	for _, c := range clients {
-		c.Disconnect(250)
-	}
+	in.log.Info("ingest started", "filter", in.topics.ObsFilter())
 	wg.Wait()
-	in.log.Info("ingest stopped", "broker", in.cfg.BrokerURL)
+	in.log.Info("ingest stopped")
 	return nil
 }

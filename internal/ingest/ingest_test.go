@@ -13,6 +13,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -253,7 +254,7 @@ func TestRevocationTakesEffectOnInvalidate(t *testing.T) {
 	st := openStore(t, "")
 	e := embedded(t, st)
 	key := enroll(t, st, "agent-1")
-	r := startIngest(t, e, st, func(c *ingest.Config) { c.KeyTTL = time.Hour })
+	r := startIngest(t, e, st, func(c *ingest.Config, _ *mqttconn.Config) { c.KeyTTL = time.Hour })
 	pub := internalClient(t, e)
 	env, _ := wire.Seal(wire.DirObs, key, "agent-1", "b1", 1, "m-1", time.Now(), wire.KindDoor, door(1))
 	p, _ := env.Marshal()
@@ -277,7 +278,7 @@ func TestSendSignsCommandsForTheAgent(t *testing.T) {
 	key := enroll(t, st, "agent-1")
 	r := startIngest(t, e, st, nil)
 	a := newAgent(t, e, "agent-1", key)
-	id, err := r.in.Send(context.Background(), "agent-1", wire.KindUnlock, wire.Unlock{Cabinet: "C-1", Seconds: 30})
+	id, err := r.conn.Send(context.Background(), "agent-1", wire.KindUnlock, wire.Unlock{Cabinet: "C-1", Seconds: 30})
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
@@ -289,10 +290,10 @@ func TestSendSignsCommandsForTheAgent(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("the agent did not receive the command")
 	}
-	if _, err := r.in.Send(context.Background(), "ghost", wire.KindLock, wire.Lock{Cabinet: "C-1"}); err == nil {
+	if _, err := r.conn.Send(context.Background(), "ghost", wire.KindLock, wire.Lock{Cabinet: "C-1"}); err == nil {
 		t.Errorf("send to an unknown agent: got nil, want an error")
 	}
-	if _, err := r.in.Send(context.Background(), "agent-1", wire.KindLock, wire.Lock{Cabinet: "bad cabinet"}); err == nil {
+	if _, err := r.conn.Send(context.Background(), "agent-1", wire.KindLock, wire.Lock{Cabinet: "bad cabinet"}); err == nil {
 		t.Errorf("send with a bad body: got nil, want a schema error")
 	}
 }

@@ -18,17 +18,15 @@ var dropReasons = []string{
 }
 
 type metrics struct {
-	received        prometheus.Counter
-	stored          prometheus.Counter
-	dropped         *prometheus.CounterVec
-	storeErrors     prometheus.Counter
-	resyncs         prometheus.Counter
-	lost            prometheus.Counter
-	gaps            prometheus.Gauge
-	connected       prometheus.Gauge
-	publishFailures prometheus.Counter
-	batchSize       prometheus.Histogram
-	commitSeconds   prometheus.Histogram
+	received      prometheus.Counter
+	stored        prometheus.Counter
+	dropped       *prometheus.CounterVec
+	storeErrors   prometheus.Counter
+	resyncs       prometheus.Counter
+	lost          prometheus.Counter
+	gaps          prometheus.Gauge
+	batchSize     prometheus.Histogram
+	commitSeconds prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,16 +45,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Seqs given up because the agent no longer held them when asked."}),
 		gaps: prometheus.NewGauge(prometheus.GaugeOpts{Name: "custody_ingest_open_gaps",
 			Help: "Agents with a hole in their stored seqs."}),
-		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "custody_ingest_connected",
-			Help: "Connections to the broker that are up."}),
-		publishFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "custody_ingest_publish_failures_total",
-			Help: "Publishes (commands, alerts, summary) that failed or were refused as too large."}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "custody_ingest_batch_size",
 			Help: "Envelopes per commit.", Buckets: prometheus.ExponentialBuckets(1, 4, 7)}),
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "custody_ingest_commit_seconds",
 			Help: "Time to commit one batch.", Buckets: prometheus.ExponentialBuckets(0.0005, 3, 9)}),
 	}
-	for _, c := range []prometheus.Collector{m.received, m.stored, m.dropped, m.storeErrors, m.resyncs, m.lost, m.gaps, m.connected, m.publishFailures, m.batchSize, m.commitSeconds} {
+	for _, c := range []prometheus.Collector{m.received, m.stored, m.dropped, m.storeErrors, m.resyncs, m.lost, m.gaps, m.batchSize, m.commitSeconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)
 		}

@@ -25,6 +25,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -210,7 +211,7 @@ func TestMosquittoProductionConfig(t *testing.T) {
 	e := productionMosquitto(t, map[string]string{"agent-a": base64.StdEncoding.EncodeToString(keyA),
 		"agent-b": base64.StdEncoding.EncodeToString(keyB), "custody-monitor": monitorPass}, "")
 	tlsCfg := e.tls
-	r := startIngest(t, e, st, func(c *ingest.Config) { c.ClientID = "custodyd" })
+	r := startIngest(t, e, st, func(_ *ingest.Config, m *mqttconn.Config) { m.ClientID = "custodyd" })
 	a := newAgent(t, e, "agent-a", keyA)
 
 	a.publish(wire.KindDoor, door(1), true)
@@ -236,10 +237,10 @@ func TestMosquittoProductionConfig(t *testing.T) {
 	// MQTT 3.1.1 client and filters on delivery, so the proof is that nothing arrives.)
 	spied := make(chan string, 4)
 	a.c.Subscribe(wire.Topics{}.Cmd("agent-b"), 1, func(_ paho.Client, m paho.Message) { spied <- m.Topic() }).WaitTimeout(5 * time.Second)
-	if _, err := r.in.Send(context.Background(), "agent-b", wire.KindLock, wire.Lock{Cabinet: "C-1"}); err != nil {
+	if _, err := r.conn.Send(context.Background(), "agent-b", wire.KindLock, wire.Lock{Cabinet: "C-1"}); err != nil {
 		t.Fatalf("send to agent-b: %v", err)
 	}
-	if _, err := r.in.Send(context.Background(), "agent-a", wire.KindLock, wire.Lock{Cabinet: "C-2"}); err != nil {
+	if _, err := r.conn.Send(context.Background(), "agent-a", wire.KindLock, wire.Lock{Cabinet: "C-2"}); err != nil {
 		t.Fatalf("send to agent-a: %v", err)
 	}
 	select {
@@ -292,7 +293,7 @@ func TestMosquittoProductionConfig(t *testing.T) {
 		}).WaitTimeout(5 * time.Second)
 	}
 	for _, topic := range []string{"custody/alerts", "custody/summary"} {
-		if err := r.in.Publish(context.Background(), topic, []byte(`{"id":"A-1"}`)); err != nil {
+		if err := r.conn.Publish(context.Background(), topic, []byte(`{"id":"A-1"}`)); err != nil {
 			t.Fatalf("publish %s: %v", topic, err)
 		}
 	}

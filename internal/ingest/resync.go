@@ -94,7 +94,7 @@ func (in *Ingest) resyncHoles(ctx context.Context, agent string) {
 			continue
 		}
 		through = h.To
-		id, err := in.Send(ctx, agent, wire.KindResync, wire.Resync{From: h.From, To: h.To})
+		id, err := in.conn.Send(ctx, agent, wire.KindResync, wire.Resync{From: h.From, To: h.To})
 		if err != nil {
 			in.log.Warn("ingest: resync request not sent", "agent", agent, "from", h.From, "err", err)
 			return
@@ -123,7 +123,7 @@ func (in *Ingest) resync(ctx context.Context, agent string, from uint64, holeOnl
 		}
 		from = st.Contiguous + 1
 	}
-	id, err := in.Send(ctx, agent, wire.KindResync, wire.Resync{From: from, To: to})
+	id, err := in.conn.Send(ctx, agent, wire.KindResync, wire.Resync{From: from, To: to})
 	if err != nil {
 		in.log.Warn("ingest: resync request not sent", "agent", agent, "from", from, "err", err)
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/alert/alerttest"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
@@ -86,15 +87,10 @@ func newTrustSite(t *testing.T) *trustSite {
 	t.Cleanup(func() { cancel(); <-done })
 
 	r := &running{reg: prometheus.NewRegistry(), logs: &syncBuffer{}, done: make(chan error, 1)}
-	cfg := ingest.Config{BrokerURL: ts.env.url, Username: ts.env.user, Password: ts.env.pass, Base: ts.env.base,
-		ClientID: "custodyd-test-" + randHex(4), Places: ts.reg}
-	in, err := ingest.New(cfg, st, st, siteHandler{obs}, r.reg, slog.New(slog.NewTextHandler(r.logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.in = in
+	r.in, r.conn = newIngest(t, ingest.Config{Base: ts.env.base, Places: ts.reg}, connConfig(ts.env, "custodyd-test-"+randHex(4)),
+		st, siteHandler{obs}, r.reg, slog.New(slog.NewTextHandler(r.logs, nil)))
 	ictx, icancel := context.WithCancel(context.Background())
-	go func() { r.done <- in.Run(ictx) }()
+	go func() { r.done <- runIngest(ictx, r.conn, r.in) }()
 	t.Cleanup(func() { icancel(); <-r.done })
 	waitFor(t, 10*time.Second, func() bool { return gauge(r.reg, "custody_ingest_connected") == 1 }, "ingest to connect")
 	ts.run = r
@@ -330,7 +326,7 @@ func TestHostileEnvelopesAreCountedDrops(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r := startIngest(t, e, st, func(c *ingest.Config) { c.Places = register.New(st, nil) })
+	r := startIngest(t, e, st, func(c *ingest.Config, _ *mqttconn.Config) { c.Places = register.New(st, nil) })
 	a := newAgent(t, e, "agent-1", k1)
 	good := func(state string) {
 		t.Helper()

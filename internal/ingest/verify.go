@@ -10,13 +10,12 @@ import (
 	"strconv"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
 // drop refuses one message: counted, logged once, acknowledged (redelivering it would not help).
-func (in *Ingest) drop(m paho.Message, agent string, reason string, detail string) {
+func (in *Ingest) drop(m mqttconn.Message, agent string, reason string, detail string) {
 	// The line before the count: whoever sees the counter move can already read why.
 	in.drops.log(reason, agent, m.Topic(), detail)
 	in.m.dropped.WithLabelValues(reason).Inc()
@@ -54,7 +53,7 @@ func (in *Ingest) verify(ctx context.Context) {
 }
 
 // check runs every refusal of mqtt.md §7 except the duplicate ones, which the database decides.
-func (in *Ingest) check(ctx context.Context, m paho.Message) (item, bool) {
+func (in *Ingest) check(ctx context.Context, m mqttconn.Message) (item, bool) {
 	topicAgent, leaf, ok := in.topics.AgentOf(m.Topic())
 	if ok && leaf == "availability" {
 		in.availability(ctx, m, topicAgent)
@@ -89,7 +88,7 @@ func (in *Ingest) check(ctx context.Context, m paho.Message) (item, bool) {
 		return item{}, false
 	}
 	if r, ok := body.(*wire.CmdResult); ok {
-		if to := in.answers.recipient(r.Cmd); to != "" && to != env.Agent {
+		if to := in.conn.Recipient(r.Cmd); to != "" && to != env.Agent {
 			return in.refuse(m, env, Refusal{PlaceKind: "command", Place: r.Cmd, Owner: to},
 				fmt.Sprintf("answer to command %q, which was sent to %q", r.Cmd, to))
 		}
@@ -115,7 +114,7 @@ const MaxSeqAhead = 1_000_000
 // enrolled with. An envelope from an agent that is not enrolled or was revoked, or whose MAC does
 // not match, is dropped here; false with nothing dropped means ctx ended during the key lookup
 // (the message stays unacknowledged and is redelivered).
-func (in *Ingest) authentic(ctx context.Context, m paho.Message, env *wire.Envelope) bool {
+func (in *Ingest) authentic(ctx context.Context, m mqttconn.Message, env *wire.Envelope) bool {
 	key, ok := in.agentKey(ctx, m, env.Agent)
 	if !ok {
 		return false
@@ -132,7 +131,7 @@ func (in *Ingest) authentic(ctx context.Context, m paho.Message, env *wire.Envel
 // since the place's record now comes from its new agent, and only its seq is recorded — but
 // counted as `rebound` and raised to nobody: it is the old agent's outbox catching up, not an
 // attack.
-func (in *Ingest) late(m paho.Message, env wire.Envelope, detail string) (item, bool) {
+func (in *Ingest) late(m mqttconn.Message, env wire.Envelope, detail string) (item, bool) {
 	in.drops.log("rebound", env.Agent, m.Topic(), detail)
 	in.m.dropped.WithLabelValues("rebound").Inc()
 	return item{msg: m, env: env, refused: "rebound"}, true
@@ -142,7 +141,7 @@ func (in *Ingest) late(m paho.Message, env wire.Envelope, detail string) (item, 
 // logged as not_bound, reported to the RefusalHandler, and passed on to the committer only to
 // record that its seq was used (no content, no handler) — else the hole it leaves would be asked
 // for again and again, and each answer refused again.
-func (in *Ingest) refuse(m paho.Message, env wire.Envelope, r Refusal, detail string) (item, bool) {
+func (in *Ingest) refuse(m mqttconn.Message, env wire.Envelope, r Refusal, detail string) (item, bool) {
 	in.drops.log("not_bound", env.Agent, m.Topic(), detail)
 	in.m.dropped.WithLabelValues("not_bound").Inc()
 	r.Agent, r.Kind, r.Seq, r.ID, r.At = env.Agent, env.Kind, env.Seq, env.ID, time.Now()
@@ -155,7 +154,7 @@ func (in *Ingest) refuse(m paho.Message, env wire.Envelope, r Refusal, detail st
 // agentKey looks up agent's key; a message from an agent that is not enrolled or was revoked is
 // dropped. When the register cannot be read it waits and retries, since that is not the message's
 // fault; if ctx ends first the message stays unacknowledged and is redelivered to our session.
-func (in *Ingest) agentKey(ctx context.Context, m paho.Message, agent string) ([]byte, bool) {
+func (in *Ingest) agentKey(ctx context.Context, m mqttconn.Message, agent string) ([]byte, bool) {
 	key, reason, err := in.keys.get(ctx, agent)
 	for err != nil {
 		if ctx.Err() != nil {
@@ -180,7 +179,7 @@ func (in *Ingest) agentKey(ctx context.Context, m paho.Message, agent string) ([
 // agent that stops answering must become an alert), and on "online" the agent is asked for what
 // it holds that we lack. The broker's ACL already limits who may write the topic; the register
 // decides whether we still listen to that agent.
-func (in *Ingest) availability(ctx context.Context, m paho.Message, agent string) {
+func (in *Ingest) availability(ctx context.Context, m mqttconn.Message, agent string) {
 	state, err := wire.ParseAvailability(m.Payload())
 	if err != nil {
 		in.drop(m, agent, string(wire.ReasonOf(err)), err.Error())
@@ -190,7 +189,7 @@ func (in *Ingest) availability(ctx context.Context, m paho.Message, agent string
 		return
 	}
 	m.Ack()
-	in.answers.setState(agent, state)
+	in.conn.Availability(agent, state)
 	if h, ok := in.handler.(AvailabilityHandler); ok {
 		h.HandleAvailability(agent, state, time.Now())
 	}

@@ -1,4 +1,4 @@
-package ingest
+package mqttconn
 
 import (
 	"context"
@@ -128,17 +128,17 @@ func (a *answers) offline(agent string) bool {
 // time gives ErrNoAnswer. The command is not withdrawn on a timeout: an agent that comes back
 // later may still execute it, which is why commands with effects in the room (encode_tag,
 // unlock) are refused by the agent once they are old.
-func (in *Ingest) Ask(ctx context.Context, agent, kind string, body any, wait time.Duration) (wire.CmdResult, error) {
-	if in.answers.offline(agent) {
+func (c *Conn) Ask(ctx context.Context, agent, kind string, body any, wait time.Duration) (wire.CmdResult, error) {
+	if c.answers.offline(agent) {
 		return wire.CmdResult{}, fmt.Errorf("command %s for %s: %w", kind, agent, ErrAgentOffline)
 	}
-	id, err := in.Send(ctx, agent, kind, body)
+	id, err := c.Send(ctx, agent, kind, body)
 	if err != nil {
 		return wire.CmdResult{}, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	r, err := in.answers.wait(wctx, id)
+	r, err := c.answers.wait(wctx, id)
 	if err != nil {
 		if ctx.Err() != nil {
 			return wire.CmdResult{}, fmt.Errorf("command %s for %s: %w", kind, agent, ctx.Err())
@@ -147,3 +147,15 @@ func (in *Ingest) Ask(ctx context.Context, agent, kind string, body any, wait ti
 	}
 	return r, nil
 }
+
+// Recipient is the agent that recent command id was sent to, "" if it is not a recent command of
+// ours: an answer to it from another agent is refused (not_bound) rather than taken for the real one.
+func (c *Conn) Recipient(id string) string { return c.answers.recipient(id) }
+
+// Answered hands Ask an agent's cmd_result. The consumer calls it after the answer's commit, so a
+// waiting caller never sees an answer that a crash could lose.
+func (c *Conn) Answered(r wire.CmdResult) { c.answers.put(r) }
+
+// Availability records an agent's last word, "online" or "offline" (its Last Will): Ask refuses
+// at once an agent that is offline.
+func (c *Conn) Availability(agent, state string) { c.answers.setState(agent, state) }

@@ -1,4 +1,4 @@
-package ingest
+package mqttconn
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// DisconnectGrace is the default of Config.DisconnectGrace, how long ingest may be away from the
+// DisconnectGrace is the default of Config.DisconnectGrace, how long custodyd may be away from the
 // broker before Health says so: a reconnect takes a few seconds; longer means nothing arrives
 // and no alert goes out.
 const DisconnectGrace = 30 * time.Second
@@ -52,21 +52,24 @@ func (h *health) published(err error, now time.Time) {
 	h.publishErr = err
 }
 
-// Health says whether ingest works: nil, or why not — disconnected from the broker for longer
+// Health says whether the connection works: nil, or why not — disconnected from the broker for longer
 // than Config.DisconnectGrace (or never connected since Run started that long ago), or publishing
 // (alerts, commands, the summary) failing since a time. /healthz reports it.
-func (in *Ingest) Health() error {
-	h := &in.health
+//
+// The reasons still say "ingest": /healthz reports them under the condition "ingest", the name
+// operators and dashboards know from before the connection had a package of its own.
+func (c *Conn) Health() error {
+	h := &c.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := time.Now()
 	switch {
 	case h.started.IsZero():
 		return fmt.Errorf("ingest is not running")
-	case h.up == 0 && h.downSince.IsZero() && now.Sub(h.started) > in.cfg.DisconnectGrace:
-		return fmt.Errorf("ingest has not connected to the MQTT broker %s since %s", in.cfg.BrokerURL, h.started.UTC().Format(time.RFC3339))
-	case h.up == 0 && !h.downSince.IsZero() && now.Sub(h.downSince) > in.cfg.DisconnectGrace:
-		return fmt.Errorf("ingest disconnected from the MQTT broker %s since %s", in.cfg.BrokerURL, h.downSince.UTC().Format(time.RFC3339))
+	case h.up == 0 && h.downSince.IsZero() && now.Sub(h.started) > c.cfg.DisconnectGrace:
+		return fmt.Errorf("ingest has not connected to the MQTT broker %s since %s", c.cfg.BrokerURL, h.started.UTC().Format(time.RFC3339))
+	case h.up == 0 && !h.downSince.IsZero() && now.Sub(h.downSince) > c.cfg.DisconnectGrace:
+		return fmt.Errorf("ingest disconnected from the MQTT broker %s since %s", c.cfg.BrokerURL, h.downSince.UTC().Format(time.RFC3339))
 	case h.publishErr != nil:
 		return fmt.Errorf("publishing to the MQTT broker fails since %s: %v", h.publishSince.UTC().Format(time.RFC3339), h.publishErr)
 	}
@@ -74,11 +77,11 @@ func (in *Ingest) Health() error {
 }
 
 // Connected is nil while at least one connection to the broker is up (readiness: no grace).
-func (in *Ingest) Connected() error {
-	in.health.mu.Lock()
-	defer in.health.mu.Unlock()
-	if in.health.up == 0 {
-		return fmt.Errorf("ingest is not connected to the MQTT broker %s", in.cfg.BrokerURL)
+func (c *Conn) Connected() error {
+	c.health.mu.Lock()
+	defer c.health.mu.Unlock()
+	if c.health.up == 0 {
+		return fmt.Errorf("ingest is not connected to the MQTT broker %s", c.cfg.BrokerURL)
 	}
 	return nil
 }
