@@ -15,6 +15,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/broker"
 	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -67,14 +68,19 @@ func TestIntoCustodyd(t *testing.T) {
 		}
 		user, pass := b.InternalCredentials()
 		k := &kinds{n: map[string]int{}}
-		in, err := ingest.New(ingest.Config{BrokerURL: b.URL(), Username: user, Password: pass}, st, st, k, nil, slog.New(slog.DiscardHandler))
+		conn, err := mqttconn.New(mqttconn.Config{BrokerURL: b.URL(), Username: user, Password: pass}, st, nil, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := ingest.New(ingest.Config{}, conn, st, st, k, nil, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ictx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
+		done := make(chan error, 2)
+		go func() { done <- conn.Run(ictx) }()
 		go func() { done <- in.Run(ictx) }()
-		return k, func() { cancel(); <-done; b.Close() }
+		return k, func() { cancel(); <-done; <-done; b.Close() }
 	}
 	_, stop := startCustodyd()
 	cfg := writeConfig(t, dir, brokerAddr, healthAddr, startSim(t), key)
