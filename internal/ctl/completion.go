@@ -2,7 +2,6 @@ package ctl
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -10,33 +9,33 @@ import (
 	"time"
 )
 
-// Shell completion and the manual page are generated from the command table, so they list
-// exactly the commands this custodyctl has.
+// completionArgs are the arguments of custodyctl completion.
+type completionArgs struct{}
 
 func init() {
-	add(command{name: "completion", args: "bash|zsh|fish", help: "print the shell completion script (packages install it; or: source <(custodyctl completion bash))",
-		run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-			if len(args) != 1 {
-				return exitf(ExitUsage, "%s", c.say("请指定 bash、zsh 或 fish", "name bash, zsh or fish"))
-			}
-			switch args[0] {
-			case "bash":
-				completionBash(c.Stdout)
-			case "zsh":
-				completionZsh(c.Stdout)
-			case "fish":
-				completionFish(c.Stdout)
-			default:
-				return exitf(ExitUsage, "%s", c.say(fmt.Sprintf("不支持的 shell %q：可用 bash、zsh、fish", args[0]), fmt.Sprintf("unknown shell %q: bash, zsh or fish", args[0])))
-			}
-			return nil
-		}},
-		command{name: "man", help: "print the manual page custodyctl(1) in roff (packages install it)",
-			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				manPage(c.Stdout, time.Now())
-				return nil
-			}})
+	add(define[completionArgs]("completion", "bash|zsh|fish",
+		"print the shell completion script (packages install it; or: source <(custodyctl completion bash))"))
 }
+
+func (*completionArgs) run(ctx context.Context, c *CLI, args []string) error {
+	if len(args) != 1 {
+		return exitf(ExitUsage, "%s", c.say("请指定 bash、zsh 或 fish", "name bash, zsh or fish"))
+	}
+	switch args[0] {
+	case "bash":
+		completionBash(c.Stdout)
+	case "zsh":
+		completionZsh(c.Stdout)
+	case "fish":
+		completionFish(c.Stdout)
+	default:
+		return exitf(ExitUsage, "%s", c.say(fmt.Sprintf("不支持的 shell %q：可用 bash、zsh、fish", args[0]), fmt.Sprintf("unknown shell %q: bash, zsh or fish", args[0])))
+	}
+	return nil
+}
+
+// Shell completion and the manual page are generated from the command table, so they list
+// exactly the commands this custodyctl has.
 
 // tree is the command words: first word → the second words under it ("" when the first word is
 // a command by itself).
@@ -118,15 +117,8 @@ func manPage(w io.Writer, now time.Time) {
 	fmt.Fprintf(w, ".SH SYNOPSIS\n.B custodyctl\n[\\-\\-server URL] [\\-\\-json] [\\-\\-lang zh\\-CN|en] COMMAND [flags] [arguments]\n")
 	fmt.Fprintf(w, ".SH DESCRIPTION\ncustodyctl talks to custodyd over its HTTP API. Messages are in Chinese unless \\-\\-lang en or CUSTODY_LANG=en; times are shown in the site's time zone as custodyd reports it. \\fBcustodyctl help COMMAND\\fR shows a command's flags.\n")
 	fmt.Fprintf(w, ".SH COMMANDS\n")
-	names := make([]string, 0, len(commands))
-	byName := map[string]command{}
-	for _, cmd := range commands {
-		names = append(names, cmd.name)
-		byName[cmd.name] = cmd
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, ".TP\n.B %s\n%s\n", esc(strings.TrimSpace(n+" "+byName[n].args)), esc(byName[n].help))
+	for _, cmd := range sortedCommands() {
+		fmt.Fprintf(w, ".TP\n.B %s\n%s\n", esc(strings.TrimSpace(cmd.name+" "+cmd.args)), esc(cmd.help))
 	}
 	fmt.Fprintf(w, ".SH ENVIRONMENT\n.TP\n.B CUSTODY_SERVER\ncustodyd's URL (default http://127.0.0.1:8080)\n.TP\n.B CUSTODY_LANG\nzh\\-CN or en\n.TP\n.B CUSTODY_TOKEN\na login token, instead of the one custodyctl login saved\n")
 	fmt.Fprintf(w, ".SH EXIT STATUS\n0 ok, 1 failed, 2 usage, 3 not logged in or not allowed, 4 not found, 5 conflict or refused by a rule, 6 custodyd unreachable, 7 audit chain broken.\n")

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -58,12 +57,45 @@ type CLI struct {
 	progressAfter time.Duration // when a progress bar appears; 0: progressAfter; < 0: at once (tests)
 }
 
+// A command is one line of custodyctl's command table. Each command lives in a file of its own
+// (item_store.go for "item store") with its own arguments struct: the flags bind to a fresh
+// struct at every run, so no two runs (tests make many in one process) share a flag's value.
 type command struct {
-	name  string // "item store"
-	args  string // usage of the arguments
-	help  string
-	run   func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error
-	flags func(fs *flag.FlagSet)
+	name string // "item store"
+	args string // usage of the arguments
+	help string
+	bind func(fs *flag.FlagSet) runner // a fresh arguments struct, its flags added to fs
+}
+
+// runner is a command's arguments struct: run carries the command out with the positional
+// arguments left after the flags.
+type runner interface {
+	run(ctx context.Context, c *CLI, args []string) error
+}
+
+// flagger is an arguments struct with flags of its own.
+type flagger interface {
+	flags(fs *flag.FlagSet)
+}
+
+// define declares the command whose arguments struct is A.
+func define[A any, P interface {
+	*A
+	runner
+}](name, args, help string) command {
+	return defineNew(name, args, help, func() P { return new(A) })
+}
+
+// defineNew declares a command whose arguments struct newArgs makes, for commands that differ
+// only in what they are made with (alert ack, alert resolve).
+func defineNew[P runner](name, args, help string, newArgs func() P) command {
+	return command{name: name, args: args, help: help, bind: func(fs *flag.FlagSet) runner {
+		a := newArgs()
+		if f, ok := any(a).(flagger); ok {
+			f.flags(fs)
+		}
+		return a
+	}}
 }
 
 var commands []command
@@ -122,7 +154,7 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 			fmt.Sprintf("no command %q; custodyctl help lists them all", strings.Join(rest[:min(2, len(rest))], " "))))
 		return ExitUsage
 	}
-	fs := c.flagSet(cmd, c.Stderr)
+	fs, a := c.flagSet(cmd, c.Stderr)
 	if err := fs.Parse(interleave(fs, rest[n:])); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.commandUsage(cmd, c.Stdout)
@@ -136,7 +168,7 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 			c.token = strings.TrimSpace(string(b))
 		}
 	}
-	if err := cmd.run(c, ctx, fs, fs.Args()); err != nil {
+	if err := a.run(ctx, c, fs.Args()); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
 			fmt.Fprintln(c.Stderr, "custodyctl:", ee.msg)
@@ -195,16 +227,9 @@ func (c *CLI) find(args []string) (*command, int) {
 
 func (c *CLI) usage(out io.Writer) {
 	fmt.Fprintln(out, "usage: custodyctl [--server URL] [--json] [--lang zh-CN|en] COMMAND ...\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	byName := map[string]command{}
-	for _, cmd := range commands {
-		names = append(names, cmd.name)
-		byName[cmd.name] = cmd
-	}
-	sort.Strings(names)
 	w := newTable(out)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %s %s\t%s\n", n, byName[n].args, byName[n].help)
+	for _, cmd := range sortedCommands() {
+		fmt.Fprintf(w, "  %s %s\t%s\n", cmd.name, cmd.args, cmd.help)
 	}
 	w.Flush()
 	fmt.Fprintln(out, "\ncustodyctl help COMMAND shows a command's flags; --lang, --server and --json may stand anywhere on the line.")

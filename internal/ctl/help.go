@@ -5,28 +5,27 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 )
 
 // flagSet is a command's flags plus the global ones, so that --lang, --server and --json may be
-// written after the command as well as before it.
-func (c *CLI) flagSet(cmd *command, out io.Writer) *flag.FlagSet {
+// written after the command as well as before it, and the arguments struct they fill.
+func (c *CLI) flagSet(cmd *command, out io.Writer) (*flag.FlagSet, runner) {
 	fs := flag.NewFlagSet("custodyctl "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.BoolVar(&c.json, "json", c.json, "print JSON for scripts")
 	fs.StringVar(&c.lang, "lang", c.lang, "language of messages: zh-CN or en (env CUSTODY_LANG)")
 	fs.StringVar(&c.server, "server", c.server, "custodyd URL (env CUSTODY_SERVER)")
-	if cmd.flags != nil {
-		cmd.flags(fs)
-	}
+	a := cmd.bind(fs)
 	fs.Usage = func() {}
-	return fs
+	return fs, a
 }
 
 // commandUsage prints one command's synopsis, help and flags.
 func (c *CLI) commandUsage(cmd *command, out io.Writer) {
 	fmt.Fprintf(out, "usage: custodyctl %s [flags] %s\n  %s\n\nflags:\n", cmd.name, cmd.args, cmd.help)
-	fs := c.flagSet(cmd, out)
+	fs, _ := c.flagSet(cmd, out)
 	fs.PrintDefaults()
 }
 
@@ -44,7 +43,7 @@ func (c *CLI) help(args []string) int {
 	prefix := strings.Join(args, " ") + " "
 	t := newTable(c.Stdout)
 	found := false
-	for _, cmd := range commands {
+	for _, cmd := range sortedCommands() {
 		if strings.HasPrefix(cmd.name, prefix) {
 			fmt.Fprintf(t, "  %s %s\t%s\n", cmd.name, cmd.args, cmd.help)
 			found = true
@@ -80,4 +79,12 @@ func langIn(args []string, def string) string {
 		}
 	}
 	return def
+}
+
+// sortedCommands is the command table in the order of the names: each command joins it from
+// its own file, so the order of registration says nothing.
+func sortedCommands() []command {
+	cs := slices.Clone(commands)
+	slices.SortFunc(cs, func(a, b command) int { return strings.Compare(a.name, b.name) })
+	return cs
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -51,28 +50,6 @@ type importAnswer struct {
 		Items  []register.Item `json:"items"`
 		Labels []string        `json:"labels"`
 	} `json:"report"`
-}
-
-func init() {
-	var dry bool
-	var template string
-	add(command{name: "import", args: "FILE.xlsx|FILE.csv", help: "import a ledger (导入台账): every row received as by hand, all or nothing; --dry-run lists every row's problems; --template FILE writes the template",
-		flags: func(fs *flag.FlagSet) {
-			fs.BoolVar(&dry, "dry-run", false, "check every row and write nothing (试导入)")
-			fs.StringVar(&template, "template", "", "write the ledger template (台账模板.xlsx) to this file and exit")
-		},
-		run: func(c *CLI, ctx context.Context, _ *flag.FlagSet, args []string) error {
-			if template != "" {
-				if len(args) != 0 {
-					return exitf(ExitUsage, "--template FILE takes no other argument")
-				}
-				return c.writeTemplate(ctx, template)
-			}
-			if err := needArgs(args, 1, "FILE.xlsx or FILE.csv"); err != nil {
-				return err
-			}
-			return c.importLedger(ctx, args[0], dry)
-		}})
 }
 
 func (c *CLI) writeTemplate(ctx context.Context, path string) error {

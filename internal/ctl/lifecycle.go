@@ -1,11 +1,9 @@
 package ctl
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -133,144 +131,25 @@ func (c *CLI) documentTable(w io.Writer, ds []documentInfo) {
 	}
 }
 
-func init() {
-	var (
-		state, note, level, term, termStart, authority, decision string
-		format, out                                              string
-		days                                                     int
-	)
-	casePath := func(c *CLI, args []string, rest string) (string, error) {
-		if err := needArgs(args, 1, "the loss case number (追查编号)"); err != nil {
-			return "", err
-		}
-		id, err := strconv.ParseInt(args[0], 10, 64)
-		if err != nil || id <= 0 {
-			return "", exitf(ExitUsage, "%s", c.say("追查编号 "+strconv.Quote(args[0])+" 应为正整数", "loss case number "+strconv.Quote(args[0])+" is not a positive number"))
-		}
-		return fmt.Sprintf("/api/v1/losses/%d%s", id, rest), nil
+// decisionArgs are the flags of a recorded decision (密级变更, 解密): who decided, in which
+// document, and a remark.
+type decisionArgs struct {
+	authority, decision, note string
+}
+
+func (d *decisionArgs) flags(fs *flag.FlagSet) {
+	fs.StringVar(&d.authority, "authority", "", "the deciding authority (决定机关: 定密机关 or the issuing unit)")
+	fs.StringVar(&d.decision, "decision", "", "the decision's document number (决定文号)")
+	fs.StringVar(&d.note, "note", "", "remark (备注)")
+}
+
+func casePath(c *CLI, args []string, rest string) (string, error) {
+	if err := needArgs(args, 1, "the loss case number (追查编号)"); err != nil {
+		return "", err
 	}
-	decisionFlags := func(fs *flag.FlagSet) {
-		fs.StringVar(&authority, "authority", "", "the deciding authority (决定机关: 定密机关 or the issuing unit)")
-		fs.StringVar(&decision, "decision", "", "the decision's document number (决定文号)")
-		fs.StringVar(&note, "note", "", "remark (备注)")
+	id, err := strconv.ParseInt(args[0], 10, 64)
+	if err != nil || id <= 0 {
+		return "", exitf(ExitUsage, "%s", c.say("追查编号 "+strconv.Quote(args[0])+" 应为正整数", "loss case number "+strconv.Quote(args[0])+" is not a positive number"))
 	}
-	add(
-		command{name: "loss list", help: "loss cases (追查), newest first; --state open|closed",
-			flags: func(fs *flag.FlagSet) { fs.StringVar(&state, "state", "", "open (追查中) or closed (已结案)") },
-			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				path := "/api/v1/losses"
-				if state != "" {
-					path += "?state=" + url.QueryEscape(state)
-				}
-				return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, cs []lossCase) { c.lossTable(w, cs) })
-			}},
-		command{name: "loss show", args: "CASE", help: "a loss case with its copies and the history of the search",
-			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				path, err := casePath(c, args, "")
-				if err != nil {
-					return err
-				}
-				return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, lc lossCase) { c.showLoss(w, lc) })
-			}},
-		command{name: "loss note", args: "CASE", help: "record what the search found (--note; custodians and leaders)",
-			flags: func(fs *flag.FlagSet) { fs.StringVar(&note, "note", "", "what the search found (追查情况)") },
-			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				path, err := casePath(c, args, "/notes")
-				if err != nil {
-					return err
-				}
-				return callAndPrint(c, ctx, "POST", path, map[string]string{"note": note}, func(w io.Writer, lc lossCase) { c.showLoss(w, lc) })
-			}},
-		command{name: "loss close", args: "CASE", help: "close a loss case with the deciding leader's conclusion (--note; leaders only)",
-			flags: func(fs *flag.FlagSet) { fs.StringVar(&note, "note", "", "the leader's conclusion (追查结论)") },
-			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				path, err := casePath(c, args, "/close")
-				if err != nil {
-					return err
-				}
-				return callAndPrint(c, ctx, "POST", path, map[string]string{"note": note}, func(w io.Writer, lc lossCase) { c.showLoss(w, lc) })
-			}},
-		command{name: "destruction paper", args: "ID", help: "the destruction list (销毁清册) of a batch in any state, marked (PDF, or --format csv) to -o FILE",
-			flags: func(fs *flag.FlagSet) {
-				fs.StringVar(&out, "o", "", "output file (default stdout)")
-				fs.StringVar(&format, "format", "pdf", "pdf or csv")
-			},
-			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				if err := needArgs(args, 1, "the destruction batch ID (清册编号)"); err != nil {
-					return err
-				}
-				id, err := strconv.ParseInt(args[0], 10, 64)
-				if err != nil || id <= 0 {
-					return exitf(ExitUsage, "%s", c.say("清册编号 "+strconv.Quote(args[0])+" 应为正整数", "batch ID "+strconv.Quote(args[0])+" is not a positive number"))
-				}
-				return c.download(ctx, fmt.Sprintf("/api/v1/destructions/%d/list?format=%s", id, url.QueryEscape(format)), out)
-			}},
-		command{name: "document expiring", help: "documents whose secrecy term (保密期限) ends within --days (default 30) or has ended without a decision",
-			flags: func(fs *flag.FlagSet) { fs.IntVar(&days, "days", 30, "days ahead") },
-			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				return callAndPrint(c, ctx, "GET", "/api/v1/documents/expiring?days="+strconv.Itoa(days), nil, func(w io.Writer, ds []documentInfo) { c.documentTable(w, ds) })
-			}},
-		command{name: "document level", args: "NUMBER", help: "record a 密级变更 decided by --authority in --decision: --level and/or --term (--term-start)",
-			flags: func(fs *flag.FlagSet) {
-				decisionFlags(fs)
-				fs.StringVar(&level, "level", "", "the new level: 绝密|机密|秘密 or top-secret|secret|confidential")
-				fs.StringVar(&term, "term", "", "the new secrecy term: 10年, 6个月, 长期 or 2030-12-31 (default: unchanged)")
-				fs.StringVar(&termStart, "term-start", "", "the date the new term counts from (YYYY-MM-DD)")
-			},
-			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				if err := needArgs(args, 1, "the document number (发文字号)"); err != nil {
-					return err
-				}
-				lvl := custody.Level(level)
-				if level != "" {
-					l, err := custody.ParseLevel(level)
-					if err != nil {
-						return exitf(ExitUsage, "%v", err)
-					}
-					lvl = l
-				}
-				body := map[string]any{"number": args[0], "level": lvl, "term": term, "term_start": termStart, "authority": authority, "decision_no": decision, "note": note}
-				var d documentInfo
-				if err := c.call(ctx, "POST", "/api/v1/level-changes", body, &d); err != nil {
-					return err
-				}
-				return c.output(d, func(w io.Writer) {
-					line(w, c.say("已登记密级变更：%s 现为 %s★%s；已打印的标签须重新打印\n", "level change recorded: %s is now %s★%s; reprint its labels\n"), d.Number, c.levelName(d.Level), d.SecrecyTerm)
-				})
-			}},
-		command{name: "document declassify", args: "NUMBER", help: "record a 解密 decided by --authority in --decision; the copies can then be released (item release)",
-			flags: decisionFlags,
-			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				if err := needArgs(args, 1, "the document number (发文字号)"); err != nil {
-					return err
-				}
-				body := map[string]any{"number": args[0], "authority": authority, "decision_no": decision, "note": note}
-				var d documentInfo
-				if err := c.call(ctx, "POST", "/api/v1/declassifications", body, &d); err != nil {
-					return err
-				}
-				return c.output(d, func(w io.Writer) {
-					line(w, c.say("已登记解密：%s 退出涉密文件台账；在柜文件份可解除管理：custodyctl item release ID…\n", "declassification recorded: %s leaves the classified register; release its copies with custodyctl item release ID…\n"), d.Number)
-				})
-			}},
-		command{name: "item release", args: "ID...", help: "release copies of a declassified document from custody (解除管理; they must be in their cabinet)",
-			flags: func(fs *flag.FlagSet) { fs.StringVar(&note, "note", "", "remark (备注)") },
-			run: func(c *CLI, ctx context.Context, fs *flag.FlagSet, args []string) error {
-				ids, err := parseIDs(args)
-				if err != nil {
-					return err
-				}
-				if len(ids) == 0 {
-					return exitf(ExitUsage, "expected item IDs")
-				}
-				var its []copyInfo
-				if err := c.call(ctx, "POST", "/api/v1/releases", map[string]any{"items": ids, "note": note}, &its); err != nil {
-					return err
-				}
-				return c.output(its, func(w io.Writer) {
-					line(w, "%s\n", c.say("已解除管理：", "released from custody:"))
-					c.copyTable(w, its)
-				})
-			}},
-	)
+	return fmt.Sprintf("/api/v1/losses/%d%s", id, rest), nil
 }

@@ -1,0 +1,33 @@
+package ctl
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/custodyhq/custody/internal/register"
+)
+
+// deskAddArgs are the arguments of custodyctl desk add.
+type deskAddArgs struct {
+	room  string
+	agent string
+}
+
+func init() {
+	add(define[deskAddArgs]("desk add", "CODE NAME",
+		"add a custodian's desk"))
+}
+
+func (a *deskAddArgs) flags(fs *flag.FlagSet) {
+	fs.StringVar(&a.room, "room", "", "room code")
+	fs.StringVar(&a.agent, "agent", "", "the agent its scanner is attached to")
+}
+
+func (a *deskAddArgs) run(ctx context.Context, c *CLI, args []string) error {
+	if err := needArgs(args, 2, "CODE NAME"); err != nil {
+		return err
+	}
+	return callAndPrint(c, ctx, "POST", "/api/v1/desks", register.Desk{Code: args[0], Name: args[1], Room: a.room, Agent: a.agent}, func(w io.Writer, d register.Desk) { fmt.Fprintf(w, "%s\t%s\t%s\n", d.Code, d.Name, d.Room) })
+}
