@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/custodyhq/custody/internal/reader/llrp"
 	scansim "github.com/custodyhq/custody/internal/scanner/sim"
 )
 
@@ -22,6 +23,9 @@ const CommandHelp = `commands:
   fault CAB antenna N [off]           an antenna drops out (or comes back)
   fault CAB silent [off]              the reader stops answering (or answers again)
   fault CAB controller-silent [off]   the cabinet's controller stops answering
+  fault CAB drop-report               LLRP: the reader cuts its connection in the middle of its next report
+  fault CAB refuse                    LLRP: the reader refuses the next round with an error status (P_FieldError)
+  fault CAB custom [off]              LLRP: the reader adds vendor custom parameters to its reports
   vanish CAB|BUS|DESK                 the reader (controller bus, scanner) is unplugged: its device disappears
   return CAB|BUS|DESK                 it is plugged in again (new device path; links follow)
   devices                             list the devices
@@ -125,10 +129,11 @@ func parseCommand(s string) (command, error) {
 			if len(c.args) == 3 && c.args[2] != "off" {
 				return bad("fault CAB antenna N [off]")
 			}
-		case len(c.args) >= 1 && len(c.args) <= 2 && (c.args[0] == "silent" || c.args[0] == "controller-silent"):
+		case len(c.args) >= 1 && len(c.args) <= 2 && (c.args[0] == "silent" || c.args[0] == "controller-silent" || c.args[0] == "custom"):
 			if len(c.args) == 2 && c.args[1] != "off" {
-				return bad("fault CAB silent|controller-silent [off]")
+				return bad("fault CAB silent|controller-silent|custom [off]")
 			}
+		case len(c.args) == 1 && (c.args[0] == "drop-report" || c.args[0] == "refuse"):
 		default:
 			return bad("fault CAB antenna N [off] | fault CAB silent [off] | fault CAB controller-silent [off]")
 		}
@@ -276,6 +281,20 @@ func (s *Sim) Exec(line string) (string, error) {
 				d.cur.SetSilent(on)
 			}
 			return fmt.Sprintf("cabinet %s: reader silent %s", c.target, state), nil
+		case "drop-report", "refuse", "custom":
+			if d.llrpSim == nil {
+				return "", fmt.Errorf("fault %s: cabinet %s's reader is not an LLRP reader", c.args[0], c.target)
+			}
+			switch c.args[0] {
+			case "drop-report":
+				d.llrpSim.DropMidReport()
+				return fmt.Sprintf("cabinet %s: reader will drop its connection mid-report", c.target), nil
+			case "refuse":
+				d.llrpSim.Refuse(llrp.StatusPFieldError)
+				return fmt.Sprintf("cabinet %s: reader will refuse the next round", c.target), nil
+			}
+			d.llrpSim.SetCustom(on)
+			return fmt.Sprintf("cabinet %s: custom parameters %s", c.target, state), nil
 		default: // controller-silent
 			if err := needCtrl(); err != nil {
 				return "", err
@@ -340,6 +359,25 @@ func (s *Sim) plug(c command) (string, error) {
 	defer s.mu.Unlock()
 	if !s.started || s.closed {
 		return "", fmt.Errorf("%s: the simulator is not running", c.verb)
+	}
+	if d := s.readers[c.target]; d != nil && d.cab.Listen != "" {
+		if c.verb == "vanish" {
+			if d.tcpGone() {
+				return "", fmt.Errorf("vanish: reader of cabinet %s has already vanished", c.target)
+			}
+			d.unplug()
+			d.unplug = nil
+			return fmt.Sprintf("cabinet %s: reader vanished (tcp://%s closed)", c.target, d.addr), nil
+		}
+		if !d.tcpGone() {
+			return "", fmt.Errorf("return: reader of cabinet %s is still there", c.target)
+		}
+		select {
+		case <-d.tcpBack: // a plug-in the server never took (vanished again at once)
+		default:
+		}
+		d.tcpBack <- s.plugIn(d) // only commands send, under s.mu: never blocks
+		return fmt.Sprintf("cabinet %s: reader returning at tcp://%s", c.target, d.addr), nil
 	}
 	if d := s.readers[c.target]; d != nil {
 		gone := d.pty == nil || isClosed(d.pty)

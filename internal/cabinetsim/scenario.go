@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -27,7 +28,12 @@ type Scenario struct {
 type Cabinet struct {
 	ID              string      `toml:"id"`       // as in the register and the agent config, e.g. "C-01"
 	Link            string      `toml:"link"`     // name for --link-dir: DIR/<link>-reader; default: the id in lower case
-	Reader          string      `toml:"reader"`   // r2000 or m6e
+	Reader          string      `toml:"reader"`   // r2000, m6e or llrp
+	// Listen serves the reader over TCP at host:port instead of a pseudo-terminal: an R2000 or
+	// M6e behind a serial device server (the agent's port is tcp://host:port), or an LLRP reader,
+	// which is always on TCP (default 127.0.0.1:0, any free port). Port 0 picks a free port once;
+	// the reader keeps it when it vanishes and returns.
+	Listen string `toml:"listen"`
 	Antennas        int         `toml:"antennas"` // 1–4; default 4
 	Firmware        string      `toml:"firmware"` // "major.minor" the reader reports
 	Bus             string      `toml:"bus"`      // controller bus (one device per bus); empty: no controller
@@ -176,8 +182,17 @@ func (sc *Scenario) normalise() error {
 		}
 		switch c.Reader {
 		case "r2000", "m6e":
+		case "llrp":
+			if c.Listen == "" {
+				c.Listen = "127.0.0.1:0"
+			}
 		default:
-			return fmt.Errorf("%s: reader %q: want r2000 or m6e", at, c.Reader)
+			return fmt.Errorf("%s: reader %q: want r2000, m6e or llrp", at, c.Reader)
+		}
+		if c.Listen != "" {
+			if _, p, err := net.SplitHostPort(c.Listen); err != nil || p == "" {
+				return fmt.Errorf("%s: listen %q: want host:port, e.g. 127.0.0.1:4001", at, c.Listen)
+			}
 		}
 		if c.Antennas == 0 {
 			c.Antennas = 4

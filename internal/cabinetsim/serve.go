@@ -38,6 +38,15 @@ func (s *Sim) Start(ctx context.Context) error {
 	}
 	for _, id := range s.order {
 		d := s.readers[id]
+		if d.cab.Listen != "" {
+			ln, err := s.listenReader(d)
+			if err != nil {
+				return fail(fmt.Errorf("cabinet %s reader: %w", id, err))
+			}
+			s.wg.Add(1)
+			go s.serveTCPReader(d, ln, s.plugIn(d))
+			continue
+		}
 		p, err := s.openPTY(d.link)
 		if err != nil {
 			return fail(fmt.Errorf("cabinet %s reader: %w", id, err))
@@ -232,6 +241,14 @@ func (s *Sim) Devices() []Device {
 	}
 	for _, id := range s.order {
 		d := s.readers[id]
+		if d.cab.Listen != "" {
+			p := ""
+			if d.addr != "" && !d.tcpGone() {
+				p = "tcp://" + d.addr
+			}
+			out = append(out, Device{Kind: "reader", ID: id, Protocol: d.cab.Reader, Path: p, Antennas: d.cab.Antennas})
+			continue
+		}
 		out = append(out, Device{Kind: "reader", ID: id, Protocol: d.cab.Reader, Path: path(d.pty, d.pty != nil && isClosed(d.pty)), Link: link(d.link), Antennas: d.cab.Antennas})
 	}
 	for _, name := range s.busOrder {

@@ -1,4 +1,4 @@
-// Package cabinetsim runs a whole simulated room for cabinet-sim: UHF readers of either family,
+// Package cabinetsim runs a whole simulated room for cabinet-sim: UHF readers of the three families,
 // cabinet controllers on their buses and desk barcode scanners, each on its own pseudo-terminal,
 // all driven by a scenario file and by commands typed while it runs (door C-01 open, remove C-01
 // EPC, scan D-01 DATA, fault C-01 antenna 2, vanish C-01, …).
@@ -7,7 +7,9 @@
 // OpenPTY, so closing one unblocks its reader) and serves them with the real simulators
 // (internal/reader/sim, internal/cabinet/sim, internal/scanner/sim), which speak the real wire
 // protocols: an agent opens the printed paths with go.bug.st/serial exactly as it opens
-// /dev/ttyUSB0. A tag written through a reader (a desk's tag-encoding station) keeps its new EPC
+// /dev/ttyUSB0. A cabinet with `listen` (always for reader = "llrp") serves its reader over TCP
+// instead (tcp.go): an LLRP reader, or an R2000/M6e behind a serial device server; its device
+// path is tcp://host:port. A tag written through a reader (a desk's tag-encoding station) keeps its new EPC
 // when it is removed and added elsewhere, so a room can stand for the whole encode-then-store
 // path. Devices lists what was created; with a link directory each device also gets a
 // stable symlink (DIR/<link>-reader, DIR/<bus>-controller, DIR/<link>-scanner) that follows a device
@@ -90,11 +92,14 @@ type readerDev struct {
 	quiet bool // fault: silent
 
 	pty *cabsim.PTY
-	cur interface {
-		SetAntennaMissing(int, bool)
-		SetSilent(bool)
-		Tags() []rsim.Tag
-	}
+	cur servable
+
+	// A reader served over TCP (Cabinet.Listen) has no pty: addr is the address it listens on
+	// (fixed at the first start), and unplug ends its listener and connections (vanish).
+	addr    string
+	unplug  context.CancelFunc // nil while vanished
+	tcpBack chan context.Context
+	llrpSim *rsim.LLRP         // the running simulator of an LLRP reader, for its faults
 	swap   chan struct{} // a new tag set: replace the simulator
 	gen    uint64        // changes of tags
 	curGen uint64        // the gen cur was built from
@@ -130,7 +135,7 @@ func New(sc Scenario, opts Options) (*Sim, error) {
 		ctrls: map[string]*cabsim.Controller{}, scanners: map[string]*scannerDev{}, quit: make(chan struct{})}
 	for i, c := range sc.Cabinets {
 		d := &readerDev{cab: c, seed: sc.Seed + uint64(i)*7919, link: c.Link + "-reader", tags: append([]Tag(nil), c.Tags...),
-			miss: map[int]bool{}, swap: make(chan struct{}, 1), back: make(chan struct{}, 1)}
+			miss: map[int]bool{}, swap: make(chan struct{}, 1), back: make(chan struct{}, 1), tcpBack: make(chan context.Context, 1)}
 		for _, a := range c.MissingAntennas {
 			d.miss[a] = true
 		}
@@ -198,6 +203,7 @@ type servable interface {
 	Serve(ctx context.Context, rw io.ReadWriter) error
 	SetAntennaMissing(int, bool)
 	SetSilent(bool)
+	SetTags([]rsim.Tag) error
 	Tags() []rsim.Tag
 }
 
@@ -225,9 +231,12 @@ func (s *Sim) buildReader(d *readerDev) (servable, error) {
 		v   servable
 		err error
 	)
-	if d.cab.Reader == "m6e" {
+	switch d.cab.Reader {
+	case "m6e":
 		v, err = rsim.NewM6e(sc)
-	} else {
+	case "llrp":
+		v, err = rsim.NewLLRP(sc)
+	default:
 		v, err = rsim.NewR2000(sc)
 	}
 	if err != nil {

@@ -429,7 +429,7 @@ func TestScenarioErrors(t *testing.T) {
 	tests := []struct{ name, toml, want string }{
 		{"unknown key", "[[cabinet]]\nid = \"C-01\"\nreader = \"r2000\"\nantenas = 4\n", "unknown key cabinet.antenas"},
 		{"unknown tag key", "[[cabinet]]\nid = \"C-01\"\nreader = \"r2000\"\n[[cabinet.tag]]\nepc = \"" + epcA + "\"\nantenna = 1\nrssi = -50\n", "unknown key cabinet.tag.rssi"},
-		{"family", "[[cabinet]]\nid = \"C-01\"\nreader = \"r3000\"\n", `cabinet C-01: reader "r3000": want r2000 or m6e`},
+		{"family", "[[cabinet]]\nid = \"C-01\"\nreader = \"r3000\"\n", `cabinet C-01: reader "r3000": want r2000, m6e or llrp`},
 		{"antenna", "[[cabinet]]\nid = \"C-01\"\nreader = \"m6e\"\nantennas = 2\n[[cabinet.tag]]\nepc = \"" + epcA + "\"\nantenna = 3\n", "cabinet C-01: tag[0]: tag " + epcA + ": antenna 3 out of range 1–2"},
 		{"tag twice", "[[cabinet]]\nid = \"C-01\"\nreader = \"m6e\"\n[[cabinet.tag]]\nepc = \"" + epcA + "\"\nantenna = 1\n[[cabinet]]\nid = \"C-02\"\nreader = \"m6e\"\n[[cabinet.tag]]\nepc = \"" + epcA + "\"\nantenna = 1\n", "cabinet C-02: tag " + epcA + " is already in cabinet C-01"},
 		{"cross-read source", "[[cabinet]]\nid = \"C-01\"\nreader = \"m6e\"\n[[cabinet.cross_read]]\nfrom = \"C-07\"\nepc = \"" + epcA + "\"\nantenna = 1\n", `cabinet C-01: cross_read[0]: from "C-07": want another cabinet of this scenario`},
