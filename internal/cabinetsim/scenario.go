@@ -26,14 +26,14 @@ type Scenario struct {
 // Cabinet is one steel cabinet: a reader of one family with its antennas, the tags inside, the
 // neighbours' tags its reader also hears, and optionally a controller (door, lock) on a bus.
 type Cabinet struct {
-	ID              string      `toml:"id"`       // as in the register and the agent config, e.g. "C-01"
-	Link            string      `toml:"link"`     // name for --link-dir: DIR/<link>-reader; default: the id in lower case
-	Reader          string      `toml:"reader"`   // r2000, m6e or llrp
+	ID     string `toml:"id"`     // as in the register and the agent config, e.g. "C-01"
+	Link   string `toml:"link"`   // name for --link-dir: DIR/<link>-reader; default: the id in lower case
+	Reader string `toml:"reader"` // r2000, m6e or llrp
 	// Listen serves the reader over TCP at host:port instead of a pseudo-terminal: an R2000 or
 	// M6e behind a serial device server (the agent's port is tcp://host:port), or an LLRP reader,
 	// which is always on TCP (default 127.0.0.1:0, any free port). Port 0 picks a free port once;
 	// the reader keeps it when it vanishes and returns.
-	Listen string `toml:"listen"`
+	Listen          string      `toml:"listen"`
 	Antennas        int         `toml:"antennas"` // 1–4; default 4
 	Firmware        string      `toml:"firmware"` // "major.minor" the reader reports
 	Bus             string      `toml:"bus"`      // controller bus (one device per bus); empty: no controller

@@ -99,11 +99,11 @@ type readerDev struct {
 	addr    string
 	unplug  context.CancelFunc // nil while vanished
 	tcpBack chan context.Context
-	llrpSim *rsim.LLRP         // the running simulator of an LLRP reader, for its faults
-	swap   chan struct{} // a new tag set: replace the simulator
-	gen    uint64        // changes of tags
-	curGen uint64        // the gen cur was built from
-	back   chan struct{} // the device returns after vanishing
+	llrpSim *rsim.LLRP    // the running simulator of an LLRP reader, for its faults
+	swap    chan struct{} // a new tag set: replace the simulator
+	gen     uint64        // changes of tags
+	curGen  uint64        // the gen cur was built from
+	back    chan struct{} // the device returns after vanishing
 }
 
 type busDev struct {
