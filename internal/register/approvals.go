@@ -287,38 +287,64 @@ const approvalSelect = `SELECT a.id, a.kind, u.code, a.approver_role, a.state, r
 	FROM approvals a JOIN units u ON u.id = a.unit_id JOIN people rq ON rq.id = a.requested_by LEFT JOIN people fp ON fp.id = a.for_person_id LEFT JOIN people wp ON wp.id = a.companion_id
 	LEFT JOIN documents d ON d.id = a.document_id LEFT JOIN people dp ON dp.id = a.decided_by`
 
-func (r *Register) loadApproval(ctx context.Context, q interface {
-	querier
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}, id int64) (Approval, int64, error) {
-	var ap Approval
-	var su, sp string
-	var unit int64
-	err := q.QueryRowContext(ctx, approvalSelect+" WHERE a.id = ?", id).Scan(&ap.ID, &ap.Kind, &ap.Unit, &ap.Decider, &ap.State, &ap.RequestedBy, &ap.For, &ap.Document,
-		&ap.Copies, &ap.Due, &su, &sp, &ap.Reason, &ap.DecidedBy, &ap.DecidedAt, &ap.Note, &ap.Expires, &ap.Created, &unit, &ap.Level, &ap.With, &ap.Consent)
-	ap.DeciderText = deciderText[ap.Decider]
-	if err == sql.ErrNoRows {
-		return ap, 0, refuse(CodeNotFound, "审批 %d 不存在", "approval %d does not exist", id)
-	} else if err != nil {
-		return ap, 0, err
-	}
-	ap.ScopeUnits, ap.ScopePeople = splitLines(su), splitLines(sp)
-	rows, err := q.QueryContext(ctx, `SELECT item_id FROM approval_items WHERE approval_id = ? ORDER BY item_id`, id)
+func (r *Register) loadApproval(ctx context.Context, q rowsQuerier, id int64) (Approval, int64, error) {
+	aps, units, err := r.loadApprovals(ctx, q, []int64{id})
 	if err != nil {
-		return ap, 0, err
+		return Approval{}, 0, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var it int64
-		if err := rows.Scan(&it); err != nil {
-			return ap, 0, err
+	if len(aps) == 0 {
+		return Approval{}, 0, refuse(CodeNotFound, "审批 %d 不存在", "approval %d does not exist", id)
+	}
+	return aps[0], units[0], nil
+}
+
+// loadApprovals reads the approvals of ids (those that exist) and the id of each one's unit, in
+// their order, in two queries.
+func (r *Register) loadApprovals(ctx context.Context, q rowsQuerier, ids []int64) ([]Approval, []int64, error) {
+	type withUnit struct {
+		ap   Approval
+		unit int64
+	}
+	got := newByID[withUnit](ids)
+	now := r.now()
+	err := eachIn(ctx, q, approvalSelect+" WHERE a.id IN (:ids)", ids, func(rows *sql.Rows) error {
+		var x withUnit
+		ap := &x.ap
+		var su, sp string
+		if err := rows.Scan(&ap.ID, &ap.Kind, &ap.Unit, &ap.Decider, &ap.State, &ap.RequestedBy, &ap.For, &ap.Document,
+			&ap.Copies, &ap.Due, &su, &sp, &ap.Reason, &ap.DecidedBy, &ap.DecidedAt, &ap.Note, &ap.Expires, &ap.Created, &x.unit, &ap.Level, &ap.With, &ap.Consent); err != nil {
+			return err
 		}
-		ap.Items = append(ap.Items, it)
+		ap.DeciderText = deciderText[ap.Decider]
+		ap.ScopeUnits, ap.ScopePeople = splitLines(su), splitLines(sp)
+		if t, err := store.ParseTime(ap.Expires); err == nil && now.After(t) {
+			ap.Expired = true
+		}
+		got.add(ap.ID, x)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	if t, err := store.ParseTime(ap.Expires); err == nil && r.now().After(t) {
-		ap.Expired = true
+	err = eachIn(ctx, q, `SELECT approval_id, item_id FROM approval_items WHERE approval_id IN (:ids) ORDER BY item_id`, ids, func(rows *sql.Rows) error {
+		var id, item int64
+		if err := rows.Scan(&id, &item); err != nil {
+			return err
+		}
+		if x := got.get(id); x != nil {
+			x.ap.Items = append(x.ap.Items, item)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return ap, unit, rows.Err()
+	list := got.list()
+	aps, units := make([]Approval, len(list)), make([]int64, len(list))
+	for i, x := range list {
+		aps[i], units[i] = x.ap, x.unit
+	}
+	return aps, units, nil
 }
 
 func splitLines(s string) []string {
@@ -354,29 +380,15 @@ func (r *Register) Approvals(ctx context.Context, a Actor, pendingOnly bool) ([]
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := r.st.DB().QueryContext(ctx, q+` ORDER BY id DESC LIMIT 500`, args...)
+	ids, err := queryIDs(ctx, r.st.DB(), q+` ORDER BY id DESC LIMIT 500`, args...)
 	if err != nil {
 		return nil, storeErr("list approvals", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
+	aps, _, err := r.loadApprovals(ctx, r.st.DB(), ids)
+	if err != nil {
+		return nil, storeErr("list approvals", err)
 	}
-	rows.Close()
-	out := []Approval{}
-	for _, id := range ids {
-		ap, _, err := r.loadApproval(ctx, r.st.DB(), id)
-		if err != nil {
-			return nil, storeErr("list approvals", err)
-		}
-		out = append(out, ap)
-	}
-	return out, nil
+	return aps, nil
 }
 
 // Decide approves or rejects a pending approval (see DecideRequest).

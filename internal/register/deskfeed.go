@@ -56,23 +56,6 @@ type RejectedScan struct {
 	Reason custody.Text `json:"reason"`
 }
 
-func (r *Register) rejected(ctx context.Context, session int64) ([]RejectedScan, error) {
-	rows, err := r.st.DB().QueryContext(ctx, `SELECT at, scan, source, reason_zh, reason_en FROM session_rejects WHERE session_id = ? ORDER BY id`, session)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []RejectedScan
-	for rows.Next() {
-		var x RejectedScan
-		if err := rows.Scan(&x.At, &x.Scan, &x.Source, &x.Reason.ZH, &x.Reason.EN); err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
-}
-
 // DeskFeed feeds the agents' scan observations into the open handover of their desk. It
 // satisfies ingest.Handler: HandleObservations only queues, and Run applies the scans on its own
 // goroutine, so ingest's commit loop never waits for the register.

@@ -151,63 +151,65 @@ type rowsQuerier interface {
 }
 
 func (r *Register) loadBatch(ctx context.Context, q rowsQuerier, id int64) (Batch, error) {
-	var b Batch
-	var session sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT b.id, coalesce(u.code, ''), b.state, b.reason, p.username, coalesce(b.approval_id, 0), b.session_id, b.created_at, coalesce(b.destroyed_at, ''),
-		coalesce(b.sent_at, ''), b.courier, b.bureau_receipt, b.supervisor, b.certificate_no, coalesce(cp.username, '')
-		FROM destruction_batches b JOIN people p ON p.id = b.created_by LEFT JOIN units u ON u.id = b.unit_id LEFT JOIN people cp ON cp.id = b.certified_by WHERE b.id = ?`, id).
-		Scan(&b.ID, &b.Unit, &b.State, &b.Reason, &b.CreatedBy, &b.Approval, &session, &b.Created, &b.Destroyed,
-			&b.Sent, &b.Courier, &b.BureauReceipt, &b.Supervisor, &b.CertificateNo, &b.CertifiedBy)
-	if err == sql.ErrNoRows {
-		return b, refuse(CodeNotFound, "销毁批次 %d 不存在", "destruction batch %d does not exist", id)
-	} else if err != nil {
-		return b, err
-	}
-	b.Session = session.Int64
-	if b.State == "approved" && b.Sent != "" {
-		b.State = "sent"
-	}
-	rows, err := q.QueryContext(ctx, `SELECT item_id FROM destruction_items WHERE batch_id = ? ORDER BY item_id`, id)
+	bs, err := loadBatches(ctx, q, []int64{id})
 	if err != nil {
-		return b, err
+		return Batch{}, err
 	}
-	defer rows.Close()
-	b.Items = []int64{}
-	for rows.Next() {
-		var it int64
-		if err := rows.Scan(&it); err != nil {
-			return b, err
+	if len(bs) == 0 {
+		return Batch{}, refuse(CodeNotFound, "销毁批次 %d 不存在", "destruction batch %d does not exist", id)
+	}
+	return bs[0], nil
+}
+
+// loadBatches reads the batches of ids (those that exist), in their order, in two queries.
+func loadBatches(ctx context.Context, q rowsQuerier, ids []int64) ([]Batch, error) {
+	got := newByID[Batch](ids)
+	err := eachIn(ctx, q, `SELECT b.id, coalesce(u.code, ''), b.state, b.reason, p.username, coalesce(b.approval_id, 0), b.session_id, b.created_at, coalesce(b.destroyed_at, ''),
+		coalesce(b.sent_at, ''), b.courier, b.bureau_receipt, b.supervisor, b.certificate_no, coalesce(cp.username, '')
+		FROM destruction_batches b JOIN people p ON p.id = b.created_by LEFT JOIN units u ON u.id = b.unit_id LEFT JOIN people cp ON cp.id = b.certified_by WHERE b.id IN (:ids)`, ids,
+		func(rows *sql.Rows) error {
+			var b Batch
+			var session sql.NullInt64
+			if err := rows.Scan(&b.ID, &b.Unit, &b.State, &b.Reason, &b.CreatedBy, &b.Approval, &session, &b.Created, &b.Destroyed,
+				&b.Sent, &b.Courier, &b.BureauReceipt, &b.Supervisor, &b.CertificateNo, &b.CertifiedBy); err != nil {
+				return err
+			}
+			b.Session = session.Int64
+			if b.State == "approved" && b.Sent != "" {
+				b.State = "sent"
+			}
+			b.Items = []int64{}
+			got.add(b.ID, b)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	err = eachIn(ctx, q, `SELECT batch_id, item_id FROM destruction_items WHERE batch_id IN (:ids) ORDER BY item_id`, ids, func(rows *sql.Rows) error {
+		var batch, item int64
+		if err := rows.Scan(&batch, &item); err != nil {
+			return err
 		}
-		b.Items = append(b.Items, it)
-	}
-	return b, rows.Err()
+		if b := got.get(batch); b != nil {
+			b.Items = append(b.Items, item)
+		}
+		return nil
+	})
+	return got.list(), err
 }
 
 // Batches lists destruction batches, newest first.
 func (r *Register) Batches(ctx context.Context, a Actor) ([]Batch, error) {
-	rows, err := r.st.DB().QueryContext(ctx, `SELECT id FROM destruction_batches ORDER BY id DESC LIMIT 200`)
+	db := r.st.DB()
+	ids, err := queryIDs(ctx, db, `SELECT id FROM destruction_batches ORDER BY id DESC LIMIT 200`)
 	if err != nil {
 		return nil, storeErr("list destruction batches", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
+	bs, err := loadBatches(ctx, db, ids)
+	if err != nil {
+		return nil, storeErr("read destruction batch", err)
 	}
-	rows.Close()
-	out := []Batch{}
-	for _, id := range ids {
-		b, err := r.Batch(ctx, a, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return bs, nil
 }
 
 // CancelBatch takes a batch that was not destroyed off the list: its items go back to their

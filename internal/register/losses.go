@@ -137,43 +137,59 @@ func (r *Register) LossCase(ctx context.Context, a Actor, id int64) (LossCase, e
 // lossCase reads a case for a caller that has already been let through (the reporter sees the
 // case their report opened).
 func (r *Register) lossCase(ctx context.Context, id int64) (LossCase, error) {
+	cs, err := r.lossCases(ctx, []int64{id})
+	if err != nil {
+		return LossCase{}, storeErr("read loss case", err)
+	}
+	if len(cs) == 0 {
+		return LossCase{}, refuse(CodeNotFound, "追查 %d 不存在", "loss case %d does not exist", id)
+	}
+	return cs[0], nil
+}
+
+// lossCases reads the cases of ids (those that exist), in their order, in three queries.
+func (r *Register) lossCases(ctx context.Context, ids []int64) ([]LossCase, error) {
 	db := r.st.DB()
-	var c LossCase
-	err := db.QueryRowContext(ctx, `SELECT lc.id, lc.state, p.username, lc.reported_at, lc.note, coalesce(cp.username, ''), coalesce(lc.closed_at, ''), lc.conclusion
-		FROM loss_cases lc JOIN people p ON p.id = lc.reported_by LEFT JOIN people cp ON cp.id = lc.closed_by WHERE lc.id = ?`, id).
-		Scan(&c.ID, &c.State, &c.ReportedBy, &c.ReportedAt, &c.Note, &c.ClosedBy, &c.ClosedAt, &c.Conclusion)
-	if err == sql.ErrNoRows {
-		return c, refuse(CodeNotFound, "追查 %d 不存在", "loss case %d does not exist", id)
-	} else if err != nil {
-		return c, storeErr("read loss case", err)
-	}
-	rows, err := db.QueryContext(ctx, itemSelect+` WHERE i.id IN (SELECT item_id FROM loss_case_items WHERE case_id = ?) ORDER BY i.document_id, i.copy_no`, id)
+	got := newByID[LossCase](ids)
+	err := eachIn(ctx, db, `SELECT lc.id, lc.state, p.username, lc.reported_at, lc.note, coalesce(cp.username, ''), coalesce(lc.closed_at, ''), lc.conclusion
+		FROM loss_cases lc JOIN people p ON p.id = lc.reported_by LEFT JOIN people cp ON cp.id = lc.closed_by WHERE lc.id IN (:ids)`, ids, func(rows *sql.Rows) error {
+		c := LossCase{Items: []Item{}}
+		if err := rows.Scan(&c.ID, &c.State, &c.ReportedBy, &c.ReportedAt, &c.Note, &c.ClosedBy, &c.ClosedAt, &c.Conclusion); err != nil {
+			return err
+		}
+		got.add(c.ID, c)
+		return nil
+	})
 	if err != nil {
-		return c, storeErr("read loss case", err)
+		return nil, err
 	}
-	c.Items = []Item{}
-	for rows.Next() {
-		it, err := scanItem(rows)
+	err = eachIn(ctx, db, itemsOf("loss_case_items", "case_id")+` ORDER BY i.document_id, i.copy_no`, ids, func(rows *sql.Rows) error {
+		var id int64
+		it, err := scanItem(keyed{rows, &id})
 		if err != nil {
-			rows.Close()
-			return c, err
+			return err
 		}
-		c.Items = append(c.Items, it)
-	}
-	rows.Close()
-	ev, err := db.QueryContext(ctx, `SELECT e.at, coalesce(p.username, ''), e.event, e.note FROM loss_case_events e LEFT JOIN people p ON p.id = e.actor_id WHERE e.case_id = ? ORDER BY e.id`, id)
+		if c := got.get(id); c != nil {
+			c.Items = append(c.Items, it)
+		}
+		return nil
+	})
 	if err != nil {
-		return c, storeErr("read loss case", err)
+		return nil, err
 	}
-	defer ev.Close()
-	for ev.Next() {
-		var e LossEvent
-		if err := ev.Scan(&e.At, &e.Actor, &e.Event, &e.Note); err != nil {
-			return c, err
-		}
-		c.History = append(c.History, e)
-	}
-	return c, ev.Err()
+	err = eachIn(ctx, db, `SELECT e.case_id, e.at, coalesce(p.username, ''), e.event, e.note FROM loss_case_events e LEFT JOIN people p ON p.id = e.actor_id WHERE e.case_id IN (:ids) ORDER BY e.id`, ids,
+		func(rows *sql.Rows) error {
+			var id int64
+			var e LossEvent
+			if err := rows.Scan(&id, &e.At, &e.Actor, &e.Event, &e.Note); err != nil {
+				return err
+			}
+			if c := got.get(id); c != nil {
+				c.History = append(c.History, e)
+			}
+			return nil
+		})
+	return got.list(), err
 }
 
 // LossCases lists loss cases, newest first; state narrows ("open").
@@ -188,29 +204,15 @@ func (r *Register) LossCases(ctx context.Context, a Actor, state string) ([]Loss
 	if state != "" {
 		q, args = q+` WHERE state = ?`, append(args, state)
 	}
-	rows, err := r.st.DB().QueryContext(ctx, q+` ORDER BY id DESC LIMIT 200`, args...)
+	ids, err := queryIDs(ctx, r.st.DB(), q+` ORDER BY id DESC LIMIT 200`, args...)
 	if err != nil {
 		return nil, storeErr("list loss cases", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
+	cs, err := r.lossCases(ctx, ids)
+	if err != nil {
+		return nil, storeErr("read loss case", err)
 	}
-	rows.Close()
-	out := []LossCase{}
-	for _, id := range ids {
-		c, err := r.lossCase(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return cs, nil
 }
 
 // NoteLossCase records progress of the search (追查情况): custodians and leaders.

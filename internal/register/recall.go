@@ -113,80 +113,95 @@ func (r *Register) StartRecall(ctx context.Context, a Actor, req RecallRequest) 
 
 // Recall returns a campaign with its progress.
 func (r *Register) Recall(ctx context.Context, a Actor, id int64) (Recall, error) {
-	db := r.st.DB()
-	var rc Recall
-	err := db.QueryRowContext(ctx, `SELECT r.id, r.name, r.deadline, r.state, p.username, r.created_at, coalesce(cp.username, ''), r.close_note
-		FROM recalls r JOIN people p ON p.id = r.created_by LEFT JOIN people cp ON cp.id = r.closed_by WHERE r.id = ?`, id).
-		Scan(&rc.ID, &rc.Name, &rc.Deadline, &rc.State, &rc.CreatedBy, &rc.Created, &rc.ClosedBy, &rc.CloseNote)
-	if err == sql.ErrNoRows {
-		return rc, refuse(CodeNotFound, "清退 %d 不存在", "recall %d does not exist", id)
-	} else if err != nil {
-		return rc, storeErr("read recall", err)
-	}
-	rows, err := db.QueryContext(ctx, `SELECT ri.item_id, coalesce(p.username, ''), coalesce(ri.returned_at, '') FROM recall_items ri LEFT JOIN people p ON p.id = ri.holder_id WHERE ri.recall_id = ? ORDER BY ri.item_id`, id)
+	rcs, err := r.recalls(ctx, []int64{id})
 	if err != nil {
-		return rc, storeErr("read recall", err)
+		return Recall{}, storeErr("read recall", err)
 	}
-	var items []RecallItem
-	for rows.Next() {
+	if len(rcs) == 0 {
+		return Recall{}, refuse(CodeNotFound, "清退 %d 不存在", "recall %d does not exist", id)
+	}
+	return rcs[0], nil
+}
+
+// recalls reads the campaigns of ids (those that exist) with their items and progress, in their
+// order, in three queries.
+func (r *Register) recalls(ctx context.Context, ids []int64) ([]Recall, error) {
+	db := r.st.DB()
+	got := newByID[Recall](ids)
+	err := eachIn(ctx, db, `SELECT r.id, r.name, r.deadline, r.state, p.username, r.created_at, coalesce(cp.username, ''), r.close_note
+		FROM recalls r JOIN people p ON p.id = r.created_by LEFT JOIN people cp ON cp.id = r.closed_by WHERE r.id IN (:ids)`, ids, func(rows *sql.Rows) error {
+		var rc Recall
+		if err := rows.Scan(&rc.ID, &rc.Name, &rc.Deadline, &rc.State, &rc.CreatedBy, &rc.Created, &rc.ClosedBy, &rc.CloseNote); err != nil {
+			return err
+		}
+		got.add(rc.ID, rc)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	items := map[int64]Item{}
+	err = eachIn(ctx, db, itemSelect+` WHERE i.id IN (SELECT item_id FROM recall_items WHERE recall_id IN (:ids))`, ids, func(rows *sql.Rows) error {
+		it, err := scanItem(rows)
+		items[it.ID] = it
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = eachIn(ctx, db, `SELECT ri.recall_id, ri.item_id, coalesce(p.username, ''), coalesce(ri.returned_at, '') FROM recall_items ri LEFT JOIN people p ON p.id = ri.holder_id
+		WHERE ri.recall_id IN (:ids) ORDER BY ri.recall_id, ri.item_id`, ids, func(rows *sql.Rows) error {
+		var id int64
 		var ri RecallItem
-		if err := rows.Scan(&ri.ID, &ri.HeldBy, &ri.At); err != nil {
-			rows.Close()
-			return rc, err
+		if err := rows.Scan(&id, &ri.ID, &ri.HeldBy, &ri.At); err != nil {
+			return err
 		}
-		items = append(items, ri)
-	}
-	rows.Close()
-	for i := range items {
-		it, err := r.Item(ctx, a, items[i].ID)
-		if err != nil {
-			return rc, err
+		rc := got.get(id)
+		if rc == nil {
+			return nil
 		}
-		items[i].Item = it
+		ri.Item = items[ri.ID]
 		// Back in custody, or gone for good by a recorded step: nothing is outstanding. A lost
 		// copy is not returned: it is counted apart.
-		items[i].Lost = it.State == custody.Lost
-		items[i].Returned = it.State != custody.CheckedOut && it.State != custody.OutOfOffice && !items[i].Lost
+		ri.Lost = ri.State == custody.Lost
+		ri.Returned = ri.State != custody.CheckedOut && ri.State != custody.OutOfOffice && !ri.Lost
 		switch {
-		case items[i].Returned:
+		case ri.Returned:
 			rc.Returned++
-		case items[i].Lost:
+		case ri.Lost:
 			rc.Lost++
 		}
+		rc.Items = append(rc.Items, ri)
+		rc.Total++
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	rc.Items, rc.Total = items, len(items)
-	if dl, err := store.ParseTime(rc.Deadline); err == nil && r.now().After(dl) && rc.Returned+rc.Lost < rc.Total {
-		rc.Overdue = true
+	now := r.now()
+	out := got.list()
+	for i := range out {
+		if dl, err := store.ParseTime(out[i].Deadline); err == nil && now.After(dl) && out[i].Returned+out[i].Lost < out[i].Total {
+			out[i].Overdue = true
+		}
 	}
-	return rc, nil
+	return out, nil
 }
 
 // Recalls lists campaigns with their progress (without item lists).
 func (r *Register) Recalls(ctx context.Context, a Actor) ([]Recall, error) {
-	rows, err := r.st.DB().QueryContext(ctx, `SELECT id FROM recalls ORDER BY id DESC LIMIT 200`)
+	ids, err := queryIDs(ctx, r.st.DB(), `SELECT id FROM recalls ORDER BY id DESC LIMIT 200`)
 	if err != nil {
 		return nil, storeErr("list recalls", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
+	rcs, err := r.recalls(ctx, ids)
+	if err != nil {
+		return nil, storeErr("read recall", err)
 	}
-	rows.Close()
-	out := []Recall{}
-	for _, id := range ids {
-		rc, err := r.Recall(ctx, a, id)
-		if err != nil {
-			return nil, err
-		}
-		rc.Items = nil
-		out = append(out, rc)
+	for i := range rcs {
+		rcs[i].Items = nil
 	}
-	return out, nil
+	return rcs, nil
 }
 
 // CloseRecall ends a campaign. It is refused while items are outstanding; over copies reported
@@ -252,24 +267,16 @@ func (r *Register) Clearance(ctx context.Context, a Actor, username string) (Cle
 	if c.Holdings, err = r.holdings(ctx, p.ID); err != nil {
 		return c, err
 	}
-	rows, err := r.st.DB().QueryContext(ctx, `SELECT id FROM approvals WHERE (for_person_id = ? OR requested_by = ?) AND state IN ('pending','approved')`, p.ID, p.ID)
+	// Everyone who may read this list may read these approvals (theirs, or all of them).
+	ids, err := queryIDs(ctx, r.st.DB(), `SELECT id FROM approvals WHERE (for_person_id = ? OR requested_by = ?) AND state IN ('pending','approved')`, p.ID, p.ID)
 	if err != nil {
 		return c, storeErr("clearance", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		ids = append(ids, id)
+	aps, _, err := r.loadApprovals(ctx, r.st.DB(), ids)
+	if err != nil {
+		return c, storeErr("read approval", err)
 	}
-	rows.Close()
-	for _, id := range ids {
-		ap, err := r.Approval(ctx, a, id)
-		if err != nil {
-			return c, err
-		}
-		c.Approvals = append(c.Approvals, ap)
-	}
+	c.Approvals = append(c.Approvals, aps...)
 	c.Clear = len(c.Holdings) == 0
 	return c, nil
 }

@@ -33,24 +33,86 @@ const (
 	PurposeReceive     = "receive"      // 退回入柜: copies back from transit scanned in, no counterpart
 )
 
+// purposeSpec is what a handover purpose does: who is on the other side, what the copy records
+// (holder and due, the approval, where it goes, the receipt, the batch) and what else the close
+// settles (the approval used up, the batch sent, the recall counted). OpenSession, the scan
+// checks and CloseSession read this table; none of them switches on the purpose.
 type purposeSpec struct {
 	text   custody.Text
 	action custody.Action
-	reader bool // the counterpart reads the items: readership scope and reader roles apply
+	// reader: the counterpart reads the items — readership scope, reader roles, recalls and
+	// borrowing limits apply.
+	reader bool
+	// party is who stands on the other side of the desk.
+	party party
+	// holder: the counterpart holds the copies until due (required, or a default).
+	holder bool
+	due    dueRule
+	// approval is the kind of approval the session names (take_out): the approval sets the
+	// due, lists the copies, names who takes them and is used up at close.
+	approval string
+	// cabinet: the copies go into the session's cabinet, or their home cabinet.
+	cabinet bool
+	// roomPlace: the desk's room is the place unless the session names one (reading room).
+	roomPlace bool
+	// place is a fixed place the copy records (archive).
+	place string
+	// keepPurpose: the copy records the purpose it is out for.
+	keepPurpose bool
+	// target: the receiving unit is one in the register (target_unit, its member signs) or,
+	// named by destination, one outside it (see outside).
+	target bool
+	// receipt: the copy records the session's receipt number, generated when none is given.
+	receipt bool
+	// batch: an approved destruction batch is sent whole; the counterpart is a custodian (the
+	// second of the two), and the batch's approval is used up.
+	batch bool
+	// fromHolder: the counterpart gives back what is registered to them (the giver is named
+	// first); the copies' open recalls count them returned.
+	fromHolder bool
+}
+
+// party is who stands on the other side of a handover.
+type party int
+
+const (
+	partyBadge   party = iota // a person with an account here signs with badge and PIN
+	partyCourier              // a courier without an account here (dispatch); see sessionRow.outside
+	partyNone                 // nobody: the custodian scans copies in
+)
+
+// dueRule says how a holder's due time is set when the session is opened.
+type dueRule struct {
+	required bool          // the custodian must give it
+	def      time.Duration // otherwise this long after opening
+	sameDay  bool          // and never past the end of the site's day
 }
 
 var purposes = map[string]purposeSpec{
-	PurposeBorrow:      {custody.Text{ZH: "借阅", EN: "borrowing"}, custody.CheckOut, true},
-	PurposeCirculate:   {custody.Text{ZH: "传阅", EN: "circulation"}, custody.CheckOut, true},
-	PurposeReadingRoom: {custody.Text{ZH: "阅文室阅读", EN: "reading-room use"}, custody.CheckOut, true},
-	PurposeTakeOut:     {custody.Text{ZH: "携带外出", EN: "taking out of the office"}, custody.TakeOut, true},
-	PurposeReturn:      {custody.Text{ZH: "归还", EN: "return"}, custody.Return, false},
-	PurposeTransfer:    {custody.Text{ZH: "移交", EN: "transfer to another unit"}, custody.TransferOut, false},
-	PurposeArchive:     {custody.Text{ZH: "归档", EN: "archiving"}, custody.ArchiveTransferTo, false},
-	PurposeDestroy:     {custody.Text{ZH: "送销", EN: "handover to the secrecy bureau for destruction"}, custody.Destroy, false},
-	PurposeStore:       {custody.Text{ZH: "扫描入柜", EN: "scanning in"}, custody.Store, false},
-	PurposeDispatch:    {custody.Text{ZH: "交机要交通", EN: "dispatch by courier"}, custody.Dispatch, false},
-	PurposeReceive:     {custody.Text{ZH: "退回入柜", EN: "receiving back from transit"}, custody.Receive, false},
+	PurposeBorrow: {text: custody.Text{ZH: "借阅", EN: "borrowing"}, action: custody.CheckOut, reader: true,
+		holder: true, due: dueRule{required: true}, keepPurpose: true},
+	PurposeCirculate: {text: custody.Text{ZH: "传阅", EN: "circulation"}, action: custody.CheckOut, reader: true,
+		holder: true, due: dueRule{def: 8 * time.Hour}, keepPurpose: true},
+	// Reading in the reading room ends the same day: by default four hours, never past the end of
+	// the site's day.
+	PurposeReadingRoom: {text: custody.Text{ZH: "阅文室阅读", EN: "reading-room use"}, action: custody.CheckOut, reader: true,
+		holder: true, due: dueRule{def: 4 * time.Hour, sameDay: true}, roomPlace: true, keepPurpose: true},
+	PurposeTakeOut: {text: custody.Text{ZH: "携带外出", EN: "taking out of the office"}, action: custody.TakeOut, reader: true,
+		holder: true, approval: ApproveTakeOut, keepPurpose: true},
+	PurposeReturn: {text: custody.Text{ZH: "归还", EN: "return"}, action: custody.Return,
+		cabinet: true, fromHolder: true},
+	PurposeTransfer: {text: custody.Text{ZH: "移交", EN: "transfer to another unit"}, action: custody.TransferOut,
+		target: true, receipt: true, keepPurpose: true},
+	PurposeArchive: {text: custody.Text{ZH: "归档", EN: "archiving"}, action: custody.ArchiveTransferTo,
+		place: "archive", receipt: true, keepPurpose: true},
+	PurposeDestroy: {text: custody.Text{ZH: "送销", EN: "handover to the secrecy bureau for destruction"}, action: custody.Destroy,
+		batch: true},
+	PurposeStore: {text: custody.Text{ZH: "扫描入柜", EN: "scanning in"}, action: custody.Store,
+		party: partyNone, cabinet: true},
+	PurposeDispatch: {text: custody.Text{ZH: "交机要交通", EN: "dispatch by courier"}, action: custody.Dispatch,
+		party: partyCourier, keepPurpose: true},
+	PurposeReceive: {text: custody.Text{ZH: "退回入柜", EN: "receiving back from transit"}, action: custody.Receive,
+		party: partyNone, cabinet: true},
 }
 
 // PurposeText is the display name of a handover purpose.
@@ -158,7 +220,6 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 		return Session{}, err
 	}
 	now := r.now()
-	var expected sql.NullString
 	var id int64
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		var deskID int64
@@ -172,118 +233,149 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 		if err := withinCustody(ctx, tx, a.ID, deskUnit, custody.Text{ZH: "工作台 " + req.Desk, EN: "desk " + req.Desk}); err != nil {
 			return err
 		}
-		var due sql.NullString
-		var approval, batch, cabinet, target sql.NullInt64
-		place := req.Place
-		setDue := func(def time.Duration, required bool) error {
-			if req.Due == "" {
-				if required {
-					return refuse(CodeInvalid, "借阅须规定归还时间（due）", "borrowing needs a due time (due)")
-				}
-				due = sql.NullString{String: store.FormatTime(now.Add(def)), Valid: true}
-				return nil
-			}
-			t, err := r.parseDue(req.Due)
-			if err != nil {
-				return err
-			}
-			if !t.After(now) {
-				return refuse(CodeInvalid, "归还时间 %s 已过", "the due time %s is in the past", req.Due)
-			}
-			due = sql.NullString{String: store.FormatTime(t), Valid: true}
-			return nil
-		}
-		var err error
-		switch req.Purpose {
-		case PurposeBorrow:
-			err = setDue(0, true)
-		case PurposeCirculate:
-			err = setDue(8*time.Hour, false)
-		case PurposeReadingRoom:
-			// Reading in the reading room ends the same day: by default four hours, never past
-			// the end of the site's day.
-			o := r.zone.In(now)
-			eod := time.Date(o.Year(), o.Month(), o.Day(), 23, 59, 59, 0, o.Location())
-			err = setDue(min(4*time.Hour, eod.Sub(now)), false)
-			if place == "" {
-				place = room
-			}
-		case PurposeTakeOut:
-			var ap Approval
-			if ap, err = r.validApproval(ctx, tx, req.Approval, ApproveTakeOut); err == nil {
-				approval, due = nullID(ap.ID), sql.NullString{String: ap.Due, Valid: true}
-			}
-		case PurposeReturn, PurposeStore, PurposeReceive:
-			if req.Cabinet != "" {
-				var c int64
-				c, err = cabinetID(ctx, tx, req.Cabinet)
-				cabinet = nullID(c)
-				if err == nil {
-					var u sql.NullInt64
-					if u, err = cabinetUnit(ctx, tx, c); err == nil {
-						err = withinCustody(ctx, tx, a.ID, u, custody.Text{ZH: "密码柜 " + req.Cabinet, EN: "cabinet " + req.Cabinet})
-					}
-				}
-			}
-		case PurposeDispatch:
-			expected, err = r.openDispatch(req, now)
-			place = req.Destination
-		case PurposeTransfer:
-			if req.Destination != "" || req.Receiver != "" {
-				err = openOutsideTransfer(req)
-				place = req.Destination
-				break
-			}
-			if req.TargetUnit == "" {
-				return refuse(CodeInvalid, "移交须指定接收单位（target_unit）", "a transfer names the receiving unit (target_unit)")
-			}
-			var u int64
-			u, err = r.unitID(ctx, tx, req.TargetUnit)
-			target, place = nullID(u), req.TargetUnit
-		case PurposeDestroy:
-			var b Batch
-			if b, err = r.loadBatch(ctx, tx, req.Batch); err == nil {
-				if b.State != "approved" {
-					err = refuse(CodeRefused, "销毁批次 %d 状态为 %s，只有经领导批准的批次才能销毁", "destruction batch %d is %s; only a batch approved by a leader can be destroyed", b.ID, b.State)
-				}
-				batch = nullID(b.ID)
-			}
-			var missing []string
-			for _, f := range []struct{ v, zh string }{{req.Courier, "保密局交接人员（courier）"}, {req.Receipt, "保密局回执编号（receipt）"}, {req.Supervisor, "监销人（supervisor）"}} {
-				if strings.TrimSpace(f.v) == "" {
-					missing = append(missing, f.zh)
-				}
-			}
-			if len(missing) > 0 && err == nil {
-				err = refuseT(CodeInvalid, "送销须填写"+strings.Join(missing, "、")+"：销毁由市保密局统一进行，交接时记录对方人员、回执编号和监销人",
-					"sending for destruction records the bureau's courier, the bureau's receipt number and the supervisor (courier, receipt, supervisor): the secrecy bureau destroys centrally")
-			}
-		}
+		o, err := r.openTerms(ctx, tx, a, req, room, now)
 		if err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO sessions(desk_id, purpose, state, custodian_id, due_at, approval_id, batch_id, cabinet_id, target_unit_id, place, note, receipt, courier, supervisor, envelope, destination, receiver, expected_at, opened_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, deskID, req.Purpose, "open", a.ID, due, approval, batch, cabinet, target, place, req.Note, req.Receipt, req.Courier, req.Supervisor,
-			req.Envelope, req.Destination, req.Receiver, expected, store.FormatTime(now))
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, deskID, req.Purpose, "open", a.ID, o.due, o.approval, o.batch, o.cabinet, o.target, o.place, req.Note, req.Receipt, req.Courier, req.Supervisor,
+			req.Envelope, req.Destination, req.Receiver, o.expected, store.FormatTime(now))
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "工作台 %s 已有未结束的交接，请先完成或放弃", "desk %s already has an open handover; close or abandon it first", req.Desk)
 		} else if err != nil {
 			return err
 		}
 		id, _ = res.LastInsertId()
-		if (req.Purpose == PurposeTransfer || req.Purpose == PurposeArchive) && req.Receipt == "" {
+		if purposes[req.Purpose].receipt && req.Receipt == "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET receipt = ? WHERE id = ?`, fmt.Sprintf("JJ-%s-%06d", r.zone.Format(now, "2006"), id), id); err != nil {
 				return err
 			}
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover.open", Subject: fmt.Sprintf("session:%d", id),
-			After: map[string]any{"desk": req.Desk, "purpose": req.Purpose, "due": due.String, "approval": approval.Int64, "batch": batch.Int64, "target_unit": req.TargetUnit,
-				"courier": req.Courier, "envelope": req.Envelope, "destination": req.Destination, "receiver": req.Receiver, "receipt": req.Receipt, "expected": expected.String}})
+			After: map[string]any{"desk": req.Desk, "purpose": req.Purpose, "due": o.due.String, "approval": o.approval.Int64, "batch": o.batch.Int64, "target_unit": req.TargetUnit,
+				"courier": req.Courier, "envelope": req.Envelope, "destination": req.Destination, "receiver": req.Receiver, "receipt": req.Receipt, "expected": o.expected.String}})
 	})
 	if err != nil {
 		return Session{}, storeErr("open handover", err)
 	}
 	return r.Session(ctx, a, id)
+}
+
+// opening is what a session is opened with, once checked against its purpose.
+type opening struct {
+	due, expected                    sql.NullString
+	approval, batch, cabinet, target sql.NullInt64
+	place                            string
+}
+
+// openTerms checks the request against what its purpose needs (purposeSpec) and returns what the
+// session records.
+func (r *Register) openTerms(ctx context.Context, tx *store.Tx, a Actor, req OpenRequest, room string, now time.Time) (opening, error) {
+	spec := purposes[req.Purpose]
+	o := opening{place: req.Place}
+	if spec.holder && spec.approval == "" {
+		if err := r.openDue(req, spec.due, now, &o); err != nil {
+			return o, err
+		}
+	}
+	if spec.roomPlace && o.place == "" {
+		o.place = room
+	}
+	if spec.approval != "" {
+		ap, err := r.validApproval(ctx, tx, req.Approval, spec.approval)
+		if err != nil {
+			return o, err
+		}
+		o.approval, o.due = nullID(ap.ID), sql.NullString{String: ap.Due, Valid: true}
+	}
+	if spec.cabinet && req.Cabinet != "" {
+		c, err := cabinetID(ctx, tx, req.Cabinet)
+		o.cabinet = nullID(c)
+		if err != nil {
+			return o, err
+		}
+		u, err := cabinetUnit(ctx, tx, c)
+		if err != nil {
+			return o, err
+		}
+		if err := withinCustody(ctx, tx, a.ID, u, custody.Text{ZH: "密码柜 " + req.Cabinet, EN: "cabinet " + req.Cabinet}); err != nil {
+			return o, err
+		}
+	}
+	if spec.party == partyCourier {
+		var err error
+		o.expected, err = r.openDispatch(req, now)
+		o.place = req.Destination
+		return o, err
+	}
+	if spec.target {
+		if req.Destination != "" || req.Receiver != "" {
+			o.place = req.Destination
+			return o, openOutsideTransfer(req)
+		}
+		if req.TargetUnit == "" {
+			return o, refuse(CodeInvalid, "移交须指定接收单位（target_unit）", "a transfer names the receiving unit (target_unit)")
+		}
+		u, err := r.unitID(ctx, tx, req.TargetUnit)
+		o.target, o.place = nullID(u), req.TargetUnit
+		if err != nil {
+			return o, err
+		}
+	}
+	if spec.batch {
+		return o, r.openBatch(ctx, tx, req, &o)
+	}
+	return o, nil
+}
+
+// openDue sets a holder's due time: the one asked for, which must be in the future, or the
+// purpose's default.
+func (r *Register) openDue(req OpenRequest, rule dueRule, now time.Time, o *opening) error {
+	if req.Due == "" {
+		if rule.required {
+			return refuse(CodeInvalid, "借阅须规定归还时间（due）", "borrowing needs a due time (due)")
+		}
+		d := rule.def
+		if rule.sameDay {
+			z := r.zone.In(now)
+			eod := time.Date(z.Year(), z.Month(), z.Day(), 23, 59, 59, 0, z.Location())
+			d = min(d, eod.Sub(now))
+		}
+		o.due = sql.NullString{String: store.FormatTime(now.Add(d)), Valid: true}
+		return nil
+	}
+	t, err := r.parseDue(req.Due)
+	if err != nil {
+		return err
+	}
+	if !t.After(now) {
+		return refuse(CodeInvalid, "归还时间 %s 已过", "the due time %s is in the past", req.Due)
+	}
+	o.due = sql.NullString{String: store.FormatTime(t), Valid: true}
+	return nil
+}
+
+// openBatch checks a handover for destruction (送销): an approved batch, and the bureau's
+// courier, receipt number and supervisor — the secrecy bureau destroys centrally.
+func (r *Register) openBatch(ctx context.Context, tx *store.Tx, req OpenRequest, o *opening) error {
+	b, err := r.loadBatch(ctx, tx, req.Batch)
+	if err == nil {
+		if b.State != "approved" {
+			err = refuse(CodeRefused, "销毁批次 %d 状态为 %s，只有经领导批准的批次才能销毁", "destruction batch %d is %s; only a batch approved by a leader can be destroyed", b.ID, b.State)
+		}
+		o.batch = nullID(b.ID)
+	}
+	var missing []string
+	for _, f := range []struct{ v, zh string }{{req.Courier, "保密局交接人员（courier）"}, {req.Receipt, "保密局回执编号（receipt）"}, {req.Supervisor, "监销人（supervisor）"}} {
+		if strings.TrimSpace(f.v) == "" {
+			missing = append(missing, f.zh)
+		}
+	}
+	if len(missing) > 0 && err == nil {
+		err = refuseT(CodeInvalid, "送销须填写"+strings.Join(missing, "、")+"：销毁由市保密局统一进行，交接时记录对方人员、回执编号和监销人",
+			"sending for destruction records the bureau's courier, the bureau's receipt number and the supervisor (courier, receipt, supervisor): the secrecy bureau destroys centrally")
+	}
+	return err
 }
 
 // ScanResult is what one scan did to a session.
@@ -448,11 +540,11 @@ func (r *Register) checkCounterpart(ctx context.Context, q querier, s sessionRow
 		return refuse(CodeForbidden, "交接对方不能是机要员本人", "the counterpart cannot be the custodian running the handover")
 	case Actor{Roles: p.Roles}.Has(custody.Admin, custody.SecAdmin, custody.Auditor):
 		return refuse(CodeForbidden, "%s 是三员，不得经手涉密文件", "%s is one of the 三员 (system, security or audit administrators) and may not handle documents", p.Username)
-	case s.purpose == PurposeDestroy && !p.has(custody.Custodian):
+	case spec.batch && !p.has(custody.Custodian):
 		return refuse(CodeForbidden, "销毁交接须由两名机要员共同办理；%s 不是机要员", "destruction is handed over by two custodians; %s is not a custodian", p.Username)
 	case spec.reader && !p.has(custody.Holder, custody.Leader):
 		return refuse(CodeForbidden, "%s 没有阅文人或领导角色，不能%s", "%s holds neither the reader nor the leader role and cannot take part in %s", p.Username, spec.text.ZH)
-	case s.purpose == PurposeTransfer && (!p.UnitID.Valid || p.UnitID != s.target):
+	case spec.target && (!p.UnitID.Valid || p.UnitID != s.target):
 		return refuse(CodeForbidden, "%s 不属于接收单位，不能签收移交", "%s does not belong to the receiving unit and cannot sign for the transfer", p.Username)
 	}
 	if spec.reader {
@@ -460,7 +552,7 @@ func (r *Register) checkCounterpart(ctx context.Context, q querier, s sessionRow
 			return err
 		}
 	}
-	if s.purpose == PurposeTakeOut && s.approval.Valid {
+	if spec.approval != "" && s.approval.Valid {
 		var forID sql.NullInt64
 		if err := q.QueryRowContext(ctx, `SELECT for_person_id FROM approvals WHERE id = ?`, s.approval.Int64).Scan(&forID); err != nil {
 			return err
@@ -476,7 +568,7 @@ func (r *Register) checkCounterpart(ctx context.Context, q querier, s sessionRow
 func (r *Register) checkItem(ctx context.Context, q rowsQuerier, s sessionRow, x row, cp *personRow) error {
 	spec := purposes[s.purpose]
 	if _, err := step(x, spec.action, custody.Custodian); err != nil {
-		if s.purpose != PurposeReturn && (x.State == custody.CheckedOut || x.State == custody.OutOfOffice) {
+		if !spec.fromHolder && (x.State == custody.CheckedOut || x.State == custody.OutOfOffice) {
 			n := x.name()
 			return refuseT(CodeRefused, fmt.Sprintf("%s 在 %s 手中，须先归还机要员入柜，才能再交给他人（不得横传）", n.ZH, x.Holder),
 				fmt.Sprintf("%s is with %s; it must come back to the custodian before anyone else gets it (no passing between readers)", n.EN, x.Holder))
@@ -511,20 +603,17 @@ func (r *Register) checkItem(ctx context.Context, q rowsQuerier, s sessionRow, x
 			}
 		}
 	}
-	switch s.purpose {
-	case PurposeTransfer:
-		// The lifecycle lets a copy in transit become transferred out — by the other unit's
-		// receipt (RecordReceipt), not at this desk, where it cannot be.
-		if x.State == custody.InTransit {
-			return refuseT(CodeRefused, n.ZH+" 正在机要交通途中，不在本机要室：由对方回执登记移交，或退回入柜后再办理",
-				n.EN+" is with a courier, not at this desk: record the other unit's receipt, or scan it back in first")
-		}
-	case PurposeReturn:
-		if cp != nil && x.holderID.Int64 != cp.ID {
-			return refuseT(CodeForbidden, fmt.Sprintf("%s 登记在 %s 名下，不能由 %s 交回：涉密文件不得在阅文人之间横传，须由本人交回机要员", n.ZH, x.Holder, cp.Username),
-				fmt.Sprintf("%s is registered to %s and cannot be returned by %s: items may not pass between readers — the holder returns it to the custodian", n.EN, x.Holder, cp.Username))
-		}
-	case PurposeTakeOut:
+	// The lifecycle lets a copy in transit become transferred out — by the other unit's receipt
+	// (RecordReceipt), not at this desk, where it cannot be.
+	if spec.target && x.State == custody.InTransit {
+		return refuseT(CodeRefused, n.ZH+" 正在机要交通途中，不在本机要室：由对方回执登记移交，或退回入柜后再办理",
+			n.EN+" is with a courier, not at this desk: record the other unit's receipt, or scan it back in first")
+	}
+	if spec.fromHolder && cp != nil && x.holderID.Int64 != cp.ID {
+		return refuseT(CodeForbidden, fmt.Sprintf("%s 登记在 %s 名下，不能由 %s 交回：涉密文件不得在阅文人之间横传，须由本人交回机要员", n.ZH, x.Holder, cp.Username),
+			fmt.Sprintf("%s is registered to %s and cannot be returned by %s: items may not pass between readers — the holder returns it to the custodian", n.EN, x.Holder, cp.Username))
+	}
+	if spec.approval != "" {
 		var covered int
 		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM approval_items WHERE approval_id = ? AND item_id = ?`, s.approval.Int64, x.ID).Scan(&covered); err != nil {
 			return err
@@ -532,11 +621,10 @@ func (r *Register) checkItem(ctx context.Context, q rowsQuerier, s sessionRow, x
 		if covered == 0 {
 			return refuseT(CodeRefused, fmt.Sprintf("%s 不在携带外出审批 %d 的清单中", n.ZH, s.approval.Int64), fmt.Sprintf("%s is not on take-out approval %d", n.EN, s.approval.Int64))
 		}
-	case PurposeDestroy:
-		if !x.batchID.Valid || x.batchID != s.batch {
-			return refuseT(CodeRefused, fmt.Sprintf("%s 不在销毁批次 %d 中：只能整批销毁经批准清册中的文件", n.ZH, s.batch.Int64),
-				fmt.Sprintf("%s is not in destruction batch %d: only items on an approved list are destroyed, as a batch", n.EN, s.batch.Int64))
-		}
+	}
+	if spec.batch && (!x.batchID.Valid || x.batchID != s.batch) {
+		return refuseT(CodeRefused, fmt.Sprintf("%s 不在销毁批次 %d 中：只能整批销毁经批准清册中的文件", n.ZH, s.batch.Int64),
+			fmt.Sprintf("%s is not in destruction batch %d: only items on an approved list are destroyed, as a batch", n.EN, s.batch.Int64))
 	}
 	return nil
 }
@@ -556,226 +644,347 @@ type CloseRequest struct {
 }
 
 // CloseSession applies the handover: every item's transition, both parties' confirmation, one
-// audit record. A refusal changes nothing and leaves the session open.
+// audit record. A refusal changes nothing and leaves the session open. It loads what the people
+// at the desk confirm (loadClosing, before the transaction: PINs are hashed outside the single
+// writer), then in one transaction checks everything again (checkClosing) and applies it
+// (applyClosing) — the same path for every purpose, which purposes describes.
 func (r *Register) CloseSession(ctx context.Context, a Actor, id int64, req CloseRequest) (Session, error) {
 	if err := need(a, runHandovers, custody.Custodian); err != nil {
 		return Session{}, err
 	}
-	s, err := loadSession(ctx, r.st.DB(), id)
-	if err != nil {
-		return Session{}, storeErr("close handover", err)
-	}
-	if s.custodian != a.ID {
-		return Session{}, refuse(CodeForbidden, "交接 %d 由另一位机要员办理，须由其本人确认", "handover %d is run by another custodian, who must confirm it", id)
-	}
-	if s.purpose == PurposeStore || s.purpose == PurposeReceive {
-		return r.closeStore(ctx, a, id)
-	}
-	if s.outside() {
-		return r.closeTransit(ctx, a, s, req)
-	}
-	if !s.counterpart.Valid {
-		return Session{}, refuse(CodeRefused, "尚未扫描对方的工作证，交接不能完成", "the counterpart's badge has not been scanned; the handover cannot close")
-	}
-	// PINs are checked before the transaction: argon2id must not hold the single writer.
-	if err := r.signPIN(ctx, a, s, s.counterpart.Int64, req.PIN, req.NewPIN); err != nil {
-		return Session{}, err
-	}
-	var companion personRow
-	if s.purpose == PurposeTakeOut && s.approval.Valid {
-		var with sql.NullInt64
-		if err := r.st.DB().QueryRowContext(ctx, `SELECT companion_id FROM approvals WHERE id = ?`, s.approval.Int64).Scan(&with); err != nil {
-			return Session{}, storeErr("close handover", err)
-		}
-		if with.Valid {
-			if req.CompanionBadge == "" {
-				return Session{}, refuse(CodeRefused, "审批 %d 规定两人同行携带外出：同行人须刷工作证并输入 PIN", "approval %d names two persons for the carry-out: the second one scans a badge and types a PIN", s.approval.Int64)
-			}
-			l, err := resolveLabel(ctx, r.st.DB(), req.CompanionBadge)
-			if err != nil {
-				return Session{}, storeErr("close handover", err)
-			}
-			if l.person != with.Int64 {
-				return Session{}, refuse(CodeForbidden, "该工作证不是审批 %d 指定的同行人", "this badge is not the second person named on approval %d", s.approval.Int64)
-			}
-			if companion, err = loadPerson(ctx, r.st.DB(), "p.id = ?", l.person); err != nil {
-				return Session{}, storeErr("close handover", err)
-			}
-			if !companion.Active {
-				return Session{}, refuse(CodeForbidden, "%s 的账号已停用，不能办理交接", "%s's account is closed and cannot take part in a handover", companion.Username)
-			}
-			if err := r.checkPIN(ctx, companion.ID, req.CompanionPIN); err != nil {
-				return Session{}, err
-			}
-		}
-	}
-	second, err := r.secondCustodian(ctx, a, s, req.SecondBadge, req.SecondPIN)
+	c, err := r.loadClosing(ctx, a, id, req)
 	if err != nil {
 		return Session{}, err
 	}
-	nowT := r.now()
-	now := store.FormatTime(nowT)
+	c.now = store.FormatTime(r.now())
 	err = r.st.Change(ctx, func(tx *store.Tx) error {
-		cur, err := loadSession(ctx, tx, id)
-		if err != nil {
+		if err := r.checkClosing(ctx, tx, &c); err != nil {
 			return err
 		}
-		if cur.counterpart != s.counterpart {
-			return refuse(CodeConflict, "交接对方在确认期间被更改，请重新确认", "the counterpart changed while confirming; confirm again")
-		}
-		s = cur
-		cp, err := loadPerson(ctx, tx, "p.id = ?", s.counterpart.Int64)
-		if err != nil {
-			return err
-		}
-		if err := r.checkCounterpart(ctx, tx, s, cp); err != nil {
-			return err
-		}
-		ids, err := sessionItemIDs(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			return refuse(CodeRefused, "本次交接还没有扫描任何文件", "no items have been scanned into this handover")
-		}
-		rows := make([]row, len(ids))
-		topSecret := false
-		for i, item := range ids {
-			if rows[i], err = loadRow(ctx, tx, item); err != nil {
-				return err
-			}
-			topSecret = topSecret || rows[i].Level == custody.TopSecret
-		}
-		// Rule 10: a top-secret handover has two custodians. In a destruction handover the
-		// counterpart is the second custodian; otherwise a second one confirms with badge and PIN.
-		twoCustodians := s.purpose == PurposeDestroy || second.ID != 0
-		if topSecret && !twoCustodians {
-			return refuse(CodeRefused, "绝密文件交接须有两名机要员在场：请第二位机要员刷工作证并输入 PIN", "top-secret handovers need two custodians: a second custodian scans a badge and types a PIN")
-		}
-		var ap Approval
-		if s.purpose == PurposeTakeOut {
-			if ap, err = r.validApproval(ctx, tx, s.approval.Int64, ApproveTakeOut); err != nil {
-				return err
-			}
-		}
-		if s.purpose == PurposeDestroy {
-			b, err := r.loadBatch(ctx, tx, s.batch.Int64)
-			if err != nil {
-				return err
-			}
-			if b.State != "approved" {
-				return refuse(CodeRefused, "销毁批次 %d 状态为 %s，不能销毁", "destruction batch %d is %s and cannot be destroyed", b.ID, b.State)
-			}
-			if len(b.Items) != len(ids) {
-				return refuseT(CodeRefused, fmt.Sprintf("销毁批次 %d 共 %d 份，本次只扫描了 %d 份：销毁须整批进行，不得逐份销毁", b.ID, len(b.Items), len(ids)),
-					fmt.Sprintf("destruction batch %d lists %d items and %d were scanned: a batch is destroyed whole, never one by one", b.ID, len(b.Items), len(ids)))
-			}
-		}
-		spec := purposes[s.purpose]
-		moved := make([]auditItem, 0, len(rows))
-		for _, x := range rows {
-			if err := r.checkItem(ctx, tx, s, x, &cp); err != nil {
-				return err
-			}
-			to, err := step(x, spec.action, custody.Custodian)
-			if err != nil {
-				return err
-			}
-			m := move{to: to, purpose: s.purpose, place: s.place}
-			switch s.purpose {
-			case PurposeBorrow, PurposeCirculate, PurposeReadingRoom:
-				m.holder, m.due = s.counterpart, s.due
-			case PurposeTakeOut:
-				m.holder, m.due, m.approval = s.counterpart, ap.Due, nullID(ap.ID)
-			case PurposeReturn:
-				m.cabinet, m.purpose, m.place = s.cabinet, "", ""
-				if !m.cabinet.Valid {
-					m.cabinet = x.homeCab
-				}
-				if !m.cabinet.Valid {
-					n := x.name()
-					return refuseT(CodeInvalid, n.ZH+" 没有原存放密码柜，请在交接中指定入柜的密码柜", n.EN+" has no home cabinet; open the return with a cabinet")
-				}
-			case PurposeTransfer, PurposeArchive:
-				m.receipt = s.receipt
-				if s.purpose == PurposeArchive {
-					m.place = "archive"
-				}
-			case PurposeDestroy:
-				m.batch, m.purpose = s.batch, ""
-			}
-			if err := apply(ctx, tx, x, m, spec.action, a.ID, s.counterpart, nullID(id), "", now); err != nil {
-				return err
-			}
-			if s.purpose == PurposeReturn {
-				if _, err := tx.ExecContext(ctx, `UPDATE recall_items SET returned_at = ? WHERE item_id = ? AND returned_at IS NULL AND recall_id IN (SELECT id FROM recalls WHERE state = 'open')`, now, x.ID); err != nil {
-					return err
-				}
-			}
-			moved = append(moved, toAuditItem(x, to))
-		}
-		var approvals []string
-		switch s.purpose {
-		case PurposeTakeOut:
-			if err := useApproval(ctx, tx, ap.ID, now); err != nil {
-				return err
-			}
-			approvals = []string{fmt.Sprint(ap.ID)}
-		case PurposeDestroy:
-			var apID int64
-			if err := tx.QueryRowContext(ctx, `SELECT approval_id FROM destruction_batches WHERE id = ?`, s.batch.Int64).Scan(&apID); err != nil {
-				return err
-			}
-			// 送销: the batch is with the bureau; it is destroyed when the bureau's certificate
-			// number is entered (CertifyDestruction).
-			if _, err := tx.ExecContext(ctx, `UPDATE destruction_batches SET session_id = ?, sent_at = ?, courier = ?, bureau_receipt = ?, supervisor = ? WHERE id = ?`,
-				id, now, s.courier, s.receipt, s.supervisor, s.batch.Int64); err != nil {
-				return err
-			}
-			if err := useApproval(ctx, tx, apID, now); err != nil {
-				return err
-			}
-			approvals = []string{fmt.Sprint(apID)}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'closed', closed_at = ?, second_custodian_id = ?, companion_id = ? WHERE id = ?`, now, nullID(second.ID), nullID(companion.ID), id); err != nil {
-			return err
-		}
-		for _, sg := range []struct {
-			part   string
-			person int64
-		}{{"counterpart", cp.ID}, {"companion", companion.ID}, {"second_custodian", second.ID}} {
-			if sg.person == 0 {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO signatures(session_id, person_id, badge, part, desk, at) SELECT ?, person_id, code, ?, ?, ? FROM badges WHERE person_id = ?`,
-				id, sg.part, s.desk, now, sg.person); err != nil {
-				return err
-			}
-		}
-		// Giver first, receiver second: for outgoing purposes the custodian gives.
-		parties := []string{a.Username, cp.Username}
-		if s.purpose == PurposeReturn {
-			parties = []string{cp.Username, a.Username}
-		}
-		if companion.ID != 0 {
-			parties = append(parties, companion.Username)
-		}
-		if second.ID != 0 {
-			parties = append(parties, second.Username)
-		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover." + s.purpose, Subject: fmt.Sprintf("session:%d", id),
-			After: map[string]any{"desk": s.desk, "purpose": s.purpose, "count": len(moved), "items": moved, "due": s.due, "receipt": s.receipt, "batch": s.batch.Int64,
-				"courier": s.courier, "supervisor": s.supervisor},
-			Approvals: approvals, Parties: parties})
+		return r.applyClosing(ctx, tx, c)
 	})
 	if err != nil {
-		var re *Error
-		if errors.As(err, &re) {
-			return Session{}, &Error{Code: re.Code, Text: custody.Text{ZH: "交接未完成，未作任何更改：" + re.Text.ZH, EN: "handover not done, nothing changed: " + re.Text.EN}, Err: err}
-		}
-		return Session{}, storeErr("close handover", err)
+		return Session{}, c.notDone(err)
 	}
 	return r.Session(ctx, a, id)
+}
+
+// closing is a handover being confirmed: the session, the people who sign it, and — once checked
+// — each copy with its move.
+type closing struct {
+	a                 Actor
+	s                 sessionRow
+	spec              purposeSpec
+	outside           bool      // the other side has no account here: a courier, an outside unit
+	cp                personRow // the counterpart (zero when nobody signs for the other side)
+	companion, second personRow // a top-secret carry-out's second person; the second custodian
+	rows              []row
+	moves             []move
+	ap                Approval // the approval a take-out uses
+	batchApproval     int64    // the approval a destruction batch uses
+	now               string
+}
+
+// loadClosing reads the session and checks what the people at the desk confirm with badge and
+// PIN: the counterpart, a carry-out's companion, a second custodian.
+func (r *Register) loadClosing(ctx context.Context, a Actor, id int64, req CloseRequest) (closing, error) {
+	s, err := loadSession(ctx, r.st.DB(), id)
+	if err != nil {
+		return closing{}, storeErr("close handover", err)
+	}
+	c := closing{a: a, s: s, spec: purposes[s.purpose], outside: s.outside()}
+	if s.custodian != a.ID {
+		return c, refuse(CodeForbidden, "交接 %d 由另一位机要员办理，须由其本人确认", "handover %d is run by another custodian, who must confirm it", id)
+	}
+	if c.spec.party == partyNone {
+		return c, nil
+	}
+	if !c.outside {
+		if !s.counterpart.Valid {
+			return c, refuse(CodeRefused, "尚未扫描对方的工作证，交接不能完成", "the counterpart's badge has not been scanned; the handover cannot close")
+		}
+		if err := r.signPIN(ctx, a, s, s.counterpart.Int64, req.PIN, req.NewPIN); err != nil {
+			return c, err
+		}
+		if c.spec.approval != "" && s.approval.Valid {
+			if c.companion, err = r.companion(ctx, s, req); err != nil {
+				return c, err
+			}
+		}
+	}
+	c.second, err = r.secondCustodian(ctx, a, s, req.SecondBadge, req.SecondPIN)
+	return c, err
+}
+
+// companion checks the second person an approval names for a top-secret carry-out: their badge
+// and PIN. No second person named: the zero person.
+func (r *Register) companion(ctx context.Context, s sessionRow, req CloseRequest) (personRow, error) {
+	var companion personRow
+	var with sql.NullInt64
+	if err := r.st.DB().QueryRowContext(ctx, `SELECT companion_id FROM approvals WHERE id = ?`, s.approval.Int64).Scan(&with); err != nil {
+		return companion, storeErr("close handover", err)
+	}
+	if !with.Valid {
+		return companion, nil
+	}
+	if req.CompanionBadge == "" {
+		return companion, refuse(CodeRefused, "审批 %d 规定两人同行携带外出：同行人须刷工作证并输入 PIN", "approval %d names two persons for the carry-out: the second one scans a badge and types a PIN", s.approval.Int64)
+	}
+	l, err := resolveLabel(ctx, r.st.DB(), req.CompanionBadge)
+	if err != nil {
+		return companion, storeErr("close handover", err)
+	}
+	if l.person != with.Int64 {
+		return companion, refuse(CodeForbidden, "该工作证不是审批 %d 指定的同行人", "this badge is not the second person named on approval %d", s.approval.Int64)
+	}
+	if companion, err = loadPerson(ctx, r.st.DB(), "p.id = ?", l.person); err != nil {
+		return companion, storeErr("close handover", err)
+	}
+	if !companion.Active {
+		return companion, refuse(CodeForbidden, "%s 的账号已停用，不能办理交接", "%s's account is closed and cannot take part in a handover", companion.Username)
+	}
+	return companion, r.checkPIN(ctx, companion.ID, req.CompanionPIN)
+}
+
+// checkClosing re-reads the session and its copies inside the transaction and checks every rule
+// again; it decides each copy's move, so applyClosing only writes.
+func (r *Register) checkClosing(ctx context.Context, tx *store.Tx, c *closing) error {
+	cur, err := loadSession(ctx, tx, c.s.id)
+	if err != nil {
+		return err
+	}
+	signs := c.spec.party != partyNone && !c.outside // the counterpart signs with a badge
+	if signs && cur.counterpart != c.s.counterpart {
+		return refuse(CodeConflict, "交接对方在确认期间被更改，请重新确认", "the counterpart changed while confirming; confirm again")
+	}
+	c.s = cur
+	s, spec := c.s, c.spec
+	if signs {
+		if c.cp, err = loadPerson(ctx, tx, "p.id = ?", s.counterpart.Int64); err != nil {
+			return err
+		}
+		if err := r.checkCounterpart(ctx, tx, s, c.cp); err != nil {
+			return err
+		}
+	}
+	ids, err := sessionItemIDs(ctx, tx, s.id)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		if spec.party == partyNone {
+			return refuse(CodeRefused, "本次入柜还没有扫描任何文件", "no items have been scanned in")
+		}
+		return refuse(CodeRefused, "本次交接还没有扫描任何文件", "no items have been scanned into this handover")
+	}
+	c.rows = make([]row, len(ids))
+	topSecret := false
+	for i, item := range ids {
+		if c.rows[i], err = loadRow(ctx, tx, item); err != nil {
+			return err
+		}
+		topSecret = topSecret || c.rows[i].Level == custody.TopSecret
+	}
+	if spec.party != partyNone {
+		// Rule 10: a top-secret handover has two custodians. In a destruction handover the
+		// counterpart is the second custodian; otherwise a second one confirms with badge and PIN.
+		if topSecret && !spec.batch && c.second.ID == 0 {
+			return refuse(CodeRefused, "绝密文件交接须有两名机要员在场：请第二位机要员刷工作证并输入 PIN", "top-secret handovers need two custodians: a second custodian scans a badge and types a PIN")
+		}
+	}
+	if spec.approval != "" {
+		if c.ap, err = r.validApproval(ctx, tx, s.approval.Int64, spec.approval); err != nil {
+			return err
+		}
+	}
+	if spec.batch {
+		b, err := r.loadBatch(ctx, tx, s.batch.Int64)
+		if err != nil {
+			return err
+		}
+		if b.State != "approved" {
+			return refuse(CodeRefused, "销毁批次 %d 状态为 %s，不能销毁", "destruction batch %d is %s and cannot be destroyed", b.ID, b.State)
+		}
+		if len(b.Items) != len(ids) {
+			return refuseT(CodeRefused, fmt.Sprintf("销毁批次 %d 共 %d 份，本次只扫描了 %d 份：销毁须整批进行，不得逐份销毁", b.ID, len(b.Items), len(ids)),
+				fmt.Sprintf("destruction batch %d lists %d items and %d were scanned: a batch is destroyed whole, never one by one", b.ID, len(b.Items), len(ids)))
+		}
+		c.batchApproval = b.Approval
+	}
+	c.moves = make([]move, len(c.rows))
+	for i, x := range c.rows {
+		// Scanning in checked each copy as it was scanned; the close only moves them.
+		if spec.party != partyNone {
+			cp := &c.cp
+			if !signs {
+				cp = nil
+			}
+			if err := r.checkItem(ctx, tx, s, x, cp); err != nil {
+				return err
+			}
+		}
+		if c.moves[i], err = c.move(x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// move is where one copy goes, as the purpose says.
+func (c *closing) move(x row) (move, error) {
+	s, spec := c.s, c.spec
+	to, err := step(x, spec.action, custody.Custodian)
+	if err != nil {
+		return move{}, err
+	}
+	m := move{to: to}
+	if spec.keepPurpose {
+		m.purpose = s.purpose
+	}
+	if spec.cabinet {
+		m.cabinet = s.cabinet
+		if !m.cabinet.Valid {
+			m.cabinet = x.homeCab
+		}
+		if !m.cabinet.Valid {
+			n := x.name()
+			if spec.party == partyNone {
+				return m, refuseT(CodeInvalid, n.ZH+" 没有指定密码柜，请在入柜时指定", n.EN+" has no cabinet; open the scanning-in with a cabinet")
+			}
+			return m, refuseT(CodeInvalid, n.ZH+" 没有原存放密码柜，请在交接中指定入柜的密码柜", n.EN+" has no home cabinet; open the return with a cabinet")
+		}
+	} else {
+		m.place = s.place
+		if spec.place != "" {
+			m.place = spec.place
+		}
+	}
+	if spec.holder {
+		m.holder, m.due = s.counterpart, s.due
+	}
+	if spec.approval != "" {
+		m.due, m.approval = c.ap.Due, nullID(c.ap.ID)
+	}
+	if spec.receipt {
+		m.receipt = s.receipt
+	}
+	if spec.batch {
+		m.batch = s.batch
+	}
+	return m, nil
+}
+
+// applyClosing writes what checkClosing decided: each copy's move and event, the transit of a
+// dispatch or outside transfer, the approval used up, the batch sent, the recalls counted, the
+// signatures and one audit record.
+func (r *Register) applyClosing(ctx context.Context, tx *store.Tx, c closing) error {
+	s, spec, a, now := c.s, c.spec, c.a, c.now
+	counterpart, note := s.counterpart, ""
+	var transit int64
+	switch {
+	case spec.party == partyNone:
+		counterpart, note = sql.NullInt64{}, spec.text.ZH
+	case c.outside:
+		var err error
+		if transit, note, err = openTransit(ctx, tx, s, a.ID, now); err != nil {
+			return err
+		}
+		counterpart = sql.NullInt64{}
+	}
+	moved := make([]auditItem, 0, len(c.rows))
+	for i, x := range c.rows {
+		if err := apply(ctx, tx, x, c.moves[i], spec.action, a.ID, counterpart, nullID(s.id), note, now); err != nil {
+			return err
+		}
+		if spec.fromHolder {
+			if _, err := tx.ExecContext(ctx, `UPDATE recall_items SET returned_at = ? WHERE item_id = ? AND returned_at IS NULL AND recall_id IN (SELECT id FROM recalls WHERE state = 'open')`, now, x.ID); err != nil {
+				return err
+			}
+		}
+		if transit != 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO transit_items(transit_id, item_id) VALUES (?,?)`, transit, x.ID); err != nil {
+				return err
+			}
+		}
+		moved = append(moved, toAuditItem(x, c.moves[i].to))
+	}
+	var approvals []string
+	if spec.approval != "" {
+		if err := useApproval(ctx, tx, c.ap.ID, now); err != nil {
+			return err
+		}
+		approvals = []string{fmt.Sprint(c.ap.ID)}
+	}
+	if spec.batch {
+		// 送销: the batch is with the bureau; it is destroyed when the bureau's certificate
+		// number is entered (CertifyDestruction).
+		if _, err := tx.ExecContext(ctx, `UPDATE destruction_batches SET session_id = ?, sent_at = ?, courier = ?, bureau_receipt = ?, supervisor = ? WHERE id = ?`,
+			s.id, now, s.courier, s.receipt, s.supervisor, s.batch.Int64); err != nil {
+			return err
+		}
+		if err := useApproval(ctx, tx, c.batchApproval, now); err != nil {
+			return err
+		}
+		approvals = []string{fmt.Sprint(c.batchApproval)}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'closed', closed_at = ?, second_custodian_id = ?, companion_id = ? WHERE id = ?`, now, nullID(c.second.ID), nullID(c.companion.ID), s.id); err != nil {
+		return err
+	}
+	for _, sg := range []struct {
+		part   string
+		person int64
+	}{{"counterpart", c.cp.ID}, {"companion", c.companion.ID}, {"second_custodian", c.second.ID}} {
+		if sg.person == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO signatures(session_id, person_id, badge, part, desk, at) SELECT ?, person_id, code, ?, ?, ? FROM badges WHERE person_id = ?`,
+			s.id, sg.part, s.desk, now, sg.person); err != nil {
+			return err
+		}
+	}
+	// Giver first, receiver second: for outgoing purposes the custodian gives.
+	parties := []string{a.Username}
+	if c.cp.ID != 0 {
+		parties = append(parties, c.cp.Username)
+		if spec.fromHolder {
+			parties = []string{c.cp.Username, a.Username}
+		}
+	}
+	for _, p := range []personRow{c.companion, c.second} {
+		if p.ID != 0 {
+			parties = append(parties, p.Username)
+		}
+	}
+	after := map[string]any{"desk": s.desk, "purpose": s.purpose, "count": len(moved), "items": moved}
+	switch {
+	case c.outside:
+		for k, v := range map[string]any{"transit": transit, "destination": s.destination, "courier": s.courier, "envelope": s.envelope, "expected": s.expected,
+			"receipt": s.receipt, "receiver": s.receiver} {
+			after[k] = v
+		}
+	case spec.party != partyNone:
+		for k, v := range map[string]any{"due": s.due, "receipt": s.receipt, "batch": s.batch.Int64, "courier": s.courier, "supervisor": s.supervisor} {
+			after[k] = v
+		}
+	}
+	return tx.Audit(store.Entry{Actor: a.Username, Action: "handover." + s.purpose, Subject: fmt.Sprintf("session:%d", s.id),
+		After: after, Approvals: approvals, Parties: parties})
+}
+
+// notDone words a refused close: nothing changed, and why.
+func (c closing) notDone(err error) error {
+	var re *Error
+	if !errors.As(err, &re) {
+		if c.spec.party == partyNone {
+			return storeErr("close scanning in", err)
+		}
+		return storeErr("close handover", err)
+	}
+	what := custody.Text{ZH: "交接", EN: "handover"}
+	if c.spec.party == partyNone || c.outside {
+		what = c.spec.text
+	}
+	return &Error{Code: re.Code, Text: custody.Text{ZH: what.ZH + "未完成，未作任何更改：" + re.Text.ZH, EN: what.EN + " not done, nothing changed: " + re.Text.EN}, Err: err}
 }
 
 // secondCustodian checks the second custodian's badge and PIN (rule 10), when one is given: another
@@ -885,23 +1094,15 @@ func (r *Register) Session(ctx context.Context, a Actor, id int64) (Session, err
 
 // session reads a handover; titles shows the titles of the documents it allows (nil: none).
 func (r *Register) session(ctx context.Context, id int64, titles func(doc int64) bool) (Session, error) {
-	db := r.st.DB()
-	var s Session
-	var approval, batch sql.NullInt64
-	err := db.QueryRowContext(ctx, `SELECT s.id, d.code, d.room, s.purpose, s.state, c.username, c.name, coalesce(p.username, ''), coalesce(p.name, ''), coalesce(pu.code, ''),
-		coalesce(s2.username, ''), coalesce(s2.name, ''), coalesce(s.due_at, ''), s.approval_id, s.batch_id, coalesce(cb.code, ''), coalesce(tu.code, ''), s.place, s.note, s.receipt, s.opened_at, coalesce(s.closed_at, ''), s.courier, s.supervisor,
-		s.envelope, s.destination, s.receiver, coalesce(s.expected_at, ''), coalesce((SELECT id FROM transits WHERE session_id = s.id), 0)
-		FROM sessions s JOIN desks d ON d.id = s.desk_id JOIN people c ON c.id = s.custodian_id LEFT JOIN people p ON p.id = s.counterpart_id LEFT JOIN units pu ON pu.id = p.unit_id
-		LEFT JOIN people s2 ON s2.id = s.second_custodian_id LEFT JOIN cabinets cb ON cb.id = s.cabinet_id LEFT JOIN units tu ON tu.id = s.target_unit_id WHERE s.id = ?`, id).
-		Scan(&s.ID, &s.Desk, &s.Room, &s.Purpose, &s.State, &s.Custodian, &s.CustodianName, &s.Counterpart, &s.CounterpartName, &s.CounterpartUnit,
-			&s.Second, &s.SecondName, &s.Due, &approval, &batch, &s.Cabinet, &s.TargetUnit, &s.Place, &s.Note, &s.Receipt, &s.Opened, &s.Closed, &s.Courier, &s.Supervisor,
-			&s.Envelope, &s.Destination, &s.Receiver, &s.Expected, &s.Transit)
-	if err == sql.ErrNoRows {
-		return s, refuse(CodeNotFound, "交接 %d 不存在", "handover %d does not exist", id)
-	} else if err != nil {
-		return s, storeErr("read handover", err)
+	ss, err := r.sessions(ctx, []int64{id})
+	if err != nil {
+		return Session{}, storeErr("read handover", err)
 	}
-	s.Approval, s.Batch = approval.Int64, batch.Int64
+	if len(ss) == 0 {
+		return Session{}, refuse(CodeNotFound, "交接 %d 不存在", "handover %d does not exist", id)
+	}
+	s := ss[0]
+	db := r.st.DB()
 	rows, err := db.QueryContext(ctx, `SELECT si.scan, si.source, si.at, si.item_id, d.title FROM session_items si JOIN items i ON i.id = si.item_id JOIN documents d ON d.id = i.document_id WHERE si.session_id = ? ORDER BY si.at, si.item_id`, id)
 	if err != nil {
 		return s, storeErr("read handover", err)
@@ -941,63 +1142,93 @@ func (r *Register) session(ctx context.Context, id int64, titles func(doc int64)
 			s.Items[i].Title = ""
 		}
 	}
-	if s.Rejected, err = r.rejected(ctx, id); err != nil {
-		return s, storeErr("read handover", err)
-	}
-	if s.Signatures, err = r.signatures(ctx, id); err != nil {
-		return s, storeErr("read handover", err)
-	}
 	s.Count = len(s.Items)
 	return s, nil
 }
 
-// Sessions lists sessions, newest first; state narrows ("open").
+// sessions reads the handovers of ids (those that exist) without their items — with the
+// count of items, the desk scanner's rejected reads and the signatures — in their order, in four
+// queries.
+func (r *Register) sessions(ctx context.Context, ids []int64) ([]Session, error) {
+	db := r.st.DB()
+	got := newByID[Session](ids)
+	err := eachIn(ctx, db, `SELECT s.id, d.code, d.room, s.purpose, s.state, c.username, c.name, coalesce(p.username, ''), coalesce(p.name, ''), coalesce(pu.code, ''),
+		coalesce(s2.username, ''), coalesce(s2.name, ''), coalesce(s.due_at, ''), coalesce(s.approval_id, 0), coalesce(s.batch_id, 0), coalesce(cb.code, ''), coalesce(tu.code, ''), s.place, s.note, s.receipt, s.opened_at, coalesce(s.closed_at, ''), s.courier, s.supervisor,
+		s.envelope, s.destination, s.receiver, coalesce(s.expected_at, ''), coalesce((SELECT id FROM transits WHERE session_id = s.id), 0)
+		FROM sessions s JOIN desks d ON d.id = s.desk_id JOIN people c ON c.id = s.custodian_id LEFT JOIN people p ON p.id = s.counterpart_id LEFT JOIN units pu ON pu.id = p.unit_id
+		LEFT JOIN people s2 ON s2.id = s.second_custodian_id LEFT JOIN cabinets cb ON cb.id = s.cabinet_id LEFT JOIN units tu ON tu.id = s.target_unit_id WHERE s.id IN (:ids)`, ids,
+		func(rows *sql.Rows) error {
+			var s Session
+			if err := rows.Scan(&s.ID, &s.Desk, &s.Room, &s.Purpose, &s.State, &s.Custodian, &s.CustodianName, &s.Counterpart, &s.CounterpartName, &s.CounterpartUnit,
+				&s.Second, &s.SecondName, &s.Due, &s.Approval, &s.Batch, &s.Cabinet, &s.TargetUnit, &s.Place, &s.Note, &s.Receipt, &s.Opened, &s.Closed, &s.Courier, &s.Supervisor,
+				&s.Envelope, &s.Destination, &s.Receiver, &s.Expected, &s.Transit); err != nil {
+				return err
+			}
+			got.add(s.ID, s)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	err = eachIn(ctx, db, `SELECT session_id, count(*) FROM session_items WHERE session_id IN (:ids) GROUP BY session_id`, ids, func(rows *sql.Rows) error {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		if s := got.get(id); s != nil {
+			s.Count = n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = eachIn(ctx, db, `SELECT session_id, at, scan, source, reason_zh, reason_en FROM session_rejects WHERE session_id IN (:ids) ORDER BY id`, ids, func(rows *sql.Rows) error {
+		var id int64
+		var x RejectedScan
+		if err := rows.Scan(&id, &x.At, &x.Scan, &x.Source, &x.Reason.ZH, &x.Reason.EN); err != nil {
+			return err
+		}
+		if s := got.get(id); s != nil {
+			s.Rejected = append(s.Rejected, x)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = eachIn(ctx, db, `SELECT sg.session_id, sg.part, p.username, p.name, sg.badge, sg.desk, sg.at FROM signatures sg JOIN people p ON p.id = sg.person_id WHERE sg.session_id IN (:ids) ORDER BY sg.id`, ids,
+		func(rows *sql.Rows) error {
+			var id int64
+			var sg Signature
+			if err := rows.Scan(&id, &sg.Part, &sg.Username, &sg.Name, &sg.Badge, &sg.Desk, &sg.At); err != nil {
+				return err
+			}
+			if s := got.get(id); s != nil {
+				s.Signatures = append(s.Signatures, sg)
+			}
+			return nil
+		})
+	return got.list(), err
+}
+
+// Sessions lists sessions, newest first; state narrows ("open"). The list carries no items, so
+// no titles.
 func (r *Register) Sessions(ctx context.Context, a Actor, state string) ([]Session, error) {
 	q, args := `SELECT id FROM sessions`, []any{}
 	if state != "" {
 		q, args = q+` WHERE state = ?`, append(args, state)
 	}
-	rows, err := r.st.DB().QueryContext(ctx, q+` ORDER BY id DESC LIMIT 200`, args...)
+	ids, err := queryIDs(ctx, r.st.DB(), q+` ORDER BY id DESC LIMIT 200`, args...)
 	if err != nil {
 		return nil, storeErr("list handovers", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	out := []Session{}
-	for _, id := range ids {
-		s, err := r.session(ctx, id, nil) // the list carries no items, so no titles
-		if err != nil {
-			return nil, err
-		}
-		s.Items = nil
-		out = append(out, s)
-	}
-	return out, nil
-}
-
-func (r *Register) signatures(ctx context.Context, session int64) ([]Signature, error) {
-	rows, err := r.st.DB().QueryContext(ctx, `SELECT sg.part, p.username, p.name, sg.badge, sg.desk, sg.at FROM signatures sg JOIN people p ON p.id = sg.person_id WHERE sg.session_id = ? ORDER BY sg.id`, session)
+	ss, err := r.sessions(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, storeErr("read handover", err)
 	}
-	defer rows.Close()
-	var out []Signature
-	for rows.Next() {
-		var sg Signature
-		if err := rows.Scan(&sg.Part, &sg.Username, &sg.Name, &sg.Badge, &sg.Desk, &sg.At); err != nil {
-			return nil, err
-		}
-		out = append(out, sg)
-	}
-	return out, rows.Err()
+	return ss, nil
 }
 
 // signPIN checks the counterpart's PIN; at the first use of a badge without a PIN, the
@@ -1012,63 +1243,4 @@ func (r *Register) signPIN(ctx context.Context, a Actor, s sessionRow, person in
 		return r.writePIN(ctx, a.Username, person, newPIN, "", s.desk)
 	}
 	return r.checkPIN(ctx, person, pin)
-}
-
-// closeStore closes a scanning-in session (扫描入柜): every scanned copy goes from registered into
-// the session's cabinet, or its home cabinet (a reproduction's is set when it is made). There is
-// no counterpart: the custodian stores what the desk's scanner read, nothing typed elsewhere. A
-// receiving-back session (退回入柜) does the same for copies coming back from transit (Receive).
-func (r *Register) closeStore(ctx context.Context, a Actor, id int64) (Session, error) {
-	now := store.FormatTime(r.now())
-	spec := purposes[PurposeStore]
-	err := r.st.Change(ctx, func(tx *store.Tx) error {
-		s, err := loadSession(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		ids, err := sessionItemIDs(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			return refuse(CodeRefused, "本次入柜还没有扫描任何文件", "no items have been scanned in")
-		}
-		spec = purposes[s.purpose]
-		moved := []auditItem{}
-		for _, item := range ids {
-			x, err := loadRow(ctx, tx, item)
-			if err != nil {
-				return err
-			}
-			to, err := step(x, spec.action, custody.Custodian)
-			if err != nil {
-				return err
-			}
-			cab := s.cabinet
-			if !cab.Valid {
-				cab = x.homeCab
-			}
-			if !cab.Valid {
-				n := x.name()
-				return refuseT(CodeInvalid, n.ZH+" 没有指定密码柜，请在入柜时指定", n.EN+" has no cabinet; open the scanning-in with a cabinet")
-			}
-			if err := apply(ctx, tx, x, move{to: to, cabinet: cab}, spec.action, a.ID, sql.NullInt64{}, nullID(id), spec.text.ZH, now); err != nil {
-				return err
-			}
-			moved = append(moved, toAuditItem(x, to))
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'closed', closed_at = ? WHERE id = ?`, now, id); err != nil {
-			return err
-		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover." + s.purpose, Subject: fmt.Sprintf("session:%d", id),
-			After: map[string]any{"desk": s.desk, "purpose": s.purpose, "count": len(moved), "items": moved}, Parties: []string{a.Username}})
-	})
-	if err != nil {
-		var re *Error
-		if errors.As(err, &re) {
-			return Session{}, &Error{Code: re.Code, Text: custody.Text{ZH: spec.text.ZH + "未完成，未作任何更改：" + re.Text.ZH, EN: spec.text.EN + " not done, nothing changed: " + re.Text.EN}, Err: err}
-		}
-		return Session{}, storeErr("close scanning in", err)
-	}
-	return r.Session(ctx, a, id)
 }

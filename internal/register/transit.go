@@ -3,7 +3,6 @@ package register
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,7 +28,8 @@ import (
 // outside reports whether the session's counterpart has no account here: a courier, or a person
 // of an outside unit. Nobody's badge is scanned; a second custodian signs top-secret copies.
 func (s sessionRow) outside() bool {
-	return s.purpose == PurposeDispatch || s.purpose == PurposeTransfer && s.destination != ""
+	spec := purposes[s.purpose]
+	return spec.party == partyCourier || spec.target && s.destination != ""
 }
 
 // openDispatch checks what a dispatch is opened with and returns the expected arrival.
@@ -80,102 +80,29 @@ func openOutsideTransfer(req OpenRequest) error {
 	return nil
 }
 
-// closeTransit confirms a dispatch or an outside transfer: every scanned copy moves, a transit
-// records the envelope or the receipt, one audit record — or nothing changes.
-func (r *Register) closeTransit(ctx context.Context, a Actor, s sessionRow, req CloseRequest) (Session, error) {
-	second, err := r.secondCustodian(ctx, a, s, req.SecondBadge, req.SecondPIN)
-	if err != nil {
-		return Session{}, err
-	}
-	spec := purposes[s.purpose]
+// openTransit records the transit a dispatch or an outside transfer makes as it closes (the
+// envelope, or the receipt given at once) and returns it with the note each copy's event carries.
+func openTransit(ctx context.Context, tx *store.Tx, s sessionRow, actor int64, now string) (int64, string, error) {
 	kind := "courier"
-	if s.purpose == PurposeTransfer {
+	if purposes[s.purpose].party != partyCourier {
 		kind = "handover"
 	}
-	now := store.FormatTime(r.now())
-	err = r.st.Change(ctx, func(tx *store.Tx) error {
-		s, err := loadSession(ctx, tx, s.id)
-		if err != nil {
-			return err
-		}
-		ids, err := sessionItemIDs(ctx, tx, s.id)
-		if err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			return refuse(CodeRefused, "本次交接还没有扫描任何文件", "no items have been scanned into this handover")
-		}
-		rows := make([]row, len(ids))
-		topSecret := false
-		for i, item := range ids {
-			if rows[i], err = loadRow(ctx, tx, item); err != nil {
-				return err
-			}
-			topSecret = topSecret || rows[i].Level == custody.TopSecret
-		}
-		if topSecret && second.ID == 0 {
-			return refuse(CodeRefused, "绝密文件交接须有两名机要员在场：请第二位机要员刷工作证并输入 PIN", "top-secret handovers need two custodians: a second custodian scans a badge and types a PIN")
-		}
-		var receipt, receiver, received sql.NullString
-		if kind == "handover" {
-			receipt, receiver, received = sql.NullString{String: s.receipt, Valid: true}, sql.NullString{String: s.receiver, Valid: true}, sql.NullString{String: now, Valid: true}
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO transits(kind, session_id, destination, courier, envelope, expected_at, sent_at, sent_by, receipt, receiver, received_at, recorded_by)
-			VALUES (?,?,?,?,?,?,?,?,coalesce(?, ''),coalesce(?, ''),?,?)`, kind, s.id, s.destination, s.courier, s.envelope, nullStr(s.expected), now, a.ID,
-			receipt, receiver, received, sql.NullInt64{Int64: a.ID, Valid: kind == "handover"})
-		if err != nil {
-			return err
-		}
-		transit, _ := res.LastInsertId()
-		note := fmt.Sprintf("交机要交通员 %s，封号 %s，送 %s", s.courier, s.envelope, s.destination)
-		if kind == "handover" {
-			note = fmt.Sprintf("移交 %s，签收人 %s，回执编号 %s", s.destination, s.receiver, s.receipt)
-		}
-		moved := make([]auditItem, 0, len(rows))
-		for _, x := range rows {
-			if err := r.checkItem(ctx, tx, s, x, nil); err != nil {
-				return err
-			}
-			to, err := step(x, spec.action, custody.Custodian)
-			if err != nil {
-				return err
-			}
-			m := move{to: to, purpose: s.purpose, place: s.destination}
-			if kind == "handover" {
-				m.receipt = s.receipt
-			}
-			if err := apply(ctx, tx, x, m, spec.action, a.ID, sql.NullInt64{}, nullID(s.id), note, now); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO transit_items(transit_id, item_id) VALUES (?,?)`, transit, x.ID); err != nil {
-				return err
-			}
-			moved = append(moved, toAuditItem(x, to))
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'closed', closed_at = ?, second_custodian_id = ? WHERE id = ?`, now, nullID(second.ID), s.id); err != nil {
-			return err
-		}
-		parties := []string{a.Username}
-		if second.ID != 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO signatures(session_id, person_id, badge, part, desk, at) SELECT ?, person_id, code, 'second_custodian', ?, ? FROM badges WHERE person_id = ?`,
-				s.id, s.desk, now, second.ID); err != nil {
-				return err
-			}
-			parties = append(parties, second.Username)
-		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover." + s.purpose, Subject: fmt.Sprintf("session:%d", s.id),
-			After: map[string]any{"desk": s.desk, "purpose": s.purpose, "count": len(moved), "items": moved, "transit": transit, "destination": s.destination,
-				"courier": s.courier, "envelope": s.envelope, "expected": s.expected, "receipt": s.receipt, "receiver": s.receiver},
-			Parties: parties})
-	})
-	if err != nil {
-		var re *Error
-		if errors.As(err, &re) {
-			return Session{}, &Error{Code: re.Code, Text: custody.Text{ZH: spec.text.ZH + "未完成，未作任何更改：" + re.Text.ZH, EN: spec.text.EN + " not done, nothing changed: " + re.Text.EN}, Err: err}
-		}
-		return Session{}, storeErr("close handover", err)
+	var receipt, receiver, received sql.NullString
+	if kind == "handover" {
+		receipt, receiver, received = sql.NullString{String: s.receipt, Valid: true}, sql.NullString{String: s.receiver, Valid: true}, sql.NullString{String: now, Valid: true}
 	}
-	return r.Session(ctx, a, s.id)
+	res, err := tx.ExecContext(ctx, `INSERT INTO transits(kind, session_id, destination, courier, envelope, expected_at, sent_at, sent_by, receipt, receiver, received_at, recorded_by)
+		VALUES (?,?,?,?,?,?,?,?,coalesce(?, ''),coalesce(?, ''),?,?)`, kind, s.id, s.destination, s.courier, s.envelope, nullStr(s.expected), now, actor,
+		receipt, receiver, received, sql.NullInt64{Int64: actor, Valid: kind == "handover"})
+	if err != nil {
+		return 0, "", err
+	}
+	transit, _ := res.LastInsertId()
+	note := fmt.Sprintf("交机要交通员 %s，封号 %s，送 %s", s.courier, s.envelope, s.destination)
+	if kind == "handover" {
+		note = fmt.Sprintf("移交 %s，签收人 %s，回执编号 %s", s.destination, s.receiver, s.receipt)
+	}
+	return transit, note, nil
 }
 
 // Transit is one envelope handed to a courier, or one handover to an outside unit, with its copies.
