@@ -666,6 +666,31 @@ func inCheck(ctx context.Context, q querier, check, item int64) error {
 	return nil
 }
 
+// scanIntoCheck records a copy scanned at the custodian's desk during check id, typed
+// (CheckScan) or read by the desk's scanner while no handover is open (rule D8, checkDeskScan):
+// the label must be a copy's and the copy in the check; it is confirmed as physically there, by
+// the person by, with note saying where the read came from.
+func (r *Register) scanIntoCheck(ctx context.Context, tx *store.Tx, id int64, data string, by int64, note string) (row, error) {
+	l, err := resolveLabel(ctx, tx, data)
+	if err != nil {
+		return row{}, err
+	}
+	if l.item == 0 {
+		return row{}, refuse(CodeInvalid, "清查扫描的是文件标签，不是工作证", "a check scans item labels, not badges")
+	}
+	if err := inCheck(ctx, tx, id, l.item); err != nil {
+		return row{}, err
+	}
+	x, err := loadRow(ctx, tx, l.item)
+	if err != nil {
+		return row{}, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO check_confirmations(check_id, item_id, how, by_id, holder_id, note, at) VALUES (?,?,?,?,?,?,?)
+		ON CONFLICT(check_id, item_id) DO UPDATE SET how = excluded.how, by_id = excluded.by_id, holder_id = excluded.holder_id, note = excluded.note, at = excluded.at`,
+		id, x.ID, "desk_scan", by, x.holderID, note, store.FormatTime(r.now()))
+	return x, err
+}
+
 // CheckScan records a copy scanned at the custodian's desk during the check (typed or pasted
 // codes and the desk scanner's reads alike): the copy is physically there.
 func (r *Register) CheckScan(ctx context.Context, a Actor, id int64, data string) (Check, error) {
@@ -683,23 +708,8 @@ func (r *Register) CheckScan(ctx context.Context, a Actor, id int64, data string
 		if _, err := openForConfirming(ctx, tx, id); err != nil {
 			return err
 		}
-		l, err := resolveLabel(ctx, tx, data)
+		x, err := r.scanIntoCheck(ctx, tx, id, data, a.ID, "")
 		if err != nil {
-			return err
-		}
-		if l.item == 0 {
-			return refuse(CodeInvalid, "清查扫描的是文件标签，不是工作证", "a check scans item labels, not badges")
-		}
-		if err := inCheck(ctx, tx, id, l.item); err != nil {
-			return err
-		}
-		x, err := loadRow(ctx, tx, l.item)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO check_confirmations(check_id, item_id, how, by_id, holder_id, at) VALUES (?,?,?,?,?,?)
-			ON CONFLICT(check_id, item_id) DO UPDATE SET how = excluded.how, by_id = excluded.by_id, holder_id = excluded.holder_id, note = '', at = excluded.at`,
-			id, x.ID, "desk_scan", a.ID, x.holderID, store.FormatTime(r.now())); err != nil {
 			return err
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "check.scan", Subject: fmt.Sprintf("check:%d", id), After: map[string]any{"item": x.ID, "document": x.Document, "copy": x.Copy}})
@@ -1175,23 +1185,8 @@ func (r *Register) checkDeskScan(ctx context.Context, desk, data, source string)
 		return res, true, storeErr("desk scan", err)
 	}
 	err = r.st.Change(ctx, func(tx *store.Tx) error {
-		l, err := resolveLabel(ctx, tx, data)
+		x, err := r.scanIntoCheck(ctx, tx, id, data, opener, "desk "+desk+" "+source)
 		if err != nil {
-			return err
-		}
-		if l.item == 0 {
-			return refuse(CodeInvalid, "清查扫描的是文件标签，不是工作证", "a check scans item labels, not badges")
-		}
-		if err := inCheck(ctx, tx, id, l.item); err != nil {
-			return err
-		}
-		x, err := loadRow(ctx, tx, l.item)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO check_confirmations(check_id, item_id, how, by_id, holder_id, note, at) VALUES (?,?,?,?,?,?,?)
-			ON CONFLICT(check_id, item_id) DO UPDATE SET how = excluded.how, by_id = excluded.by_id, holder_id = excluded.holder_id, note = excluded.note, at = excluded.at`,
-			id, x.ID, "desk_scan", opener, x.holderID, "desk "+desk+" "+source, store.FormatTime(r.now())); err != nil {
 			return err
 		}
 		res = ScanResult{Kind: "check_item", Item: &x.Item}
