@@ -38,7 +38,6 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -333,7 +332,7 @@ func (a *Agent) raiseRefusal(ctx context.Context, code string, cause error) {
 	a.refusing = code
 	a.faultMu.Unlock()
 	msg := "outbox refuses observations: " + cause.Error()
-	msg = clip(msg)
+	msg = wire.ClipText(msg)
 	a.emitRecord(ctx, wire.KindFault, faultBody("outbox", code, msg, false), true)
 }
 
@@ -444,7 +443,7 @@ func (a *Agent) Scanned(ctx context.Context, desk, scanner, symbology, data stri
 
 // Fault publishes a device fault (tamper, controller lost) raised or cleared.
 func (a *Agent) Fault(ctx context.Context, device, code, message string, cleared bool) error {
-	message = clip(message)
+	message = wire.ClipText(message)
 	return a.emit(ctx, wire.KindFault, faultBody(device, code, message, cleared))
 }
 
@@ -474,7 +473,7 @@ func (a *Agent) readerBack(u *readerUnit) {
 func (a *Agent) readerDown(u *readerUnit, why string) {
 	for _, c := range a.cabinets {
 		if c.reader == u {
-			a.Fault(context.Background(), c.cabinet, "reader_fault", clip(why), why == "")
+			a.Fault(context.Background(), c.cabinet, "reader_fault", wire.ClipText(why), why == "")
 		}
 	}
 }
@@ -522,20 +521,8 @@ func (a *Agent) housekeeping(ctx context.Context) {
 }
 
 func faultBody(device, code, message string, cleared bool) wire.Fault {
-	message = clip(message)
+	message = wire.ClipText(message)
 	return wire.Fault{Device: device, Code: code, Message: message, Cleared: &cleared}
-}
-
-// clip shortens s to the contract's text limit without cutting a character in two.
-func clip(s string) string {
-	if len(s) <= wire.MaxText {
-		return s
-	}
-	s = s[:wire.MaxText]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 func newID() string {

@@ -53,7 +53,7 @@ func (a *Agent) command(ctx context.Context, payload []byte, seen *recent) {
 	res := wire.CmdResult{Cmd: env.ID, Kind: env.Kind}
 	fail := func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
-		msg = clip(msg)
+		msg = wire.ClipText(msg)
 		res.Error = msg
 	}
 	body, err := env.DecodeBody(wire.DirCmd)

@@ -90,7 +90,7 @@ func (b *controllerBus) run(ctx context.Context) {
 		for cab := range b.addrOf {
 			b.a.doorUnknown(cab)
 			// Every controller on the bus is out of reach: each cabinet's alarm, by its code.
-			b.a.Fault(ctx, cab, "controller_silent", clip(fmt.Sprintf("controller bus %s of cabinet %s lost: %v", b.cfg.ID, cab, err)), false)
+			b.a.Fault(ctx, cab, "controller_silent", wire.ClipText(fmt.Sprintf("controller bus %s of cabinet %s lost: %v", b.cfg.ID, cab, err)), false)
 			b.lock[cab] = lockSeen{}
 		}
 		b.silentBus = true
@@ -157,7 +157,7 @@ func (b *controllerBus) event(ctx context.Context, ev cabinet.Event) {
 	case cabinet.EventDoorOpened:
 		a.DoorChanged(ctx, cab, true, "")
 		if l := b.lock[cab]; l.known && l.state == cabinet.Locked {
-			a.Fault(ctx, cab, "forced_door", clip(fmt.Sprintf("the door of cabinet %s opened at %s while the controller reported the lock locked (%s at %s); no unlock was commanded or badged",
+			a.Fault(ctx, cab, "forced_door", wire.ClipText(fmt.Sprintf("the door of cabinet %s opened at %s while the controller reported the lock locked (%s at %s); no unlock was commanded or badged",
 				cab, ev.At.UTC().Format(time.RFC3339), l.how, l.at.UTC().Format(time.RFC3339))), false)
 		}
 	case cabinet.EventDoorClosed:

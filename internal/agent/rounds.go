@@ -188,7 +188,7 @@ func inventoryBody(r round.Result) wire.Inventory {
 	for _, h := range r.Antennas {
 		ok := h.OK
 		msg := h.Error
-		msg = clip(msg)
+		msg = wire.ClipText(msg)
 		b.Antennas = append(b.Antennas, wire.AntennaHealth{Antenna: h.Antenna, OK: &ok, Error: msg})
 	}
 	for _, t := range r.Tags {

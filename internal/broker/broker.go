@@ -34,6 +34,8 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/custodyhq/custody/internal/wire"
+
+	"github.com/custodyhq/custody/internal/custody"
 )
 
 // DefaultListen is the default address. Not 1883: a system Mosquitto often listens there already,
@@ -218,7 +220,7 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 		return subtle.ConstantTimeCompare(pass, []byte(h.b.pass)) == 1
 	}
 	refuse := func(why string) bool {
-		h.b.log.Warn("mqtt login refused", "user", truncate(user, 64), "client", truncate(cl.ID, 64), "remote", cl.Net.Remote, "reason", why)
+		h.b.log.Warn("mqtt login refused", "user", custody.Clip(user, 64), "client", custody.Clip(cl.ID, 64), "remote", cl.Net.Remote, "reason", why)
 		return false
 	}
 	if user == MonitorUser {
@@ -287,11 +289,4 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	// Reads: subscribe filter and every delivered topic are checked with write=false. Only the
 	// agent's own command topic, literally (no wildcards).
 	return topic == h.b.topics.Cmd(user)
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
 }

@@ -5,6 +5,8 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/custodyhq/custody/internal/custody"
 )
 
 // oversizedHook notices a client thrown out for a packet larger than the broker's limit.
@@ -34,7 +36,7 @@ func (h *oversizedHook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 		who = "custodyd" // custodyd's own client: its publishes are bounded below the limit (mqttconn.MaxPublish)
 	}
 	h.b.log.Warn("mqtt message refused: larger than the broker's packet limit; the client was disconnected and must not resend it",
-		"agent", truncate(who, 64), "client", truncate(cl.ID, 64), "remote", cl.Net.Remote,
+		"agent", custody.Clip(who, 64), "client", custody.Clip(cl.ID, 64), "remote", cl.Net.Remote,
 		"limit_bytes", MaxPacket, "reason", "oversized")
 	// Only an agent's message is a dropped observation; custodyd's own client and the monitor
 	// publish no observations, and the line above is their record.

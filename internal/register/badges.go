@@ -230,7 +230,7 @@ func resolveLabel(ctx context.Context, q querier, data string) (label, error) {
 	} else if err != sql.ErrNoRows {
 		return label{}, err
 	}
-	return label{}, refuse(CodeNotFound, "未知标签 %q：登记簿中没有这个条码、电子标签或工作证", "unknown label %q: no item barcode, EPC or badge has this code", clip(raw))
+	return label{}, refuse(CodeNotFound, "未知标签 %q：登记簿中没有这个条码、电子标签或工作证", "unknown label %q: no item barcode, EPC or badge has this code", custody.Clip(raw, 40))
 }
 
 func typedItem(s string) (int64, bool) {
@@ -254,11 +254,4 @@ func normalBarcode(s string) string {
 		}
 		return c
 	}, s)
-}
-
-func clip(s string) string {
-	if r := []rune(s); len(r) > 40 {
-		return string(r[:40]) + "…"
-	}
-	return s
 }

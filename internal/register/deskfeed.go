@@ -38,7 +38,7 @@ func (r *Register) AgentScan(ctx context.Context, agent, desk, data string) (Sca
 	if err != nil && session.Valid && errors.As(err, &re) {
 		werr := r.st.Write(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO session_rejects(session_id, at, scan, source, reason_zh, reason_en) VALUES (?,?,?,?,?,?)`,
-				session.Int64, store.FormatTime(r.now()), clip(data), source, re.Text.ZH, re.Text.EN)
+				session.Int64, store.FormatTime(r.now()), custody.Clip(data, 40), source, re.Text.ZH, re.Text.EN)
 			return err
 		})
 		if werr != nil {

@@ -77,7 +77,7 @@ func (d *Document) validate() error {
 	d.Level = lvl
 	on, err := time.Parse("2006-01-02", d.IssuedOn)
 	if err != nil {
-		return refuse(CodeInvalid, "成文日期 %q 应为 YYYY-MM-DD", "issued_on %q must be YYYY-MM-DD", truncate(d.IssuedOn, 20))
+		return refuse(CodeInvalid, "成文日期 %q 应为 YYYY-MM-DD", "issued_on %q must be YYYY-MM-DD", custody.Clip(d.IssuedOn, 20))
 	}
 	if on.Before(custody.EarliestDocDate) || on.After(custody.LatestDocDate(time.Now())) {
 		return refuse(CodeInvalid, "成文日期 %s 不在 1949-10-01 至一年后之间", "issued_on %s is not between 1949-10-01 and a year from now", d.IssuedOn)
@@ -234,12 +234,4 @@ func (r *Register) insertCopies(ctx context.Context, tx *store.Tx, d Document, f
 // copyNo prints a 份号 as the issuer does: zero-padded to the width of the total (第037份 of 200).
 func copyNo(n, total int) string {
 	return fmt.Sprintf("%0*d", len(strconv.Itoa(total)), n)
-}
-
-// truncate cuts s to at most n runes for a message.
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }

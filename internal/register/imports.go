@@ -264,7 +264,7 @@ func (r *Register) importRow(ctx context.Context, tx *store.Tx, a Actor, row led
 	}
 	if levelCell != "" {
 		if lvl, err := custody.ParseLevel(levelCell); err != nil {
-			bad(ledger.Level, custody.Text{ZH: fmt.Sprintf("%q 无效，应为 绝密、机密 或 秘密", truncate(levelCell, 10)), EN: fmt.Sprintf("%q is invalid: want 绝密, 机密 or 秘密", truncate(levelCell, 10))})
+			bad(ledger.Level, custody.Text{ZH: fmt.Sprintf("%q 无效，应为 绝密、机密 或 秘密", custody.Clip(levelCell, 10)), EN: fmt.Sprintf("%q is invalid: want 绝密, 机密 or 秘密", custody.Clip(levelCell, 10))})
 		} else {
 			d.Level = lvl
 		}
@@ -274,7 +274,7 @@ func (r *Register) importRow(ctx context.Context, tx *store.Tx, a Actor, row led
 	case strings.TrimSpace(cell(ledger.Copies)) == "":
 		bad(ledger.Copies, custody.Text{ZH: "缺少份数（发文单位印制的总份数）", EN: "the total printed is missing"})
 	case !ok || copies < 1 || copies > MaxCopies:
-		bad(ledger.Copies, custody.Text{ZH: fmt.Sprintf("%q 不是 1 到 %d 之间的整数", truncate(cell(ledger.Copies), 10), MaxCopies), EN: fmt.Sprintf("%q is not a whole number from 1 to %d", truncate(cell(ledger.Copies), 10), MaxCopies)})
+		bad(ledger.Copies, custody.Text{ZH: fmt.Sprintf("%q 不是 1 到 %d 之间的整数", custody.Clip(cell(ledger.Copies), 10), MaxCopies), EN: fmt.Sprintf("%q is not a whole number from 1 to %d", custody.Clip(cell(ledger.Copies), 10), MaxCopies)})
 	}
 	d.Copies = copies
 	ranges, ok := copyRanges(cell(ledger.Copy))
@@ -282,7 +282,7 @@ func (r *Register) importRow(ctx context.Context, tx *store.Tx, a Actor, row led
 	case strings.TrimSpace(cell(ledger.Copy)) == "":
 		bad(ledger.Copy, custody.Text{ZH: "缺少份号", EN: "the copy number is missing"})
 	case !ok:
-		bad(ledger.Copy, custody.Text{ZH: fmt.Sprintf("%q 无法识别：写一个份号 3，连续份号 3-5，或用顿号分开 3、5、7-9", truncate(cell(ledger.Copy), 20)), EN: fmt.Sprintf("%q is not understood: write one copy number 3, a range 3-5, or a list 3、5、7-9", truncate(cell(ledger.Copy), 20))})
+		bad(ledger.Copy, custody.Text{ZH: fmt.Sprintf("%q 无法识别：写一个份号 3，连续份号 3-5，或用顿号分开 3、5、7-9", custody.Clip(cell(ledger.Copy), 20)), EN: fmt.Sprintf("%q is not understood: write one copy number 3, a range 3-5, or a list 3、5、7-9", custody.Clip(cell(ledger.Copy), 20))})
 	case copies > 0:
 		for _, rg := range ranges {
 			if rg[0] < 1 || rg[1] > copies {
@@ -299,7 +299,7 @@ func (r *Register) importRow(ctx context.Context, tx *store.Tx, a Actor, row led
 	case d.SecrecyTerm == "" && levelCell != "":
 		bad(ledger.Term, custody.Text{ZH: "缺少保密期限", EN: "the secrecy term is missing"})
 	case d.SecrecyTerm != "" && !validTerm(d.SecrecyTerm):
-		bad(ledger.Term, custody.Text{ZH: fmt.Sprintf("%q 无法识别：请写 10年、6个月、长期 或日期 2030-12-31", truncate(d.SecrecyTerm, 20)), EN: fmt.Sprintf("%q is not understood: write 10年, 6个月, 长期 or a date 2030-12-31", truncate(d.SecrecyTerm, 20))})
+		bad(ledger.Term, custody.Text{ZH: fmt.Sprintf("%q 无法识别：请写 10年、6个月、长期 或日期 2030-12-31", custody.Clip(d.SecrecyTerm, 20)), EN: fmt.Sprintf("%q is not understood: write 10年, 6个月, 长期 or a date 2030-12-31", custody.Clip(d.SecrecyTerm, 20))})
 	}
 	unitCell := field(ledger.IssuingUnit, custody.MaxName, true)
 	d.IssuedOn = dateField(cell(ledger.IssuedOn), func(t custody.Text) { bad(ledger.IssuedOn, t) }, true)
@@ -381,7 +381,7 @@ func (r *Register) importRow(ctx context.Context, tx *store.Tx, a Actor, row led
 		}
 		p, err := personByUsernameOrName(ctx, tx, s)
 		if err != nil {
-			if err := refused(ledger.Scope, refuse(CodeNotFound, "%q 既不是登记簿中的单位，也不是人员", "%q is neither a unit nor a person of the register", truncate(s, 20))); err != nil {
+			if err := refused(ledger.Scope, refuse(CodeNotFound, "%q 既不是登记簿中的单位，也不是人员", "%q is neither a unit nor a person of the register", custody.Clip(s, 20))); err != nil {
 				return nil, nil, err
 			}
 			continue
@@ -585,7 +585,7 @@ func dateField(s string, bad func(custody.Text), required bool) string {
 	if t, err := time.Parse("2006-1-2", norm); err == nil {
 		return t.Format(time.DateOnly)
 	}
-	bad(custody.Text{ZH: fmt.Sprintf("%q 不是日期：应为 YYYY-MM-DD", truncate(s, 20)), EN: fmt.Sprintf("%q is not a date: want YYYY-MM-DD", truncate(s, 20))})
+	bad(custody.Text{ZH: fmt.Sprintf("%q 不是日期：应为 YYYY-MM-DD", custody.Clip(s, 20)), EN: fmt.Sprintf("%q is not a date: want YYYY-MM-DD", custody.Clip(s, 20))})
 	return ""
 }
 
@@ -615,9 +615,9 @@ func unitByCodeOrName(ctx context.Context, q rowsQuerier, s string) (string, err
 	case 1:
 		return codes[0], rows.Err()
 	case 0:
-		return "", refuse(CodeNotFound, "单位 %q 不在登记簿中：请先由系统管理员添加该单位，或写其代码", "unit %q is not in the register: have the administrator add it, or write its code", truncate(s, 20))
+		return "", refuse(CodeNotFound, "单位 %q 不在登记簿中：请先由系统管理员添加该单位，或写其代码", "unit %q is not in the register: have the administrator add it, or write its code", custody.Clip(s, 20))
 	}
-	return "", refuse(CodeInvalid, "有多个单位名为 %q：请写单位代码", "several units are named %q: write the unit's code", truncate(s, 20))
+	return "", refuse(CodeInvalid, "有多个单位名为 %q：请写单位代码", "several units are named %q: write the unit's code", custody.Clip(s, 20))
 }
 
 // personByUsernameOrName finds a person as a ledger names them: the username, or the name when
@@ -635,9 +635,9 @@ func personByUsernameOrName(ctx context.Context, q rowsQuerier, s string) (perso
 	}
 	switch n {
 	case 0:
-		return p, refuse(CodeNotFound, "人员 %q 不在登记簿中", "person %q is not in the register", truncate(s, 20))
+		return p, refuse(CodeNotFound, "人员 %q 不在登记簿中", "person %q is not in the register", custody.Clip(s, 20))
 	case 1:
 		return loadPerson(ctx, q, "p.name = ?", s)
 	}
-	return p, refuse(CodeInvalid, "有 %d 人名为 %q：请写其账号", "%d people are named %q: write the username", n, truncate(s, 20))
+	return p, refuse(CodeInvalid, "有 %d 人名为 %q：请写其账号", "%d people are named %q: write the username", n, custody.Clip(s, 20))
 }

@@ -312,7 +312,7 @@ func (r *Register) loginFailed(ctx context.Context, username, addr string) error
 	if errors.Is(err, sql.ErrNoRows) {
 		// No such account: it locks like one, so the answers do not tell names apart.
 		if r.guard.nobodyFailed(username, r.now()) {
-			r.log.Warn("login to a nonexistent account locked after repeated attempts", "username", clipTo(username, 64), "remote", addr)
+			r.log.Warn("login to a nonexistent account locked after repeated attempts", "username", custody.Clip(username, 64), "remote", addr)
 		}
 		return nil
 	}

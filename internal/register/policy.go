@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
@@ -409,19 +408,12 @@ func (r *Register) AuditRefusal(ctx context.Context, a Actor, what string, err e
 		actor = "anonymous"
 	}
 	werr := r.st.Change(ctx, func(tx *store.Tx) error {
-		return tx.Audit(store.Entry{Actor: actor, Action: "refused", Subject: clipTo(what, 200),
+		return tx.Audit(store.Entry{Actor: actor, Action: "refused", Subject: custody.Clip(what, 200),
 			After: map[string]string{"code": re.Code, "reason": re.Text.EN}})
 	})
 	if werr != nil {
 		r.log.Error("audit a refusal", "actor", actor, "what", what, "err", werr)
 	}
-}
-
-func clipTo(s string, n int) string {
-	if len(s) > n {
-		return strings.ToValidUTF8(s[:n], "")
-	}
-	return s
 }
 
 // MayBackup refuses a backup to anyone the security administrator has not granted the right.

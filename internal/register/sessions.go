@@ -517,7 +517,7 @@ func (r *Register) scan(ctx context.Context, a Actor, id int64, data, source str
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO session_items(session_id, item_id, scan, source, state_seen, at) VALUES (?,?,?,?,?,?)`,
-			id, x.ID, clip(data), source, x.State, store.FormatTime(r.now())); err != nil {
+			id, x.ID, custody.Clip(data, 40), source, x.State, store.FormatTime(r.now())); err != nil {
 			return err
 		}
 		res.Kind, res.Item = "item", &x.Item

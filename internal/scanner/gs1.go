@@ -3,6 +3,8 @@ package scanner
 import (
 	"fmt"
 	"strings"
+
+	"github.com/custodyhq/custody/internal/custody"
 )
 
 // GS is the group separator that ends a variable-length GS1 field (FNC1 in the symbol).
@@ -89,7 +91,7 @@ func ParseGS1(data string) ([]Element, error) {
 		}
 		n := aiLength(data[pos : pos+2])
 		if n == 0 || len(data)-pos < n || !digits(data[pos:pos+n]) {
-			return nil, fmt.Errorf("%w: at %d: no application identifier in %q", ErrGS1, pos, clip(data[pos:]))
+			return nil, fmt.Errorf("%w: at %d: no application identifier in %q", ErrGS1, pos, custody.Clip(data[pos:], 20))
 		}
 		ai := data[pos : pos+n]
 		pos += n
@@ -156,7 +158,7 @@ func checkValue(ai, val string) error {
 // characters.
 func SplitGDTI(val string) (gdti, serial string, err error) {
 	if len(val) < 13 || !digits(val[:13]) {
-		return "", "", fmt.Errorf("%w: AI (253) needs 13 digits first, got %q", ErrGS1, clip(val))
+		return "", "", fmt.Errorf("%w: AI (253) needs 13 digits first, got %q", ErrGS1, custody.Clip(val, 20))
 	}
 	if len(val) > 30 {
 		return "", "", fmt.Errorf("%w: AI (253) serial of %d characters, at most 17", ErrGS1, len(val)-13)
@@ -188,11 +190,4 @@ func digits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-func clip(s string) string {
-	if len(s) > 20 {
-		return s[:20] + "…"
-	}
-	return s
 }

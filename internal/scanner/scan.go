@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/custodyhq/custody/internal/custody"
 )
 
 // MaxLine is the longest scan accepted; a 2D code rarely carries more than a few hundred
@@ -75,7 +77,7 @@ func ParseScan(line []byte) (Scan, error) {
 	data := line
 	if line[0] == ']' {
 		if len(line) < 3 || !isLetter(line[1]) || !isAlnum(line[2]) {
-			return Scan{}, fmt.Errorf("%w: %q", ErrAIM, clip(string(line)))
+			return Scan{}, fmt.Errorf("%w: %q", ErrAIM, custody.Clip(string(line), 20))
 		}
 		s.Symbology = string(line[:3])
 		data = line[3:]
@@ -94,7 +96,7 @@ func ParseScan(line []byte) (Scan, error) {
 	if IsGS1(s.Symbology) {
 		els, err := ParseGS1(s.Data)
 		if err != nil {
-			return s, fmt.Errorf("%s data %q: %w", s.Symbology, clip(s.Data), err)
+			return s, fmt.Errorf("%s data %q: %w", s.Symbology, custody.Clip(s.Data, 20), err)
 		}
 		s.GS1 = els
 	}

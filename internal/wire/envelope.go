@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Dir is the direction of an envelope. It is part of the canonical bytes, so an envelope signed
@@ -189,9 +190,29 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, s)
 }
 
+// truncate is custody.Clip, copied: wire imports only the standard library (DESIGN §4), so it
+// cannot share the one clip. n characters at most, a cut marked with "…", no character cut in two.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
+	i := 0
+	for at := range s {
+		if i == n {
+			return s[:at] + "…"
+		}
+		i++
+	}
+	return s
+}
+
+// ClipText shortens s to MaxText bytes, the contract's bound on a text field, without cutting a
+// character in two: what an agent sends is valid by construction. A bound, not a display, so no
+// mark (see custody.Clip for messages).
+func ClipText(s string) string {
+	if len(s) <= MaxText {
+		return s
+	}
+	s = s[:MaxText]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
 	}
 	return s
 }
