@@ -33,13 +33,7 @@ func (s *Server) checkRoutes() []route {
 			}
 			return s.reg.OpenCheck(ctx, a, req)
 		}},
-		{method: "GET", path: "/api/v1/checks/{id}", roles: checkViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-			id, err := pathID(r)
-			if err != nil {
-				return nil, err
-			}
-			return s.reg.Check(ctx, a, id)
-		}},
+		{method: "GET", path: "/api/v1/checks/{id}", roles: checkViewers, h: byID(s.reg.Check)},
 		{method: "POST", path: "/api/v1/checks/{id}/scans", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)
 			if err != nil {
@@ -53,17 +47,7 @@ func (s *Server) checkRoutes() []route {
 			}
 			return s.reg.CheckScan(ctx, a, id, req.Data)
 		}},
-		{method: "POST", path: "/api/v1/checks/{id}/confirmations", roles: checkConfirms, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-			id, err := pathID(r)
-			if err != nil {
-				return nil, err
-			}
-			var req register.ConfirmRequest
-			if err := decode(r, &req); err != nil {
-				return nil, err
-			}
-			return s.reg.ConfirmHolding(ctx, a, id, req)
-		}},
+		{method: "POST", path: "/api/v1/checks/{id}/confirmations", roles: checkConfirms, h: byIDWithBody(s.reg.ConfirmHolding)},
 		{method: "POST", path: "/api/v1/checks/{id}/inventory", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)
 			if err != nil {
@@ -71,17 +55,7 @@ func (s *Server) checkRoutes() []route {
 			}
 			return s.reg.CheckInventory(ctx, a, id, s.opt.Inventory)
 		}},
-		{method: "POST", path: "/api/v1/checks/{id}/sign", roles: checkSigners, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-			id, err := pathID(r)
-			if err != nil {
-				return nil, err
-			}
-			var req register.SignRequest
-			if err := decode(r, &req); err != nil {
-				return nil, err
-			}
-			return s.reg.SignCheck(ctx, a, id, req)
-		}},
+		{method: "POST", path: "/api/v1/checks/{id}/sign", roles: checkSigners, h: byIDWithBody(s.reg.SignCheck)},
 		{method: "POST", path: "/api/v1/checks/{id}/close", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)
 			if err != nil {

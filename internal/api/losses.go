@@ -66,13 +66,7 @@ func (s *Server) lossRoutes() []route {
 		{method: "GET", path: "/api/v1/losses", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.LossCases(ctx, a, r.URL.Query().Get("state"))
 		}},
-		{method: "GET", path: "/api/v1/losses/{id}", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-			id, err := pathID(r)
-			if err != nil {
-				return nil, err
-			}
-			return s.reg.LossCase(ctx, a, id)
-		}},
+		{method: "GET", path: "/api/v1/losses/{id}", roles: sessionViewers, h: byID(s.reg.LossCase)},
 		{method: "POST", path: "/api/v1/losses/{id}/notes", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.lossStep(ctx, a, r, s.reg.NoteLossCase)
 		}},

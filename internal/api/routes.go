@@ -52,7 +52,7 @@ func (s *Server) coreRoutes() []route {
 		{method: "GET", path: "/api/v1/me", roles: anyone, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) { return a, nil }},
 		{method: "POST", path: "/api/v1/me/password", roles: anyone, h: s.changePassword},
 		{method: "GET", path: "/api/v1/units", roles: anyone, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) { return s.reg.Units(ctx, a) }},
-		{method: "POST", path: "/api/v1/units", roles: admins, status: 201, h: s.addUnit},
+		{method: "POST", path: "/api/v1/units", roles: admins, status: 201, h: withBody(s.reg.AddUnit)},
 		{method: "GET", path: "/api/v1/people", roles: []custody.Role{custody.Admin, custody.SecAdmin, custody.Custodian}, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) { return s.reg.People(ctx, a) }},
 		{method: "POST", path: "/api/v1/people", roles: admins, status: 201, h: s.addPerson},
 		{method: "GET", path: "/api/v1/documents", roles: readers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
@@ -60,13 +60,13 @@ func (s *Server) coreRoutes() []route {
 		}},
 		{method: "POST", path: "/api/v1/documents", roles: custodians, status: 201, h: s.registerDocument},
 		{method: "GET", path: "/api/v1/items", roles: readers, h: s.items},
-		{method: "GET", path: "/api/v1/items/{id}", roles: readers, h: s.item},
+		{method: "GET", path: "/api/v1/items/{id}", roles: readers, h: byID(s.reg.Item)},
 		{method: "POST", path: "/api/v1/items/store", roles: custodians, h: s.storeItems},
 		{method: "GET", path: "/api/v1/cabinets", roles: readers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.Cabinets(ctx, a)
 		}},
-		{method: "POST", path: "/api/v1/cabinets", roles: placeMgrs, status: 201, h: s.addCabinet},
-		{method: "POST", path: "/api/v1/desks", roles: placeMgrs, status: 201, h: s.addDesk},
+		{method: "POST", path: "/api/v1/cabinets", roles: placeMgrs, status: 201, h: withBody(s.reg.AddCabinet)},
+		{method: "POST", path: "/api/v1/desks", roles: placeMgrs, status: 201, h: withBody(s.reg.AddDesk)},
 		{method: "GET", path: "/api/v1/agents", roles: admins, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) { return s.reg.Agents(ctx, a) }},
 		{method: "POST", path: "/api/v1/agents", roles: admins, status: 201, h: s.enrollAgent},
 		{method: "POST", path: "/api/v1/agents/{id}/revoke", roles: admins, h: s.revokeAgent},
@@ -150,14 +150,6 @@ func (s *Server) changePassword(ctx context.Context, a register.Actor, r *http.R
 	return map[string]string{"status": "ok"}, s.reg.ChangePassword(ctx, a, req.Old, req.New)
 }
 
-func (s *Server) addUnit(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	var u register.Unit
-	if err := decode(r, &u); err != nil {
-		return nil, err
-	}
-	return s.reg.AddUnit(ctx, a, u)
-}
-
 type addPersonResponse struct {
 	register.Person
 	OneTimePassword string `json:"one_time_password,omitempty"`
@@ -203,14 +195,6 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (s *Server) item(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	id, err := pathID(r)
-	if err != nil {
-		return nil, err
-	}
-	return s.reg.Item(ctx, a, id)
-}
-
 type storeRequest struct {
 	Cabinet string  `json:"cabinet"`
 	Items   []int64 `json:"items"`
@@ -222,22 +206,6 @@ func (s *Server) storeItems(ctx context.Context, a register.Actor, r *http.Reque
 		return nil, err
 	}
 	return s.reg.StoreItems(ctx, a, req.Cabinet, req.Items)
-}
-
-func (s *Server) addCabinet(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	var c register.Cabinet
-	if err := decode(r, &c); err != nil {
-		return nil, err
-	}
-	return s.reg.AddCabinet(ctx, a, c)
-}
-
-func (s *Server) addDesk(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	var d register.Desk
-	if err := decode(r, &d); err != nil {
-		return nil, err
-	}
-	return s.reg.AddDesk(ctx, a, d)
 }
 
 type enrollResponse struct {

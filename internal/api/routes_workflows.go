@@ -40,61 +40,37 @@ func (s *Server) workflowRoutes() []route {
 		{method: "GET", path: "/api/v1/approval-policy", roles: anyone, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.Policy(ctx, a)
 		}},
-		{method: "PUT", path: "/api/v1/approval-policy", roles: secadmins, h: s.setPolicy},
+		{method: "PUT", path: "/api/v1/approval-policy", roles: secadmins, h: withBody(s.reg.SetPolicy)},
 
 		{method: "GET", path: "/api/v1/approvals", roles: requesters, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.Approvals(ctx, a, r.URL.Query().Get("pending") != "")
 		}},
-		{method: "POST", path: "/api/v1/approvals", roles: requesters, status: 201, h: s.requestApproval},
-		{method: "GET", path: "/api/v1/approvals/{id}", roles: requesters, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-			id, err := pathID(r)
-			if err != nil {
-				return nil, err
-			}
-			return s.reg.Approval(ctx, a, id)
-		}},
+		{method: "POST", path: "/api/v1/approvals", roles: requesters, status: 201, h: withBody(s.reg.RequestApproval)},
+		{method: "GET", path: "/api/v1/approvals/{id}", roles: requesters, h: byID(s.reg.Approval)},
 		{method: "POST", path: "/api/v1/approvals/{id}/decide", roles: deciders, h: s.decide},
 
 		{method: "GET", path: "/api/v1/sessions", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.Sessions(ctx, a, r.URL.Query().Get("state"))
 		}},
-		{method: "POST", path: "/api/v1/sessions", roles: custodians, status: 201, h: s.openSession},
-		{method: "GET", path: "/api/v1/sessions/{id}", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-			id, err := pathID(r)
-			if err != nil {
-				return nil, err
-			}
-			return s.reg.Session(ctx, a, id)
-		}},
+		{method: "POST", path: "/api/v1/sessions", roles: custodians, status: 201, h: withBody(s.reg.OpenSession)},
+		{method: "GET", path: "/api/v1/sessions/{id}", roles: sessionViewers, h: byID(s.reg.Session)},
 		{method: "POST", path: "/api/v1/sessions/{id}/scans", roles: custodians, h: s.scan},
 		{method: "DELETE", path: "/api/v1/sessions/{id}/scans/{item}", roles: custodians, h: s.unscan},
 		{method: "POST", path: "/api/v1/sessions/{id}/close", roles: custodians, h: s.closeSession},
 		{method: "POST", path: "/api/v1/sessions/{id}/abandon", roles: custodians, h: s.abandonSession},
 		{method: "GET", path: "/api/v1/sessions/{id}/receipt", roles: sessionViewers, raw: s.receipt},
 
-		{method: "POST", path: "/api/v1/documents/receive", roles: custodians, status: 201, h: s.receive},
-		{method: "POST", path: "/api/v1/reproductions", roles: custodians, status: 201, h: s.reproduce},
+		{method: "POST", path: "/api/v1/documents/receive", roles: custodians, status: 201, h: withBody(s.reg.ReceiveBatch)},
+		{method: "POST", path: "/api/v1/reproductions", roles: custodians, status: 201, h: withBody(s.reg.Reproduce)},
 		{method: "POST", path: "/api/v1/scope-widenings", roles: custodians, h: s.widenScope},
 		{method: "POST", path: "/api/v1/recoveries", roles: custodians, h: s.recover},
-		{method: "GET", path: "/api/v1/items/{id}/history", roles: readers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-			id, err := pathID(r)
-			if err != nil {
-				return nil, err
-			}
-			return s.reg.History(ctx, a, id)
-		}},
+		{method: "GET", path: "/api/v1/items/{id}/history", roles: readers, h: byID(s.reg.History)},
 
 		{method: "GET", path: "/api/v1/destructions", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.Batches(ctx, a)
 		}},
-		{method: "POST", path: "/api/v1/destructions", roles: custodians, status: 201, h: s.listDestruction},
-		{method: "GET", path: "/api/v1/destructions/{id}", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-			id, err := pathID(r)
-			if err != nil {
-				return nil, err
-			}
-			return s.reg.Batch(ctx, a, id)
-		}},
+		{method: "POST", path: "/api/v1/destructions", roles: custodians, status: 201, h: withBody(s.reg.ListDestruction)},
+		{method: "GET", path: "/api/v1/destructions/{id}", roles: sessionViewers, h: byID(s.reg.Batch)},
 		{method: "POST", path: "/api/v1/destructions/{id}/cancel", roles: custodians, h: s.cancelBatch},
 		{method: "POST", path: "/api/v1/destructions/{id}/certify", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)
@@ -115,7 +91,7 @@ func (s *Server) workflowRoutes() []route {
 		{method: "GET", path: "/api/v1/recalls", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.Recalls(ctx, a)
 		}},
-		{method: "POST", path: "/api/v1/recalls", roles: custodians, status: 201, h: s.startRecall},
+		{method: "POST", path: "/api/v1/recalls", roles: custodians, status: 201, h: withBody(s.reg.StartRecall)},
 		{method: "GET", path: "/api/v1/recalls/{id}", roles: reporters, raw: s.recallReport},
 		{method: "POST", path: "/api/v1/recalls/{id}/close", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)
@@ -202,22 +178,6 @@ func (s *Server) grant(give bool) func(ctx context.Context, a register.Actor, r 
 	}
 }
 
-func (s *Server) setPolicy(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	var req register.PolicyRule
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	return s.reg.SetPolicy(ctx, a, req)
-}
-
-func (s *Server) requestApproval(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	var req register.ApprovalRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	return s.reg.RequestApproval(ctx, a, req)
-}
-
 func (s *Server) decide(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 	id, err := pathID(r)
 	if err != nil {
@@ -235,14 +195,6 @@ func (s *Server) decide(ctx context.Context, a register.Actor, r *http.Request) 
 		return nil, bad("请说明批准（approve: true）还是驳回（approve: false）", "say whether to approve (approve: true) or reject (approve: false)")
 	}
 	return s.reg.DecideApproval(ctx, a, id, register.DecideRequest{Approve: *req.Approve, Note: req.Note, Consent: req.Consent})
-}
-
-func (s *Server) openSession(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	var req register.OpenRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	return s.reg.OpenSession(ctx, a, req)
 }
 
 func (s *Server) scan(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
@@ -301,22 +253,6 @@ func (s *Server) abandonSession(ctx context.Context, a register.Actor, r *http.R
 	return s.reg.AbandonSession(ctx, a, id, req.Reason)
 }
 
-func (s *Server) receive(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	var req register.ReceiveRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	return s.reg.ReceiveBatch(ctx, a, req)
-}
-
-func (s *Server) reproduce(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	var req register.ReproduceRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	return s.reg.Reproduce(ctx, a, req)
-}
-
 func (s *Server) widenScope(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 	var req struct {
 		Approval int64 `json:"approval"`
@@ -343,14 +279,6 @@ func (s *Server) recover(ctx context.Context, a register.Actor, r *http.Request)
 	return items, err
 }
 
-func (s *Server) listDestruction(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	var req register.BatchRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	return s.reg.ListDestruction(ctx, a, req)
-}
-
 func (s *Server) cancelBatch(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 	id, err := pathID(r)
 	if err != nil {
@@ -363,14 +291,6 @@ func (s *Server) cancelBatch(ctx context.Context, a register.Actor, r *http.Requ
 		return nil, err
 	}
 	return s.reg.CancelBatch(ctx, a, id, req.Reason)
-}
-
-func (s *Server) startRecall(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	var req register.RecallRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	return s.reg.StartRecall(ctx, a, req)
 }
 
 func (s *Server) changePost(ctx context.Context, a register.Actor, r *http.Request) (any, error) {

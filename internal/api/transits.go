@@ -55,13 +55,7 @@ func (s *Server) transitRoutes() []route {
 		{method: "GET", path: "/api/v1/transits", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.Transits(ctx, a, r.URL.Query().Get("state"))
 		}},
-		{method: "GET", path: "/api/v1/transits/{id}", roles: sessionViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-			id, err := pathID(r)
-			if err != nil {
-				return nil, err
-			}
-			return s.reg.Transit(ctx, a, id)
-		}},
+		{method: "GET", path: "/api/v1/transits/{id}", roles: sessionViewers, h: byID(s.reg.Transit)},
 		// Whoever reads the item reads where it went: no title is in a transit.
 		{method: "GET", path: "/api/v1/items/{id}/transit", roles: readers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)
