@@ -407,23 +407,10 @@ type DecideRequest struct {
 // concernedBy lists who a request concerns: requester, beneficiary, second person, people the
 // scope would add and the current holders of its items. None of them may decide it.
 func concernedBy(ctx context.Context, tx *store.Tx, id int64) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT requested_by FROM approvals WHERE id = ?1
+	return queryIDs(ctx, tx, `SELECT requested_by FROM approvals WHERE id = ?1
 		UNION SELECT for_person_id FROM approvals WHERE id = ?1 AND for_person_id IS NOT NULL
 		UNION SELECT companion_id FROM approvals WHERE id = ?1 AND companion_id IS NOT NULL
 		UNION SELECT i.holder_id FROM approval_items ai JOIN items i ON i.id = ai.item_id WHERE ai.approval_id = ?1 AND i.holder_id IS NOT NULL`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var p int64
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 // DecideApproval approves or rejects a pending approval. Only a person holding the authority the

@@ -200,20 +200,7 @@ func candidates(ctx context.Context, tx *store.Tx, decider string, unit int64) (
 			WHERE p.active = 1 AND g.grant_kind = ? AND g.unit_id = ?`
 		args = []any{decider, unit}
 	}
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return queryIDs(ctx, tx, q, args...)
 }
 
 // decidingUnit walks up from unit to the first unit where someone not concerned by the request

@@ -1011,20 +1011,7 @@ func (r *Register) secondCustodian(ctx context.Context, a Actor, s sessionRow, b
 }
 
 func sessionItemIDs(ctx context.Context, tx *store.Tx, id int64) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT item_id FROM session_items WHERE session_id = ? ORDER BY at, item_id`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var i int64
-		if err := rows.Scan(&i); err != nil {
-			return nil, err
-		}
-		ids = append(ids, i)
-	}
-	return ids, rows.Err()
+	return queryIDs(ctx, tx, `SELECT item_id FROM session_items WHERE session_id = ? ORDER BY at, item_id`, id)
 }
 
 // RemoveScan takes an item back out of an open session (scanned by mistake).
