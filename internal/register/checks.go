@@ -416,10 +416,20 @@ func (r *Register) checkItems(ctx context.Context, q rowsQuerier, c Check) ([]Ch
 	if err := rows.Err(); err != nil {
 		return nil, nil, storeErr("read check", err)
 	}
+	// The copies' rows in one query (a check can hold hundreds): not one loadRow each.
+	rowsByID := map[int64]row{}
+	err = eachIn(ctx, q, rowSelect+` WHERE i.id IN (SELECT item_id FROM check_items WHERE check_id IN (:ids))`, []int64{c.ID}, func(rs *sql.Rows) error {
+		x, err := scanRow(rs)
+		rowsByID[x.ID] = x
+		return err
+	})
+	if err != nil {
+		return nil, nil, storeErr("read check", err)
+	}
 	for i := range list {
-		x, err := loadRow(ctx, q, list[i].ID)
-		if err != nil {
-			return nil, nil, storeErr("read check", err)
+		x, ok := rowsByID[list[i].ID]
+		if !ok {
+			return nil, nil, storeErr("read check", refuse(CodeNotFound, "文件份 %d 不存在", "item %d does not exist", list[i].ID))
 		}
 		list[i].Item = x.Item
 		if c.State != "open" {
