@@ -167,7 +167,8 @@ func (c *Console) handle(pattern string, roles []custody.Role, h pageHandler) {
 			return
 		}
 		p.Actor = a
-		p.audit = func(err error) { c.reg.AuditRefusal(r.Context(), a, "console "+r.Method+" "+r.URL.Path, err) }
+		// The route is recorded escaped: the auditor's page must not show a crafted path's words.
+		p.audit = func(err error) { c.reg.AuditRefusal(r.Context(), a, "console "+r.Method+" "+r.URL.EscapedPath(), err) }
 		if a.MustChangePassword && r.URL.Path != "/password" && r.URL.Path != "/logout" {
 			http.Redirect(w, r, "/password", http.StatusSeeOther)
 			return

@@ -101,6 +101,16 @@ type deskData struct {
 
 func (c *Console) deskPage(w http.ResponseWriter, r *http.Request, p *page) {
 	desk := clip(r.PathValue("desk"), 100)
+	// Only a desk the register knows has a page: its code is shown in the heading, and a path
+	// must not put words on a page (/desk/系统升级，请将密码发送至… would show them).
+	var name string
+	if err := c.st.DB().QueryRowContext(r.Context(), `SELECT name FROM desks WHERE code = ?`, desk).Scan(&name); err == sql.ErrNoRows {
+		c.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	} else if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
 	id, err := c.openSession(r, desk)
 	if err != nil {
 		c.fail(w, r, p, err)

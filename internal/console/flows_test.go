@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/wire"
 )
 
 func (s *site) post(t *testing.T, c *http.Client, path string, form url.Values) (int, string) {
@@ -110,19 +112,52 @@ func TestTypedScansAtTheDesk(t *testing.T) {
 	}
 }
 
-// A link cannot put words on a console page: ?err= carries no message to any page (issue 21's
-// "系统升级，请将密码发送至xx" phishing aid).
+// A link cannot put words on a console page (issue 21 point 10): no query parameter a page
+// could be suspected of echoing as a message (err, msg, notice, …), nor a path segment, shows its
+// text on any page of any role — "系统升级，请将密码发送至xx" would be a phishing aid on a trusted
+// page. The one page that takes a message from the URL (an alert's refused step) takes a
+// catalogue key and shows the catalogue's text for a known one and nothing for another.
 func TestTextInTheURLIsNeverShown(t *testing.T) {
 	t.Parallel()
 	s := startSite(t)
-	c := s.client()
-	s.signIn(c, "wang.fang")
 	const bait = "系统升级，请将密码发送至xx"
-	for _, path := range []string{"/desk", "/desk/D-01", "/receive", "/recalls", "/batches", "/alerts"} {
-		code, body := get(t, c, s.base+path+"?err="+url.QueryEscape(bait))
-		if strings.Contains(body, bait) {
-			t.Errorf("GET %s?err=…: got %d with the URL's text on the page, want it never shown", path, code)
+	var q []string
+	for _, k := range []string{"err", "error", "msg", "message", "notice", "flash", "info", "ok", "state", "part", "all", "view", "days"} {
+		q = append(q, k+"="+url.QueryEscape(bait))
+	}
+	query := "?" + strings.Join(q, "&")
+	pages := []string{"/desk", "/desk/D-01", "/receive", "/import", "/recalls", "/batches", "/transits", "/alerts", "/alerts?all=1", "/alerts/1",
+		"/cabinets", "/cabinets/C-01", "/register", "/losses", "/terms", "/checks", "/audit", "/password", "/policy", "/alarms"}
+	paths := []string{"/desk/" + url.PathEscape(bait), "/cabinets/" + url.PathEscape(bait), "/alerts/" + url.PathEscape(bait),
+		"/alerts/AL-" + url.PathEscape(bait), "/losses/" + url.PathEscape(bait), "/checks/" + url.PathEscape(bait), "/receipts/" + url.PathEscape(bait)}
+	no := false // a tamper alarm, so /alerts/1 exists and the banner is up
+	s.publish(wire.KindFault, wire.Fault{Device: "C-01", Code: "tamper", Cleared: &no})
+	waitFor(t, "the tamper alert", func() bool { return s.count(`SELECT count(*) FROM alerts`) > 0 })
+	for _, user := range []string{"wang.fang", "li.ming", "zhao.lei", "sec.admin", "zhang.wei"} {
+		c := s.client()
+		s.signIn(c, user)
+		for _, path := range pages {
+			sep := query
+			if strings.Contains(path, "?") {
+				sep = "&" + query[1:]
+			}
+			if code, body := get(t, c, s.base+path+sep); strings.Contains(body, bait) {
+				t.Errorf("%s GET %s?err=…: got %d with the URL's text on the page, want it never shown", user, path, code)
+			}
 		}
+		for _, path := range paths {
+			if code, body := get(t, c, s.base+path); strings.Contains(body, bait) {
+				t.Errorf("%s GET %s: got %d with the path's text on the page, want it never shown", user, path, code)
+			}
+		}
+	}
+	c := s.client()
+	s.signIn(c, "li.ming")
+	if _, body := get(t, c, s.base+"/alerts/1?err=alert.note_required"); !strings.Contains(body, "请填写处理说明") {
+		t.Errorf("an alert's page with a known key: want the catalogue's text in the error banner")
+	}
+	if _, body := get(t, c, s.base+"/alerts/1?err=login.bad"); strings.Contains(body, `class="err"`) {
+		t.Errorf("an alert's page with a key outside its list: want no error banner")
 	}
 }
 

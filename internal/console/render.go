@@ -105,7 +105,9 @@ func (c *Console) newPage(r *http.Request) *page {
 	if ck, err := r.Cookie("lang"); err == nil && slices.Contains(languages, ck.Value) {
 		lang = ck.Value
 	}
-	return &page{ui: c.ui, Lang: lang, Path: r.URL.Path}
+	// The path goes back to the language switch escaped as it came: a page never carries a
+	// path's words as text (a crafted /desk/系统升级… link).
+	return &page{ui: c.ui, Lang: lang, Path: r.URL.EscapedPath()}
 }
 
 // T is the catalogue text of key in the page's language. A key missing from the catalogue shows

@@ -264,3 +264,13 @@ func text(ctx context.Context, sel string) string {
 	s, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	return strings.TrimSpace(s)
 }
+
+// waitFor polls cond until it holds, failing the test after a generous deadline (CI is loaded).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 20 s for %s", what)
+		}
+	}
+}
