@@ -513,3 +513,63 @@ func TestUnitsHaveTheirOwnPeople(t *testing.T) {
 		t.Errorf("got mails %s, want U2's custodian for C-03 and the default custodian for C-01 %s", got, want)
 	}
 }
+
+// The history tells the story once (issue 21 point 2): an audience without a channel is
+// recorded once per alert, not at every tick (it wrote three rows every 10 s per open alert,
+// ~26 000 a day); and an alert that grows — another copy gone from the same cabinet — says so
+// as a step of its own, with its time and the count before and after.
+func TestHistoryRecordsAnAudienceWithoutAChannelOnceAndGrowthAsAStep(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	bare := NewEscalator(r.book, nil, "", nil, Policy{}, nil) // no channel for anyone
+	gone := func(n int) func(int) bool { return func(i int) bool { return i > n } } // items 1…n gone
+	for i, at := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
+		if _, err := r.chk.Report(ctx, r.round(1, fmt.Sprintf("a%d", i), night.Add(at), gone(30))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.clk.Add(4 * time.Minute)
+	as := r.alerts(t, Filter{Active: true})
+	if len(as) != 1 || !as[0].ConfirmedLoss {
+		t.Fatalf("got alerts %+v, want one confirmed loss", as)
+	}
+	id := as[0].ID
+	for range 30 { // five minutes of ticks, and an hour past every re-notification interval
+		if err := bare.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r.clk.Add(10 * time.Second)
+	}
+	r.clk.Add(2 * time.Hour)
+	if err := bare.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	unrouted := 0
+	if err := r.st.DB().QueryRow(`SELECT count(*) FROM alert_events WHERE alert_id = ? AND event = 'unrouted'`, id).Scan(&unrouted); err != nil {
+		t.Fatal(err)
+	}
+	if unrouted != 3 {
+		t.Errorf("got %d 'no channel' rows after 31 ticks over two hours, want 3 (custodians, leaders, secrecy office, once each)", unrouted)
+	}
+
+	// One more copy goes: after its confirming rounds the alert counts 31, and the history says when.
+	for i := range 3 {
+		r.clk.Add(2 * time.Minute)
+		if _, err := r.chk.Report(ctx, r.round(1, fmt.Sprintf("b%d", i), r.clk.Now(), gone(31))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := r.book.History(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var grew []Event
+	for _, e := range h {
+		if e.Event == "grew" {
+			grew = append(grew, e)
+		}
+	}
+	if len(grew) != 1 || grew[0].Detail != "30→31" || grew[0].At.IsZero() {
+		t.Errorf("got growth steps %+v in the history %+v, want one 'grew' 30→31 with its time", grew, h)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
@@ -28,7 +29,7 @@ const (
 
 var stateText = map[State]custody.Text{
 	Open:         {ZH: "未处理", EN: "open"},
-	Acknowledged: {ZH: "已确认", EN: "acknowledged"},
+	Acknowledged: {ZH: "已确认收到", EN: "acknowledged"},
 	Resolved:     {ZH: "已解除", EN: "resolved"},
 }
 
@@ -105,7 +106,8 @@ type Book struct {
 	st       *store.Store
 	log      *slog.Logger
 	now      func() time.Time
-	onChange func()
+	onMu     sync.Mutex // listeners may join while the book is in use (the console starts after ingest)
+	onChange []func()
 }
 
 // NewBook returns a Book over st. now is the clock (nil: time.Now).
@@ -119,12 +121,20 @@ func NewBook(st *store.Store, log *slog.Logger, now func() time.Time) *Book {
 	return &Book{st: st, log: log, now: now}
 }
 
-// OnChange registers f to be called after every committed change (the escalator's wake-up).
-func (b *Book) OnChange(f func()) { b.onChange = f }
+// OnChange registers f to be called after every committed change (the escalator's wake-up, the
+// console's live streams); f must not block.
+func (b *Book) OnChange(f func()) {
+	b.onMu.Lock()
+	b.onChange = append(b.onChange, f)
+	b.onMu.Unlock()
+}
 
 func (b *Book) changed() {
-	if b.onChange != nil {
-		b.onChange()
+	b.onMu.Lock()
+	fs := b.onChange
+	b.onMu.Unlock()
+	for _, f := range fs {
+		f()
 	}
 }
 
@@ -418,7 +428,17 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 	if err := b.link(ctx, tx, a.ID, ids); err != nil {
 		return false, err
 	}
-	detail := fmt.Sprintf("%s→%s, %d→%d", a.Severity, sev, a.Count, len(ids))
+	ev, detail := "updated", fmt.Sprintf("%s→%s, %d→%d", a.Severity, sev, a.Count, len(ids))
+	if a.Count > 0 && len(ids) > a.Count {
+		// The alert grew (a second copy gone from the same cabinet): its own step in the
+		// history, with its time, not a silent change of the count.
+		ev = "grew"
+		if sev != a.Severity {
+			detail = fmt.Sprintf("%d→%d, %s→%s", a.Count, len(ids), a.Severity, sev)
+		} else {
+			detail = fmt.Sprintf("%d→%d", a.Count, len(ids))
+		}
+	}
 	if sev.Rank() > a.Severity.Rank() || (loss && !a.ConfirmedLoss) || (a.Count == 0 && manualOnly(g.Kind)) {
 		// Worse than what people were told, or an alarm back after its condition ended: they
 		// hear of it again, as if new.
@@ -427,7 +447,7 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 		}
 		detail += ", escalated"
 	}
-	return true, b.event(ctx, tx, a, ts, "updated", "", "", System, detail, a.State)
+	return true, b.event(ctx, tx, a, ts, ev, "", "", System, detail, a.State)
 }
 
 // incidentKinds are the alarms after which the cabinet is inventoried at once: what that

@@ -203,7 +203,7 @@ func (e *Escalator) notify(ctx context.Context) error {
 	}
 	var errs []error
 	for _, a := range active {
-		told, failed, err := e.told(ctx, a.ID)
+		told, unrouted, failed, err := e.told(ctx, a.ID)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -213,6 +213,14 @@ func (e *Escalator) notify(ctx context.Context) error {
 		for _, aud := range Audiences {
 			if _, ok := told[aud]; ok {
 				continue
+			}
+			if _, ok := unrouted[aud]; ok {
+				// An audience without a channel is recorded once per alert, not at every tick
+				// (it wrote three rows per open alert every 10 s and buried the alert's story);
+				// a channel configured since (a restart) makes it due again.
+				if chans, err := e.channels(ctx, a, aud); err != nil || len(chans) == 0 {
+					continue
+				}
 			}
 			if t, ok := failed[aud]; ok && now.Sub(t) < time.Minute {
 				continue // a failing channel is retried once a minute, not at every change
@@ -253,7 +261,7 @@ func (e *Escalator) notify(ctx context.Context) error {
 		return errors.Join(append(errs, err)...)
 	}
 	for _, a := range ended {
-		told, _, err := e.told(ctx, a.ID)
+		told, _, _, err := e.told(ctx, a.ID)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -271,28 +279,33 @@ func (e *Escalator) notify(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// told returns, per audience, when it was last told of the alert, and when delivery last failed.
-func (e *Escalator) told(ctx context.Context, id int64) (map[Audience]time.Time, map[Audience]time.Time, error) {
+// told returns, per audience, when it was last told of the alert (a delivered notice), when it
+// was recorded as without a channel, and when delivery last failed. A repeat goes only to those
+// told: nobody was reached through a channel that does not exist.
+func (e *Escalator) told(ctx context.Context, id int64) (told, unrouted, failed map[Audience]time.Time, err error) {
 	rows, err := e.book.st.DB().QueryContext(ctx, `SELECT audience, event, max(at) FROM alert_events WHERE alert_id = ? AND event IN ('notified', 'unrouted', 'notify_failed') GROUP BY audience, event`, id)
 	if err != nil {
-		return nil, nil, fmt.Errorf("alert %d history: %w", id, err)
+		return nil, nil, nil, fmt.Errorf("alert %d history: %w", id, err)
 	}
 	defer rows.Close()
-	told, failed := map[Audience]time.Time{}, map[Audience]time.Time{}
+	told, unrouted, failed = map[Audience]time.Time{}, map[Audience]time.Time{}, map[Audience]time.Time{}
 	for rows.Next() {
 		var aud Audience
 		var ev, at string
 		if err := rows.Scan(&aud, &ev, &at); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		t, _ := store.ParseTime(at)
-		if ev == "notify_failed" {
+		switch ev {
+		case "notify_failed":
 			failed[aud] = t
-		} else {
+		case "unrouted":
+			unrouted[aud] = t
+		default:
 			told[aud] = t
 		}
 	}
-	return told, failed, rows.Err()
+	return told, unrouted, failed, rows.Err()
 }
 
 type outcome struct {

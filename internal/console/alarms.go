@@ -3,61 +3,70 @@ package console
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/custodyhq/custody/internal/alert"
-	"github.com/custodyhq/custody/internal/reconcile"
 )
 
-// Cabinet alarms in the console (issue 15): every page a custodian or leader has open shows the
-// unresolved cabinet alarms — a count in the navigation and a banner, both refreshed over the
-// live stream (topic "alarms") — and a cabinet's page lets them lock it (and custodians unlock it)
-// remotely.
+// Alerts nobody can miss (issue 15, issue 21 point 1): every page a custodian, leader or auditor
+// has open — the desk included — carries the number of open alerts in the navigation, in the
+// colour of the worst, and a banner of the urgent ones (every critical alert, and every cabinet
+// alarm whatever its severity); the page's title starts with the urgent count. Both are
+// refreshed over the live stream (topic "alarms"), and console.js sounds a tone and shows a
+// desktop notification for a new urgent alert when the person has switched them on (the
+// notification says only that there is one: what and where are on the page). A cabinet's page
+// lets them lock it (and custodians unlock it) remotely.
 
-// alarmKinds are the kinds the banner counts, as SQL arguments.
-func alarmKinds() []any {
-	var out []any
-	for _, k := range reconcile.Kinds {
-		if k.Alarm() {
-			out = append(out, string(k))
-		}
-	}
-	return out
-}
-
-func alarmWhere() (string, []any) {
-	ks := alarmKinds()
-	return `state <> 'resolved' AND kind IN (?` + strings.Repeat(",?", len(ks)-1) + `)`, ks
-}
-
-// activeAlarms are the unresolved cabinet alarms, worst and newest first.
-func (c *Console) activeAlarms(ctx context.Context) ([]alert.Alert, error) {
+// alertWatch fills the page's alert count and banner: the unresolved alerts, worst and newest
+// first.
+func (c *Console) alertWatch(ctx context.Context, p *page) error {
 	as, err := c.book.Alerts(ctx, alert.Filter{Active: true})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []alert.Alert
+	sortAlerts(as)
+	p.AlertCount = len(as)
+	if len(as) > 0 {
+		p.WorstAlert = string(as[0].Severity)
+	}
+	p.Alarms = p.Alarms[:0]
 	for _, a := range as {
-		if a.Kind.Alarm() {
-			out = append(out, a)
+		if urgent(a) {
+			p.Alarms = append(p.Alarms, a)
+			p.NewestAlarm = max(p.NewestAlarm, a.ID)
 		}
 	}
-	// Worst first; Alerts already gives newest first within a severity.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Severity.Rank() > out[j-1].Severity.Rank(); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out, nil
+	return nil
 }
 
-// WorstAlarm is the severity of the worst unresolved alarm ("" when none), for the banner's colour.
+// urgent alerts stand in the banner on every page.
+func urgent(a alert.Alert) bool { return a.Severity == alert.Critical || a.Kind.Alarm() }
+
+// sortAlerts puts the worst first, newest first within a severity.
+func sortAlerts(as []alert.Alert) {
+	slices.SortStableFunc(as, func(a, b alert.Alert) int {
+		if d := b.Severity.Rank() - a.Severity.Rank(); d != 0 {
+			return d
+		}
+		return b.OpenedAt.Compare(a.OpenedAt)
+	})
+}
+
+// WorstAlarm is the severity of the worst urgent alert ("" when none), for the banner's colour.
 func (p *page) WorstAlarm() string {
 	if len(p.Alarms) == 0 {
 		return ""
 	}
 	return string(p.Alarms[0].Severity)
+}
+
+// Title is the page's title: the urgent alerts' count first, so a person on another tab sees it.
+func (p *page) Title() string {
+	if len(p.Alarms) > 0 {
+		return p.Tf("alarm.title", len(p.Alarms)) + p.T("app.name")
+	}
+	return p.T("app.name")
 }
 
 // alarmsFragment answers the live parts: ?part=count (the navigation's count) or the banner.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -22,7 +24,7 @@ func TestConsoleShowsCabinetAlarmsOnEveryPage(t *testing.T) {
 	s.signIn(leader, "li.ming")
 	custodian := s.client()
 	s.signIn(custodian, "wang.fang")
-	if _, body := get(t, leader, s.base+"/alerts"); !strings.Contains(body, `id="alarm-count"`) || !strings.Contains(body, "报警 <b>0</b>") {
+	if _, body := get(t, leader, s.base+"/alerts"); !strings.Contains(body, `id="alarm-count"`) || !strings.Contains(body, "告警 <b>0</b>") {
 		t.Fatalf("no alarm count in the leader's navigation before any alarm:\n%s", body)
 	}
 
@@ -41,11 +43,11 @@ func TestConsoleShowsCabinetAlarmsOnEveryPage(t *testing.T) {
 	}
 	for _, path := range []string{"/cabinets", "/register", "/alerts"} {
 		_, page := get(t, custodian, s.base+path)
-		if !strings.Contains(page, "报警 <b>1</b>") || !strings.Contains(page, "柜体报警 1 项待处理") {
+		if !strings.Contains(page, "告警 <b>1</b>") || !strings.Contains(page, "紧急告警 1 项待处理") {
 			t.Errorf("%s: the custodian's page lacks the alarm count or banner", path)
 		}
 	}
-	if _, page := get(t, custodian, s.base+"/cabinets"); !strings.Contains(page, `class="st-findings alarm sev-critical" data-cabinet="C-01"`) && !strings.Contains(page, `alarm sev-critical" data-cabinet="C-01"`) {
+	if _, page := get(t, custodian, s.base+"/cabinets"); !strings.Contains(page, `tone-critical" data-cabinet="C-01"`) {
 		t.Errorf("the cabinets page does not set C-01 apart by the alarm's severity:\n%s", page)
 	}
 
@@ -92,5 +94,90 @@ func TestConsoleShowsCabinetAlarmsOnEveryPage(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the leader's refused unlock is not in the audit log")
+	}
+}
+
+// A critical alert reaches a custodian at the desk on a phone within 2 s of the event, without
+// a reload (issue 21 point 1): the banner names it, the navigation counts it, the title starts
+// with it, and the tone path runs for a person who switched alerting on. The same event turns
+// the cabinet's tile red on a desktop-sized cabinets page, while a copy merely not read in one
+// round leaves it amber — never the same colour.
+func TestBrowserCriticalAlertOnTheDeskWithinTwoSeconds(t *testing.T) {
+	t.Parallel()
+	s := startSite(t)
+	s.inventory("r-0", s.epcs[2]) // one copy not read once: suspected, amber
+	waitFor(t, "the suspected finding", func() bool {
+		return s.count(`SELECT count(*) FROM findings WHERE cleared_at IS NULL AND confidence = 'suspected'`) > 0
+	})
+	ctx := browser(t)
+	s.browse(t, ctx, "wang.fang")
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/cabinets"), chromedp.WaitVisible(chromedp.CSS(`tr[data-cabinet="C-01"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if tone, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('tr[data-cabinet="C-01"]').dataset.tone`)); tone != "suspected" {
+		t.Errorf("C-01 with a copy not read once: got tone %q, want suspected (amber)", tone)
+	}
+	wide, cancelWide := chromedp.NewContext(ctx) // a second tab: the cabinets page on a desktop
+	defer cancelWide()
+	phone := ctx
+	if err := chromedp.Do(phone,
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate(s.base+"/desk"),
+		chromedp.WaitVisible(chromedp.CSS("#open-session")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-live-open="1"]`)),
+		chromedp.Click(chromedp.CSS("#alert-sound")), // alerting on: the tone path runs
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(wide,
+		chromedp.EmulateViewport(1366, 900),
+		chromedp.Navigate(s.base+"/cabinets"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-live-open="1"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := chromedp.Run(phone, chromedp.Evaluate[int](`document.querySelectorAll('#alarm-banner a.alarm').length`)); n != 0 {
+		t.Fatalf("before the event: %d alerts in the desk's banner, want none", n)
+	}
+	// The page notes when the banner first names an alert, by the browser's clock (the same
+	// machine's), so polling adds nothing to the figure.
+	if _, err := chromedp.Run(phone, chromedp.Evaluate[bool](`(function () {
+		new MutationObserver(function () {
+			if (!window.alertSeenAt && document.querySelector('#alarm-banner a.alarm')) { window.alertSeenAt = Date.now(); }
+		}).observe(document.body, { childList: true, subtree: true });
+		return true;
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	at := time.Now()
+	s.publish(wire.KindFault, wire.Fault{Device: "C-01", Code: "forced_door", Message: "door of C-01 opened while locked", Cleared: &no})
+	seen, err := chromedp.Run(phone, chromedp.Poll[int64](`window.alertSeenAt || 0`, chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		t.Fatalf("the critical alert never reached the desk's banner: %v", err)
+	}
+	took := time.UnixMilli(seen).Sub(at)
+	t.Logf("critical alert on the desk page %v after the event", took)
+	if took > 2*time.Second {
+		t.Errorf("the critical alert reached the desk page %v after the event, want within 2 s", took)
+	}
+	banner := text(phone, "#alarm-banner")
+	if !strings.Contains(banner, "紧急告警 1 项待处理") || !strings.Contains(banner, "C-01") || !strings.Contains(banner, "紧急") {
+		t.Errorf("the desk's banner: got %q, want the critical alert of C-01", banner)
+	}
+	if _, err := chromedp.Run(phone, chromedp.Poll[bool](`document.title.startsWith("【紧急告警 1】") && document.body.dataset.alerted > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		title, _ := chromedp.Run(phone, chromedp.Evaluate[string](`document.title`))
+		t.Errorf("the desk's title: got %q, want it to start with 【紧急告警 1】 and the tone path run", title)
+	}
+	if count := text(phone, "#alarm-count"); !strings.Contains(count, "告警") || !strings.Contains(count, "2") {
+		t.Errorf("the navigation's count: got %q, want 告警 2 (the suspected copy and the forced door)", count)
+	}
+	if _, err := chromedp.Run(wide, chromedp.Poll[bool](`document.querySelector('tr[data-cabinet="C-01"]').dataset.tone === "critical"`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		tone, _ := chromedp.Run(wide, chromedp.Evaluate[string](`document.querySelector('tr[data-cabinet="C-01"]').dataset.tone`))
+		t.Errorf("C-01 after a forced door: got tone %q, want critical (red)", tone)
+	}
+	bg, _ := chromedp.Run(wide, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('tr[data-cabinet="C-01"] td')).backgroundColor`))
+	if bg != "rgb(155, 28, 28)" {
+		t.Errorf("C-01's critical tile: got background %q, want red rgb(155, 28, 28)", bg)
 	}
 }

@@ -88,10 +88,14 @@ type cabinetRow struct {
 	Door     string // open or closed, from the last door observation
 	Findings int
 	Kinds    []reconcile.Kind
-	// Alarm is the severity of the cabinet's worst unresolved cabinet alarm ("" when none), and
-	// Alarms their kinds (issue 15): such a cabinet stands out by severity.
+	// Alarm is the severity of the cabinet's worst unresolved alert ("" when none), and Alarms
+	// the kinds of its cabinet alarms (issue 15). Tone is how its tile stands out (issue 21):
+	// "critical" (red: a critical alert — a confirmed loss, a forced door), "suspected" (amber:
+	// any other alert short of information, or a finding not yet confirmed), "info" (grey), ""
+	// (nothing open).
 	Alarm  string
 	Alarms []reconcile.Kind
+	Tone   string
 }
 
 // overview computes every cabinet's state in a fixed number of grouped queries, so the page's
@@ -139,23 +143,33 @@ func (c *Console) overview(ctx context.Context, a register.Actor) ([]cabinetRow,
 	}); err != nil {
 		return nil, err
 	}
-	alarms, err := c.activeAlarms(ctx)
+	alerts, err := c.book.Alerts(ctx, alert.Filter{Active: true})
 	if err != nil {
 		return nil, err
+	}
+	sortAlerts(alerts)
+	open, err := c.book.Findings(ctx, alert.Filter{Active: true}, 0)
+	if err != nil {
+		return nil, err
+	}
+	suspected := map[string]bool{}
+	for _, f := range open {
+		suspected[f.Cabinet] = suspected[f.Cabinet] || f.Confidence == reconcile.Suspected
 	}
 	out := make([]cabinetRow, 0, len(cabs))
 	for _, cb := range cabs {
 		row := cabinetRow{Cabinet: cb, Items: items[cb.Code], Door: door[cb.Code], Kinds: findings[cb.Code], Findings: counts[cb.Code]}
-		for _, a := range alarms { // worst first
+		for _, a := range alerts { // worst first
 			if a.Cabinet == cb.Code {
 				if row.Alarm == "" {
 					row.Alarm = string(a.Severity)
 				}
-				if !slices.Contains(row.Alarms, a.Kind) {
+				if a.Kind.Alarm() && !slices.Contains(row.Alarms, a.Kind) {
 					row.Alarms = append(row.Alarms, a.Kind)
 				}
 			}
 		}
+		row.Tone = tone(alert.Severity(row.Alarm), suspected[cb.Code])
 		if x, ok := last[cb.Code]; ok {
 			row.LastInv, row.Tags, row.Complete = x.at, x.tags, x.complete
 		}
@@ -174,6 +188,19 @@ func (c *Console) overview(ctx context.Context, a register.Actor) ([]cabinetRow,
 		out = append(out, row)
 	}
 	return out, nil
+}
+
+// tone is a cabinet tile's colour from its worst open alert and its unconfirmed findings.
+func tone(worst alert.Severity, suspected bool) string {
+	switch {
+	case worst == alert.Critical:
+		return "critical"
+	case worst.Rank() > alert.Info.Rank() || suspected:
+		return "suspected"
+	case worst == alert.Info:
+		return "info"
+	}
+	return ""
 }
 
 type scanner interface{ Scan(...any) error }

@@ -43,13 +43,13 @@ func TestCatalogueCoversEveryKey(t *testing.T) {
 	for _, st := range []string{stOffline, stMissed, stFindings, stNever, stComplete} {
 		used = append(used, "cabinet.state."+st)
 	}
-	for _, k := range []string{"opened", "updated", "notified", "notify_failed", "acknowledged", "resolved", "suppressed", "released", "unrouted"} {
+	for _, k := range []string{"opened", "updated", "notified", "notify_failed", "acknowledged", "resolved", "suppressed", "released", "unrouted", "grew", "condition_ended", "linked", "incident", "inventory"} {
 		used = append(used, "event."+k)
 	}
 	for _, k := range []string{"custodian", "leaders", "secrecy_office"} {
 		used = append(used, "audience."+k)
 	}
-	used = append(used, "confidence.suspected", "confidence.confirmed")
+	used = append(used, "confidence.suspected", "confidence.confirmed", "cabinet.tone.critical", "cabinet.tone.suspected", "cabinet.tone.info", "alarm.title")
 	slices.Sort(used)
 	used = slices.Compact(used)
 	if len(used) < 100 {

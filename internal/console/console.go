@@ -82,6 +82,7 @@ type Console struct {
 	mux  *http.ServeMux
 
 	seen seen // the agents' observations as the cabinets overview needs them
+	hub  *hub // the live streams' fingerprints (live.go)
 
 	mu       sync.Mutex
 	sessions map[string]*session // by digest of the cookie value
@@ -114,6 +115,9 @@ func New(ctx context.Context, reg *register.Register, st *store.Store, log *slog
 	u.zone = reg.Zone() // one zone for the site: the register reads typed times in it too
 	c := &Console{ctx: ctx, reg: reg, st: st, book: opt.Alerts, log: log, opt: opt, ui: u,
 		mux: http.NewServeMux(), sessions: map[string]*session{}}
+	c.hub = newHub(c)
+	c.book.OnChange(c.hub.Kick) // an alert appears on every open page at once, not at the next look
+	go c.hub.run(ctx, opt.LiveInterval)
 	c.routes()
 	return c, nil
 }
@@ -179,12 +183,11 @@ func (c *Console) handle(pattern string, roles []custody.Role, h pageHandler) {
 			c.renderError(w, r, http.StatusForbidden, "error.forbidden")
 			return
 		}
-		if a.Has(siteRoles...) {
-			// Cabinet alarms stand on every page a custodian or leader has open (alarms.go).
+		if a.Has(alertReaders...) {
+			// Open alerts stand on every page of those who read them, the desk included (alarms.go).
 			p.AlarmWatch = true
-			var err error
-			if p.Alarms, err = c.activeAlarms(r.Context()); err != nil {
-				c.log.Warn("console: active alarms", "err", err)
+			if err := c.alertWatch(r.Context(), p); err != nil {
+				c.log.Warn("console: open alerts", "err", err)
 			}
 		}
 		h(w, r, p)

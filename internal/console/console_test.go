@@ -142,8 +142,8 @@ func TestBrowserLeaderSeesAlertLiveAndAcknowledges(t *testing.T) {
 	}
 	// #ack disappears as the acknowledging POST leaves the page, before the redirected page is
 	// drawn: wait for that page to say so (reading at once read "" — a flake in CI's rerun).
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(document.querySelector('#alert-state')?.textContent ?? '').trim() === '已确认'`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-		t.Errorf("alert state: got %q, want 已确认", text(ctx, "#alert-state"))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(document.querySelector('#alert-state')?.textContent ?? '').trim() === '已确认收到'`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Errorf("alert state: got %q, want 已确认收到", text(ctx, "#alert-state"))
 	}
 }
 

@@ -6,15 +6,19 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
 )
 
-// live streams server-sent events: one named event (cabinets, alerts, desk) each time the
-// fingerprint of what a page shows changes. The page then fetches its live part again through
-// htmx, so the stream carries no data and needs no authorisation beyond the session — but it is
-// still refused without one, and each topic only to the roles that see its page.
+// live streams server-sent events: one named event (cabinets, alerts, desk, alarms) each time
+// the fingerprint of what a page shows changes. The page then fetches its live part again
+// through htmx, so the stream carries no data and needs no authorisation beyond the session — but
+// it is still refused without one, and each topic only to the roles that see its page. The
+// fingerprints are computed once per look for every stream together (the hub), not per browser:
+// two hundred open consoles cost one query per topic per look, and a change of the alert book
+// wakes the hub at once instead of waiting for the next look.
 func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 	a, ok := c.actor(r)
 	if !ok {
@@ -25,7 +29,7 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 	desk := clip(q.Get("desk"), 100)
 	var topics []string
 	for _, t := range strings.Split(clip(q.Get("topics"), 100), ",") {
-		allowed := map[string][]custody.Role{"cabinets": siteRoles, "alerts": alertReaders, "desk": deskRoles, "alarms": siteRoles}[t]
+		allowed := map[string][]custody.Role{"cabinets": siteRoles, "alerts": alertReaders, "desk": deskRoles, "alarms": alertReaders}[t]
 		if allowed != nil && a.Has(allowed...) && !slices.Contains(topics, t) {
 			topics = append(topics, t)
 		}
@@ -51,34 +55,176 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 	stop := context.AfterFunc(c.ctx, cancel) // custodyd stopping ends the stream too
 	defer stop()
 
-	last := map[string]string{}
-	for _, t := range topics {
-		last[t] = c.fingerprint(ctx, t, desk)
-	}
-	tick := time.NewTicker(c.opt.LiveInterval)
-	defer tick.Stop()
-	beat := 0
+	sub := c.hub.subscribe(ctx, topics, desk)
+	defer c.hub.unsubscribe(sub)
+	beat := time.NewTicker(15 * time.Second) // a comment now and then keeps proxies from closing the stream
+	defer beat.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
-		}
-		for _, t := range topics {
-			fp := c.fingerprint(ctx, t, desk)
-			if fp != last[t] {
-				last[t] = fp
+		case <-beat.C:
+			if _, err := fmt.Fprint(w, ": beat\n\n"); err != nil {
+				return
+			}
+		case <-sub.wake:
+			for _, t := range c.hub.take(sub) {
 				if _, err := fmt.Fprintf(w, "event: %s\ndata: %d\n\n", t, time.Now().UnixMilli()); err != nil {
 					return
 				}
 			}
 		}
-		if beat++; beat%30 == 0 { // a comment now and then keeps proxies from closing the stream
-			if _, err := fmt.Fprint(w, ": beat\n\n"); err != nil {
-				return
+		fl.Flush()
+	}
+}
+
+// hub computes the live fingerprints for every open stream together. Its goroutine is started
+// by New and ends with the console's context.
+type hub struct {
+	c    *Console
+	kick chan struct{} // a change was committed somewhere: look now
+
+	mu   sync.Mutex
+	subs map[*liveSub]struct{}
+	last map[liveKey]string // the fingerprint last announced, per topic (and desk)
+}
+
+type liveKey struct{ topic, desk string }
+
+type liveSub struct {
+	keys    []liveKey
+	wake    chan struct{} // one pending wake-up is enough: take returns every pending topic
+	pending []string
+}
+
+func newHub(c *Console) *hub {
+	return &hub{c: c, kick: make(chan struct{}, 1), subs: map[*liveSub]struct{}{}, last: map[liveKey]string{}}
+}
+
+// Kick makes the hub look now (the alert book calls it after every change).
+func (h *hub) Kick() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (h *hub) subscribe(ctx context.Context, topics []string, desk string) *liveSub {
+	s := &liveSub{wake: make(chan struct{}, 1)}
+	for _, t := range topics {
+		k := liveKey{topic: t}
+		if t == "desk" {
+			k.desk = desk
+		}
+		s.keys = append(s.keys, k)
+	}
+	// A topic nobody followed yet starts from its fingerprint now, as the page was just drawn.
+	var fresh []liveKey
+	h.mu.Lock()
+	for _, k := range s.keys {
+		if _, ok := h.last[k]; !ok {
+			fresh = append(fresh, k)
+		}
+	}
+	h.mu.Unlock()
+	fps := map[liveKey]string{}
+	for _, k := range fresh {
+		fps[k] = h.c.fingerprint(ctx, k.topic, k.desk)
+	}
+	h.mu.Lock()
+	for k, fp := range fps {
+		if _, ok := h.last[k]; !ok {
+			h.last[k] = fp
+		}
+	}
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+func (h *hub) unsubscribe(s *liveSub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.subs, s)
+	for k := range h.last { // forget what nobody follows any more (a desk's page closed)
+		used := false
+		for o := range h.subs {
+			used = used || slices.Contains(o.keys, k)
+		}
+		if !used {
+			delete(h.last, k)
+		}
+	}
+}
+
+// take returns the topics announced to s since it last asked.
+func (h *hub) take(s *liveSub) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := s.pending
+	s.pending = nil
+	return t
+}
+
+// run looks every interval, and at once when kicked.
+func (h *hub) run(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-h.kick:
+		}
+		h.look(ctx)
+	}
+}
+
+// look computes each followed fingerprint once and wakes the streams whose topic changed.
+func (h *hub) look(ctx context.Context) {
+	h.mu.Lock()
+	keys := make([]liveKey, 0, len(h.last))
+	for k := range h.last {
+		keys = append(keys, k)
+	}
+	h.mu.Unlock()
+	if len(keys) == 0 {
+		return
+	}
+	fps := make(map[liveKey]string, len(keys))
+	for _, k := range keys {
+		fps[k] = h.c.fingerprint(ctx, k.topic, k.desk)
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var changed []liveKey
+	for k, fp := range fps {
+		if old, ok := h.last[k]; ok && old != fp {
+			h.last[k] = fp
+			changed = append(changed, k)
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	for s := range h.subs {
+		woke := false
+		for _, k := range changed {
+			if slices.Contains(s.keys, k) && !slices.Contains(s.pending, k.topic) {
+				s.pending = append(s.pending, k.topic)
+				woke = true
 			}
 		}
-		fl.Flush()
+		if woke {
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
@@ -92,8 +238,7 @@ func (c *Console) fingerprint(ctx context.Context, topic, desk string) string {
 	case "cabinets":
 		q = `SELECT (SELECT coalesce(max(rowid), 0) FROM observations) || '/' || (SELECT count(*) || '.' || coalesce(max(updated_at), '') FROM findings) || '/' || (SELECT count(*) || '.' || coalesce(sum(version), 0) FROM alerts)`
 	case "alarms":
-		w, a := alarmWhere()
-		q, args = `SELECT count(*) || '/' || coalesce(sum(version), 0) FROM alerts WHERE `+w, a
+		q = `SELECT count(*) || '/' || coalesce(sum(version), 0) FROM alerts WHERE state <> 'resolved'`
 	case "desk":
 		q = `SELECT coalesce((SELECT s.id || '.' || s.state || '.' || coalesce(s.counterpart_id, 0) || '.' || (SELECT count(*) FROM session_items WHERE session_id = s.id) || '.' || (SELECT count(*) FROM session_rejects WHERE session_id = s.id)
 			FROM sessions s JOIN desks d ON d.id = s.desk_id WHERE d.code = ? ORDER BY s.id DESC LIMIT 1), '')`

@@ -42,7 +42,7 @@ func (c *Console) routes() {
 	c.handle("GET /cabinets/{code}", siteRoles, c.cabinetPage)
 	c.handle("POST /cabinets/{code}/lock", anyone, c.lockCabinet) // the register authorises and audits
 	c.handle("POST /cabinets/{code}/unlock", anyone, c.unlockCabinet)
-	c.handle("GET /alarms", siteRoles, c.alarmsFragment)
+	c.handle("GET /alarms", alertReaders, c.alarmsFragment)
 
 	c.handle("GET /alerts", alertReaders, c.alertsPage)
 	c.handle("GET /alerts/{id}", alertReaders, c.alertPage)
@@ -260,13 +260,7 @@ func (c *Console) alertsPage(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, err)
 		return
 	}
-	// Most severe first, newest first within a severity.
-	slices.SortStableFunc(as, func(a, b alert.Alert) int {
-		if d := b.Severity.Rank() - a.Severity.Rank(); d != 0 {
-			return d
-		}
-		return b.OpenedAt.Compare(a.OpenedAt)
-	})
+	sortAlerts(as) // most severe first, newest first within a severity
 	p.Data = alertsData{as, all}
 	c.render(w, r, http.StatusOK, "alerts", p)
 }

@@ -92,10 +92,14 @@ type page struct {
 	Data   any
 	Desk   string // set on a desk page: the live stream follows this desk
 	Titles bool   // the person may see document titles
-	// AlarmWatch: the person is told of cabinet alarms on every page; Alarms are the unresolved
-	// ones, worst first (alarms.go).
-	AlarmWatch bool
-	Alarms     []alert.Alert
+	// AlarmWatch: the person is told of open alerts on every page (alarms.go): AlertCount of
+	// them, the worst of WorstAlert severity; Alarms are the urgent ones for the banner, worst
+	// first, NewestAlarm the newest of those (the browser sounds for a new one).
+	AlarmWatch  bool
+	AlertCount  int
+	WorstAlert  string
+	Alarms      []alert.Alert
+	NewestAlarm int64
 	// audit records a refusal in the audit chain (issue 13: every refused attempt is audited).
 	audit func(err error)
 }
