@@ -521,7 +521,7 @@ func TestUnitsHaveTheirOwnPeople(t *testing.T) {
 func TestHistoryRecordsAnAudienceWithoutAChannelOnceAndGrowthAsAStep(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	bare := NewEscalator(r.book, nil, "", nil, Policy{}, nil) // no channel for anyone
+	bare := NewEscalator(r.book, nil, "", nil, Policy{}, nil)                       // no channel for anyone
 	gone := func(n int) func(int) bool { return func(i int) bool { return i > n } } // items 1…n gone
 	for i, at := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
 		if _, err := r.chk.Report(ctx, r.round(1, fmt.Sprintf("a%d", i), night.Add(at), gone(30))); err != nil {
