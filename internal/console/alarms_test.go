@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -165,12 +166,18 @@ func TestBrowserCriticalAlertOnTheDeskWithinTwoSeconds(t *testing.T) {
 	if !strings.Contains(banner, "紧急告警 1 项待处理") || !strings.Contains(banner, "C-01") || !strings.Contains(banner, "紧急") {
 		t.Errorf("the desk's banner: got %q, want the critical alert of C-01", banner)
 	}
-	if _, err := chromedp.Run(phone, chromedp.Poll[bool](`document.title.startsWith("【紧急告警 1】") && document.body.dataset.alerted > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+	if _, err := chromedp.Run(phone, chromedp.Poll[bool](`document.title.startsWith("【紧急告警 1】")`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		title, _ := chromedp.Run(phone, chromedp.Evaluate[string](`document.title`))
-		t.Errorf("the desk's title: got %q, want it to start with 【紧急告警 1】 and the tone path run", title)
+		t.Errorf("the desk's title: got %q, want it to start with 【紧急告警 1】", title)
 	}
-	if count := text(phone, "#alarm-count"); !strings.Contains(count, "告警") || !strings.Contains(count, "2") {
-		t.Errorf("the navigation's count: got %q, want 告警 2 (the suspected copy and the forced door)", count)
+	// The tone and notification run once per browser, in whichever tab sees the alert first.
+	alerted := func(ctx context.Context) bool {
+		v, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.body.dataset.alerted > 0`))
+		return v
+	}
+	waitFor(t, "the tone path to run in one tab", func() bool { return alerted(phone) || alerted(wide) })
+	if count := text(phone, "#alarm-count"); count != "告警 1" {
+		t.Errorf("the navigation's count: got %q, want 告警 1 (the forced door; a copy not read once is no alert yet)", count)
 	}
 	if _, err := chromedp.Run(wide, chromedp.Poll[bool](`document.querySelector('tr[data-cabinet="C-01"]').dataset.tone === "critical"`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		tone, _ := chromedp.Run(wide, chromedp.Evaluate[string](`document.querySelector('tr[data-cabinet="C-01"]').dataset.tone`))
