@@ -143,6 +143,9 @@ func BenchmarkLiveFanout(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "U1", Name: "办公室"}); err != nil {
+		b.Fatal(err)
+	}
 	sec, _, err := reg.AddPerson(ctx, admin, register.NewPerson{Username: "sec.admin", Name: "钱安", Unit: "U1", Roles: []custody.Role{custody.SecAdmin}, Password: "sec.admin-initial"})
 	if err != nil {
 		b.Fatal(err)
