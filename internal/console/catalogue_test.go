@@ -49,7 +49,15 @@ func TestCatalogueCoversEveryKey(t *testing.T) {
 	for _, k := range []string{"custodian", "leaders", "secrecy_office"} {
 		used = append(used, "audience."+k)
 	}
-	used = append(used, "confidence.suspected", "confidence.confirmed", "cabinet.tone.critical", "cabinet.tone.suspected", "cabinet.tone.info", "alarm.title")
+	used = append(used, "confidence.suspected", "confidence.confirmed", "cabinet.tone.critical", "cabinet.tone.suspected", "cabinet.tone.info", "alarm.title",
+		"approval.kind.take_out", "approval.kind.reproduce", "approval.kind.destruction", "approval.kind.scope",
+		"who.agent", "desk.source.typed", "desk.source.scanner", "policy.every_level")
+	for _, st := range []string{"listed", "approved", "rejected", "sent", "destroyed"} {
+		used = append(used, "batches.state_"+st)
+	}
+	for _, st := range []string{"open", "closed", "abandoned"} {
+		used = append(used, "session.state_"+st)
+	}
 	slices.Sort(used)
 	used = slices.Compact(used)
 	if len(used) < 100 {

@@ -142,6 +142,41 @@ func (p *page) Time(v any) string {
 	return fmt.Sprint(v)
 }
 
+// Who names an actor as people read it: a username as it is, the system and an agent in words
+// (never "system" or "agent:room-301" on a page).
+func (p *page) Who(actor string) string {
+	if actor == alert.System {
+		return p.T("alert.actor_system")
+	}
+	if id, ok := strings.CutPrefix(actor, "agent:"); ok {
+		return p.Tf("who.agent", id)
+	}
+	return actor
+}
+
+// Source names how a code reached a handover: typed at the console, or read by a desk's scanner
+// (through its agent).
+func (p *page) Source(src string) string {
+	if src == "typed" {
+		return p.T("desk.source.typed")
+	}
+	if strings.HasPrefix(src, "agent:") {
+		return p.T("desk.source.scanner")
+	}
+	return src
+}
+
+// LevelWord is a level in words; "*" (every level, in the approval policy) too.
+func (p *page) LevelWord(level string) string {
+	if level == "*" || level == "" {
+		return p.T("policy.every_level")
+	}
+	if l, err := custody.ParseLevel(level); err == nil {
+		return p.X(l.Text())
+	}
+	return level
+}
+
 // Zone names the site's time zone in the page's language (北京时间).
 func (p *page) Zone() string { return p.ui.zone.Label(p.Lang) }
 
