@@ -50,14 +50,10 @@ func (c *Console) registerPage(w http.ResponseWriter, r *http.Request, p *page) 
 		return
 	}
 	if d.Q != "" {
-		ids, err := c.search(r, d.Q)
-		if err != nil {
-			c.fail(w, r, p, err)
-			return
-		}
+		m := newMatcher(d.Q)
 		var hit []register.LedgerRow
 		for _, x := range rows {
-			if ids[x.ID] {
+			if m.match(x) {
 				hit = append(hit, x)
 			}
 		}
@@ -73,22 +69,57 @@ func (c *Console) registerPage(w http.ResponseWriter, r *http.Request, p *page) 
 	c.render(w, r, http.StatusOK, "register", p)
 }
 
-// search finds the items a query names: a document number (every copy), an item number, an EPC
-// (hex, any case) or a label barcode, as the scanner reads it.
-func (c *Console) search(r *http.Request, q string) (map[int64]bool, error) {
-	ids := map[int64]bool{}
-	n, _ := strconv.ParseInt(strings.TrimPrefix(q, "#"), 10, 64)
-	bc := strings.NewReplacer("(", "", ")", "", " ", "", "\x1d", "").Replace(q)
-	err := each(r.Context(), c.st.DB(), `SELECT i.id FROM items i JOIN documents d ON d.id = i.document_id
-		WHERE d.number = ?1 OR i.id = ?2 OR upper(i.epc) = upper(?1) OR i.barcode = ?1 OR i.barcode = ?3 OR replace(replace(i.barcode, '(', ''), ')', '') = ?3 LIMIT 5000`,
-		func(s scanner) error {
-			var id int64
-			err := s.Scan(&id)
-			ids[id] = true
-			return err
-		}, q, n, bc)
-	return ids, err
+// matcher finds the rows a search names (issue 21 point 6), among the rows the register gave
+// this person (so a title is searched only where the person may read it: the register redacts
+// it otherwise):
+//   - an item number (#12 or 12), an EPC (any case) or a label's barcode as a scanner types it
+//     (with or without the GS1 parentheses and separators): that copy;
+//   - otherwise words, each of which must appear in the document number (in part: 45号, 京保; the
+//     bracket styles 〔〕 [] ［］ 【】 are one), the title, the holder's name or username, or the unit.
+type matcher struct {
+	raw, barcode string
+	id           int64
+	words        []string
 }
+
+func newMatcher(q string) matcher {
+	m := matcher{raw: q, barcode: strings.NewReplacer("(", "", ")", "", " ", "", "\x1d", "").Replace(q)}
+	m.id, _ = strconv.ParseInt(strings.TrimPrefix(q, "#"), 10, 64)
+	m.words = strings.Fields(fold(q))
+	return m
+}
+
+func (m matcher) match(x register.LedgerRow) bool {
+	if (m.id > 0 && x.ID == m.id) || (x.EPC != "" && strings.EqualFold(x.EPC, m.raw)) ||
+		(x.Barcode != "" && (x.Barcode == m.raw || strings.NewReplacer("(", "", ")", "").Replace(x.Barcode) == m.barcode)) {
+		return true
+	}
+	if len(m.words) == 0 {
+		return false
+	}
+	hay := fold(strings.Join([]string{x.Document, x.Title, x.HolderName, x.Holder, x.Unit}, "\n"))
+	for _, w := range m.words {
+		if !strings.Contains(hay, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// fold makes the ways people write a document number the same: every bracket style is [ ],
+// full-width letters and digits are ASCII, and case does not count.
+var fold = func() func(string) string {
+	r := strings.NewReplacer("〔", "[", "〕", "]", "［", "[", "］", "]", "【", "[", "】", "]", "（", "(", "）", ")", "　", " ")
+	return func(s string) string {
+		s = r.Replace(s)
+		return strings.ToLower(strings.Map(func(c rune) rune {
+			if c >= '！' && c <= '～' { // full-width ASCII (０-９, Ａ-Ｚ …)
+				return c - '！' + '!'
+			}
+			return c
+		}, s))
+	}
+}()
 
 func (c *Console) registerDownload(w http.ResponseWriter, r *http.Request, p *page) {
 	view := r.PathValue("kind")
