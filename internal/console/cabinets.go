@@ -254,6 +254,7 @@ type cabinetData struct {
 	Items    []register.Item
 	Findings []alert.Finding
 	Inv      *wire.Inventory
+	Seen     sightings // what the cabinets say of each copy, beside the register's state
 }
 
 func (c *Console) cabinetPage(w http.ResponseWriter, r *http.Request, p *page) {
@@ -279,6 +280,10 @@ func (c *Console) cabinetPage(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	d.Findings = all
+	if d.Seen, err = c.sightings(r.Context()); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
 	var body string
 	err = c.st.DB().QueryRowContext(r.Context(), `SELECT body FROM observations WHERE kind = 'inventory' AND json_extract(body, '$.cabinet') = ? ORDER BY rowid DESC LIMIT 1`, code).Scan(&body)
 	if err == nil {

@@ -55,6 +55,9 @@ func TestCatalogueCoversEveryKey(t *testing.T) {
 	for _, st := range []string{"listed", "approved", "rejected", "sent", "destroyed"} {
 		used = append(used, "batches.state_"+st)
 	}
+	for _, k := range []string{"read", "not_read", "not_read_confirmed", "removed", "elsewhere", "back"} {
+		used = append(used, "seen."+k)
+	}
 	for _, st := range []string{"open", "closed", "abandoned"} {
 		used = append(used, "session.state_"+st)
 	}

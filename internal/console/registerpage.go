@@ -21,6 +21,7 @@ type registerData struct {
 	Rows    []register.LedgerRow
 	Total   int
 	TooLong bool
+	Seen    sightings // what the cabinets say of each copy, beside the register's state
 }
 
 var views = map[string]register.LedgerFilter{
@@ -58,6 +59,10 @@ func (c *Console) registerPage(w http.ResponseWriter, r *http.Request, p *page) 
 			}
 		}
 		rows = hit
+	}
+	if d.Seen, err = c.sightings(r.Context()); err != nil {
+		c.fail(w, r, p, err)
+		return
 	}
 	d.Total = len(rows)
 	if len(rows) > pageRows {

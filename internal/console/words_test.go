@@ -46,6 +46,22 @@ func TestZhCNPagesShowNoInternalWords(t *testing.T) {
 	if code, _ := s.post(t, custodian, "/batches", url.Values{"items": {itoa(s.items[2])}, "reason": {"到期销毁"}}); code != http.StatusSeeOther {
 		t.Errorf("list a destruction batch: got %d", code)
 	}
+	// Wherever a copy appears, the cabinet's word stands beside the register's (issue 21 point 1):
+	// the copy not read in the last round is 在柜 by the register and 一次清点未读到 by its cabinet.
+	for _, path := range []string{"/register", "/cabinets/C-01"} {
+		_, body := get(t, custodian, s.base+path)
+		for id, want := range map[int64]string{s.items[1]: "一次清点未读到", s.items[3]: "最近清点无异常"} {
+			i := strings.Index(body, `<tr data-item="`+itoa(id)+`"`)
+			if i < 0 {
+				t.Errorf("%s: no row for item %d", path, id)
+				continue
+			}
+			row := body[i : i+strings.Index(body[i:], "</tr>")]
+			if !strings.Contains(row, "在柜") || !strings.Contains(row, want) {
+				t.Errorf("%s, item %d: got row %s, want 在柜 by the register and %s by the cabinet", path, id, row, want)
+			}
+		}
+	}
 	pages := []string{"/receipts/1", "/desk", "/desk/D-01", "/receive", "/import", "/recalls", "/batches", "/transits", "/alerts", "/alerts?all=1", "/alerts/1",
 		"/cabinets", "/cabinets/C-01", "/register", "/register?view=held", "/losses", "/terms", "/checks", "/audit", "/password", "/policy"}
 	// Words that are data, not the code's: the usernames (ids people sign in with), the test's
