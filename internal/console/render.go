@@ -177,6 +177,11 @@ func (p *page) LevelWord(level string) string {
 	return level
 }
 
+// On reports whether the page is in the navigation's area href (marked as the current one).
+func (p *page) On(href string) bool {
+	return p.Path == href || strings.HasPrefix(p.Path, href+"/")
+}
+
 // Zone names the site's time zone in the page's language (北京时间).
 func (p *page) Zone() string { return p.ui.zone.Label(p.Lang) }
 
