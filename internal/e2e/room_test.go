@@ -100,6 +100,11 @@ type room struct {
 	mu   sync.Mutex
 	bus  []busMsg
 	more chan struct{} // closed and replaced at every message
+
+	// editScenario and editAgent, when set, change the shipped scenario and agent configuration
+	// before they are used (a room with other reader families or transports).
+	editScenario func(tb testing.TB, scenario []byte) []byte
+	editAgent    func(tb testing.TB, config string) string
 }
 
 // startRoom runs the room with [reconcile] removal_grace = grace and a register whose items
@@ -113,6 +118,13 @@ func startRoom(tb testing.TB, grace string) *room {
 // startRoomWith is startRoom with more of custodyd's configuration appended (TOML tables).
 func startRoomWith(tb testing.TB, grace, extra string) *room {
 	tb.Helper()
+	return startRoomEdited(tb, grace, extra, nil, nil)
+}
+
+// startRoomEdited is startRoomWith on a scenario and an agent configuration changed by the edits
+// (nil: as shipped).
+func startRoomEdited(tb testing.TB, grace, extra string, editScenario func(testing.TB, []byte) []byte, editAgent func(testing.TB, string) string) *room {
+	tb.Helper()
 	buildRoom(tb)
 	c, err := net.DialTimeout("tcp", mosquittoAddr, time.Second)
 	if err != nil {
@@ -121,6 +133,7 @@ func startRoomWith(tb testing.TB, grace, extra string) *room {
 	c.Close()
 	r := &room{tb: tb, dir: tb.TempDir(), base: "custody-e2e-" + randHex(4), agent: "room-301-" + randHex(3), more: make(chan struct{}),
 		agentBroker: mosquittoAddr, watchOpt: paho.NewClientOptions().AddBroker("tcp://" + mosquittoAddr)}
+	r.editScenario, r.editAgent = editScenario, editAgent
 	r.watch()
 
 	// A client id of the room's own: Mosquitto is shared with other tests (and other rooms), and a
@@ -201,6 +214,9 @@ func (r *room) startSim() {
 		fmt.Sscanf(string(m[21:25]), "%X", &serial)
 		return []byte(`"` + tagEPC(serial-1000) + `"`)
 	})
+	if r.editScenario != nil {
+		scenario = r.editScenario(r.tb, scenario)
+	}
 	file := filepath.Join(r.dir, "scenario.toml")
 	os.WriteFile(file, scenario, 0o600)
 	os.Mkdir(filepath.Join(r.dir, "dev"), 0o700)
@@ -273,6 +289,9 @@ func (r *room) startAgent() {
 			r.tb.Fatalf("agent-three-cabinets.toml no longer says %s", old)
 		}
 		cfg = strings.Replace(cfg, old, repl, 1)
+	}
+	if r.editAgent != nil {
+		cfg = r.editAgent(r.tb, cfg)
 	}
 	file := filepath.Join(r.dir, "agent.toml")
 	os.WriteFile(file, []byte(cfg), 0o600)
