@@ -10,7 +10,14 @@ import (
 	"time"
 )
 
-func chain(t testing.TB, n int) []Record {
+// chain is n records as custodyd wrote them before records named their algorithm (SHA-256 v1).
+func chain(t testing.TB, n int) []Record { return chainWith(t, n, "") }
+
+// algs are the ways a record is hashed: unnamed SHA-256 (v1), named SHA-256 and SM3 (v2).
+var algs = []string{"", SHA256, SM3}
+
+// chainWith is n records hashed with alg.
+func chainWith(t testing.TB, n int, alg string) []Record {
 	t.Helper()
 	recs := make([]Record, n)
 	prev := Genesis
@@ -25,6 +32,7 @@ func chain(t testing.TB, n int) []Record {
 			Before:  json.RawMessage(`{"state":"registered"}`),
 			After:   json.RawMessage(fmt.Sprintf(`{"state":"in_cabinet","cabinet":"C-%02d","note":"<柜>&"}`, i%7)),
 			Parties: []string{"zhang.wei", "li.na"},
+			Alg:     alg,
 		}
 		recs[i].Seal(prev)
 		prev = recs[i].Hash
@@ -63,8 +71,15 @@ func TestEmptyChain(t *testing.T) {
 	}
 }
 
+// Each kind of tampering is found and named, under each hash algorithm.
 func TestTamperingIsNamed(t *testing.T) {
-	recs := chain(t, 12)
+	for _, alg := range algs {
+		t.Run(algOf(alg)+"/"+map[bool]string{true: "v1", false: "v2"}[alg == ""], func(t *testing.T) { testTampering(t, alg) })
+	}
+}
+
+func testTampering(t *testing.T, alg string) {
+	recs := chainWith(t, 12, alg)
 	head := recs[11].Hash
 	cases := []struct {
 		name      string
@@ -100,7 +115,7 @@ func TestTamperingIsNamed(t *testing.T) {
 			return append(l[:9:9], append([]string{l[2]}, l[9:]...)...)
 		}, 10, "reordered"},
 		{"forged record inserted", func(l []string) []string {
-			forged := Record{Seq: 6, At: time.Now(), Actor: "mallory", Action: "item.destroy", Subject: "item:3"}
+			forged := Record{Seq: 6, At: time.Now(), Actor: "mallory", Action: "item.destroy", Subject: "item:3", Alg: alg}
 			forged.Seal(Genesis)
 			b, _ := json.Marshal(&forged)
 			return append(l[:5:5], append([]string{string(b)}, l[5:]...)...)

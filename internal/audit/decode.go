@@ -2,7 +2,6 @@ package audit
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ type view struct {
 	atTime                             time.Time
 	atCanonical                        bool // at is what Seal hashes for atTime
 	actor, action, subject, prev, hash []byte
+	alg                                []byte // "" (absent): SHA-256 v1
 	before, after                      []byte // raw JSON as written; nil when absent or null
 	approvals, parties                 []byte // the raw array as written; nil when absent or null
 	nApprovals, nParties               int
@@ -36,7 +36,7 @@ func decodeRecord(b []byte, r *Record) error {
 		return err
 	}
 	*r = Record{Seq: v.seq, Actor: string(v.actor), Action: string(v.action), Subject: string(v.subject),
-		Prev: string(v.prev), Hash: string(v.hash)}
+		Alg: string(v.alg), Prev: string(v.prev), Hash: string(v.hash)}
 	if v.at != nil {
 		r.At = v.atTime
 	}
@@ -52,14 +52,15 @@ func decodeRecord(b []byte, r *Record) error {
 }
 
 // sum appends the bytes Record.digest hashes for this record to scratch (which it may grow and
-// returns) and hashes them: the same fields in the same order, read from the line.
+// returns) and hashes them with the record's algorithm: the same fields in the same order, read
+// from the line. parse has checked the algorithm's name.
 func (v *view) sum(scratch []byte) ([]byte, [32]byte) {
 	at := v.at
 	if !v.atCanonical {
 		var ts [64]byte
 		at = v.atTime.UTC().AppendFormat(ts[:0], time.RFC3339Nano)
 	}
-	b := digestStart(scratch[:0], v.prev, v.seq, at)
+	b := digestStart(scratch[:0], v.alg, v.prev, v.seq, at)
 	b = field(b, v.actor)
 	b = field(b, v.action)
 	b = field(b, v.subject)
@@ -67,7 +68,8 @@ func (v *view) sum(scratch []byte) ([]byte, [32]byte) {
 	b = field(b, v.after)
 	b = appendList(b, v.approvals, v.nApprovals)
 	b = appendList(b, v.parties, v.nParties)
-	return b, sha256.Sum256(b)
+	sum, _ := hashWith(v.alg, b)
+	return b, sum
 }
 
 // appendList appends a list's count and its strings, unescaped, from the array as written.
@@ -168,6 +170,7 @@ const (
 	bitParties
 	bitPrev
 	bitHash
+	bitAlg
 )
 
 // parse fills v from one exported record line.
@@ -214,6 +217,8 @@ func (v *view) parse(b []byte) error {
 			bit = bitPrev
 		case "hash":
 			bit = bitHash
+		case "alg":
+			bit = bitAlg
 		default:
 			return d.fail(fmt.Sprintf("unknown field %q", key))
 		}
@@ -286,6 +291,15 @@ func (d *decoder) field(bit uint16, v *view) error {
 		}
 		if v.atTime, v.atCanonical, err = timeOf(v.at); err != nil {
 			return d.fail("at is not an RFC 3339 time")
+		}
+	case bitAlg:
+		if v.alg, err = d.str(); err != nil {
+			return err
+		}
+		switch string(v.alg) { // no allocation
+		case SHA256, SM3:
+		default:
+			return d.fail(fmt.Sprintf("unknown hash algorithm %q (sha256 or sm3)", v.alg))
 		}
 	case bitActor, bitAction, bitSubject, bitPrev, bitHash:
 		s, err := d.str()

@@ -74,7 +74,13 @@ func TestVerifyAllocatesNothingPerRecord(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts under -race are the race detector's, not the verifier's")
 	}
-	recs := chain(t, 20_000)
+	for _, alg := range []string{"", SM3} {
+		testVerifyAllocates(t, alg)
+	}
+}
+
+func testVerifyAllocates(t *testing.T, alg string) {
+	recs := chainWith(t, 20_000, alg)
 	var buf bytes.Buffer
 	if err := WriteJSONL(&buf, recs); err != nil {
 		t.Fatal(err)
@@ -87,6 +93,6 @@ func TestVerifyAllocatesNothingPerRecord(t *testing.T) {
 	})
 	// A fixed cost per run (buffers, one goroutine per worker per chunk), none per record.
 	if per := allocs / float64(len(recs)); per > 0.01 {
-		t.Fatalf("got %.0f allocations for %d records (%.3f per record), want none per record", allocs, len(recs), per)
+		t.Fatalf("%s: got %.0f allocations for %d records (%.3f per record), want none per record", algOf(alg), allocs, len(recs), per)
 	}
 }

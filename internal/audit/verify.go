@@ -30,6 +30,16 @@ type Result struct {
 	Head    string // hash of the last record, Genesis for an empty chain
 	LastSeq int64
 	Mark    string // the export's secrecy mark (MarkLine), "" if it bears none
+	// Segments are the runs of records hashed with one algorithm, in order: one for a chain that
+	// never switched profile, two or more across switches (each new one starts at a marked
+	// record, ActionProfile).
+	Segments []Segment
+}
+
+// Segment is a run of records hashed with one algorithm.
+type Segment struct {
+	Alg      string // SHA256 or SM3
+	From, To int64  // sequence numbers, inclusive
 }
 
 // An export names documents by number and level, so it is a carrier like a paper and bears the
@@ -69,6 +79,8 @@ type checked struct {
 	prev, hash []byte
 	err        error // the line is not a record
 	altered    bool  // the content does not match its hash
+	alg        []byte
+	mark       bool // the record is a profile switch (ActionProfile)
 }
 
 // Verify reads an exported chain (one JSON record per line, first record seq 1) and returns the
@@ -83,6 +95,7 @@ func Verify(r io.Reader, opt VerifyOptions) (Result, error) {
 		headHit  = opt.Head == ""
 		wantHead = []byte(opt.Head)
 		head     = append(make([]byte, 0, 128), Genesis...)
+		alg      string // the previous record's Alg as written
 		lr       = lineReader{r: r, buf: make([]byte, chunkSize)}
 		lines    [][]byte
 		out      []checked
@@ -138,6 +151,20 @@ func Verify(r io.Reader, opt VerifyOptions) (Result, error) {
 			case p.seq != want:
 				return res, &Break{Index: index, Seq: p.seq, Kind: "altered", Detail: fmt.Sprintf("sequence number %d, want %d", p.seq, want), ZH: fmt.Sprintf("序号为 %d，应为 %d", p.seq, want)}
 			}
+			if res.Records == 0 || string(p.alg) != alg {
+				action := ""
+				if p.mark {
+					action = ActionProfile
+				}
+				if res.Records > 0 && !SwitchAllowed(alg, string(p.alg), action) {
+					return res, &Break{Index: index, Seq: p.seq, Kind: "altered", Detail: fmt.Sprintf("its hash algorithm changes from %s to %s without a profile-switch record (%s)", algOf(alg), algOf(p.alg), ActionProfile), ZH: fmt.Sprintf("哈希算法由 %s 变为 %s，但该记录不是密码配置切换记录", algOf(alg), algOf(p.alg))}
+				}
+				alg = string(p.alg)
+				if n := len(res.Segments); n == 0 || res.Segments[n-1].Alg != algOf(alg) {
+					res.Segments = append(res.Segments, Segment{Alg: algOf(alg), From: p.seq})
+				}
+			}
+			res.Segments[len(res.Segments)-1].To = p.seq
 			res.Records++
 			res.LastSeq = p.seq
 			head = append(head[:0], p.hash...) // the chunk holding p.hash is reused for the next read
@@ -261,7 +288,8 @@ func checkLines(lines [][]byte, out []checked, scratch []byte) []byte {
 		var sum [32]byte
 		scratch, sum = v.sum(scratch)
 		hex.Encode(got[:], sum[:])
-		out[i] = checked{seq: v.seq, prev: v.prev, hash: v.hash, altered: !bytes.Equal(got[:], v.hash)}
+		out[i] = checked{seq: v.seq, prev: v.prev, hash: v.hash, altered: !bytes.Equal(got[:], v.hash),
+			alg: v.alg, mark: string(v.action) == ActionProfile}
 	}
 	return scratch
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/custodyhq/custody/internal/audit"
 )
@@ -47,6 +48,10 @@ func (a *auditVerifyArgs) run(ctx context.Context, c *CLI, args []string) error 
 	}
 	return c.output(res, func(w io.Writer) {
 		fmt.Fprintf(w, c.say("审计链完整：%d 条记录，链头 %s\n", "audit chain intact: %d records, head %s\n"), res.Records, res.Head)
+		for _, sg := range res.Segments {
+			// A chain that changed [crypto] profile is verified in halves, each named.
+			fmt.Fprintf(w, c.say("  序号 %d–%d：%s\n", "  seq %d–%d: %s\n"), sg.From, sg.To, strings.ToUpper(sg.Alg))
+		}
 		if res.Mark != "" {
 			fmt.Fprintf(w, c.say("导出文件密级标志：%s（按此密级保管）\n", "the export's mark: %s (keep it at this level)\n"), res.Mark)
 		}

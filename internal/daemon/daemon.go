@@ -62,6 +62,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("audit chain in %s: %w — the register's history was edited outside custodyd; refusing to start", dbPath, err)
 	}
 	d.log.Info("audit chain verified", "records", res.Records, "head", res.Head)
+	// [crypto] profile decides the hash of the records from now on; a chain sealed under another
+	// switches at a marked record (audit.ActionProfile).
+	if switched, err := st.UseProfile(ctx, d.cfg.CryptoProfile()); err != nil {
+		return err
+	} else if switched {
+		seq, head := st.AuditHead()
+		d.log.Warn("audit chain switched crypto profile", "profile", d.cfg.CryptoProfile().String(), "hash", d.cfg.CryptoProfile().ChainHash(), "seq", seq, "head", head)
+	}
 
 	reg := register.New(st, d.log)
 	reg.SetZone(d.cfg.Zone())

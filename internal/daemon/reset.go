@@ -30,6 +30,9 @@ func ResetAdmin(ctx context.Context, cfg Config, username string, out io.Writer)
 		return err
 	}
 	defer st.Close()
+	if _, err := st.UseProfile(ctx, cfg.CryptoProfile()); err != nil {
+		return err
+	}
 	who := "unknown"
 	if u, err := user.Current(); err == nil {
 		who = u.Username

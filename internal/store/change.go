@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/audit"
+	"github.com/custodyhq/custody/internal/cryptoprofile"
 )
 
 // Tx is a write transaction that also appends to the audit chain.
@@ -16,6 +17,7 @@ type Tx struct {
 	*sql.Tx
 	ctx     context.Context
 	head    chainHead
+	alg     string
 	pending []audit.Record
 }
 
@@ -34,7 +36,7 @@ type Entry struct {
 func (tx *Tx) Audit(e Entry) error {
 	rec := audit.Record{
 		Seq: tx.head.seq + 1, At: time.Now(), Actor: e.Actor, Action: e.Action, Subject: e.Subject,
-		Approvals: e.Approvals, Parties: e.Parties,
+		Approvals: e.Approvals, Parties: e.Parties, Alg: tx.alg,
 	}
 	var err error
 	if rec.Before, err = compact(e.Before); err != nil {
@@ -44,13 +46,13 @@ func (tx *Tx) Audit(e Entry) error {
 		return fmt.Errorf("audit %s: after: %w", e.Action, err)
 	}
 	rec.Seal(tx.head.hash)
-	_, err = tx.ExecContext(tx.ctx, `INSERT INTO audit(seq, at, actor, action, subject, before, after, approvals, parties, prev, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err = tx.ExecContext(tx.ctx, `INSERT INTO audit(seq, at, actor, action, subject, before, after, approvals, parties, prev, hash, alg) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 		rec.Seq, FormatTime(rec.At), rec.Actor, rec.Action, rec.Subject, nullRaw(rec.Before), nullRaw(rec.After),
-		joinList(rec.Approvals), joinList(rec.Parties), rec.Prev, rec.Hash)
+		joinList(rec.Approvals), joinList(rec.Parties), rec.Prev, rec.Hash, rec.Alg)
 	if err != nil {
 		return fmt.Errorf("append audit record: %w", err)
 	}
-	tx.head = chainHead{rec.Seq, rec.Hash}
+	tx.head = chainHead{rec.Seq, rec.Hash, rec.Alg}
 	tx.pending = append(tx.pending, rec)
 	return nil
 }
@@ -61,9 +63,14 @@ func (tx *Tx) Audit(e Entry) error {
 func (s *Store) Change(ctx context.Context, fn func(tx *Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.change(ctx, s.alg, fn)
+}
+
+// change is Change with s.mu held, sealing with alg; on success alg becomes the store's.
+func (s *Store) change(ctx context.Context, alg string, fn func(tx *Tx) error) error {
 	var t *Tx
 	err := s.Write(ctx, func(sqlTx *sql.Tx) error {
-		t = &Tx{Tx: sqlTx, ctx: ctx, head: s.head}
+		t = &Tx{Tx: sqlTx, ctx: ctx, head: s.head, alg: alg}
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -75,20 +82,55 @@ func (s *Store) Change(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return err
 	}
-	s.head = t.head
+	s.head, s.alg = t.head, alg
 	return nil
 }
 
 func (s *Store) loadHead(ctx context.Context) error {
-	err := s.w.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&s.head.seq, &s.head.hash)
+	s.alg = audit.SHA256
+	err := s.w.QueryRowContext(ctx, `SELECT seq, hash, alg FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&s.head.seq, &s.head.hash, &s.head.alg)
 	if err == sql.ErrNoRows {
-		s.head = chainHead{0, audit.Genesis}
+		s.head = chainHead{0, audit.Genesis, ""}
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("read audit head: %w", Classify(err))
 	}
+	if s.head.alg != "" {
+		s.alg = s.head.alg
+	}
 	return nil
+}
+
+// UseProfile seals new audit records with the profile's hash (SHA-256 or SM3). When the chain's
+// head was sealed with another, it first appends the marked record at which the chain switches
+// (audit.ActionProfile, actor "system"), itself sealed with the new hash, so `custodyctl audit
+// verify` checks both halves; switched says it did. custodyd calls it at start.
+func (s *Store) UseProfile(ctx context.Context, p cryptoprofile.Profile) (switched bool, err error) {
+	alg := p.ChainHash()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.alg
+	if old == alg || s.head.seq == 0 {
+		s.alg = alg
+		return false, nil
+	}
+	oldProfile := cryptoprofile.Standard
+	if old == audit.SM3 {
+		oldProfile = cryptoprofile.SM
+	}
+	type side struct {
+		Profile string `json:"profile"`
+		Hash    string `json:"hash"`
+	}
+	err = s.change(ctx, alg, func(tx *Tx) error {
+		return tx.Audit(Entry{Actor: "system", Action: audit.ActionProfile, Subject: "crypto",
+			Before: side{oldProfile.String(), old}, After: side{p.String(), alg}})
+	})
+	if err != nil {
+		return false, fmt.Errorf("switch the audit chain from %s to %s: %w", old, alg, err)
+	}
+	return true, nil
 }
 
 // AuditHead is the sequence number and hash of the last audit record.
@@ -100,7 +142,7 @@ func (s *Store) AuditHead() (int64, string) {
 
 // AuditRecords calls fn for each record with from ≤ seq, in order.
 func (s *Store) AuditRecords(ctx context.Context, from int64, fn func(audit.Record) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, at, actor, action, subject, before, after, approvals, parties, prev, hash FROM audit WHERE seq >= ? ORDER BY seq`, from)
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, at, actor, action, subject, before, after, approvals, parties, prev, hash, alg FROM audit WHERE seq >= ? ORDER BY seq`, from)
 	if err != nil {
 		return fmt.Errorf("read audit: %w", Classify(err))
 	}
@@ -112,7 +154,7 @@ func (s *Store) AuditRecords(ctx context.Context, from int64, fn func(audit.Reco
 			before, after      sql.NullString
 			approvals, parties string
 		)
-		if err := rows.Scan(&r.Seq, &at, &r.Actor, &r.Action, &r.Subject, &before, &after, &approvals, &parties, &r.Prev, &r.Hash); err != nil {
+		if err := rows.Scan(&r.Seq, &at, &r.Actor, &r.Action, &r.Subject, &before, &after, &approvals, &parties, &r.Prev, &r.Hash, &r.Alg); err != nil {
 			return fmt.Errorf("read audit: %w", err)
 		}
 		if r.At, err = ParseTime(at); err != nil {
@@ -136,12 +178,17 @@ func (s *Store) AuditRecords(ctx context.Context, from int64, fn func(audit.Reco
 // start and refuses to serve a register whose history was edited.
 func (s *Store) VerifyAudit(ctx context.Context) (audit.Result, error) {
 	res := audit.Result{Head: audit.Genesis}
+	var alg string
 	err := s.AuditRecords(ctx, 1, func(r audit.Record) error {
 		want := r.Hash
 		r.Seal(res.Head)
 		if r.Seq != res.LastSeq+1 || r.Hash != want {
 			return &audit.Break{Index: res.Records + 1, Seq: r.Seq, Kind: "altered", Detail: "the stored record does not match the chain"}
 		}
+		if res.Records > 0 && !audit.SwitchAllowed(alg, r.Alg, r.Action) {
+			return &audit.Break{Index: res.Records + 1, Seq: r.Seq, Kind: "altered", Detail: fmt.Sprintf("its hash algorithm changes from %s to %s without a profile-switch record", alg, r.Alg)}
+		}
+		alg = r.Alg
 		res.Records++
 		res.LastSeq = r.Seq
 		res.Head = want

@@ -50,6 +50,9 @@ type Store struct {
 
 	mu   sync.Mutex // serialises Change so the audit head is read and advanced by one writer
 	head chainHead
+	// alg is the hash new audit records are sealed with: the head's (SHA-256 for an empty or
+	// pre-profile chain) until UseProfile sets the installation's.
+	alg string
 
 	probe probe // the last write probe (Probe)
 }
@@ -57,6 +60,7 @@ type Store struct {
 type chainHead struct {
 	seq  int64
 	hash string
+	alg  string // the last record's algorithm as stored ("" for SHA-256 v1)
 }
 
 // Open opens (creating if needed) the register at path, checks its integrity and applies pending

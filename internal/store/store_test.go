@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/cryptoprofile"
 )
 
 func open(t testing.TB, path string) *Store {
@@ -88,8 +90,18 @@ func TestAuditIsAppendOnly(t *testing.T) {
 
 // An edit of the file behind custodyd's back (here: the triggers dropped and a record changed,
 // as someone with the database file and the sqlite3 shell could do) is found by VerifyAudit.
+// Under each crypto profile.
 func TestTamperedChainIsFound(t *testing.T) {
+	for _, p := range []cryptoprofile.Profile{cryptoprofile.Standard, cryptoprofile.SM} {
+		t.Run(p.String(), func(t *testing.T) { testTamperedChain(t, p) })
+	}
+}
+
+func testTamperedChain(t *testing.T, p cryptoprofile.Profile) {
 	s := open(t, filepath.Join(t.TempDir(), "custody.db"))
+	if _, err := s.UseProfile(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []string{"A", "B", "C"} {
 		addUnit(t, s, c)
 	}
