@@ -29,16 +29,24 @@ func (l *listFlag) Set(v string) error {
 
 // writeOut copies r to path atomically (temp file + rename), or to stdout for "".
 func (c *CLI) writeOut(path string, r io.Reader) error {
-	if path == "" {
-		_, err := io.Copy(c.Stdout, r)
+	return c.writeOutWith(path, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
 		return err
+	})
+}
+
+// writeOutWith calls write with path's temporary file (renamed to path once write succeeded and
+// the file is synced), or with stdout for "".
+func (c *CLI) writeOutWith(path string, write func(w io.Writer) error) error {
+	if path == "" {
+		return write(c.Stdout)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".custodyctl-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, r); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
