@@ -26,8 +26,13 @@ const countSessions = `SELECT count(*) FROM sessions`
 func TestTransitToAnotherUnitWithItsReceipt(t *testing.T) {
 	e, items := lifecycleEnv(t) // three 机密 copies of 国保〔2026〕7号 in C-01
 	ctx := context.Background()
-	expected := time.Now().Add(3 * time.Second).Truncate(time.Second)
-	dispatch := `{"desk":"D-01","purpose":"dispatch","courier":"赵交通","envelope":"JY-2026-0042","destination":"市国资委办公室","expected":"` + expected.Format(time.RFC3339) + `"}`
+	// The expected arrival is a few seconds after the dispatch is opened, so the test can wait for
+	// it to pass; it is taken when the dispatch is opened (under CI's load the refusals before it
+	// took longer than the few seconds).
+	dispatchBy := func(expected time.Time) string {
+		return `{"desk":"D-01","purpose":"dispatch","courier":"赵交通","envelope":"JY-2026-0042","destination":"市国资委办公室","expected":"` + expected.Format(time.RFC3339) + `"}`
+	}
+	dispatch := dispatchBy(time.Now().Add(time.Hour))
 
 	e.refusedAudited("wang.fang", "POST", "/api/v1/sessions", strings.Replace(dispatch, `"envelope":"JY-2026-0042",`, "", 1), 422, countSessions, "信封编号")
 	e.refusedAudited("zhang.wei", "POST", "/api/v1/sessions", dispatch, 403, countSessions)
@@ -37,7 +42,8 @@ func TestTransitToAnotherUnitWithItsReceipt(t *testing.T) {
 	due := time.Now().Add(48 * time.Hour).Format(time.RFC3339)
 	e.handover("borrow", `,"due":"`+due+`"`, items[2].ID)
 	var s register.Session
-	e.decode(e.do("wang.fang", "POST", "/api/v1/sessions", dispatch, nil), 201, &s)
+	expected := time.Now().Add(4 * time.Second).Truncate(time.Second)
+	e.decode(e.do("wang.fang", "POST", "/api/v1/sessions", dispatchBy(expected), nil), 201, &s)
 	e.refusedAudited("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/scans", s.ID), fmt.Sprintf(`{"data":"%d"}`, items[2].ID), 422, `SELECT count(*) FROM session_items`, "在 zhang.wei 手中")
 	e.must("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/scans", s.ID), fmt.Sprintf(`{"data":"%d"}`, items[0].ID), 200)
 	e.decode(e.do("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/close", s.ID), `{}`, nil), 200, &s)
