@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,5 +174,28 @@ func TestLoadReadsKeyFile(t *testing.T) {
 	os.Remove(keyPath)
 	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "agent.key_file") {
 		t.Fatalf("missing key file: got %v, want an error naming agent.key_file", err)
+	}
+}
+
+// A reader's port may be tcp://host:port (a serial device server, a TCP-native board, an LLRP
+// reader, whose port defaults to 5084); an LLRP reader must be on the network.
+func TestNetworkReaderPorts(t *testing.T) {
+	for _, c := range []struct{ driver, port, want string }{
+		{"r2000", "tcp://192.168.1.20:4001", ""},
+		{"m6e", "tcp://[fe80::1]:4001", ""},
+		{"llrp", "tcp://speedway-7", ""},
+		{"llrp", "tcp://10.0.0.5:5084", ""},
+		{"r2000", "tcp://192.168.1.20", `reader[0].port: "tcp://192.168.1.20" is not tcp://host:port (no port number)`},
+		{"llrp", "tcp://10.0.0.5:99999", `reader[0].port: "tcp://10.0.0.5:99999" is not tcp://host:port`},
+		{"llrp", "/dev/ttyUSB0", `reader[0].port: an LLRP reader is reached over the network`},
+	} {
+		src := strings.Replace(minimal, "driver = \"r2000\"\nport = \"/dev/ttyUSB0\"", fmt.Sprintf("driver = %q\nport = %q", c.driver, c.port), 1)
+		_, err := Parse([]byte(src), "m.toml")
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s on %s: got %v, want it accepted", c.driver, c.port, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s on %s: got %v, want an error containing %q", c.driver, c.port, err, c.want)
+		}
 	}
 }
