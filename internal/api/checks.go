@@ -26,13 +26,7 @@ func (s *Server) checkRoutes() []route {
 		{method: "GET", path: "/api/v1/checks", roles: checkViewers, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.Checks(ctx, a, r.URL.Query().Get("unit"))
 		}},
-		{method: "POST", path: "/api/v1/checks", roles: custodians, status: 201, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-			var req register.OpenCheckRequest
-			if err := decode(r, &req); err != nil {
-				return nil, err
-			}
-			return s.reg.OpenCheck(ctx, a, req)
-		}},
+		{method: "POST", path: "/api/v1/checks", roles: custodians, status: 201, h: withBody(s.reg.OpenCheck)},
 		{method: "GET", path: "/api/v1/checks/{id}", roles: checkViewers, h: byID(s.reg.Check)},
 		{method: "POST", path: "/api/v1/checks/{id}/scans", roles: custodians, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			id, err := pathID(r)

@@ -35,8 +35,8 @@ func (s *Server) workflowRoutes() []route {
 		{method: "GET", path: "/api/v1/grants", roles: []custody.Role{custody.SecAdmin, custody.Admin, custody.Auditor, custody.Leader, custody.Custodian}, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.Grants(ctx, a)
 		}},
-		{method: "POST", path: "/api/v1/grants", roles: secadmins, h: s.grant(true)},
-		{method: "POST", path: "/api/v1/grants/revoke", roles: secadmins, h: s.grant(false)},
+		{method: "POST", path: "/api/v1/grants", roles: secadmins, h: withBody(s.reg.Grant)},
+		{method: "POST", path: "/api/v1/grants/revoke", roles: secadmins, h: withBody(s.reg.Revoke)},
 		{method: "GET", path: "/api/v1/approval-policy", roles: anyone, h: func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
 			return s.reg.Policy(ctx, a)
 		}},
@@ -163,19 +163,6 @@ func (s *Server) setBadgePIN(ctx context.Context, a register.Actor, r *http.Requ
 		return nil, err
 	}
 	return map[string]string{"status": "ok"}, s.reg.SetBadgePIN(ctx, a, req.Old, req.New)
-}
-
-func (s *Server) grant(give bool) func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-	return func(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
-		var req register.GrantRequest
-		if err := decode(r, &req); err != nil {
-			return nil, err
-		}
-		if give {
-			return s.reg.Grant(ctx, a, req)
-		}
-		return s.reg.Revoke(ctx, a, req)
-	}
 }
 
 func (s *Server) decide(ctx context.Context, a register.Actor, r *http.Request) (any, error) {
