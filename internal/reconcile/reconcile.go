@@ -214,7 +214,8 @@ func Reconcile(in Input) Result {
 			if f.Kind == Missing {
 				f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 应在柜 %s，连续 %d 次清点未读到（在柜却漏读的概率约 %s）", it.Number, c, f.Evidence.Misses, pct), EN: fmt.Sprintf("item %s should be in cabinet %s and was not read in %d round(s) (chance a present tag went unread ≈ %s)", it.Number, c, f.Evidence.Misses, pct)}
 			} else {
-				f.Text = custody.Text{ZH: fmt.Sprintf("柜 %s 开门后文件 %s 不在柜内，且 %s 内未在工作台办理交接（借阅、传阅、携带外出或送销）", c, it.Number, p.RemovalGrace), EN: fmt.Sprintf("item %s left cabinet %s during a door cycle and no handover (borrowing, circulation, carry-out or 送销) was recorded at a desk within %s", it.Number, c, p.RemovalGrace)}
+				grace := custody.SpanText(p.RemovalGrace) // 1 分钟, not Go's 1m0s
+				f.Text = custody.Text{ZH: fmt.Sprintf("柜 %s 开门后文件 %s 不在柜内，且 %s内未在工作台办理交接（借阅、传阅、携带外出或送销）", c, it.Number, grace.ZH), EN: fmt.Sprintf("item %s left cabinet %s during a door cycle and no handover (borrowing, circulation, carry-out or 送销) was recorded at a desk within %s", it.Number, c, grace.EN)}
 			}
 			res.Findings = append(res.Findings, f)
 		}

@@ -24,9 +24,9 @@ func OverdueLoans(items []Item, now time.Time) []Finding {
 		f := itemFinding(it, "", "", now)
 		f.Kind, f.Confidence = Overdue, Confirmed
 		f.Evidence = Evidence{LastEvent: it.LastEvent, Since: it.Due}
-		late := now.Sub(it.Due).Round(time.Minute)
+		late := custody.SpanText(now.Sub(it.Due)) // 16 小时, not Go's 16h0m0s
 		move := outMove(it)
-		f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 由 %s %s，已逾期 %s 未还", it.Number, it.Holder, move.ZH, late), EN: fmt.Sprintf("item %s %s by %s is %s overdue", it.Number, move.EN, it.Holder, late)}
+		f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 由 %s %s，已逾期 %s未还", it.Number, it.Holder, move.ZH, late.ZH), EN: fmt.Sprintf("item %s %s by %s is %s overdue", it.Number, move.EN, it.Holder, late.EN)}
 		out = append(out, f)
 	}
 	sortFindings(out)
@@ -127,7 +127,7 @@ func Doors(doors []Door, hours Hours, openLimit time.Duration, now time.Time) []
 			dd := d
 			byKey[Key{DoorLeftOpen, "cabinet/" + d.Cabinet}] = Finding{Kind: DoorLeftOpen, Subject: "cabinet/" + d.Cabinet, Confidence: Confirmed, Cabinet: d.Cabinet, At: d.Open.Add(openLimit),
 				Evidence: Evidence{Door: &dd, Since: d.Open},
-				Text:     custody.Text{ZH: fmt.Sprintf("柜 %s 的门已打开 %s 未关", d.Cabinet, now.Sub(d.Open).Round(time.Second)), EN: fmt.Sprintf("the door of cabinet %s has been open for %s", d.Cabinet, now.Sub(d.Open).Round(time.Second))}}
+				Text:     custody.Text{ZH: fmt.Sprintf("柜 %s 的门已打开 %s未关", d.Cabinet, custody.SpanText(now.Sub(d.Open)).ZH), EN: fmt.Sprintf("the door of cabinet %s has been open for %s", d.Cabinet, custody.SpanText(now.Sub(d.Open)).EN)}}
 		}
 		if !hours.Within(d.Open) {
 			dd := d

@@ -32,9 +32,9 @@ func OverdueTransits(ts []Transit, now time.Time) []Finding {
 		f.Kind, f.Confidence = TransitOverdue, Confirmed
 		f.Subject = TransitSubject(t.Transit) + "#item/" + strconv.FormatInt(t.Item.ID, 10)
 		f.Evidence = Evidence{Since: t.Expected, Reason: TransitSubject(t.Transit)}
-		late := now.Sub(t.Expected).Round(time.Minute)
-		f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 交机要交通（传递 %d）已超过预计送达时间 %s，仍未登记对方回执", t.Item.Number, t.Transit, late),
-			EN: fmt.Sprintf("item %s dispatched by courier (transit %d) is %s past its expected arrival with no receipt recorded", t.Item.Number, t.Transit, late)}
+		late := custody.SpanText(now.Sub(t.Expected))
+		f.Text = custody.Text{ZH: fmt.Sprintf("文件 %s 交机要交通（传递 %d）已超过预计送达时间 %s，仍未登记对方回执", t.Item.Number, t.Transit, late.ZH),
+			EN: fmt.Sprintf("item %s dispatched by courier (transit %d) is %s past its expected arrival with no receipt recorded", t.Item.Number, t.Transit, late.EN)}
 		out = append(out, f)
 	}
 	sortFindings(out)

@@ -333,7 +333,7 @@ func (r *Register) openTerms(ctx context.Context, tx *store.Tx, a Actor, req Ope
 func (r *Register) openDue(req OpenRequest, rule dueRule, now time.Time, o *opening) error {
 	if req.Due == "" {
 		if rule.required {
-			return refuse(CodeInvalid, "借阅须规定归还时间（due）", "borrowing needs a due time (due)")
+			return refuse(CodeInvalid, "借阅须规定归还时间", "borrowing needs a due time (due)")
 		}
 		d := rule.def
 		if rule.sameDay {
