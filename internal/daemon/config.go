@@ -85,8 +85,8 @@ type Config struct {
 		TLSCert      string `toml:"tls_cert"`
 		TLSKey       string `toml:"tls_key"`
 		CAFile       string `toml:"ca_file"`
-		// DisconnectGrace is how long ingest may be away from the broker before /healthz says
-		// so (ingest.Config.DisconnectGrace).
+		// DisconnectGrace is how long custodyd's MQTT connection may be away from the broker before
+		// /healthz says so (mqttconn.Config.DisconnectGrace).
 		DisconnectGrace Duration `toml:"disconnect_grace"`
 	} `toml:"mqtt"`
 	// Borrowing bounds how long a copy may be out with a reader (register.BorrowLimits); 0 or
