@@ -140,7 +140,7 @@ func (u *readerUnit) connect(ctx context.Context) (<-chan struct{}, error) {
 	if err != nil {
 		return nil, err
 	}
-	drv, err := reader.New(u.cfg.Driver, port, reader.Config{ID: u.cfg.ID, Timeout: 2 * time.Second, Logger: u.log})
+	drv, err := reader.New(u.cfg.Driver, port, reader.Config{ID: u.cfg.ID, Timeout: 2 * time.Second, Logger: u.log, RoundTime: u.cfg.RoundTime.Duration})
 	if err != nil {
 		port.Close()
 		return nil, err

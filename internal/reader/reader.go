@@ -156,6 +156,10 @@ type Config struct {
 	ID      string        // reader identity for messages, e.g. "cab-07"
 	Timeout time.Duration // per-request timeout; 0 means one second
 	Logger  *slog.Logger  // nil discards
+	// RoundTime is for readers that time a round themselves (LLRP): each round's AISpec stops
+	// after this long. 0 lets the reader stop once no new tag has been seen for a moment. Serial
+	// drivers ignore it: their round is one inventory command per antenna.
+	RoundTime time.Duration
 }
 
 // WithDefaults fills zero fields.

@@ -99,6 +99,9 @@ type Reader struct {
 	Target     string    `toml:"target"`
 	FlipTarget *bool     `toml:"flip_target"` // nil means true: see defaults
 	Antennas   []Antenna `toml:"antenna"`
+	// RoundTime (LLRP readers only) makes each round a fixed time; unset, the reader ends a round
+	// once no new tag has been seen for 300 ms (at most 3 s).
+	RoundTime Duration `toml:"round_time"`
 
 	// Station makes the reader the tag-encoding station of that desk (encode_tag commands); such
 	// a reader serves no cabinet. StationAntenna is the pad's port (default 1), StationPowerDBm
@@ -406,6 +409,12 @@ func (c *Config) Validate() error {
 			}
 		case r.Driver == "llrp":
 			bad(k+".port", "an LLRP reader is reached over the network: write port = \"tcp://HOST\" (port 5084 unless given)")
+		}
+		switch rt := r.RoundTime.Duration; {
+		case rt != 0 && r.Driver != "llrp":
+			bad(k+".round_time", "only an LLRP reader times its rounds; a %s round is one inventory command per antenna", r.Driver)
+		case rt < 0 || rt > time.Minute:
+			bad(k+".round_time", "%s out of range 0–1m", rt)
 		}
 		if !validBaud(r.Baud) {
 			bad(k+".baud", "%d is not a serial speed (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)", r.Baud)

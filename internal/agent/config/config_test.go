@@ -199,3 +199,15 @@ func TestNetworkReaderPorts(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundTimeOnlyForLLRP(t *testing.T) {
+	llrpReader := strings.Replace(minimal, "driver = \"r2000\"\nport = \"/dev/ttyUSB0\"", "driver = \"llrp\"\nport = \"tcp://10.0.0.5\"\nround_time = \"1500ms\"", 1)
+	c, err := Parse([]byte(llrpReader), "m.toml")
+	if err != nil || c.Readers[0].RoundTime.Duration != 1500*time.Millisecond {
+		t.Fatalf("got %v, %v; want an LLRP reader with 1.5 s rounds", c, err)
+	}
+	serial := strings.Replace(minimal, "port = \"/dev/ttyUSB0\"", "port = \"/dev/ttyUSB0\"\nround_time = \"1s\"", 1)
+	if _, err := Parse([]byte(serial), "m.toml"); err == nil || !strings.Contains(err.Error(), "reader[0].round_time: only an LLRP reader times its rounds") {
+		t.Fatalf("got %v, want round_time refused for an r2000", err)
+	}
+}

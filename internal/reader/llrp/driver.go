@@ -14,7 +14,7 @@ import (
 
 func init() {
 	reader.Register("llrp", func(rw io.ReadWriter, cfg reader.Config) (reader.Driver, error) {
-		return New(rw, cfg, Options{}), nil
+		return New(rw, cfg, Options{Duration: cfg.RoundTime}), nil
 	})
 }
 

@@ -2,6 +2,7 @@ package llrp
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -77,7 +78,16 @@ func Records(m Message) ([]reader.Record, error) {
 		}
 		if e.HasROSpec {
 			d["rospec_id"] = e.ROSpecID
-			d["rospec_event"] = [...]string{"start", "end", "preempted"}[min(int(e.ROSpecEvent), 2)]
+			switch e.ROSpecEvent {
+			case ROSpecStarted:
+				d["rospec_event"] = "start"
+			case ROSpecEnded:
+				d["rospec_event"] = "end"
+			case ROSpecPreempted:
+				d["rospec_event"] = "preempted"
+			default:
+				d["rospec_event"] = fmt.Sprintf("event %d", e.ROSpecEvent)
+			}
 		}
 		if e.HasAntenna {
 			d["antenna"] = e.AntennaID
