@@ -259,7 +259,10 @@ func (s *site) browse(t *testing.T, ctx context.Context, user string) {
 
 // text is the text of the first element matching the CSS selector, "" if there is none.
 func text(ctx context.Context, sel string) string {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// Generous: under CI's load Chromium answered a query of an element already on the page in
+	// more than 5 s, and the "" that a timeout gives read as a wrong value (CI:
+	// TestBrowserHandoverFromTheAgentsScanner's counterpart).
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	s, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	return strings.TrimSpace(s)
