@@ -50,8 +50,13 @@ func TestScreenshots(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 
-	take := func(user string, pages map[string]string, en bool) {
+	take := func(user string, pages map[string]string, en bool, phone ...bool) {
 		ctx := browser(t)
+		if len(phone) > 0 && phone[0] { // a phone's window (390 × 844), as the README's phone shots
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if user == "" {
 			if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#username"))); err != nil {
 				t.Fatal(err)
@@ -87,4 +92,6 @@ func TestScreenshots(t *testing.T) {
 	take("li.ming", map[string]string{"cabinets": "/cabinets", "cabinet": "/cabinets/C-01", "alerts": "/alerts", "alert": fmt.Sprintf("/alerts/%d", alerts[0].ID)}, false)
 	take("li.ming", map[string]string{"cabinets-en": "/cabinets"}, true)
 	take("zhao.lei", map[string]string{"audit": "/audit"}, false)
+	take("wang.fang", map[string]string{"phone-desk": "/desk/D-01", "phone-register": "/register"}, false, true)
+	take("li.ming", map[string]string{"phone-cabinets": "/cabinets", "phone-alert": fmt.Sprintf("/alerts/%d", alerts[0].ID)}, false, true)
 }
