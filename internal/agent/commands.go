@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -39,7 +40,9 @@ func (a *Agent) command(ctx context.Context, payload []byte, seen *recent) {
 		a.log.Warn("command refused: addressed to another agent", "to", env.Agent, "id", env.ID)
 		return
 	}
-	if err := env.Verify(wire.DirCmd, a.cfg.Agent.KeyBytes); err != nil {
+	mac := a.cfg.CryptoProfile().EnvelopeMAC()
+	h, _ := cryptoprofile.MACHash(mac)
+	if err := env.VerifyWith(wire.DirCmd, a.cfg.Agent.KeyBytes, mac, h); err != nil {
 		// An unsigned or wrongly signed command gets no answer: its id cannot be trusted.
 		a.metrics.cmdRejected.WithLabelValues(string(wire.ReasonBadMAC)).Inc()
 		a.log.Warn("command refused: bad signature", "id", env.ID, "kind", env.Kind, "error", err)

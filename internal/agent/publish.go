@@ -14,6 +14,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/outbox"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -208,7 +209,11 @@ func (p *publisher) disconnect() {
 // seal builds and signs the envelope of an outbox entry. The envelope is built from what the
 // outbox holds only, so a resend is byte for byte the first sending.
 func (p *publisher) seal(e outbox.Entry) ([]byte, error) {
-	env, err := wire.Seal(wire.DirObs, p.a.cfg.Agent.KeyBytes, p.a.cfg.Agent.ID, e.Boot, e.Seq, e.ID, e.At, e.Kind, json.RawMessage(e.Body))
+	// [crypto] profile: HMAC-SM3 under sm, HMAC-SHA256 otherwise — the MAC the agent was
+	// enrolled with; custodyd drops an envelope naming another (wire.ReasonMACAlg).
+	mac := p.a.cfg.CryptoProfile().EnvelopeMAC()
+	h, _ := cryptoprofile.MACHash(mac)
+	env, err := wire.SealWith(wire.DirObs, mac, h, p.a.cfg.Agent.KeyBytes, p.a.cfg.Agent.ID, e.Boot, e.Seq, e.ID, e.At, e.Kind, json.RawMessage(e.Body))
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,13 @@
 // the same words ("sha256", "sm3", "hmac-sha256", "hmac-sm3").
 package cryptoprofile
 
-import "fmt"
+import (
+	"crypto/sha256"
+	"fmt"
+	"hash"
+
+	"github.com/emmansun/gmsm/sm3"
+)
 
 // Profile is the installation's choice of algorithms.
 type Profile string
@@ -45,4 +51,25 @@ func (p Profile) String() string {
 		return string(Standard)
 	}
 	return string(p)
+}
+
+// EnvelopeMAC is the MAC agents' envelopes carry under the profile, as wire names it
+// ("hmac-sha256" or "hmac-sm3"); an agent is enrolled with its profile's.
+func (p Profile) EnvelopeMAC() string {
+	if p == SM {
+		return "hmac-sm3"
+	}
+	return "hmac-sha256"
+}
+
+// MACHash is the hash of an envelope MAC algorithm named as wire names it; ok is false for an
+// unknown name.
+func MACHash(alg string) (h func() hash.Hash, ok bool) {
+	switch alg {
+	case "hmac-sha256":
+		return sha256.New, true
+	case "hmac-sm3":
+		return sm3.New, true
+	}
+	return nil, false
 }

@@ -13,7 +13,7 @@ import (
 // dropReasons are every reason label custody_ingest_dropped_total can carry (mqtt.md §7); they are
 // created at zero so a dashboard shows them before the first drop.
 var dropReasons = []string{
-	"oversized", "malformed", "version", "schema", "unknown_kind", "bad_mac", "topic", "agent_mismatch",
+	"oversized", "malformed", "version", "schema", "unknown_kind", "bad_mac", "mac_alg", "topic", "agent_mismatch",
 	"unknown_agent", "revoked", "not_bound", "rebound", "seq_ahead", "duplicate", "seq_reused", "id_reused",
 }
 

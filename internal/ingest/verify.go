@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -115,11 +116,18 @@ const MaxSeqAhead = 1_000_000
 // not match, is dropped here; false with nothing dropped means ctx ended during the key lookup
 // (the message stays unacknowledged and is redelivered).
 func (in *Ingest) authentic(ctx context.Context, m mqttconn.Message, env *wire.Envelope) bool {
-	key, ok := in.agentKey(ctx, m, env.Agent)
+	key, mac, ok := in.agentKey(ctx, m, env.Agent)
 	if !ok {
 		return false
 	}
-	if err := env.Verify(wire.DirObs, key); err != nil {
+	h, known := cryptoprofile.MACHash(mac)
+	if !known {
+		in.drop(m, env.Agent, string(wire.ReasonMACAlg), "agent "+strconv.Quote(env.Agent)+" is enrolled with an unknown MAC "+strconv.Quote(mac))
+		return false
+	}
+	// The MAC is computed with the algorithm the agent was enrolled with, never the one the
+	// envelope names: naming another is a counted drop (wire.ReasonMACAlg), not a fallback.
+	if err := env.VerifyWith(wire.DirObs, key, mac, h); err != nil {
 		in.drop(m, env.Agent, string(wire.ReasonOf(err)), err.Error())
 		return false
 	}
@@ -154,25 +162,25 @@ func (in *Ingest) refuse(m mqttconn.Message, env wire.Envelope, r Refusal, detai
 // agentKey looks up agent's key; a message from an agent that is not enrolled or was revoked is
 // dropped. When the register cannot be read it waits and retries, since that is not the message's
 // fault; if ctx ends first the message stays unacknowledged and is redelivered to our session.
-func (in *Ingest) agentKey(ctx context.Context, m mqttconn.Message, agent string) ([]byte, bool) {
-	key, reason, err := in.keys.get(ctx, agent)
+func (in *Ingest) agentKey(ctx context.Context, m mqttconn.Message, agent string) ([]byte, string, bool) {
+	key, mac, reason, err := in.keys.getMAC(ctx, agent)
 	for err != nil {
 		if ctx.Err() != nil {
-			return nil, false // stopping: unacknowledged, redelivered after the restart
+			return nil, "", false // stopping: unacknowledged, redelivered after the restart
 		}
 		in.log.Error("ingest: agent key lookup failed; retrying", "agent", agent, "err", err)
 		select {
 		case <-ctx.Done():
-			return nil, false
+			return nil, "", false
 		case <-time.After(time.Second):
 		}
-		key, reason, err = in.keys.get(ctx, agent)
+		key, mac, reason, err = in.keys.getMAC(ctx, agent)
 	}
 	if reason != "" {
 		in.drop(m, agent, reason, "agent "+strconv.Quote(agent)+" is "+map[string]string{"unknown_agent": "not enrolled", "revoked": "revoked"}[reason])
-		return nil, false
+		return nil, "", false
 	}
-	return key, true
+	return key, mac, true
 }
 
 // availability handles an agent's retained online/offline message: passed to the handler (an
@@ -185,7 +193,7 @@ func (in *Ingest) availability(ctx context.Context, m mqttconn.Message, agent st
 		in.drop(m, agent, string(wire.ReasonOf(err)), err.Error())
 		return
 	}
-	if _, ok := in.agentKey(ctx, m, agent); !ok {
+	if _, _, ok := in.agentKey(ctx, m, agent); !ok {
 		return
 	}
 	m.Ack()

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -37,9 +38,22 @@ func (c *Conn) Send(ctx context.Context, agent, kind string, body any) (string, 
 	case revoked:
 		return "", fmt.Errorf("command %s for %s: agent is revoked", kind, agent)
 	}
+	// A command is MACed with the algorithm its agent was enrolled with, as its envelopes are.
+	mac := wire.MACSHA256
+	if m, ok := c.keys.(interface {
+		AgentMACAlg(ctx context.Context, id string) (string, error)
+	}); ok {
+		if mac, err = m.AgentMACAlg(ctx, agent); err != nil {
+			return "", fmt.Errorf("command %s for %s: %w", kind, agent, err)
+		}
+	}
+	h, known := cryptoprofile.MACHash(mac)
+	if !known {
+		return "", fmt.Errorf("command %s for %s: enrolled with an unknown MAC %q", kind, agent, mac)
+	}
 	seq := c.cmdSeq.Add(1)
 	id := "cmd-" + c.boot + "-" + strconv.FormatUint(seq, 10)
-	env, err := wire.Seal(wire.DirCmd, key, agent, c.boot, seq, id, time.Now(), kind, body)
+	env, err := wire.SealWith(wire.DirCmd, mac, h, key, agent, c.boot, seq, id, time.Now(), kind, body)
 	if err != nil {
 		return "", fmt.Errorf("command %s for %s: %w", kind, agent, err)
 	}

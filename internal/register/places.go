@@ -168,11 +168,13 @@ func (r *Register) EnrollAgent(ctx context.Context, a Actor, id string) (Agent, 
 	}
 	key := auth.RandomSecret(32)
 	ag := Agent{ID: id, Created: store.Now()}
+	// The agent's envelopes must use the installation's MAC from now on (wire.ReasonMACAlg).
+	mac := r.st.Profile().EnvelopeMAC()
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
 		// A revoked agent (or one restored from a backup, whose key was left out) enrols again
 		// under its id with a new key; an active one is a conflict.
-		res, err := tx.ExecContext(ctx, `INSERT INTO agents(id, key, created_at) VALUES (?,?,?)
-			ON CONFLICT(id) DO UPDATE SET key = excluded.key, created_at = excluded.created_at, revoked_at = NULL WHERE agents.revoked_at IS NOT NULL`, id, key, ag.Created)
+		res, err := tx.ExecContext(ctx, `INSERT INTO agents(id, key, created_at, mac_alg) VALUES (?,?,?,?)
+			ON CONFLICT(id) DO UPDATE SET key = excluded.key, created_at = excluded.created_at, mac_alg = excluded.mac_alg, revoked_at = NULL WHERE agents.revoked_at IS NOT NULL`, id, key, ag.Created, mac)
 		if err == nil {
 			if n, _ := res.RowsAffected(); n == 0 {
 				err = store.ErrConflict
@@ -183,7 +185,7 @@ func (r *Register) EnrollAgent(ctx context.Context, a Actor, id string) (Agent, 
 		} else if err != nil {
 			return err
 		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "agent.enroll", Subject: "agent:" + id})
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "agent.enroll", Subject: "agent:" + id, After: map[string]string{"mac_alg": mac}})
 	})
 	if err != nil {
 		return Agent{}, nil, storeErr("enroll agent", err)

@@ -20,3 +20,17 @@ func (s *Store) AgentKey(ctx context.Context, id string) (key []byte, revoked bo
 	// An empty key is an agent restored from a backup (ScrubAgentKeys): it must enrol again.
 	return key, revokedAt.Valid || len(key) == 0, nil
 }
+
+// AgentMACAlg is the MAC algorithm agent id was enrolled with (wire.MACSHA256 or wire.MACSM3).
+// An unknown agent is an error wrapping ErrNotFound.
+func (s *Store) AgentMACAlg(ctx context.Context, id string) (string, error) {
+	var alg string
+	err := s.r.QueryRowContext(ctx, `SELECT mac_alg FROM agents WHERE id = ?`, id).Scan(&alg)
+	if err == sql.ErrNoRows {
+		return "", fmt.Errorf("agent %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("agent %q: %w", id, Classify(err))
+	}
+	return alg, nil
+}

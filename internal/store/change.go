@@ -110,6 +110,7 @@ func (s *Store) UseProfile(ctx context.Context, p cryptoprofile.Profile) (switch
 	alg := p.ChainHash()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.profile = p
 	old := s.alg
 	if old == alg || s.head.seq == 0 {
 		s.alg = alg
@@ -131,6 +132,13 @@ func (s *Store) UseProfile(ctx context.Context, p cryptoprofile.Profile) (switch
 		return false, fmt.Errorf("switch the audit chain from %s to %s: %w", old, alg, err)
 	}
 	return true, nil
+}
+
+// Profile is the crypto profile UseProfile set (standard before it is called).
+func (s *Store) Profile() cryptoprofile.Profile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cryptoprofile.Profile(s.profile.String())
 }
 
 // AuditHead is the sequence number and hash of the last audit record.

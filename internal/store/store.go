@@ -10,6 +10,8 @@
 package store
 
 import (
+	"github.com/custodyhq/custody/internal/cryptoprofile"
+
 	"context"
 	"database/sql"
 	"embed"
@@ -50,6 +52,9 @@ type Store struct {
 
 	mu   sync.Mutex // serialises Change so the audit head is read and advanced by one writer
 	head chainHead
+	// profile is the installation's crypto profile (UseProfile; standard until then): the hash of
+	// new audit records and the MAC new agents are enrolled with follow it.
+	profile cryptoprofile.Profile
 	// alg is the hash new audit records are sealed with: the head's (SHA-256 for an empty or
 	// pre-profile chain) until UseProfile sets the installation's.
 	alg string

@@ -6,10 +6,27 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"strconv"
 	"time"
 	"unicode/utf8"
 )
+
+// MAC algorithms an envelope names in mac_alg (mqtt.md §4, since 1.3). wire names them and
+// computes HMAC with a hash it is given: the SM3 hash itself lives above wire (cryptoprofile),
+// since wire uses the standard library only.
+const (
+	MACSHA256 = "hmac-sha256" // the standard profile; also what an envelope without mac_alg means
+	MACSM3    = "hmac-sm3"    // the 国密 profile: HMAC (GB/T 15852.2) over SM3
+)
+
+// MACAlgOf is the algorithm an envelope's mac_alg means: absent (before 1.3) is HMAC-SHA256.
+func MACAlgOf(macAlg string) string {
+	if macAlg == "" {
+		return MACSHA256
+	}
+	return macAlg
+}
 
 // Dir is the direction of an envelope. It is part of the canonical bytes, so an envelope signed
 // for one direction never verifies for the other (inventory is both an observation and a command).
@@ -37,7 +54,12 @@ type Envelope struct {
 	At    string          `json:"at"`
 	Kind  string          `json:"kind"`
 	Body  json.RawMessage `json:"body"`
-	MAC   string          `json:"mac"`
+	// MACAlg names the MAC's algorithm (MACSHA256 or MACSM3; absent before 1.3 means
+	// MACSHA256). It is not in the canonical bytes: a receiver never lets it choose the
+	// algorithm — it computes the MAC with the algorithm the agent was enrolled with and refuses
+	// an envelope naming another (VerifyWith) — so an envelope of a 1.2 sender keeps its MAC.
+	MACAlg string `json:"mac_alg,omitempty"`
+	MAC    string `json:"mac"`
 }
 
 // Canonical returns the bytes the MAC is computed over (mqtt.md §4):
@@ -69,18 +91,34 @@ func (e *Envelope) Canonical(dir Dir) []byte {
 
 // ComputeMAC returns the lower-case hex HMAC-SHA256 of the canonical bytes under key.
 func (e *Envelope) ComputeMAC(dir Dir, key []byte) string {
-	m := hmac.New(sha256.New, key)
+	return e.ComputeMACWith(dir, key, sha256.New)
+}
+
+// ComputeMACWith returns the lower-case hex HMAC of the canonical bytes under key with hash h
+// (a 32-byte hash: SHA-256 or SM3).
+func (e *Envelope) ComputeMACWith(dir Dir, key []byte, h func() hash.Hash) string {
+	m := hmac.New(h, key)
 	m.Write(e.Canonical(dir))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// Verify checks the MAC under key in constant time.
+// Verify checks an HMAC-SHA256 MAC under key in constant time (VerifyWith MACSHA256).
 func (e *Envelope) Verify(dir Dir, key []byte) error {
+	return e.VerifyWith(dir, key, MACSHA256, sha256.New)
+}
+
+// VerifyWith checks the MAC under key with the algorithm alg the agent was enrolled with, whose
+// hash is h. An envelope naming another algorithm is refused with ReasonMACAlg before any MAC is
+// computed: a downgrade is a drop, not a fallback.
+func (e *Envelope) VerifyWith(dir Dir, key []byte, alg string, h func() hash.Hash) error {
+	if got := MACAlgOf(e.MACAlg); got != alg {
+		return errorf(ReasonMACAlg, "mac_alg %s, but agent %q was enrolled with %s", truncate(got, 20), e.Agent, alg)
+	}
 	got, err := hex.DecodeString(e.MAC)
-	if err != nil || len(got) != sha256.Size {
+	if err != nil || len(got) != 32 {
 		return errorf(ReasonBadMAC, "mac is not 64 hex digits")
 	}
-	m := hmac.New(sha256.New, key)
+	m := hmac.New(h, key)
 	m.Write(e.Canonical(dir))
 	if !hmac.Equal(got, m.Sum(nil)) {
 		return errorf(ReasonBadMAC, "mac does not match the canonical bytes under agent %q's key", e.Agent)
@@ -92,12 +130,17 @@ func (e *Envelope) Verify(dir Dir, key []byte) error {
 // json.RawMessage) in the exact form json.Marshal will write inside the envelope, v is Version
 // and at is t in TimeLayout. The result is ready for Marshal.
 func Seal(dir Dir, key []byte, agent, boot string, seq uint64, id string, t time.Time, kind string, body any) (Envelope, error) {
+	return SealWith(dir, MACSHA256, sha256.New, key, agent, boot, seq, id, t, kind, body)
+}
+
+// SealWith is Seal with the MAC algorithm alg, whose hash is h; the envelope names alg.
+func SealWith(dir Dir, alg string, h func() hash.Hash, key []byte, agent, boot string, seq uint64, id string, t time.Time, kind string, body any) (Envelope, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return Envelope{}, errorf(ReasonSchema, "marshal %s body: %v", kind, err)
 	}
-	e := Envelope{V: Version, Agent: agent, Boot: boot, Seq: seq, ID: id, At: t.UTC().Format(TimeLayout), Kind: kind, Body: raw}
-	e.MAC = e.ComputeMAC(dir, key)
+	e := Envelope{V: Version, Agent: agent, Boot: boot, Seq: seq, ID: id, At: t.UTC().Format(TimeLayout), Kind: kind, Body: raw, MACAlg: alg}
+	e.MAC = e.ComputeMACWith(dir, key, h)
 	return e, nil
 }
 
@@ -175,6 +218,9 @@ func (e *Envelope) checkMembers(dir Dir) error {
 	}
 	if len(e.Body) == 0 || e.Body[0] != '{' {
 		return errorf(ReasonSchema, "body must be a JSON object")
+	}
+	if e.MACAlg != "" && e.MACAlg != MACSHA256 && e.MACAlg != MACSM3 {
+		return errorf(ReasonMACAlg, "mac_alg %q is not hmac-sha256 or hmac-sm3", truncate(e.MACAlg, 20))
 	}
 	if e.MAC == "" {
 		return errorf(ReasonBadMAC, "mac is missing")

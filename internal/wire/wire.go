@@ -20,12 +20,12 @@ import (
 )
 
 // Version is the contract version this side writes.
-const Version = "1.2" // 1.1 added the encode_tag command and cmd_result.tag; 1.2 inventory tags[].passes
+const Version = "1.3" // 1.1 added the encode_tag command and cmd_result.tag; 1.2 inventory tags[].passes; 1.3 mac_alg
 
 // Major and Minor are the parts of Version.
 const (
 	Major = 1
-	Minor = 2
+	Minor = 3
 )
 
 // MaxPayload is the largest envelope accepted, in bytes. An inventory of a full cabinet (about 600
@@ -44,6 +44,9 @@ const (
 	ReasonSchema      Reason = "schema"       // a member missing, of the wrong type or out of range
 	ReasonUnknownKind Reason = "unknown_kind" // kind not defined for this direction
 	ReasonBadMAC      Reason = "bad_mac"      // mac missing, malformed or not matching
+	// ReasonMACAlg: the envelope's MAC algorithm is not the one its agent was enrolled with — a
+	// downgrade, or an agent configured with the other crypto profile. Dropped, never a fallback.
+	ReasonMACAlg Reason = "mac_alg"
 )
 
 // Error is a refused message. Detail says what was wrong, for the log line.
