@@ -17,6 +17,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/agent/config"
 	"github.com/custodyhq/custody/internal/broker"
+	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/reader/sim"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -258,6 +259,7 @@ type observer struct {
 	notify chan struct{}
 	topics wire.Topics
 	agent  string
+	mac    string // the MAC the agent was enrolled with: wire.MACSHA256 unless a test says
 }
 
 func newObserver(t testing.TB, b *broker.Broker, key []byte) *observer {
@@ -269,7 +271,7 @@ func newObserver(t testing.TB, b *broker.Broker, key []byte) *observer {
 // newObserverAt connects to any broker (Mosquitto too) under a base topic.
 func newObserverAt(t testing.TB, url, user, pass string, topics wire.Topics, agent string, key []byte) *observer {
 	t.Helper()
-	o := &observer{t: t, key: key, notify: make(chan struct{}, 1), topics: topics, agent: agent}
+	o := &observer{t: t, key: key, notify: make(chan struct{}, 1), topics: topics, agent: agent, mac: wire.MACSHA256}
 	opts := paho.NewClientOptions().AddBroker(url).SetClientID("observer-" + newID()[:6]).SetUsername(user).SetPassword(pass).
 		SetOrderMatters(true).SetAutoReconnect(false)
 	o.client = paho.NewClient(opts)
@@ -282,7 +284,8 @@ func newObserverAt(t testing.TB, url, user, pass string, topics wire.Topics, age
 			t.Errorf("observation refused by the contract: %v: %s", err, m.Payload())
 			return
 		}
-		if err := env.Verify(wire.DirObs, o.key); err != nil {
+		h, _ := cryptoprofile.MACHash(o.mac)
+		if err := env.VerifyWith(wire.DirObs, o.key, o.mac, h); err != nil {
 			t.Errorf("observation seq %d: %v", env.Seq, err)
 			return
 		}
@@ -361,7 +364,8 @@ func (o *observer) kinds() string {
 func (o *observer) command(kind string, body any, at time.Time) string {
 	o.t.Helper()
 	id := "cmd-" + newID()[:10]
-	env, err := wire.Seal(wire.DirCmd, o.key, o.agent, "custodyd-boot", 1, id, at, kind, body)
+	h, _ := cryptoprofile.MACHash(o.mac)
+	env, err := wire.SealWith(wire.DirCmd, o.mac, h, o.key, o.agent, "custodyd-boot", 1, id, at, kind, body)
 	if err != nil {
 		o.t.Fatal(err)
 	}
