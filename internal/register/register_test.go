@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
@@ -286,6 +287,20 @@ func TestAgentEnrollAndRevoke(t *testing.T) {
 	}
 	if _, _, err := f.st.AgentKey(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown agent: got %v, want ErrNotFound", err)
+	}
+	// An agent is enrolled with the installation's MAC: HMAC-SHA256 under standard, HMAC-SM3
+	// once custodyd runs under the sm profile (re-enrolling a revoked agent takes the new one).
+	if mac, err := f.st.AgentMACAlg(ctx, "room-301"); err != nil || mac != "hmac-sha256" {
+		t.Errorf("mac under standard: got %q, %v", mac, err)
+	}
+	if _, err := f.st.UseProfile(ctx, cryptoprofile.SM); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.reg.EnrollAgent(ctx, f.admin, "room-301"); err != nil {
+		t.Fatal(err)
+	}
+	if mac, err := f.st.AgentMACAlg(ctx, "room-301"); err != nil || mac != "hmac-sm3" {
+		t.Errorf("mac under sm: got %q, %v; want hmac-sm3", mac, err)
 	}
 }
 
