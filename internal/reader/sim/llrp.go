@@ -27,7 +27,7 @@ const LLRPAntennas = 4
 // Faults besides the shared ones (antenna missing: AntennaProperties says not connected; silent:
 // nothing is answered): DropMidReport cuts the connection in the middle of the next report;
 // Refuse makes the next ADD_ROSPEC answer with an error LLRPStatus; Custom puts vendor custom
-// parameters in every report, which a client must skip.
+// parameters in every report and a CUSTOM_MESSAGE before it, which a client must skip.
 type LLRP struct {
 	*device
 	active atomic.Bool // a client is connected
@@ -348,6 +348,15 @@ func (ss *session) run(spec llrp.ROSpec) (gone bool, err error) {
 	drop, custom := s.drop, s.custom
 	s.drop = false
 	s.fmu.Unlock()
+	if custom {
+		// A vendor's own message (§16.1.41) in the middle of a round, as Impinj readers send
+		// them: a client that does not know the vendor ignores it.
+		if err := ss.send(func(w *llrp.Builder, id uint32) {
+			w.Message(llrp.Version101, llrp.CustomMessage, id).U32(25882).U8(21).Raw([]byte{0, 0, 0, 0}).EndMessage()
+		}); err != nil {
+			return false, err
+		}
+	}
 	ss.wmu.Lock()
 	ss.id++
 	ss.w.Reset()

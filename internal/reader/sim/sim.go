@@ -1,5 +1,6 @@
-// Package sim simulates UHF RFID readers of both families we drive (R2000 "A0" and ThingMagic
-// M6e) speaking the real wire protocol on an io.ReadWriter — in tests and in cmd/cabinet-sim, the
+// Package sim simulates UHF RFID readers of the families we drive (R2000 "A0" and ThingMagic
+// M6e on serial lines, and LLRP network readers — llrp.go, served per TCP connection with
+// ServeListener) speaking the real wire protocol on an io.ReadWriter — in tests and in cmd/cabinet-sim, the
 // master side of a pseudo-terminal whose slave the driver opens with go.bug.st/serial.
 //
 // Contract: a Scenario says which tags sit at which antenna, how likely each is to answer one
