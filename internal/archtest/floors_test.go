@@ -19,6 +19,7 @@ const module = "github.com/custodyhq/custody/"
 // list` without -test does not show those imports.
 var floors = map[string]int{
 	"internal/testenv": 0, "internal/alert/alerttest": 0, "internal/reader/readertest": 0, "internal/archtest": 0,
+	"internal/epcis/epcistest": 0,
 
 	"internal/custody": 1, "internal/epc": 1, "internal/wire": 1, "internal/audit": 1,
 	"internal/duration": 1, "internal/sitetime": 1, "internal/buildinfo": 1, "internal/cryptoprofile": 1,
@@ -35,7 +36,7 @@ var floors = map[string]int{
 
 	"internal/api": 4, "internal/console": 4, "internal/ingest": 4, "internal/broker": 4,
 	"internal/labels": 4, "internal/report": 4, "internal/ctl": 4, "internal/daemon": 4, "internal/cabinetsim": 4,
-	"internal/e2e": 4,
+	"internal/e2e": 4, "internal/epcis": 4,
 }
 
 type pkg struct {
