@@ -24,10 +24,17 @@
 // the register redacts them, and the console shows no title column to them. Repeated wrong
 // passwords lock the account's console login for a while.
 //
-// Live updates: /live streams named events (cabinets, alerts, desk) when a cheap fingerprint of
-// the relevant tables changes. The console reads the store rather than hooking into ingest, so a
-// slow browser can never hold up the agents' observations; each stream ends with its request or
-// with the console's context.
+// Live updates: /live streams named events (cabinets, alerts, alarms, desk) when a cheap
+// fingerprint of the relevant tables changes. One hub (live.go) computes the fingerprints for
+// every open stream together, at each look (LiveInterval) and at once when the alert book commits
+// a change, so the cost does not grow with the browsers and a new alert is on every open page in
+// milliseconds. The console reads the store rather than hooking into ingest, so a slow browser can
+// never hold up the agents' observations; each stream ends with its request or with the
+// console's context, and so does the hub.
+//
+// Alerts nobody can miss (alarms.go): every page of a custodian, leader or auditor carries the
+// open alerts' count, a banner of the urgent ones and a title that starts with them. Words: pages
+// show people's words, never internal values (docs/glossary.md).
 package console
 
 import (
