@@ -15,6 +15,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
 )
 
@@ -104,6 +105,7 @@ const System = "system"
 // Book keeps findings and alerts in the store.
 type Book struct {
 	st       *store.Store
+	reg      register.Reads // cabinets' rooms and agents, loss cases: the register's to say
 	log      *slog.Logger
 	now      func() time.Time
 	onMu     sync.Mutex // listeners may join while the book is in use (the console starts after ingest)
@@ -118,7 +120,7 @@ func NewBook(st *store.Store, log *slog.Logger, now func() time.Time) *Book {
 	if now == nil {
 		now = time.Now
 	}
-	return &Book{st: st, log: log, now: now}
+	return &Book{st: st, reg: register.NewReads(st), log: log, now: now}
 }
 
 // OnChange registers f to be called after every committed change (the escalator's wake-up, the
@@ -385,13 +387,13 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 	}
 	room := ""
 	if cabinet != "" {
-		var cabAgent sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT room, agent_id FROM cabinets WHERE code = ?`, cabinet).Scan(&room, &cabAgent)
-		if err != nil && err != sql.ErrNoRows {
+		r, cabAgent, err := b.reg.CabinetPlace(ctx, cabinet)
+		if err != nil {
 			return false, fmt.Errorf("read cabinet %s: %w", cabinet, err)
 		}
-		if agent == "" && cabAgent.Valid {
-			agent = cabAgent.String
+		room = r
+		if agent == "" && cabAgent != "" {
+			agent = cabAgent
 		}
 	}
 	sev := SeverityOf(g.Kind, level, loss, ours)
@@ -517,19 +519,31 @@ func (b *Book) Incident(ctx context.Context, id int64) ([]Alert, error) {
 }
 
 // lossCaseOf is the open loss case of an item of a confirmed loss alert that is now reported lost
-// (0: none). It reads the register's loss tables; package register owns them, this is a read.
+// (0: none). The alert's items are its findings'; the loss cases are the register's to say.
 func (b *Book) lossCaseOf(ctx context.Context, tx *store.Tx, a Alert) (int64, error) {
 	if !a.Kind.Loss() || !a.ConfirmedLoss {
 		return 0, nil
 	}
-	var lc int64
-	err := tx.QueryRowContext(ctx, `SELECT lc.id FROM findings f JOIN items i ON i.id = f.item_id JOIN loss_case_items li ON li.item_id = f.item_id JOIN loss_cases lc ON lc.id = li.case_id
-		WHERE f.alert_id = ? AND i.state = 'lost' ORDER BY lc.id DESC LIMIT 1`, a.ID).Scan(&lc)
-	if err == sql.ErrNoRows {
-		return 0, nil
-	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT item_id FROM findings WHERE alert_id = ? AND item_id IS NOT NULL`, a.ID)
 	if err != nil {
 		return 0, fmt.Errorf("alert %s: loss case: %w", a.Ref, err)
+	}
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("alert %s: loss case: %w", a.Ref, err)
+		}
+		items = append(items, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("alert %s: loss case: %w", a.Ref, err)
+	}
+	lc, err := b.reg.LossCaseOf(ctx, items)
+	if err != nil {
+		return 0, fmt.Errorf("alert %s: %w", a.Ref, err)
 	}
 	return lc, nil
 }

@@ -2,7 +2,6 @@ package alert
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -10,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -36,6 +35,7 @@ type Commander interface {
 // observations, and the brokers' retained messages bring the agents' availability back.
 type Checker struct {
 	st     *store.Store
+	reg    register.Reads // the register's copies and cabinets: its tables are its own
 	book   *Book
 	cmd    Commander
 	pol    reconcile.Policy
@@ -116,7 +116,7 @@ func NewChecker(st *store.Store, book *Book, cmd Commander, pol reconcile.Policy
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Checker{st: st, book: book, cmd: cmd, pol: pol, isOurs: OursFunc(companyPrefix), log: log, now: book.now,
+	return &Checker{st: st, reg: book.reg, book: book, cmd: cmd, pol: pol, isOurs: OursFunc(companyPrefix), log: log, now: book.now,
 		doors: map[string][]reconcile.Door{}, sightings: map[string]reconcile.Sighting{}, latest: map[string]reconcile.Report{},
 		recheck: map[string]time.Time{}, complete: map[string]time.Time{}, confirms: map[string]int{}, lastRound: map[string]string{}, agents: map[string]*reconcile.AgentStatus{}, cabs: map[string]*cabinetState{},
 		history: map[string]reconcile.TagHistory{}, histRound: map[string]string{}}
@@ -478,126 +478,51 @@ func (c *Checker) Site(ctx context.Context, hours reconcile.Hours, doorLimit, of
 	return c.book.Apply(ctx, Evaluation{Findings: fs, Scope: &Scope{Kinds: kinds}})
 }
 
-const snapshotSelect = `SELECT i.id, d.number, coalesce(si.copy_no, i.copy_no) || CASE WHEN i.repro_no IS NULL THEN '' ELSE '-复制件' || i.repro_no END, d.level, coalesce(i.epc, ''), i.state, coalesce(c.code, ''), coalesce(p.username, ''), coalesce(i.due_at, ''), coalesce(i.purpose, '')
-	FROM items i JOIN documents d ON d.id = i.document_id LEFT JOIN cabinets c ON c.id = i.cabinet_id LEFT JOIN people p ON p.id = i.holder_id LEFT JOIN items si ON si.id = i.source_item_id`
-
 // snapshot loads the items registered in the cabinet and the items whose tags the round read.
 func (c *Checker) snapshot(ctx context.Context, r reconcile.Report) ([]reconcile.Item, error) {
-	var out []reconcile.Item
-	seen := map[int64]bool{}
-	add := func(q string, args ...any) error {
-		rows, err := c.st.DB().QueryContext(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("cabinet %s snapshot: %w", r.Cabinet, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			it, err := scanSnapshot(rows)
-			if err != nil {
-				return fmt.Errorf("cabinet %s snapshot: %w", r.Cabinet, err)
-			}
-			if !seen[it.ID] {
-				seen[it.ID] = true
-				out = append(out, it)
-			}
-		}
-		return rows.Err()
+	epcs := make([]string, len(r.Tags))
+	for i, t := range r.Tags {
+		epcs[i] = t.EPC
 	}
-	if err := add(snapshotSelect+` WHERE c.code = ? AND i.state IN ('in_cabinet', 'destruction_pending')`, r.Cabinet); err != nil {
-		return nil, err
-	}
-	// Only the tags that are not the cabinet's own need a look-up (usually none). EPCs are kept
-	// in upper-case hex (epc.Hex), so the unique index on items.epc answers it.
-	own := make(map[string]bool, len(out))
-	for _, it := range out {
-		own[strings.ToUpper(it.EPC)] = true
-	}
-	var epcs []any
-	for _, t := range r.Tags {
-		if e := strings.ToUpper(t.EPC); !own[e] {
-			epcs = append(epcs, e)
-		}
-	}
-	for len(epcs) > 0 {
-		n := min(len(epcs), 500)
-		q := snapshotSelect + ` WHERE i.epc IN (?` + strings.Repeat(",?", n-1) + `)`
-		if err := add(q, epcs[:n]...); err != nil {
-			return nil, err
-		}
-		epcs = epcs[n:]
-	}
-	return out, nil
-}
-
-func scanSnapshot(rows *sql.Rows) (reconcile.Item, error) {
-	var it reconcile.Item
-	var number, level, state, due string
-	var copyNo string // 份号, with "-复制件N" for a reproduction
-	if err := rows.Scan(&it.ID, &number, &copyNo, &level, &it.EPC, &state, &it.Cabinet, &it.Holder, &due, &it.Purpose); err != nil {
-		return it, err
-	}
-	it.Number = number + "/" + copyNo
-	it.Level, it.State = custody.Level(level), custody.State(state)
-	if due != "" {
-		if t, err := time.Parse(time.RFC3339Nano, due); err == nil {
-			it.Due = t
-		}
-	}
-	return it, nil
+	cs, err := c.reg.CabinetSnapshot(ctx, r.Cabinet, epcs)
+	return items(cs), err
 }
 
 func (c *Checker) loans(ctx context.Context) ([]reconcile.Item, error) {
-	rows, err := c.st.DB().QueryContext(ctx, snapshotSelect+` WHERE i.state IN ('checked_out', 'out_of_office') AND i.due_at IS NOT NULL`)
-	if err != nil {
-		return nil, fmt.Errorf("loans: %w", err)
+	cs, err := c.reg.Loans(ctx)
+	return items(cs), err
+}
+
+// items turns the register's copies into reconciliation's items.
+func items(cs []register.Copy) []reconcile.Item {
+	if cs == nil {
+		return nil
 	}
-	defer rows.Close()
-	var out []reconcile.Item
-	for rows.Next() {
-		it, err := scanSnapshot(rows)
-		if err != nil {
-			return nil, fmt.Errorf("loans: %w", err)
-		}
-		out = append(out, it)
+	out := make([]reconcile.Item, len(cs))
+	for i, x := range cs {
+		out[i] = reconcile.Item{ID: x.ID, Number: x.Number, Level: x.Level, EPC: x.EPC, State: x.State, Cabinet: x.Cabinet, Holder: x.Holder, Due: x.Due, Purpose: x.Purpose}
 	}
-	return out, rows.Err()
+	return out
 }
 
 func (c *Checker) agentCabinets(ctx context.Context) (map[string][]string, error) {
-	rows, err := c.st.DB().QueryContext(ctx, `SELECT agent_id, code FROM cabinets WHERE agent_id IS NOT NULL ORDER BY code`)
-	if err != nil {
-		return nil, fmt.Errorf("cabinets: %w", err)
-	}
-	defer rows.Close()
-	out := map[string][]string{}
-	for rows.Next() {
-		var a, code string
-		if err := rows.Scan(&a, &code); err != nil {
-			return nil, err
-		}
-		out[a] = append(out[a], code)
-	}
-	return out, rows.Err()
+	return c.reg.CabinetsByAgent(ctx)
 }
 
-// lastEvents fills the last custody event of each item finding from the audit chain (register
-// records item steps as item.<action> on subject item:<id>).
+// lastEvents fills the last custody event of each item finding (the register reads it).
 func (c *Checker) lastEvents(ctx context.Context, fs []reconcile.Finding) error {
 	for i := range fs {
 		f := &fs[i]
 		if f.ItemID == 0 || f.Evidence.LastEvent != nil {
 			continue
 		}
-		var action, at, actor string
-		err := c.st.DB().QueryRowContext(ctx, `SELECT action, at, actor FROM audit WHERE subject = ? AND action LIKE 'item.%' ORDER BY seq DESC LIMIT 1`, fmt.Sprintf("item:%d", f.ItemID)).Scan(&action, &at, &actor)
-		if err == sql.ErrNoRows {
-			continue
-		}
+		ev, found, err := c.reg.LastCustodyEvent(ctx, f.ItemID)
 		if err != nil {
 			return fmt.Errorf("item %d last event: %w", f.ItemID, err)
 		}
-		t, _ := store.ParseTime(at)
-		f.Evidence.LastEvent = &reconcile.Event{Action: custody.Action(strings.TrimPrefix(action, "item.")), At: t, Actor: actor}
+		if found {
+			f.Evidence.LastEvent = &reconcile.Event{Action: ev.Action, At: ev.At, Actor: ev.Actor}
+		}
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package alert
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/alert/notify"
 	"github.com/custodyhq/custody/internal/reconcile"
-	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/register"
 )
 
 // Publisher publishes on the MQTT broker (the embedded one or Mosquitto); the daemon wires it.
@@ -47,6 +46,7 @@ const MaxMessageItems = 100
 // Escalator publishes alert changes and notifies people per the policy. One goroutine runs it.
 type Escalator struct {
 	book   *Book
+	reg    register.Reads // which units keep a cabinet: the register's to say
 	pub    Publisher
 	topic  string
 	routes map[Audience][]notify.Channel
@@ -67,7 +67,7 @@ func NewEscalator(book *Book, pub Publisher, topic string, routes map[Audience][
 	if topic == "" {
 		topic = "custody/alerts"
 	}
-	e := &Escalator{book: book, pub: pub, topic: topic, routes: routes, p: p.Defaults(), now: book.now, log: log, kick: make(chan struct{}, 1)}
+	e := &Escalator{book: book, reg: book.reg, pub: pub, topic: topic, routes: routes, p: p.Defaults(), now: book.now, log: log, kick: make(chan struct{}, 1)}
 	book.OnChange(e.Kick)
 	return e
 }
@@ -87,11 +87,7 @@ func (e *Escalator) channels(ctx context.Context, a Alert, aud Audience) ([]noti
 	if len(e.units) == 0 {
 		return e.routes[aud], nil
 	}
-	q, arg := `SELECT DISTINCT coalesce(u.code, '') FROM cabinets c LEFT JOIN units u ON u.id = c.unit_id WHERE c.code = ?`, a.Cabinet
-	if a.Cabinet == "" {
-		q, arg = `SELECT DISTINCT coalesce(u.code, '') FROM cabinets c LEFT JOIN units u ON u.id = c.unit_id WHERE c.agent_id = ?`, a.Agent
-	}
-	units, err := strings1(ctx, e.book.st.DB(), q+` ORDER BY 1`, arg)
+	units, err := e.reg.PlaceUnits(ctx, a.Cabinet, a.Agent)
 	if err != nil {
 		return nil, fmt.Errorf("alert %s: units: %w", a.Ref, err)
 	}
@@ -143,7 +139,7 @@ func (e *Escalator) Tick(ctx context.Context) error {
 }
 
 func (e *Escalator) publish(ctx context.Context) error {
-	pending, err := e.book.query(ctx, e.book.st.DB(), `WHERE published < version ORDER BY id`)
+	pending, err := e.book.unpublished(ctx)
 	if err != nil {
 		return err
 	}
@@ -161,11 +157,7 @@ func (e *Escalator) publish(ctx context.Context) error {
 				continue
 			}
 		}
-		err := e.book.st.Write(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE alerts SET published = ? WHERE id = ? AND published < ?`, a.version, a.ID, a.version)
-			return err
-		})
-		if err != nil {
+		if err := e.book.markPublished(ctx, a); err != nil {
 			errs = append(errs, fmt.Errorf("alert %s: %w", a.Ref, err))
 		}
 	}
@@ -175,21 +167,11 @@ func (e *Escalator) publish(ctx context.Context) error {
 func (e *Escalator) message(ctx context.Context, a Alert) (Message, error) {
 	m := Message{ID: a.Ref, Kind: a.Kind, Severity: a.Severity, Cabinet: a.Cabinet, Room: a.Room, At: a.UpdatedAt, State: a.State, Count: a.Count, Link: e.link(a)}
 	if a.Kind.PerItem() || a.Kind == reconcile.Overdue || a.Kind == reconcile.TransitOverdue {
-		rows, err := e.book.st.DB().QueryContext(ctx, `SELECT item_id FROM findings WHERE alert_id = ? AND cleared_at IS NULL AND item_id IS NOT NULL ORDER BY item_id LIMIT ?`, a.ID, MaxMessageItems)
+		items, err := e.book.openItems(ctx, a, MaxMessageItems)
 		if err != nil {
-			return m, fmt.Errorf("alert %s items: %w", a.Ref, err)
+			return m, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return m, fmt.Errorf("alert %s items: %w", a.Ref, err)
-			}
-			m.Items = append(m.Items, id)
-		}
-		if err := rows.Err(); err != nil {
-			return m, fmt.Errorf("alert %s items: %w", a.Ref, err)
-		}
+		m.Items = items
 	}
 	return m, nil
 }
@@ -197,13 +179,13 @@ func (e *Escalator) message(ctx context.Context, a Alert) (Message, error) {
 // notify sends the notices that are due.
 func (e *Escalator) notify(ctx context.Context) error {
 	now := e.now()
-	active, err := e.book.query(ctx, e.book.st.DB(), `WHERE state <> 'resolved' AND suppressed_by = '' ORDER BY id`)
+	active, err := e.book.unsuppressed(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, a := range active {
-		told, unrouted, failed, err := e.told(ctx, a.ID)
+		told, unrouted, failed, err := e.book.told(ctx, a.ID)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -253,15 +235,12 @@ func (e *Escalator) notify(ctx context.Context) error {
 		}
 	}
 	// People who were told of an alert hear that it ended, once.
-	ended, err := e.book.query(ctx, e.book.st.DB(), `WHERE state = 'resolved' AND resolved_at >= ?
-		AND EXISTS (SELECT 1 FROM alert_events v WHERE v.alert_id = alerts.id AND v.event = 'notified')
-		AND NOT EXISTS (SELECT 1 FROM alert_events v WHERE v.alert_id = alerts.id AND v.event IN ('notified', 'notify_failed') AND v.detail LIKE 'resolved%') ORDER BY id`,
-		store.FormatTime(now.Add(-24*time.Hour)))
+	ended, err := e.book.endedUntold(ctx, now.Add(-24*time.Hour))
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
 	for _, a := range ended {
-		told, _, _, err := e.told(ctx, a.ID)
+		told, _, _, err := e.book.told(ctx, a.ID)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -277,35 +256,6 @@ func (e *Escalator) notify(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// told returns, per audience, when it was last told of the alert (a delivered notice), when it
-// was recorded as without a channel, and when delivery last failed. A repeat goes only to those
-// told: nobody was reached through a channel that does not exist.
-func (e *Escalator) told(ctx context.Context, id int64) (told, unrouted, failed map[Audience]time.Time, err error) {
-	rows, err := e.book.st.DB().QueryContext(ctx, `SELECT audience, event, max(at) FROM alert_events WHERE alert_id = ? AND event IN ('notified', 'unrouted', 'notify_failed') GROUP BY audience, event`, id)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("alert %d history: %w", id, err)
-	}
-	defer rows.Close()
-	told, unrouted, failed = map[Audience]time.Time{}, map[Audience]time.Time{}, map[Audience]time.Time{}
-	for rows.Next() {
-		var aud Audience
-		var ev, at string
-		if err := rows.Scan(&aud, &ev, &at); err != nil {
-			return nil, nil, nil, err
-		}
-		t, _ := store.ParseTime(at)
-		switch ev {
-		case "notify_failed":
-			failed[aud] = t
-		case "unrouted":
-			unrouted[aud] = t
-		default:
-			told[aud] = t
-		}
-	}
-	return told, unrouted, failed, rows.Err()
 }
 
 type outcome struct {
@@ -335,33 +285,7 @@ func (e *Escalator) send(ctx context.Context, a Alert, due []Audience, why strin
 			outs = append(outs, outcome{aud, ch.Name(), err})
 		}
 	}
-	ts := store.FormatTime(now)
-	err := e.book.st.Change(ctx, func(tx *store.Tx) error {
-		delivered := false
-		for _, o := range outs {
-			ev, detail := "notified", ""
-			switch {
-			case o.channel == "":
-				ev, detail = "unrouted", "no channel is configured for this audience"
-			case o.err != nil:
-				ev, detail = "notify_failed", o.err.Error()
-				if why == "resolved" {
-					detail = "resolved: " + detail // not tried again: the console has it
-				}
-			default:
-				delivered = true
-				detail = why
-			}
-			if err := e.book.event(ctx, tx, a, ts, ev, o.aud, o.channel, System, detail, a.State); err != nil {
-				return err
-			}
-		}
-		if delivered {
-			_, err := tx.ExecContext(ctx, `UPDATE alerts SET notified_at = ? WHERE id = ?`, ts, a.ID)
-			return err
-		}
-		return nil
-	})
+	err := e.book.recordNotices(ctx, a, outs, why, now)
 	if err != nil {
 		return fmt.Errorf("alert %s: record notices: %w", a.Ref, err)
 	}

@@ -4,4 +4,8 @@
 // MQTT or the store, reconcile links neither and reads no clock, wire links nothing outside the
 // standard library, the agent does not link the register. A new package must be given a floor
 // here, or the test fails.
+//
+// It also checks that each table of custodyd's database is used by its owner only
+// (owners_test.go): no SQL text naming a table outside its owning package, no call of the store's
+// read pool from a package that owns no table, and an owner for every table the migrations create.
 package archtest

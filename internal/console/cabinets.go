@@ -2,9 +2,7 @@ package console
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -13,6 +11,7 @@ import (
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -50,27 +49,15 @@ func (c *Console) observed(ctx context.Context) (map[string]invSeen, map[string]
 	if o.inv == nil {
 		o.inv, o.door = map[string]invSeen{}, map[string]string{}
 	}
-	// The JSON is read in SQL so a report of hundreds of tags is never decoded here.
-	err := each(ctx, c.st.DB(), `SELECT rowid, kind, coalesce(json_extract(body, '$.cabinet'), ''), at,
-		CASE kind WHEN 'inventory' THEN coalesce(json_array_length(body, '$.tags'), 0) ELSE 0 END,
-		CASE kind WHEN 'inventory' THEN coalesce(json_extract(body, '$.complete'), 0) ELSE 0 END,
-		CASE kind WHEN 'door' THEN coalesce(json_extract(body, '$.state'), '') ELSE '' END
-		FROM observations WHERE rowid > ? AND kind IN ('inventory', 'door') ORDER BY rowid`, func(s scanner) error {
-		var id int64
-		var kind, cabinet, at, state string
-		var x invSeen
-		if err := s.Scan(&id, &kind, &cabinet, &at, &x.tags, &x.complete, &state); err != nil {
-			return err
-		}
-		o.after = max(o.after, id)
-		if kind == "door" {
-			o.door[cabinet] = state
+	err := c.st.Digests(ctx, o.after, func(d store.Digest) error {
+		o.after = max(o.after, d.Row)
+		if d.Kind == "door" {
+			o.door[d.Cabinet] = d.Door
 		} else {
-			x.at = at
-			o.inv[cabinet] = x
+			o.inv[d.Cabinet] = invSeen{at: d.At, tags: d.Tags, complete: d.Complete}
 		}
 		return nil
-	}, o.after)
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -105,42 +92,21 @@ func (c *Console) overview(ctx context.Context, a register.Actor) ([]cabinetRow,
 	if err != nil {
 		return nil, err
 	}
-	db := c.st.DB()
-	items := map[string]int{}
-	if err := each(ctx, db, `SELECT c.code, count(*) FROM items i JOIN cabinets c ON c.id = i.cabinet_id WHERE i.state = 'in_cabinet' GROUP BY c.code`, func(s scanner) error {
-		var code string
-		var n int
-		err := s.Scan(&code, &n)
-		items[code] = n
-		return err
-	}); err != nil {
+	items, err := c.reg.Reads().CabinetItemCounts(ctx)
+	if err != nil {
 		return nil, err
 	}
 	last, door, err := c.observed(ctx)
 	if err != nil {
 		return nil, err
 	}
-	findings := map[string][]reconcile.Kind{}
-	counts := map[string]int{}
-	if err := each(ctx, db, `SELECT cabinet, kind, count(*) FROM findings WHERE cleared_at IS NULL GROUP BY cabinet, kind`, func(s scanner) error {
-		var code string
-		var k reconcile.Kind
-		var n int
-		err := s.Scan(&code, &k, &n)
-		findings[code] = append(findings[code], k)
-		counts[code] += n
-		return err
-	}); err != nil {
+	findings, counts, err := c.book.CabinetFindings(ctx)
+	if err != nil {
 		return nil, err
 	}
 	// An offline agent's finding names the agent; its cabinets are the agent's.
-	offline := map[string]bool{}
-	if err := each(ctx, db, `SELECT agent FROM findings WHERE cleared_at IS NULL AND kind = 'agent_offline'`, func(s scanner) error {
-		var agent string
-		err := s.Scan(&agent)
-		offline[agent] = true
-		return err
-	}); err != nil {
+	offline, err := c.book.OfflineAgents(ctx)
+	if err != nil {
 		return nil, err
 	}
 	alerts, err := c.book.Alerts(ctx, alert.Filter{Active: true})
@@ -201,22 +167,6 @@ func tone(worst alert.Severity, suspected bool) string {
 		return "info"
 	}
 	return ""
-}
-
-type scanner interface{ Scan(...any) error }
-
-func each(ctx context.Context, db *sql.DB, q string, fn func(scanner) error, args ...any) error {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("console query: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return fmt.Errorf("console query: %w", err)
-		}
-	}
-	return rows.Err()
 }
 
 type cabinetsData struct {
@@ -284,16 +234,16 @@ func (c *Console) cabinetPage(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, err)
 		return
 	}
-	var body string
-	err = c.st.DB().QueryRowContext(r.Context(), `SELECT body FROM observations WHERE kind = 'inventory' AND json_extract(body, '$.cabinet') = ? ORDER BY rowid DESC LIMIT 1`, code).Scan(&body)
-	if err == nil {
-		var inv wire.Inventory
-		if json.Unmarshal([]byte(body), &inv) == nil {
-			d.Inv = &inv
-		}
-	} else if err != sql.ErrNoRows {
+	body, found, err := c.st.LatestInventory(r.Context(), code)
+	if err != nil {
 		c.fail(w, r, p, err)
 		return
+	}
+	if found {
+		var inv wire.Inventory
+		if json.Unmarshal(body, &inv) == nil {
+			d.Inv = &inv
+		}
 	}
 	p.Data = d
 	c.render(w, r, http.StatusOK, "cabinet", p)

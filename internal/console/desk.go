@@ -1,7 +1,6 @@
 package console
 
 import (
-	"database/sql"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -33,15 +32,13 @@ var purposeCodes = []string{register.PurposeBorrow, register.PurposeReturn, regi
 
 func (c *Console) deskIndex(w http.ResponseWriter, r *http.Request, p *page) {
 	var d deskIndexData
-	err := each(r.Context(), c.st.DB(), `SELECT code, name FROM desks ORDER BY code`, func(s scanner) error {
-		var x deskRef
-		err := s.Scan(&x.Code, &x.Name)
-		d.Desks = append(d.Desks, x)
-		return err
-	})
+	desks, err := c.reg.Reads().DeskNames(r.Context())
 	if err != nil {
 		c.fail(w, r, p, err)
 		return
+	}
+	for _, x := range desks {
+		d.Desks = append(d.Desks, deskRef{Code: x.Code, Name: x.Name})
 	}
 	for _, code := range purposeCodes {
 		d.Purposes = append(d.Purposes, purpose{code, p.X(register.PurposeText(code))})
@@ -85,12 +82,7 @@ func (c *Console) deskOpen(w http.ResponseWriter, r *http.Request, p *page) {
 
 // openSession is the id of the desk's open handover, 0 if none.
 func (c *Console) openSession(r *http.Request, desk string) (int64, error) {
-	var id int64
-	err := c.st.DB().QueryRowContext(r.Context(), `SELECT s.id FROM sessions s JOIN desks d ON d.id = s.desk_id WHERE d.code = ? AND s.state = 'open'`, desk).Scan(&id)
-	if err == sql.ErrNoRows {
-		return 0, nil
-	}
-	return id, err
+	return c.reg.Reads().OpenSessionAt(r.Context(), desk)
 }
 
 type deskData struct {
@@ -103,12 +95,11 @@ func (c *Console) deskPage(w http.ResponseWriter, r *http.Request, p *page) {
 	desk := clip(r.PathValue("desk"), 100)
 	// Only a desk the register knows has a page: its code is shown in the heading, and a path
 	// must not put words on a page (/desk/系统升级，请将密码发送至… would show them).
-	var name string
-	if err := c.st.DB().QueryRowContext(r.Context(), `SELECT name FROM desks WHERE code = ?`, desk).Scan(&name); err == sql.ErrNoRows {
-		c.renderError(w, r, http.StatusNotFound, "error.not_found")
-		return
-	} else if err != nil {
+	if _, found, err := c.reg.Reads().DeskName(r.Context(), desk); err != nil {
 		c.fail(w, r, p, err)
+		return
+	} else if !found {
+		c.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
 	id, err := c.openSession(r, desk)

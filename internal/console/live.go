@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -230,22 +231,23 @@ func (h *hub) look(ctx context.Context) {
 
 // fingerprint is a cheap summary of the rows behind a topic; it changes when they do.
 func (c *Console) fingerprint(ctx context.Context, topic, desk string) string {
-	var q string
-	var args []any
+	var fp string
+	var err error
 	switch topic {
 	case "alerts":
-		q = `SELECT count(*) || '/' || coalesce(sum(version), 0) FROM alerts`
+		fp, err = c.book.AlertsVersion(ctx)
 	case "cabinets":
-		q = `SELECT (SELECT coalesce(max(rowid), 0) FROM observations) || '/' || (SELECT count(*) || '.' || coalesce(max(updated_at), '') FROM findings) || '/' || (SELECT count(*) || '.' || coalesce(sum(version), 0) FROM alerts)`
+		var row int64
+		if row, err = c.st.LastRow(ctx); err == nil {
+			fp, err = c.book.FindingsVersion(ctx)
+			fp = strconv.FormatInt(row, 10) + "/" + fp
+		}
 	case "alarms":
-		q = `SELECT count(*) || '/' || coalesce(sum(version), 0) FROM alerts WHERE state <> 'resolved'`
+		fp, err = c.book.UnresolvedVersion(ctx)
 	case "desk":
-		q = `SELECT coalesce((SELECT s.id || '.' || s.state || '.' || coalesce(s.counterpart_id, 0) || '.' || (SELECT count(*) FROM session_items WHERE session_id = s.id) || '.' || (SELECT count(*) FROM session_rejects WHERE session_id = s.id)
-			FROM sessions s JOIN desks d ON d.id = s.desk_id WHERE d.code = ? ORDER BY s.id DESC LIMIT 1), '')`
-		args = []any{desk}
+		fp, err = c.reg.Reads().DeskVersion(ctx, desk)
 	}
-	var fp string
-	if err := c.st.DB().QueryRowContext(ctx, q, args...).Scan(&fp); err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil {
 		c.log.Warn("console: live fingerprint", "topic", topic, "err", err)
 	}
 	return fp

@@ -283,7 +283,7 @@ func incomplete(r Report, doors []Door) string {
 	return ""
 }
 
-func itemSubject(id int64) string { return fmt.Sprintf("item/%d", id) }
+func itemSubject(id int64) string { return custody.ItemSubject(id).Finding() }
 
 func itemFinding(it Item, cabinet, agent string, at time.Time) Finding {
 	return Finding{Subject: itemSubject(it.ID), Cabinet: cabinet, Agent: agent, ItemID: it.ID, Item: it.Number, Level: it.Level, EPC: normEPC(it.EPC), Holder: it.Holder, At: at}

@@ -70,7 +70,7 @@ func (r *Register) EncodeTag(ctx context.Context, a Actor, id int64, desk string
 	if st == nil {
 		return Encoding{}, refuse(CodeUnavailable, "custodyd 未连接 MQTT，无法向工作台发送命令", "custodyd is not connected to MQTT; no command can reach the desk")
 	}
-	res, err := st.EncodeTag(ctx, agent, wire.EncodeTag{Desk: desk, Item: fmt.Sprintf("item:%d", id), EPC: it.EPC, CompanyPrefix: r.issuer.CompanyPrefix})
+	res, err := st.EncodeTag(ctx, agent, wire.EncodeTag{Desk: desk, Item: custody.ItemSubject(id).Audit(), EPC: it.EPC, CompanyPrefix: r.issuer.CompanyPrefix})
 	switch {
 	case errors.Is(err, ErrStationOffline):
 		return Encoding{}, &Error{Code: CodeUnavailable, Err: err, Text: custody.Text{
@@ -94,7 +94,7 @@ func (r *Register) EncodeTag(ctx context.Context, a Actor, id int64, desk string
 		return Encoding{}, fmt.Errorf("encode tag of item %d at desk %s: agent %s reports EPC %s, want %s", id, desk, agent, enc.EPC, it.EPC)
 	}
 	err = r.st.Change(ctx, func(tx *store.Tx) error {
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "item.encode", Subject: fmt.Sprintf("item:%d", id),
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "item.encode", Subject: custody.ItemSubject(id).Audit(),
 			After: map[string]any{"epc": enc.EPC, "desk": desk, "agent": agent, "outcome": enc.Outcome}})
 	})
 	if err != nil {

@@ -291,7 +291,7 @@ func (r *Register) Reproduce(ctx context.Context, a Actor, req ReproduceRequest)
 		if err := useApproval(ctx, tx, ap.ID, now); err != nil {
 			return err
 		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "item.reproduce", Subject: fmt.Sprintf("item:%d", src.ID),
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "item.reproduce", Subject: custody.ItemSubject(src.ID).Audit(),
 			After: map[string]any{"source": src.ID, "copies": made, "cabinet": req.Cabinet, "unit": req.Unit, "date": made0}, Approvals: []string{fmt.Sprint(ap.ID)}})
 	})
 	if err != nil {

@@ -177,7 +177,7 @@ func (r *Register) StoreItems(ctx context.Context, a Actor, cabinet string, ids 
 				return err
 			}
 			it.State, it.Cabinet = to, cabinet
-			if err := tx.Audit(store.Entry{Actor: a.Username, Action: "item.store", Subject: fmt.Sprintf("item:%d", id),
+			if err := tx.Audit(store.Entry{Actor: a.Username, Action: "item.store", Subject: custody.ItemSubject(id).Audit(),
 				Before: map[string]any{"state": from}, After: map[string]any{"state": to, "cabinet": cabinet}}); err != nil {
 				return err
 			}

@@ -1,7 +1,8 @@
 // Package register applies the secrecy rules to the register: it is the only place that changes
 // units, people, documents, items, cabinets, desks and agents, and each change is checked against
 // the actor's roles and the item lifecycle (package custody) and recorded in the audit chain in
-// the same transaction (package store).
+// the same transaction (package store). It alone reads those tables too: the packages that watch
+// the register (alert, schedule, the console) use Reads (reads.go), which returns typed values.
 //
 // The custodian's desk workflows live here too: handover sessions (sessions.go — open, scan
 // badges and labels, close with the counterpart's PIN as one audited transition; DeskScan is the

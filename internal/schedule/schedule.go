@@ -25,6 +25,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/store"
 )
@@ -424,20 +425,15 @@ func (s *Scheduler) summary(ctx context.Context, n *Night, missed []reconcile.Fi
 }
 
 func (s *Scheduler) cabinets(ctx context.Context) ([]cabinetEntry, error) {
-	rows, err := s.st.DB().QueryContext(ctx, `SELECT c.code, c.agent_id, coalesce(u.code, '') FROM cabinets c LEFT JOIN units u ON u.id = c.unit_id WHERE c.agent_id IS NOT NULL ORDER BY c.code`)
+	cs, err := register.NewReads(s.st).BoundCabinets(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("cabinets: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []cabinetEntry
-	for rows.Next() {
-		var c cabinetEntry
-		if err := rows.Scan(&c.code, &c.agent, &c.unit); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+	out := make([]cabinetEntry, len(cs))
+	for i, c := range cs {
+		out[i] = cabinetEntry{code: c.Code, agent: c.Agent, unit: c.Unit}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Runs lists the latest nightly runs with their summaries, newest first.

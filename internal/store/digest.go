@@ -1,0 +1,68 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Digest is what an overview needs of one stored inventory or door observation, read without
+// decoding its body: the cabinet, when the agent made it, and for an inventory the number of tags
+// and whether the round was complete, for a door its state.
+type Digest struct {
+	Row      int64 // grows with every observation stored (observations are append-only)
+	Kind     string
+	Cabinet  string
+	At       string
+	Tags     int
+	Complete bool
+	Door     string
+}
+
+// Digests calls fn with a digest of each inventory and door observation stored after row after,
+// in the order they were stored. The JSON is read in SQL so a report of hundreds of tags is never
+// decoded in Go.
+func (s *Store) Digests(ctx context.Context, after int64, fn func(Digest) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT rowid, kind, coalesce(json_extract(body, '$.cabinet'), ''), at,
+		CASE kind WHEN 'inventory' THEN coalesce(json_array_length(body, '$.tags'), 0) ELSE 0 END,
+		CASE kind WHEN 'inventory' THEN coalesce(json_extract(body, '$.complete'), 0) ELSE 0 END,
+		CASE kind WHEN 'door' THEN coalesce(json_extract(body, '$.state'), '') ELSE '' END
+		FROM observations WHERE rowid > ? AND kind IN ('inventory', 'door') ORDER BY rowid`, after)
+	if err != nil {
+		return fmt.Errorf("observation digests: %w", Classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d Digest
+		if err := rows.Scan(&d.Row, &d.Kind, &d.Cabinet, &d.At, &d.Tags, &d.Complete, &d.Door); err != nil {
+			return fmt.Errorf("observation digests: %w", err)
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// LastRow is the row of the newest stored observation (0: none): it changes whenever one is
+// stored.
+func (s *Store) LastRow(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM observations`).Scan(&n)
+	return n, err
+}
+
+// LatestInventory is the body of the newest inventory report stored about a cabinet; found is
+// false when there is none.
+func (s *Store) LatestInventory(ctx context.Context, cabinet string) (body []byte, found bool, err error) {
+	var b string
+	err = s.r.QueryRowContext(ctx, `SELECT body FROM observations WHERE kind = 'inventory' AND json_extract(body, '$.cabinet') = ? ORDER BY rowid DESC LIMIT 1`, cabinet).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("latest inventory of %s: %w", cabinet, Classify(err))
+	}
+	return []byte(b), true, nil
+}
