@@ -130,6 +130,13 @@ type Config struct {
 	Crypto struct {
 		Profile string `toml:"profile"`
 	} `toml:"crypto"`
+	// Audit: custodyd signing the chain head on a schedule (headSigner); off while head_key is
+	// empty.
+	Audit struct {
+		HeadKey   string   `toml:"head_key"`
+		HeadDir   string   `toml:"head_dir"`
+		HeadEvery Duration `toml:"head_every"`
+	} `toml:"audit"`
 	Alerts struct {
 		ConsoleURL  string   `toml:"console_url"`
 		LeaderDelay Duration `toml:"leader_delay"`
@@ -341,6 +348,20 @@ func (c Config) Validate() error {
 	}
 	if _, err := cryptoprofile.Parse(c.Crypto.Profile); err != nil {
 		errs = append(errs, fmt.Errorf("crypto.profile: %v", err))
+	} else if c.Audit.HeadKey != "" {
+		if _, err := loadHeadKey(c.Audit.HeadKey, c.CryptoProfile()); err != nil {
+			errs = append(errs, fmt.Errorf("audit.head_key: %v", err))
+		}
+	}
+	if (c.Audit.HeadKey == "") != (c.Audit.HeadDir == "") {
+		errs = append(errs, errors.New("audit.head_key, audit.head_dir: set both or neither"))
+	} else if c.Audit.HeadDir != "" {
+		if fi, err := os.Stat(c.Audit.HeadDir); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("audit.head_dir: %q is not a directory", c.Audit.HeadDir))
+		}
+	}
+	if e := c.Audit.HeadEvery.Duration; e < time.Minute || e > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("audit.head_every: %v is outside 1m..24h", e))
 	}
 	return errors.Join(errs...)
 }

@@ -41,6 +41,9 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"[mqtt]\ndisconnect_grace = \"1h\"\n":                                 "mqtt.disconnect_grace: 1h0m0s must be between 1s and 10m",
 		"[crypto]\nprofile = \"gm\"\n":                                        "crypto.profile: \"gm\" is not standard or sm",
 		"[crypto]\nprofil = \"sm\"\n":                                         "unknown key crypto.profil",
+		"[audit]\nhead_key = \"/no/such.key\"\nhead_dir = \"/tmp\"\n":         "audit.head_key: stat /no/such.key",
+		"[audit]\nhead_dir = \"/tmp\"\n":                                      "audit.head_key, audit.head_dir: set both or neither",
+		"[audit]\nhead_every = \"10s\"\n":                                     "audit.head_every: 10s is outside 1m..24h",
 	} {
 		path := filepath.Join(t.TempDir(), "c.toml")
 		os.WriteFile(path, []byte(text), 0o600)

@@ -190,6 +190,15 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		{"mqtt", conn.Run}, {"ingest", in.Run}, {"reconcile", obs.Run}, {"escalation", esc.Run},
 		{"inventory schedule", sch.Run}, {"desk scans", feed.Run},
 	}
+	if d.cfg.Audit.HeadKey != "" {
+		signer, err := loadHeadKey(d.cfg.Audit.HeadKey, d.cfg.CryptoProfile())
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("audit.head_key: %w", err)
+		}
+		hs := &headSigner{st: st, signer: signer, dir: d.cfg.Audit.HeadDir, every: d.cfg.Audit.HeadEvery.Duration, log: d.log}
+		s.runners = append(s.runners, runner{"head signing", hs.run})
+	}
 	return s, nil
 }
 
