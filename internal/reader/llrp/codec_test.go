@@ -23,7 +23,8 @@ func TestVectors(t *testing.T) {
 // (the simulator uses ParseAddSpec): both stop triggers, the session, the target and the power.
 func TestAddSpecRoundTrip(t *testing.T) {
 	for _, want := range []llrp.ROSpec{
-		{ID: 7, Antennas: []int{1, 2, 4}, Quiet: 300 * time.Millisecond, Timeout: 3 * time.Second, Session: 1, TargetB: true},
+		{ID: 7, Antennas: []int{1, 2, 4}, Quiet: 300 * time.Millisecond, Timeout: 3 * time.Second, Session: 1, TargetB: true, StateAware: true},
+		{ID: 9, Antennas: []int{1}, Quiet: 300 * time.Millisecond, Timeout: 3 * time.Second, Session: 3},
 		{ID: 8, Antennas: []int{3}, Duration: 1500 * time.Millisecond, Session: 2, PowerIndex: 18},
 	} {
 		var w llrp.Builder

@@ -296,7 +296,7 @@ func (d *Driver) round(ctx context.Context, round int, plan reader.Plan, power u
 	if len(ants) > 0 {
 		d.spec++
 		spec := ROSpec{ID: d.spec, Antennas: ants, Duration: d.opts.Duration, Quiet: d.opts.Quiet, Timeout: d.opts.Timeout,
-			Session: plan.Session, TargetB: plan.Target == reader.TargetB, PowerIndex: power}
+			Session: plan.Session, TargetB: plan.Target == reader.TargetB, StateAware: d.caps.StateAware, PowerIndex: power}
 		reads, err := d.runSpec(ctx, spec, emit, missing)
 		end.TagReads += reads
 		var se *StatusError

@@ -115,6 +115,9 @@ func TestFullRoundsOverTCP(t *testing.T) {
 	if r := g.reads["E28011700000020A1B2C3D03"]; r.Antenna != 2 || r.RSSIDBm > -59 || r.RSSIDBm < -63 || r.ReadCount != 1 {
 		t.Fatalf("got read %+v, want antenna 2, RSSI about -61 dBm, count 1", r)
 	}
+	if sp := s.LastSpec(); sp.Session != 1 || !sp.TargetB || !sp.StateAware || sp.PowerIndex != 18 || sp.Quiet != 300*time.Millisecond {
+		t.Fatalf("the reader was asked for %+v, want session 1, target B, state-aware, power index 18 (27 dBm), stop after 300 ms without a new tag", sp)
+	}
 	if s.Reports() != 3 {
 		t.Fatalf("simulator sent %d reports, want 3", s.Reports())
 	}

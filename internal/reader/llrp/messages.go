@@ -93,7 +93,8 @@ type ROSpec struct {
 	Quiet      time.Duration
 	Timeout    time.Duration
 	Session    int
-	TargetB    bool
+	TargetB    bool // honoured only with StateAware
+	StateAware bool // the reader can do state-aware singulation (LLRPCapabilities)
 	PowerIndex uint16 // TransmitPowerLevelTableEntry index; 0 leaves the reader's power alone
 }
 
@@ -123,15 +124,24 @@ func AddSpec(w *Builder, id uint32, s ROSpec) {
 	if s.PowerIndex != 0 {
 		w.Begin(ParamRFTransmitter).U16(1).U16(1).U16(s.PowerIndex).End()
 	}
-	// C1G2InventoryCommand, TagInventoryStateAware set so that the target flag of our plan holds:
-	// a state-aware singulation action selects tags in state A or B of the session (§16.3.1.2.1).
-	w.Begin(ParamC1G2InventoryCommand).U8(0x80)
-	w.Begin(ParamC1G2SingulationControl).U8(uint8(s.Session&3) << 6).U16(0).U32(0)
-	action := uint8(0)
-	if s.TargetB {
-		action = 0x80
+	// C1G2InventoryCommand. Where the reader can do state-aware singulation, TagInventoryStateAware
+	// is set so that the target flag of our plan holds: the singulation action selects tags in
+	// state A or B of the session (§16.3.1.2.1). A reader that cannot (many Impinj models say so
+	// in LLRPCapabilities) would refuse that, so it gets the session alone and chooses the target
+	// itself.
+	aware := uint8(0)
+	if s.StateAware {
+		aware = 0x80
 	}
-	w.Begin(ParamC1G2StateAwareAction).U8(action).End()
+	w.Begin(ParamC1G2InventoryCommand).U8(aware)
+	w.Begin(ParamC1G2SingulationControl).U8(uint8(s.Session&3) << 6).U16(0).U32(0)
+	if s.StateAware {
+		action := uint8(0)
+		if s.TargetB {
+			action = 0x80
+		}
+		w.Begin(ParamC1G2StateAwareAction).U8(action).End()
+	}
 	w.End() // SingulationControl
 	w.End() // InventoryCommand
 	w.End() // AntennaConfiguration
@@ -188,6 +198,7 @@ func ParseAddSpec(body []byte) (ROSpec, error) {
 					if act, ok, _ := Find(sc.Value[7:], ParamC1G2StateAwareAction); ok && len(act.Value) >= 1 {
 						s.TargetB = act.Value[0]&0x80 != 0
 					}
+					s.StateAware = ic.Value[0]&0x80 != 0
 				}
 			}
 			if tx, ok, _ := Find(ac.Value[2:], ParamRFTransmitter); ok && len(tx.Value) >= 6 {
@@ -226,6 +237,12 @@ func CapabilitiesResponse(w *Builder, id uint32, c Capabilities) {
 	w.Message(Version101, GetReaderCapabilitiesResponse, id)
 	StatusParam(w, StatusSuccess, "")
 	w.Begin(ParamGeneralDeviceCapabilities).U16(uint16(c.Antennas)).U16(0x4000).U32(c.Manufacturer).U32(c.Model).UTF8(c.Firmware).End()
+	if c.StateAware {
+		// LLRPCapabilities: flags (CanDoTagInventoryStateAwareSingulation), max priority 1,
+		// ClientRequestOpSpecTimeout 0, MaxNumROSpecs 1, MaxNumSpecsPerROSpec 1,
+		// MaxNumInventoryParameterSpecsPerAISpec 1, MaxNumAccessSpecs 0, MaxNumOpSpecsPerAccessSpec 0.
+		w.Begin(ParamLLRPCapabilities).U8(0x10).U8(1).U16(0).U32(1).U32(1).U32(1).U32(0).U32(0).End()
+	}
 	if len(c.PowerTable) > 0 {
 		w.Begin(ParamRegulatoryCapabilities).U16(156).U16(0) // country 156 (China), standard unspecified
 		w.Begin(ParamUHFBandCapabilities)

@@ -295,6 +295,8 @@ type Capabilities struct {
 	Firmware     string
 	// PowerTable maps TransmitPowerLevelTableEntry indices to dBm (§16.2.3.6.1).
 	PowerTable []PowerLevel
+	// StateAware: LLRPCapabilities' CanDoTagInventoryStateAwareSingulation (§16.2.3.3).
+	StateAware bool
 }
 
 // PowerLevel is one entry of the reader's transmit power table.
@@ -326,6 +328,9 @@ func ParseCapabilities(body []byte) (Capabilities, error) {
 				c.Firmware = string(v[14 : 14+n])
 			}
 		}
+	}
+	if l, ok, err := Find(body, ParamLLRPCapabilities); err == nil && ok && len(l.Value) >= 1 {
+		c.StateAware = l.Value[0]&0x10 != 0
 	}
 	r, ok, err := Find(body, ParamRegulatoryCapabilities)
 	if err != nil || !ok || len(r.Value) < 4 {

@@ -38,6 +38,14 @@ type LLRP struct {
 	custom  bool
 	reports atomic.Int64
 	acks    atomic.Int64
+	last    llrp.ROSpec // the last ROSpec added, under fmu
+}
+
+// LastSpec is the last ROSpec a client added: the antennas, trigger, session and target it asked for.
+func (s *LLRP) LastSpec() llrp.ROSpec {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return s.last
 }
 
 // NewLLRP builds a simulator from a scenario.
@@ -240,7 +248,7 @@ func (ss *session) answer(m llrp.Message) (gone bool, err error) {
 		}
 		return false, ss.write(func(w *llrp.Builder) {
 			llrp.CapabilitiesResponse(w, m.ID, llrp.Capabilities{Antennas: LLRPAntennas, Manufacturer: 25882, Model: 2001002,
-				Firmware: fmt.Sprintf("%d.%d.0-sim", s.major, s.minor), PowerTable: table})
+				Firmware: fmt.Sprintf("%d.%d.0-sim", s.major, s.minor), PowerTable: table, StateAware: true})
 		})
 	case llrp.GetReaderConfig:
 		conn := make([]bool, LLRPAntennas)
@@ -269,6 +277,9 @@ func (ss *session) answer(m llrp.Message) (gone bool, err error) {
 			return false, ss.reply(llrp.AddROSpecResponse, m.ID, llrp.StatusAInvalid, fmt.Sprintf("ROSpecID %d in use", spec.ID))
 		}
 		ss.specs[spec.ID] = spec
+		s.fmu.Lock()
+		s.last = spec
+		s.fmu.Unlock()
 		return false, ss.reply(llrp.AddROSpecResponse, m.ID, llrp.StatusSuccess, "")
 	case llrp.EnableROSpec, llrp.DisableROSpec, llrp.StartROSpec, llrp.StopROSpec, llrp.DeleteROSpec:
 		resp := m.Type + 10
