@@ -93,8 +93,8 @@ type ROSpec struct {
 	Quiet      time.Duration
 	Timeout    time.Duration
 	Session    int
-	TargetB    bool // honoured only with StateAware
-	StateAware bool // the reader can do state-aware singulation (LLRPCapabilities)
+	TargetB    bool   // honoured only with StateAware
+	StateAware bool   // the reader can do state-aware singulation (LLRPCapabilities)
 	PowerIndex uint16 // TransmitPowerLevelTableEntry index; 0 leaves the reader's power alone
 }
 
