@@ -308,11 +308,29 @@ func (c *Console) alertPage(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, err)
 		return
 	}
-	p.Data = alertData{al, fs, h}
+	p.Data = alertData{al, fs, onceUnrouted(h)}
 	if k := r.URL.Query().Get("err"); k != "" && slices.Contains([]string{"alert.note_required", "alert.already_resolved"}, k) {
 		p.Err = p.T(k)
 	}
 	c.render(w, r, http.StatusOK, "alert", p)
+}
+
+// onceUnrouted keeps the first "no channel" step per audience: a register written before the
+// escalator recorded it once holds one such row every 10 s per audience (issue 21 point 2), which
+// buried the alert's story.
+func onceUnrouted(h []alert.Event) []alert.Event {
+	seen := map[alert.Audience]bool{}
+	out := h[:0:0]
+	for _, e := range h {
+		if e.Event == "unrouted" {
+			if seen[e.Audience] {
+				continue
+			}
+			seen[e.Audience] = true
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func (c *Console) alertStep(resolve bool) pageHandler {
