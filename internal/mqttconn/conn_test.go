@@ -128,13 +128,20 @@ func (fs *fakes) newClient(o *paho.ClientOptions) mqttconn.Client {
 	return f
 }
 
+// client is the i-th client made, waiting up to 10 s for Run's goroutine to make it: a test that
+// asks right after start ran ahead of Run and got nil (seen on a loaded machine).
 func (fs *fakes) client(i int) *fakeClient {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if i >= len(fs.clients) {
-		return nil
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		fs.mu.Lock()
+		if i < len(fs.clients) {
+			defer fs.mu.Unlock()
+			return fs.clients[i]
+		}
+		fs.mu.Unlock()
+		if time.Now().After(deadline) {
+			return nil
+		}
 	}
-	return fs.clients[i]
 }
 
 func openStore(t *testing.T) *store.Store {
