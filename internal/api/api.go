@@ -26,6 +26,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/epcis"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
 )
@@ -117,6 +118,9 @@ type Options struct {
 	// Alerts is custodyd's alert book, so that an acknowledgement or resolution wakes its
 	// escalator at once (published on MQTT, notices stopped); nil: a book of the API's own.
 	Alerts *alert.Book
+	// EPCIS places the office in EPCIS exports: its GLN and company prefix, or the base URI of
+	// its own (docs/epcis.md); the zone is the register's.
+	EPCIS epcis.Options
 }
 
 // Server serves the API.

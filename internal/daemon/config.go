@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/epc"
+	"github.com/custodyhq/custody/internal/epcis"
 	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/wire"
 
@@ -101,6 +103,13 @@ type Config struct {
 		CompanyPrefix string `toml:"company_prefix"`
 		DocumentType  string `toml:"document_type"`
 	} `toml:"identity"`
+	// EPCIS places the office in EPCIS exports (docs/epcis.md): its GLN (13 digits within
+	// [identity] company_prefix: cabinets and rooms become SGLNs), else URIs under base_uri
+	// (default [alerts] console_url).
+	EPCIS struct {
+		GLN     string `toml:"gln"`
+		BaseURI string `toml:"base_uri"`
+	} `toml:"epcis"`
 	Reconcile struct {
 		RemovalGrace Duration `toml:"removal_grace"`
 		MaxUnread    float64  `toml:"max_unread"`
@@ -313,6 +322,18 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("identity: %v", err))
 		}
 	}
+	if g := c.EPCIS.GLN; g != "" {
+		if !epcis.ValidGLN(g) {
+			errs = append(errs, fmt.Errorf("epcis.gln: %q is not a GLN (13 digits with a correct check digit)", g))
+		} else if c.Identity.CompanyPrefix == "" || !strings.HasPrefix(g, c.Identity.CompanyPrefix) {
+			errs = append(errs, fmt.Errorf("epcis.gln: %q must begin with [identity] company_prefix %q (the SGLN splits it there)", g, c.Identity.CompanyPrefix))
+		}
+	}
+	if u := c.EPCIS.BaseURI; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("epcis.base_uri: %q must be an http(s) URL such as https://custody.example.gov.cn", u))
+		}
+	}
 	if c.Reconcile.MaxUnread <= 0 || c.Reconcile.MaxUnread >= 1 {
 		errs = append(errs, fmt.Errorf("reconcile.max_unread: %v must be between 0 and 1", c.Reconcile.MaxUnread))
 	}
@@ -430,4 +451,13 @@ func (c Config) BorrowLimits() register.BorrowLimits {
 	}
 	l.TopSecretReadingRoomOnly = !c.Borrowing.TopSecretOutside
 	return l
+}
+
+// EPCISOptions places the office in EPCIS exports.
+func (c *Config) EPCISOptions() epcis.Options {
+	base := c.EPCIS.BaseURI
+	if base == "" {
+		base = c.Alerts.ConsoleURL
+	}
+	return epcis.Options{GLN: c.EPCIS.GLN, CompanyPrefix: c.Identity.CompanyPrefix, BaseURI: base}
 }

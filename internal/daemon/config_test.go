@@ -44,6 +44,9 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"[audit]\nhead_key = \"/no/such.key\"\nhead_dir = \"/tmp\"\n":         "audit.head_key: stat /no/such.key",
 		"[audit]\nhead_dir = \"/tmp\"\n":                                      "audit.head_key, audit.head_dir: set both or neither",
 		"[audit]\nhead_every = \"10s\"\n":                                     "audit.head_every: 10s is outside 1m..24h",
+		"[epcis]\ngln = \"0614141000013\"\n":                                  "epcis.gln: \"0614141000013\" is not a GLN",
+		"[epcis]\ngln = \"0614141000012\"\n":                                  "epcis.gln: \"0614141000012\" must begin with [identity] company_prefix",
+		"[epcis]\nbase_uri = \"custody.local\"\n":                             "epcis.base_uri: \"custody.local\" must be an http(s) URL",
 	} {
 		path := filepath.Join(t.TempDir(), "c.toml")
 		os.WriteFile(path, []byte(text), 0o600)

@@ -110,7 +110,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	srv := api.New(reg, st, d.log, api.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Registry: registry, OnRevoke: site.revoked, OnRebind: site.rebound,
 		Health: map[string]func() error{"ingest": site.conn.Health, "reconcile": site.observer.Health}, Ready: site.conn.Connected,
 		Station: station{conn: site.conn, wait: encodeWait}, Alerts: site.alerts, ReportFont: d.cfg.Reports.Font,
-		Locks: locks{conn: site.conn, chk: site.checker, wait: lockWait}, Inventory: inventories{conn: site.conn}})
+		Locks: locks{conn: site.conn, chk: site.checker, wait: lockWait}, Inventory: inventories{conn: site.conn}, EPCIS: d.cfg.EPCISOptions()})
 
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
 	if err != nil {

@@ -124,6 +124,11 @@ func Map(r register.CustodyRecord) (action, bizStep, disposition string, ok bool
 		m, ok = registeredMap, true
 	case register.RecordStep:
 		m, ok = stepMap[custody.Action(r.Action)]
+		if custody.Action(r.Action) == custody.TransferOut && custody.State(r.From) == custody.InTransit {
+			// The other unit's receipt for a courier's envelope: the copy arrived there and
+			// leaves this register.
+			m = mapping{"DELETE", "arriving", "inactive"}
+		}
 	case register.RecordFinding:
 		m, ok = findingMap[r.Outcome]
 	}
@@ -155,10 +160,14 @@ func Build(recs []register.CustodyRecord, o Options) (Document, error) {
 	for _, r := range recs {
 		act, step, disp, ok := Map(r)
 		if !ok {
-			return Document{}, fmt.Errorf("record %s: no EPCIS mapping for action %q outcome %q", r.Key, r.Action, r.Outcome)
+			return Document{}, &Error{Text: custody.Text{
+				ZH: fmt.Sprintf("记录 %s（动作 %q，结果 %q）没有对应的 EPCIS 事件映射", r.Key, r.Action, r.Outcome),
+				EN: fmt.Sprintf("record %s: no EPCIS mapping for action %q outcome %q", r.Key, r.Action, r.Outcome)}}
 		}
 		if r.EPC == "" {
-			return Document{}, fmt.Errorf("record %s: item %d has no EPC — configure [identity] company_prefix", r.Key, r.Item)
+			return Document{}, &Error{Text: custody.Text{
+				ZH: fmt.Sprintf("文件份 %d 没有 EPC 标识：请先配置 [identity] company_prefix", r.Item),
+				EN: fmt.Sprintf("item %d has no EPC: configure [identity] company_prefix", r.Item)}}
 		}
 		t := r.At.In(zone)
 		e := Event{Type: "ObjectEvent", EventTime: t.Format(time.RFC3339Nano), EventTimeZoneOffset: t.Format("-07:00"),
@@ -176,6 +185,11 @@ func Build(recs []register.CustodyRecord, o Options) (Document, error) {
 	}
 	return d, nil
 }
+
+// Error is why a document cannot be built, in the operator's words.
+type Error struct{ Text custody.Text }
+
+func (e *Error) Error() string { return "epcis: " + e.Text.EN }
 
 // Marshal is Build followed by JSON encoding, indented as people read exports.
 func Marshal(recs []register.CustodyRecord, o Options) ([]byte, error) {

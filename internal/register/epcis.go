@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
@@ -51,9 +52,11 @@ type CustodyRecord struct {
 
 // CustodyQuery selects the records of an export.
 type CustodyQuery struct {
-	From, To  time.Time // [From, To); zero: unbounded
-	WithLevel bool      // include each copy's level (asked explicitly, recorded in the audit)
-	Format    string    // what the records are exported as, for the audit record ("epcis")
+	// From and To bound the span [From, To): RFC 3339, or "2026-12-01 08:00" / "2026-12-01"
+	// (midnight) in the site zone; "" is unbounded.
+	From, To  string
+	WithLevel bool   // include each copy's level (asked explicitly, recorded in the audit)
+	Format    string // what the records are exported as, for the audit record ("epcis")
 }
 
 var exportCustody = custody.Text{ZH: "导出流转事件（EPCIS）", EN: "export custody events (EPCIS)"}
@@ -64,27 +67,35 @@ func (r *Register) CustodyRecords(ctx context.Context, a Actor, q CustodyQuery) 
 	if err := need(a, exportCustody, custody.Auditor, custody.Custodian, custody.Leader); err != nil {
 		return nil, err
 	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.To.After(q.From) {
+	tFrom, err := r.parseSpan(q.From)
+	if err != nil {
+		return nil, err
+	}
+	tTo, err := r.parseSpan(q.To)
+	if err != nil {
+		return nil, err
+	}
+	if !tFrom.IsZero() && !tTo.IsZero() && !tTo.After(tFrom) {
 		return nil, refuse(CodeInvalid, "导出时段的结束时间须晚于开始时间", "the end of the span must be after its start")
 	}
 	from, to := "", "9999"
-	if !q.From.IsZero() {
-		from = store.FormatTime(q.From)
+	if !tFrom.IsZero() {
+		from = store.FormatTime(tFrom)
 	}
-	if !q.To.IsZero() {
-		to = store.FormatTime(q.To)
+	if !tTo.IsZero() {
+		to = store.FormatTime(tTo)
 	}
 	var out []CustodyRecord
-	err := r.st.Change(ctx, func(tx *store.Tx) error {
+	err = r.st.Change(ctx, func(tx *store.Tx) error {
 		var err error
 		if out, err = r.custodyRecords(ctx, tx, from, to, q.WithLevel); err != nil {
 			return err
 		}
 		after := map[string]any{"format": q.Format, "records": len(out), "with_level": q.WithLevel}
-		if !q.From.IsZero() {
+		if !tFrom.IsZero() {
 			after["from"] = from
 		}
-		if !q.To.IsZero() {
+		if !tTo.IsZero() {
 			after["to"] = to
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "custody.export", Subject: "custody_events", After: after})
@@ -125,9 +136,12 @@ func (r *Register) custodyRecords(ctx context.Context, tx *store.Tx, from, to st
 	const loc = ` LEFT JOIN cabinets hc ON hc.id = coalesce(i.home_cabinet_id, i.cabinet_id)`
 	// Registrations: an original copy enters the register with its document. A reproduction's
 	// first fact is its approval's step, so it has no registration record of its own.
-	if err := add(`SELECT i.id, d.created_at, coalesce(i.epc, ''), d.level, coalesce(hc.code, ''), coalesce(hc.room, '')
+	// The registration's time is the document's, or the copy's first step when that was
+	// recorded earlier in the same transaction (receiving stores the copies as it registers them).
+	if err := add(`SELECT id, reg, epc, level, cab, room FROM (SELECT i.id, min(d.created_at, coalesce((SELECT min(at) FROM item_events WHERE item_id = i.id), d.created_at)) AS reg,
+			coalesce(i.epc, '') AS epc, d.level, coalesce(hc.code, '') AS cab, coalesce(hc.room, '') AS room
 		FROM items i JOIN documents d ON d.id = i.document_id`+loc+`
-		WHERE i.source_item_id IS NULL AND d.created_at >= ? AND d.created_at < ?`,
+		WHERE i.source_item_id IS NULL) WHERE reg >= ? AND reg < ?`,
 		func(rows *sql.Rows, c *CustodyRecord, at, e, l *string) error {
 			c.Kind = RecordRegistered
 			if err := rows.Scan(&c.Item, at, e, l, &c.Cabinet, &c.Room); err != nil {
@@ -175,6 +189,9 @@ func (r *Register) custodyRecords(ctx context.Context, tx *store.Tx, from, to st
 		if !out[i].At.Equal(out[j].At) {
 			return out[i].At.Before(out[j].At)
 		}
+		if ri, rj := out[i].Kind == RecordRegistered, out[j].Kind == RecordRegistered; ri != rj {
+			return ri // a copy is registered before its first step of the same instant
+		}
 		return out[i].Key < out[j].Key
 	})
 	return out, nil
@@ -196,4 +213,21 @@ func (r *Register) pureIdentity(item int64, hexEPC string) string {
 		return ""
 	}
 	return e.PureIdentityURI()
+}
+
+// parseSpan reads one end of an export's span: RFC 3339, or a time or date (midnight) in the
+// site zone, never the host's; "" is the zero time (unbounded).
+func (r *Register) parseSpan(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if len(s) <= 40 {
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
+			if t, err := r.zone.Parse(layout, s); err == nil {
+				return t, nil
+			}
+		}
+	}
+	return time.Time{}, refuse(CodeInvalid, "时间 %q 格式不对，应为 2026-12-01、2026-12-01 08:00 或 RFC 3339", "time %q is not understood: use 2026-12-01, 2026-12-01 08:00 or RFC 3339", custody.Clip(s, 64))
 }
