@@ -40,8 +40,7 @@ func TestEPCISExportOfTheLifecycle(t *testing.T) {
 
 	e.lend("B-0042", "2468", a1.ID)
 	e.session(`{"desk":"D-01","purpose":"return","cabinet":"C-01"}`, []string{"B-0042", fmt.Sprint(a1.ID)}, `{"pin":"2468"}`)
-	var s register.Session
-	s = e.session(`{"desk":"D-01","purpose":"dispatch","courier":"赵交通","envelope":"JY-2026-0042","destination":"市国资委办公室","expected":"`+time.Now().Add(time.Hour).Format(time.RFC3339)+`"}`,
+	s := e.session(`{"desk":"D-01","purpose":"dispatch","courier":"赵交通","envelope":"JY-2026-0042","destination":"市国资委办公室","expected":"`+time.Now().Add(time.Hour).Format(time.RFC3339)+`"}`,
 		[]string{fmt.Sprint(a2.ID)}, `{}`)
 	e.must("wang.fang", "POST", fmt.Sprintf("/api/v1/transits/%d/receipt", s.Transit), `{"receipt":"国资回〔2026〕12号","receiver":"钱收"}`, 200)
 
