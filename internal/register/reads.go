@@ -3,6 +3,7 @@ package register
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -180,19 +181,29 @@ type CustodyEvent struct {
 	Actor  string
 }
 
-// LastCustodyEvent is the item's latest custody step (store, check-out, return …) in the audit
-// chain, where the register records each as action item.<action> about the item's subject;
-// found is false for an item with none.
+// LastCustodyEvent is the item's latest custody step (store, check-out, return, dispatch …) from
+// its chain of custody (item_events, rule 9); found is false for an item with none. It read the
+// audit chain before, where only the steps audited about the item itself (store, encode,
+// reproduce) are found — a check-out or return is audited about its session — and with no index
+// on the subject that read scanned the chain for every item finding.
 func (r Reads) LastCustodyEvent(ctx context.Context, item int64) (ev CustodyEvent, found bool, err error) {
-	rec, found, err := r.st.LastAudit(ctx, custody.ItemSubject(item).Audit(), itemActionPrefix)
-	if err != nil || !found {
-		return ev, found, err
+	var at, action string
+	var actor sql.NullString
+	err = r.st.DB().QueryRowContext(ctx, `SELECT e.at, e.action, p.username FROM item_events e LEFT JOIN people p ON p.id = e.actor_id
+		WHERE e.item_id = ? ORDER BY e.id DESC LIMIT 1`, item).Scan(&at, &action, &actor)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ev, false, nil
 	}
-	return CustodyEvent{Action: custody.Action(strings.TrimPrefix(rec.Action, itemActionPrefix)), At: rec.At, Actor: rec.Actor}, true, nil
+	if err != nil {
+		return ev, false, fmt.Errorf("last custody event of item %d: %w", item, err)
+	}
+	ev = CustodyEvent{Action: custody.Action(action), Actor: actor.String}
+	if !actor.Valid {
+		ev.Actor = "system"
+	}
+	ev.At, _ = store.ParseTime(at) // the register wrote it
+	return ev, true, nil
 }
-
-// itemActionPrefix starts the audit action of every custody step of an item.
-const itemActionPrefix = "item."
 
 // CabinetItemCounts is, per cabinet code, how many copies the register has in it.
 func (r Reads) CabinetItemCounts(ctx context.Context) (map[string]int, error) {

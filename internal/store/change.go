@@ -182,29 +182,6 @@ func (s *Store) AuditRecords(ctx context.Context, from int64, fn func(audit.Reco
 	return rows.Err()
 }
 
-// LastAudit is the latest audit record about subject whose action starts with actionPrefix
-// (only its time, actor and action are filled); found is false when there is none. The register
-// names the subjects and actions it asks about: the store only keeps the chain.
-func (s *Store) LastAudit(ctx context.Context, subject, actionPrefix string) (rec audit.Record, found bool, err error) {
-	var at string
-	err = s.r.QueryRowContext(ctx, `SELECT seq, action, at, actor FROM audit WHERE subject = ? AND action LIKE ? ESCAPE '\' ORDER BY seq DESC LIMIT 1`,
-		subject, likePrefix(actionPrefix)).Scan(&rec.Seq, &rec.Action, &at, &rec.Actor)
-	if err == sql.ErrNoRows {
-		return rec, false, nil
-	}
-	if err != nil {
-		return rec, false, fmt.Errorf("last audit record of %s: %w", subject, Classify(err))
-	}
-	rec.Subject = subject
-	rec.At, _ = ParseTime(at) // the store wrote it
-	return rec, true, nil
-}
-
-// likePrefix is a LIKE pattern matching the strings that start with p.
-func likePrefix(p string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p) + "%"
-}
-
 // VerifyAudit recomputes the chain as stored and returns the first break. custodyd runs it at
 // start and refuses to serve a register whose history was edited.
 func (s *Store) VerifyAudit(ctx context.Context) (audit.Result, error) {
