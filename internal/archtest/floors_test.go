@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -27,7 +29,7 @@ var floors = map[string]int{
 	"internal/store": 2, "internal/auth": 2, "internal/outbox": 2, "internal/serialport": 2, "internal/netport": 2,
 	"internal/reader": 2, "internal/reader/r2000": 2, "internal/reader/m6e": 2, "internal/reader/llrp": 2, "internal/reader/sim": 2,
 	"internal/cabinet": 2, "internal/cabinet/sim": 2, "internal/scanner": 2, "internal/scanner/sim": 2,
-	"internal/capture": 2, "internal/alert/notify": 2, "internal/ledger": 2, "internal/mqttconn": 2, "internal/anchor": 2,
+	"internal/capture": 2, "internal/alert/notify": 2, "internal/ledger": 2, "internal/mqttconn": 2, "internal/anchor": 2, "internal/api/apitype": 2,
 	"internal/sealedbackup": 2,
 
 	"internal/register": 3, "internal/reconcile": 3, "internal/reconcile/calibrate": 3,
@@ -106,11 +108,7 @@ func TestImportsPointDown(t *testing.T) {
 }
 
 // never lists what must not appear among a package's dependencies, and why.
-var never = []struct {
-	pkgs   []string
-	banned []string
-	why    string
-}{
+var never = []arrow{
 	{[]string{"internal/epc", "internal/wire", "internal/reader/r2000", "internal/reader/m6e", "internal/reader/llrp", "internal/cabinet", "internal/scanner"},
 		[]string{"github.com/eclipse/paho.mqtt.golang", "github.com/mochi-mqtt/server/v2", module + "internal/store", "github.com/mattn/go-sqlite3"},
 		"a codec imports MQTT or the store"},
@@ -120,28 +118,125 @@ var never = []struct {
 	{[]string{"internal/agent", "internal/agent/config", "internal/agent/round", "internal/agent/presence", "cmd/custody-agent"},
 		[]string{module + "internal/register"},
 		"the agent imports the register"},
+	{[]string{"cmd/custodyctl", "internal/ctl", "internal/api/apitype"},
+		[]string{"github.com/mattn/go-sqlite3", "github.com/eclipse/paho.mqtt.golang", "github.com/mochi-mqtt/server/v2"},
+		"custodyctl links cgo SQLite or MQTT: it is a plain HTTP client"},
 }
 
-func TestNeverArrows(t *testing.T) {
-	deps := map[string][]string{}
-	for _, p := range list(t, "./...") {
-		deps[rel(p.ImportPath)] = p.Deps
-	}
-	for _, n := range never {
+// An arrow is a rule "these packages never link those".
+type arrow struct {
+	pkgs   []string
+	banned []string // a path, or a path prefix ending in "/"
+	why    string
+}
+
+// arrowsBroken checks the rules against deps (package → its dependencies, as `go list -deps`
+// gives them) and says what breaks them.
+func arrowsBroken(deps map[string][]string, rules []arrow) []string {
+	var broken []string
+	for _, n := range rules {
 		for _, name := range n.pkgs {
 			d, ok := deps[name]
 			if !ok {
-				t.Errorf("%s: no such package (update this test)", name)
+				broken = append(broken, name+": no such package (update this test)")
 				continue
 			}
 			for _, dep := range d {
 				for _, b := range n.banned {
 					if dep == b || strings.HasPrefix(dep, b+"/") {
-						t.Errorf("%s links %s: DESIGN.md §4 says never: %s", name, rel(dep), n.why)
+						broken = append(broken, fmt.Sprintf("%s links %s: DESIGN.md §4 says never: %s", name, rel(dep), n.why))
 					}
 				}
 			}
 		}
+	}
+	return broken
+}
+
+// deps is every package of the module with its dependencies.
+func deps(t *testing.T) map[string][]string {
+	d := map[string][]string{}
+	for _, p := range list(t, "./...") {
+		d[rel(p.ImportPath)] = p.Deps
+	}
+	return d
+}
+
+func TestNeverArrows(t *testing.T) {
+	for _, b := range arrowsBroken(deps(t), never) {
+		t.Error(b)
+	}
+}
+
+// custodyctlLinks is every package of this module custodyctl may link: the vocabulary, the API's
+// shapes, the offline tools (audit verify and its signed anchor, epc, label rendering, the sealed
+// backup stream and the crypto profile they use) and its own commands. A server
+// package (store, register, alert, reconcile, ingest, api, console, daemon, …) among its
+// dependencies would put the server, its cgo SQLite driver and its start-up work into every
+// custodyctl call; a new package it needs must be added here on purpose.
+var custodyctlLinks = []string{
+	"internal/custody", "internal/epc", "internal/audit", "internal/buildinfo", "internal/sitetime", "internal/duration",
+	"internal/cryptoprofile", "internal/anchor", "internal/sealedbackup",
+	"internal/api/apitype", "internal/labels", "internal/ctl",
+}
+
+// clientLinksServer lists the module's packages among deps that a client may not link.
+func clientLinksServer(client string, deps []string, allowed []string) []string {
+	var bad []string
+	for _, d := range deps {
+		if !strings.HasPrefix(d, module) {
+			continue
+		}
+		if !slices.Contains(allowed, rel(d)) {
+			bad = append(bad, fmt.Sprintf("%s links %s: custodyctl links no server package, only %s", client, rel(d), strings.Join(allowed, ", ")))
+		}
+	}
+	return bad
+}
+
+func TestCustodyctlLinksNoServer(t *testing.T) {
+	d := deps(t)
+	for _, b := range clientLinksServer("cmd/custodyctl", d["cmd/custodyctl"], custodyctlLinks) {
+		t.Error(b)
+	}
+}
+
+// The checks fail on a forbidden import: fed dependency lists as `go list` would give them had
+// someone added the imports, they name each break.
+func TestChecksCatchForbiddenImports(t *testing.T) {
+	synthetic := map[string][]string{
+		"cmd/custodyctl":        {"fmt", module + "internal/ctl", module + "internal/register", module + "internal/store", "github.com/mattn/go-sqlite3"},
+		"internal/ctl":          {"fmt", module + "internal/api/apitype", module + "internal/custody"},
+		"internal/api/apitype":  {"time", module + "internal/custody"},
+		"internal/reconcile":    {"math", module + "internal/store"},
+		"internal/epc":          {"strings", "github.com/eclipse/paho.mqtt.golang/packets"},
+		"internal/wire":         {"crypto/hmac"},
+		"internal/reader/r2000": {}, "internal/reader/m6e": {}, "internal/reader/llrp": {}, "internal/cabinet": {}, "internal/scanner": {},
+		"internal/agent":        {module + "internal/register"},
+		"internal/agent/config": {}, "internal/agent/round": {}, "internal/agent/presence": {}, "cmd/custody-agent": {},
+	}
+	got := strings.Join(arrowsBroken(synthetic, never), "\n")
+	for _, want := range []string{
+		"cmd/custodyctl links github.com/mattn/go-sqlite3",
+		"internal/reconcile links internal/store",
+		"internal/epc links github.com/eclipse/paho.mqtt.golang/packets",
+		"internal/agent links internal/register",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("arrowsBroken said\n%s\nwant it to say %q", got, want)
+		}
+	}
+	if strings.Contains(got, "internal/ctl links") || strings.Contains(got, "internal/wire links") {
+		t.Errorf("arrowsBroken blamed an innocent package:\n%s", got)
+	}
+	got = strings.Join(clientLinksServer("cmd/custodyctl", synthetic["cmd/custodyctl"], custodyctlLinks), "\n")
+	for _, want := range []string{"links internal/register", "links internal/store"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("clientLinksServer said\n%s\nwant it to say %q", got, want)
+		}
+	}
+	if strings.Contains(got, "internal/ctl") && strings.Contains(got, "links internal/ctl") {
+		t.Errorf("clientLinksServer blamed custodyctl's own commands:\n%s", got)
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // agentEnrollArgs are the arguments of custodyctl agent enroll.
@@ -21,7 +21,7 @@ func (*agentEnrollArgs) run(ctx context.Context, c *CLI, args []string) error {
 		return err
 	}
 	var ag struct {
-		register.Agent
+		apitype.Agent
 		Key string `json:"key"`
 	}
 	if err := c.call(ctx, "POST", "/api/v1/agents", map[string]string{"id": args[0]}, &ag); err != nil {

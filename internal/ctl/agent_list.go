@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // agentListArgs are the arguments of custodyctl agent list.
@@ -17,7 +17,7 @@ func init() {
 }
 
 func (*agentListArgs) run(ctx context.Context, c *CLI, args []string) error {
-	var as []register.Agent
+	var as []apitype.Agent
 	if err := c.call(ctx, "GET", "/api/v1/agents", nil, &as); err != nil {
 		return err
 	}

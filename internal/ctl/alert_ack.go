@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // alertStepArgs are the arguments of custodyctl alert ack and alert resolve: the same step
@@ -34,7 +34,7 @@ func (a *alertStepArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if strings.TrimSpace(a.note) == "" {
 		return exitf(ExitUsage, "%s", c.say("需要 --note 说明处理情况", "--note is required"))
 	}
-	var al alert.Alert
+	var al apitype.Alert
 	if err := c.call(ctx, "POST", "/api/v1/alerts/"+url.PathEscape(args[0])+"/"+a.path, map[string]string{"note": a.note}, &al); err != nil {
 		return err
 	}

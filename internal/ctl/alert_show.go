@@ -6,7 +6,7 @@ import (
 	"io"
 	"net/url"
 
-	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // alertShowArgs are the arguments of custodyctl alert show.
@@ -26,7 +26,7 @@ func (*alertShowArgs) run(ctx context.Context, c *CLI, args []string) error {
 		return err
 	}
 	return c.output(d, func(w io.Writer) {
-		c.alertTable(w, []alert.Alert{d.Alert})
+		c.alertTable(w, []apitype.Alert{d.Alert})
 		fmt.Fprintln(w)
 		c.findingTable(w, d.Findings)
 		fmt.Fprintln(w)

@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // alertsArgs are the arguments of custodyctl alerts.
@@ -40,7 +40,7 @@ func (a *alertsArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if a.format != "" {
 		return c.download(ctx, "/api/v1/alerts?"+a.filter.query(map[string]string{"state": a.state, "severity": a.severity, "format": a.format}), a.out)
 	}
-	return callAndPrint(c, ctx, "GET", "/api/v1/alerts?"+a.filter.query(map[string]string{"state": a.state, "severity": a.severity}), nil, func(w io.Writer, as []alert.Alert) { c.alertTable(w, as) })
+	return callAndPrint(c, ctx, "GET", "/api/v1/alerts?"+a.filter.query(map[string]string{"state": a.state, "severity": a.severity}), nil, func(w io.Writer, as []apitype.Alert) { c.alertTable(w, as) })
 }
 
 // alertFilter is the filter flags the alert and finding listings share.
@@ -78,10 +78,10 @@ func (f *alertFilter) query(extra map[string]string) string {
 // alertDetail and inventoryRun mirror the API's answers (api.AlertDetail, schedule.Night)
 // without linking the server's packages into custodyctl.
 type alertDetail struct {
-	Alert    alert.Alert     `json:"alert"`
-	Findings []alert.Finding `json:"findings"`
-	History  []alert.Event   `json:"history"`
-	Incident []alert.Alert   `json:"incident,omitempty"`
+	Alert    apitype.Alert        `json:"alert"`
+	Findings []apitype.Finding    `json:"findings"`
+	History  []apitype.AlertEvent `json:"history"`
+	Incident []apitype.Alert      `json:"incident,omitempty"`
 }
 
 type inventoryRun struct {
@@ -98,9 +98,9 @@ type inventoryRun struct {
 	} `json:"summary"`
 }
 
-var severityZH = map[alert.Severity]string{alert.Info: "提示", alert.Warning: "警告", alert.Major: "严重", alert.Critical: "紧急"}
+var severityZH = map[apitype.Severity]string{apitype.Info: "提示", apitype.Warning: "警告", apitype.Major: "严重", apitype.Critical: "紧急"}
 
-func (c *CLI) alertTable(w io.Writer, as []alert.Alert) {
+func (c *CLI) alertTable(w io.Writer, as []apitype.Alert) {
 	fmt.Fprintln(w, c.say("编号\t告警号\t类型\t级别\t状态\t位置\t件数\t密级\t开始\t确认人", "ID\tREF\tKIND\tSEVERITY\tSTATE\tPLACE\tCOUNT\tLEVEL\tOPENED\tACKED BY"))
 	for _, a := range as {
 		sev := string(a.Severity)
@@ -116,7 +116,7 @@ func (c *CLI) alertTable(w io.Writer, as []alert.Alert) {
 	}
 }
 
-func (c *CLI) findingTable(w io.Writer, fs []alert.Finding) {
+func (c *CLI) findingTable(w io.Writer, fs []apitype.Finding) {
 	fmt.Fprintln(w, c.say("编号\t类型\t可信度\t柜\t文件\t密级\t漏读概率\t次数\t说明", "ID\tKIND\tCONFIDENCE\tCABINET\tITEM\tLEVEL\tP(UNREAD)\tMISSES\tTEXT"))
 	for _, f := range fs {
 		conf := string(f.Confidence)

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // approvalListArgs are the arguments of custodyctl approval list.
@@ -27,5 +27,5 @@ func (a *approvalListArgs) run(ctx context.Context, c *CLI, args []string) error
 	if a.pending {
 		path += "?pending=1"
 	}
-	return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, aps []register.Approval) { c.approvalTable(w, aps) })
+	return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, aps []apitype.Approval) { c.approvalTable(w, aps) })
 }

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // approvalRequestArgs are the arguments of custodyctl approval request.
@@ -49,6 +49,6 @@ func (a *approvalRequestArgs) run(ctx context.Context, c *CLI, args []string) er
 	if err != nil {
 		return err
 	}
-	req := register.ApprovalRequest{Kind: a.kind, For: a.forWho, Items: ids, Copies: a.copies, Due: a.due, Document: a.document, ScopeUnits: a.scopeUnits, ScopePeople: a.scopePeople, Unit: a.unit, With: a.with, Reason: a.reason, Expires: a.expires}
-	return callAndPrint(c, ctx, "POST", "/api/v1/approvals", req, func(w io.Writer, ap register.Approval) { c.approvalTable(w, []register.Approval{ap}) })
+	req := apitype.ApprovalRequest{Kind: a.kind, For: a.forWho, Items: ids, Copies: a.copies, Due: a.due, Document: a.document, ScopeUnits: a.scopeUnits, ScopePeople: a.scopePeople, Unit: a.unit, With: a.with, Reason: a.reason, Expires: a.expires}
+	return callAndPrint(c, ctx, "POST", "/api/v1/approvals", req, func(w io.Writer, ap apitype.Approval) { c.approvalTable(w, []apitype.Approval{ap}) })
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // approvalShowArgs are the arguments of custodyctl approval show.
@@ -20,5 +20,5 @@ func (*approvalShowArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err != nil {
 		return err
 	}
-	return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, ap register.Approval) { c.approvalTable(w, []register.Approval{ap}) })
+	return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, ap apitype.Approval) { c.approvalTable(w, []apitype.Approval{ap}) })
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // cabinetAddArgs are the arguments of custodyctl cabinet add.
@@ -31,5 +31,5 @@ func (a *cabinetAddArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err := needArgs(args, 2, "CODE NAME"); err != nil {
 		return err
 	}
-	return callAndPrint(c, ctx, "POST", "/api/v1/cabinets", register.Cabinet{Code: args[0], Name: args[1], Room: a.room, Unit: a.unit, Agent: a.agent}, func(w io.Writer, cab register.Cabinet) { fmt.Fprintf(w, "%s\t%s\t%s\n", cab.Code, cab.Name, cab.Room) })
+	return callAndPrint(c, ctx, "POST", "/api/v1/cabinets", apitype.Cabinet{Code: args[0], Name: args[1], Room: a.room, Unit: a.unit, Agent: a.agent}, func(w io.Writer, cab apitype.Cabinet) { fmt.Fprintf(w, "%s\t%s\t%s\n", cab.Code, cab.Name, cab.Room) })
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // cabinetListArgs are the arguments of custodyctl cabinet list.
@@ -17,7 +17,7 @@ func init() {
 }
 
 func (*cabinetListArgs) run(ctx context.Context, c *CLI, args []string) error {
-	var cs []register.Cabinet
+	var cs []apitype.Cabinet
 	if err := c.call(ctx, "GET", "/api/v1/cabinets", nil, &cs); err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // cabinetUnlockArgs are the arguments of custodyctl cabinet unlock.
@@ -21,7 +21,7 @@ func init() {
 }
 
 func (a *cabinetUnlockArgs) flags(fs *flag.FlagSet) {
-	fs.IntVar(&a.seconds, "seconds", register.DefaultUnlockS, "how long the bolt stays open (1–600)")
+	fs.IntVar(&a.seconds, "seconds", apitype.DefaultUnlockS, "how long the bolt stays open (1–600)")
 	fs.StringVar(&a.reason, "reason", "", "why (事由; required, audited)")
 }
 
@@ -32,7 +32,7 @@ func (a *cabinetUnlockArgs) run(ctx context.Context, c *CLI, args []string) erro
 	if strings.TrimSpace(a.reason) == "" {
 		return exitf(ExitUsage, "%s", c.say("需要 --reason 写明开锁事由", "--reason is required"))
 	}
-	var out register.LockOutcome
+	var out apitype.LockOutcome
 	if err := c.call(ctx, "POST", "/api/v1/cabinets/"+url.PathEscape(args[0])+"/unlock", map[string]any{"seconds": a.seconds, "reason": a.reason}, &out); err != nil {
 		return err
 	}

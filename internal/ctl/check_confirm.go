@@ -6,7 +6,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // checkConfirmArgs are the arguments of custodyctl check confirm.
@@ -39,13 +39,13 @@ func (a *checkConfirmArgs) run(ctx context.Context, c *CLI, args []string) error
 	if err != nil || item <= 0 {
 		return exitf(ExitUsage, "ITEM %q is not a positive number", args[1])
 	}
-	req := register.ConfirmRequest{Item: item, Badge: a.badge, Note: a.note}
+	req := apitype.ConfirmRequest{Item: item, Badge: a.badge, Note: a.note}
 	if a.badge != "" {
 		if req.PIN, err = c.password(a.pinStdin, "持有人 PIN：", "Holder's PIN: "); err != nil {
 			return err
 		}
 	}
-	var ch register.Check
+	var ch apitype.Check
 	if err := c.call(ctx, "POST", path, req, &ch); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // checkInventoryArgs are the arguments of custodyctl check inventory.
@@ -21,7 +21,7 @@ func (*checkInventoryArgs) run(ctx context.Context, c *CLI, args []string) error
 	if err != nil {
 		return err
 	}
-	var sent []register.CheckInventoryCommand
+	var sent []apitype.CheckInventoryCommand
 	if err := c.call(ctx, "POST", path, nil, &sent); err != nil {
 		return err
 	}

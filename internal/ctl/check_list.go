@@ -6,7 +6,7 @@ import (
 	"io"
 	"net/url"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // checkListArgs are the arguments of custodyctl check list.
@@ -26,5 +26,5 @@ func (a *checkListArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if a.unit != "" {
 		path += "?unit=" + url.QueryEscape(a.unit)
 	}
-	return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, cs []register.Check) { c.checkTable(w, cs) })
+	return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, cs []apitype.Check) { c.checkTable(w, cs) })
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"flag"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // checkOpenArgs are the arguments of custodyctl check open.
@@ -25,8 +25,8 @@ func (a *checkOpenArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if a.unit == "" {
 		return exitf(ExitUsage, "%s", c.say("需要 --unit 单位代码", "--unit is required"))
 	}
-	var ch register.Check
-	if err := c.call(ctx, "POST", "/api/v1/checks", register.OpenCheckRequest{Unit: a.unit}, &ch); err != nil {
+	var ch apitype.Check
+	if err := c.call(ctx, "POST", "/api/v1/checks", apitype.OpenCheckRequest{Unit: a.unit}, &ch); err != nil {
 		return err
 	}
 	return c.output(ch, showCheck(c, ch, false))

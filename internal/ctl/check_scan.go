@@ -3,7 +3,7 @@ package ctl
 import (
 	"context"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // checkScanArgs are the arguments of custodyctl check scan.
@@ -22,7 +22,7 @@ func (*checkScanArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if len(args) < 2 {
 		return exitf(ExitUsage, "expected ID CODE...")
 	}
-	var ch register.Check
+	var ch apitype.Check
 	for _, code := range args[1:] {
 		if err := c.call(ctx, "POST", path, map[string]string{"data": code}, &ch); err != nil {
 			return err

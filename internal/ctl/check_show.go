@@ -3,7 +3,7 @@ package ctl
 import (
 	"context"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // checkShowArgs are the arguments of custodyctl check show.
@@ -19,7 +19,7 @@ func (*checkShowArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err != nil {
 		return err
 	}
-	var ch register.Check
+	var ch apitype.Check
 	if err := c.call(ctx, "GET", path, nil, &ch); err != nil {
 		return err
 	}

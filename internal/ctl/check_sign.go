@@ -4,7 +4,7 @@ import (
 	"context"
 	"flag"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // checkSignArgs are the arguments of custodyctl check sign.
@@ -31,11 +31,11 @@ func (a *checkSignArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if len(args) != 1 {
 		return exitf(ExitUsage, "expected ID")
 	}
-	req := register.SignRequest{Note: a.note}
+	req := apitype.SignRequest{Note: a.note}
 	if req.PIN, err = c.password(a.pinStdin, "本人工作证 PIN：", "Your badge PIN: "); err != nil {
 		return err
 	}
-	var ch register.Check
+	var ch apitype.Check
 	if err := c.call(ctx, "POST", path, req, &ch); err != nil {
 		return err
 	}

@@ -5,14 +5,14 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // Periodic checks (清查, issue 14 point 7): the custodian opens, scans and closes; holders
 // confirm their copies; the custodian and a second custodian or leader sign, each as themselves
 // with their own badge PIN; the signed 清查记录 is downloaded as stored.
 
-func (c *CLI) checkTable(w io.Writer, cs []register.Check) {
+func (c *CLI) checkTable(w io.Writer, cs []apitype.Check) {
 	fmt.Fprintln(w, c.say("编号\t单位\t周期\t状态\t开始时间\t应查\t在柜\t扫描\t确认\t差异\t签字", "ID\tUNIT\tPERIOD\tSTATE\tOPENED\tTOTAL\tFOUND\tSCANNED\tCONFIRMED\tDISCREPANCIES\tSIGNED"))
 	for _, ch := range cs {
 		st := map[string]string{"open": c.say("进行中", "open"), "signing": c.say("签字中", "signing"), "closed": c.say("已结束", "closed")}[ch.State]
@@ -36,9 +36,9 @@ func checkPath(args []string, rest string) (string, error) {
 	return fmt.Sprintf("/api/v1/checks/%d%s", id, rest), nil
 }
 
-func showCheck(c *CLI, ch register.Check, items bool) func(w io.Writer) {
+func showCheck(c *CLI, ch apitype.Check, items bool) func(w io.Writer) {
 	return func(w io.Writer) {
-		c.checkTable(w, []register.Check{ch})
+		c.checkTable(w, []apitype.Check{ch})
 		if !items {
 			return
 		}
@@ -51,7 +51,7 @@ func showCheck(c *CLI, ch register.Check, items bool) func(w io.Writer) {
 			}
 			result := it.OutcomeText
 			if c.en() {
-				result = register.CheckOutcomeText(it.Outcome).EN
+				result = apitype.CheckOutcomeText(it.Outcome).EN
 			}
 			if it.Discrepancy {
 				result = "!" + result

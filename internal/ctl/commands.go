@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
-	"github.com/custodyhq/custody/internal/register"
 )
 
 type listFlag []string
@@ -108,7 +108,7 @@ func (c *CLI) roleNames(rs []custody.Role) string {
 	return strings.Join(out, ",")
 }
 
-func (c *CLI) itemTable(w io.Writer, items []register.Item) {
+func (c *CLI) itemTable(w io.Writer, items []apitype.Item) {
 	fmt.Fprintln(w, c.say("编号\t发文字号\t份号\t密级\t状态\t位置", "ID\tDOCUMENT\tCOPY\tLEVEL\tSTATE\tPLACE"))
 	for _, it := range items {
 		place := it.Cabinet
@@ -127,7 +127,7 @@ func (c *CLI) changeGrant(ctx context.Context, args []string, path string, roles
 	if err := needArgs(args, 1, "USERNAME"); err != nil {
 		return err
 	}
-	req := register.GrantRequest{Username: args[0], Grant: grant, Unit: unit}
+	req := apitype.GrantRequest{Username: args[0], Grant: grant, Unit: unit}
 	if len(roles) > 1 {
 		return exitf(ExitUsage, "one --role at a time")
 	}
@@ -138,7 +138,7 @@ func (c *CLI) changeGrant(ctx context.Context, args []string, path string, roles
 		}
 		req.Role = role
 	}
-	var p register.Person
+	var p apitype.Person
 	if err := c.call(ctx, "POST", path, req, &p); err != nil {
 		return err
 	}

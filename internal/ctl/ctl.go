@@ -6,6 +6,10 @@
 // happened (see the Exit constants); error messages go to stderr. Work that runs over a second
 // (labels, exports, backup downloads) shows a progress bar on stderr when stderr is a terminal
 // and --json is off; otherwise the output is the same bytes as without one (progress.go).
+//
+// Each command is a file of its own (item_store.go for "item store") holding its arguments
+// struct and run method. The API's shapes come from internal/api/apitype: custodyctl links no
+// server package (internal/archtest fails the build if it does).
 package ctl
 
 import (

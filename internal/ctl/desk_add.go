@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // deskAddArgs are the arguments of custodyctl desk add.
@@ -29,5 +29,5 @@ func (a *deskAddArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err := needArgs(args, 2, "CODE NAME"); err != nil {
 		return err
 	}
-	return callAndPrint(c, ctx, "POST", "/api/v1/desks", register.Desk{Code: args[0], Name: args[1], Room: a.room, Agent: a.agent}, func(w io.Writer, d register.Desk) { fmt.Fprintf(w, "%s\t%s\t%s\n", d.Code, d.Name, d.Room) })
+	return callAndPrint(c, ctx, "POST", "/api/v1/desks", apitype.Desk{Code: args[0], Name: args[1], Room: a.room, Agent: a.agent}, func(w io.Writer, d apitype.Desk) { fmt.Fprintf(w, "%s\t%s\t%s\n", d.Code, d.Name, d.Room) })
 }

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // destructionCancelArgs are the arguments of custodyctl destruction cancel.
@@ -25,7 +25,7 @@ func (a *destructionCancelArgs) run(ctx context.Context, c *CLI, args []string) 
 	if err != nil {
 		return err
 	}
-	var b register.Batch
+	var b apitype.Batch
 	if err := c.call(ctx, "POST", path, map[string]string{"reason": a.reason}, &b); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // destructionCertifyArgs are the arguments of custodyctl destruction certify.
@@ -29,7 +29,7 @@ func (a *destructionCertifyArgs) run(ctx context.Context, c *CLI, args []string)
 	if err != nil {
 		return err
 	}
-	var b register.Batch
+	var b apitype.Batch
 	if err := c.call(ctx, "POST", path, map[string]string{"certificate": a.certificate, "note": a.note}, &b); err != nil {
 		return err
 	}

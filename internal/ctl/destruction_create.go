@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // destructionCreateArgs are the arguments of custodyctl destruction create.
@@ -29,8 +29,8 @@ func (a *destructionCreateArgs) run(ctx context.Context, c *CLI, args []string) 
 	if err != nil {
 		return err
 	}
-	var b register.Batch
-	if err := c.call(ctx, "POST", "/api/v1/destructions", register.BatchRequest{Items: ids, Reason: a.reason, Unit: a.unit}, &b); err != nil {
+	var b apitype.Batch
+	if err := c.call(ctx, "POST", "/api/v1/destructions", apitype.BatchRequest{Items: ids, Reason: a.reason, Unit: a.unit}, &b); err != nil {
 		return err
 	}
 	return c.output(b, func(w io.Writer) {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // destructionListArgs are the arguments of custodyctl destruction list.
@@ -17,7 +17,7 @@ func init() {
 }
 
 func (*destructionListArgs) run(ctx context.Context, c *CLI, args []string) error {
-	var bs []register.Batch
+	var bs []apitype.Batch
 	if err := c.call(ctx, "GET", "/api/v1/destructions", nil, &bs); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // documentListArgs are the arguments of custodyctl document list.
@@ -17,7 +17,7 @@ func init() {
 }
 
 func (*documentListArgs) run(ctx context.Context, c *CLI, args []string) error {
-	var ds []register.Document
+	var ds []apitype.Document
 	if err := c.call(ctx, "GET", "/api/v1/documents", nil, &ds); err != nil {
 		return err
 	}

@@ -5,8 +5,8 @@ import (
 	"flag"
 	"io"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
-	"github.com/custodyhq/custody/internal/register"
 )
 
 // documentReceiveArgs are the arguments of custodyctl document receive.
@@ -48,10 +48,10 @@ func (a *documentReceiveArgs) flags(fs *flag.FlagSet) {
 }
 
 func (a *documentReceiveArgs) run(ctx context.Context, c *CLI, args []string) error {
-	req := register.ReceiveRequest{Cabinet: a.cabinet, From: a.from, Document: register.Document{Number: a.number, Title: a.title, IssuingUnit: a.unit,
+	req := apitype.ReceiveRequest{Cabinet: a.cabinet, From: a.from, Document: apitype.Document{Number: a.number, Title: a.title, IssuingUnit: a.unit,
 		Level: custody.Level(a.level), IssuedOn: a.date, SecrecyTerm: a.term, Copies: a.copies, ScopeUnits: a.scopeUnits, ScopePeople: a.scopePeople},
 		FirstCopy: a.firstCopy, LastCopy: a.lastCopy}
-	var resp register.ReceiveResult
+	var resp apitype.ReceiveResult
 	if err := c.call(ctx, "POST", "/api/v1/documents/receive", req, &resp); err != nil {
 		return err
 	}

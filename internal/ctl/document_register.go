@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
-	"github.com/custodyhq/custody/internal/register"
 )
 
-// documentRegisterArgs are the arguments of custodyctl document register.
+// documentRegisterArgs are the arguments of custodyctl document apitype.
 type documentRegisterArgs struct {
 	number      string
 	title       string
@@ -41,10 +41,10 @@ func (a *documentRegisterArgs) flags(fs *flag.FlagSet) {
 }
 
 func (a *documentRegisterArgs) run(ctx context.Context, c *CLI, args []string) error {
-	d := register.Document{Number: a.number, Title: a.title, IssuingUnit: a.unit, Level: custody.Level(a.level), IssuedOn: a.date, SecrecyTerm: a.term, Copies: a.copies, ScopeUnits: a.scopeUnits, ScopePeople: a.scopePeople}
+	d := apitype.Document{Number: a.number, Title: a.title, IssuingUnit: a.unit, Level: custody.Level(a.level), IssuedOn: a.date, SecrecyTerm: a.term, Copies: a.copies, ScopeUnits: a.scopeUnits, ScopePeople: a.scopePeople}
 	var resp struct {
-		Document register.Document `json:"document"`
-		Items    []register.Item   `json:"items"`
+		Document apitype.Document `json:"document"`
+		Items    []apitype.Item   `json:"items"`
 	}
 	if err := c.call(ctx, "POST", "/api/v1/documents", d, &resp); err != nil {
 		return err

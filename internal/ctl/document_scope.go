@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // documentScopeArgs are the arguments of custodyctl document scope.
@@ -24,7 +24,7 @@ func (a *documentScopeArgs) flags(fs *flag.FlagSet) {
 }
 
 func (a *documentScopeArgs) run(ctx context.Context, c *CLI, args []string) error {
-	var d register.Document
+	var d apitype.Document
 	if err := c.call(ctx, "POST", "/api/v1/scope-widenings", map[string]int64{"approval": a.approval}, &d); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/alert"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // findingsArgs are the arguments of custodyctl findings.
@@ -21,5 +21,5 @@ func init() {
 func (a *findingsArgs) flags(fs *flag.FlagSet) { a.filter.flags(fs) }
 
 func (a *findingsArgs) run(ctx context.Context, c *CLI, args []string) error {
-	return callAndPrint(c, ctx, "GET", "/api/v1/findings?"+a.filter.query(nil), nil, func(w io.Writer, fsx []alert.Finding) { c.findingTable(w, fsx) })
+	return callAndPrint(c, ctx, "GET", "/api/v1/findings?"+a.filter.query(nil), nil, func(w io.Writer, fsx []apitype.Finding) { c.findingTable(w, fsx) })
 }

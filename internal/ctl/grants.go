@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // grantsArgs are the arguments of custodyctl grants.
@@ -17,7 +17,7 @@ func init() {
 }
 
 func (*grantsArgs) run(ctx context.Context, c *CLI, args []string) error {
-	var gs []register.PersonGrant
+	var gs []apitype.PersonGrant
 	if err := c.call(ctx, "GET", "/api/v1/grants", nil, &gs); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // handoverAbandonArgs are the arguments of custodyctl handover abandon.
@@ -25,7 +25,7 @@ func (a *handoverAbandonArgs) run(ctx context.Context, c *CLI, args []string) er
 	if err != nil {
 		return err
 	}
-	var s register.Session
+	var s apitype.Session
 	if err := c.call(ctx, "POST", path, map[string]string{"reason": a.reason}, &s); err != nil {
 		return err
 	}

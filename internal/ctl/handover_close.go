@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // handoverCloseArgs are the arguments of custodyctl handover close.
@@ -32,10 +32,10 @@ func (a *handoverCloseArgs) run(ctx context.Context, c *CLI, args []string) erro
 	if err != nil {
 		return err
 	}
-	req := register.CloseRequest{SecondBadge: a.secondBadge, CompanionBadge: a.companionBadge}
+	req := apitype.CloseRequest{SecondBadge: a.secondBadge, CompanionBadge: a.companionBadge}
 	// Scanning in, receiving back from transit, a dispatch to a courier and a transfer
 	// to an outside unit have no counterpart here: nobody types a counterpart's PIN.
-	var open register.Session
+	var open apitype.Session
 	if err := c.call(ctx, "GET", strings.TrimSuffix(path, "/close"), nil, &open); err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (a *handoverCloseArgs) run(ctx context.Context, c *CLI, args []string) erro
 			return err
 		}
 	}
-	var s register.Session
+	var s apitype.Session
 	if err := c.call(ctx, "POST", path, req, &s); err != nil {
 		return err
 	}

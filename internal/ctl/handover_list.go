@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/url"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // handoverListArgs are the arguments of custodyctl handover list.
@@ -29,7 +29,7 @@ func (a *handoverListArgs) run(ctx context.Context, c *CLI, args []string) error
 	if a.state != "" {
 		path += "?state=" + url.QueryEscape(a.state)
 	}
-	var ss []register.Session
+	var ss []apitype.Session
 	if err := c.call(ctx, "GET", path, nil, &ss); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // handoverOpenArgs are the arguments of custodyctl handover open.
@@ -59,9 +59,9 @@ func (a *handoverOpenArgs) run(ctx context.Context, c *CLI, args []string) error
 	if p, ok := purposeNames[a.purpose]; ok {
 		a.purpose = p
 	}
-	req := register.OpenRequest{Desk: a.desk, Purpose: a.purpose, Due: a.due, Approval: a.approval, Batch: a.batch, Cabinet: a.cabinet, TargetUnit: a.target, Place: a.place, Receipt: a.receipt, Note: a.note,
+	req := apitype.OpenRequest{Desk: a.desk, Purpose: a.purpose, Due: a.due, Approval: a.approval, Batch: a.batch, Cabinet: a.cabinet, TargetUnit: a.target, Place: a.place, Receipt: a.receipt, Note: a.note,
 		Courier: a.courier, Supervisor: a.supervisor, Envelope: a.envelope, Destination: a.destination, Receiver: a.receiver, Expected: a.expected}
-	var s register.Session
+	var s apitype.Session
 	if err := c.call(ctx, "POST", "/api/v1/sessions", req, &s); err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // handoverScanArgs are the arguments of custodyctl handover scan.
@@ -32,10 +32,10 @@ func (a *handoverScanArgs) run(ctx context.Context, c *CLI, args []string) error
 	if len(codes) == 0 && !a.fromStdin {
 		return exitf(ExitUsage, "give at least one CODE, or --stdin")
 	}
-	var last register.ScanResult
+	var last apitype.ScanResult
 	failed := 0
 	scanOne := func(code string) error {
-		var res register.ScanResult
+		var res apitype.ScanResult
 		if err := c.call(ctx, "POST", path, map[string]string{"data": code}, &res); err != nil {
 			if ee, ok := err.(*exitError); ok && ee.code != ExitUnreachable && ee.code != ExitAuth {
 				// A bad scan is reported and the others go on, as at the desk.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // handoverShowArgs are the arguments of custodyctl handover show.
@@ -20,5 +20,5 @@ func (*handoverShowArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err != nil {
 		return err
 	}
-	return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, s register.Session) { c.sessionTable(w, s) })
+	return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, s apitype.Session) { c.sessionTable(w, s) })
 }

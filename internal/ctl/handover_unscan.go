@@ -5,7 +5,7 @@ import (
 	"io"
 	"net/url"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // handoverUnscanArgs are the arguments of custodyctl handover unscan.
@@ -24,5 +24,5 @@ func (*handoverUnscanArgs) run(ctx context.Context, c *CLI, args []string) error
 	if err != nil {
 		return err
 	}
-	return callAndPrint(c, ctx, "DELETE", path, nil, func(w io.Writer, s register.Session) { c.sessionTable(w, s) })
+	return callAndPrint(c, ctx, "DELETE", path, nil, func(w io.Writer, s apitype.Session) { c.sessionTable(w, s) })
 }

@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // import sends a ledger file (.xlsx or .csv) to custodyd as it is: custodyd reads it and applies
@@ -47,8 +47,8 @@ type importAnswer struct {
 			ZH     string `json:"zh"`
 			EN     string `json:"en"`
 		} `json:"problems"`
-		Items  []register.Item `json:"items"`
-		Labels []string        `json:"labels"`
+		Items  []apitype.Item `json:"items"`
+		Labels []string       `json:"labels"`
 	} `json:"report"`
 }
 

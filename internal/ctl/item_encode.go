@@ -7,7 +7,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // item encode asks custodyd to write an item's EPC onto the blank tag lying on a desk's
@@ -39,7 +39,7 @@ func (a *itemEncodeArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err != nil || id < 1 {
 		return exitf(ExitUsage, "item ID %q is not a positive number", args[0])
 	}
-	var enc register.Encoding
+	var enc apitype.Encoding
 	if err := c.call(ctx, "POST", fmt.Sprintf("/api/v1/items/%d/encode", id), map[string]string{"desk": a.desk}, &enc); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // itemHistoryArgs are the arguments of custodyctl item history.
@@ -21,7 +21,7 @@ func (*itemHistoryArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err != nil {
 		return err
 	}
-	var evs []register.Event
+	var evs []apitype.Event
 	if err := c.call(ctx, "GET", path, nil, &evs); err != nil {
 		return err
 	}

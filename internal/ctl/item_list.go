@@ -6,7 +6,7 @@ import (
 	"io"
 	"net/url"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // itemListArgs are the arguments of custodyctl item list.
@@ -34,5 +34,5 @@ func (a *itemListArgs) run(ctx context.Context, c *CLI, args []string) error {
 			q.Set(k, v)
 		}
 	}
-	return callAndPrint(c, ctx, "GET", "/api/v1/items?"+q.Encode(), nil, func(w io.Writer, items []register.Item) { c.itemTable(w, items) })
+	return callAndPrint(c, ctx, "GET", "/api/v1/items?"+q.Encode(), nil, func(w io.Writer, items []apitype.Item) { c.itemTable(w, items) })
 }

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // itemRecoverArgs are the arguments of custodyctl item recover.
@@ -29,7 +29,7 @@ func (a *itemRecoverArgs) run(ctx context.Context, c *CLI, args []string) error 
 	if err != nil {
 		return err
 	}
-	var its []register.Item
+	var its []apitype.Item
 	if err := c.call(ctx, "POST", "/api/v1/recoveries", map[string]any{"items": ids, "cabinet": a.cabinet, "note": a.note}, &its); err != nil {
 		return err
 	}

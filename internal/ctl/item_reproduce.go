@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // itemReproduceArgs are the arguments of custodyctl item reproduce.
@@ -29,8 +29,8 @@ func (a *itemReproduceArgs) flags(fs *flag.FlagSet) {
 }
 
 func (a *itemReproduceArgs) run(ctx context.Context, c *CLI, args []string) error {
-	var its []register.Item
-	if err := c.call(ctx, "POST", "/api/v1/reproductions", register.ReproduceRequest{Approval: a.approval, Cabinet: a.cabinet, Unit: a.unit, Date: a.date}, &its); err != nil {
+	var its []apitype.Item
+	if err := c.call(ctx, "POST", "/api/v1/reproductions", apitype.ReproduceRequest{Approval: a.approval, Cabinet: a.cabinet, Unit: a.unit, Date: a.date}, &its); err != nil {
 		return err
 	}
 	return c.output(its, func(w io.Writer) {

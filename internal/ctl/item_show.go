@@ -5,8 +5,8 @@ import (
 	"io"
 	"net/url"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
-	"github.com/custodyhq/custody/internal/register"
 )
 
 // itemShowArgs are the arguments of custodyctl item show.
@@ -21,20 +21,20 @@ func (*itemShowArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err := needArgs(args, 1, "ID"); err != nil {
 		return err
 	}
-	var it register.Item
+	var it apitype.Item
 	if err := c.call(ctx, "GET", "/api/v1/items/"+url.PathEscape(args[0]), nil, &it); err != nil {
 		return err
 	}
-	var tr *register.Transit
+	var tr *apitype.Transit
 	if it.State == custody.InTransit || it.State == custody.TransferredOut {
 		// Where it went and on whose receipt (机要交通、移交); an older transfer may have none.
-		var t register.Transit
+		var t apitype.Transit
 		if err := c.call(ctx, "GET", "/api/v1/items/"+url.PathEscape(args[0])+"/transit", nil, &t); err == nil {
 			tr = &t
 		}
 	}
 	return c.output(it, func(w io.Writer) {
-		c.itemTable(w, []register.Item{it})
+		c.itemTable(w, []apitype.Item{it})
 		if tr != nil {
 			c.transitTable(w, *tr)
 		}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // itemStoreArgs are the arguments of custodyctl item store.
@@ -31,7 +31,7 @@ func (a *itemStoreArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err != nil {
 		return err
 	}
-	var items []register.Item
+	var items []apitype.Item
 	if err := c.call(ctx, "POST", "/api/v1/items/store", map[string]any{"cabinet": a.cabinet, "items": ids}, &items); err != nil {
 		return err
 	}

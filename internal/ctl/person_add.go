@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
-	"github.com/custodyhq/custody/internal/register"
 )
 
 // personAddArgs are the arguments of custodyctl person add.
@@ -32,7 +32,7 @@ func (a *personAddArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err := needArgs(args, 2, "USERNAME NAME"); err != nil {
 		return err
 	}
-	np := register.NewPerson{Username: args[0], Name: args[1], Unit: a.unit, Password: a.password}
+	np := apitype.NewPerson{Username: args[0], Name: args[1], Unit: a.unit, Password: a.password}
 	for _, r := range a.roles {
 		role, err := custody.ParseRole(r)
 		if err != nil {
@@ -41,7 +41,7 @@ func (a *personAddArgs) run(ctx context.Context, c *CLI, args []string) error {
 		np.Roles = append(np.Roles, role)
 	}
 	var p struct {
-		register.Person
+		apitype.Person
 		OneTime string `json:"one_time_password"`
 	}
 	if err := c.call(ctx, "POST", "/api/v1/people", np, &p); err != nil {

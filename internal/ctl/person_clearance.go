@@ -5,7 +5,7 @@ import (
 	"io"
 	"net/url"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // personClearanceArgs are the arguments of custodyctl person clearance.
@@ -20,7 +20,7 @@ func (*personClearanceArgs) run(ctx context.Context, c *CLI, args []string) erro
 	if err := needArgs(args, 1, "USERNAME"); err != nil {
 		return err
 	}
-	var cl register.Clearance
+	var cl apitype.Clearance
 	if err := c.call(ctx, "GET", "/api/v1/people/"+url.PathEscape(args[0])+"/clearance", nil, &cl); err != nil {
 		return err
 	}

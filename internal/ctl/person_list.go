@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // personListArgs are the arguments of custodyctl person list.
@@ -17,7 +17,7 @@ func init() {
 }
 
 func (*personListArgs) run(ctx context.Context, c *CLI, args []string) error {
-	var ps []register.Person
+	var ps []apitype.Person
 	if err := c.call(ctx, "GET", "/api/v1/people", nil, &ps); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // policyArgs are the arguments of custodyctl policy.
@@ -17,7 +17,7 @@ func init() {
 }
 
 func (*policyArgs) run(ctx context.Context, c *CLI, args []string) error {
-	var ps []register.PolicyRule
+	var ps []apitype.PolicyRule
 	if err := c.call(ctx, "GET", "/api/v1/approval-policy", nil, &ps); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // policySetArgs are the arguments of custodyctl policy set.
@@ -26,8 +26,8 @@ func (a *policySetArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err := needArgs(args, 3, "KIND LEVEL DECIDER"); err != nil {
 		return err
 	}
-	var p register.PolicyRule
-	if err := c.call(ctx, "PUT", "/api/v1/approval-policy", register.PolicyRule{Kind: args[0], Level: args[1], Decider: args[2], Unit: a.unit}, &p); err != nil {
+	var p apitype.PolicyRule
+	if err := c.call(ctx, "PUT", "/api/v1/approval-policy", apitype.PolicyRule{Kind: args[0], Level: args[1], Decider: args[2], Unit: a.unit}, &p); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.Stdout, c.say("审批规则已更新："+p.Kind+" "+p.Level+" → "+p.DeciderText.ZH, "approval policy set: "+p.Kind+" "+p.Level+" → "+p.DeciderText.EN))

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // recallCloseArgs are the arguments of custodyctl recall close.
@@ -27,5 +27,5 @@ func (a *recallCloseArgs) run(ctx context.Context, c *CLI, args []string) error 
 	if err != nil {
 		return err
 	}
-	return callAndPrint(c, ctx, "POST", path, map[string]string{"note": a.note}, func(w io.Writer, rc register.Recall) { c.recallTable(w, []register.Recall{rc}) })
+	return callAndPrint(c, ctx, "POST", path, map[string]string{"note": a.note}, func(w io.Writer, rc apitype.Recall) { c.recallTable(w, []apitype.Recall{rc}) })
 }

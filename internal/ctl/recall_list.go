@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // recallListArgs are the arguments of custodyctl recall list.
@@ -16,5 +16,5 @@ func init() {
 }
 
 func (*recallListArgs) run(ctx context.Context, c *CLI, args []string) error {
-	return callAndPrint(c, ctx, "GET", "/api/v1/recalls", nil, func(w io.Writer, rcs []register.Recall) { c.recallTable(w, rcs) })
+	return callAndPrint(c, ctx, "GET", "/api/v1/recalls", nil, func(w io.Writer, rcs []apitype.Recall) { c.recallTable(w, rcs) })
 }

@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/url"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // recallShowArgs are the arguments of custodyctl recall show.
@@ -34,12 +34,12 @@ func (a *recallShowArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if a.format != "" {
 		return c.download(ctx, path+"?format="+url.QueryEscape(a.format), a.out)
 	}
-	var rc register.Recall
+	var rc apitype.Recall
 	if err := c.call(ctx, "GET", path, nil, &rc); err != nil {
 		return err
 	}
 	return c.output(rc, func(w io.Writer) {
-		c.recallTable(w, []register.Recall{rc})
+		c.recallTable(w, []apitype.Recall{rc})
 		line(w, "\n")
 		fmt.Fprintln(w, c.say("编号\t发文字号\t份号\t持有人\t状态\t已收回", "ID\tDOCUMENT\tCOPY\tHELD BY\tSTATE\tBACK"))
 		for _, it := range rc.Items {

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // recallStartArgs are the arguments of custodyctl recall start.
@@ -27,5 +27,5 @@ func (a *recallStartArgs) flags(fs *flag.FlagSet) {
 }
 
 func (a *recallStartArgs) run(ctx context.Context, c *CLI, args []string) error {
-	return callAndPrint(c, ctx, "POST", "/api/v1/recalls", register.RecallRequest{Name: a.name, Deadline: a.deadline, Documents: a.documents}, func(w io.Writer, rc register.Recall) { c.recallTable(w, []register.Recall{rc}) })
+	return callAndPrint(c, ctx, "POST", "/api/v1/recalls", apitype.RecallRequest{Name: a.name, Deadline: a.deadline, Documents: a.documents}, func(w io.Writer, rc apitype.Recall) { c.recallTable(w, []apitype.Recall{rc}) })
 }

@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/url"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // reportLedgerArgs are the arguments of custodyctl report ledger.
@@ -53,7 +53,7 @@ func (a *reportLedgerArgs) run(ctx context.Context, c *CLI, args []string) error
 		q.Set("format", a.format)
 		return c.download(ctx, "/api/v1/reports/ledger?"+q.Encode(), a.out)
 	}
-	var rows []register.LedgerRow
+	var rows []apitype.LedgerRow
 	if err := c.call(ctx, "GET", "/api/v1/reports/ledger?"+q.Encode(), nil, &rows); err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // Transit (机要交通) and handovers to outside units (issue 14 point 5). The dispatch is a desk
@@ -25,8 +25,8 @@ func (c *CLI) transitKind(k string) string {
 	return c.say("机要交通", "courier")
 }
 
-func (c *CLI) transitTable(w io.Writer, t register.Transit) {
-	line(w, c.say("传递 %d  %s  送 %s  %s\n", "transit %d  %s  to %s  %s\n"), t.ID, c.transitKind(t.Kind), t.Destination, register.TransitStateText(t.State, t.Overdue).In(c.lang))
+func (c *CLI) transitTable(w io.Writer, t apitype.Transit) {
+	line(w, c.say("传递 %d  %s  送 %s  %s\n", "transit %d  %s  to %s  %s\n"), t.ID, c.transitKind(t.Kind), t.Destination, apitype.TransitStateText(t.State, t.Overdue).In(c.lang))
 	if t.Courier != "" {
 		line(w, c.say("机要交通员：%s  封号：%s  预计送达：%s\n", "courier: %s  envelope: %s  expected: %s\n"), t.Courier, t.Envelope, c.when(t.Expected))
 	}
@@ -38,7 +38,7 @@ func (c *CLI) transitTable(w io.Writer, t register.Transit) {
 }
 
 // transitLines shows what a dispatch or an outside transfer was opened with.
-func (c *CLI) transitLines(w io.Writer, s register.Session) {
+func (c *CLI) transitLines(w io.Writer, s apitype.Session) {
 	if s.Envelope != "" || s.Destination != "" {
 		line(w, c.say("接收单位：%s  机要交通员：%s  封号：%s  预计送达：%s\n", "to: %s  courier: %s  envelope: %s  expected: %s\n"),
 			dash(s.Destination), dash(s.Courier), dash(s.Envelope), dash(c.when(s.Expected)))

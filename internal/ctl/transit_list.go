@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/url"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // transitListArgs are the arguments of custodyctl transit list.
@@ -29,7 +29,7 @@ func (a *transitListArgs) run(ctx context.Context, c *CLI, args []string) error 
 	if a.state != "" {
 		path += "?state=" + url.QueryEscape(a.state)
 	}
-	var ts []register.Transit
+	var ts []apitype.Transit
 	if err := c.call(ctx, "GET", path, nil, &ts); err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (a *transitListArgs) run(ctx context.Context, c *CLI, args []string) error 
 		fmt.Fprintln(w, c.say("编号\t方式\t接收单位\t交通员\t封号\t预计送达\t状态\t回执\t份数", "ID\tKIND\tTO\tCOURIER\tENVELOPE\tEXPECTED\tSTATE\tRECEIPT\tCOPIES"))
 		for _, t := range ts {
 			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", t.ID, c.transitKind(t.Kind), t.Destination, dash(t.Courier), dash(t.Envelope), dash(c.when(t.Expected)),
-				register.TransitStateText(t.State, t.Overdue).In(c.lang), dash(t.Receipt), len(t.Items))
+				apitype.TransitStateText(t.State, t.Overdue).In(c.lang), dash(t.Receipt), len(t.Items))
 		}
 	})
 }

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // transitReceiptArgs are the arguments of custodyctl transit receipt.
@@ -35,8 +35,8 @@ func (a *transitReceiptArgs) run(ctx context.Context, c *CLI, args []string) err
 	if strings.TrimSpace(a.receipt) == "" || strings.TrimSpace(a.receiver) == "" {
 		return exitf(ExitUsage, "%s", c.say("需要 --receipt（回执编号）和 --receiver（签收人）", "--receipt and --receiver are required"))
 	}
-	var t register.Transit
-	if err := c.call(ctx, "POST", path, register.ReceiptRequest{Receipt: a.receipt, Receiver: a.receiver, Note: a.note}, &t); err != nil {
+	var t apitype.Transit
+	if err := c.call(ctx, "POST", path, apitype.ReceiptRequest{Receipt: a.receipt, Receiver: a.receiver, Note: a.note}, &t); err != nil {
 		return err
 	}
 	return c.output(t, func(w io.Writer) {

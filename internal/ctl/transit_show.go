@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // transitShowArgs are the arguments of custodyctl transit show.
@@ -20,5 +20,5 @@ func (*transitShowArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err != nil {
 		return err
 	}
-	return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, t register.Transit) { c.transitTable(w, t) })
+	return callAndPrint(c, ctx, "GET", path, nil, func(w io.Writer, t apitype.Transit) { c.transitTable(w, t) })
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // unitAddArgs are the arguments of custodyctl unit add.
@@ -27,5 +27,5 @@ func (a *unitAddArgs) run(ctx context.Context, c *CLI, args []string) error {
 	if err := needArgs(args, 2, "CODE NAME"); err != nil {
 		return err
 	}
-	return callAndPrint(c, ctx, "POST", "/api/v1/units", register.Unit{Code: args[0], Name: args[1], Parent: a.parent}, func(w io.Writer, u register.Unit) { fmt.Fprintf(w, "%s\t%s\n", u.Code, u.Name) })
+	return callAndPrint(c, ctx, "POST", "/api/v1/units", apitype.Unit{Code: args[0], Name: args[1], Parent: a.parent}, func(w io.Writer, u apitype.Unit) { fmt.Fprintf(w, "%s\t%s\n", u.Code, u.Name) })
 }

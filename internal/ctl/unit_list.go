@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/api/apitype"
 )
 
 // unitListArgs are the arguments of custodyctl unit list.
@@ -17,7 +17,7 @@ func init() {
 }
 
 func (*unitListArgs) run(ctx context.Context, c *CLI, args []string) error {
-	var us []register.Unit
+	var us []apitype.Unit
 	if err := c.call(ctx, "GET", "/api/v1/units", nil, &us); err != nil {
 		return err
 	}

@@ -7,17 +7,17 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
-	"github.com/custodyhq/custody/internal/register"
 )
 
 // The custodian's desk: handover sessions, approvals and the flows built on them.
 
 var purposeNames = map[string]string{
-	"借阅": register.PurposeBorrow, "传阅": register.PurposeCirculate, "阅文室": register.PurposeReadingRoom, "携带外出": register.PurposeTakeOut,
-	"归还": register.PurposeReturn, "移交": register.PurposeTransfer, "归档": register.PurposeArchive, "销毁": register.PurposeDestroy,
-	"送销": register.PurposeDestroy, "入柜": register.PurposeStore, "扫描入柜": register.PurposeStore,
-	"机要交通": register.PurposeDispatch, "交机要交通": register.PurposeDispatch, "退回入柜": register.PurposeReceive, "上交": register.PurposeTransfer,
+	"借阅": apitype.PurposeBorrow, "传阅": apitype.PurposeCirculate, "阅文室": apitype.PurposeReadingRoom, "携带外出": apitype.PurposeTakeOut,
+	"归还": apitype.PurposeReturn, "移交": apitype.PurposeTransfer, "归档": apitype.PurposeArchive, "销毁": apitype.PurposeDestroy,
+	"送销": apitype.PurposeDestroy, "入柜": apitype.PurposeStore, "扫描入柜": apitype.PurposeStore,
+	"机要交通": apitype.PurposeDispatch, "交机要交通": apitype.PurposeDispatch, "退回入柜": apitype.PurposeReceive, "上交": apitype.PurposeTransfer,
 }
 
 // line prints free text between tables: it flushes the rows so far, so a long sentence neither
@@ -39,7 +39,7 @@ func (c *CLI) decideWith(ctx context.Context, args []string, approve bool, note,
 	if err := needArgs(args, 1, "ID"); err != nil {
 		return err
 	}
-	return callAndPrint(c, ctx, "POST", "/api/v1/approvals/"+url.PathEscape(args[0])+"/decide", map[string]any{"approve": approve, "note": note, "consent": consent}, func(w io.Writer, ap register.Approval) { c.approvalTable(w, []register.Approval{ap}) })
+	return callAndPrint(c, ctx, "POST", "/api/v1/approvals/"+url.PathEscape(args[0])+"/decide", map[string]any{"approve": approve, "note": note, "consent": consent}, func(w io.Writer, ap apitype.Approval) { c.approvalTable(w, []apitype.Approval{ap}) })
 }
 
 // download writes a paper (PDF or CSV) from the API to path, or to stdout for "".
@@ -59,7 +59,7 @@ func (c *CLI) download(ctx context.Context, path, out string) error {
 }
 
 func (c *CLI) purposeName(p string) string {
-	if t := register.PurposeText(p); t.ZH != "" {
+	if t := apitype.PurposeText(p); t.ZH != "" {
 		return t.In(c.lang)
 	}
 	return p
@@ -82,7 +82,7 @@ func zeroBlank(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-func (c *CLI) sessionTable(w io.Writer, s register.Session) {
+func (c *CLI) sessionTable(w io.Writer, s apitype.Session) {
 	state := map[string]string{"open": c.say("进行中", "open"), "closed": c.say("已完成", "closed"), "abandoned": c.say("已放弃", "abandoned")}[s.State]
 	line(w, c.say("交接 %d  %s  工作台 %s  %s\n", "handover %d  %s  desk %s  %s\n"), s.ID, c.purposeName(s.Purpose), s.Desk, state)
 	if s.Counterpart != "" {
@@ -97,7 +97,7 @@ func (c *CLI) sessionTable(w io.Writer, s register.Session) {
 		line(w, c.say("未接受的扫描 %s（%s）：%s\n", "scan not accepted %s (%s): %s\n"), x.Scan, c.when(x.At), x.Reason.In(c.lang))
 	}
 	if len(s.Items) > 0 {
-		items := make([]register.Item, len(s.Items))
+		items := make([]apitype.Item, len(s.Items))
 		for i, si := range s.Items {
 			items[i] = si.Item
 		}
@@ -105,7 +105,7 @@ func (c *CLI) sessionTable(w io.Writer, s register.Session) {
 	}
 }
 
-func (c *CLI) approvalTable(w io.Writer, aps []register.Approval) {
+func (c *CLI) approvalTable(w io.Writer, aps []apitype.Approval) {
 	fmt.Fprintln(w, c.say("编号\t类型\t状态\t审批单位\t申请人\t对象\t事由\t决定人\t意见\t有效期至", "ID\tKIND\tSTATE\tUNIT\tREQUESTED BY\tSUBJECT\tREASON\tDECIDED BY\tNOTE\tEXPIRES"))
 	kinds := map[string][2]string{"take_out": {"携带外出", "take out"}, "reproduce": {"复制", "reproduce"}, "destruction": {"销毁", "destruction"}, "scope": {"扩大知悉范围", "widen scope"}}
 	states := map[string][2]string{"pending": {"待审批", "pending"}, "approved": {"已批准", "approved"}, "rejected": {"已驳回", "rejected"}, "used": {"已使用", "used"}}
@@ -129,7 +129,7 @@ func (c *CLI) approvalTable(w io.Writer, aps []register.Approval) {
 	}
 }
 
-func (c *CLI) recallTable(w io.Writer, rcs []register.Recall) {
+func (c *CLI) recallTable(w io.Writer, rcs []apitype.Recall) {
 	fmt.Fprintln(w, c.say("编号\t名称\t截止时间\t状态\t进度", "ID\tNAME\tDEADLINE\tSTATE\tPROGRESS"))
 	for _, rc := range rcs {
 		st := c.say("进行中", "open")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
@@ -116,82 +117,20 @@ func PeriodText(p string) string {
 	return p
 }
 
-// Check is a check session with its copies, the inventories it used, and its signatures.
-type Check struct {
-	ID           int64            `json:"id"`
-	Unit         string           `json:"unit"`
-	UnitName     string           `json:"unit_name"`
-	Period       string           `json:"period"`
-	PeriodText   string           `json:"period_text"`
-	State        string           `json:"state"` // open, signing (outcomes fixed), closed
-	OpenedBy     string           `json:"opened_by"`
-	OpenedByName string           `json:"opened_by_name"`
-	Opened       string           `json:"opened_at"`
-	Fixed        string           `json:"fixed_at,omitempty"`
-	ClosedBy     string           `json:"closed_by,omitempty"`
-	ClosedByName string           `json:"closed_by_name,omitempty"`
-	Closed       string           `json:"closed_at,omitempty"`
-	Counts       CheckCounts      `json:"counts"`
-	Items        []CheckItem      `json:"items,omitempty"`
-	Cabinets     []CheckCabinet   `json:"cabinets,omitempty"`
-	Signatures   []CheckSignature `json:"signatures"`
-	// ReportSHA256 is the digest of the stored 清查记录 PDF (closed checks).
-	ReportSHA256 string `json:"report_sha256,omitempty"`
-}
-
-// CheckCounts are the check's totals by outcome.
-type CheckCounts struct {
-	Total         int `json:"total"`
-	Found         int `json:"found"`
-	Scanned       int `json:"scanned"`
-	Confirmed     int `json:"confirmed"`
-	Left          int `json:"left"`
-	Discrepancies int `json:"discrepancies"`
-	NotFound      int `json:"not_found"`
-	Elsewhere     int `json:"found_elsewhere"`
-	Unconfirmed   int `json:"unconfirmed"`
-	Unchecked     int `json:"unchecked"`
-	Lost          int `json:"lost"`
-}
-
-// CheckItem is one copy of the check and its outcome.
-type CheckItem struct {
-	Item
-	StateAtOpen  custody.State      `json:"state_at_open"`
-	HeldBy       string             `json:"held_by,omitempty"` // who held it when the check opened
-	Outcome      string             `json:"outcome"`
-	OutcomeText  string             `json:"outcome_text"`
-	Discrepancy  bool               `json:"discrepancy"`
-	SeenIn       string             `json:"seen_in,omitempty"` // the cabinet that read it, when elsewhere
-	Confirmation *CheckConfirmation `json:"confirmation,omitempty"`
-}
-
-// CheckConfirmation is how a copy was confirmed during the check.
-type CheckConfirmation struct {
-	How    string `json:"how"` // desk_scan, holder, holder_pin, recorded
-	By     string `json:"by"`
-	Holder string `json:"holder,omitempty"`
-	Note   string `json:"note,omitempty"`
-	At     string `json:"at"`
-}
-
-// CheckCabinet is the inventory a cabinet's copies are judged by: its latest complete one
-// stored after the opening (none: Round is empty).
-type CheckCabinet struct {
-	Cabinet string `json:"cabinet"`
-	Round   string `json:"round,omitempty"`
-	Ended   string `json:"ended_at,omitempty"`
-	Tags    int    `json:"tags"`
-}
-
-// CheckSignature is one person's signature of the check.
-type CheckSignature struct {
-	Username string `json:"username"`
-	Name     string `json:"name"`
-	Role     string `json:"role"` // custodian or leader
-	Note     string `json:"note,omitempty"`
-	At       string `json:"at"`
-}
+// The API's shapes of these records and requests are defined in apitype, which custodyctl
+// shares without linking the server.
+type (
+	Check                 = apitype.Check
+	CheckCabinet          = apitype.CheckCabinet
+	CheckConfirmation     = apitype.CheckConfirmation
+	CheckCounts           = apitype.CheckCounts
+	CheckInventoryCommand = apitype.CheckInventoryCommand
+	CheckItem             = apitype.CheckItem
+	CheckSignature        = apitype.CheckSignature
+	ConfirmRequest        = apitype.ConfirmRequest
+	OpenCheckRequest      = apitype.OpenCheckRequest
+	SignRequest           = apitype.SignRequest
+)
 
 var (
 	runChecks  = custody.Text{ZH: "组织清查", EN: "run periodic checks"}
@@ -237,11 +176,6 @@ func (r *Register) checkAccess(ctx context.Context, q rowsQuerier, a Actor, unit
 	}
 	return refuseT(CodeForbidden, fmt.Sprintf("清查单位 %s 不是您的单位：只能由该单位的机要员和领导办理", unitCode),
 		fmt.Sprintf("the check's unit %s is not yours: only its custodians and leaders take part", unitCode))
-}
-
-// OpenCheckRequest opens a check of a unit.
-type OpenCheckRequest struct {
-	Unit string `json:"unit"`
 }
 
 // OpenCheck opens a check of a unit; its scope is fixed now. A unit has one check at a time.
@@ -331,7 +265,7 @@ func (r *Register) check(ctx context.Context, q rowsQuerier, id int64, items boo
 		return c, err
 	}
 	for _, it := range list {
-		c.Counts.add(it.Outcome)
+		addOutcome(&c.Counts, it.Outcome)
 	}
 	if items {
 		c.Items, c.Cabinets = list, cabs
@@ -339,7 +273,7 @@ func (r *Register) check(ctx context.Context, q rowsQuerier, id int64, items boo
 	return c, nil
 }
 
-func (n *CheckCounts) add(outcome string) {
+func addOutcome(n *CheckCounts, outcome string) {
 	n.Total++
 	if checkOutcomes[outcome].discrepancy {
 		n.Discrepancies++
@@ -730,16 +664,6 @@ func (r *Register) CheckScan(ctx context.Context, a Actor, id int64, data string
 	return r.check(ctx, r.st.DB(), id, true)
 }
 
-// ConfirmRequest confirms that a copy out with a person is with them.
-type ConfirmRequest struct {
-	Item int64 `json:"item"`
-	// Badge and PIN: the holder confirms at the custodian's desk with their own badge and PIN.
-	Badge string `json:"badge,omitempty"`
-	PIN   string `json:"pin,omitempty"`
-	// Note: a custodian recording the confirmation of a copy in transit says who confirmed it.
-	Note string `json:"note,omitempty"`
-}
-
 // ConfirmHolding records that a copy out with a person is with them: the holder themselves
 // (signed in), the holder's badge and PIN at the custodian's desk, or — for a copy in transit
 // with a courier who has no account — the custodian with a note naming who confirmed it.
@@ -833,13 +757,6 @@ func (r *Register) ConfirmHolding(ctx context.Context, a Actor, id int64, req Co
 	}
 	// A holder sees the check's totals, not the unit's list of copies.
 	return r.check(ctx, db, id, false)
-}
-
-// SignRequest is a signature of a check: the signer's own badge PIN, and a note (required when
-// the check has discrepancies).
-type SignRequest struct {
-	PIN  string `json:"pin"`
-	Note string `json:"note,omitempty"`
 }
 
 // SignCheck signs a check as the actor. The first signature fixes every copy's outcome; the
@@ -1119,14 +1036,6 @@ func (r *Register) ChecksDue(ctx context.Context) ([]CheckDue, error) {
 // command path (the daemon's wiring over ingest).
 type InventoryControl interface {
 	CommandInventory(ctx context.Context, agent, cabinet string) error
-}
-
-// CheckInventoryCommand is one cabinet's inventory commanded for a check, and how sending went.
-type CheckInventoryCommand struct {
-	Cabinet string `json:"cabinet"`
-	Agent   string `json:"agent,omitempty"`
-	Sent    bool   `json:"sent"`
-	Error   string `json:"error,omitempty"`
 }
 
 // CheckInventory asks every cabinet of the check's unit for an inventory now, so the check need

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
@@ -48,13 +49,9 @@ func (r *Register) AgentScan(ctx context.Context, agent, desk, data string) (Sca
 	return res, err
 }
 
-// RejectedScan is a scanner read that the handover refused.
-type RejectedScan struct {
-	At     string       `json:"at"`
-	Scan   string       `json:"scan"`
-	Source string       `json:"source"`
-	Reason custody.Text `json:"reason"`
-}
+// The API's shape of it is defined in apitype, which custodyctl shares without linking the
+// server.
+type RejectedScan = apitype.RejectedScan
 
 // DeskFeed feeds the agents' scan observations into the open handover of their desk. It
 // satisfies ingest.Handler: HandleObservations only queues, and Run applies the scans on its own

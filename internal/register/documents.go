@@ -7,9 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
 )
@@ -18,30 +18,13 @@ import (
 // almost certainly a typo, and registering it would flood the register with phantom copies.
 const MaxCopies = 10000
 
-// Document is a classified document (文件) with its numbered copies.
-type Document struct {
-	ID           int64         `json:"id"`
-	Number       string        `json:"number"` // 发文字号
-	Title        string        `json:"title"`  // "" (redacted) for the 三员
-	IssuingUnit  string        `json:"issuing_unit"`
-	Level        custody.Level `json:"level"`
-	IssuedOn     string        `json:"issued_on"`    // YYYY-MM-DD
-	SecrecyTerm  string        `json:"secrecy_term"` // 保密期限
-	Copies       int           `json:"copies"`
-	ScopeUnits   []string      `json:"scope_units,omitempty"`
-	ScopePeople  []string      `json:"scope_people,omitempty"`
-	TitleDigest  string        `json:"title_sha256,omitempty"`
-	TitleVisible bool          `json:"title_visible"`
-	// The term as structured (issue 14 point 6): it counts from TermStart (YYYY-MM-DD, default
-	// the 成文日期) and ends on TermEnd ("" for 长期). Declassified is when a 解密 was recorded.
-	TermStart    string `json:"term_start,omitempty"`
-	TermEnd      string `json:"term_end,omitempty"`
-	Declassified string `json:"declassified_at,omitempty"`
-}
+// The API's shape of it is defined in apitype, which custodyctl shares without linking the
+// server.
+type Document = apitype.Document
 
 var registerDocs = custody.Text{ZH: "登记文件", EN: "register documents"}
 
-func (d *Document) validate() error {
+func validateDocument(d *Document) error {
 	if err := clean(text("number（发文字号）", &d.Number, custody.MaxDocNumber, false), text("title（标题）", &d.Title, custody.MaxTitle, false),
 		code("issuing_unit（发文单位）", &d.IssuingUnit, false), text("secrecy_term（保密期限）", &d.SecrecyTerm, custody.MaxSecrecyTerm, false)); err != nil {
 		return err
@@ -104,7 +87,7 @@ func (r *Register) RegisterDocument(ctx context.Context, a Actor, d Document) (D
 	if err := need(a, registerDocs, custody.Custodian); err != nil {
 		return Document{}, nil, err
 	}
-	if err := d.validate(); err != nil {
+	if err := validateDocument(&d); err != nil {
 		return Document{}, nil, err
 	}
 	d.TitleDigest, d.TitleVisible = digest(d.Title), true
@@ -231,7 +214,5 @@ func (r *Register) insertCopies(ctx context.Context, tx *store.Tx, d Document, f
 	return items, nil
 }
 
-// copyNo prints a 份号 as the issuer does: zero-padded to the width of the total (第037份 of 200).
-func copyNo(n, total int) string {
-	return fmt.Sprintf("%0*d", len(strconv.Itoa(total)), n)
-}
+// copyNo prints a 份号 as the issuer does (apitype.CopyNo).
+func copyNo(n, total int) string { return apitype.CopyNo(n, total) }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
@@ -26,14 +27,9 @@ var (
 	ErrStationSilent  = errors.New("the desk's agent did not answer in time")
 )
 
-// Encoding is what a tag encoding did: Outcome is wire.TagWritten or wire.TagAlready.
-type Encoding struct {
-	Item    Item   `json:"item"`
-	Desk    string `json:"desk"`
-	Agent   string `json:"agent"`
-	Outcome string `json:"outcome"`
-	EPC     string `json:"epc"`
-}
+// The API's shape of it is defined in apitype, which custodyctl shares without linking the
+// server.
+type Encoding = apitype.Encoding
 
 var encodeTags = custody.Text{ZH: "写RFID标签", EN: "encode RFID tags"}
 

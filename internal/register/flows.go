@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
 )
@@ -14,34 +15,15 @@ import (
 // The flows that are not a desk handover: receiving (收文), reproduction (复制), widening a
 // readership scope, loss reports (报失), and an item's chain of custody.
 
-// ReceiveRequest registers an incoming batch of a document and stores its copies.
-type ReceiveRequest struct {
-	Document Document `json:"document"` // Copies is the total the issuer printed (共 N 份)
-	Cabinet  string   `json:"cabinet"`
-	From     string   `json:"from"` // who delivered it (机要交通、外单位), as written on the delivery slip
-	// FirstCopy and LastCopy are the 份号 printed on the paper of this batch (第037–040份); zero
-	// for both means the whole issue, 1..Copies.
-	FirstCopy int `json:"first_copy,omitempty"`
-	LastCopy  int `json:"last_copy,omitempty"`
-}
-
-// ReceiveResult is a received batch and the step that follows it at the desk: printing labels
-// and encoding tags for exactly these copies.
-type ReceiveResult struct {
-	Document Document `json:"document"`
-	Items    []Item   `json:"items"`
-	// Batch says which 份号 arrived: "037–040" of the total.
-	Batch string `json:"batch"`
-	// Next is the label and tag step for exactly these copies (issue 14 point 1).
-	Next ReceiveNext `json:"next"`
-}
-
-// ReceiveNext names the label and tag step for a received batch.
-type ReceiveNext struct {
-	Items  []int64 `json:"items"`
-	Labels string  `json:"labels"` // custodyctl command that prints their labels
-	Encode string  `json:"encode"` // API path pattern that writes a tag at the desk's station
-}
+// The API's shapes of these records and requests are defined in apitype, which custodyctl
+// shares without linking the server.
+type (
+	Event            = apitype.Event
+	ReceiveNext      = apitype.ReceiveNext
+	ReceiveRequest   = apitype.ReceiveRequest
+	ReceiveResult    = apitype.ReceiveResult
+	ReproduceRequest = apitype.ReproduceRequest
+)
 
 // Receive is 收文: the batch's copies, numbered as printed, are registered and stored in a
 // cabinet, in one transaction. The first batch of a 发文字号 registers the document; later batches
@@ -64,7 +46,7 @@ func (r *Register) ReceiveBatch(ctx context.Context, a Actor, req ReceiveRequest
 		return ReceiveResult{}, refuse(CodeInvalid, "请填写来文单位或送件人（from）", "say who delivered the document (from)")
 	}
 	d := req.Document
-	if err := d.validate(); err != nil {
+	if err := validateDocument(&d); err != nil {
 		return ReceiveResult{}, err
 	}
 	first, last := req.FirstCopy, req.LastCopy
@@ -199,14 +181,6 @@ func (r *Register) documentByNumber(ctx context.Context, number string, a Actor)
 		}
 	}
 	return Document{}, refuse(CodeNotFound, "文件 %q 不存在", "document %q does not exist", number)
-}
-
-// ReproduceRequest makes approved copies of an item.
-type ReproduceRequest struct {
-	Approval int64  `json:"approval"`
-	Cabinet  string `json:"cabinet"`        // where the copies go when scanned in at the desk
-	Unit     string `json:"unit"`           // 复制单位: who made the copies
-	Date     string `json:"date,omitempty"` // YYYY-MM-DD the copies were made; default today
 }
 
 // Reproduce makes the copies an approval allows (rule 4): each is a new item of the same document
@@ -369,18 +343,6 @@ func (r *Register) WidenScope(ctx context.Context, a Actor, approval int64) (Doc
 		}
 	}
 	return Document{}, refuse(CodeNotFound, "文件 %q 不存在", "document %q does not exist", number)
-}
-
-// Event is one step in an item's chain of custody.
-type Event struct {
-	At          string        `json:"at"`
-	Action      string        `json:"action"`
-	From        custody.State `json:"from,omitempty"`
-	To          custody.State `json:"to"`
-	Actor       string        `json:"actor,omitempty"`
-	Counterpart string        `json:"counterpart,omitempty"`
-	Session     int64         `json:"session,omitempty"`
-	Note        string        `json:"note,omitempty"`
 }
 
 // History is an item's chain of custody, oldest first (rule 9: traceable).

@@ -435,7 +435,7 @@ func (r *Register) importRow(ctx context.Context, tx *store.Tx, a Actor, row led
 			st.seen[k] = row.Line
 		}
 	}
-	if err := d.validate(); err != nil {
+	if err := validateDocument(&d); err != nil {
 		return fail("", err)
 	}
 	d.TitleDigest, d.TitleVisible = digest(d.Title), true

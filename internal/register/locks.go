@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
@@ -21,17 +21,9 @@ type LockControl interface {
 	Unlock(ctx context.Context, agent, cabinet string, seconds int) (wire.CmdResult, error)
 }
 
-// LockOutcome is what a remote lock or unlock did: OK is the controller's answer; Error its
-// reason when it failed (a failed command is also a lock_fault alarm).
-type LockOutcome struct {
-	Cabinet string    `json:"cabinet"`
-	Agent   string    `json:"agent"`
-	Action  string    `json:"action"` // lock or unlock
-	Seconds int       `json:"seconds,omitempty"`
-	OK      bool      `json:"ok"`
-	Error   string    `json:"error,omitempty"`
-	At      time.Time `json:"at"`
-}
+// The API's shape of it is defined in apitype, which custodyctl shares without linking the
+// server.
+type LockOutcome = apitype.LockOutcome
 
 var (
 	lockCabinets   = custody.Text{ZH: "远程上锁密码柜", EN: "lock cabinets remotely"}
@@ -39,7 +31,7 @@ var (
 )
 
 // DefaultUnlockS is how long a remote unlock lasts when no time is given.
-const DefaultUnlockS = 30
+const DefaultUnlockS = apitype.DefaultUnlockS
 
 // LockCabinet locks a cabinet remotely (issue 15). Custodians and leaders may: locking never
 // exposes a copy. Every attempt, refused or not, is one audit record.

@@ -9,30 +9,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/auth"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
 )
 
-// Unit is an organisational unit (单位).
-type Unit struct {
-	ID   int64  `json:"id"`
-	Code string `json:"code"`
-	Name string `json:"name"`
-	// Parent is the unit above (a department under an office): approvals that nobody in a unit
-	// may decide go up to it.
-	Parent string `json:"parent,omitempty"`
-}
-
-// Person is someone with an account.
-type Person struct {
-	ID       int64          `json:"id"`
-	Username string         `json:"username"`
-	Name     string         `json:"name"`
-	Unit     string         `json:"unit,omitempty"`
-	Roles    []custody.Role `json:"roles"`
-	Active   bool           `json:"active"`
-}
+// The API's shapes of these records and requests are defined in apitype, which custodyctl
+// shares without linking the server.
+type (
+	NewPerson = apitype.NewPerson
+	Person    = apitype.Person
+	Unit      = apitype.Unit
+)
 
 var (
 	manageUnits  = custody.Text{ZH: "管理单位", EN: "manage units"}
@@ -101,15 +90,6 @@ func (r *Register) unitID(ctx context.Context, q querier, code string) (int64, e
 
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// NewPerson is an account to create.
-type NewPerson struct {
-	Username string         `json:"username"`
-	Name     string         `json:"name"`
-	Unit     string         `json:"unit"`
-	Roles    []custody.Role `json:"roles"`
-	Password string         `json:"password"` // empty: a one-time password is generated and returned
 }
 
 // AddPerson creates an account (the system administrator's task). Its password — generated and

@@ -8,44 +8,20 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/auth"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
 )
 
-// Zone is a part of a cabinet covered by some of its reader's antennas.
-type Zone struct {
-	Name     string `json:"zone"`
-	Antennas []int  `json:"antennas"`
-}
-
-// Cabinet is a steel cabinet (密码柜) watched by an agent.
-type Cabinet struct {
-	ID    int64  `json:"id"`
-	Code  string `json:"code"`
-	Name  string `json:"name"`
-	Room  string `json:"room,omitempty"`
-	Unit  string `json:"unit,omitempty"`
-	Agent string `json:"agent,omitempty"`
-	Zones []Zone `json:"zones"`
-}
-
-// Desk is a custodian's desk with its scanner.
-type Desk struct {
-	ID    int64  `json:"id"`
-	Code  string `json:"code"`
-	Name  string `json:"name"`
-	Room  string `json:"room,omitempty"`
-	Unit  string `json:"unit,omitempty"` // default: the custodian's unit`
-	Agent string `json:"agent,omitempty"`
-}
-
-// Agent is an enrolled custody-agent.
-type Agent struct {
-	ID      string `json:"id"`
-	Created string `json:"created_at"`
-	Revoked string `json:"revoked_at,omitempty"`
-}
+// The API's shapes of these records and requests are defined in apitype, which custodyctl
+// shares without linking the server.
+type (
+	Agent   = apitype.Agent
+	Cabinet = apitype.Cabinet
+	Desk    = apitype.Desk
+	Zone    = apitype.Zone
+)
 
 var (
 	managePlaces = custody.Text{ZH: "管理密码柜和工作台", EN: "manage cabinets and desks"}

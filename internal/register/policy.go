@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
 )
@@ -55,16 +56,13 @@ var (
 	editPolicy   = custody.Text{ZH: "修改审批规则", EN: "edit the approval policy"}
 )
 
-// PolicyRule is one line of the approval policy.
-type PolicyRule struct {
-	Kind        string       `json:"kind"`
-	Level       string       `json:"level"`          // top-secret, secret, confidential or "*"
-	Unit        string       `json:"unit,omitempty"` // "" for every unit
-	Decider     string       `json:"decider"`
-	DeciderText custody.Text `json:"decider_text"`
-	UpdatedBy   string       `json:"updated_by,omitempty"`
-	UpdatedAt   string       `json:"updated_at,omitempty"`
-}
+// The API's shapes of these records and requests are defined in apitype, which custodyctl
+// shares without linking the server.
+type (
+	GrantRequest = apitype.GrantRequest
+	PersonGrant  = apitype.PersonGrant
+	PolicyRule   = apitype.PolicyRule
+)
 
 // Policy lists the approval policy. Anyone signed in may read it: people must know who decides.
 func (r *Register) Policy(ctx context.Context, a Actor) ([]PolicyRule, error) {
@@ -231,14 +229,6 @@ func decidingUnit(ctx context.Context, tx *store.Tx, decider string, unit int64,
 		fmt.Sprintf("neither %s nor a unit above it has %s who could decide this request (nobody decides a request concerning themselves): the security administrator must grant the authority", code, t.EN))
 }
 
-// GrantRequest grants or revokes a role or an authority.
-type GrantRequest struct {
-	Username string       `json:"username"`
-	Role     custody.Role `json:"role,omitempty"`  // a role, or
-	Grant    string       `json:"grant,omitempty"` // principal_leader, secrecy_leader or backup
-	Unit     string       `json:"unit,omitempty"`  // for principal_leader and secrecy_leader: the unit
-}
-
 // Grant gives a role or an authority (the security administrator only, never to themselves).
 // A business role takes effect only this way; the 三员 stay separate (custody.CheckRoles).
 func (r *Register) Grant(ctx context.Context, a Actor, g GrantRequest) (Person, error) {
@@ -339,16 +329,6 @@ func (r *Register) changeGrant(ctx context.Context, a Actor, g GrantRequest, giv
 		return Person{}, storeErr("change grants", err)
 	}
 	return Person{ID: p.ID, Username: p.Username, Name: p.Name, Unit: p.Unit, Roles: p.Roles, Active: p.Active}, nil
-}
-
-// PersonGrant is an authority or right a person holds.
-type PersonGrant struct {
-	Username  string       `json:"username"`
-	Grant     string       `json:"grant"`
-	Text      custody.Text `json:"text"`
-	Unit      string       `json:"unit,omitempty"`
-	GrantedBy string       `json:"granted_by"`
-	GrantedAt string       `json:"granted_at"`
 }
 
 // Grants lists the authorities and rights granted (the 三员 and leaders may read them).

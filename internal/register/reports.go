@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strings"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
 )
@@ -13,16 +14,9 @@ import (
 // certificates. Rendering to CSV and PDF is package report's job; titles are filled only for
 // people who may see them.
 
-// LedgerRow is one line of the register.
-type LedgerRow struct {
-	Item
-	Title       string `json:"title,omitempty"`
-	IssuingUnit string `json:"issuing_unit"`
-	Unit        string `json:"unit"` // the unit that keeps it: its cabinet's unit, else the issuing unit
-	IssuedOn    string `json:"issued_on"`
-	SecrecyTerm string `json:"secrecy_term"`
-	HolderName  string `json:"holder_name,omitempty"`
-}
+// The API's shape of it is defined in apitype, which custodyctl shares without linking the
+// server.
+type LedgerRow = apitype.LedgerRow
 
 // LedgerFilter narrows the register; zero fields match everything.
 type LedgerFilter struct {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
 )
@@ -118,86 +119,16 @@ var purposes = map[string]purposeSpec{
 // PurposeText is the display name of a handover purpose.
 func PurposeText(p string) custody.Text { return purposes[p].text }
 
-// Session is a handover session and what has been scanned into it.
-type Session struct {
-	ID              int64         `json:"id"`
-	Desk            string        `json:"desk"`
-	Room            string        `json:"room,omitempty"`
-	Purpose         string        `json:"purpose"`
-	State           string        `json:"state"` // open, closed, abandoned
-	Custodian       string        `json:"custodian"`
-	CustodianName   string        `json:"custodian_name"`
-	Counterpart     string        `json:"counterpart,omitempty"`
-	CounterpartName string        `json:"counterpart_name,omitempty"`
-	CounterpartUnit string        `json:"counterpart_unit,omitempty"`
-	Second          string        `json:"second_custodian,omitempty"`
-	SecondName      string        `json:"second_custodian_name,omitempty"`
-	Due             string        `json:"due,omitempty"`
-	Approval        int64         `json:"approval,omitempty"`
-	Batch           int64         `json:"batch,omitempty"`
-	Cabinet         string        `json:"cabinet,omitempty"`
-	TargetUnit      string        `json:"target_unit,omitempty"`
-	Place           string        `json:"place,omitempty"`
-	Note            string        `json:"note,omitempty"`
-	Receipt         string        `json:"receipt,omitempty"`
-	Courier         string        `json:"courier,omitempty"`     // destroy: the bureau's courier, by name (no account here)
-	Supervisor      string        `json:"supervisor,omitempty"`  // destroy: 监销人
-	Envelope        string        `json:"envelope,omitempty"`    // dispatch: 信封编号（封号）
-	Destination     string        `json:"destination,omitempty"` // dispatch, transfer outside: the receiving unit, by name
-	Receiver        string        `json:"receiver,omitempty"`    // transfer outside: who signed the receipt, by name
-	Expected        string        `json:"expected,omitempty"`    // dispatch: expected arrival
-	Transit         int64         `json:"transit,omitempty"`     // the transit this handover made (dispatch, transfer outside)
-	Opened          string        `json:"opened_at"`
-	Closed          string        `json:"closed_at,omitempty"`
-	Count           int           `json:"count"`
-	Items           []SessionItem `json:"items"`
-	// Rejected are the desk scanner's reads this handover refused (typed scans are refused in
-	// the answer instead).
-	Rejected []RejectedScan `json:"rejected,omitempty"`
-	// Signatures are the badge confirmations that closed the handover: badge, person, time, desk.
-	Signatures []Signature `json:"signatures,omitempty"`
-}
-
-// Signature is one person's confirmation of a handover with their badge and PIN.
-type Signature struct {
-	Part     string `json:"part"` // counterpart, companion, second_custodian
-	Username string `json:"username"`
-	Name     string `json:"name"`
-	Badge    string `json:"badge"`
-	Desk     string `json:"desk"`
-	At       string `json:"at"`
-}
-
-// SessionItem is an item scanned into a session.
-type SessionItem struct {
-	Item
-	Title  string `json:"title,omitempty"` // only for people who may see titles
-	Scan   string `json:"scan"`
-	Source string `json:"source"`
-	At     string `json:"scanned_at"`
-}
-
-// OpenRequest opens a session.
-type OpenRequest struct {
-	Desk       string `json:"desk"`
-	Purpose    string `json:"purpose"`
-	Due        string `json:"due,omitempty"`         // borrow (required), circulate, reading_room
-	Approval   int64  `json:"approval,omitempty"`    // take_out
-	Batch      int64  `json:"batch,omitempty"`       // destroy
-	Cabinet    string `json:"cabinet,omitempty"`     // return: where the items go (default: their home cabinet)
-	TargetUnit string `json:"target_unit,omitempty"` // transfer
-	Place      string `json:"place,omitempty"`       // reading room, destination
-	Receipt    string `json:"receipt,omitempty"`     // transfer/archive receipt number (default generated); destroy: the bureau's receipt number
-	Courier    string `json:"courier,omitempty"`     // destroy: the secrecy bureau's courier, by name
-	Supervisor string `json:"supervisor,omitempty"`  // destroy: the person supervising the destruction (监销人)
-	// Dispatch (交机要交通): Courier, Envelope, Destination and Expected are required. Transfer to
-	// a unit outside the register: Destination, Receiver and Receipt instead of target_unit.
-	Envelope    string `json:"envelope,omitempty"`    // 信封编号（封号）
-	Destination string `json:"destination,omitempty"` // the receiving unit, by name (no account here)
-	Receiver    string `json:"receiver,omitempty"`    // who signed for it there, by name
-	Expected    string `json:"expected,omitempty"`    // expected arrival, in the site's zone
-	Note        string `json:"note,omitempty"`
-}
+// The API's shapes of these records and requests are defined in apitype, which custodyctl
+// shares without linking the server.
+type (
+	CloseRequest = apitype.CloseRequest
+	OpenRequest  = apitype.OpenRequest
+	ScanResult   = apitype.ScanResult
+	Session      = apitype.Session
+	SessionItem  = apitype.SessionItem
+	Signature    = apitype.Signature
+)
 
 var runHandovers = custody.Text{ZH: "办理交接", EN: "run handovers"}
 
@@ -376,13 +307,6 @@ func (r *Register) openBatch(ctx context.Context, tx *store.Tx, req OpenRequest,
 			"sending for destruction records the bureau's courier, the bureau's receipt number and the supervisor (courier, receipt, supervisor): the secrecy bureau destroys centrally")
 	}
 	return err
-}
-
-// ScanResult is what one scan did to a session.
-type ScanResult struct {
-	Kind    string  `json:"kind"` // "badge" or "item"
-	Item    *Item   `json:"item,omitempty"`
-	Session Session `json:"session"`
 }
 
 // DeskScan adds a scan to the open session of a desk. It is the one entry point for the desk's
@@ -627,20 +551,6 @@ func (r *Register) checkItem(ctx context.Context, q rowsQuerier, s sessionRow, x
 			fmt.Sprintf("%s is not in destruction batch %d: only items on an approved list are destroyed, as a batch", n.EN, s.batch.Int64))
 	}
 	return nil
-}
-
-// CloseRequest confirms a handover: the counterpart's PIN, and for top-secret items the second
-// custodian's badge and PIN (two-person rule).
-type CloseRequest struct {
-	PIN         string `json:"pin"`
-	SecondBadge string `json:"second_badge,omitempty"`
-	SecondPIN   string `json:"second_pin,omitempty"`
-	// NewPIN is set by the counterpart at the first use of a badge that has no PIN yet (new or
-	// reset): it becomes the badge's PIN and signs this handover.
-	NewPIN string `json:"new_pin,omitempty"`
-	// CompanionBadge and CompanionPIN: the second named person of a top-secret carry-out.
-	CompanionBadge string `json:"companion_badge,omitempty"`
-	CompanionPIN   string `json:"companion_pin,omitempty"`
 }
 
 // CloseSession applies the handover: every item's transition, both parties' confirmation, one
