@@ -1,17 +1,13 @@
 package ctl
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/alert"
-	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
@@ -20,33 +16,14 @@ import (
 // TestAlertCommands drives custodyctl's alert commands against a real custodyd API over HTTP.
 func TestAlertCommands(t *testing.T) {
 	ctx := context.Background()
-	st, reg, _, admin := newRegister(t)
-	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"}); err != nil {
-		t.Fatal(err)
-	}
-	addPeople(t, reg, admin, "BGS", struct {
-		user, name string
-		role       custody.Role
-	}{"wang.fang", "王芳", custody.Custodian})
-	tok, _, err := reg.Login(ctx, "wang.fang", "wang.fang-password", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
-	defer srv.Close()
-	book := alert.NewBook(st, nil, nil)
+	o := newOffice(t, register.Unit{Code: "BGS", Name: "办公室"})
+	o.add("BGS", who{"wang.fang", "王芳", custody.Custodian})
+	book := alert.NewBook(o.st, nil, nil)
 	if err := book.Apply(ctx, alert.Evaluation{Findings: []reconcile.Finding{{Kind: reconcile.Misplaced, Subject: "item/9", Confidence: reconcile.Confirmed, Cabinet: "C-02", Item: "国保〔2026〕7号/2", Level: custody.Secret, At: time.Now(),
 		Text: custody.Text{ZH: "文件 国保〔2026〕7号/2 登记在柜 C-01，却在柜 C-02 被读到", EN: "item registered in C-01 read in C-02"}}}}); err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		c := &CLI{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
-			return map[string]string{"CUSTODY_SERVER": srv.URL, "CUSTODY_TOKEN": tok}[k]
-		}}
-		code := c.Run(ctx, args)
-		return code, out.String(), errb.String()
-	}
+	run := func(args ...string) (int, string, string) { return o.run("wang.fang", "", args...) }
 	code, out, _ := run("alerts")
 	if code != ExitOK || !strings.Contains(out, "错放") || !strings.Contains(out, "C-02") || !strings.Contains(out, "警告") {
 		t.Errorf("alerts: got %d\n%s\nwant the misplaced alert of C-02 in Chinese", code, out)

@@ -1,16 +1,11 @@
 package ctl
 
 import (
-	"bytes"
-	"context"
-	"log/slog"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
 )
@@ -19,46 +14,11 @@ import (
 // outside the readership scope, borrowing without a ceiling or with an overdue copy, and a
 // top-secret carry-out by one person.
 func TestBypassLimitsThroughCustodyctl(t *testing.T) {
-	ctx := context.Background()
-	st, reg, _, admin := newRegister(t)
-	var err error
-	for _, u := range []register.Unit{{Code: "BGS", Name: "办公室"}, {Code: "KJC", Name: "科技处"}} {
-		if _, err := reg.AddUnit(ctx, admin, u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	type who = struct {
-		user, name string
-		role       custody.Role
-	}
-	addPeople(t, reg, admin, "BGS", who{"wang.fang", "王芳", custody.Custodian}, who{"li.na", "李娜", custody.Custodian}, who{"liu.qiang", "刘强", custody.Leader},
+	o := newOffice(t, register.Unit{Code: "BGS", Name: "办公室"}, register.Unit{Code: "KJC", Name: "科技处"})
+	o.add("BGS", who{"wang.fang", "王芳", custody.Custodian}, who{"li.na", "李娜", custody.Custodian}, who{"liu.qiang", "刘强", custody.Leader},
 		who{"zhang.wei", "张伟", custody.Holder}, who{"chen.jing", "陈静", custody.Holder})
-	addPeople(t, reg, admin, "KJC", who{"sun.li", "孙立", custody.Leader})
-	tokens := map[string]string{}
-	for _, u := range []string{"wang.fang", "li.na", "liu.qiang", "zhang.wei", "chen.jing", "sun.li", "sec.admin"} {
-		if tokens[u], _, err = reg.Login(ctx, u, u+"-password", time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tokens["admin"], _, _ = reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
-	defer srv.Close()
-	as := func(user, stdin string, args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		c := &CLI{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
-			return map[string]string{"CUSTODY_SERVER": srv.URL, "CUSTODY_TOKEN": tokens[user]}[k]
-		}}
-		code := c.Run(ctx, args)
-		return code, out.String(), errb.String()
-	}
-	ok := func(user, stdin string, args ...string) string {
-		t.Helper()
-		code, out, errOut := as(user, stdin, args...)
-		if code != ExitOK {
-			t.Fatalf("custodyctl %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-		}
-		return out
-	}
+	o.add("KJC", who{"sun.li", "孙立", custody.Leader})
+	st, as, ok := o.st, o.run, o.ok
 	count := func(q string, args ...any) int {
 		t.Helper()
 		var n int

@@ -2,17 +2,12 @@ package ctl
 
 import (
 	"bytes"
-	"context"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
 )
@@ -22,41 +17,9 @@ import (
 // one, the custodian cannot sign twice nor close with one signature; the leader countersigns;
 // the closed check's record is downloaded as a PDF with its counts.
 func TestCheckThroughCustodyctl(t *testing.T) {
-	ctx := context.Background()
-	st, reg, _, admin := newRegister(t)
-	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"}); err != nil {
-		t.Fatal(err)
-	}
-	type who = struct {
-		user, name string
-		role       custody.Role
-	}
-	addPeople(t, reg, admin, "BGS", who{"wang.fang", "王芳", custody.Custodian}, who{"liu.qiang", "刘强", custody.Leader})
-	tokens := map[string]string{}
-	var err error
-	for _, u := range []string{"wang.fang", "liu.qiang", "sec.admin"} {
-		if tokens[u], _, err = reg.Login(ctx, u, u+"-password", time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tokens["admin"], _, _ = reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
-	defer srv.Close()
-	as := func(user, stdin string, args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		c := &CLI{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
-			return map[string]string{"CUSTODY_SERVER": srv.URL, "CUSTODY_TOKEN": tokens[user]}[k]
-		}}
-		return c.Run(ctx, args), out.String(), errb.String()
-	}
-	ok := func(user, stdin string, args ...string) string {
-		t.Helper()
-		code, out, errOut := as(user, stdin, args...)
-		if code != ExitOK {
-			t.Fatalf("custodyctl %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-		}
-		return out
-	}
+	o := newOffice(t, register.Unit{Code: "BGS", Name: "办公室"})
+	o.add("BGS", who{"wang.fang", "王芳", custody.Custodian}, who{"liu.qiang", "刘强", custody.Leader})
+	st, as, ok := o.st, o.run, o.ok
 	count := func(q string) int {
 		t.Helper()
 		var n int

@@ -2,9 +2,6 @@ package ctl
 
 import (
 	"bytes"
-	"context"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,7 +11,6 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/register"
@@ -24,34 +20,11 @@ import (
 // it with --dry-run, corrects it, imports it and prints the labels of the new copies; a leader
 // is refused.
 func TestImportCommand(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
-	st, reg, _, admin := newRegister(t)
-	reg.SetIssuer(epc.Issuer{CompanyPrefix: "0614141", DocumentType: "12345", Filter: epc.FilterAllOthers})
-	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"}); err != nil {
-		t.Fatal(err)
-	}
-	addPeople(t, reg, admin, "BGS", []struct {
-		user, name string
-		role       custody.Role
-	}{{"wang.fang", "王芳", custody.Custodian}, {"liu.qiang", "刘强", custody.Leader}, {"zhang.wei", "张伟", custody.Holder}}...)
-	tokens := map[string]string{}
-	for _, u := range []string{"wang.fang", "liu.qiang"} {
-		tok, _, err := reg.Login(ctx, u, u+"-password", time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[u] = tok
-	}
-	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
-	defer srv.Close()
-	as := func(user string, args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		c := &CLI{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
-			return map[string]string{"CUSTODY_SERVER": srv.URL, "CUSTODY_TOKEN": tokens[user]}[k]
-		}}
-		return c.Run(ctx, args), out.String(), errb.String()
-	}
+	o := newOffice(t, register.Unit{Code: "BGS", Name: "办公室"})
+	o.reg.SetIssuer(epc.Issuer{CompanyPrefix: "0614141", DocumentType: "12345", Filter: epc.FilterAllOthers})
+	o.add("BGS", who{"wang.fang", "王芳", custody.Custodian}, who{"liu.qiang", "刘强", custody.Leader}, who{"zhang.wei", "张伟", custody.Holder})
+	as := func(user string, args ...string) (int, string, string) { return o.run(user, "", args...) }
 	if code, out, errOut := as("wang.fang", "cabinet", "add", "C-01", "一号柜", "--unit", "BGS"); code != 0 {
 		t.Fatalf("cabinet add: %d %s%s", code, out, errOut)
 	}

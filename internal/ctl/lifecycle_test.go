@@ -1,17 +1,13 @@
 package ctl
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
 )
@@ -23,38 +19,13 @@ import (
 // released. Each rule is tried by the wrong role (the administrator too): refused with a zh-CN
 // reason, nothing written, the refusal audited.
 func TestLifecycleCommands(t *testing.T) {
-	ctx := context.Background()
-	st, reg, _, admin := newRegister(t)
-	type who = struct {
-		user, name string
-		role       custody.Role
-	}
-	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"}); err != nil {
+	o := newOffice(t, register.Unit{Code: "BGS", Name: "办公室"})
+	o.add("BGS", who{"wang.fang", "王芳", custody.Custodian}, who{"liu.qiang", "刘强", custody.Leader}, who{"zhang.wei", "张伟", custody.Holder})
+	if _, err := o.reg.Grant(context.Background(), o.sec, register.GrantRequest{Username: "liu.qiang", Grant: register.GrantSecrecy, Unit: "BGS"}); err != nil {
 		t.Fatal(err)
 	}
-	sec := addPeople(t, reg, admin, "BGS", who{"wang.fang", "王芳", custody.Custodian}, who{"liu.qiang", "刘强", custody.Leader}, who{"zhang.wei", "张伟", custody.Holder})
-	if _, err := reg.Grant(ctx, sec, register.GrantRequest{Username: "liu.qiang", Grant: register.GrantSecrecy, Unit: "BGS"}); err != nil {
-		t.Fatal(err)
-	}
-	tokens := map[string]string{}
-	for _, u := range []string{"wang.fang", "liu.qiang", "zhang.wei", "sec.admin"} {
-		tok, _, err := reg.Login(ctx, u, u+"-password", time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[u] = tok
-	}
-	tokens["admin"], _, _ = reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
-	defer srv.Close()
-	as := func(user string, args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		c := &CLI{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
-			return map[string]string{"CUSTODY_SERVER": srv.URL, "CUSTODY_TOKEN": tokens[user]}[k]
-		}}
-		code := c.Run(ctx, args)
-		return code, out.String(), errb.String()
-	}
+	st := o.st
+	as := func(user string, args ...string) (int, string, string) { return o.run(user, "", args...) }
 	ok := func(user string, want []string, args ...string) string {
 		t.Helper()
 		code, out, errOut := as(user, args...)

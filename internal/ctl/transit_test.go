@@ -1,20 +1,13 @@
 package ctl
 
 import (
-	"bytes"
-	"context"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
-	"github.com/custodyhq/custody/internal/store"
 )
 
 // TestTransitCommands: 机要交通 through custodyctl against a real API — a dispatch opened with
@@ -23,42 +16,10 @@ import (
 // an envelope number refused with the reason, nothing written and the refusal audited; 上交 to an
 // outside unit at the desk with its receipt.
 func TestTransitCommands(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "custody.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reg := register.New(st, nil)
-	reg.Bootstrap(ctx, "admin", "admin-password-1")
-	_, admin, err := reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"}); err != nil {
-		t.Fatal(err)
-	}
-	people := []struct {
-		user, name string
-		role       custody.Role
-	}{{"wang.fang", "王芳", custody.Custodian}, {"liu.qiang", "刘强", custody.Leader}, {"zhang.wei", "张伟", custody.Holder}}
-	addPeople(t, reg, admin, "BGS", people...)
-	tokens := map[string]string{}
-	for _, p := range people {
-		if tokens[p.user], _, err = reg.Login(ctx, p.user, p.user+"-password", time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tokens["admin"], _, _ = reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
-	defer srv.Close()
-	as := func(user string, args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		c := &CLI{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
-			return map[string]string{"CUSTODY_SERVER": srv.URL, "CUSTODY_TOKEN": tokens[user]}[k]
-		}}
-		return c.Run(ctx, args), out.String(), errb.String()
-	}
+	o := newOffice(t, register.Unit{Code: "BGS", Name: "办公室"})
+	o.add("BGS", who{"wang.fang", "王芳", custody.Custodian}, who{"liu.qiang", "刘强", custody.Leader}, who{"zhang.wei", "张伟", custody.Holder})
+	st, reg := o.st, o.reg
+	as := func(user string, args ...string) (int, string, string) { return o.run(user, "", args...) }
 	ok := func(user string, args ...string) string {
 		t.Helper()
 		code, out, errOut := as(user, args...)

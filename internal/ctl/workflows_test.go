@@ -3,8 +3,6 @@ package ctl
 import (
 	"bytes"
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
-	"github.com/custodyhq/custody/internal/store"
 )
 
 // TestDeskCommands drives a borrowing, a return and a destruction through custodyctl against a
@@ -23,53 +19,12 @@ import (
 func TestDeskCommands(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "custody.db"), nil)
-	if err != nil {
+	o := newOffice(t, register.Unit{Code: "BGS", Name: "办公室"})
+	o.add("BGS", who{"wang.fang", "王芳", custody.Custodian}, who{"li.na", "李娜", custody.Custodian}, who{"liu.qiang", "刘强", custody.Leader}, who{"zhang.wei", "张伟", custody.Holder})
+	if _, err := o.reg.Grant(ctx, o.sec, register.GrantRequest{Username: "liu.qiang", Grant: register.GrantSecrecy, Unit: "BGS"}); err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	reg := register.New(st, nil)
-	reg.Bootstrap(ctx, "admin", "admin-password-1")
-	_, admin, err := reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg.AddUnit(ctx, admin, register.Unit{Code: "BGS", Name: "办公室"}); err != nil {
-		t.Fatal(err)
-	}
-	tokens := map[string]string{}
-	people := []struct {
-		user, name string
-		role       custody.Role
-	}{{"wang.fang", "王芳", custody.Custodian}, {"li.na", "李娜", custody.Custodian}, {"liu.qiang", "刘强", custody.Leader}, {"zhang.wei", "张伟", custody.Holder}}
-	sec := addPeople(t, reg, admin, "BGS", people...)
-	if _, err := reg.Grant(ctx, sec, register.GrantRequest{Username: "liu.qiang", Grant: register.GrantSecrecy, Unit: "BGS"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range people {
-		if tokens[p.user], _, err = reg.Login(ctx, p.user, p.user+"-password", time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tokens["admin"], _, _ = reg.Login(ctx, "admin", "admin-password-1", time.Hour)
-	srv := httptest.NewServer(api.New(reg, st, slog.New(slog.DiscardHandler), api.Options{}).Handler())
-	defer srv.Close()
-	as := func(user, stdin string, args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		c := &CLI{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
-			return map[string]string{"CUSTODY_SERVER": srv.URL, "CUSTODY_TOKEN": tokens[user]}[k]
-		}}
-		code := c.Run(ctx, args)
-		return code, out.String(), errb.String()
-	}
-	ok := func(user, stdin string, args ...string) string {
-		t.Helper()
-		code, out, errOut := as(user, stdin, args...)
-		if code != ExitOK {
-			t.Fatalf("custodyctl %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-		}
-		return out
-	}
+	as, ok := o.run, o.ok
 	idIn := func(out, re string) string {
 		t.Helper()
 		m := regexp.MustCompile(re).FindStringSubmatch(out)
