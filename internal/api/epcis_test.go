@@ -27,7 +27,7 @@ func (e *env) session(open string, scans []string, closing string) register.Sess
 
 // The EPCIS export of a copy's whole life (issue 19 point 4): registration, storing, a loan and
 // its return, a courier's journey and its receipt back into the cabinet, a check's findings
-// (found, not found), destruction by the bureau and a loss. Every document passes GS1's schema;
+// (found, not found), destruction by the bureau and a loss. Every document passes the EPCIS schemas (epcistest);
 // each step maps as docs/epcis.md says; no title, number, holder or level leaves; the export is
 // audited; the administrators are refused, audited.
 func TestEPCISExportOfTheLifecycle(t *testing.T) {

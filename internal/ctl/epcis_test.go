@@ -20,7 +20,7 @@ import (
 )
 
 // custodyctl epcis export against a real custodyd API: the file is an EPCIS 2.0 document that
-// passes GS1's schema, carries the received copies' GDTIs and no title or number; --from/--to
+// passes the EPCIS schemas (epcistest), carries the received copies' GDTIs and no title or number; --from/--to
 // are read in the site zone; a bad time is refused in words; the auditor and a leader may
 // export, the administrator is refused and the refusal audited.
 func TestEPCISExportCommand(t *testing.T) {

@@ -1,10 +1,13 @@
-// Package epcistest validates documents against GS1's EPCIS 2.0 JSON Schema, vendored in
-// firmware-protocol/epcis/ (see its README for the source), for the tests of every package that
-// exports EPCIS. It is a test helper (floor 0).
+// Package epcistest validates EPCIS documents for the tests of every package that exports them:
+// always against custody's own schema (firmware-protocol/epcis/custody-epcis.schema.json, written
+// from the EPCIS 2.0 standard), and also against GS1's official EPCIS-JSON-Schema.json when
+// CUSTODY_GS1_EPCIS_SCHEMA names a copy of it (not kept in the repository; see that folder's
+// README). It is a test helper (floor 0).
 package epcistest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,20 +18,25 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// SchemaPath is the vendored EPCIS-JSON-Schema.json.
+// GS1SchemaEnv names the environment variable that points at GS1's EPCIS-JSON-Schema.json.
+const GS1SchemaEnv = "CUSTODY_GS1_EPCIS_SCHEMA"
+
+// SchemaPath is custody's EPCIS schema.
 func SchemaPath() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "firmware-protocol", "epcis", "EPCIS-JSON-Schema.json")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "firmware-protocol", "epcis", "custody-epcis.schema.json")
 }
 
-var (
+type compiled struct {
 	once   sync.Once
 	schema *jsonschema.Schema
 	err    error
-)
+}
 
-// ecma is an ECMAScript regular expression: GS1's schema uses lookahead (^(?!urn:epcglobal:cbv…)),
-// which Go's RE2 cannot express, and JSON Schema patterns are ECMA-262 by definition.
+var custodySchema, gs1Schema compiled
+
+// ecma is an ECMAScript regular expression: JSON Schema patterns are ECMA-262 by definition, and
+// GS1's schema uses lookahead (^(?!urn:epcglobal:cbv…)), which Go's RE2 cannot express.
 type ecma struct{ re *regexp2.Regexp }
 
 func (e ecma) MatchString(s string) bool {
@@ -45,46 +53,59 @@ func compileECMA(s string) (jsonschema.Regexp, error) {
 	return ecma{re}, nil
 }
 
-func load() (*jsonschema.Schema, error) {
-	once.Do(func() {
+func (c *compiled) load(path string) (*jsonschema.Schema, error) {
+	c.once.Do(func() {
 		var b []byte
-		if b, err = os.ReadFile(SchemaPath()); err != nil {
+		if b, c.err = os.ReadFile(path); c.err != nil {
 			return
 		}
 		var doc any
-		if doc, err = jsonschema.UnmarshalJSON(bytes.NewReader(b)); err != nil {
+		if doc, c.err = jsonschema.UnmarshalJSON(bytes.NewReader(b)); c.err != nil {
 			return
 		}
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
-		c.UseRegexpEngine(compileECMA)
-		if err = c.AddResource("EPCIS-JSON-Schema.json", doc); err != nil {
+		comp := jsonschema.NewCompiler()
+		comp.AssertFormat()
+		comp.UseRegexpEngine(compileECMA)
+		name := filepath.Base(path)
+		if c.err = comp.AddResource(name, doc); c.err != nil {
 			return
 		}
-		schema, err = c.Compile("EPCIS-JSON-Schema.json")
+		c.schema, c.err = comp.Compile(name)
 	})
-	return schema, err
+	return c.schema, c.err
 }
 
-// Validate checks doc against the schema and fails tb with the validator's full report.
+// Validate checks doc against the schemas and fails tb with the validator's full report.
 func Validate(tb testing.TB, doc []byte) {
 	tb.Helper()
 	if err := Check(doc); err != nil {
-		tb.Fatalf("EPCIS document does not pass GS1's EPCIS 2.0 JSON Schema: %v\n%s", err, clip(doc))
+		tb.Fatalf("EPCIS document does not pass: %v\n%s", err, clip(doc))
 	}
 }
 
-// Check returns the schema's verdict on doc.
+// Check returns the schemas' verdict on doc: custody's, then GS1's when it is available.
 func Check(doc []byte) error {
-	sch, err := load()
-	if err != nil {
-		return err
-	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
 		return err
 	}
-	return sch.Validate(v)
+	sch, err := custodySchema.load(SchemaPath())
+	if err != nil {
+		return fmt.Errorf("custody's EPCIS schema: %w", err)
+	}
+	if err := sch.Validate(v); err != nil {
+		return fmt.Errorf("custody's EPCIS 2.0 schema: %w", err)
+	}
+	if path := os.Getenv(GS1SchemaEnv); path != "" {
+		sch, err := gs1Schema.load(path)
+		if err != nil {
+			return fmt.Errorf("GS1's EPCIS schema (%s=%s): %w", GS1SchemaEnv, path, err)
+		}
+		if err := sch.Validate(v); err != nil {
+			return fmt.Errorf("GS1's EPCIS 2.0 JSON Schema: %w", err)
+		}
+	}
+	return nil
 }
 
 func clip(b []byte) []byte {
