@@ -37,17 +37,17 @@ import (
 // unit, after two signatures) renders the 清查记录 and stores the PDF with the check, so the
 // record downloaded later is the one that was signed.
 
-// Check outcomes of one copy.
+// Check outcomes of one copy (apitype's words; what each means is there and in outcomes below).
 const (
-	CheckFound       = "found"           // read in its cabinet by a complete inventory after the opening
-	CheckScanned     = "scanned"         // scanned at the desk during the check
-	CheckConfirmed   = "confirmed"       // out with a person, who confirmed holding it
-	CheckLeft        = "left"            // left custody by a recorded step during the check
-	CheckNotFound    = "not_found"       // its cabinet was inventoried and did not read it
-	CheckElsewhere   = "found_elsewhere" // read in another cabinet than the register says
-	CheckUnconfirmed = "unconfirmed"     // out with a person who has not confirmed it
-	CheckUnchecked   = "unchecked"       // no inventory of its cabinet since the opening, no tag, or not scanned
-	CheckLost        = "lost"            // reported lost (报失): listed apart, never as found
+	CheckFound       = apitype.CheckFound
+	CheckScanned     = apitype.CheckScanned
+	CheckConfirmed   = apitype.CheckConfirmed
+	CheckLeft        = apitype.CheckLeft
+	CheckNotFound    = apitype.CheckNotFound
+	CheckElsewhere   = apitype.CheckElsewhere
+	CheckUnconfirmed = apitype.CheckUnconfirmed
+	CheckUnchecked   = apitype.CheckUnchecked
+	CheckLost        = apitype.CheckLost
 )
 
 type outcomeSpec struct {
@@ -55,17 +55,25 @@ type outcomeSpec struct {
 	discrepancy bool
 }
 
-// checkOutcomes is the one table of what each outcome means and whether it is a discrepancy.
+// checkOutcomes is the one table of whether each outcome is a discrepancy; its words are
+// apitype's, which custodyctl shows too (filled in by init).
 var checkOutcomes = map[string]outcomeSpec{
-	CheckFound:       {custody.Text{ZH: "在柜，盘点读到", EN: "in its cabinet, read by the inventory"}, false},
-	CheckScanned:     {custody.Text{ZH: "工作台扫描核对", EN: "scanned at the desk"}, false},
-	CheckConfirmed:   {custody.Text{ZH: "持有人确认", EN: "confirmed by its holder"}, false},
-	CheckLeft:        {custody.Text{ZH: "清查期间已办结离开", EN: "left custody during the check"}, false},
-	CheckNotFound:    {custody.Text{ZH: "未找到", EN: "not found"}, true},
-	CheckElsewhere:   {custody.Text{ZH: "在他处发现", EN: "found elsewhere"}, true},
-	CheckUnconfirmed: {custody.Text{ZH: "持有人未确认", EN: "not confirmed by its holder"}, true},
-	CheckUnchecked:   {custody.Text{ZH: "未核对", EN: "not checked"}, true},
-	CheckLost:        {custody.Text{ZH: "已报失", EN: "reported lost"}, true},
+	CheckFound:       {discrepancy: false},
+	CheckScanned:     {discrepancy: false},
+	CheckConfirmed:   {discrepancy: false},
+	CheckLeft:        {discrepancy: false},
+	CheckNotFound:    {discrepancy: true},
+	CheckElsewhere:   {discrepancy: true},
+	CheckUnconfirmed: {discrepancy: true},
+	CheckUnchecked:   {discrepancy: true},
+	CheckLost:        {discrepancy: true},
+}
+
+func init() {
+	for o, spec := range checkOutcomes {
+		spec.text = apitype.CheckOutcomeText(o)
+		checkOutcomes[o] = spec
+	}
 }
 
 // CheckOutcomeText is the display text of an outcome.

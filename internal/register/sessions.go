@@ -19,19 +19,20 @@ import (
 // at the desk; closing re-checks everything and applies all transitions in one transaction with
 // one audit record naming both parties — or changes nothing. An abandoned session changes nothing.
 
-// Handover purposes.
+// Handover purposes: the words are apitype's, which custodyctl sends; what each does is the
+// purposes table below.
 const (
-	PurposeBorrow      = "borrow"       // 借阅
-	PurposeCirculate   = "circulate"    // 传阅 (always back through the custodian)
-	PurposeReadingRoom = "reading_room" // 阅文室阅读
-	PurposeTakeOut     = "take_out"     // 携带外出 (leader's approval, due time)
-	PurposeReturn      = "return"       // 归还
-	PurposeTransfer    = "transfer"     // 移交另一单位 (with a receipt)
-	PurposeArchive     = "archive"      // 归档
-	PurposeDestroy     = "destroy"      // 送销: an approved batch to the bureau's courier, two custodians
-	PurposeStore       = "store"        // 扫描入柜: registered copies (reproductions) scanned in, no counterpart
-	PurposeDispatch    = "dispatch"     // 交机要交通: an envelope to a courier, no account here (transit.go)
-	PurposeReceive     = "receive"      // 退回入柜: copies back from transit scanned in, no counterpart
+	PurposeBorrow      = apitype.PurposeBorrow
+	PurposeCirculate   = apitype.PurposeCirculate
+	PurposeReadingRoom = apitype.PurposeReadingRoom
+	PurposeTakeOut     = apitype.PurposeTakeOut
+	PurposeReturn      = apitype.PurposeReturn
+	PurposeTransfer    = apitype.PurposeTransfer
+	PurposeArchive     = apitype.PurposeArchive
+	PurposeDestroy     = apitype.PurposeDestroy
+	PurposeStore       = apitype.PurposeStore
+	PurposeDispatch    = apitype.PurposeDispatch
+	PurposeReceive     = apitype.PurposeReceive
 )
 
 // purposeSpec is what a handover purpose does: who is on the other side, what the copy records
@@ -39,7 +40,7 @@ const (
 // settles (the approval used up, the batch sent, the recall counted). OpenSession, the scan
 // checks and CloseSession read this table; none of them switches on the purpose.
 type purposeSpec struct {
-	text   custody.Text
+	text   custody.Text // apitype's word for the purpose (init)
 	action custody.Action
 	// reader: the counterpart reads the items — readership scope, reader roles, recalls and
 	// borrowing limits apply.
@@ -90,30 +91,37 @@ type dueRule struct {
 }
 
 var purposes = map[string]purposeSpec{
-	PurposeBorrow: {text: custody.Text{ZH: "借阅", EN: "borrowing"}, action: custody.CheckOut, reader: true,
+	PurposeBorrow: {action: custody.CheckOut, reader: true,
 		holder: true, due: dueRule{required: true}, keepPurpose: true},
-	PurposeCirculate: {text: custody.Text{ZH: "传阅", EN: "circulation"}, action: custody.CheckOut, reader: true,
+	PurposeCirculate: {action: custody.CheckOut, reader: true,
 		holder: true, due: dueRule{def: 8 * time.Hour}, keepPurpose: true},
 	// Reading in the reading room ends the same day: by default four hours, never past the end of
 	// the site's day.
-	PurposeReadingRoom: {text: custody.Text{ZH: "阅文室阅读", EN: "reading-room use"}, action: custody.CheckOut, reader: true,
+	PurposeReadingRoom: {action: custody.CheckOut, reader: true,
 		holder: true, due: dueRule{def: 4 * time.Hour, sameDay: true}, roomPlace: true, keepPurpose: true},
-	PurposeTakeOut: {text: custody.Text{ZH: "携带外出", EN: "taking out of the office"}, action: custody.TakeOut, reader: true,
+	PurposeTakeOut: {action: custody.TakeOut, reader: true,
 		holder: true, approval: ApproveTakeOut, keepPurpose: true},
-	PurposeReturn: {text: custody.Text{ZH: "归还", EN: "return"}, action: custody.Return,
+	PurposeReturn: {action: custody.Return,
 		cabinet: true, fromHolder: true},
-	PurposeTransfer: {text: custody.Text{ZH: "移交", EN: "transfer to another unit"}, action: custody.TransferOut,
+	PurposeTransfer: {action: custody.TransferOut,
 		target: true, receipt: true, keepPurpose: true},
-	PurposeArchive: {text: custody.Text{ZH: "归档", EN: "archiving"}, action: custody.ArchiveTransferTo,
+	PurposeArchive: {action: custody.ArchiveTransferTo,
 		place: "archive", receipt: true, keepPurpose: true},
-	PurposeDestroy: {text: custody.Text{ZH: "送销", EN: "handover to the secrecy bureau for destruction"}, action: custody.Destroy,
+	PurposeDestroy: {action: custody.Destroy,
 		batch: true},
-	PurposeStore: {text: custody.Text{ZH: "扫描入柜", EN: "scanning in"}, action: custody.Store,
+	PurposeStore: {action: custody.Store,
 		party: partyNone, cabinet: true},
-	PurposeDispatch: {text: custody.Text{ZH: "交机要交通", EN: "dispatch by courier"}, action: custody.Dispatch,
+	PurposeDispatch: {action: custody.Dispatch,
 		party: partyCourier, keepPurpose: true},
-	PurposeReceive: {text: custody.Text{ZH: "退回入柜", EN: "receiving back from transit"}, action: custody.Receive,
+	PurposeReceive: {action: custody.Receive,
 		party: partyNone, cabinet: true},
+}
+
+func init() {
+	for p, spec := range purposes {
+		spec.text = apitype.PurposeText(p) // the words custodyctl shows too
+		purposes[p] = spec
+	}
 }
 
 // PurposeText is the display name of a handover purpose.

@@ -124,8 +124,8 @@ const (
 	CheckLost        = "lost"            // reported lost (报失): listed apart, never as found
 )
 
-// checkOutcomeText words the outcomes; the register's table of outcomes (register/checks.go)
-// carries the same words, held together by a test in this package.
+// checkOutcomeText words the outcomes: the one place of these words, which the register's table
+// of outcomes (register/checks.go) takes as well.
 var checkOutcomeText = map[string]custody.Text{
 	CheckFound:       {ZH: "在柜，盘点读到", EN: "in its cabinet, read by the inventory"},
 	CheckScanned:     {ZH: "工作台扫描核对", EN: "scanned at the desk"},

@@ -122,8 +122,8 @@ const (
 	PurposeReceive     = "receive"      // 退回入柜: copies back from transit scanned in, no counterpart
 )
 
-// purposeText names the purposes. The register's own table of purposes (register/sessions.go)
-// carries the same words; a test in this package holds the two together.
+// purposeText names the purposes: the one place of these words, which the register's table of
+// purposes (register/sessions.go) takes as well.
 var purposeText = map[string]custody.Text{
 	PurposeBorrow:      {ZH: "借阅", EN: "borrowing"},
 	PurposeCirculate:   {ZH: "传阅", EN: "circulation"},
