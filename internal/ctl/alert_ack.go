@@ -20,7 +20,7 @@ type alertStepArgs struct {
 
 func init() {
 	add(defineNew("alert ack", "ID", "acknowledge an alert, with a note (required)",
-		func() *alertStepArgs { return &alertStepArgs{path: "ack", zh: "确认", en: "acknowledge"} }))
+		func() *alertStepArgs { return &alertStepArgs{path: "ack", zh: "确认收到", en: "acknowledge"} }))
 }
 
 func (a *alertStepArgs) flags(fs *flag.FlagSet) {

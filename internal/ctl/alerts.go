@@ -101,7 +101,7 @@ type inventoryRun struct {
 var severityZH = map[apitype.Severity]string{apitype.Info: "提示", apitype.Warning: "警告", apitype.Major: "严重", apitype.Critical: "紧急"}
 
 func (c *CLI) alertTable(w io.Writer, as []apitype.Alert) {
-	fmt.Fprintln(w, c.say("编号\t告警号\t类型\t级别\t状态\t位置\t件数\t密级\t开始\t确认人", "ID\tREF\tKIND\tSEVERITY\tSTATE\tPLACE\tCOUNT\tLEVEL\tOPENED\tACKED BY"))
+	fmt.Fprintln(w, c.say("编号\t告警号\t类型\t级别\t状态\t位置\t件数\t密级\t开始\t确认收到人", "ID\tREF\tKIND\tSEVERITY\tSTATE\tPLACE\tCOUNT\tLEVEL\tOPENED\tACKED BY"))
 	for _, a := range as {
 		sev := string(a.Severity)
 		if !c.en() {
@@ -121,7 +121,7 @@ func (c *CLI) findingTable(w io.Writer, fs []apitype.Finding) {
 	for _, f := range fs {
 		conf := string(f.Confidence)
 		if !c.en() {
-			conf = map[string]string{"suspected": "疑似", "confirmed": "已确认"}[conf]
+			conf = map[string]string{"suspected": "疑似", "confirmed": "已复核"}[conf]
 		}
 		p := "-"
 		if f.Evidence.PUnread > 0 {

@@ -31,15 +31,20 @@ func TestAlertCommands(t *testing.T) {
 	as, _ := book.Alerts(ctx, alert.Filter{})
 	id := as[0].ID
 	code, out, _ = run("alert", "show", itoa(id))
-	if code != ExitOK || !strings.Contains(out, "已确认") || !strings.Contains(out, "登记在柜 C-01") || !strings.Contains(out, "opened") {
+	if code != ExitOK || !strings.Contains(out, "已复核") || !strings.Contains(out, "登记在柜 C-01") || !strings.Contains(out, "opened") {
 		t.Errorf("alert show: got %d\n%s\nwant the finding and the history", code, out)
 	}
 	if code, _, errOut := run("alert", "ack", itoa(id)); code != ExitUsage || !strings.Contains(errOut, "--note") {
 		t.Errorf("alert ack without a note: got %d %q, want a usage error naming --note", code, errOut)
 	}
-	code, out, _ = run("--lang", "en", "alert", "ack", itoa(id), "--note", "checking C-02")
-	if code != ExitOK || !strings.Contains(out, "acknowledged") {
-		t.Errorf("alert ack: got %d %q, want acknowledged", code, out)
+	// Acknowledging is 确认收到, never plain 确认 (docs/glossary.md: 确认 is kept for signatures
+	// and checks, and a confirmed finding is 已复核).
+	code, out, _ = run("alert", "ack", itoa(id), "--note", "正在核查 C-02")
+	if code != ExitOK || !strings.Contains(out, "已确认收到") {
+		t.Errorf("alert ack: got %d %q, want 已确认收到", code, out)
+	}
+	if code, out, _ = run("--lang", "en", "alert", "show", itoa(id)); code != ExitOK || !strings.Contains(out, "acknowledged") {
+		t.Errorf("alert show in English after the ack: got %d\n%s\nwant acknowledged", code, out)
 	}
 	if code, out, _ = run("alert", "resolve", itoa(id), "--note", "已放回 C-01"); code != ExitOK {
 		t.Errorf("alert resolve: got %d %q, want success", code, out)
