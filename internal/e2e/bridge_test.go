@@ -32,7 +32,7 @@ func TestBridgedSiteSurvivesACutLine(t *testing.T) {
 		t.Skip("runs two brokers, custodyd, the agent and cabinet-sim: about half a minute")
 	}
 	buildRoom(t)
-	mosq := lookMosquitto(t)
+	mosq, mosqPasswd := testenv.Mosquitto(t)
 	dir := t.TempDir()
 	agent := "room-301-" + randHex(3)
 	site := "site-" + randHex(3)
@@ -40,7 +40,7 @@ func TestBridgedSiteSurvivesACutLine(t *testing.T) {
 
 	// The centre: the shipped ACL, this site's block, and a test account that reads everything.
 	centreAddr := freeAddr(t)
-	centre := startMosquitto(t, mosq, dir, "centre", centreAddr, pw,
+	centre := startMosquitto(t, mosq, mosqPasswd, dir, "centre", centreAddr, pw,
 		string(readDeploy(t, "custody.acl"))+"\n"+
 			strings.NewReplacer("SITE", site, "AGENT", agent).Replace(string(readDeploy(t, "centre-bridge.acl")))+
 			"\nuser e2e-watch\ntopic read custody/#\n", "")
@@ -74,7 +74,7 @@ work_to = "23:59"
 	}
 	sitePw := map[string]string{agent: strings.TrimSpace(string(key)), "e2e-watch": pw["e2e-watch"]}
 	siteAddr := freeAddr(t)
-	startMosquitto(t, mosq, dir, "site", siteAddr, sitePw,
+	startMosquitto(t, mosq, mosqPasswd, dir, "site", siteAddr, sitePw,
 		string(readDeploy(t, "custody.acl"))+"\nuser e2e-watch\ntopic read custody/#\n",
 		bridgeConfig(t, line.addr, site, pw[site]))
 	r.agentBroker = siteAddr
@@ -187,16 +187,6 @@ func watchOptions(addr, password string) *paho.ClientOptions {
 	return paho.NewClientOptions().AddBroker("tcp://" + addr).SetUsername("e2e-watch").SetPassword(password)
 }
 
-func lookMosquitto(tb testing.TB) string {
-	for _, p := range []string{"mosquitto", "/usr/sbin/mosquitto"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	testenv.Unavailable(tb, "mosquitto is not installed (make setup installs it)")
-	return ""
-}
-
 func readDeploy(tb testing.TB, name string) []byte {
 	tb.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "mosquitto", name))
@@ -243,21 +233,11 @@ type mosquittoProc struct{ log string }
 
 // startMosquitto runs a broker on addr with password authentication, the ACL acl and more
 // configuration, and waits until it listens.
-func startMosquitto(tb testing.TB, mosq, dir, name, addr string, passwords map[string]string, acl, more string) mosquittoProc {
+func startMosquitto(tb testing.TB, mosq, mosqPasswd, dir, name, addr string, passwords map[string]string, acl, more string) mosquittoProc {
 	tb.Helper()
 	base := filepath.Join(dir, name)
 	passwd := base + ".passwd"
-	for user, pw := range passwords {
-		args := []string{"-b", passwd, user, pw}
-		if _, err := os.Stat(passwd); err != nil {
-			args = append([]string{"-c"}, args...)
-		}
-		if out, err := exec.Command(filepath.Join(filepath.Dir(mosq), "mosquitto_passwd"), args...).CombinedOutput(); err != nil {
-			if out2, err2 := exec.Command("mosquitto_passwd", args...).CombinedOutput(); err2 != nil {
-				tb.Fatalf("mosquitto_passwd: %v %s %s", err, out, out2)
-			}
-		}
-	}
+	testenv.MosquittoPasswords(tb, mosqPasswd, passwd, passwords)
 	os.WriteFile(base+".acl", []byte(acl), 0o600)
 	host, port, _ := net.SplitHostPort(addr)
 	conf := fmt.Sprintf(`per_listener_settings false

@@ -26,6 +26,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/ingest"
 	"github.com/custodyhq/custody/internal/mqttconn"
+	"github.com/custodyhq/custody/internal/testenv"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -114,35 +115,16 @@ func testPKI(t testing.TB, dir string) *x509.CertPool {
 // custodyd (env.user and env.pass) and for accounts, and extraACL appended to the ACL file.
 func productionMosquitto(t testing.TB, accounts map[string]string, extraACL string) *env {
 	t.Helper()
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		bin = "/usr/sbin/mosquitto"
-	}
-	passwd, err := exec.LookPath("mosquitto_passwd")
-	if err != nil {
-		t.Fatalf("mosquitto_passwd not found (Debian package mosquitto): %v", err)
-	}
+	bin, passwd := testenv.Mosquitto(t)
 	dir := t.TempDir()
 	pool := testPKI(t, dir)
 	custodydPass := randHex(16)
 	pwFile := filepath.Join(dir, "custody.passwd")
-	users := []string{"custodyd"}
-	for u := range accounts {
-		users = append(users, u)
+	all := map[string]string{"custodyd": custodydPass}
+	for u, pw := range accounts {
+		all[u] = pw
 	}
-	for i, u := range users {
-		pw := custodydPass
-		if i > 0 {
-			pw = accounts[u]
-		}
-		args := []string{"-b", pwFile, u, pw}
-		if i == 0 {
-			args = []string{"-c", "-b", pwFile, u, pw}
-		}
-		if out, err := exec.Command(passwd, args...).CombinedOutput(); err != nil {
-			t.Fatalf("mosquitto_passwd %s: %v: %s", u, err, out)
-		}
-	}
+	testenv.MosquittoPasswords(t, passwd, pwFile, all)
 	acl, err := os.ReadFile(filepath.Join("..", "..", "deploy", "mosquitto", "custody.acl"))
 	if err != nil {
 		t.Fatal(err)
