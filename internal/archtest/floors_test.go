@@ -30,7 +30,7 @@ var floors = map[string]int{
 	"internal/reader": 2, "internal/reader/r2000": 2, "internal/reader/m6e": 2, "internal/reader/llrp": 2, "internal/reader/sim": 2,
 	"internal/cabinet": 2, "internal/cabinet/sim": 2, "internal/scanner": 2, "internal/scanner/sim": 2,
 	"internal/capture": 2, "internal/alert/notify": 2, "internal/ledger": 2, "internal/mqttconn": 2, "internal/anchor": 2, "internal/api/apitype": 2,
-	"internal/sealedbackup": 2,
+	"internal/sealedbackup": 2, "internal/lease": 2,
 
 	"internal/register": 3, "internal/reconcile": 3, "internal/reconcile/calibrate": 3,
 	"internal/alert": 3, "internal/schedule": 3, "internal/agent": 3, "internal/agent/config": 3,

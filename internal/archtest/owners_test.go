@@ -42,6 +42,9 @@ var owners = map[string]string{
 
 	// The nightly inventory schedule.
 	"inventory_runs": "internal/schedule",
+
+	// Which custodyd instance runs the once-only duties.
+	"leases": "internal/lease",
 }
 
 // shared are the only places where a package runs SQL on a table it does not own, each with why.

@@ -70,7 +70,13 @@ func (s *Store) Change(ctx context.Context, fn func(tx *Tx) error) error {
 func (s *Store) change(ctx context.Context, alg string, fn func(tx *Tx) error) error {
 	var t *Tx
 	err := s.Write(ctx, func(sqlTx *sql.Tx) error {
-		t = &Tx{Tx: sqlTx, ctx: ctx, head: s.head, alg: alg}
+		// The head is read again inside the write transaction: another custodyd instance sharing
+		// the database may have appended since this one last did (issue 18).
+		head, err := readHead(ctx, sqlTx)
+		if err != nil {
+			return err
+		}
+		t = &Tx{Tx: sqlTx, ctx: ctx, head: head, alg: alg}
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -88,13 +94,9 @@ func (s *Store) change(ctx context.Context, alg string, fn func(tx *Tx) error) e
 
 func (s *Store) loadHead(ctx context.Context) error {
 	s.alg = audit.SHA256
-	err := s.w.QueryRowContext(ctx, `SELECT seq, hash, alg FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&s.head.seq, &s.head.hash, &s.head.alg)
-	if err == sql.ErrNoRows {
-		s.head = chainHead{0, audit.Genesis, ""}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read audit head: %w", Classify(err))
+	var err error
+	if s.head, err = readHead(ctx, s.w); err != nil {
+		return err
 	}
 	if s.head.alg != "" {
 		s.alg = s.head.alg
@@ -233,4 +235,19 @@ func splitList(s string) []string {
 		return nil
 	}
 	return strings.Split(s, "\n")
+}
+
+// readHead reads the chain's last record (the genesis for an empty chain).
+func readHead(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (chainHead, error) {
+	var h chainHead
+	err := q.QueryRowContext(ctx, `SELECT seq, hash, alg FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&h.seq, &h.hash, &h.alg)
+	if err == sql.ErrNoRows {
+		return chainHead{0, audit.Genesis, ""}, nil
+	}
+	if err != nil {
+		return h, fmt.Errorf("read audit head: %w", Classify(err))
+	}
+	return h, nil
 }

@@ -25,6 +25,10 @@ type Observation struct {
 	// Refused, if set, is why ingest refused this authentic envelope (not_bound): only its agent,
 	// seq, id and kind are kept, in observation_refusals, so its seq counts as used.
 	Refused string
+
+	// Pos is the observation's place in commit order across every custodyd instance sharing the
+	// store (set when read back by ObservationsAfter; ignored by StoreObservations).
+	Pos int64
 }
 
 // Outcome says what storing one observation did.
@@ -63,8 +67,14 @@ func (s *Store) StoreObservations(ctx context.Context, obs []Observation) ([]Out
 	var states []SeqState
 	err := s.Write(ctx, func(tx *sql.Tx) error {
 		now := Now()
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO observations(agent, seq, id, boot, v, at, kind, body, mac, received_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
+		// Writes are serialised (one SQLite writer; on PostgreSQL the store's write lock), so the
+		// greatest pos plus one is the next in commit order for every instance.
+		var pos int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(pos), 0) FROM observations`).Scan(&pos); err != nil {
+			return fmt.Errorf("read the last observation position: %w", err)
+		}
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO observations(agent, seq, id, boot, v, at, kind, body, mac, received_at, pos)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
 		if err != nil {
 			return err
 		}
@@ -84,11 +94,12 @@ func (s *Store) StoreObservations(ctx context.Context, obs []Observation) ([]Out
 				}
 				continue
 			}
-			res, err := ins.ExecContext(ctx, o.Agent, int64(o.Seq), o.ID, o.Boot, o.V, o.At, o.Kind, string(o.Body), o.MAC, now)
+			res, err := ins.ExecContext(ctx, o.Agent, int64(o.Seq), o.ID, o.Boot, o.V, o.At, o.Kind, string(o.Body), o.MAC, now, pos+1)
 			if err != nil {
 				return fmt.Errorf("insert observation %s/%d: %w", o.Agent, o.Seq, err)
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
+				pos++
 				out[i] = Stored
 				touched[o.Agent] = true
 				continue
@@ -305,6 +316,12 @@ func (s *Store) ObservationHoles(ctx context.Context, agent string, after uint64
 // since (to the second): each agent's in seq order — the order the agent made them in — or, with
 // newestFirst, the reverse. It holds one at a time, however many there are.
 func (s *Store) RecentObservations(ctx context.Context, since time.Time, kind string, newestFirst bool, fn func(Observation) error) error {
+	return s.RecentObservationsUpTo(ctx, since, 0, kind, newestFirst, fn)
+}
+
+// RecentObservationsUpTo is RecentObservations of the observations at or before position upTo
+// (0: all), so that a new leader rebuilds its memory up to the mark it then resumes reading from.
+func (s *Store) RecentObservationsUpTo(ctx context.Context, since time.Time, upTo int64, kind string, newestFirst bool, fn func(Observation) error) error {
 	order := "agent, seq"
 	if newestFirst {
 		order = "agent DESC, seq DESC"
@@ -312,23 +329,60 @@ func (s *Store) RecentObservations(ctx context.Context, since time.Time, kind st
 	// Times are stored as RFC 3339 text, and within one second "…:05Z" sorts after "…:05.2Z"
 	// ('Z' > '.'), so the bound is the second without its zone: every time in that second or
 	// later sorts at or above it, every earlier one below.
-	rows, err := s.r.QueryContext(ctx, `SELECT agent, seq, id, boot, v, at, kind, body, mac FROM observations
-		WHERE received_at >= ? AND kind = ? ORDER BY `+order, since.UTC().Format("2006-01-02T15:04:05"), kind)
+	rows, err := s.r.QueryContext(ctx, `SELECT agent, seq, id, boot, v, at, kind, body, mac, pos FROM observations
+		WHERE received_at >= ? AND kind = ? AND (? = 0 OR pos <= ?) ORDER BY `+order, since.UTC().Format("2006-01-02T15:04:05"), kind, upTo, upTo)
 	if err != nil {
 		return fmt.Errorf("recent %s observations: %w", kind, Classify(err))
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var o Observation
-		var seq int64
-		var body string
-		if err := rows.Scan(&o.Agent, &seq, &o.ID, &o.Boot, &o.V, &o.At, &o.Kind, &body, &o.MAC); err != nil {
+		o, err := scanObservation(rows)
+		if err != nil {
 			return fmt.Errorf("recent %s observations: %w", kind, err)
 		}
-		o.Seq, o.Body = uint64(seq), []byte(body)
 		if err := fn(o); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+func scanObservation(rows *sql.Rows) (Observation, error) {
+	var o Observation
+	var seq int64
+	var body string
+	if err := rows.Scan(&o.Agent, &seq, &o.ID, &o.Boot, &o.V, &o.At, &o.Kind, &body, &o.MAC, &o.Pos); err != nil {
+		return o, err
+	}
+	o.Seq, o.Body = uint64(seq), []byte(body)
+	return o, nil
+}
+
+// ObservationsAfter returns up to limit observations stored after position after, in commit
+// order, whichever custodyd instance stored them: the leader's feed (the daemon's cursor).
+func (s *Store) ObservationsAfter(ctx context.Context, after int64, limit int) ([]Observation, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT agent, seq, id, boot, v, at, kind, body, mac, pos FROM observations
+		WHERE pos > ? ORDER BY pos LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("observations after %d: %w", after, Classify(err))
+	}
+	defer rows.Close()
+	var out []Observation
+	for rows.Next() {
+		o, err := scanObservation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("observations after %d: %w", after, err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// ObservationMark is the position of the last stored observation (0 with none).
+func (s *Store) ObservationMark(ctx context.Context) (int64, error) {
+	var pos int64
+	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(pos), 0) FROM observations`).Scan(&pos); err != nil {
+		return 0, fmt.Errorf("last observation position: %w", Classify(err))
+	}
+	return pos, nil
 }
