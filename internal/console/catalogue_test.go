@@ -17,7 +17,7 @@ func TestCatalogueCoversEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyRe := regexp.MustCompile(`\.Tf? "([a-z_.]+)"`)
-	dynRe := regexp.MustCompile(`"((?:error|login|password|alert|desk|register|terms|losses|loss|recalls)\.[a-z_.]+)"`)
+	dynRe := regexp.MustCompile(`"((?:error|login|password|alert|desk|register|terms|losses|loss|recalls|approval|batches|history)\.[a-z_.]+)"`)
 	var used []string
 	tmpl, _ := fs.Glob(files, "templates/*.html")
 	cjk := regexp.MustCompile(`\p{Han}`)
@@ -31,7 +31,7 @@ func TestCatalogueCoversEveryKey(t *testing.T) {
 			t.Errorf("%s: got Chinese text in the template, want it only in the catalogues", n)
 		}
 	}
-	for _, src := range []string{"console.go", "pages.go", "desk.go", "registerpage.go", "cabinets.go", "flows.go", "lifecycle.go"} {
+	for _, src := range []string{"console.go", "pages.go", "desk.go", "registerpage.go", "cabinets.go", "flows.go", "lifecycle.go", "approvals.go", "history.go"} {
 		b, err := fs.ReadFile(osDir{}, src)
 		if err != nil {
 			t.Fatal(err)

@@ -19,6 +19,8 @@ type deskIndexData struct {
 	Desks    []deskRef
 	Purposes []purpose
 	Open     []register.Session
+	// Approvals and Batches are what a take-out and a 送销 may use, picked, never typed.
+	Approvals, Batches []approvalPick
 }
 
 type purpose struct {
@@ -44,6 +46,14 @@ func (c *Console) deskIndex(w http.ResponseWriter, r *http.Request, p *page) {
 		d.Purposes = append(d.Purposes, purpose{code, p.X(register.PurposeText(code))})
 	}
 	if d.Open, err = c.reg.Sessions(r.Context(), p.Actor, "open"); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	if d.Approvals, err = c.usable(r.Context(), p, register.ApproveTakeOut); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	if d.Batches, err = c.batchPicks(r.Context(), p); err != nil {
 		c.fail(w, r, p, err)
 		return
 	}

@@ -76,6 +76,8 @@ func (c *Console) routes() {
 	c.handle("GET /audit", auditRoles, c.auditPage)
 	c.lifecycleRoutes()
 	c.checkRoutes()
+	c.approvalRoutes()
+	c.historyRoutes()
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -383,7 +385,7 @@ func (c *Console) batchesPage(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, err)
 		return
 	}
-	p.Err = c.takeFlash(r)
+	c.flashInto(r, p) // a leader's decision made here comes back as a notice, a refusal as an error
 	p.Data = bs
 	c.render(w, r, http.StatusOK, "batches", p)
 }

@@ -192,7 +192,7 @@ func (p *page) Is(role string) bool { return p.Actor.Has(custody.Role(role)) }
 func (p *page) Can(area string) bool {
 	roles, ok := map[string][]custody.Role{
 		"desk": deskRoles, "site": siteRoles, "alerts": alertReaders, "ack": alertActors, "audit": auditRoles, "register": siteRoles, "terms": termRoles,
-		"checks": checkRoles,
+		"checks": checkRoles, "approvals": approvalRoles,
 	}[area]
 	return ok && p.Actor.Has(roles...)
 }

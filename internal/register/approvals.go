@@ -28,6 +28,21 @@ var approvalKinds = map[string]custody.Text{
 	ApproveScope:       {ZH: "扩大知悉范围", EN: "widening the readership scope"},
 }
 
+// approvalStateText words an approval's state as people read it (a refusal names it; the
+// internal value never reaches a page).
+var approvalStateText = map[string]custody.Text{
+	"pending":  {ZH: "待审批", EN: "pending"},
+	"approved": {ZH: "已批准", EN: "approved"},
+	"rejected": {ZH: "已驳回", EN: "rejected"},
+	"used":     {ZH: "已使用", EN: "used"},
+}
+
+// ApprovalStateText is the display word of an approval's state.
+func ApprovalStateText(state string) custody.Text { return approvalStateText[state] }
+
+// ApprovalKindText is the display word of an approval's kind.
+func ApprovalKindText(kind string) custody.Text { return approvalKinds[kind] }
+
 // The API's shapes of these records and requests are defined in apitype, which custodyctl
 // shares without linking the server.
 type (
@@ -410,7 +425,9 @@ func (r *Register) DecideApproval(ctx context.Context, a Actor, id int64, d Deci
 				fmt.Sprintf("nobody decides a request that concerns themselves (requester, beneficiary, companion or holder): approval %d goes to another %s of %s or the unit above", id, who.EN, ap.Unit))
 		}
 		if ap.State != "pending" {
-			return refuse(CodeConflict, "审批 %d 已处理（%s），不能再次决定", "approval %d was already decided (%s)", id, ap.State)
+			// Refused, not a conflict: deciding again is an attempt the audit chain records.
+			st := approvalStateText[ap.State]
+			return refuseT(CodeRefused, fmt.Sprintf("审批 %d 已处理（%s），不能再次决定", id, st.ZH), fmt.Sprintf("approval %d was already decided (%s)", id, st.EN))
 		}
 		if ap.Expired {
 			return refuse(CodeRefused, "审批 %d 已于 %s 过期", "approval %d expired at %s", id, ap.Expires)
@@ -474,4 +491,25 @@ func (r *Register) validApproval(ctx context.Context, tx *store.Tx, id int64, ki
 func useApproval(ctx context.Context, tx *store.Tx, id int64, now string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE approvals SET state = 'used', used_at = ? WHERE id = ? AND state = 'approved'`, now, id)
 	return err
+}
+
+// UsableApprovals lists the approvals of kind a flow could act on now — approved, not expired,
+// not used (what validApproval accepts) — newest first, for a picker: the desk offers these
+// instead of a typed number. The flow itself still checks the one chosen (its items, its person).
+func (r *Register) UsableApprovals(ctx context.Context, a Actor, kind string) ([]Approval, error) {
+	// Expiry is judged on the loaded record (Expired), as validApproval judges it: stored times
+	// do not compare as text across fractional seconds.
+	q, args := `SELECT id FROM approvals WHERE kind = ? AND state = 'approved'`, []any{kind}
+	if !seesAllApprovals(a) {
+		q, args = q+` AND (requested_by = ? OR for_person_id = ?)`, append(args, a.ID, a.ID)
+	}
+	ids, err := queryIDs(ctx, r.st.DB(), q+` ORDER BY id DESC LIMIT 200`, args...)
+	if err != nil {
+		return nil, storeErr("list usable approvals", err)
+	}
+	aps, _, err := r.loadApprovals(ctx, r.st.DB(), ids)
+	if err != nil {
+		return nil, storeErr("list usable approvals", err)
+	}
+	return slices.DeleteFunc(aps, func(ap Approval) bool { return ap.Expired }), nil
 }

@@ -443,7 +443,7 @@ func TestApprovalsDecidedOnceByTheRightPerson(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = d.reg.Decide(ctx, d.p["liu.qiang"], rej.ID, true, "")
-	refused(t, err, register.CodeConflict, "已处理", "already decided")
+	refused(t, err, register.CodeRefused, "已处理（已驳回）", "already decided (rejected)")
 	_, err = d.reg.Reproduce(ctx, d.p["wang.fang"], register.ReproduceRequest{Approval: rej.ID, Cabinet: "C-01"})
 	refused(t, err, register.CodeRefused, "已被驳回：无必要复制", "rejected: 无必要复制")
 	exp, err := d.reg.RequestApproval(ctx, d.p["wang.fang"], register.ApprovalRequest{Kind: register.ApproveReproduce, Items: items, Copies: 1, Reason: "备份", Expires: d.due(1)})
