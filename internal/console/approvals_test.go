@@ -3,9 +3,9 @@ package console_test
 import (
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -120,12 +120,12 @@ func TestApprovalsThroughTheConsoleAsEachRole(t *testing.T) {
 		}
 	}
 	a := strconv.FormatInt(id, 10)
-	decide("zhang.wei", a, "您没有这项审批权限")          // a reader
-	decide("admin", a, "您没有这项审批权限")              // the system administrator (三员)
-	decide("zhao.lei", a, "您没有这项审批权限")           // the auditor (三员), who may not even read it
-	decide("sun.li", a, "须由 BGS 的本单位领导决定")        // a leader of another unit
-	decide("li.ming", own, "您不能审批与本人有关的申请")       // the requester deciding his own
-	decide("wang.fang", a, "您没有这项审批权限")          // the custodian who asked
+	decide("zhang.wei", a, "您没有这项审批权限")     // a reader
+	decide("admin", a, "您没有这项审批权限")         // the system administrator (三员)
+	decide("zhao.lei", a, "您没有这项审批权限")      // the auditor (三员), who may not even read it
+	decide("sun.li", a, "须由 BGS 的本单位领导决定")  // a leader of another unit
+	decide("li.ming", own, "您不能审批与本人有关的申请") // the requester deciding his own
+	decide("wang.fang", a, "您没有这项审批权限")     // the custodian who asked
 	_, body := s.follow(t, leader, "/approvals/"+a+"/decide", url.Values{"decision": {"approve"}, "note": {"同意"}})
 	if !strings.Contains(body, "已批准，已记入审计") || !strings.Contains(body, `<span id="approval-state">已批准</span>`) {
 		t.Fatalf("li.ming approving %s: want the notice and the state 已批准 (page error %q)", a, errText(body))

@@ -36,8 +36,8 @@ func (c *Console) historyRoutes() {
 type move struct {
 	register.Event
 	Item       register.Item // the copy (on a document's page, which lists every copy's steps)
-	Word       custody.Text // the step in words, or
-	Key        string       // its catalogue key, for a step the lifecycle does not name
+	Word       custody.Text  // the step in words, or
+	Key        string        // its catalogue key, for a step the lifecycle does not name
 	Approval   int64
 	Batch      int64
 	Signatures []register.Signature
