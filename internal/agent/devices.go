@@ -353,7 +353,10 @@ func (d *deskScanner) read(ctx context.Context, src scanSource) error {
 			// decides what it means.
 			d.log.Warn("scan with a bad GS1 element", "error", err)
 		case errors.As(err, &se):
-			d.log.Warn("unreadable scan skipped", "error", err)
+			// Said to the desk, not only logged: the custodian at the desk sees "scan again"
+			// (issue 21 point 7) where the scan had vanished without a word.
+			d.log.Warn("unreadable scan", "error", err)
+			d.a.Scanned(ctx, d.cfg.Desk, d.cfg.ID, wire.SymbologyUnreadable, scanner.Cause(err))
 			continue
 		case err != nil:
 			return err

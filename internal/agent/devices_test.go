@@ -95,6 +95,16 @@ func TestSiteWithControllersAndScanner(t *testing.T) {
 	if sc := g.body.(*wire.Scan); sc.Data != "CUS-2026-000123-01" || sc.Symbology != "]C0" || sc.Scanner != "desk1" || sc.Desk != "D-1" {
 		t.Fatalf("scan: got %+v", sc)
 	}
+	// A garbled read (a control character inside) is not swallowed: it goes to the desk as
+	// unreadable, with its cause, so the custodian hears "scan again" (issue 21 point 7).
+	m0 := o.count()
+	if _, err := s.scanner.Master.Write([]byte("CUS-20\x0726-000123-01\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	g, _ = o.wait(m0, 10*time.Second, "unreadable scan", isKind(wire.KindScan))
+	if sc := g.body.(*wire.Scan); sc.Symbology != wire.SymbologyUnreadable || sc.Data != "control" || sc.Desk != "D-1" {
+		t.Fatalf("garbled scan: got %+v, want symbology %q with cause control", sc, wire.SymbologyUnreadable)
+	}
 
 	// The controller falls silent: its doors are unknown, and a round is not complete.
 	s.c07.SetSilent(true)

@@ -64,7 +64,9 @@ func TestBypassBorrowingWithoutLimits(t *testing.T) {
 	// 机密 for 8 days: over the 7-day ceiling.
 	s := open(8 * 24 * time.Hour)
 	e.refusedAudited("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/scans", s.ID), fmt.Sprintf(`{"data":"%d"}`, items[0].ID), 422, scanned, "机密文件借阅期限最长 7 天")
-	e.must("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/abandon", s.ID), `{}`, 200)
+	// Abandoned only with a reason (issue 21 point 7): without one it stays open, the refusal audited.
+	e.refusedAudited("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/abandon", s.ID), `{"reason":" "}`, 422, `SELECT count(*) FROM sessions WHERE state = 'abandoned'`, "放弃交接须说明原因")
+	e.must("wang.fang", "POST", fmt.Sprintf("/api/v1/sessions/%d/abandon", s.ID), `{"reason":"对方改日再来"}`, 200)
 
 	// zhang.wei borrows one copy; its due time passes (set in the register's own table, as the
 	// API has no clock to move); he borrows nothing more until it is back.

@@ -83,7 +83,12 @@ func TestBypassLimitsThroughCustodyctl(t *testing.T) {
 	s := idIn(ok("wang.fang", "", "handover", "open", "--desk", "D-01", "--purpose", "borrow", "--due", at(9*24*time.Hour)), `交接 (\d+)`)
 	ok("wang.fang", "", "handover", "scan", s, "B-ZW")
 	refused("wang.fang", "", ExitConflict, scanned, []string{"机密文件借阅期限最长 7 天"}, "handover", "scan", s, "1")
-	ok("wang.fang", "", "handover", "abandon", s)
+	// Abandoned only with a reason (issue 21 point 7): without one it stays open, the refusal audited.
+	refused("wang.fang", "", ExitConflict, `SELECT count(*) FROM sessions WHERE state = 'abandoned'`, []string{"放弃交接须说明原因"}, "handover", "abandon", s)
+	ok("wang.fang", "", "handover", "abandon", s, "--reason", "对方改日再来")
+	if n := count(`SELECT count(*) FROM audit WHERE action = 'handover.abandon' AND after LIKE '%对方改日再来%'`); n != 1 {
+		t.Errorf("abandon's audit record: got %d with the reason, want 1", n)
+	}
 	// zhang.wei borrows copy 1; its due time passes (set in the register's table: the API has no
 	// clock to move); he borrows nothing more until it is back.
 	s = idIn(ok("wang.fang", "", "handover", "open", "--desk", "D-01", "--purpose", "borrow", "--due", at(24*time.Hour)), `交接 (\d+)`)
@@ -98,7 +103,7 @@ func TestBypassLimitsThroughCustodyctl(t *testing.T) {
 	if n := count(`SELECT count(*) FROM items WHERE id = 2 AND state = 'in_cabinet'`); n != 1 {
 		t.Error("copy 2 left its cabinet for a reader with an overdue copy")
 	}
-	ok("wang.fang", "", "handover", "abandon", s)
+	ok("wang.fang", "", "handover", "abandon", s, "--reason", "对方改日再来")
 	// The return itself is accepted.
 	s = idIn(ok("wang.fang", "", "handover", "open", "--desk", "D-01", "--purpose", "return"), `交接 (\d+)`)
 	ok("wang.fang", "", "handover", "scan", s, "B-ZW", "1")

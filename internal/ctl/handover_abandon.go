@@ -15,10 +15,12 @@ type handoverAbandonArgs struct {
 
 func init() {
 	add(define[handoverAbandonArgs]("handover abandon", "ID",
-		"abandon a handover; nothing changes"))
+		"abandon a handover, saying why (--reason, required); nothing changes"))
 }
 
-func (a *handoverAbandonArgs) flags(fs *flag.FlagSet) { fs.StringVar(&a.reason, "reason", "", "why") }
+func (a *handoverAbandonArgs) flags(fs *flag.FlagSet) {
+	fs.StringVar(&a.reason, "reason", "", "why it is abandoned (required; kept in the register and its audit record)")
+}
 
 func (a *handoverAbandonArgs) run(ctx context.Context, c *CLI, args []string) error {
 	path, err := sessionPath(args, "/abandon")

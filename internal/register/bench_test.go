@@ -80,7 +80,7 @@ func BenchmarkListSessions(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := d.reg.AbandonSession(ctx, wf, s.ID, ""); err != nil {
+		if _, err := d.reg.AbandonSession(ctx, wf, s.ID, "对方改日再来"); err != nil {
 			b.Fatal(err)
 		}
 	}

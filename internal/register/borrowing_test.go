@@ -27,17 +27,17 @@ func TestBorrowingLimits(t *testing.T) {
 	if _, err := d.reg.Scan(ctx, wf, s.ID, itoa(conf[0])); err != nil {
 		t.Fatalf("秘密 for 8 days: %v, want accepted", err)
 	}
-	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	d.reg.AbandonSession(ctx, wf, s.ID, "对方改日再来")
 
 	// 绝密: not borrowed, and in the reading room only until the end of the day.
 	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(2)}, "zhang.wei")
 	_, err = d.reg.Scan(ctx, wf, s.ID, itoa(top[0]))
 	refused(t, err, register.CodeRefused, "绝密文件只能在阅文室阅读", "reading room only")
-	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	d.reg.AbandonSession(ctx, wf, s.ID, "对方改日再来")
 	s = d.open(t, "wang.fang", register.OpenRequest{Desk: "D-02", Purpose: register.PurposeReadingRoom, Due: d.due(30)}, "zhang.wei")
 	_, err = d.reg.Scan(ctx, wf, s.ID, itoa(top[0]))
 	refused(t, err, register.CodeRefused, "绝密文件须当日归还", "back the same day")
-	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	d.reg.AbandonSession(ctx, wf, s.ID, "对方改日再来")
 
 	// An overdue copy stops zhang.wei borrowing anything else until it is back.
 	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(2)}, "zhang.wei", secret[:1])
@@ -49,7 +49,7 @@ func TestBorrowingLimits(t *testing.T) {
 		t.Errorf("got %s, want the second copy still in its cabinet", it.State)
 	}
 	// The return itself is of course accepted.
-	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	d.reg.AbandonSession(ctx, wf, s.ID, "对方改日再来")
 	d.handover(t, register.OpenRequest{Purpose: register.PurposeReturn}, "zhang.wei", secret[:1])
 	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(24)}, "zhang.wei", secret[1:])
 }

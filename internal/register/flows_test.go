@@ -22,7 +22,7 @@ func TestTransferToAnotherUnitWithReceipt(t *testing.T) {
 	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeTransfer, TargetUnit: "KJC"}, "")
 	_, err = d.reg.Scan(ctx, wf, s.ID, badge("zhang.wei"))
 	refused(t, err, register.CodeForbidden, "不属于接收单位", "does not belong to the receiving unit")
-	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	d.reg.AbandonSession(ctx, wf, s.ID, "对方改日再来")
 	done := d.handover(t, register.OpenRequest{Purpose: register.PurposeTransfer, TargetUnit: "KJC"}, "sun.li", items[:1])
 	if !strings.HasPrefix(done.Receipt, "JJ-") || done.TargetUnit != "KJC" {
 		t.Errorf("got receipt %q to %q, want a generated JJ- receipt to KJC", done.Receipt, done.TargetUnit)

@@ -156,7 +156,10 @@ func TestHandoverBadInput(t *testing.T) {
 	// Abandoned half-way: nothing changes. Another custodian may do it, saying why.
 	before := d.item(t, items[0])
 	_, err = d.reg.AbandonSession(ctx, d.p["li.na"], s.ID, "")
-	refused(t, err, register.CodeInvalid, "须说明原因", "needs a reason")
+	refused(t, err, register.CodeRefused, "须说明原因", "needs a reason")
+	// The custodian who opened it says why too (issue 21 point 7); blanks are no reason.
+	_, err = d.reg.AbandonSession(ctx, wf, s.ID, "  ")
+	refused(t, err, register.CodeRefused, "放弃交接须说明原因", "needs a reason")
 	ab, err := d.reg.AbandonSession(ctx, d.p["li.na"], s.ID, "王芳下班，对方已离开")
 	if err != nil {
 		t.Fatal(err)

@@ -54,7 +54,7 @@ func TestRule02NoPassingBetweenReaders(t *testing.T) {
 	refused(t, err, register.CodeForbidden, "不得在阅文人之间横传", "may not pass between readers")
 
 	// Lending it on to chen.jing while zhang.wei has it.
-	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	d.reg.AbandonSession(ctx, wf, s.ID, "对方改日再来")
 	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeCirculate}, "chen.jing")
 	_, err = d.reg.Scan(ctx, wf, s.ID, itoa(items[0]))
 	refused(t, err, register.CodeRefused, "不得横传", "no passing between readers")
@@ -174,7 +174,7 @@ func TestRule05TakingOutNeedsLeaderAndDueTime(t *testing.T) {
 	}
 	_, err = d.reg.Scan(ctx, wf, s.ID, badge("chen.jing"))
 	refused(t, err, register.CodeForbidden, "另一人携带外出", "someone else")
-	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	d.reg.AbandonSession(ctx, wf, s.ID, "对方改日再来")
 	// After expiry the approval is no longer valid.
 	d.now = d.now.Add(3 * time.Hour)
 	_, err = d.reg.OpenSession(ctx, wf, register.OpenRequest{Desk: "D-01", Purpose: register.PurposeTakeOut, Approval: ap.ID})
@@ -235,7 +235,7 @@ func TestRule07RecallCampaign(t *testing.T) {
 	s := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(24)}, "chen.jing")
 	_, err = d.reg.Scan(ctx, wf, s.ID, itoa(items[2]))
 	refused(t, err, register.CodeRefused, "正在清退中", "recall campaign")
-	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	d.reg.AbandonSession(ctx, wf, s.ID, "对方改日再来")
 	_, err = d.reg.CloseRecall(ctx, wf, rc.ID)
 	refused(t, err, register.CodeRefused, "还有 2 份未收回", "still has 2 items out")
 	d.now = d.now.Add(49 * time.Hour)

@@ -48,7 +48,7 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(72)}, "sun.li")
 	_, err = d.reg.Scan(ctx, wf, s.ID, itoa(two))
 	refused(t, err, register.CodeForbidden, "知悉范围", "readership scope")
-	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	d.reg.AbandonSession(ctx, wf, s.ID, "对方改日再来")
 	d.handover(t, register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(72)}, "chen.jing", ids(two))
 
 	// 复制: refused without approval; with the leader's approval a copy at the same level.
@@ -107,7 +107,7 @@ func TestScenarioSecretDocumentLifeCycle(t *testing.T) {
 	s = d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeBorrow, Due: d.due(24)}, "zhang.wei")
 	_, err = d.reg.Scan(ctx, wf, s.ID, itoa(dup))
 	refused(t, err, register.CodeRefused, "正在清退中", "recall")
-	d.reg.AbandonSession(ctx, wf, s.ID, "")
+	d.reg.AbandonSession(ctx, wf, s.ID, "对方改日再来")
 	d.handover(t, register.OpenRequest{Purpose: register.PurposeReturn}, "chen.jing", ids(two))
 	// The lost copy is not "returned": the custodian cannot close the recall over it.
 	_, err = d.reg.CloseRecall(ctx, wf, rc.ID)

@@ -345,7 +345,14 @@ func (r *Register) Scan(ctx context.Context, a Actor, session int64, data string
 	if custodian != a.ID {
 		return ScanResult{}, refuse(CodeForbidden, "交接 %d 由另一位机要员办理", "handover %d is run by another custodian", session)
 	}
-	return r.scan(ctx, a, session, data, "typed")
+	res, err := r.scan(ctx, a, session, data, "typed")
+	var re *Error
+	if errors.As(err, &re) && re.Err == nil {
+		// Kept with the session like the scanner's (issue 21 point 7): the answer shows the
+		// refusal at once, the list keeps it after the next scan and a reload.
+		r.keepReject(ctx, session, data, "typed", re.Text)
+	}
+	return res, err
 }
 
 // sessionRow is a session as the rules see it.
@@ -960,8 +967,10 @@ func (r *Register) RemoveScan(ctx context.Context, a Actor, id, item int64) (Ses
 	return r.Session(ctx, a, id)
 }
 
-// AbandonSession ends a session without changing any item. Any custodian may abandon one, with a
-// reason, so a session left open at the end of a shift does not block the desk; nothing moves.
+// AbandonSession ends a session without changing any item. Any custodian may abandon one, so a
+// session left open at the end of a shift does not block the desk; nothing moves. The reason is
+// required always (issue 21 point 7): it is kept as the session's note and in its audit record,
+// and a handover that ends without a word is one nobody can account for later.
 func (r *Register) AbandonSession(ctx context.Context, a Actor, id int64, reason string) (Session, error) {
 	if err := need(a, runHandovers, custody.Custodian); err != nil {
 		return Session{}, err
@@ -974,10 +983,13 @@ func (r *Register) AbandonSession(ctx context.Context, a Actor, id int64, reason
 		if err != nil {
 			return err
 		}
-		if s.custodian != a.ID && reason == "" {
-			return refuse(CodeInvalid, "放弃另一位机要员的交接须说明原因", "abandoning another custodian's handover needs a reason")
+		if strings.TrimSpace(reason) == "" { // a rule of the office, so refused and audited
+			if s.custodian != a.ID {
+				return refuse(CodeRefused, "放弃另一位机要员的交接须说明原因", "abandoning another custodian's handover needs a reason")
+			}
+			return refuse(CodeRefused, "放弃交接须说明原因（reason）", "abandoning a handover needs a reason (reason)")
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'abandoned', closed_at = ?, note = CASE WHEN ? = '' THEN note ELSE ? END WHERE id = ?`, store.FormatTime(r.now()), reason, reason, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = 'abandoned', closed_at = ?, note = ? WHERE id = ?`, store.FormatTime(r.now()), reason, id); err != nil {
 			return err
 		}
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "handover.abandon", Subject: fmt.Sprintf("session:%d", id), After: map[string]any{"reason": reason}})

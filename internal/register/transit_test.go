@@ -101,7 +101,7 @@ func TestDispatchByCourierThenReceipt(t *testing.T) {
 	o := d.open(t, "wang.fang", register.OpenRequest{Purpose: register.PurposeTransfer, Destination: "市国资委办公室", Receiver: "钱收", Receipt: "R-0"}, "")
 	_, err = d.reg.Scan(ctx, wf, o.ID, itoa(items[0]))
 	refused(t, err, register.CodeRefused, "机要交通途中", "with a courier")
-	d.reg.AbandonSession(ctx, wf, o.ID, "")
+	d.reg.AbandonSession(ctx, wf, o.ID, "对方改日再来")
 
 	// Receipts are the custodian's, complete, and once.
 	_, err = d.reg.RecordReceipt(ctx, d.p["liu.qiang"], tr.ID, register.ReceiptRequest{Receipt: "国资回〔2026〕12号", Receiver: "钱收"})

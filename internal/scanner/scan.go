@@ -146,3 +146,25 @@ type ScanError struct {
 
 func (e *ScanError) Error() string { return fmt.Sprintf("offset %d: %v", e.Offset, e.Err) }
 func (e *ScanError) Unwrap() error { return e.Err }
+
+// causes name the sentinels on the wire: a scan the scanner read but that made no sense is
+// published as such (wire.SymbologyUnreadable) with one of these as its data, so the desk says
+// "read again" instead of staying silent (issue 21 point 7).
+var causes = []struct {
+	err  error
+	code string
+}{
+	{ErrEmpty, "empty"}, {ErrAIM, "aim"}, {ErrGS1, "gs1"}, {ErrCheckDigit, "check_digit"}, {ErrTooLong, "too_long"},
+	{ErrTruncated, "truncated"}, {ErrControl, "control"}, {ErrUnmapped, "unmapped"}, {ErrDropped, "dropped"}, {ErrEvent, "event"},
+}
+
+// Cause is the short code of a bad scan's sentinel ("control", "truncated", …), "unreadable" for
+// any other error.
+func Cause(err error) string {
+	for _, c := range causes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return "unreadable"
+}

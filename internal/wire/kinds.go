@@ -92,6 +92,11 @@ type Door struct {
 	Badge   string `json:"badge,omitempty"`
 }
 
+// SymbologyUnreadable marks a scan the scanner sent but the agent could not read (garbled,
+// truncated, a bad AIM identifier): its Data is the cause's short code (scanner.Cause), and
+// custodyd shows the desk a "scan again" instead of nothing. It never matches a label.
+const SymbologyUnreadable = "unreadable"
+
 // Scan is one barcode read at a desk.
 type Scan struct {
 	Desk      string `json:"desk"`

@@ -37,8 +37,8 @@ type Session struct {
 	Closed          string        `json:"closed_at,omitempty"`
 	Count           int           `json:"count"`
 	Items           []SessionItem `json:"items"`
-	// Rejected are the desk scanner's reads this handover refused (typed scans are refused in
-	// the answer instead).
+	// Rejected are the scans this handover refused while open, the desk scanner's and typed ones
+	// (a typed scan is also refused in the answer), unreadable reads among them.
 	Rejected []RejectedScan `json:"rejected,omitempty"`
 	// Signatures are the badge confirmations that closed the handover: badge, person, time, desk.
 	Signatures []Signature `json:"signatures,omitempty"`
