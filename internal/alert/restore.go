@@ -22,6 +22,13 @@ import (
 // finding per kind and subject). Call it before the observer runs; window should cover the
 // removal grace.
 func (c *Checker) Restore(ctx context.Context, window time.Duration) error {
+	return c.RestoreUpTo(ctx, window, 0)
+}
+
+// RestoreUpTo is Restore from the observations at or before position upTo (0: all): a new
+// leader rebuilds the memory its predecessor had at its mark, then is fed what follows it
+// (store.ObservationsAfter), so no door event is counted twice.
+func (c *Checker) RestoreUpTo(ctx context.Context, window time.Duration, upTo int64) error {
 	now := c.now()
 	since := now.Add(-window)
 	decode := func(o store.Observation) (any, bool) {
@@ -33,7 +40,7 @@ func (c *Checker) Restore(ctx context.Context, window time.Duration) error {
 		}
 		return body, true
 	}
-	err := c.st.RecentObservations(ctx, since, wire.KindDoor, false, func(o store.Observation) error {
+	err := c.st.RecentObservationsUpTo(ctx, since, upTo, wire.KindDoor, false, func(o store.Observation) error {
 		at, err := time.Parse(time.RFC3339Nano, o.At)
 		if b, ok := decode(o); ok && err == nil {
 			d := b.(*wire.Door)
@@ -47,7 +54,7 @@ func (c *Checker) Restore(ctx context.Context, window time.Duration) error {
 	// Only each cabinet's latest report matters: read newest first and decode a report in full
 	// only for a cabinet not yet seen (agents with a one-minute schedule store many).
 	latest := map[string]reconcile.Report{}
-	err = c.st.RecentObservations(ctx, since, wire.KindInventory, true, func(o store.Observation) error {
+	err = c.st.RecentObservationsUpTo(ctx, since, upTo, wire.KindInventory, true, func(o store.Observation) error {
 		var head struct {
 			Cabinet string `json:"cabinet"`
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/epcis"
+	"github.com/custodyhq/custody/internal/lease"
 	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/wire"
 
@@ -146,6 +147,17 @@ type Config struct {
 		HeadDir   string   `toml:"head_dir"`
 		HeadEvery Duration `toml:"head_every"`
 	} `toml:"audit"`
+	// Cluster: several custodyd instances on one PostgreSQL database (docs/deployment.md). The
+	// instance holding the lease runs the once-only duties; the others stand by.
+	Cluster struct {
+		// Instance names this custodyd in the lease and its audit records (default host:pid).
+		Instance   string   `toml:"instance"`
+		LeaseTTL   Duration `toml:"lease_ttl"`
+		LeaseRenew Duration `toml:"lease_renew"`
+		// Poll is how often the leader looks for observations stored, and the console for alert
+		// changes made, by another instance (its own wake it at once).
+		Poll Duration `toml:"poll"`
+	} `toml:"cluster"`
 	Alerts struct {
 		ConsoleURL  string   `toml:"console_url"`
 		LeaderDelay Duration `toml:"leader_delay"`
@@ -270,6 +282,15 @@ func (c Config) Validate() error {
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		errs = append(errs, fmt.Errorf("log.format: %q is not text or json", c.Log.Format))
+	}
+	if err := c.LeaseConfig("x").Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("cluster.lease_ttl, cluster.lease_renew: %v", err))
+	}
+	if p := c.Cluster.Poll.Duration; p < 10*time.Millisecond || p > 10*time.Second {
+		errs = append(errs, fmt.Errorf("cluster.poll: %v is outside 10ms..10s", p))
+	}
+	if c.Cluster.Instance != "" && !wire.ValidID(c.Cluster.Instance) {
+		errs = append(errs, fmt.Errorf("cluster.instance: %q is not a valid id (printable, no space, '/', '#', '+' or '$')", c.Cluster.Instance))
 	}
 	if c.MQTT.URL == "" && !c.MQTT.Embedded {
 		errs = append(errs, errors.New("mqtt: embedded = false needs mqtt.url (an external broker)"))
@@ -460,4 +481,12 @@ func (c *Config) EPCISOptions() epcis.Options {
 		base = c.Alerts.ConsoleURL
 	}
 	return epcis.Options{GLN: c.EPCIS.GLN, CompanyPrefix: c.Identity.CompanyPrefix, BaseURI: base}
+}
+
+// LeaseConfig is the duties' lease for this instance (holder: [cluster] instance, else host:pid).
+func (c Config) LeaseConfig(holder string) lease.Config {
+	if c.Cluster.Instance != "" {
+		holder = c.Cluster.Instance
+	}
+	return lease.Config{Name: "duties", Holder: holder, TTL: c.Cluster.LeaseTTL.Duration, Renew: c.Cluster.LeaseRenew.Duration}
 }

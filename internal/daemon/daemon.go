@@ -108,9 +108,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	})
 	srv := api.New(reg, st, d.log, api.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Registry: registry, OnRevoke: site.revoked, OnRebind: site.rebound,
-		Health: map[string]func() error{"ingest": site.conn.Health, "reconcile": site.observer.Health}, Ready: site.conn.Connected,
+		Health: map[string]func() error{"ingest": site.conn.Health, "reconcile": site.duties.Health}, Ready: site.conn.Connected,
 		Station: station{conn: site.conn, wait: encodeWait}, Alerts: site.alerts, ReportFont: d.cfg.Reports.Font,
-		Locks: locks{conn: site.conn, chk: site.checker, wait: lockWait}, Inventory: inventories{conn: site.conn}, EPCIS: d.cfg.EPCISOptions()})
+		Locks: locks{conn: site.conn, chk: site.duties.checker, wait: lockWait}, Inventory: inventories{conn: site.conn}, EPCIS: d.cfg.EPCISOptions()})
 
 	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
 	if err != nil {
@@ -122,7 +122,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// The web console (internal/console) answers everything the API does not: /api/, /healthz
 	// and /metrics stay the API's.
 	con, err := console.New(ctx, reg, st, d.log, console.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Alerts: site.alerts, FontPath: d.cfg.Reports.Font,
-		Locks: locks{conn: site.conn, chk: site.checker, wait: lockWait}, Inventory: inventories{conn: site.conn}})
+		Locks: locks{conn: site.conn, chk: site.duties.checker, wait: lockWait}, Inventory: inventories{conn: site.conn}})
 	if err != nil {
 		ln.Close()
 		return err

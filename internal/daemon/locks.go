@@ -21,7 +21,7 @@ const lockWait = 15 * time.Second
 // not answered is a lock_fault.
 type locks struct {
 	conn *mqttconn.Conn
-	chk  *alert.Checker
+	chk  func() *alert.Checker // the leading checker, or a standby one that records results only
 	wait time.Duration
 }
 
@@ -36,7 +36,7 @@ func (l locks) Unlock(ctx context.Context, agent, cabinet string, seconds int) (
 }
 
 func (l locks) ask(ctx context.Context, agent, cabinet, kind string, body any, detail string) (wire.CmdResult, error) {
-	l.chk.Commanded(cabinet, kind, detail, time.Now())
+	l.chk().Commanded(cabinet, kind, detail, time.Now())
 	r, err := l.conn.Ask(ctx, agent, kind, body, l.wait)
 	failure := ""
 	switch {
@@ -54,7 +54,7 @@ func (l locks) ask(ctx context.Context, agent, cabinet, kind string, body any, d
 		}
 	}
 	// The person's answer does not wait for the alert book; a lost context still records it.
-	if ferr := l.chk.LockResult(context.WithoutCancel(ctx), agent, cabinet, kind, time.Now(), failure); ferr != nil {
+	if ferr := l.chk().LockResult(context.WithoutCancel(ctx), agent, cabinet, kind, time.Now(), failure); ferr != nil {
 		return r, errors.Join(err, fmt.Errorf("record the lock result: %w", ferr))
 	}
 	return r, err

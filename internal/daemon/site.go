@@ -15,9 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/custodyhq/custody/internal/alert"
-	"github.com/custodyhq/custody/internal/api"
 	"github.com/custodyhq/custody/internal/broker"
 	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/lease"
 	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
@@ -29,14 +29,13 @@ import (
 // site is everything behind the MQTT broker: ingest of the agents' observations, the
 // reconciliation and alerting they drive, the nightly schedule and the desks' scanners.
 type site struct {
-	broker   *broker.Broker // nil with an external broker
-	conn     *mqttconn.Conn // custodyd's one MQTT client: ingest consumes on it, commands and alerts go out on it
-	ingest   *ingest.Ingest
-	ingestP  atomic.Pointer[ingest.Ingest] // ingest, for the broker's goroutines (set after the broker starts)
-	observer *alert.Observer               // its Health says whether the reconciliation queue overflowed
-	alerts   *alert.Book                   // shared with the API and the console: a person's step wakes the escalator
-	checker  *alert.Checker
-	runners  []runner
+	broker  *broker.Broker // nil with an external broker
+	conn    *mqttconn.Conn // custodyd's one MQTT client: ingest consumes on it, commands and alerts go out on it
+	ingest  *ingest.Ingest
+	ingestP atomic.Pointer[ingest.Ingest] // ingest, for the broker's goroutines (set after the broker starts)
+	alerts  *alert.Book                   // shared with the API and the console: a person's step wakes the escalator
+	duties  *duties                       // the once-only work, run while this instance holds the lease
+	runners []runner
 }
 
 type runner struct {
@@ -134,28 +133,22 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		return nil, fmt.Errorf("mqtt: %w", err)
 	}
 	s.conn = conn
-	// The checker commands confirming inventories on the connection; ingest hands it the stored
-	// reports.
+	// The checker commands confirming inventories on the connection; it reads the stored
+	// observations from the store while this instance leads (duties).
 	cmd := alert.CommandSender(conn.Send)
 	book := alert.NewBook(st, d.log, nil)
 	s.alerts = book
 	rc := d.cfg.Reconcile
-	chk := alert.NewChecker(st, book, cmd, reconcile.Policy{RemovalGrace: rc.RemovalGrace.Duration, MaxUnread: rc.MaxUnread}, d.cfg.Identity.CompanyPrefix, d.log)
-	// The removal grace and an hour more: older door cycles were settled by a later round.
-	if err := chk.Restore(ctx, rc.RemovalGrace.Duration+time.Hour); err != nil {
-		s.close()
-		return nil, err
-	}
-	s.checker = chk
-	chk.SetLosses(api.OpenLosses(reg))
-	chk.SetTerms(api.TermsDue(reg))
-	chk.SetTransits(api.TransitsDue(reg))
-	chk.SetChecks(api.ChecksDue(reg))
-	obs := alert.NewObserver(chk, 0, d.log)
-	s.observer = obs
+	policy := reconcile.Policy{RemovalGrace: rc.RemovalGrace.Duration, MaxUnread: rc.MaxUnread}
 	feed := reg.NewDeskFeed(256)
+	du := &duties{st: st, reg: reg, book: book, cmd: cmd, policy: policy, prefix: d.cfg.Identity.CompanyPrefix,
+		poll: d.cfg.Cluster.Poll.Duration, restore: rc.RemovalGrace.Duration + time.Hour, log: d.log,
+		// The removal grace and an hour more: older door cycles were settled by a later round.
+		wake: make(chan struct{}, 1), avail: map[string]availability{},
+		standby: alert.NewChecker(st, book, cmd, policy, d.cfg.Identity.CompanyPrefix, d.log)}
+	s.duties = du
 
-	in, err := ingest.New(ingest.Config{Base: c.Base, Places: reg}, conn, st, st, handlers{obs, feed}, registry, d.log)
+	in, err := ingest.New(ingest.Config{Base: c.Base, Places: reg}, conn, st, st, handlers{du, feed}, registry, d.log)
 	if err != nil {
 		s.close()
 		return nil, fmt.Errorf("mqtt: %w", err)
@@ -170,25 +163,24 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		s.close()
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	esc := alert.NewEscalator(book, conn, topics.Alerts(), routes, alert.Policy{LeaderDelay: d.cfg.Alerts.LeaderDelay.Duration, ConsoleURL: d.cfg.Alerts.ConsoleURL}, d.log)
+	du.esc = alert.NewEscalator(book, conn, topics.Alerts(), routes, alert.Policy{LeaderDelay: d.cfg.Alerts.LeaderDelay.Duration, ConsoleURL: d.cfg.Alerts.ConsoleURL}, d.log)
 	for u, r := range units {
-		esc.UnitRoutes(u, r)
+		du.esc.UnitRoutes(u, r)
 	}
 	inv := d.cfg.Inventory
 	week, _ := d.cfg.WorkWeek() // validated at load
-	sch, err := schedule.New(st, chk, book, cmd, conn, schedule.Config{
+	schCfg := schedule.Config{
 		Spec: inv.Schedule, TimeZone: d.cfg.Zone().Name(), Deadline: inv.Deadline.Duration,
 		WorkFrom: inv.WorkFrom.Duration, WorkTo: inv.WorkTo.Duration, WorkDays: week, Holidays: inv.Holidays, Workdays: inv.Workdays,
 		DoorOpenLimit: inv.DoorOpenLimit.Duration, OfflineGrace: inv.OfflineGrace.Duration,
 		SummaryTopic: topics.Summary(),
-	}, schedule.RealClock{}, d.log)
-	if err != nil {
+	}
+	du.sched = func(chk *alert.Checker) (*schedule.Scheduler, error) {
+		return schedule.New(st, chk, book, cmd, conn, schCfg, schedule.RealClock{}, d.log)
+	}
+	if _, err := du.sched(du.standby); err != nil { // the schedule's settings are checked at start, not at the first lease
 		s.close()
 		return nil, fmt.Errorf("inventory: %w", err)
-	}
-	s.runners = []runner{
-		{"mqtt", conn.Run}, {"ingest", in.Run}, {"reconcile", obs.Run}, {"escalation", esc.Run},
-		{"inventory schedule", sch.Run}, {"desk scans", feed.Run},
 	}
 	if d.cfg.Audit.HeadKey != "" {
 		signer, err := loadHeadKey(d.cfg.Audit.HeadKey, d.cfg.CryptoProfile())
@@ -196,8 +188,19 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 			s.close()
 			return nil, fmt.Errorf("audit.head_key: %w", err)
 		}
-		hs := &headSigner{st: st, signer: signer, dir: d.cfg.Audit.HeadDir, every: d.cfg.Audit.HeadEvery.Duration, log: d.log}
-		s.runners = append(s.runners, runner{"head signing", hs.run})
+		du.heads = &headSigner{st: st, signer: signer, dir: d.cfg.Audit.HeadDir, every: d.cfg.Audit.HeadEvery.Duration, log: d.log}
+	}
+	holder, _ := os.Hostname()
+	ls, err := lease.New(st, d.cfg.LeaseConfig(fmt.Sprintf("%s:%d", holder, os.Getpid())), d.log)
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	ls.SetMark(du.mark.Load)
+	// Ingest, the desks' scans (and the API and console) run on every instance; the duties on
+	// the one holding the lease.
+	s.runners = []runner{
+		{"mqtt", conn.Run}, {"ingest", in.Run}, {"desk scans", feed.Run}, {"lease", func(ctx context.Context) error { return ls.Run(ctx, du.lead) }},
 	}
 	return s, nil
 }
