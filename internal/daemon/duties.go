@@ -123,13 +123,15 @@ func (d *duties) lead(ctx context.Context, lt lease.Term) error {
 	if err != nil {
 		return err
 	}
-	// Resume after the predecessor's mark (what it had handed to its checker); a first term, or
-	// a mark from long ago, starts at the newest, as custodyd's start always did.
+	// Resume after the predecessor's mark (what it had handed to its checker, 0 if nothing yet);
+	// the first term ever, or a mark from long ago, starts at the newest, as custodyd's start
+	// always did.
 	from := lt.Mark
-	if from <= 0 || latest-from > replayLimit {
-		if from > 0 {
-			d.log.Warn("leader: the predecessor's mark is too far behind to replay; starting at the newest observation", "mark", from, "newest", latest)
-		}
+	switch {
+	case lt.From == "":
+		from = latest
+	case latest-from > replayLimit:
+		d.log.Warn("leader: the predecessor's mark is too far behind to replay; starting at the newest observation", "mark", from, "newest", latest)
 		from = latest
 	}
 	chk := alert.NewChecker(d.st, d.book, d.cmd, d.policy, d.prefix, d.log)
