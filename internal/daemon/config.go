@@ -14,11 +14,13 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store"
 
 	"github.com/BurntSushi/toml"
 
@@ -43,6 +45,10 @@ var Sample string
 // Config is custodyd's configuration.
 type Config struct {
 	DataDir string `toml:"data_dir"`
+	// Store chooses the register's database: empty URL is SQLite in data_dir (StoreTarget).
+	Store struct {
+		URL string `toml:"url"`
+	} `toml:"store"`
 	Site    struct {
 		// TimeZone is the one zone of the site: typed times are read in it, shown times are in
 		// it, and working hours and the nightly schedule follow it (sitetime).
@@ -244,6 +250,11 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: must not be empty"))
 	}
+	if c.Store.URL != "" {
+		if err := store.CheckURL(c.Store.URL); err != nil {
+			errs = append(errs, fmt.Errorf("store.url: %v", err))
+		}
+	}
 	for key, days := range map[string]int{"borrowing.secret_days": c.Borrowing.SecretDays, "borrowing.confidential_days": c.Borrowing.ConfidentialDays} {
 		if days < 0 || days > 365 {
 			errs = append(errs, fmt.Errorf("%s: %d is outside 0..365 (0 keeps the default)", key, days))
@@ -409,6 +420,14 @@ func (c Config) Validate() error {
 }
 
 // CryptoProfile is the installation's algorithms ([crypto] profile; validated at load).
+// StoreTarget is what store.Open opens: [store] url, or custody.db in data_dir.
+func (c Config) StoreTarget() string {
+	if c.Store.URL != "" {
+		return c.Store.URL
+	}
+	return filepath.Join(c.DataDir, "custody.db")
+}
+
 func (c Config) CryptoProfile() cryptoprofile.Profile {
 	p, _ := cryptoprofile.Parse(c.Crypto.Profile)
 	return p

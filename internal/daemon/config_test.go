@@ -47,6 +47,9 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"[epcis]\ngln = \"0614141000013\"\n":                                  "epcis.gln: \"0614141000013\" is not a GLN",
 		"[epcis]\ngln = \"0614141000012\"\n":                                  "epcis.gln: \"0614141000012\" must begin with [identity] company_prefix",
 		"[epcis]\nbase_uri = \"custody.local\"\n":                             "epcis.base_uri: \"custody.local\" must be an http(s) URL",
+		"[store]\nurl = \"mysql://db/custody\"\n":                             "store.url: \"mysql://db/custody\" does not start with postgres://",
+		"[store]\nurl = \"postgres://u@db:notaport/custody\"\n":               "store.url: ",
+		"[store]\nulr = \"postgres://db/custody\"\n":                          "unknown key store.ulr",
 	} {
 		path := filepath.Join(t.TempDir(), "c.toml")
 		os.WriteFile(path, []byte(text), 0o600)
@@ -90,5 +93,28 @@ func TestDeployCopyIsCurrent(t *testing.T) {
 	}
 	if string(b) != Sample {
 		t.Error("deploy/custodyd.toml differs from internal/daemon/sample.toml: run go generate ./internal/daemon")
+	}
+}
+
+// [store] url picks PostgreSQL; empty keeps SQLite in data_dir. A password in the URL never
+// reaches an error message.
+func TestStoreTarget(t *testing.T) {
+	c, err := parseOver(Default(), "data_dir = \"/srv/custody\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.StoreTarget(); got != "/srv/custody/custody.db" {
+		t.Errorf("no [store] url: got %q, want /srv/custody/custody.db", got)
+	}
+	c, err = parseOver(Default(), "data_dir = \"/srv/custody\"\n[store]\nurl = \"postgres://custody@db:5432/custody\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.StoreTarget(); got != "postgres://custody@db:5432/custody" {
+		t.Errorf("[store] url: got %q, want the URL", got)
+	}
+	_, err = parseOver(Default(), "data_dir = \"/srv\"\n[store]\nurl = \"postgres://custody:s3cret@db:port/custody\"\n")
+	if err == nil || !strings.Contains(err.Error(), "store.url") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("bad URL with a password: got %v, want a store.url error without the password", err)
 	}
 }

@@ -49,13 +49,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	defer lock.Close()
-	dbPath := filepath.Join(d.cfg.DataDir, "custody.db")
-	st, err := store.Open(ctx, dbPath, d.log)
+	st, err := store.Open(ctx, d.cfg.StoreTarget(), d.log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	d.log.Info("store opened", "path", dbPath)
+	dbPath := st.Path() // without a URL's password
+	d.log.Info("store opened", "store", st.Dialect().String(), "path", dbPath)
 
 	res, err := st.VerifyAudit(ctx)
 	if err != nil {

@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os/user"
-	"path/filepath"
 
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
 )
 
 // ResetAdmin is custodyd reset-admin: a new one-time password for an administrator account,
-// written straight into the register in cfg's data directory (audited as the local OS user).
-// custodyd must be stopped: it keeps the audit chain's head in memory (the data directory's lock
-// says whether one runs).
+// written straight into cfg's register (audited as the local OS user). The data directory's lock
+// keeps it from running beside its own custodyd; its audit record joins the chain the way every
+// write does, at the head read inside its transaction.
 func ResetAdmin(ctx context.Context, cfg Config, username string, out io.Writer) error {
 	if username == "" {
 		username = cfg.Bootstrap.AdminUser
@@ -24,8 +23,7 @@ func ResetAdmin(ctx context.Context, cfg Config, username string, out io.Writer)
 		return err
 	}
 	defer lock.Close()
-	dbPath := filepath.Join(cfg.DataDir, "custody.db")
-	st, err := store.Open(ctx, dbPath, nil)
+	st, err := store.Open(ctx, cfg.StoreTarget(), nil)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,12 @@ import (
 
 // Backup writes a consistent copy of the live database to dest with SQLite's online backup API,
 // while custodyd keeps serving. The copy is checked with PRAGMA integrity_check before Backup
-// returns, and custodyd can start from it as it is.
+// returns, and custodyd can start from it as it is. On PostgreSQL it refuses with
+// ErrNotOnPostgres: the database server's pg_dump takes the backup there.
 func (s *Store) Backup(ctx context.Context, dest string) error {
+	if s.dialect == Postgres {
+		return fmt.Errorf("backup of %s: %w", s.path, ErrNotOnPostgres)
+	}
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("backup to %s: %w: the file exists; choose a new name", dest, ErrConflict)
 	}

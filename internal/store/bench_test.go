@@ -1,9 +1,10 @@
-package store
+package store_test
 
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 	"testing"
 	"time"
 )
@@ -14,16 +15,16 @@ import (
 // What limits it: the machine — one fsync per transaction (every 100 records) and core speed for
 // SHA-256; the code — one hash and one INSERT per record.
 func BenchmarkAuditAppend(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "custody.db"))
+	s := open(b, storetest.Target(b))
 	ctx := context.Background()
 	const perTx = 100
 	after := map[string]any{"state": "in_cabinet", "cabinet": "C-01"}
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {
-		err := s.Change(ctx, func(tx *Tx) error {
+		err := s.Change(ctx, func(tx *store.Tx) error {
 			for j := range perTx {
-				if err := tx.Audit(Entry{Actor: "wang.fang", Action: "item.store", Subject: fmt.Sprintf("item:%d", i*perTx+j), After: after}); err != nil {
+				if err := tx.Audit(store.Entry{Actor: "wang.fang", Action: "item.store", Subject: fmt.Sprintf("item:%d", i*perTx+j), After: after}); err != nil {
 					return err
 				}
 			}

@@ -143,7 +143,8 @@ func (s *Store) Profile() cryptoprofile.Profile {
 	return cryptoprofile.Profile(s.profile.String())
 }
 
-// AuditHead is the sequence number and hash of the last audit record.
+// AuditHead is the sequence number and hash of the last audit record this store read or wrote
+// (on a PostgreSQL database shared with other custodyd, theirs may follow it).
 func (s *Store) AuditHead() (int64, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

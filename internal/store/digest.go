@@ -24,11 +24,21 @@ type Digest struct {
 // in the order they were stored. The JSON is read in SQL so a report of hundreds of tags is never
 // decoded in Go.
 func (s *Store) Digests(ctx context.Context, after int64, fn func(Digest) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT rowid, kind, coalesce(json_extract(body, '$.cabinet'), ''), at,
+	q := `SELECT rowid, kind, coalesce(json_extract(body, '$.cabinet'), ''), at,
 		CASE kind WHEN 'inventory' THEN coalesce(json_array_length(body, '$.tags'), 0) ELSE 0 END,
 		CASE kind WHEN 'inventory' THEN coalesce(json_extract(body, '$.complete'), 0) ELSE 0 END,
 		CASE kind WHEN 'door' THEN coalesce(json_extract(body, '$.state'), '') ELSE '' END
-		FROM observations WHERE rowid > ? AND kind IN ('inventory', 'door') ORDER BY rowid`, after)
+		FROM observations WHERE rowid > ? AND kind IN ('inventory', 'door') ORDER BY rowid`
+	if s.dialect == Postgres {
+		// observations.rowid is an identity column there (migrations/postgres/0010); the body is
+		// text holding JSON, as on SQLite.
+		q = `SELECT rowid, kind, coalesce(body::jsonb->>'cabinet', ''), at,
+		CASE WHEN kind = 'inventory' AND jsonb_typeof(body::jsonb->'tags') = 'array' THEN jsonb_array_length(body::jsonb->'tags') ELSE 0 END,
+		kind = 'inventory' AND coalesce(body::jsonb->'complete' = 'true'::jsonb, false),
+		CASE kind WHEN 'door' THEN coalesce(body::jsonb->>'state', '') ELSE '' END
+		FROM observations WHERE rowid > ? AND kind IN ('inventory', 'door') ORDER BY rowid`
+	}
+	rows, err := s.r.QueryContext(ctx, q, after)
 	if err != nil {
 		return fmt.Errorf("observation digests: %w", Classify(err))
 	}
@@ -57,7 +67,11 @@ func (s *Store) LastRow(ctx context.Context) (int64, error) {
 // false when there is none.
 func (s *Store) LatestInventory(ctx context.Context, cabinet string) (body []byte, found bool, err error) {
 	var b string
-	err = s.r.QueryRowContext(ctx, `SELECT body FROM observations WHERE kind = 'inventory' AND json_extract(body, '$.cabinet') = ? ORDER BY rowid DESC LIMIT 1`, cabinet).Scan(&b)
+	q := `SELECT body FROM observations WHERE kind = 'inventory' AND json_extract(body, '$.cabinet') = ? ORDER BY rowid DESC LIMIT 1`
+	if s.dialect == Postgres {
+		q = `SELECT body FROM observations WHERE kind = 'inventory' AND body::jsonb->>'cabinet' = ? ORDER BY rowid DESC LIMIT 1`
+	}
+	err = s.r.QueryRowContext(ctx, q, cabinet).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}

@@ -192,13 +192,13 @@ func advance(ctx context.Context, tx *sql.Tx, agent string, floor uint64, now st
 		}
 	}
 	var top sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM (SELECT max(seq) AS seq FROM observations WHERE agent = ?1 UNION ALL SELECT max(seq) FROM observation_refusals WHERE agent = ?1)`, agent).Scan(&top); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM (SELECT max(seq) AS seq FROM observations WHERE agent = ?1 UNION ALL SELECT max(seq) FROM observation_refusals WHERE agent = ?1) AS tops`, agent).Scan(&top); err != nil {
 		return st, fmt.Errorf("max seq of %s: %w", agent, err)
 	}
 	st.MaxSeen = max64(max64(uint64(top.Int64), st.Contiguous), uint64(max))
 	if st.Gap() {
 		var next sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT min(seq) FROM (SELECT min(seq) AS seq FROM observations WHERE agent = ?1 AND seq > ?2 UNION ALL SELECT min(seq) FROM observation_refusals WHERE agent = ?1 AND seq > ?2)`, agent, int64(st.Contiguous)).Scan(&next); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT min(seq) FROM (SELECT min(seq) AS seq FROM observations WHERE agent = ?1 AND seq > ?2 UNION ALL SELECT min(seq) FROM observation_refusals WHERE agent = ?1 AND seq > ?2) AS nexts`, agent, int64(st.Contiguous)).Scan(&next); err != nil {
 			return st, fmt.Errorf("next seq of %s: %w", agent, err)
 		}
 		if next.Valid {
@@ -284,7 +284,7 @@ func (s *Store) ObservationHoles(ctx context.Context, agent string, after uint64
 	rows, err := s.r.QueryContext(ctx, `SELECT seq, next FROM (
 			SELECT seq, lead(seq) OVER (ORDER BY seq) AS next FROM (
 				SELECT seq FROM observations WHERE agent = ?1 AND seq >= ?2 AND seq <= ?3
-				UNION ALL SELECT seq FROM observation_refusals WHERE agent = ?1 AND seq >= ?2 AND seq <= ?3))
+				UNION ALL SELECT seq FROM observation_refusals WHERE agent = ?1 AND seq >= ?2 AND seq <= ?3) AS used) AS runs
 		WHERE next > seq + 1 LIMIT ?4`, agent, int64(after), int64(after+span), limit)
 	if err != nil {
 		return nil, fmt.Errorf("holes of %s: %w", agent, Classify(err))
@@ -295,7 +295,7 @@ func (s *Store) ObservationHoles(ctx context.Context, agent string, after uint64
 		// Nothing stored at or below the mark: the first hole starts at 1 and ends before the
 		// lowest stored seq; the window above only sees holes between stored seqs.
 		var lo sql.NullInt64
-		if err := s.r.QueryRowContext(ctx, `SELECT min(seq) FROM (SELECT min(seq) AS seq FROM observations WHERE agent = ?1 UNION ALL SELECT min(seq) FROM observation_refusals WHERE agent = ?1)`, agent).Scan(&lo); err != nil {
+		if err := s.r.QueryRowContext(ctx, `SELECT min(seq) FROM (SELECT min(seq) AS seq FROM observations WHERE agent = ?1 UNION ALL SELECT min(seq) FROM observation_refusals WHERE agent = ?1) AS lows`, agent).Scan(&lo); err != nil {
 			return nil, fmt.Errorf("holes of %s: %w", agent, Classify(err))
 		}
 		if lo.Valid && lo.Int64 > 1 {

@@ -1,44 +1,45 @@
-package store
+package store_test
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 	"testing"
 	"time"
 )
 
-func enrollAgent(t *testing.T, s *Store, id string) {
+func enrollAgent(t *testing.T, s *store.Store, id string) {
 	t.Helper()
 	if err := s.Write(context.Background(), func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO agents(id, key, created_at) VALUES (?, ?, ?)`, id, []byte("k"), Now())
+		_, err := tx.Exec(`INSERT INTO agents(id, key, created_at) VALUES (?, ?, ?)`, id, []byte("k"), store.Now())
 		return err
 	}); err != nil {
 		t.Fatalf("enroll %s: %v", id, err)
 	}
 }
 
-func obs(agent string, seq uint64) Observation {
-	return Observation{Agent: agent, Seq: seq, ID: fmt.Sprintf("%s-%d", agent, seq), Boot: "b1", V: "1.0",
+func obs(agent string, seq uint64) store.Observation {
+	return store.Observation{Agent: agent, Seq: seq, ID: fmt.Sprintf("%s-%d", agent, seq), Boot: "b1", V: "1.0",
 		At: "2026-11-26T08:00:00Z", Kind: "door", Body: []byte(`{"cabinet":"C1","state":"open"}`), MAC: "00"}
 }
 
 func TestObservationsDedupeAndSeqState(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "c.db"))
+	s := open(t, storetest.Target(t))
 	enrollAgent(t, s, "a1")
 
-	out, states, err := s.StoreObservations(ctx, []Observation{obs("a1", 1), obs("a1", 2), obs("a1", 4)})
+	out, states, err := s.StoreObservations(ctx, []store.Observation{obs("a1", 1), obs("a1", 2), obs("a1", 4)})
 	if err != nil {
 		t.Fatalf("store: %v", err)
 	}
 	for i, o := range out {
-		if o != Stored {
+		if o != store.Stored {
 			t.Errorf("outcome %d: got %v, want stored", i, o)
 		}
 	}
-	if len(states) != 1 || states[0] != (SeqState{Agent: "a1", Contiguous: 2, MaxSeen: 4, HoleEnd: 3}) {
+	if len(states) != 1 || states[0] != (store.SeqState{Agent: "a1", Contiguous: 2, MaxSeen: 4, HoleEnd: 3}) {
 		t.Fatalf("state: got %+v, want contiguous 2, max 4", states)
 	}
 
@@ -46,17 +47,17 @@ func TestObservationsDedupeAndSeqState(t *testing.T) {
 	reused.ID = "other"
 	idAgain := obs("a1", 9)
 	idAgain.ID = "a1-1"
-	out, states, err = s.StoreObservations(ctx, []Observation{obs("a1", 3), obs("a1", 1), reused, idAgain, obs("a1", 3)})
+	out, states, err = s.StoreObservations(ctx, []store.Observation{obs("a1", 3), obs("a1", 1), reused, idAgain, obs("a1", 3)})
 	if err != nil {
 		t.Fatalf("store: %v", err)
 	}
-	want := []Outcome{Stored, Duplicate, SeqReused, IDReused, Duplicate}
+	want := []store.Outcome{store.Stored, store.Duplicate, store.SeqReused, store.IDReused, store.Duplicate}
 	for i := range want {
 		if out[i] != want[i] {
 			t.Errorf("outcome %d: got %v, want %v", i, out[i], want[i])
 		}
 	}
-	if len(states) != 1 || states[0] != (SeqState{Agent: "a1", Contiguous: 4, MaxSeen: 4}) {
+	if len(states) != 1 || states[0] != (store.SeqState{Agent: "a1", Contiguous: 4, MaxSeen: 4}) {
 		t.Fatalf("state after the gap closed: got %+v, want contiguous 4, max 4", states)
 	}
 	if n, _ := s.ObservationCount(ctx, "a1"); n != 4 {
@@ -64,14 +65,14 @@ func TestObservationsDedupeAndSeqState(t *testing.T) {
 	}
 
 	// A gap the agent can no longer fill is closed by its oldest seq.
-	if _, _, err := s.StoreObservations(ctx, []Observation{obs("a1", 10)}); err != nil {
+	if _, _, err := s.StoreObservations(ctx, []store.Observation{obs("a1", 10)}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := s.SkipObservations(ctx, "a1", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st != (SeqState{Agent: "a1", Contiguous: 10, MaxSeen: 10}) {
+	if st != (store.SeqState{Agent: "a1", Contiguous: 10, MaxSeen: 10}) {
 		t.Errorf("after skip: got %+v, want contiguous 10, max 10", st)
 	}
 	all, err := s.ObservationSeqs(ctx)
@@ -82,9 +83,9 @@ func TestObservationsDedupeAndSeqState(t *testing.T) {
 
 func TestObservationOfUnknownAgentFailsWholeBatch(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "c.db"))
+	s := open(t, storetest.Target(t))
 	enrollAgent(t, s, "a1")
-	if _, _, err := s.StoreObservations(ctx, []Observation{obs("a1", 1), obs("ghost", 1)}); err == nil {
+	if _, _, err := s.StoreObservations(ctx, []store.Observation{obs("a1", 1), obs("ghost", 1)}); err == nil {
 		t.Fatalf("store with an unknown agent: got nil, want a foreign key error")
 	}
 	if n, _ := s.ObservationCount(ctx, ""); n != 0 {
@@ -94,9 +95,9 @@ func TestObservationOfUnknownAgentFailsWholeBatch(t *testing.T) {
 
 func TestObservationHoles(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "c.db"))
+	s := open(t, storetest.Target(t))
 	enrollAgent(t, s, "a1")
-	var batch []Observation
+	var batch []store.Observation
 	for _, seq := range []uint64{3, 4, 5, 8, 10, 11, 15} {
 		batch = append(batch, obs("a1", seq))
 	}
@@ -107,12 +108,12 @@ func TestObservationHoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Hole{{1, 2}, {6, 7}, {9, 9}, {12, 14}}
+	want := []store.Hole{{1, 2}, {6, 7}, {9, 9}, {12, 14}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("holes: got %v, want %v", got, want)
 	}
 	got, _ = s.ObservationHoles(ctx, "a1", 5, 2, 1000)
-	if fmt.Sprint(got) != fmt.Sprint([]Hole{{6, 7}, {9, 9}}) {
+	if fmt.Sprint(got) != fmt.Sprint([]store.Hole{{6, 7}, {9, 9}}) {
 		t.Errorf("holes after 5, limit 2: got %v, want [{6 7} {9 9}]", got)
 	}
 }
@@ -123,22 +124,22 @@ func TestObservationHoles(t *testing.T) {
 // out.
 func TestRecentObservationsIncludeSinceItsOwnSecond(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "c.db"))
+	s := open(t, storetest.Target(t))
 	enrollAgent(t, s, "a1")
-	if _, _, err := s.StoreObservations(ctx, []Observation{obs("a1", 1)}); err != nil {
+	if _, _, err := s.StoreObservations(ctx, []store.Observation{obs("a1", 1)}); err != nil {
 		t.Fatal(err)
 	}
 	var text string
-	if err := s.r.QueryRowContext(ctx, `SELECT received_at FROM observations WHERE seq = 1`).Scan(&text); err != nil {
+	if err := s.DB().QueryRowContext(ctx, `SELECT received_at FROM observations WHERE seq = 1`).Scan(&text); err != nil {
 		t.Fatal(err)
 	}
-	received, err := ParseTime(text)
+	received, err := store.ParseTime(text)
 	if err != nil {
 		t.Fatal(err)
 	}
 	count := func(since time.Time) int {
 		n := 0
-		if err := s.RecentObservations(ctx, since, "door", false, func(Observation) error { n++; return nil }); err != nil {
+		if err := s.RecentObservations(ctx, since, "door", false, func(store.Observation) error { n++; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -149,7 +150,7 @@ func TestRecentObservationsIncludeSinceItsOwnSecond(t *testing.T) {
 		same = received
 	}
 	if n := count(same); n != 1 {
-		t.Errorf("since %s, a row received at %s (same second): got %d rows, want 1", FormatTime(same), text, n)
+		t.Errorf("since %s, a row received at %s (same second): got %d rows, want 1", store.FormatTime(same), text, n)
 	}
 	if n := count(received.Truncate(time.Second).Add(time.Second)); n != 0 {
 		t.Errorf("since the next second: got %d rows, want 0", n)

@@ -1,9 +1,10 @@
-package store
+package store_test
 
 import (
 	"bytes"
 	"context"
-	"path/filepath"
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 )
 
 // exportChain is the stored chain as `custodyctl audit export` writes it.
-func exportChain(t *testing.T, s *Store) []byte {
+func exportChain(t *testing.T, s *store.Store) []byte {
 	t.Helper()
 	var recs []audit.Record
 	if err := s.AuditRecords(context.Background(), 1, func(r audit.Record) error { recs = append(recs, r); return nil }); err != nil {
@@ -31,7 +32,7 @@ func exportChain(t *testing.T, s *Store) []byte {
 // second switch, and the way back to standard is marked too.
 func TestChainSwitchesProfileAtAMarkedRecord(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "custody.db")
+	path := storetest.Target(t)
 	s := open(t, path)
 	if sw, err := s.UseProfile(ctx, cryptoprofile.Standard); err != nil || sw {
 		t.Fatalf("standard on an empty chain: got switched %v, %v; want no switch", sw, err)

@@ -1,12 +1,19 @@
-// Package store keeps the register in SQLite (mattn/go-sqlite3): WAL journal, foreign keys, a busy
-// timeout, one writer connection, embedded versioned migrations applied at Open, and an integrity
-// check that refuses to run on a corrupt file.
+// Package store keeps the register in SQLite (mattn/go-sqlite3) by default, or in PostgreSQL
+// (jackc/pgx through database/sql) when [store] url names one. SQLite: WAL journal, foreign keys,
+// a busy timeout, one writer connection and an integrity check that refuses to run on a corrupt
+// file. PostgreSQL: a database with C collation (checked at Open), and every write transaction
+// first takes one advisory lock, so several custodyd sharing the database write one at a time as
+// SQLite's single writer does. Both apply embedded versioned migrations at Open — the same
+// versions, one set per dialect (migrations/ and migrations/postgres/).
 //
-// Contract: every write goes through Write or Change, which run a function inside one IMMEDIATE
-// transaction on the single writer connection — all of it commits or none of it does. Change also
-// appends audit records to the hash chain in the same transaction, so the register and its history
-// never disagree. Reads use a separate pool and see the last committed state (WAL). Errors that an
-// operator must act on are sentinels: ErrCorrupt, ErrFull, ErrNotFound, ErrConflict.
+// Contract: every write goes through Write or Change, which run a function inside one
+// serialised transaction — all of it commits or none of it does. Change also appends audit
+// records to the hash chain in the same transaction, reading the chain's head inside it, so the
+// register and its history never disagree, whichever instance wrote last. Owners write their SQL
+// with SQLite's `?` and `?N` placeholders; on PostgreSQL the store's driver rewrites them (rebind)
+// at one point. Reads use a separate pool and see the last committed state. Errors that an
+// operator must act on are sentinels: ErrCorrupt, ErrFull, ErrNotFound, ErrConflict,
+// ErrNotOnPostgres.
 package store
 
 import (
@@ -40,15 +47,34 @@ var (
 	ErrFull     = errors.New("disk or database is full")
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrations embed.FS
+
+// Migrations is the dialect's embedded migrations, NNNN_name.sql at its root (for tests that
+// compare the two sets, and test templates named after them).
+func Migrations(d Dialect) fs.FS {
+	sub, err := fs.Sub(migrations, d.migrationDir())
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return sub
+}
+
+// migrationDir is where the dialect's migrations are embedded.
+func (d Dialect) migrationDir() string {
+	if d == Postgres {
+		return "migrations/postgres"
+	}
+	return "migrations"
+}
 
 // Store is an open register database.
 type Store struct {
-	path string
-	log  *slog.Logger
-	w    *sql.DB // exactly one connection: SQLite has one writer anyway, and we keep the audit head
-	r    *sql.DB
+	path    string // the file, or the PostgreSQL URL without its password
+	dialect Dialect
+	log     *slog.Logger
+	w       *sql.DB // exactly one connection: SQLite has one writer anyway
+	r       *sql.DB
 
 	mu   sync.Mutex // serialises Change so the audit head is read and advanced by one writer
 	head chainHead
@@ -68,12 +94,41 @@ type chainHead struct {
 	alg  string // the last record's algorithm as stored ("" for SHA-256 v1)
 }
 
-// Open opens (creating if needed) the register at path, checks its integrity and applies pending
-// migrations.
-func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
+// Open opens the register at target — a SQLite file (created if needed) or a postgres:// URL
+// (IsURL) — checks it and applies pending migrations.
+func Open(ctx context.Context, target string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var s *Store
+	if IsURL(target) {
+		w, r, err := openPostgres(target)
+		if err != nil {
+			return nil, err
+		}
+		s = &Store{path: Redact(target), dialect: Postgres, log: log, w: w, r: r}
+		if err := s.checkPostgres(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	} else {
+		var err error
+		if s, err = openSQLite(ctx, target, log); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadHead(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory %s: %w", dir, err)
@@ -107,14 +162,6 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	s := &Store{path: path, log: log, w: w, r: r}
 	if err := s.check(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	if err := s.migrate(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	if err := s.loadHead(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -160,11 +207,17 @@ func (s *Store) integrity(ctx context.Context) ([]string, error) {
 	return problems, rows.Err()
 }
 
+// migrate applies the dialect's pending migrations, each in a Write of its own: on PostgreSQL
+// several custodyd starting at once take turns, and a later one finds the work done.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate %s: %w", s.path, Classify(err))
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", s.path, err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(migrations, s.dialect.migrationDir()+"/*.sql")
 	if err != nil {
 		return err
 	}
@@ -180,18 +233,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		if !ok || err != nil {
 			return fmt.Errorf("migration %s: name must start with a number and an underscore", base)
 		}
-		var done int
-		if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&done); err != nil {
-			return fmt.Errorf("migrate %s: %w", s.path, Classify(err))
-		}
-		if done > 0 {
-			continue
-		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {
 			return err
 		}
+		done := 0
 		err = s.Write(ctx, func(tx *sql.Tx) error {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&done); err != nil || done > 0 {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
@@ -200,6 +250,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		})
 		if err != nil {
 			return fmt.Errorf("apply migration %s: %w", base, err)
+		}
+		if done > 0 {
+			continue
 		}
 		s.log.Info("migration applied", "version", version, "name", base)
 		applied = append(applied, version)
@@ -262,8 +315,12 @@ func (s *Store) refuseNewer(ctx context.Context, names []string) error {
 }
 
 func (s *Store) hasWriterColumn(ctx context.Context) bool {
+	q := `SELECT count(*) FROM pragma_table_info('schema_migrations') WHERE name = 'written_by'`
+	if s.dialect == Postgres {
+		q = `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migrations' AND column_name = 'written_by'`
+	}
 	var n int
-	err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('schema_migrations') WHERE name = 'written_by'`).Scan(&n)
+	err := s.w.QueryRowContext(ctx, q).Scan(&n)
 	return err == nil && n > 0
 }
 
@@ -272,17 +329,28 @@ func (s *Store) Close() error {
 	return errors.Join(s.w.Close(), s.r.Close())
 }
 
-// Path is the database file.
+// Path is the database file, or on PostgreSQL its URL without the password.
 func (s *Store) Path() string { return s.path }
+
+// Dialect is the database behind the store.
+func (s *Store) Dialect() Dialect { return s.dialect }
 
 // DB is the read pool.
 func (s *Store) DB() *sql.DB { return s.r }
 
-// Write runs fn in one write transaction: commit if it returns nil, roll back otherwise.
+// Write runs fn in one write transaction: commit if it returns nil, roll back otherwise. On
+// PostgreSQL the transaction first waits for the advisory write lock (writeLock), so it sees
+// every write committed before it and none commits beside it.
 func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin write: %w", Classify(err))
+	}
+	if s.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, takeWriteLock); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("begin write: take the write lock: %w", Classify(err))
+		}
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
@@ -305,8 +373,12 @@ func FormatTime(t time.Time) string {
 // ParseTime reads a time the store wrote.
 func ParseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
 
-// Classify maps SQLite's codes onto the sentinels callers act on, keeping the original text.
+// Classify maps SQLite's codes and PostgreSQL's SQLSTATEs onto the sentinels callers act on,
+// keeping the original text.
 func Classify(err error) error {
+	if perr, ok := classifyPostgres(err); ok {
+		return perr
+	}
 	var se sqlite3.Error
 	if !errors.As(err, &se) {
 		return err

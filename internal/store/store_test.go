@@ -1,4 +1,4 @@
-package store
+package store_test
 
 import (
 	"context"
@@ -10,11 +10,15 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/cryptoprofile"
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
-func open(t testing.TB, path string) *Store {
+// open opens the register at target (storetest.Target: a SQLite file, or a PostgreSQL database
+// under CUSTODY_TEST_STORE=postgres), closed when t ends.
+func open(t testing.TB, target string) *store.Store {
 	t.Helper()
-	s, err := Open(context.Background(), path, nil)
+	s, err := store.Open(context.Background(), target, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,21 +26,29 @@ func open(t testing.TB, path string) *Store {
 	return s
 }
 
-func addUnit(t testing.TB, s *Store, code string) {
+func addUnit(t testing.TB, s *store.Store, code string) {
 	t.Helper()
-	err := s.Change(context.Background(), func(tx *Tx) error {
-		if _, err := tx.ExecContext(context.Background(), `INSERT INTO units(code, name, created_at) VALUES (?, ?, ?)`, code, "单位 "+code, Now()); err != nil {
+	err := s.Change(context.Background(), func(tx *store.Tx) error {
+		if _, err := tx.ExecContext(context.Background(), `INSERT INTO units(code, name, created_at) VALUES (?, ?, ?)`, code, "单位 "+code, store.Now()); err != nil {
 			return err
 		}
-		return tx.Audit(Entry{Actor: "test", Action: "unit.add", Subject: "unit:" + code, After: map[string]string{"code": code}})
+		return tx.Audit(store.Entry{Actor: "test", Action: "unit.add", Subject: "unit:" + code, After: map[string]string{"code": code}})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
+// sqliteOnly skips a test of the SQLite file itself when the run is on PostgreSQL.
+func sqliteOnly(t *testing.T) {
+	t.Helper()
+	if storetest.Postgres() {
+		t.Skip("a test of the SQLite file; the PostgreSQL run has its own")
+	}
+}
+
 func TestReopenKeepsDataAndChain(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "custody.db")
+	path := storetest.Target(t)
 	s := open(t, path)
 	addUnit(t, s, "A")
 	addUnit(t, s, "B")
@@ -49,6 +61,9 @@ func TestReopenKeepsDataAndChain(t *testing.T) {
 	if res, err := s2.VerifyAudit(context.Background()); err != nil || res.Records != 2 {
 		t.Errorf("verify after reopen: %+v %v", res, err)
 	}
+	if s2.Dialect() == store.Postgres {
+		return
+	}
 	var journal string
 	s2.DB().QueryRow("PRAGMA journal_mode").Scan(&journal)
 	var fk int
@@ -59,9 +74,9 @@ func TestReopenKeepsDataAndChain(t *testing.T) {
 }
 
 func TestChangeWithoutAuditIsRefused(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "custody.db"))
-	err := s.Change(context.Background(), func(tx *Tx) error {
-		_, err := tx.ExecContext(context.Background(), `INSERT INTO units(code, name, created_at) VALUES ('X', 'x', ?)`, Now())
+	s := open(t, storetest.Target(t))
+	err := s.Change(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.ExecContext(context.Background(), `INSERT INTO units(code, name, created_at) VALUES ('X', 'x', ?)`, store.Now())
 		return err
 	})
 	if err == nil {
@@ -75,7 +90,7 @@ func TestChangeWithoutAuditIsRefused(t *testing.T) {
 }
 
 func TestAuditIsAppendOnly(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "custody.db"))
+	s := open(t, storetest.Target(t))
 	addUnit(t, s, "A")
 	for _, q := range []string{`UPDATE audit SET actor = 'mallory'`, `DELETE FROM audit`} {
 		err := s.Write(context.Background(), func(tx *sql.Tx) error {
@@ -98,7 +113,7 @@ func TestTamperedChainIsFound(t *testing.T) {
 }
 
 func testTamperedChain(t *testing.T, p cryptoprofile.Profile) {
-	s := open(t, filepath.Join(t.TempDir(), "custody.db"))
+	s := open(t, storetest.Target(t))
 	if _, err := s.UseProfile(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +121,11 @@ func testTamperedChain(t *testing.T, p cryptoprofile.Profile) {
 		addUnit(t, s, c)
 	}
 	err := s.Write(context.Background(), func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(context.Background(), `DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE seq = 2`)
+		drop := `DROP TRIGGER audit_no_update`
+		if s.Dialect() == store.Postgres {
+			drop += ` ON audit`
+		}
+		_, err := tx.ExecContext(context.Background(), drop+`; UPDATE audit SET actor = 'mallory' WHERE seq = 2`)
 		return err
 	})
 	if err != nil {
@@ -119,10 +138,11 @@ func testTamperedChain(t *testing.T, p cryptoprofile.Profile) {
 }
 
 func TestCorruptFileIsRefused(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.db")
 	os.WriteFile(garbage, []byte(strings.Repeat("this is not a database ", 400)), 0o600)
-	if _, err := Open(context.Background(), garbage, nil); !errors.Is(err, ErrCorrupt) {
+	if _, err := store.Open(context.Background(), garbage, nil); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("garbage file: got %v, want ErrCorrupt", err)
 	}
 
@@ -140,13 +160,14 @@ func TestCorruptFileIsRefused(t *testing.T) {
 		b[i] = 0xA5
 	}
 	os.WriteFile(path, b, 0o600)
-	_, err := Open(context.Background(), path, nil)
-	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "refusing to start") {
+	_, err := store.Open(context.Background(), path, nil)
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "refusing to start") {
 		t.Errorf("damaged file: got %v, want ErrCorrupt refusing to start", err)
 	}
 }
 
 func TestBackupIsAStartableCopy(t *testing.T) {
+	sqliteOnly(t)
 	dir := t.TempDir()
 	s := open(t, filepath.Join(dir, "custody.db"))
 	addUnit(t, s, "A")
@@ -155,7 +176,7 @@ func TestBackupIsAStartableCopy(t *testing.T) {
 	if err := s.Backup(context.Background(), dest); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Backup(context.Background(), dest); !errors.Is(err, ErrConflict) {
+	if err := s.Backup(context.Background(), dest); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("backup over an existing file: got %v, want ErrConflict", err)
 	}
 	addUnit(t, s, "C") // after the backup: must not be in it
@@ -169,4 +190,21 @@ func TestBackupIsAStartableCopy(t *testing.T) {
 		t.Errorf("backup chain: %+v %v", res, err)
 	}
 	addUnit(t, b, "D") // the copy is a working register
+}
+
+// On PostgreSQL the online backup is pg_dump's job: Backup refuses in words that say so, and
+// writes nothing.
+func TestBackupOnPostgresIsRefused(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("CUSTODY_TEST_STORE=postgres runs it")
+	}
+	s := open(t, storetest.Target(t))
+	dest := filepath.Join(t.TempDir(), "backup.db")
+	err := s.Backup(context.Background(), dest)
+	if !errors.Is(err, store.ErrNotOnPostgres) || !strings.Contains(err.Error(), "pg_dump") {
+		t.Errorf("got %v, want ErrNotOnPostgres naming pg_dump", err)
+	}
+	if _, err := os.Stat(dest); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused backup left %s (%v)", dest, err)
+	}
 }
