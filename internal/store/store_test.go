@@ -208,3 +208,18 @@ func TestBackupOnPostgresIsRefused(t *testing.T) {
 		t.Errorf("a refused backup left %s (%v)", dest, err)
 	}
 }
+
+// A PostgreSQL database whose collation is a locale's would sort the register's text unlike
+// SQLite: Open refuses it, naming the key and the way to create a right one.
+func TestPostgresWithoutCCollationIsRefused(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("CUSTODY_TEST_STORE=postgres runs it")
+	}
+	u := storetest.Database(t, "TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' ENCODING 'UTF8'")
+	_, err := store.Open(context.Background(), u, nil)
+	for _, want := range []string{"store.url", `LC_COLLATE "C.UTF-8"`, "LC_COLLATE 'C'"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want a refusal containing %q", err, want)
+		}
+	}
+}

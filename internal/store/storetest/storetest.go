@@ -133,14 +133,24 @@ func pgDatabase(tb testing.TB) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	admin := adminURL()
-	tplOnce.Do(func() { tplName, tplErr = template(ctx, admin) })
+	tplOnce.Do(func() { tplName, tplErr = template(ctx, adminURL()) })
 	if tplErr != nil {
 		testenv.Unavailable(tb, fmt.Sprintf("PostgreSQL for %s=postgres: %v", Env, tplErr))
 	}
+	return Database(tb, "TEMPLATE "+tplName)
+}
+
+// Database creates a PostgreSQL database with CREATE DATABASE's options (e.g. "TEMPLATE x"),
+// dropped when tb ends, and returns its URL: for tests of what Open does with an unmigrated or
+// wrongly made database.
+func Database(tb testing.TB, options string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin := adminURL()
 	name := fmt.Sprintf("custody_t_%d_%d_%s", os.Getpid(), counter.Add(1), randHex(3))
 	err := retryBusy(ctx, func() error {
-		return adminExec(ctx, admin, "CREATE DATABASE "+name+" TEMPLATE "+tplName)
+		return adminExec(ctx, admin, "CREATE DATABASE "+name+" "+options)
 	})
 	if err != nil {
 		tb.Fatalf("create test database %s: %v", name, err)
