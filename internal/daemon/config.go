@@ -49,7 +49,7 @@ type Config struct {
 	Store struct {
 		URL string `toml:"url"`
 	} `toml:"store"`
-	Site    struct {
+	Site struct {
 		// TimeZone is the one zone of the site: typed times are read in it, shown times are in
 		// it, and working hours and the nightly schedule follow it (sitetime).
 		TimeZone string `toml:"time_zone"`

@@ -3,10 +3,11 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"github.com/custodyhq/custody/internal/store"
-	"github.com/custodyhq/custody/internal/store/storetest"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // BenchmarkAuditAppend appends audit records through Change, 100 per transaction as a bulk step

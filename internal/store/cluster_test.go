@@ -1,29 +1,31 @@
-package store
+package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // Two instances on one database (issue 18): each reads the other's observations from one cursor
 // in commit order, each once, and their audit records form one chain.
 func TestTwoInstancesShareTheObservationCursorAndTheAuditChain(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "c.db")
+	path := storetest.Target(t)
 	a := open(t, path)
 	b := open(t, path)
 	enrollAgent(t, a, "a1")
 
-	if _, _, err := a.StoreObservations(ctx, []Observation{obs("a1", 1), obs("a1", 2)}); err != nil {
+	if _, _, err := a.StoreObservations(ctx, []store.Observation{obs("a1", 1), obs("a1", 2)}); err != nil {
 		t.Fatal(err)
 	}
 	// b stores a redelivery (nothing new) and the next one.
-	if _, _, err := b.StoreObservations(ctx, []Observation{obs("a1", 2), obs("a1", 3)}); err != nil {
+	if _, _, err := b.StoreObservations(ctx, []store.Observation{obs("a1", 2), obs("a1", 3)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.StoreObservations(ctx, []Observation{obs("a1", 4)}); err != nil {
+	if _, _, err := a.StoreObservations(ctx, []store.Observation{obs("a1", 4)}); err != nil {
 		t.Fatal(err)
 	}
 	var seqs []uint64
@@ -48,7 +50,7 @@ func TestTwoInstancesShareTheObservationCursorAndTheAuditChain(t *testing.T) {
 		t.Errorf("mark %d (%v), want the cursor's end %d", mark, err, cursor)
 	}
 	var upTo []uint64
-	if err := a.RecentObservationsUpTo(ctx, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), 2, "door", false, func(o Observation) error {
+	if err := a.RecentObservationsUpTo(ctx, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), 2, "door", false, func(o store.Observation) error {
 		upTo = append(upTo, o.Seq)
 		return nil
 	}); err != nil {
@@ -58,9 +60,9 @@ func TestTwoInstancesShareTheObservationCursorAndTheAuditChain(t *testing.T) {
 		t.Errorf("observations up to position 2: %v, want the first two", upTo)
 	}
 
-	for i, s := range []*Store{a, b, a} {
-		if err := s.Change(ctx, func(tx *Tx) error {
-			return tx.Audit(Entry{Actor: "system", Action: "test.step", Subject: "step"})
+	for i, s := range []*store.Store{a, b, a} {
+		if err := s.Change(ctx, func(tx *store.Tx) error {
+			return tx.Audit(store.Entry{Actor: "system", Action: "test.step", Subject: "step"})
 		}); err != nil {
 			t.Fatalf("change %d: %v", i, err)
 		}

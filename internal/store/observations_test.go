@@ -4,10 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/custodyhq/custody/internal/store"
-	"github.com/custodyhq/custody/internal/store/storetest"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 func enrollAgent(t *testing.T, s *store.Store, id string) {

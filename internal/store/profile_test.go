@@ -3,13 +3,13 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"github.com/custodyhq/custody/internal/store"
-	"github.com/custodyhq/custody/internal/store/storetest"
 	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/audit"
 	"github.com/custodyhq/custody/internal/cryptoprofile"
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // exportChain is the stored chain as `custodyctl audit export` writes it.

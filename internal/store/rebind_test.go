@@ -23,7 +23,7 @@ func TestRebind(t *testing.T) {
 		{`DO $$ BEGIN PERFORM '?'; END $$; SELECT ?`, `DO $$ BEGIN PERFORM '?'; END $$; SELECT $1`},
 		{`SELECT $fn$ ? $fn$, ?`, `SELECT $fn$ ? $fn$, $1`},
 		{`SELECT $1, a$b, ?`, `SELECT $1, a$b, $1`},
-		{`SELECT '?`, `SELECT '?`}, // unterminated: nothing after the quote is a placeholder
+		{`SELECT '?`, `SELECT '?`},      // unterminated: nothing after the quote is a placeholder
 		{`SELECT a?b`, `SELECT a $1 b`}, // never a$1b, one identifier to PostgreSQL
 	} {
 		if got := rebind(c.in); got != c.want {
