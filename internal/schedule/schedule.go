@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 	_ "time/tzdata" // Asia/Shanghai on hosts without zoneinfo
@@ -132,12 +133,20 @@ func (s *Scheduler) Next(t time.Time) time.Time { return s.sched.Next(t.In(s.loc
 
 // Run fires the schedule, closes runs at their deadlines, runs the site checks and rechecks a
 // removal when its grace ends, until ctx ends.
+//
+// Run takes over from a scheduler that stopped (a restart, or another custodyd instance that
+// lost the lease): the nights it started and did not close are closed at their deadlines here,
+// and a fire time within the last deadline that has no run is started now — at most once, the
+// store refusing a second run of one fire time (ErrStarted).
 func (s *Scheduler) Run(ctx context.Context) error {
 	now := s.clk.Now()
-	next := s.Next(now)
+	next := s.Next(now.Add(-s.cfg.Deadline))
 	nextSite := now
-	var open []*Night
-	s.log.Info("inventory scheduler started", "schedule", s.cfg.Spec, "time_zone", s.cfg.TimeZone, "next", next)
+	open, err := s.unclosed(ctx)
+	if err != nil {
+		return err
+	}
+	s.log.Info("inventory scheduler started", "schedule", s.cfg.Spec, "time_zone", s.cfg.TimeZone, "next", next, "open", len(open))
 	defer s.log.Info("inventory scheduler stopped")
 	for {
 		wake := next
@@ -163,9 +172,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		now = s.clk.Now()
 		if !now.Before(next) {
 			n, err := s.Start(ctx, next)
-			if err != nil {
+			switch {
+			case errors.Is(err, ErrStarted):
+				s.log.Info("nightly inventory already started", "at", next)
+			case err != nil:
 				s.logError(ctx, "nightly inventory", "at", next, "err", err)
-			} else {
+			default:
 				open = append(open, n)
 			}
 			next = s.Next(now)
@@ -232,6 +244,14 @@ type cabinetEntry struct{ code, agent, unit string }
 
 // Start commands an inventory of every cabinet with an agent, and records the run.
 func (s *Scheduler) Start(ctx context.Context, at time.Time) (*Night, error) {
+	// A run its predecessor started is not commanded again (the agents would run it twice).
+	var started int
+	if err := s.st.DB().QueryRowContext(ctx, `SELECT count(*) FROM inventory_runs WHERE scheduled = ?`, store.FormatTime(at)).Scan(&started); err != nil {
+		return nil, fmt.Errorf("inventory run at %s: %w", at, err)
+	}
+	if started > 0 {
+		return nil, fmt.Errorf("inventory run at %s: %w", at, ErrStarted)
+	}
 	cabs, err := s.cabinets(ctx)
 	if err != nil {
 		return nil, err
@@ -256,7 +276,7 @@ func (s *Scheduler) Start(ctx context.Context, at time.Time) (*Night, error) {
 		return tx.Audit(store.Entry{Actor: alert.System, Action: "inventory.nightly", Subject: fmt.Sprintf("inventory_run/%d", n.ID), After: map[string]any{"start": at, "deadline": n.Deadline, "cabinets": len(cabs)}})
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return nil, fmt.Errorf("inventory run at %s already started", at)
+		return nil, fmt.Errorf("inventory run at %s: %w", at, ErrStarted)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("record inventory run: %w", err)
@@ -343,12 +363,23 @@ func (s *Scheduler) Close(ctx context.Context, n *Night) ([]UnitSummary, error) 
 	}
 	n.Summary = sum
 	b, _ := json.Marshal(sum)
+	closed := false
 	err = s.st.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE inventory_runs SET closed_at = ?, summary = ? WHERE id = ?`, store.FormatTime(now), string(b), n.ID)
-		return err
+		res, err := tx.ExecContext(ctx, `UPDATE inventory_runs SET closed_at = ?, summary = ? WHERE id = ? AND closed_at IS NULL`, store.FormatTime(now), string(b), n.ID)
+		if err != nil {
+			return err
+		}
+		k, _ := res.RowsAffected()
+		closed = k == 1
+		return nil
 	})
 	if err != nil {
 		return sum, fmt.Errorf("record summary: %w", err)
+	}
+	if !closed {
+		// Closed by another scheduler (a leader that overran its lease): its summary went out.
+		s.log.Info("nightly inventory already closed", "at", n.Start)
+		return sum, nil
 	}
 	if s.pub != nil {
 		msg, _ := json.Marshal(summaryMessage(n, sum))
@@ -434,6 +465,49 @@ func (s *Scheduler) cabinets(ctx context.Context) ([]cabinetEntry, error) {
 		out[i] = cabinetEntry{code: c.Code, agent: c.Agent, unit: c.Unit}
 	}
 	return out, nil
+}
+
+// ErrStarted is a nightly run whose fire time already has one.
+var ErrStarted = errors.New("already started")
+
+// unclosed reads the nights started and not yet closed, to be closed at their deadlines.
+func (s *Scheduler) unclosed(ctx context.Context) ([]*Night, error) {
+	rows, err := s.st.DB().QueryContext(ctx, `SELECT id, scheduled, deadline, commanded FROM inventory_runs WHERE closed_at IS NULL ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("open inventory runs: %w", err)
+	}
+	defer rows.Close()
+	var open []*Night
+	for rows.Next() {
+		n := &Night{}
+		var start, deadline, cmds string
+		if err := rows.Scan(&n.ID, &start, &deadline, &cmds); err != nil {
+			return nil, fmt.Errorf("open inventory runs: %w", err)
+		}
+		n.Start, _ = store.ParseTime(start)
+		n.Deadline, _ = store.ParseTime(deadline)
+		json.Unmarshal([]byte(cmds), &n.Commanded)
+		open = append(open, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("open inventory runs: %w", err)
+	}
+	if len(open) == 0 {
+		return nil, nil
+	}
+	// The night's cabinets are those it commanded, with their units as bound now.
+	cabs, err := s.cabinets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range open {
+		for _, c := range cabs {
+			if slices.ContainsFunc(n.Commanded, func(cmd Command) bool { return cmd.Cabinet == c.code }) {
+				n.cabinets = append(n.cabinets, c)
+			}
+		}
+	}
+	return open, nil
 }
 
 // Runs lists the latest nightly runs with their summaries, newest first.
