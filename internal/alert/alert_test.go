@@ -489,10 +489,11 @@ func TestUnitsHaveTheirOwnPeople(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	if err := r.st.Write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO units(id, code, name, created_at) VALUES (2, 'U2', '机要室', '2026-11-01T00:00:00Z')`); err != nil {
+		var unit int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO units(code, name, created_at) VALUES ('U2', '机要室', '2026-11-01T00:00:00Z') RETURNING id`).Scan(&unit); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE cabinets SET unit_id = 2 WHERE code IN ('C-03', 'C-04')`)
+		_, err := tx.ExecContext(ctx, `UPDATE cabinets SET unit_id = ? WHERE code IN ('C-03', 'C-04')`, unit)
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -261,13 +261,11 @@ func (b *Book) upsertFinding(ctx context.Context, tx *store.Tx, f reconcile.Find
 	observed := store.FormatTime(f.At)
 	switch {
 	case err == sql.ErrNoRows:
-		res, err := tx.ExecContext(ctx, `INSERT INTO findings(kind, subject, confidence, cabinet, agent, item_id, item, level, epc, holder, ours, text_zh, text_en, evidence, opened_at, updated_at, observed_at, urgent)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			f.Kind, f.Subject, f.Confidence, f.Cabinet, f.Agent, nullID(f.ItemID), f.Item, f.Level, f.EPC, f.Holder, f.Ours, f.Text.ZH, f.Text.EN, string(ev), ts, ts, observed, f.Urgent)
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO findings(kind, subject, confidence, cabinet, agent, item_id, item, level, epc, holder, ours, text_zh, text_en, evidence, opened_at, updated_at, observed_at, urgent)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			f.Kind, f.Subject, f.Confidence, f.Cabinet, f.Agent, nullID(f.ItemID), f.Item, f.Level, f.EPC, f.Holder, f.Ours, f.Text.ZH, f.Text.EN, string(ev), ts, ts, observed, f.Urgent).Scan(&id); err != nil {
 			return false, fmt.Errorf("open finding %s %s: %w", f.Kind, f.Subject, err)
 		}
-		id, _ = res.LastInsertId()
 		return true, tx.Audit(store.Entry{Actor: System, Action: "finding.open", Subject: fmt.Sprintf("finding/%d", id),
 			After: map[string]any{"kind": f.Kind, "subject": f.Subject, "confidence": f.Confidence, "cabinet": f.Cabinet, "item": f.Item}})
 	case err != nil:
@@ -405,12 +403,10 @@ func (b *Book) syncAlert(ctx context.Context, tx *store.Tx, g reconcile.Key, ts 
 		if err != nil {
 			return false, err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO alerts(ref, kind, subject, severity, state, cabinet, room, agent, level, confirmed_loss, count, opened_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			ref, g.Kind, g.Subject, sev, Open, cabinet, room, agent, level, loss, len(ids), ts, ts)
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO alerts(ref, kind, subject, severity, state, cabinet, room, agent, level, confirmed_loss, count, opened_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			ref, g.Kind, g.Subject, sev, Open, cabinet, room, agent, level, loss, len(ids), ts, ts).Scan(&a.ID); err != nil {
 			return false, fmt.Errorf("open alert %s %s: %w", g.Kind, g.Subject, err)
 		}
-		a.ID, _ = res.LastInsertId()
 		a.Ref, a.Kind, a.Subject = ref, g.Kind, g.Subject
 		if err := b.link(ctx, tx, a.ID, ids); err != nil {
 			return false, err

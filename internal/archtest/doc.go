@@ -9,4 +9,6 @@
 // It also checks that each table of custodyd's database is used by its owner only
 // (owners_test.go): no SQL text naming a table outside its owning package, no call of the store's
 // read pool from a package that owns no table, and an owner for every table the migrations create.
+// The owners' SQL is checked for forms only SQLite takes (dialect_test.go): it runs unchanged on
+// SQLite and PostgreSQL.
 package archtest

@@ -241,15 +241,15 @@ func (r *Register) insertApproval(ctx context.Context, tx *store.Tx, a Actor, re
 		return 0, err
 	}
 	ap.Decider, ap.DeciderText, ap.Level = decider, deciderText[decider], string(level)
-	res, err := tx.ExecContext(ctx, `INSERT INTO approvals(kind, unit_id, approver_role, state, requested_by, for_person_id, companion_id, document_id, reason, copies, due_at, scope_units, scope_people, expires_at, created_at, level)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, req.Kind, deciding, decider, "pending", a.ID, forID, withID, docID, req.Reason, req.Copies, due,
-		strings.Join(req.ScopeUnits, "\n"), strings.Join(req.ScopePeople, "\n"), ap.Expires, ap.Created, level)
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO approvals(kind, unit_id, approver_role, state, requested_by, for_person_id, companion_id, document_id, reason, copies, due_at, scope_units, scope_people, expires_at, created_at, level)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`, req.Kind, deciding, decider, "pending", a.ID, forID, withID, docID, req.Reason, req.Copies, due,
+		strings.Join(req.ScopeUnits, "\n"), strings.Join(req.ScopePeople, "\n"), ap.Expires, ap.Created, level).Scan(&id)
 	if err != nil {
 		return 0, err
 	}
-	id, _ := res.LastInsertId()
 	for _, item := range req.Items {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO approval_items(approval_id, item_id) VALUES (?,?)`, id, item); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO approval_items(approval_id, item_id) VALUES (?,?) ON CONFLICT DO NOTHING`, id, item); err != nil {
 			return 0, err
 		}
 	}

@@ -213,14 +213,12 @@ func (r *Register) OpenCheck(ctx context.Context, a Actor, req OpenCheckRequest)
 		} else if err != sql.ErrNoRows {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO checks(unit_id, period, state, opened_by, opened_at) VALUES (?,?,?,?,?)`, unit, period, "open", a.ID, now)
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO checks(unit_id, period, state, opened_by, opened_at) VALUES (?,?,?,?,?) RETURNING id`, unit, period, "open", a.ID, now).Scan(&id); err != nil {
 			return err
 		}
-		id, _ = res.LastInsertId()
 		// The unit keeping a copy is owningUnit's: its home cabinet's unit, else its cabinet's,
 		// else the issuing unit's.
-		res, err = tx.ExecContext(ctx, `INSERT INTO check_items(check_id, item_id, state_open, holder_open)
+		res, err := tx.ExecContext(ctx, `INSERT INTO check_items(check_id, item_id, state_open, holder_open)
 			SELECT ?, i.id, i.state, i.holder_id FROM items i JOIN documents d ON d.id = i.document_id
 			LEFT JOIN cabinets hc ON hc.id = i.home_cabinet_id LEFT JOIN cabinets cc ON cc.id = i.cabinet_id
 			WHERE coalesce(hc.unit_id, cc.unit_id, d.issuing_unit_id) = ? AND i.state NOT IN ('destroyed','sent_for_destruction','transferred_out','released')`, id, unit)
@@ -309,7 +307,7 @@ func addOutcome(n *CheckCounts, outcome string) {
 }
 
 func checkSignatures(ctx context.Context, q rowsQuerier, id int64) ([]CheckSignature, error) {
-	rows, err := q.QueryContext(ctx, `SELECT p.username, p.name, s.role, s.note, s.at FROM check_signatures s JOIN people p ON p.id = s.person_id WHERE s.check_id = ? ORDER BY s.at, s.rowid`, id)
+	rows, err := q.QueryContext(ctx, `SELECT p.username, p.name, s.role, s.note, s.at FROM check_signatures s JOIN people p ON p.id = s.person_id WHERE s.check_id = ? ORDER BY s.at, s.person_id`, id)
 	if err != nil {
 		return nil, err
 	}

@@ -76,11 +76,10 @@ func (r *Register) ListDestruction(ctx context.Context, a Actor, req BatchReques
 		if err := tx.QueryRowContext(ctx, `SELECT unit_id FROM approvals WHERE id = ?`, apID).Scan(&unit); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO destruction_batches(unit_id, state, reason, created_by, approval_id, created_at) VALUES (?,?,?,?,?,?)`, unit, "listed", req.Reason, a.ID, apID, now)
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO destruction_batches(unit_id, state, reason, created_by, approval_id, created_at) VALUES (?,?,?,?,?,?) RETURNING id`,
+			unit, "listed", req.Reason, a.ID, apID, now).Scan(&b.ID); err != nil {
 			return err
 		}
-		b.ID, _ = res.LastInsertId()
 		moved := []auditItem{}
 		seen := map[int64]bool{}
 		for _, id := range req.Items {

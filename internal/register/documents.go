@@ -143,15 +143,14 @@ func (r *Register) registerTx(ctx context.Context, tx *store.Tx, a Actor, d *Doc
 			return err
 		}
 		now := store.Now()
-		res, err := tx.ExecContext(ctx, `INSERT INTO documents(number, title, issuing_unit_id, level, issued_on, secrecy_term, copies, created_by, created_at, term_start) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-			d.Number, d.Title, unit, d.Level, d.IssuedOn, d.SecrecyTerm, d.Copies, a.ID, now, nullStr(d.TermStart))
+		err = tx.QueryRowContext(ctx, `INSERT INTO documents(number, title, issuing_unit_id, level, issued_on, secrecy_term, copies, created_by, created_at, term_start) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			d.Number, d.Title, unit, d.Level, d.IssuedOn, d.SecrecyTerm, d.Copies, a.ID, now, nullStr(d.TermStart)).Scan(&d.ID)
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "发文字号 %q 已登记", "document number %q is already registered", d.Number)
 		}
 		if err != nil {
 			return err
 		}
-		d.ID, _ = res.LastInsertId()
 		for _, u := range d.ScopeUnits {
 			id, err := r.unitID(ctx, tx, u)
 			if err != nil {
@@ -190,21 +189,21 @@ func (r *Register) registerTx(ctx context.Context, tx *store.Tx, a Actor, d *Doc
 // insertCopies creates the copies first..last of a document in state registered, with their EPC
 // and barcode. A 份号 already in the register is refused by number, as the paper shows it.
 func (r *Register) insertCopies(ctx context.Context, tx *store.Tx, d Document, first, last int, now string) ([]Item, error) {
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO items(document_id, copy_no, state, updated_at) VALUES (?,?,?,?)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO items(document_id, copy_no, state, updated_at) VALUES (?,?,?,?) RETURNING id`)
 	if err != nil {
 		return nil, err
 	}
 	defer ins.Close()
 	items := make([]Item, 0, last-first+1)
 	for n := first; n <= last; n++ {
-		res, err := ins.ExecContext(ctx, d.ID, n, custody.Registered, now)
+		var id int64
+		err := ins.QueryRowContext(ctx, d.ID, n, custody.Registered, now).Scan(&id)
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return nil, refuse(CodeConflict, "%s 第%s份 已登记，同一文件的份号不能重复", "%s copy %s is already registered; a copy number is unique per document", d.Number, copyNo(n, d.Copies))
 		}
 		if err != nil {
 			return nil, err
 		}
-		id, _ := res.LastInsertId()
 		e, bc, err := r.label(ctx, tx, id)
 		if err != nil {
 			return nil, err

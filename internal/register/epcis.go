@@ -138,10 +138,15 @@ func (r *Register) custodyRecords(ctx context.Context, tx *store.Tx, from, to st
 	// first fact is its approval's step, so it has no registration record of its own.
 	// The registration's time is the document's, or the copy's first step when that was
 	// recorded earlier in the same transaction (receiving stores the copies as it registers them).
-	if err := add(`SELECT id, reg, epc, level, cab, room FROM (SELECT i.id, min(d.created_at, coalesce((SELECT min(at) FROM item_events WHERE item_id = i.id), d.created_at)) AS reg,
-			coalesce(i.epc, '') AS epc, d.level, coalesce(hc.code, '') AS cab, coalesce(hc.room, '') AS room
-		FROM items i JOIN documents d ON d.id = i.document_id`+loc+`
-		WHERE i.source_item_id IS NULL) WHERE reg >= ? AND reg < ?`,
+	// The earlier of the two is a CASE: SQLite's two-argument min() is PostgreSQL's LEAST, and
+	// neither store has the other's.
+	if err := add(`SELECT id, reg, epc, level, cab, room FROM (
+			SELECT id, CASE WHEN first < made THEN first ELSE made END AS reg, epc, level, cab, room FROM (
+				SELECT i.id, d.created_at AS made, (SELECT min(at) FROM item_events WHERE item_id = i.id) AS first,
+				coalesce(i.epc, '') AS epc, d.level, coalesce(hc.code, '') AS cab, coalesce(hc.room, '') AS room
+				FROM items i JOIN documents d ON d.id = i.document_id`+loc+`
+				WHERE i.source_item_id IS NULL) AS x) AS r
+		WHERE reg >= ? AND reg < ?`,
 		func(rows *sql.Rows, c *CustodyRecord, at, e, l *string) error {
 			c.Kind = RecordRegistered
 			if err := rows.Scan(&c.Item, at, e, l, &c.Cabinet, &c.Room); err != nil {

@@ -240,12 +240,11 @@ func (r *Register) Reproduce(ctx context.Context, a Actor, req ReproduceRequest)
 		made := []auditItem{}
 		for i := 1; i <= ap.Copies; i++ {
 			n := last + i
-			res, err := tx.ExecContext(ctx, `INSERT INTO items(document_id, copy_no, source_item_id, state, updated_at, repro_no, repro_unit, repro_on, home_cabinet_id) VALUES (?,?,?,?,?,?,?,?,?)`,
-				src.docID, -(src.Copy*100000 + n), src.ID, custody.Registered, now, n, req.Unit, made0, nullID(cab))
-			if err != nil {
+			var id int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO items(document_id, copy_no, source_item_id, state, updated_at, repro_no, repro_unit, repro_on, home_cabinet_id) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id`,
+				src.docID, -(src.Copy*100000 + n), src.ID, custody.Registered, now, n, req.Unit, made0, nullID(cab)).Scan(&id); err != nil {
 				return err
 			}
-			id, _ := res.LastInsertId()
 			if _, _, err := r.label(ctx, tx, id); err != nil {
 				return err
 			}

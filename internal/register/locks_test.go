@@ -32,7 +32,7 @@ func (s *sentLocks) Unlock(_ context.Context, agent, cabinet string, seconds int
 func TestRemoteUnlockIsForCustodiansWithAReason(t *testing.T) {
 	ctx := context.Background()
 	f := open(t, t.TempDir()+"/custody.db")
-	if _, err := f.st.DB().Exec(`INSERT INTO agents(id, key, created_at) VALUES ('room-301', x'00', '2026-11-01T00:00:00Z')`); err != nil {
+	if _, err := f.st.DB().Exec(`INSERT INTO agents(id, key, created_at) VALUES ('room-301', ?, '2026-11-01T00:00:00Z')`, []byte{0}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.st.DB().Exec(`UPDATE cabinets SET agent_id = 'room-301' WHERE code = 'C-01'`); err != nil {

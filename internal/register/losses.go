@@ -70,11 +70,9 @@ func (r *Register) ReportLoss(ctx context.Context, a Actor, ids []int64, note st
 	now := store.FormatTime(r.now())
 	var caseID int64
 	err := r.st.Change(ctx, func(tx *store.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO loss_cases(state, reported_by, reported_at, note) VALUES ('open',?,?,?)`, a.ID, now, note)
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO loss_cases(state, reported_by, reported_at, note) VALUES ('open',?,?,?) RETURNING id`, a.ID, now, note).Scan(&caseID); err != nil {
 			return err
 		}
-		caseID, _ = res.LastInsertId()
 		lost := []auditItem{}
 		holders := []string{}
 		seen := map[int64]bool{}

@@ -48,14 +48,13 @@ func (r *Register) AddUnit(ctx context.Context, a Actor, u Unit) (Unit, error) {
 			}
 			parent = nullID(id)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO units(code, name, parent_id, created_at) VALUES (?,?,?,?)`, u.Code, u.Name, parent, store.Now())
+		err := tx.QueryRowContext(ctx, `INSERT INTO units(code, name, parent_id, created_at) VALUES (?,?,?,?) RETURNING id`, u.Code, u.Name, parent, store.Now()).Scan(&u.ID)
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "单位代码 %q 已存在", "unit code %q already exists", u.Code)
 		}
 		if err != nil {
 			return err
 		}
-		u.ID, _ = res.LastInsertId()
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "unit.add", Subject: fmt.Sprintf("unit:%d", u.ID), After: u})
 	})
 	return u, storeErr("add unit", err)
@@ -153,15 +152,14 @@ func (r *Register) addPerson(ctx context.Context, actor string, np NewPerson, on
 			}
 			unit = id
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO people(username, name, unit_id, password_hash, must_change_password, created_at) VALUES (?,?,?,?,?,?)`,
-			p.Username, p.Name, unit, hash, oneTime != "" || oneTimeAlways, store.Now())
+		err := tx.QueryRowContext(ctx, `INSERT INTO people(username, name, unit_id, password_hash, must_change_password, created_at) VALUES (?,?,?,?,?,?) RETURNING id`,
+			p.Username, p.Name, unit, hash, oneTime != "" || oneTimeAlways, store.Now()).Scan(&p.ID)
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "用户名 %q 已存在", "username %q already exists", p.Username)
 		}
 		if err != nil {
 			return err
 		}
-		p.ID, _ = res.LastInsertId()
 		for _, role := range p.Roles {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO person_roles(person_id, role) VALUES (?,?)`, p.ID, role); err != nil {
 				return err
@@ -199,9 +197,9 @@ func (r *Register) Bootstrap(ctx context.Context, username, password string) (st
 // People lists accounts.
 func (r *Register) People(ctx context.Context, a Actor) ([]Person, error) {
 	rows, err := r.st.DB().QueryContext(ctx, `
-		SELECT p.id, p.username, p.name, coalesce(u.code, ''), p.active, coalesce(group_concat(pr.role), '')
+		SELECT p.id, p.username, p.name, coalesce(u.code, ''), p.active, coalesce(string_agg(pr.role, ',' ORDER BY pr.role), '')
 		FROM people p LEFT JOIN units u ON u.id = p.unit_id LEFT JOIN person_roles pr ON pr.person_id = p.id
-		GROUP BY p.id ORDER BY p.username`)
+		GROUP BY p.id, u.code ORDER BY p.username`)
 	if err != nil {
 		return nil, storeErr("list people", err)
 	}
@@ -312,7 +310,7 @@ var ErrBadToken = refuse(CodeForbidden, "登录已失效，请重新登录", "no
 
 func (r *Register) roles(ctx context.Context, id int64) ([]custody.Role, error) {
 	var roles string
-	err := r.st.DB().QueryRowContext(ctx, `SELECT coalesce(group_concat(role), '') FROM person_roles WHERE person_id = ?`, id).Scan(&roles)
+	err := r.st.DB().QueryRowContext(ctx, `SELECT coalesce(string_agg(role, ',' ORDER BY role), '') FROM person_roles WHERE person_id = ?`, id).Scan(&roles)
 	return parseRoles(roles), err
 }
 

@@ -57,7 +57,7 @@ func (r *Register) AddCabinet(ctx context.Context, a Actor, c Cabinet) (Cabinet,
 		if c.Agent != "" {
 			agent = c.Agent
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO cabinets(code, name, room, unit_id, agent_id, zones, created_at) VALUES (?,?,?,?,?,?,?)`, c.Code, c.Name, c.Room, unit, agent, string(zones), store.Now())
+		err = tx.QueryRowContext(ctx, `INSERT INTO cabinets(code, name, room, unit_id, agent_id, zones, created_at) VALUES (?,?,?,?,?,?,?) RETURNING id`, c.Code, c.Name, c.Room, unit, agent, string(zones), store.Now()).Scan(&c.ID)
 		switch err := store.Classify(err); {
 		case errors.Is(err, store.ErrConflict):
 			return refuse(CodeConflict, "密码柜代码 %q 已存在", "cabinet code %q already exists", c.Code)
@@ -66,7 +66,6 @@ func (r *Register) AddCabinet(ctx context.Context, a Actor, c Cabinet) (Cabinet,
 		case err != nil:
 			return err
 		}
-		c.ID, _ = res.LastInsertId()
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "cabinet.add", Subject: fmt.Sprintf("cabinet:%d", c.ID), After: c})
 	})
 	return c, storeErr("add cabinet", err)
@@ -115,13 +114,12 @@ func (r *Register) AddDesk(ctx context.Context, a Actor, d Desk) (Desk, error) {
 			return err
 		}
 		d.Unit = code
-		res, err := tx.ExecContext(ctx, `INSERT INTO desks(code, name, room, agent_id, unit_id, created_at) VALUES (?,?,?,?,?,?)`, d.Code, d.Name, d.Room, agent, unit, store.Now())
+		err = tx.QueryRowContext(ctx, `INSERT INTO desks(code, name, room, agent_id, unit_id, created_at) VALUES (?,?,?,?,?,?) RETURNING id`, d.Code, d.Name, d.Room, agent, unit, store.Now()).Scan(&d.ID)
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "工作台代码 %q 已存在", "desk code %q already exists", d.Code)
 		} else if err != nil {
 			return err
 		}
-		d.ID, _ = res.LastInsertId()
 		return tx.Audit(store.Entry{Actor: a.Username, Action: "desk.add", Subject: fmt.Sprintf("desk:%d", d.ID), After: d})
 	})
 	return d, storeErr("add desk", err)

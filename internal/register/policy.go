@@ -280,7 +280,7 @@ func (r *Register) changeGrant(ctx context.Context, a Actor, g GrantRequest, giv
 						return refuse(CodeRefused, "%s 没有所属单位，不能授予业务角色：请系统管理员先设置其单位", "%s belongs to no unit and cannot get a business role: the system administrator sets the unit first", p.Username)
 					}
 				}
-				_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO person_roles(person_id, role) VALUES (?,?)`, p.ID, g.Role)
+				_, err = tx.ExecContext(ctx, `INSERT INTO person_roles(person_id, role) VALUES (?,?) ON CONFLICT DO NOTHING`, p.ID, g.Role)
 			} else {
 				_, err = tx.ExecContext(ctx, `DELETE FROM person_roles WHERE person_id = ? AND role = ?`, p.ID, g.Role)
 			}
@@ -307,7 +307,7 @@ func (r *Register) changeGrant(ctx context.Context, a Actor, g GrantRequest, giv
 					// who handles documents never carries the whole register away.
 					return refuse(CodeRefused, "备份权限只能授予系统管理员；%s 不是系统管理员", "the backup right is granted to a system administrator only; %s is not one", p.Username)
 				}
-				_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO person_grants(person_id, grant_kind, unit_id, granted_by, granted_at) VALUES (?,?,?,?,?)`,
+				_, err = tx.ExecContext(ctx, `INSERT INTO person_grants(person_id, grant_kind, unit_id, granted_by, granted_at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING`,
 					p.ID, g.Grant, unit, a.ID, store.FormatTime(r.now()))
 			} else {
 				_, err = tx.ExecContext(ctx, `DELETE FROM person_grants WHERE person_id = ? AND grant_kind = ? AND coalesce(unit_id, 0) = ?`, p.ID, g.Grant, unit.Int64)

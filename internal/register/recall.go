@@ -52,11 +52,9 @@ func (r *Register) StartRecall(ctx context.Context, a Actor, req RecallRequest) 
 	now := store.FormatTime(nowT)
 	var id int64
 	err = r.st.Change(ctx, func(tx *store.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO recalls(name, deadline, state, created_by, created_at) VALUES (?,?,?,?,?)`, req.Name, store.FormatTime(dl), "open", a.ID, now)
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO recalls(name, deadline, state, created_by, created_at) VALUES (?,?,?,?,?) RETURNING id`, req.Name, store.FormatTime(dl), "open", a.ID, now).Scan(&id); err != nil {
 			return err
 		}
-		id, _ = res.LastInsertId()
 		n := 0
 		for _, number := range req.Documents {
 			var doc int64
@@ -68,9 +66,10 @@ func (r *Register) StartRecall(ctx context.Context, a Actor, req RecallRequest) 
 			// Items out of custody for good by a recorded step (destroyed, sent to the bureau,
 			// transferred) have nothing to return. A lost copy is listed — as 已报失, never as
 			// returned — so the recall's paper accounts for every copy (issue 14 point 3).
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO recall_items(recall_id, item_id, holder_id, returned_at)
+			res, err := tx.ExecContext(ctx, `INSERT INTO recall_items(recall_id, item_id, holder_id, returned_at)
 				SELECT ?, id, holder_id, CASE WHEN state IN ('checked_out','out_of_office','lost') THEN NULL ELSE ? END FROM items
-				WHERE document_id = ? AND state NOT IN ('destroyed','sent_for_destruction','transferred_out')`, id, now, doc)
+				WHERE document_id = ? AND state NOT IN ('destroyed','sent_for_destruction','transferred_out')
+				ON CONFLICT DO NOTHING`, id, now, doc)
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,7 @@ import (
 func (r *Register) ResetAdmin(ctx context.Context, username, osUser string) (string, error) {
 	var id int64
 	var roles string
-	err := r.st.DB().QueryRowContext(ctx, `SELECT p.id, (SELECT coalesce(group_concat(role), '') FROM person_roles WHERE person_id = p.id)
+	err := r.st.DB().QueryRowContext(ctx, `SELECT p.id, (SELECT coalesce(string_agg(role, ',' ORDER BY role), '') FROM person_roles WHERE person_id = p.id)
 		FROM people p WHERE p.username = ?`, username).Scan(&id, &roles)
 	if err == sql.ErrNoRows {
 		return "", refuse(CodeNotFound, "人员 %q 不存在", "person %q does not exist", username)

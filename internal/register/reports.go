@@ -65,7 +65,7 @@ func (r *Register) Ledger(ctx context.Context, a Actor, f LedgerFilter) ([]Ledge
 	}
 	order := " ORDER BY d.level = 'top-secret' DESC, d.level = 'secret' DESC, d.number, coalesce(si.copy_no, i.copy_no), coalesce(i.repro_no, 0)"
 	if f.Held || f.Overdue {
-		order = " ORDER BY p.username, i.due_at, d.number, i.copy_no"
+		order = " ORDER BY p.username, coalesce(i.due_at, ''), d.number, i.copy_no"
 	}
 	gate, err := r.titleGate(ctx, a)
 	if err != nil {

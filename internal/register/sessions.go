@@ -176,15 +176,14 @@ func (r *Register) OpenSession(ctx context.Context, a Actor, req OpenRequest) (S
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions(desk_id, purpose, state, custodian_id, due_at, approval_id, batch_id, cabinet_id, target_unit_id, place, note, receipt, courier, supervisor, envelope, destination, receiver, expected_at, opened_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, deskID, req.Purpose, "open", a.ID, o.due, o.approval, o.batch, o.cabinet, o.target, o.place, req.Note, req.Receipt, req.Courier, req.Supervisor,
-			req.Envelope, req.Destination, req.Receiver, o.expected, store.FormatTime(now))
+		err = tx.QueryRowContext(ctx, `INSERT INTO sessions(desk_id, purpose, state, custodian_id, due_at, approval_id, batch_id, cabinet_id, target_unit_id, place, note, receipt, courier, supervisor, envelope, destination, receiver, expected_at, opened_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`, deskID, req.Purpose, "open", a.ID, o.due, o.approval, o.batch, o.cabinet, o.target, o.place, req.Note, req.Receipt, req.Courier, req.Supervisor,
+			req.Envelope, req.Destination, req.Receiver, o.expected, store.FormatTime(now)).Scan(&id)
 		if errors.Is(store.Classify(err), store.ErrConflict) {
 			return refuse(CodeConflict, "工作台 %s 已有未结束的交接，请先完成或放弃", "desk %s already has an open handover; close or abandon it first", req.Desk)
 		} else if err != nil {
 			return err
 		}
-		id, _ = res.LastInsertId()
 		if purposes[req.Purpose].receipt && req.Receipt == "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET receipt = ? WHERE id = ?`, fmt.Sprintf("JJ-%s-%06d", r.zone.Format(now, "2006"), id), id); err != nil {
 				return err

@@ -92,13 +92,13 @@ func openTransit(ctx context.Context, tx *store.Tx, s sessionRow, actor int64, n
 	if kind == "handover" {
 		receipt, receiver, received = sql.NullString{String: s.receipt, Valid: true}, sql.NullString{String: s.receiver, Valid: true}, sql.NullString{String: now, Valid: true}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO transits(kind, session_id, destination, courier, envelope, expected_at, sent_at, sent_by, receipt, receiver, received_at, recorded_by)
-		VALUES (?,?,?,?,?,?,?,?,coalesce(?, ''),coalesce(?, ''),?,?)`, kind, s.id, s.destination, s.courier, s.envelope, nullStr(s.expected), now, actor,
-		receipt, receiver, received, sql.NullInt64{Int64: actor, Valid: kind == "handover"})
+	var transit int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO transits(kind, session_id, destination, courier, envelope, expected_at, sent_at, sent_by, receipt, receiver, received_at, recorded_by)
+		VALUES (?,?,?,?,?,?,?,?,coalesce(?, ''),coalesce(?, ''),?,?) RETURNING id`, kind, s.id, s.destination, s.courier, s.envelope, nullStr(s.expected), now, actor,
+		receipt, receiver, received, sql.NullInt64{Int64: actor, Valid: kind == "handover"}).Scan(&transit)
 	if err != nil {
 		return 0, "", err
 	}
-	transit, _ := res.LastInsertId()
 	note := fmt.Sprintf("交机要交通员 %s，封号 %s，送 %s", s.courier, s.envelope, s.destination)
 	if kind == "handover" {
 		note = fmt.Sprintf("移交 %s，签收人 %s，回执编号 %s", s.destination, s.receiver, s.receipt)

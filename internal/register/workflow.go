@@ -148,7 +148,7 @@ func loadPerson(ctx context.Context, q querier, where string, arg any) (personRo
 	var p personRow
 	var roles string
 	err := q.QueryRowContext(ctx, `SELECT p.id, p.username, p.name, p.unit_id, coalesce(u.code, ''), p.active,
-		(SELECT coalesce(group_concat(role), '') FROM person_roles WHERE person_id = p.id)
+		(SELECT coalesce(string_agg(role, ',' ORDER BY role), '') FROM person_roles WHERE person_id = p.id)
 		FROM people p LEFT JOIN units u ON u.id = p.unit_id WHERE `+where, arg).Scan(&p.ID, &p.Username, &p.Name, &p.UnitID, &p.Unit, &p.Active, &roles)
 	p.Roles = parseRoles(roles)
 	return p, err

@@ -268,11 +268,9 @@ func (s *Scheduler) Start(ctx context.Context, at time.Time) (*Night, error) {
 	}
 	cj, _ := json.Marshal(n.Commanded)
 	err = s.st.Change(ctx, func(tx *store.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO inventory_runs(scheduled, deadline, commanded) VALUES (?, ?, ?)`, store.FormatTime(at), store.FormatTime(n.Deadline), string(cj))
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO inventory_runs(scheduled, deadline, commanded) VALUES (?, ?, ?) RETURNING id`, store.FormatTime(at), store.FormatTime(n.Deadline), string(cj)).Scan(&n.ID); err != nil {
 			return err
 		}
-		n.ID, _ = res.LastInsertId()
 		return tx.Audit(store.Entry{Actor: alert.System, Action: "inventory.nightly", Subject: fmt.Sprintf("inventory_run/%d", n.ID), After: map[string]any{"start": at, "deadline": n.Deadline, "cabinets": len(cabs)}})
 	})
 	if errors.Is(err, store.ErrConflict) {

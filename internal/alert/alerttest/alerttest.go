@@ -106,47 +106,60 @@ func Seed(t testing.TB, st *store.Store, cabinets, perCabinet int, agentOf func(
 	s := &Site{St: st, Items: map[string]int64{}, EPCs: map[int64]string{}}
 	ctx := context.Background()
 	now := store.FormatTime(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	// Ids are the store's own (INSERT … RETURNING id), never given: PostgreSQL's sequences do not
+	// move past an id given by hand, so a later insert would collide with it.
 	err := st.Write(ctx, func(tx *sql.Tx) error {
 		ex := func(q string, args ...any) error { _, err := tx.ExecContext(ctx, q, args...); return err }
-		if err := ex(`INSERT INTO units(id, code, name, created_at) VALUES (1, 'U1', '办公室', ?)`, now); err != nil {
+		id := func(q string, args ...any) (id int64, err error) {
+			return id, tx.QueryRowContext(ctx, q+" RETURNING id", args...).Scan(&id)
+		}
+		unit, err := id(`INSERT INTO units(code, name, created_at) VALUES ('U1', '办公室', ?)`, now)
+		if err != nil {
 			return err
 		}
+		var creator int64
 		for _, p := range []string{"custodian1", "zhangsan", "lisi"} {
-			if err := ex(`INSERT INTO people(username, name, unit_id, created_at) VALUES (?, ?, 1, ?)`, p, p, now); err != nil {
+			pid, err := id(`INSERT INTO people(username, name, unit_id, created_at) VALUES (?, ?, ?, ?)`, p, p, unit, now)
+			if err != nil {
 				return err
 			}
+			if creator == 0 {
+				creator = pid
+			}
 		}
+		cabinet := map[int]int64{}
 		agents := map[string]bool{}
 		for c := 1; c <= cabinets; c++ {
 			a := agentOf(c)
 			if !agents[a] {
 				agents[a] = true
-				if err := ex(`INSERT INTO agents(id, key, created_at) VALUES (?, x'00', ?)`, a, now); err != nil {
+				if err := ex(`INSERT INTO agents(id, key, created_at) VALUES (?, ?, ?)`, a, []byte{0}, now); err != nil {
 					return err
 				}
 			}
-			if err := ex(`INSERT INTO cabinets(id, code, name, room, unit_id, agent_id, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)`, c, CabCode(c), "柜", fmt.Sprintf("R-%d", (c+1)/2), a, now); err != nil {
+			if cabinet[c], err = id(`INSERT INTO cabinets(code, name, room, unit_id, agent_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`, CabCode(c), "柜", fmt.Sprintf("R-%d", (c+1)/2), unit, a, now); err != nil {
 				return err
 			}
 		}
-		docs := 0
+		docs, doc := 0, int64(0)
 		for c := 1; c <= cabinets; c++ {
 			for i := 1; i <= perCabinet; i++ {
 				if (i-1)%10 == 0 {
 					docs++
 					level := []string{"secret", "confidential", "top-secret"}[docs%3]
-					if err := ex(`INSERT INTO documents(id, number, title, issuing_unit_id, level, issued_on, secrecy_term, copies, created_by, created_at) VALUES (?, ?, ?, 1, ?, '2026-01-01', '10年', 10, 1, ?)`,
-						docs, fmt.Sprintf("密发〔2026〕%d号", docs), fmt.Sprintf("关于第%d项绝密工程的通知", docs), level, now); err != nil {
+					if doc, err = id(`INSERT INTO documents(number, title, issuing_unit_id, level, issued_on, secrecy_term, copies, created_by, created_at) VALUES (?, ?, ?, ?, '2026-01-01', '10年', 10, ?, ?)`,
+						fmt.Sprintf("密发〔2026〕%d号", docs), fmt.Sprintf("关于第%d项绝密工程的通知", docs), unit, level, creator, now); err != nil {
 						return err
 					}
 				}
-				id := int64((c-1)*perCabinet + i)
-				e := GDTI(t, uint64(id))
-				if err := ex(`INSERT INTO items(id, document_id, copy_no, state, cabinet_id, epc, updated_at) VALUES (?, ?, ?, 'in_cabinet', ?, ?, ?)`, id, docs, (i-1)%10+1, c, e, now); err != nil {
+				// The EPC's serial is the copy's place in the seed, which is its id in a new store.
+				e := GDTI(t, uint64((c-1)*perCabinet+i))
+				item, err := id(`INSERT INTO items(document_id, copy_no, state, cabinet_id, epc, updated_at) VALUES (?, ?, 'in_cabinet', ?, ?, ?)`, doc, (i-1)%10+1, cabinet[c], e, now)
+				if err != nil {
 					return err
 				}
-				s.Items[fmt.Sprintf("%s/%d", CabCode(c), i)] = id
-				s.EPCs[id] = e
+				s.Items[fmt.Sprintf("%s/%d", CabCode(c), i)] = item
+				s.EPCs[item] = e
 			}
 		}
 		return nil
