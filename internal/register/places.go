@@ -61,7 +61,7 @@ func (r *Register) AddCabinet(ctx context.Context, a Actor, c Cabinet) (Cabinet,
 		switch err := store.Classify(err); {
 		case errors.Is(err, store.ErrConflict):
 			return refuse(CodeConflict, "密码柜代码 %q 已存在", "cabinet code %q already exists", c.Code)
-		case err != nil && strings.Contains(err.Error(), "FOREIGN KEY"):
+		case err != nil && strings.Contains(strings.ToLower(err.Error()), "foreign key"): // SQLite: FOREIGN KEY constraint failed; PostgreSQL: violates foreign key constraint
 			return refuse(CodeNotFound, "采集代理 %q 未登记", "agent %q is not enrolled", c.Agent)
 		case err != nil:
 			return err
