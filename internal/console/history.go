@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -141,6 +142,14 @@ func (c *Console) moves(ctx context.Context, p *page, items []register.Item) ([]
 					m.Key = "history.action_reproduce"
 				}
 			}
+			var batch int64
+			if custody.Action(e.Action) == custody.ListDestruction {
+				// The register notes the batch a copy was listed in as "batch N": shown as the
+				// batch's link, not as the note's words.
+				if _, err := fmt.Sscanf(e.Note, "batch %d", &batch); err == nil {
+					m.Batch, m.Note = batch, ""
+				}
+			}
 			if e.Session != 0 {
 				s, ok := sessions[e.Session]
 				if !ok {
@@ -149,7 +158,10 @@ func (c *Console) moves(ctx context.Context, p *page, items []register.Item) ([]
 					}
 					sessions[e.Session] = s
 				}
-				m.Approval, m.Batch, m.Signatures = s.Approval, s.Batch, s.Signatures
+				m.Approval, m.Signatures = s.Approval, s.Signatures
+				if s.Batch != 0 {
+					m.Batch = s.Batch
+				}
 			}
 			out = append(out, m)
 		}

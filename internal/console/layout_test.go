@@ -17,9 +17,11 @@ func TestBrowserLayoutAtPhoneAndDesktopWidths(t *testing.T) {
 	s.inventory("r-layout", s.epcs[1])
 	due := time.Now().Add(48 * time.Hour).Format(time.RFC3339)
 	s.api("wang.fang", "POST", "/api/v1/sessions", `{"desk":"D-01","purpose":"borrow","due":"`+due+`"}`, 201, nil) // the desk with its scan box
+	s.api("wang.fang", "POST", "/api/v1/approvals", `{"kind":"take_out","items":[`+itoa(s.items[0])+`],"for":"zhang.wei","due":"`+due+`","reason":"外出开会"}`, 201, nil)
 	ctx := browser(t)
 	s.browse(t, ctx, "wang.fang")
-	pages := []string{"/desk", "/desk/D-01", "/cabinets", "/cabinets/C-01", "/alerts", "/register", "/receive", "/recalls", "/batches", "/losses", "/terms", "/checks", "/transits", "/import", "/policy"}
+	pages := []string{"/desk", "/desk/D-01", "/cabinets", "/cabinets/C-01", "/alerts", "/register", "/receive", "/recalls", "/batches", "/losses", "/terms", "/checks", "/transits", "/import", "/policy",
+		"/approvals?all=1", "/approvals/new", "/items/1", "/documents/1", "/people/zhang.wei"}
 	for _, width := range []int64{390, 1366} {
 		opt := []chromedp.EmulateViewportOption{}
 		if width < 800 {

@@ -65,8 +65,19 @@ func TestZhCNPagesShowNoInternalWords(t *testing.T) {
 			}
 		}
 	}
+	// An approval decided and one waiting (issue 21 point 4): /approvals/1 and /approvals/2; a
+	// destruction batch of the HTML-titled copy waits for li.ming, who leads secrecy work in
+	// 办公室 (/approvals/3, with its decision on /batches).
+	s.api("sec.admin", "POST", "/api/v1/grants", `{"username":"li.ming","grant":"secrecy_leader","unit":"BGS"}`, 200, nil)
+	for range 2 {
+		s.post(t, custodian, "/approvals", url.Values{"kind": {"take_out"}, "item": {itoa(s.items[3])}, "for": {"zhang.wei"}, "due": {due}, "reason": {"外出开会"}})
+	}
+	s.api("li.ming", "POST", "/api/v1/approvals/1/decide", `{"approve":true,"note":"同意"}`, 200, nil)
+	s.post(t, custodian, "/batches", url.Values{"items": {itoa(s.evil)}, "reason": {"到期销毁"}})
 	pages := []string{"/receipts/1", "/losses/1", "/checks/1", "/losses?state=open", "/desk", "/desk/D-01", "/receive", "/import", "/recalls", "/batches", "/transits", "/alerts", "/alerts?all=1", "/alerts/1",
-		"/cabinets", "/cabinets/C-01", "/register", "/register?view=held", "/losses", "/terms", "/checks", "/audit", "/password", "/policy"}
+		"/cabinets", "/cabinets/C-01", "/register", "/register?view=held", "/losses", "/terms", "/checks", "/audit", "/password", "/policy",
+		"/approvals", "/approvals?all=1", "/approvals/1", "/approvals/2", "/approvals/3", "/approvals/new", "/approvals/new?kind=reproduce", "/approvals/new?kind=scope",
+		"/items/" + itoa(s.items[0]), "/items/" + itoa(s.items[1]), "/items/" + itoa(s.evil), "/documents/1", "/documents/2", "/people/zhang.wei", "/people/wang.fang"}
 	// Words that are data, not the code's: the usernames (ids people sign in with), the test's
 	// hostile document title (typed by a person), the language switch naming English in English,
 	// the ledger template's file format.
