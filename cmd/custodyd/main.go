@@ -2,6 +2,7 @@
 //
 //	custodyd [-config custodyd.toml] | -version | -sample-config
 //	custodyd reset-admin [-config custodyd.toml] [USERNAME]   a lost administrator password
+//	custodyd migrate [-config custodyd.toml] -to postgres://…  move the SQLite register to PostgreSQL
 //
 // With no config (no -config, no CUSTODY_CONFIG) it starts with the defaults of
 // deploy/custodyd.toml: data in ./var, HTTP on 127.0.0.1:8080. Installed from the package, the
@@ -26,6 +27,9 @@ func main() {
 	// administrator password (audited).
 	if len(os.Args) > 1 && os.Args[1] == "reset-admin" {
 		os.Exit(resetAdmin(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		os.Exit(migrate(os.Args[2:]))
 	}
 	configPath := flag.String("config", os.Getenv("CUSTODY_CONFIG"), "TOML config file (default: $CUSTODY_CONFIG, else the built-in defaults of deploy/custodyd.toml; the package's service passes /etc/custody/custodyd.toml)")
 	printSample := flag.Bool("sample-config", false, "print the documented default config and exit")
@@ -76,6 +80,38 @@ func resetAdmin(args []string) int {
 	}
 	if err := daemon.ResetAdmin(context.Background(), cfg, fs.Arg(0), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "custodyd reset-admin:", err)
+		return 1
+	}
+	return 0
+}
+
+func migrate(args []string) int {
+	fs := flag.NewFlagSet("custodyd migrate", flag.ContinueOnError)
+	configPath := fs.String("config", os.Getenv("CUSTODY_CONFIG"), "TOML config file whose data_dir holds the SQLite register")
+	to := fs.String("to", "", "the empty PostgreSQL database to move it into (postgres://…; created with C collation, see docs/deployment.md)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: custodyd migrate [-config FILE] -to postgres://…\n\nCopies the SQLite register of the config's data_dir into an empty PostgreSQL database in one\ntransaction, checks every table's count and the audit chain's head on both sides, and refuses\na target that holds anything. custodyd must be stopped; the SQLite file is left unchanged.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *to == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	cfg, err := daemon.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "custodyd:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := daemon.Migrate(ctx, cfg, *to, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "custodyd migrate:", err)
 		return 1
 	}
 	return 0
