@@ -63,6 +63,7 @@ func TestMigrateMovesTheRegisterToPostgreSQL(t *testing.T) {
 	must(reg.Grant(ctx, sec, register.GrantRequest{Username: "wang.fang", Role: custody.Custodian}))
 	_, clerk, err := reg.Login(ctx, "wang.fang", "wang.fang-password", time.Hour)
 	must(clerk, err)
+	must(nil, reg.ChangePassword(ctx, clerk, "wang.fang-password", "wang.fang-own-password"))
 	must(reg.AddCabinet(ctx, clerk, register.Cabinet{Code: "C-01", Name: "一号柜", Room: "R301"}))
 	_, items, err := reg.RegisterDocument(ctx, clerk, register.Document{Number: "国保〔2026〕12号", Title: "关于年度保密检查的通知", IssuingUnit: "BGS",
 		Level: custody.Secret, IssuedOn: "2026-11-20", SecrecyTerm: "10年", Copies: 3})
@@ -118,7 +119,7 @@ func TestMigrateMovesTheRegisterToPostgreSQL(t *testing.T) {
 	pg.HTTP.Listen, pg.MQTT.Listen = "127.0.0.1:0", "127.0.0.1:0"
 	addr := startDaemon(t, pg)
 	var login token
-	if code := call(t, addr, "", "POST", "/api/v1/login", `{"username":"wang.fang","password":"wang.fang-password"}`, &login); code != 200 {
+	if code := call(t, addr, "", "POST", "/api/v1/login", `{"username":"wang.fang","password":"wang.fang-own-password"}`, &login); code != 200 {
 		t.Fatalf("login on the moved register: %d", code)
 	}
 	var listed []struct {
