@@ -4,19 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/audit"
 	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
-// Two instances are two stores on one database file, as two custodyd processes would open it.
+// Two instances are two stores on one database (a SQLite file, or PostgreSQL under
+// CUSTODY_TEST_STORE=postgres), as two custodyd processes would open it.
 func twoStores(t *testing.T) (*store.Store, *store.Store) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "custody.db")
+	path := storetest.Target(t)
 	a, err := store.Open(context.Background(), path, nil)
 	if err != nil {
 		t.Fatal(err)
