@@ -93,6 +93,19 @@ func (o *Observer) alarm(e *wire.Envelope, job func(context.Context) error) {
 	}
 }
 
+// Then runs job on the observer's goroutine after every alarm handed to it before (the alarm
+// queue is served in order): the daemon records there how far the alarms have been judged, so a
+// successor replays none of them (issue 18). It never blocks; false means the queue was full and
+// job was not queued.
+func (o *Observer) Then(job func(context.Context) error) bool {
+	select {
+	case o.alarms <- job:
+		return true
+	default:
+		return false
+	}
+}
+
 // HandleAvailability records an agent's availability message ({"state":"online"|"offline"}).
 func (o *Observer) HandleAvailability(agent, state string, at time.Time) {
 	o.chk.Availability(agent, state == "online", at)

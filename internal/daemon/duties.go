@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,8 +52,9 @@ type duties struct {
 	restore time.Duration // the checker's restore window
 	log     *slog.Logger
 
+	lease   *lease.Lease
 	wake    chan struct{} // this instance's ingest stored observations
-	mark    atomic.Int64  // the last observation position handed to the checker (the lease's mark)
+	mark    atomic.Int64  // the last observation position judged by the checker (the lease's mark)
 	current atomic.Pointer[term]
 	standby *alert.Checker // records lock results while another instance leads
 
@@ -185,7 +187,7 @@ func (d *duties) feed(ctx context.Context, obs *alert.Observer, from int64) erro
 			}
 			obs.HandleObservations(ctx, envs)
 			cur = page[len(page)-1].Pos
-			d.mark.Store(cur)
+			d.judged(obs, page, cur)
 			if len(page) == feedPage {
 				continue
 			}
@@ -196,6 +198,29 @@ func (d *duties) feed(ctx context.Context, obs *alert.Observer, from int64) erro
 		case <-d.wake:
 		case <-t.C:
 		}
+	}
+}
+
+// judged moves the mark to pos once the page's alarms (door events and faults, which notify
+// people) are judged: at once for a page without any, else on the observer's goroutine after
+// them, writing it to the lease there and then, so that a successor taking over after a kill
+// judges none of them a second time. Reports need no such care: reconciling one twice changes
+// nothing, and Restore rechecks each cabinet's latest.
+func (d *duties) judged(obs *alert.Observer, page []store.Observation, pos int64) {
+	alarms := slices.ContainsFunc(page, func(o store.Observation) bool { return o.Kind == wire.KindDoor || o.Kind == wire.KindFault })
+	if !alarms || d.lease == nil {
+		d.mark.Store(pos)
+		return
+	}
+	queued := obs.Then(func(ctx context.Context) error {
+		d.mark.Store(pos)
+		if err := d.lease.Mark(ctx, pos); err != nil {
+			d.log.Warn("leader: record the judged mark", "pos", pos, "err", err)
+		}
+		return nil
+	})
+	if !queued {
+		d.mark.Store(pos)
 	}
 }
 

@@ -197,6 +197,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	ls.SetMark(du.mark.Load)
+	du.lease = ls
 	// Ingest, the desks' scans (and the API and console) run on every instance; the duties on
 	// the one holding the lease.
 	s.runners = []runner{

@@ -156,6 +156,19 @@ func (l *Lease) renew(ctx context.Context, at time.Time) (ok bool, err error) {
 	return ok, nil
 }
 
+// Mark records the holder's progress now, between renewals (a later renewal keeps it or moves it
+// on; it never goes back). A lease no longer held is left alone.
+func (l *Lease) Mark(ctx context.Context, mark int64) error {
+	err := l.st.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE leases SET mark = ? WHERE name = ? AND holder = ? AND mark < ?`, mark, l.cfg.Name, l.cfg.Holder, mark)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("lease %s: mark: %w", l.cfg.Name, err)
+	}
+	return nil
+}
+
 // release gives the lease up at once (a clean stop), so another instance need not wait for the
 // TTL; the mark is kept for the successor.
 func (l *Lease) release(ctx context.Context) error {
