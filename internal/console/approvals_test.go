@@ -119,6 +119,26 @@ func TestApprovalsThroughTheConsoleAsEachRole(t *testing.T) {
 			t.Errorf("%s deciding approval %s: %d refusal records, want %d (audited)", user, approval, n, refused+1)
 		}
 	}
+	// The 三员 request nothing: refused in words, nothing written, audited.
+	for _, user := range []string{"admin", "zhao.lei"} {
+		c := s.client()
+		if user == "admin" {
+			s.signInWith(c, "admin", "admin-password-1")
+		} else {
+			s.signIn(c, user)
+		}
+		approvals, refused := s.count(`SELECT count(*) FROM approvals`), s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = '`+user+`'`)
+		_, body := s.follow(t, c, "/approvals", url.Values{"kind": {"take_out"}, "item": {itoa(s.items[1])}, "due": {due}, "reason": {"外出"}})
+		if got := errText(body); !strings.Contains(got, "只有机要员、阅文人、领导可以申请审批") {
+			t.Errorf("%s requesting a take-out: got refusal %q, want 只有机要员、阅文人、领导可以申请审批", user, got)
+		}
+		if s.count(`SELECT count(*) FROM approvals`) != approvals {
+			t.Errorf("%s requesting a take-out: an approval was written", user)
+		}
+		if n := s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = '` + user + `'`); n != refused+1 {
+			t.Errorf("%s requesting a take-out: %d refusal records, want %d", user, n, refused+1)
+		}
+	}
 	a := strconv.FormatInt(id, 10)
 	decide("zhang.wei", a, "您没有这项审批权限")     // a reader
 	decide("admin", a, "您没有这项审批权限")         // the system administrator (三员)
