@@ -34,7 +34,7 @@ var (
 // table is every route; each area of the API contributes its own list.
 func (s *Server) table() []route {
 	var all []route
-	for _, area := range [][]route{s.coreRoutes(), s.workflowRoutes(), s.alertRoutes(), s.encodeRoutes(), s.trustRoutes(), s.siteRoutes(), s.lockRoutes(), s.lossRoutes(), s.termRoutes(), s.checkRoutes(), s.transitRoutes(), s.importRoutes(), s.epcisRoutes()} {
+	for _, area := range [][]route{s.coreRoutes(), s.workflowRoutes(), s.alertRoutes(), s.encodeRoutes(), s.trustRoutes(), s.siteRoutes(), s.lockRoutes(), s.lossRoutes(), s.termRoutes(), s.checkRoutes(), s.transitRoutes(), s.importRoutes(), s.epcisRoutes(), s.signInRoutes()} {
 		all = append(all, area...)
 	}
 	return all

@@ -15,9 +15,10 @@
 // states, roles, alert kinds — comes with both languages from packages custody, alert and
 // reconcile, so the console and the API never name a thing differently.
 //
-// Security: a login makes a register token that stays on the server; the browser holds only an
-// opaque session id in an HttpOnly, SameSite=Strict cookie (Secure under TLS). Logout deletes the
-// server-side session, so a replayed cookie is refused. Every state-changing request passes Go's
+// Security: a login makes a console sign-in in the register (sessions.go): the browser holds its
+// secret in an HttpOnly, SameSite=Strict cookie (Secure under TLS), the register only its digest,
+// so the session survives a restart and works on every custodyd of one database. Logout, or the
+// security administrator, ends it there, so a replayed cookie is refused. Every state-changing request passes Go's
 // cross-origin protection (http.CrossOriginProtection: Sec-Fetch-Site / Origin checks), every
 // route names the roles allowed to use it, and every change goes through package register or
 // package alert, which audit it. The 三员 (admin, secadmin, auditor) never see document titles:
@@ -39,15 +40,10 @@ package console
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"embed"
-	"encoding/base64"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/custodyhq/custody/internal/alert"
@@ -90,15 +86,6 @@ type Console struct {
 
 	seen seen // the agents' observations as the cabinets overview needs them
 	hub  *hub // the live streams' fingerprints (live.go)
-
-	mu       sync.Mutex
-	sessions map[string]*session // by digest of the cookie value
-}
-
-type session struct {
-	token   string // the register's bearer token; never leaves the server
-	expires time.Time
-	flash   string // a refusal to show once, on the next page this session renders
 }
 
 // New builds the console. ctx bounds the live streams.
@@ -121,7 +108,7 @@ func New(ctx context.Context, reg *register.Register, st *store.Store, log *slog
 	}
 	u.zone = reg.Zone() // one zone for the site: the register reads typed times in it too
 	c := &Console{ctx: ctx, reg: reg, st: st, book: opt.Alerts, log: log, opt: opt, ui: u,
-		mux: http.NewServeMux(), sessions: map[string]*session{}}
+		mux: http.NewServeMux()}
 	c.hub = newHub(c)
 	c.book.OnChange(c.hub.Kick) // an alert appears on every open page at once, not at the next look
 	go c.hub.run(ctx, opt.LiveInterval)
@@ -199,126 +186,6 @@ func (c *Console) handle(pattern string, roles []custody.Role, h pageHandler) {
 		}
 		h(w, r, p)
 	}))
-}
-
-const cookieName = "custody_session"
-
-func digest(v string) string {
-	s := sha256.Sum256([]byte(v))
-	return hex.EncodeToString(s[:])
-}
-
-// sessionKey is the digest under which the request's session is kept.
-func sessionKey(r *http.Request) (string, bool) {
-	ck, err := r.Cookie(cookieName)
-	if err != nil || ck.Value == "" || len(ck.Value) > 100 {
-		return "", false
-	}
-	return digest(ck.Value), true
-}
-
-// setFlash keeps msg for the next page the request's session renders. A refusal travels this
-// way after a redirect, never in the URL: a page must not show text that a link brought with it
-// (a crafted "?err=系统升级，请将密码发送至…" would be a phishing aid on a trusted page).
-func (c *Console) setFlash(r *http.Request, msg string) {
-	key, ok := sessionKey(r)
-	if !ok {
-		return
-	}
-	c.mu.Lock()
-	if s := c.sessions[key]; s != nil {
-		s.flash = msg
-	}
-	c.mu.Unlock()
-}
-
-// takeFlash returns the session's kept refusal, once.
-func (c *Console) takeFlash(r *http.Request) string {
-	key, ok := sessionKey(r)
-	if !ok {
-		return ""
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.sessions[key]
-	if s == nil {
-		return ""
-	}
-	msg := s.flash
-	s.flash = ""
-	return msg
-}
-
-// actor resolves the session cookie to the person, through the register so a closed account or
-// an expired token ends the console session too.
-func (c *Console) actor(r *http.Request) (register.Actor, bool) {
-	key, ok := sessionKey(r)
-	if !ok {
-		return register.Actor{}, false
-	}
-	c.mu.Lock()
-	s := c.sessions[key]
-	if s != nil && time.Now().After(s.expires) {
-		delete(c.sessions, key)
-		s = nil
-	}
-	c.mu.Unlock()
-	if s == nil {
-		return register.Actor{}, false
-	}
-	a, err := c.reg.Authenticate(r.Context(), s.token)
-	if err != nil {
-		return register.Actor{}, false
-	}
-	return a, true
-}
-
-func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token string) {
-	var b [32]byte
-	rand.Read(b[:])
-	v := base64.RawURLEncoding.EncodeToString(b[:])
-	now := time.Now()
-	c.mu.Lock()
-	// Sessions never signed out of expire here, so the table does not grow without bound.
-	for k, s := range c.sessions {
-		if now.After(s.expires) {
-			delete(c.sessions, k)
-		}
-	}
-	c.sessions[digest(v)] = &session{token: token, expires: now.Add(c.opt.TokenTTL)}
-	c.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: v, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(c.opt.TokenTTL.Seconds())})
-}
-
-func (c *Console) endSession(w http.ResponseWriter, r *http.Request) {
-	if ck, err := r.Cookie(cookieName); err == nil {
-		c.mu.Lock()
-		s := c.sessions[digest(ck.Value)]
-		delete(c.sessions, digest(ck.Value))
-		c.mu.Unlock()
-		// The session's token dies with it (as the API's logout), so a copy of it cannot be used.
-		if s != nil {
-			if a, err := c.reg.Authenticate(r.Context(), s.token); err == nil {
-				if err := c.reg.Logout(r.Context(), a); err != nil {
-					c.log.Error("console: revoke the session's token", "user", a.Username, "err", err)
-				}
-			}
-		}
-	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: -1})
-}
-
-// home is the first page of a role.
-func home(a register.Actor) string {
-	switch {
-	case a.Has(custody.Custodian):
-		return "/desk"
-	case a.Has(custody.Leader):
-		return "/cabinets"
-	case a.Has(custody.Auditor):
-		return "/audit"
-	}
-	return "/password"
 }
 
 // formText is a typed field the register (or the alert book) checks — length, characters — and

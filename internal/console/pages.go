@@ -29,9 +29,7 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("POST /login", c.login)
 	c.mux.HandleFunc("POST /lang", c.setLang)
 	c.mux.HandleFunc("POST /logout", c.logout)
-	c.handle("GET /{$}", anyone, func(w http.ResponseWriter, r *http.Request, p *page) {
-		http.Redirect(w, r, home(p.Actor), http.StatusSeeOther)
-	})
+	c.homeRoutes()
 	c.handle("GET /password", anyone, c.passwordPage)
 	c.handle("POST /password", anyone, c.changePassword)
 	c.handle("POST /badge-pin", anyone, c.setBadgePIN)
@@ -78,11 +76,12 @@ func (c *Console) routes() {
 	c.checkRoutes()
 	c.approvalRoutes()
 	c.historyRoutes()
+	c.sessionRoutes()
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	if a, ok := c.actor(r); ok {
-		http.Redirect(w, r, home(a), http.StatusSeeOther)
+	if _, ok := c.actor(r); ok {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	c.render(w, r, http.StatusOK, "login", c.newPage(r))
@@ -96,7 +95,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	if len(pass) > 1000 {
 		pass = ""
 	}
-	token, a, err := c.reg.LoginFrom(r.Context(), remoteHost(r), user, pass, c.opt.TokenTTL)
+	token, a, err := c.reg.ConsoleLoginFrom(r.Context(), remoteHost(r), user, pass, c.opt.TokenTTL)
 	if err != nil {
 		// The register's limits, shared with the API (the console has none of its own, so a
 		// console cannot be raced or used to lock a person out differently): too many attempts
@@ -123,7 +122,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Login does not say whether the password is a one-time one; Authenticate does.
-	if full, err := c.reg.Authenticate(r.Context(), token); err == nil {
+	if full, err := c.reg.AuthenticateConsole(r.Context(), token, remoteHost(r)); err == nil {
 		a = full
 	}
 	c.startSession(w, r, token)
@@ -132,7 +131,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/password", http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, home(a), http.StatusSeeOther)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // remoteHost is the client's address without the port, for the register's per-address limit.

@@ -36,6 +36,8 @@ type site struct {
 	epcs  []string
 	evil  int64  // the item whose document title holds HTML
 	dir   string // custodyd's data directory
+	cfg   daemon.Config
+	stop  func() // stops the running custodyd
 
 	mu    sync.Mutex
 	agent mqtt.Client
@@ -64,34 +66,14 @@ func startSite(t *testing.T) *site {
 	cfg := daemon.Default()
 	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = t.TempDir(), "127.0.0.1:0", mqttAddr
 	cfg.Identity.CompanyPrefix = "0614141"
-	d := daemon.New(cfg, slog.New(slog.DiscardHandler), quiet{}, func(k string) string {
-		if k == "CUSTODY_ADMIN_PASSWORD" {
-			return "admin-password-1"
-		}
-		return ""
-	})
-	ready := make(chan string, 1)
-	d.Ready = ready
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- d.Run(ctx) }()
-	s := &site{t: t, tok: map[string]string{}, dir: cfg.DataDir}
-	select {
-	case s.addr = <-ready:
-	case err := <-errc:
-		cancel()
-		t.Fatal(err)
-	}
+	s := &site{t: t, tok: map[string]string{}, dir: cfg.DataDir, cfg: cfg}
+	s.run()
 	t.Cleanup(func() {
 		if s.agent != nil {
 			s.agent.Disconnect(0)
 		}
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("custodyd stop: %v", err)
-		}
+		s.stop()
 	})
-	s.base = "http://" + s.addr
 	s.login("admin", "admin-password-1")
 	s.api("admin", "POST", "/api/v1/units", `{"code":"BGS","name":"办公室"}`, 201, nil)
 	// The 三员 set the office up: the administrator creates the accounts, the security
@@ -139,6 +121,35 @@ func startSite(t *testing.T) *site {
 	}
 	s.agent.Publish(wire.Topics{}.Availability("room-301"), 1, true, []byte(`{"state":"online"}`)).WaitTimeout(5 * time.Second)
 	return s
+}
+
+// run starts custodyd with the site's configuration.
+func (s *site) run() {
+	t := s.t
+	d := daemon.New(s.cfg, slog.New(slog.DiscardHandler), quiet{}, func(k string) string {
+		if k == "CUSTODY_ADMIN_PASSWORD" {
+			return "admin-password-1"
+		}
+		return ""
+	})
+	ready := make(chan string, 1)
+	d.Ready = ready
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- d.Run(ctx) }()
+	select {
+	case s.addr = <-ready:
+	case err := <-errc:
+		cancel()
+		t.Fatal(err)
+	}
+	s.stop = sync.OnceFunc(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("custodyd stop: %v", err)
+		}
+	})
+	s.base = "http://" + s.addr
 }
 
 func (s *site) login(user, pw string) {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/custodyhq/custody/internal/api/apitype"
 	"github.com/custodyhq/custody/internal/auth"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/store"
@@ -216,8 +217,20 @@ func (r *Register) loginLock() time.Duration {
 func (r *Register) OnLocked(f func(username string)) { r.onLocked = f }
 
 // LoginFrom is Login with the limits above; addr is the client's address ("" for none, e.g. a
-// local tool). Both the API and the console log in through it.
+// local tool). The API logs in through it, the console through ConsoleLoginFrom: the same
+// limits, a sign-in of the console's kind.
 func (r *Register) LoginFrom(ctx context.Context, addr, username, password string, ttl time.Duration) (string, Actor, error) {
+	return r.loginFrom(ctx, signIn{client: apitype.ClientAPI, remote: addr}, username, password, ttl)
+}
+
+// ConsoleLoginFrom is LoginFrom for the console: the token it returns is the browser's cookie,
+// accepted by AuthenticateConsole only.
+func (r *Register) ConsoleLoginFrom(ctx context.Context, addr, username, password string, ttl time.Duration) (string, Actor, error) {
+	return r.loginFrom(ctx, signIn{client: apitype.ClientConsole, remote: addr}, username, password, ttl)
+}
+
+func (r *Register) loginFrom(ctx context.Context, via signIn, username, password string, ttl time.Duration) (string, Actor, error) {
+	addr := via.remote
 	ok, trusted := r.guard.allow(addr, r.now())
 	if !ok {
 		r.log.Warn("login throttled", "remote", addr, "username", username)
@@ -235,7 +248,7 @@ func (r *Register) LoginFrom(ctx context.Context, addr, username, password strin
 	if trusted {
 		lane = auth.Trusted
 	}
-	token, a, err := r.login(ctx, username, password, ttl, lane, LoginWait)
+	token, a, err := r.login(ctx, via, username, password, ttl, lane, LoginWait)
 	switch {
 	case errors.Is(err, auth.ErrBusy):
 		return "", Actor{}, ErrThrottled

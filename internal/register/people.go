@@ -232,12 +232,12 @@ var ErrBadLogin = refuse(CodeForbidden, "用户名或密码错误", "wrong usern
 
 // Login checks a password and issues a bearer token valid for ttl.
 func (r *Register) Login(ctx context.Context, username, password string, ttl time.Duration) (string, Actor, error) {
-	return r.login(ctx, username, password, ttl, auth.General, 0)
+	return r.login(ctx, signIn{client: apitype.ClientAPI}, username, password, ttl, auth.General, 0)
 }
 
 // login checks the password waiting at most wait for a hashing slot (0: as long as it takes;
 // auth.ErrBusy otherwise).
-func (r *Register) login(ctx context.Context, username, password string, ttl time.Duration, lane auth.Lane, wait time.Duration) (string, Actor, error) {
+func (r *Register) login(ctx context.Context, via signIn, username, password string, ttl time.Duration, lane auth.Lane, wait time.Duration) (string, Actor, error) {
 	var (
 		a      Actor
 		hash   string
@@ -262,10 +262,10 @@ func (r *Register) login(ctx context.Context, username, password string, ttl tim
 	token, digest := auth.NewToken()
 	err = r.st.Change(ctx, func(tx *store.Tx) error {
 		now := time.Now()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tokens(hash, person_id, created_at, expires_at) VALUES (?,?,?,?)`, digest, a.ID, store.FormatTime(now), store.FormatTime(now.Add(ttl))); err != nil {
+		if err := via.insert(ctx, tx, digest, a.ID, now, ttl); err != nil {
 			return err
 		}
-		return tx.Audit(store.Entry{Actor: a.Username, Action: "person.login", Subject: fmt.Sprintf("person:%d", a.ID)})
+		return tx.Audit(store.Entry{Actor: a.Username, Action: "person.login", Subject: fmt.Sprintf("person:%d", a.ID), After: via.audited()})
 	})
 	if err != nil {
 		return "", Actor{}, storeErr("login", err)
@@ -282,27 +282,10 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-// Authenticate resolves a bearer token to its person.
+// Authenticate resolves an API bearer token to its person. A console's cookie is no bearer
+// token (AuthenticateConsole): a copied cookie must not open the API.
 func (r *Register) Authenticate(ctx context.Context, token string) (Actor, error) {
-	var (
-		a       Actor
-		expires string
-		active  bool
-	)
-	err := r.st.DB().QueryRowContext(ctx, `SELECT p.id, p.username, p.active, p.must_change_password, t.expires_at FROM tokens t JOIN people p ON p.id = t.person_id WHERE t.hash = ?`, auth.TokenDigest(token)).
-		Scan(&a.ID, &a.Username, &active, &a.MustChangePassword, &expires)
-	if err == sql.ErrNoRows {
-		return Actor{}, ErrBadToken
-	}
-	if err != nil {
-		return Actor{}, storeErr("authenticate", err)
-	}
-	if exp, err := store.ParseTime(expires); err != nil || time.Now().After(exp) || !active {
-		return Actor{}, ErrBadToken
-	}
-	a.token = auth.TokenDigest(token)
-	a.Roles, err = r.roles(ctx, a.ID)
-	return a, err
+	return r.authenticate(ctx, apitype.ClientAPI, token, "")
 }
 
 // ErrBadToken is a missing, unknown or expired token.
