@@ -77,7 +77,7 @@ func TestZhCNPagesShowNoInternalWords(t *testing.T) {
 	pages := []string{"/receipts/1", "/losses/1", "/checks/1", "/losses?state=open", "/desk", "/desk/D-01", "/receive", "/import", "/recalls", "/batches", "/transits", "/alerts", "/alerts?all=1", "/alerts/1",
 		"/cabinets", "/cabinets/C-01", "/register", "/register?view=held", "/losses", "/terms", "/checks", "/audit", "/password", "/policy",
 		"/approvals", "/approvals?all=1", "/approvals/1", "/approvals/2", "/approvals/3", "/approvals/new", "/approvals/new?kind=reproduce", "/approvals/new?kind=scope",
-		"/items/" + itoa(s.items[0]), "/items/" + itoa(s.items[1]), "/items/" + itoa(s.evil), "/documents/1", "/documents/2", "/people/zhang.wei", "/people/wang.fang"}
+		"/items/" + itoa(s.items[0]), "/items/" + itoa(s.items[1]), "/items/" + itoa(s.evil), "/documents/1", "/documents/2", "/people/zhang.wei", "/people/wang.fang", "/", "/signins"}
 	// Words that are data, not the code's: the usernames (ids people sign in with), the test's
 	// hostile document title (typed by a person), the language switch naming English in English,
 	// the ledger template's file format.
