@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +28,7 @@ import (
 	"github.com/custodyhq/custody/internal/ingest"
 	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 	"github.com/custodyhq/custody/internal/testenv"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -36,7 +36,7 @@ import (
 func openStore(t testing.TB, path string) *store.Store {
 	t.Helper()
 	if path == "" {
-		path = filepath.Join(t.TempDir(), "custody.db")
+		path = storetest.Target(t)
 	}
 	st, err := store.Open(context.Background(), path, nil)
 	if err != nil {

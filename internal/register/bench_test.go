@@ -3,11 +3,11 @@ package register_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // BenchmarkRegisterItems registers documents of 100 copies each through the register and the
@@ -18,7 +18,7 @@ import (
 // statements and audit hashing per copy. With 100 copies a transaction, the per-copy code cost
 // dominates on a fast disk.
 func BenchmarkRegisterItems(b *testing.B) {
-	f := open(b, filepath.Join(b.TempDir(), "r.db"))
+	f := open(b, storetest.Target(b))
 	ctx := context.Background()
 	const copies = 100
 	b.ResetTimer()

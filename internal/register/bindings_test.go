@@ -2,11 +2,11 @@ package register_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // Each rebinding keeps the binding it ends: ServedAt answers, for any instant, whether an agent
@@ -14,7 +14,7 @@ import (
 // two rebindings the middle one did, and the current agent is not in the history at all
 // (ingest asks only about envelopes the current binding refuses).
 func TestServedAtFollowsEveryRebinding(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "custody.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	t0 := time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
 	now := t0

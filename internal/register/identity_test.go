@@ -2,19 +2,19 @@ package register_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // Each item gets its EPC and barcode when registered (issue 8), both decode to the item, and a
 // label scanned at the desk — the GS1-128 barcode as a scanner sends it, or the tag's EPC — finds
 // the item.
 func TestItemsGetTheirIdentities(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "r.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	issuer := epc.Issuer{CompanyPrefix: "0614141", DocumentType: "00001"}
 	f.reg.SetIssuer(issuer)

@@ -2,18 +2,18 @@ package register_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // Every field limit of docs/limits.md, tried: each hostile value is refused as invalid with a
 // message, and nothing is written (no document, person, agent or audit record).
 func TestFieldLimitsRefuseHostileInput(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "custody.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	audits := count(t, f.st, "audit")
 	docs := []struct {

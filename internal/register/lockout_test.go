@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // guess sends MaxLoginFailures wrong passwords for username, each from an address of its own
@@ -30,7 +30,7 @@ func guess(t *testing.T, reg *register.Register, username, net string) []error {
 // is the same error, code and text for both — given without a password check, so the right
 // password of the real account learns nothing either.
 func TestLockoutAnswerIsTheSameForUnknownNames(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "custody.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	f.person(t, "li.ming", custody.Leader)
 	for _, name := range []string{"li.ming", "no.such.person"} {
@@ -59,7 +59,7 @@ func TestLockoutAnswerIsTheSameForUnknownNames(t *testing.T) {
 // security administrator is told, and it lifts itself after the lock time (audited, actor
 // system).
 func TestLockedAccountStillAdmitsItsOwnerAndUnlocksItself(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "custody.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	now := time.Now()
 	f.reg.SetClock(func() time.Time { return now })

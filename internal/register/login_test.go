@@ -3,13 +3,13 @@ package register_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 func auditCount(t *testing.T, f *fixture, action string) int {
@@ -26,7 +26,7 @@ func auditCount(t *testing.T, f *fixture, action string) int {
 // the owner's tokens die with it and OnLocked hears of it once; the right password is then refused
 // too, until the security administrator — and only they — unlocks.
 func TestConcurrentWrongPasswordsLockTheAccountOnce(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "custody.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	f.person(t, "li.ming", custody.Leader)
 	secadmin := f.secadmin
@@ -104,7 +104,7 @@ func TestConcurrentWrongPasswordsLockTheAccountOnce(t *testing.T) {
 // One address that keeps guessing is refused without a password check once its bucket is empty;
 // another address is not affected, and a right password from it gives its attempt back.
 func TestAddressThatKeepsGuessingIsThrottled(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "custody.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	stopped := time.Now()
 	f.reg.SetClock(func() time.Time { return stopped }) // no refill while the checks run
@@ -142,7 +142,7 @@ func TestAddressThatKeepsGuessingIsThrottled(t *testing.T) {
 // A password change revokes every other token of the person (a stolen one included); the session
 // that made the change stays. Logout revokes the token used.
 func TestPasswordChangeRevokesOtherTokensAndLogoutRevokesOwn(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "custody.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	f.person(t, "li.ming", custody.Leader)
 	a, _, err := f.reg.Login(ctx, "li.ming", "li.ming-password", time.Hour)

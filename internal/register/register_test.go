@@ -13,6 +13,7 @@ import (
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 type fixture struct {
@@ -100,7 +101,7 @@ func count(t testing.TB, st *store.Store, table string) int {
 }
 
 func TestRegisterDocumentCreatesNumberedCopies(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "r.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	_, items, err := f.reg.RegisterDocument(ctx, f.custodian, doc("国保〔2026〕12号", 3))
 	if err != nil {
@@ -136,7 +137,7 @@ func TestRegisterDocumentCreatesNumberedCopies(t *testing.T) {
 }
 
 func TestBadDocumentsWriteNothing(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "r.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	if _, _, err := f.reg.RegisterDocument(ctx, f.custodian, doc("国保〔2026〕1号", 2)); err != nil {
 		t.Fatal(err)
@@ -167,7 +168,7 @@ func TestBadDocumentsWriteNothing(t *testing.T) {
 }
 
 func TestOnlyCustodiansMoveItems(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "r.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	_, items, err := f.reg.RegisterDocument(ctx, f.custodian, doc("D-1", 2))
 	if err != nil {
@@ -197,7 +198,7 @@ func TestOnlyCustodiansMoveItems(t *testing.T) {
 }
 
 func TestThreeMembersSeeNoTitles(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "r.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	if _, _, err := f.reg.RegisterDocument(ctx, f.custodian, doc("T-1", 1)); err != nil {
 		t.Fatal(err)
@@ -223,7 +224,7 @@ func TestThreeMembersSeeNoTitles(t *testing.T) {
 }
 
 func TestThreeMemberRolesRefused(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "r.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	for _, r := range []custody.Role{custody.Admin, custody.Custodian} {
 		_, err := f.reg.Grant(ctx, f.secadmin, register.GrantRequest{Username: "zhao.lei", Role: r})
@@ -237,7 +238,7 @@ func TestThreeMemberRolesRefused(t *testing.T) {
 }
 
 func TestLoginAndTokens(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "r.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	if _, _, err := f.reg.Login(ctx, "admin", "wrong-password", 3600e9); code(err) != register.CodeForbidden {
 		t.Errorf("wrong password: got %v, want forbidden", err)
@@ -263,7 +264,7 @@ func TestLoginAndTokens(t *testing.T) {
 }
 
 func TestAgentEnrollAndRevoke(t *testing.T) {
-	f := open(t, filepath.Join(t.TempDir(), "r.db"))
+	f := open(t, storetest.Target(t))
 	ctx := context.Background()
 	_, key, err := f.reg.EnrollAgent(ctx, f.admin, "room-301")
 	if err != nil || len(key) != 32 {

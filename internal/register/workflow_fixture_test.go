@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // The desk fixture: an office (BGS) with two custodians, a leader, two readers and an auditor,
@@ -59,7 +59,10 @@ func badge(user string) string { return "BADGE-" + user }
 
 func buildTemplate(dir string) (string, error) {
 	ctx := context.Background()
-	path := filepath.Join(dir, "template.db")
+	path, err := storetest.Fresh(dir)
+	if err != nil {
+		return "", err
+	}
 	st, err := store.Open(ctx, path, nil)
 	if err != nil {
 		return "", err
@@ -144,7 +147,7 @@ func buildTemplate(dir string) (string, error) {
 	return path, nil
 }
 
-// newDesk copies the template register into the test's own directory and opens it.
+// newDesk copies the template register into the test's own (storetest.Clone) and opens it.
 func newDesk(t testing.TB) *desk {
 	t.Helper()
 	templateOnce.Do(func() {
@@ -159,16 +162,7 @@ func newDesk(t testing.TB) *desk {
 		t.Fatal(templateErr)
 	}
 	ctx := context.Background()
-	tpl, err := store.Open(ctx, templatePath, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "custody.db")
-	if err := tpl.Backup(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	tpl.Close()
-	st, err := store.Open(ctx, path, nil)
+	st, err := store.Open(ctx, storetest.Clone(t, templatePath), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

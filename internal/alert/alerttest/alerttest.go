@@ -13,7 +13,6 @@ import (
 	"mime"
 	"net"
 	"net/mail"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +26,7 @@ import (
 	"github.com/custodyhq/custody/internal/broker"
 	"github.com/custodyhq/custody/internal/epc"
 	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // Clock is the injected clock: tests move it instead of sleeping.
@@ -79,14 +79,11 @@ func (c *Clock) Until(t time.Time) <-chan time.Time {
 // Waiting reports how many Until calls wait: a test knows the loop is parked before moving time.
 func (c *Clock) Waiting() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.waiters) }
 
+// OpenStore is a fresh register on the store the run asks for (storetest: SQLite, or
+// PostgreSQL under CUSTODY_TEST_STORE=postgres), closed when t ends.
 func OpenStore(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "custody.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return storetest.Open(t)
 }
 
 // site is a seeded register: units, people, cabinets and items written straight into the schema

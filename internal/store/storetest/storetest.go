@@ -63,6 +63,50 @@ func Target(tb testing.TB) string {
 	}
 }
 
+// Fresh is a new register's location that outlives any one test, for a fixture a test binary
+// builds once and Clones for each test: a file under dir, or a new PostgreSQL database (dropped
+// by the next run of the tests once this process has ended).
+func Fresh(dir string) (string, error) {
+	if !Postgres() {
+		return filepath.Join(dir, "custody.db"), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tplOnce.Do(func() { tplName, tplErr = template(ctx, adminURL()) })
+	if tplErr != nil {
+		return "", tplErr
+	}
+	name := fmt.Sprintf("custody_t_%d_%d_%s", os.Getpid(), counter.Add(1), randHex(3))
+	if err := retryBusy(ctx, func() error { return adminExec(ctx, adminURL(), "CREATE DATABASE "+name+" TEMPLATE "+tplName) }); err != nil {
+		return "", fmt.Errorf("create %s: %w", name, err)
+	}
+	return withDB(adminURL(), name), nil
+}
+
+// Clone copies the closed register at source (from Fresh, built by the caller) into a new one
+// for tb, and returns its location: SQLite's online backup, or CREATE DATABASE … TEMPLATE.
+func Clone(tb testing.TB, source string) string {
+	tb.Helper()
+	ctx := context.Background()
+	if !store.IsURL(source) {
+		src, err := store.Open(ctx, source, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer src.Close()
+		dest := filepath.Join(tb.TempDir(), "custody.db")
+		if err := src.Backup(ctx, dest); err != nil {
+			tb.Fatal(err)
+		}
+		return dest
+	}
+	u, err := url.Parse(source)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return Database(tb, "TEMPLATE "+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize())
+}
+
 // Open is a fresh register, closed when tb ends.
 func Open(tb testing.TB) *store.Store {
 	tb.Helper()
