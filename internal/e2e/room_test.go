@@ -94,6 +94,7 @@ type room struct {
 	watchOpt    *paho.ClientOptions
 	ctl         ctl
 	d           *daemon
+	tables      string // custodyd's configuration but for data_dir and [http] listen
 	sim         io.WriteCloser
 	reply       chan string // cabinet-sim's replies to commands, one per line
 
@@ -125,6 +126,12 @@ func startRoomWith(tb testing.TB, grace, extra string) *room {
 // (nil: as shipped).
 func startRoomEdited(tb testing.TB, grace, extra string, editScenario func(testing.TB, []byte) []byte, editAgent func(testing.TB, string) string) *room {
 	tb.Helper()
+	return startRoomMQTT(tb, grace, "", extra, editScenario, editAgent)
+}
+
+// startRoomMQTT is startRoomEdited with more keys of [mqtt] (mqttExtra: TOML lines).
+func startRoomMQTT(tb testing.TB, grace, mqttExtra, extra string, editScenario func(testing.TB, []byte) []byte, editAgent func(testing.TB, string) string) *room {
+	tb.Helper()
 	buildRoom(tb)
 	c, err := net.DialTimeout("tcp", mosquittoAddr, time.Second)
 	if err != nil {
@@ -138,11 +145,11 @@ func startRoomEdited(tb testing.TB, grace, extra string, editScenario func(testi
 
 	// A client id of the room's own: Mosquitto is shared with other tests (and other rooms), and a
 	// second custodyd under the default id "custodyd" would take this one's session over.
-	d := startDaemonWith(tb, filepath.Join(r.dir, "data"), fmt.Sprintf(`[mqtt]
+	r.tables = fmt.Sprintf(`[mqtt]
 url = "tcp://%s"
 base = %q
 client_id = "custodyd-%s"
-[identity]
+%s[identity]
 company_prefix = "0614141"
 document_type = "12345"
 [reconcile]
@@ -151,7 +158,8 @@ removal_grace = %q
 # Working days only: on a weekend the door cycle is door_after_hours whatever these say.
 work_from = "00:00"
 work_to = "23:59"
-`, mosquittoAddr, r.base, r.base, grace)+extra)
+`, mosquittoAddr, r.base, r.base, mqttExtra, grace) + extra
+	d := startDaemonWith(tb, filepath.Join(r.dir, "data"), r.tables)
 	r.ctl = ctl{t: tb, server: d.addr, home: tb.TempDir()}
 	r.d = d
 	r.register()
