@@ -68,6 +68,8 @@ type Options struct {
 	Locks register.LockControl
 	// Inventory commands a cabinet's inventory now, for a 清查; nil: unavailable.
 	Inventory register.InventoryControl
+	// Station writes tags at a desk's encoding station, after receiving; nil: unavailable.
+	Station register.Station
 }
 
 // DefaultFont is Debian's fonts-arphic-gbsn00lp.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/report"
@@ -24,8 +25,9 @@ type deskIndexData struct {
 }
 
 type purpose struct {
-	Code string
-	Name string
+	Code   string
+	Name   string
+	Fields string // the form fields the purpose takes (register.PurposeFields), space-separated
 }
 
 var purposeCodes = []string{register.PurposeBorrow, register.PurposeReturn, register.PurposeCirculate, register.PurposeReadingRoom,
@@ -43,7 +45,7 @@ func (c *Console) deskIndex(w http.ResponseWriter, r *http.Request, p *page) {
 		d.Desks = append(d.Desks, deskRef{Code: x.Code, Name: x.Name})
 	}
 	for _, code := range purposeCodes {
-		d.Purposes = append(d.Purposes, purpose{code, p.X(register.PurposeText(code))})
+		d.Purposes = append(d.Purposes, purpose{code, p.X(register.PurposeText(code)), strings.Join(register.PurposeFields(code), " ")})
 	}
 	if d.Open, err = c.reg.Sessions(r.Context(), p.Actor, "open"); err != nil {
 		c.fail(w, r, p, err)
@@ -99,6 +101,24 @@ type deskData struct {
 	Desk    string
 	Session *register.Session
 	Purpose string
+	// Confirm is what closing asks for now (the register's rules); the confirmation form shows
+	// those fields only, and the live part carries them so they follow the scans.
+	Confirm register.Confirmation
+	Receipt report.Table // the receipt page: the paper the PDF prints
+}
+
+// Needs names the confirmation fields the handover asks for, space-separated, for desk.js.
+func (d deskData) Needs() string {
+	var n []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{{d.Confirm.PIN, "pin"}, {d.Confirm.NewPIN, "new_pin"}, {d.Confirm.Second, "second"}, {d.Confirm.Companion, "companion"}} {
+		if x.on {
+			n = append(n, x.name)
+		}
+	}
+	return strings.Join(n, " ")
 }
 
 func (c *Console) deskPage(w http.ResponseWriter, r *http.Request, p *page) {
@@ -126,6 +146,10 @@ func (c *Console) deskPage(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 		d.Session = &s
 		d.Purpose = p.X(register.PurposeText(s.Purpose))
+		if d.Confirm, err = c.reg.Confirmation(r.Context(), s); err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
 	}
 	p.Err = c.takeFlash(r)
 	p.Desk = desk
@@ -190,7 +214,14 @@ func (c *Console) deskAbandon(w http.ResponseWriter, r *http.Request, p *page) {
 		c.renderError(w, r, http.StatusNotFound, "desk.no_session")
 		return
 	}
+	if err == nil && r.PostFormValue("confirm") != "1" {
+		// Asked before anything is done: an abandon cannot be taken back (issue 21 point 7).
+		c.setFlash(r, p.T("desk.abandon_unconfirmed"))
+		http.Redirect(w, r, "/desk/"+url.PathEscape(desk), http.StatusSeeOther)
+		return
+	}
 	if err == nil {
+		// The reason is the register's to require: it refuses (and audits) an abandon without one.
 		_, err = c.reg.AbandonSession(r.Context(), p.Actor, id, formText(r, "reason"))
 	}
 	if err != nil {
@@ -219,7 +250,9 @@ func (c *Console) receiptPage(w http.ResponseWriter, r *http.Request, p *page) {
 	if !ok {
 		return
 	}
-	p.Data = deskData{Desk: s.Desk, Session: &s, Purpose: p.X(register.PurposeText(s.Purpose))}
+	// The page shows the paper the PDF prints, from the same table, so the two never differ
+	// (issue 21 point 8: the page lacked the level mark, the due time and the desk).
+	p.Data = deskData{Desk: s.Desk, Session: &s, Purpose: p.X(register.PurposeText(s.Purpose)), Receipt: report.Receipt(s, c.reg.Zone())}
 	c.render(w, r, http.StatusOK, "receipt", p)
 }
 

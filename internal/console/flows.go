@@ -56,9 +56,14 @@ func (c *Console) receive(w http.ResponseWriter, r *http.Request, p *page) {
 		http.Redirect(w, r, "/receive", http.StatusSeeOther)
 		return
 	}
-	// Receiving ends with the label and tag step for exactly these copies (issue 14 point 1).
+	// Receiving goes on to the label and tag step for exactly these copies (issue 14 point 1,
+	// issue 21 point 7): their page, with the labels to print and the tags to write.
 	c.setFlash(r, noteFlash+p.Tf("receive.next", res.Batch, len(res.Items), res.Next.Labels))
-	http.Redirect(w, r, "/register?q="+url.QueryEscape(req.Document.Number), http.StatusSeeOther)
+	var list []string
+	for _, id := range res.Next.Items {
+		list = append(list, strconv.FormatInt(id, 10))
+	}
+	http.Redirect(w, r, "/receive/next?items="+url.QueryEscape(strings.Join(list, ",")), http.StatusSeeOther)
 }
 
 // ids reads item numbers separated by spaces, commas or new lines.

@@ -66,12 +66,19 @@ func TestReceiveFromTheForm(t *testing.T) {
 	form := url.Values{"number": {"办〔2026〕9号"}, "title": {"关于年终检查的通知"}, "issuing_unit": {"BGS"}, "level": {"secret"},
 		"issued_on": {"2026-11-20"}, "secrecy_term": {"5年"}, "copies": {"2"}, "cabinet": {"C-01"}, "from": {"市委机要局"}}
 	code, loc := s.post(t, c, "/receive", form)
-	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/register?q=") {
-		t.Fatalf("receive: got %d to %q, want 303 to the register", code, loc)
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/receive/next?items=") {
+		t.Fatalf("receive: got %d to %q, want 303 to the next step", code, loc)
 	}
+	// Receiving goes on to printing the labels and writing the tags of exactly these copies
+	// (issue 21 point 7).
 	_, body := get(t, c, s.base+loc)
 	if n := strings.Count(body, "关于年终检查的通知"); n != 2 {
-		t.Errorf("register after receiving: got %d rows with the title, want 2", n)
+		t.Errorf("next step after receiving: got %d rows with the title, want 2", n)
+	}
+	for _, want := range []string{"打印标签", "写入电子标签", "custodyctl labels print", `action="/items/`, "已登记入柜"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("next step after receiving: want %q on the page", want)
+		}
 	}
 	l := s.client()
 	s.signIn(l, "li.ming")
@@ -107,8 +114,14 @@ func TestTypedScansAtTheDesk(t *testing.T) {
 	if !strings.Contains(body, "已扫描过") {
 		t.Errorf("desk page after the second scan: want the refusal 已扫描过 on the page")
 	}
-	if _, again := get(t, c, s.base+"/desk/D-01"); strings.Contains(again, "已扫描过") {
-		t.Errorf("desk page loaded again: the refusal is still shown, want it once")
+	// Loaded again: the refusal is no longer the page's alert, and it stays in the session's list
+	// of refused scans (issue 21 point 7: it vanished at the next scan before).
+	_, again := get(t, c, s.base+"/desk/D-01")
+	if strings.Contains(again, `role="alert"`) && strings.Contains(again[strings.Index(again, `role="alert"`):], "已扫描过</p>") {
+		t.Errorf("desk page loaded again: the refusal is still the page's alert, want it once")
+	}
+	if i := strings.Index(again, `id="rejects"`); i < 0 || !strings.Contains(again[i:], "已扫描过") || !strings.Contains(again[i:], "手工录入") {
+		t.Errorf("desk page loaded again: want the typed refusal in the list of refused scans")
 	}
 }
 

@@ -20,7 +20,7 @@ func TestBrowserLayoutAtPhoneAndDesktopWidths(t *testing.T) {
 	s.api("wang.fang", "POST", "/api/v1/approvals", `{"kind":"take_out","items":[`+itoa(s.items[0])+`],"for":"zhang.wei","due":"`+due+`","reason":"外出开会"}`, 201, nil)
 	ctx := browser(t)
 	s.browse(t, ctx, "wang.fang")
-	pages := []string{"/desk", "/desk/D-01", "/cabinets", "/cabinets/C-01", "/alerts", "/register", "/receive", "/recalls", "/batches", "/losses", "/terms", "/checks", "/transits", "/import", "/policy",
+	pages := []string{"/desk", "/desk/D-01", "/cabinets", "/cabinets/C-01", "/alerts", "/register", "/receive", "/receive/next?items=1,2", "/recalls", "/batches", "/losses", "/terms", "/checks", "/transits", "/import", "/policy",
 		"/approvals?all=1", "/approvals/new", "/items/1", "/documents/1", "/people/zhang.wei"}
 	for _, width := range []int64{390, 1366} {
 		opt := []chromedp.EmulateViewportOption{}

@@ -64,10 +64,13 @@ func (c *Console) routes() {
 	c.handle("POST /transits/{id}/receipt", deskRoles, c.transitReceipt)
 	c.handle("GET /receive", deskRoles, c.receivePage)
 	c.handle("POST /receive", deskRoles, c.receive)
+	c.handle("GET /receive/next", deskRoles, c.receiveNext)
+	c.handle("POST /items/{id}/encode", deskRoles, c.encodeTag)
 	c.handle("GET /import", deskRoles, c.importPage)
 	c.handle("GET /import/template", deskRoles, c.importTemplate)
 	c.handle("POST /import", deskRoles, c.importLedger)
 
+	c.handle("GET /find", siteRoles, c.find) // the navigation's scan box
 	c.handle("GET /register", siteRoles, c.registerPage)
 	c.handle("GET /register/{kind}/download", siteRoles, c.registerDownload)
 

@@ -95,8 +95,7 @@ func newMatcher(q string) matcher {
 }
 
 func (m matcher) match(x register.LedgerRow) bool {
-	if (m.id > 0 && x.ID == m.id) || (x.EPC != "" && strings.EqualFold(x.EPC, m.raw)) ||
-		(x.Barcode != "" && (x.Barcode == m.raw || strings.NewReplacer("(", "", ")", "").Replace(x.Barcode) == m.barcode)) {
+	if m.names(x) {
 		return true
 	}
 	if len(m.words) == 0 {
@@ -109,6 +108,12 @@ func (m matcher) match(x register.LedgerRow) bool {
 		}
 	}
 	return true
+}
+
+// names is whether the search is this copy's own label: its item number, EPC or barcode.
+func (m matcher) names(x register.LedgerRow) bool {
+	return (m.id > 0 && x.ID == m.id) || (x.EPC != "" && strings.EqualFold(x.EPC, m.raw)) ||
+		(x.Barcode != "" && (x.Barcode == m.raw || strings.NewReplacer("(", "", ")", "").Replace(x.Barcode) == m.barcode))
 }
 
 // fold makes the ways people write a document number the same: every bracket style is [ ],

@@ -74,7 +74,7 @@ func TestZhCNPagesShowNoInternalWords(t *testing.T) {
 	}
 	s.api("li.ming", "POST", "/api/v1/approvals/1/decide", `{"approve":true,"note":"同意"}`, 200, nil)
 	s.post(t, custodian, "/batches", url.Values{"items": {itoa(s.evil)}, "reason": {"到期销毁"}})
-	pages := []string{"/receipts/1", "/losses/1", "/checks/1", "/losses?state=open", "/desk", "/desk/D-01", "/receive", "/import", "/recalls", "/batches", "/transits", "/alerts", "/alerts?all=1", "/alerts/1",
+	pages := []string{"/receipts/1", "/losses/1", "/checks/1", "/losses?state=open", "/desk", "/desk/D-01", "/receive", "/receive/next?items=1,2", "/import", "/recalls", "/batches", "/transits", "/alerts", "/alerts?all=1", "/alerts/1",
 		"/cabinets", "/cabinets/C-01", "/register", "/register?view=held", "/losses", "/terms", "/checks", "/audit", "/password", "/policy",
 		"/approvals", "/approvals?all=1", "/approvals/1", "/approvals/2", "/approvals/3", "/approvals/new", "/approvals/new?kind=reproduce", "/approvals/new?kind=scope",
 		"/items/" + itoa(s.items[0]), "/items/" + itoa(s.items[1]), "/items/" + itoa(s.evil), "/documents/1", "/documents/2", "/people/zhang.wei", "/people/wang.fang", "/", "/signins"}
