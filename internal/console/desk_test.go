@@ -195,8 +195,8 @@ func TestDeskAbandonNeedsReasonAndConfirmation(t *testing.T) {
 	if code, loc := s.post(t, c, "/desk/D-01/abandon", url.Values{"reason": {"对方未到"}}); code != http.StatusSeeOther || loc != "/desk/D-01" {
 		t.Errorf("abandon without the confirmation: got %d to %q, want back to the desk", code, loc)
 	}
-	if _, body := get(t, c, s.base+"/desk/D-01"); !strings.Contains(body, "放弃交接须勾选确认") || s.count(open) != 1 {
-		t.Errorf("abandon without the confirmation: want the handover open and 放弃交接须勾选确认 on the page")
+	if _, body := get(t, c, s.base+"/desk/D-01"); !strings.Contains(body, "放弃交接须先勾选") || s.count(open) != 1 {
+		t.Errorf("abandon without the confirmation: want the handover open and 放弃交接须先勾选 on the page")
 	}
 	before := s.count(refusals)
 	s.post(t, c, "/desk/D-01/abandon", url.Values{"reason": {"  "}, "confirm": {"1"}})
