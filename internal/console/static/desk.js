@@ -27,7 +27,13 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     var sel = document.getElementById("purpose");
-    if (sel) { sel.addEventListener("change", purposeFields); purposeFields(); }
+    if (sel) {
+      sel.addEventListener("change", purposeFields);
+      // Again as the form is sent: whatever set the purpose (a script, a restored form), what is
+      // sent is the fields of the purpose chosen.
+      document.getElementById("open-form").addEventListener("submit", purposeFields);
+      purposeFields();
+    }
     needs();
     document.body.addEventListener("htmx:afterSettle", needs);
   });
