@@ -45,9 +45,11 @@ func TestScreenshots(t *testing.T) {
 	}
 	s.publish(wire.KindDoor, wire.Door{Cabinet: "C-01", State: "open", Badge: "B-0042"})
 	s.api("wang.fang", "POST", "/api/v1/sessions", `{"desk":"D-01","purpose":"borrow","due":"`+time.Now().Add(48*time.Hour).Format(time.RFC3339)+`"}`, 201, nil)
-	for _, d := range []string{"B-0042", fmt.Sprint(s.items[0]), fmt.Sprint(s.items[1])} {
+	for _, d := range []string{"B-0042", fmt.Sprint(s.items[0]), fmt.Sprint(s.items[1]), "CUS-2025-000999-01"} {
 		s.publish(wire.KindScan, wire.Scan{Desk: "D-01", Scanner: "hs-1", Symbology: "code128", Data: d})
 	}
+	// The desk's list of refused scans: a label the register does not know, an unreadable read.
+	s.publish(wire.KindScan, wire.Scan{Desk: "D-01", Scanner: "hs-1", Symbology: wire.SymbologyUnreadable, Data: "truncated"})
 	time.Sleep(time.Second)
 
 	take := func(user string, pages map[string]string, en bool, phone ...bool) {
@@ -92,6 +94,6 @@ func TestScreenshots(t *testing.T) {
 	take("li.ming", map[string]string{"cabinets": "/cabinets", "cabinet": "/cabinets/C-01", "alerts": "/alerts", "alert": fmt.Sprintf("/alerts/%d", alerts[0].ID)}, false)
 	take("li.ming", map[string]string{"cabinets-en": "/cabinets"}, true)
 	take("zhao.lei", map[string]string{"audit": "/audit"}, false)
-	take("wang.fang", map[string]string{"phone-desk": "/desk/D-01", "phone-register": "/register"}, false, true)
+	take("wang.fang", map[string]string{"phone-desk": "/desk/D-01", "phone-register": "/register", "phone-receive-next": "/receive/next?items=1,2,3,4"}, false, true)
 	take("li.ming", map[string]string{"phone-cabinets": "/cabinets", "phone-alert": fmt.Sprintf("/alerts/%d", alerts[0].ID)}, false, true)
 }
