@@ -18,7 +18,8 @@ import (
 // handovers, open alerts, secrecy terms ending soon. The leader: open alerts, approvals waiting,
 // overdue copies, the cabinets' inventories. The security administrator: who holds which role,
 // locked accounts, live sign-ins. The auditor: the audit chain's state and its recent sensitive
-// records. Every figure links to the page that lists it, and every id to its own page; times
+// records. Every figure links to the page that lists it, and every id to its own page (a copy
+// to /items, a document to /documents, an alert, a cabinet, a receipt, an approval); times
 // are in the site's zone. The alert count and banner stand on it as on every page (alarms.go).
 
 func (c *Console) homeRoutes() {

@@ -88,8 +88,8 @@ func TestHomePerRole(t *testing.T) {
 			t.Errorf("the custodian's home has no link %s", link)
 		}
 	}
-	if wantDue == "1" && !strings.Contains(body, `href="/register?q=`+itoa(s.lent)+`"`) {
-		t.Errorf("the copy due today is not linked to its row in the register")
+	if wantDue == "1" && !strings.Contains(body, `href="/items/`+itoa(s.lent)+`"`) {
+		t.Errorf("the copy due today is not linked to its page")
 	}
 	if strings.Contains(body, `id="home-leader"`) || strings.Contains(body, `id="home-auditor"`) {
 		t.Error("the custodian sees another role's section")
