@@ -31,6 +31,29 @@ func (c *Console) historyRoutes() {
 	c.handle("GET /items/{id}", siteRoles, c.itemPage)
 	c.handle("GET /documents/{id}", siteRoles, c.documentPage)
 	c.handle("GET /people/{username}", anyone, c.personPage)
+	c.handle("POST /items/{id}/loss", anyone, c.reportLoss) // the register decides who may report
+}
+
+// reportLoss reports the copy lost from its page (rule 9: at once), opening a loss case; the
+// person lands on the case. A refusal comes back on the copy's page.
+func (c *Console) reportLoss(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		c.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	lc, err := c.reg.ReportLoss(r.Context(), p.Actor, []int64{id}, formText(r, "note"))
+	if err != nil {
+		c.setFlash(r, p.refusal(err))
+		back := "/items/" + strconv.FormatInt(id, 10)
+		if !p.Can("site") {
+			back = "/"
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/losses/"+strconv.FormatInt(lc.ID, 10), http.StatusSeeOther)
 }
 
 // move is one step of a copy's chain of custody with what closed it.
@@ -103,6 +126,7 @@ func (c *Console) itemPage(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 	}
 	p.Titles = d.Doc.TitleVisible
+	p.Err = c.takeFlash(r)
 	p.Data = d
 	c.render(w, r, http.StatusOK, "item", p)
 }

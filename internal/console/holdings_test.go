@@ -68,6 +68,13 @@ func TestHistoriesAndHoldings(t *testing.T) {
 		t.Errorf("张伟's page: want copy %d held, due %s: %s", s.items[0], dueText, h)
 	}
 
+	// A loss is reported from the copy's page, without typing its id.
+	if code, loc := s.post(t, c, fmt.Sprintf("/items/%d/loss", s.items[3]), url.Values{"note": {"会后未找到"}}); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/losses/") {
+		t.Errorf("report copy %d lost from its page: got %d to %q, want its loss case", s.items[3], code, loc)
+	} else if _, lp := get(t, c, s.base+loc); !strings.Contains(lp, fmt.Sprintf(`href="/items/%d"`, s.items[3])) || !strings.Contains(lp, "会后未找到") {
+		t.Errorf("the loss case %s: want copy %d linked and the note", loc, s.items[3])
+	}
+
 	// The reader: his own holdings, no copy pages, nobody else's holdings.
 	r := s.client()
 	s.signIn(r, "zhang.wei")
