@@ -1,22 +1,25 @@
 package e2e
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
+	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // cluster is the room with two custodyd instances on one register and one Mosquitto, splitting
-// the agents' observations on one shared subscription (issue 18). The second instance's data
-// directory links the first one's database file: SQLite follows the link, so both work on one
-// file and one WAL, as two instances work on one PostgreSQL database — the lease, the cursor
-// and the uniqueness of what is stored are the same SQL on both.
+// the agents' observations on one shared subscription (issue 18). With CUSTODY_TEST_STORE=postgres
+// both use one PostgreSQL database ([store] url); otherwise the second instance's data directory
+// links the first one's database file, and SQLite follows the link, so both work on one file and
+// one WAL — the lease, the cursor and the uniqueness of what is stored are the same SQL on both.
 type cluster struct {
 	r      *room
 	names  [2]string
@@ -28,7 +31,13 @@ type cluster struct {
 
 func startCluster(tb testing.TB) *cluster {
 	tb.Helper()
-	r := startRoomMQTT(tb, "1ms", "share = \"custodyd\"\n", "[cluster]\ninstance = \"custodyd-a\"\n", nil, nil)
+	// With CUSTODY_TEST_STORE=postgres both instances work on one throwaway PostgreSQL database.
+	tables, target := "[cluster]\ninstance = \"custodyd-a\"\n", ""
+	if storetest.Postgres() {
+		target = storetest.Target(tb)
+		tables += fmt.Sprintf("[store]\nurl = %q\n", target)
+	}
+	r := startRoomMQTT(tb, "1ms", "share = \"custodyd\"\n", tables, nil, nil)
 	c := &cluster{r: r, names: [2]string{"custodyd-a", "custodyd-b"}}
 	c.dirs[0], c.dirs[1] = filepath.Join(r.dir, "data"), filepath.Join(r.dir, "data-b")
 	c.tables[0], c.d[0] = r.tables, r.d
@@ -40,16 +49,20 @@ func startCluster(tb testing.TB) *cluster {
 	if err := os.MkdirAll(c.dirs[1], 0o700); err != nil {
 		tb.Fatal(err)
 	}
-	if err := os.Symlink(filepath.Join(c.dirs[0], "custody.db"), filepath.Join(c.dirs[1], "custody.db")); err != nil {
-		tb.Fatal(err)
+	if target == "" {
+		target = filepath.Join(c.dirs[0], "custody.db")
+		if err := os.Symlink(target, filepath.Join(c.dirs[1], "custody.db")); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	c.d[1] = startDaemonWith(tb, c.dirs[1], c.tables[1])
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(c.dirs[0], "custody.db")+"?mode=ro&_busy_timeout=5000")
+	// The test's own view of the register, through the store (its SQL is the same on both).
+	st, err := store.Open(context.Background(), target, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { db.Close() })
-	c.db = db
+	tb.Cleanup(func() { st.Close() })
+	c.db = st.DB()
 	return c
 }
 
