@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 type env struct {
@@ -36,6 +36,7 @@ type env struct {
 // password pool), so the office is built once and every test starts from its own copy of the
 // database file, logins included.
 var office struct {
+	path string // the office's register (storetest.Fresh), copied for each test
 	once sync.Once
 	dir  string
 	tok  map[string]string
@@ -56,7 +57,10 @@ func buildOffice(t *testing.T) {
 	if office.err != nil {
 		return
 	}
-	st, err := store.Open(ctx, filepath.Join(office.dir, "custody.db"), nil)
+	if office.path, office.err = storetest.Fresh(office.dir); office.err != nil {
+		return
+	}
+	st, err := store.Open(ctx, office.path, nil)
 	if err != nil {
 		office.err = err
 		return
@@ -88,16 +92,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("build the test office: %v", office.err)
 	}
 	ctx := context.Background()
-	tpl, err := store.Open(ctx, filepath.Join(office.dir, "custody.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "custody.db")
-	err = tpl.Backup(ctx, path)
-	tpl.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := storetest.Clone(t, office.path)
 	st, err := store.Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)

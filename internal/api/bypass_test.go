@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store"
 )
 
 // Issue 13: each bypass a secrecy officer found is tried over HTTP and refused with a clear
@@ -166,6 +167,16 @@ func TestBypassBackupTakesEverythingHome(t *testing.T) {
 	resp := e.do("admin", "POST", "/api/v1/backup", "", nil)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if e.api.st.Dialect() == store.Postgres {
+		// A register in PostgreSQL is backed up with pg_dump: the right holder is told so, in
+		// words, and nothing is taken or recorded as taken.
+		var n int
+		e.api.st.DB().QueryRow(`SELECT count(*) FROM audit WHERE action = 'backup.take'`).Scan(&n)
+		if resp.StatusCode != 501 || !strings.Contains(string(b), "pg_dump") || n != 0 {
+			t.Errorf("backup on PostgreSQL: got %d %s and %d backup.take records, want 501 naming pg_dump and none", resp.StatusCode, b, n)
+		}
+		return
+	}
 	if resp.StatusCode != 200 {
 		t.Fatalf("backup with the right: got %d %s", resp.StatusCode, b)
 	}

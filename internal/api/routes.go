@@ -284,6 +284,12 @@ func (s *Server) auditHead(ctx context.Context, a register.Actor, r *http.Reques
 	return map[string]any{"seq": seq, "hash": hash}, nil
 }
 
+// msgBackupPostgres answers a backup asked of a register kept in PostgreSQL.
+var msgBackupPostgres = custody.Text{
+	ZH: "登记簿存放在 PostgreSQL 数据库中，不能由 custodyd 备份：请由数据库管理员用 pg_dump 备份（见 docs/deployment.md）",
+	EN: "the register is kept in PostgreSQL, which custodyd does not back up: back it up with pg_dump (docs/deployment.md)",
+}
+
 // backup streams an online backup of the database (SQLite's backup API) to the caller.
 //
 // Taking a backup is a right the security administrator grants (issue 13); the copy carries no
@@ -294,6 +300,12 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	if err := s.reg.MayBackup(r.Context(), a); err != nil {
 		s.reg.AuditRefusal(r.Context(), a, r.Method+" "+r.URL.Path, err)
 		s.fail(w, r, err)
+		return
+	}
+	if s.st.Dialect() == store.Postgres {
+		// The online backup copies a SQLite file; a PostgreSQL register is the database
+		// server's to back up (docs/deployment.md, "PostgreSQL").
+		writeError(w, r, http.StatusNotImplemented, "not_on_postgres", msgBackupPostgres)
 		return
 	}
 	dir, err := os.MkdirTemp(filepath.Dir(s.st.Path()), "backup-")
