@@ -7,6 +7,7 @@ import (
 	"github.com/custodyhq/custody/internal/audit"
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
+	"github.com/custodyhq/custody/internal/store/storetest"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -31,7 +32,7 @@ func (s *sentLocks) Unlock(_ context.Context, agent, cabinet string, seconds int
 // zh-CN message naming who may, sends nothing to the cabinet, and is audited.
 func TestRemoteUnlockIsForCustodiansWithAReason(t *testing.T) {
 	ctx := context.Background()
-	f := open(t, t.TempDir()+"/custody.db")
+	f := open(t, storetest.Target(t))
 	if _, err := f.st.DB().Exec(`INSERT INTO agents(id, key, created_at) VALUES ('room-301', ?, '2026-11-01T00:00:00Z')`, []byte{0}); err != nil {
 		t.Fatal(err)
 	}

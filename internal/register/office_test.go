@@ -2,13 +2,13 @@ package register_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 )
 
 // Issue 13's scenario: a new office is set up by three different people — the system
@@ -18,7 +18,7 @@ import (
 // administrator, not a deputy leader, not the custodian, not the reader.
 func TestNewOfficeTopSecretCarryOutNeedsThePrincipalLeader(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "office.db"), nil)
+	st, err := store.Open(ctx, storetest.Target(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
