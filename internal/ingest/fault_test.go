@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/ingest"
 	"github.com/custodyhq/custody/internal/mqttconn"
 	"github.com/custodyhq/custody/internal/store"
+	"github.com/custodyhq/custody/internal/store/storetest"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -165,7 +165,7 @@ func TestIngestKilledAndRestarted(t *testing.T) {
 	for _, name := range []string{"embedded", "mosquitto"} {
 		t.Run("kill9-"+name, func(t *testing.T) {
 			const n = 6000
-			dbPath := filepath.Join(t.TempDir(), "custody.db")
+			dbPath := storetest.Target(t)
 			st := openStore(t, dbPath)
 			var e *env
 			if name == "embedded" {

@@ -33,6 +33,8 @@ import (
 	"github.com/custodyhq/custody/internal/wire"
 )
 
+// openStore opens the register at path, or a fresh one on the run's store (storetest) when path
+// is empty.
 func openStore(t testing.TB, path string) *store.Store {
 	t.Helper()
 	if path == "" {
