@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -206,10 +205,7 @@ func allData(ws []string) bool {
 // str runs a query returning one text value on custodyd's database, read-only.
 func (s *site) str(q string) string {
 	s.t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(s.dir, "custody.db")+"?mode=ro")
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	db := s.db()
 	defer db.Close()
 	var v sql.NullString
 	if err := db.QueryRow(q).Scan(&v); err != nil {

@@ -1,10 +1,8 @@
 package console_test
 
 import (
-	"database/sql"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -37,10 +35,7 @@ func TestBadgePINAndPolicyInTheConsole(t *testing.T) {
 // count runs a count query on custodyd's database, read-only.
 func (s *site) count(q string) int {
 	s.t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(s.dir, "custody.db")+"?mode=ro")
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	db := s.db()
 	defer db.Close()
 	var n int
 	if err := db.QueryRow(q).Scan(&n); err != nil {

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/custodyhq/custody/internal/daemon"
+	"github.com/custodyhq/custody/internal/store/storetest"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -38,6 +41,7 @@ type site struct {
 	dir   string // custodyd's data directory
 	cfg   daemon.Config
 	stop  func() // stops the running custodyd
+	store string // custodyd's register: [store] url on PostgreSQL, "" for custody.db in dir
 
 	mu    sync.Mutex
 	agent mqtt.Client
@@ -48,6 +52,21 @@ type site struct {
 type quiet struct{}
 
 func (quiet) Write(p []byte) (int, error) { return len(p), nil }
+
+// db opens custodyd's database beside it, for a test to read what was written: the SQLite file
+// read-only, or the PostgreSQL database (through the pgx driver the store registers).
+func (s *site) db() *sql.DB {
+	s.t.Helper()
+	driver, dsn := "sqlite3", "file:"+filepath.Join(s.dir, "custody.db")+"?mode=ro"
+	if s.store != "" {
+		driver, dsn = "pgx", s.store
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return db
+}
 
 func freePort(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -66,7 +85,10 @@ func startSite(t *testing.T) *site {
 	cfg := daemon.Default()
 	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = t.TempDir(), "127.0.0.1:0", mqttAddr
 	cfg.Identity.CompanyPrefix = "0614141"
-	s := &site{t: t, tok: map[string]string{}, dir: cfg.DataDir, cfg: cfg}
+	if storetest.Postgres() {
+		cfg.Store.URL = storetest.Target(t)
+	}
+	s := &site{t: t, tok: map[string]string{}, dir: cfg.DataDir, cfg: cfg, store: cfg.Store.URL}
 	s.run()
 	t.Cleanup(func() {
 		if s.agent != nil {
