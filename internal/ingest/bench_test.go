@@ -24,6 +24,8 @@ import (
 
 	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/ingest"
+	"github.com/custodyhq/custody/internal/mqttconn"
+	"github.com/custodyhq/custody/internal/store/storetest"
 	"github.com/custodyhq/custody/internal/wire"
 )
 
@@ -95,6 +97,9 @@ func BenchmarkIngest(b *testing.B) {
 		accounts[fmt.Sprintf("bench-%d", i)] = base64.StdEncoding.EncodeToString(keys[i])
 		smKeys[i] = enrollWith(b, st, fmt.Sprintf("bench-sm-%d", i), wire.MACSM3)
 		accounts[fmt.Sprintf("bench-sm-%d", i)] = base64.StdEncoding.EncodeToString(smKeys[i])
+		// The PostgreSQL phase's agents (4) are enrolled in its own register; the broker knows
+		// every account from the start.
+		accounts[fmt.Sprintf("bench-pg-%d", i)] = base64.StdEncoding.EncodeToString(fixedKey(fmt.Sprintf("bench-pg-%d", i)))
 	}
 	var e *env
 	clientID := "custodyd-bench-" + randHex(4)
@@ -254,6 +259,20 @@ func BenchmarkIngest(b *testing.B) {
 		b.Errorf("stored %d of %d envelopes the publishers could still resend: %d lost", rows, published, published-rows)
 	}
 	b.Logf("under the sm profile (HMAC-SM3) at %d/s offered: ingest %.0f/s (%.2f × standard)", offered, smRate, smRate/max(ingestRate, 1))
+
+	// 4. PostgreSQL (issue 18): the SQLite instance stops and one instance of the same ingest runs
+	// on a fresh PostgreSQL database (the machine's server, storetest) on the same broker, at the
+	// rate SQLite sustained, for the same window. CUSTODY_BENCH_PG=off skips it.
+	if os.Getenv("CUSTODY_BENCH_PG") != "off" {
+		cancel()
+		<-done
+		pgRate := benchPostgres(b, e, ccfg, publishers, offered, window, recoveryLimit)
+		b.Logf("on PostgreSQL at %d/s offered: ingest %.0f/s (%.2f × SQLite)", offered, pgRate, pgRate/max(ingestRate, 1))
+		b.ReportMetric(pgRate, "ingest_pg_envelopes_per_s")
+		if ingestRate > 0 {
+			b.ReportMetric(pgRate/ingestRate, "ingest_pg_ratio_vs_sqlite")
+		}
+	}
 	b.ReportMetric(ingestRate, "ingest_envelopes_per_s")
 	b.ReportMetric(smRate, "ingest_envelopes_sm_per_s")
 	if ingestRate > 0 {
@@ -265,6 +284,53 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	b.ReportMetric(recovery.Seconds(), "ingest_overload_recovery_s")
 	b.ReportMetric(rss, "ingest_rss_mb")
+}
+
+// benchPostgres is BenchmarkIngest's PostgreSQL phase: ingest on a fresh PostgreSQL register,
+// connected as ccfg, with n agents of its own publishing rate envelopes/s in total; it returns
+// the stored rate over window and fails when an envelope is lost.
+func benchPostgres(b *testing.B, e *env, ccfg mqttconn.Config, n, rate int, window, limit time.Duration) float64 {
+	b.Setenv(storetest.Env, "postgres")
+	st := openStore(b, "")
+	keys := make([][]byte, n)
+	for i := range keys {
+		keys[i] = enrollWith(b, st, fmt.Sprintf("bench-pg-%d", i), wire.MACSHA256)
+	}
+	reg := prometheus.NewRegistry()
+	in, conn := newIngest(b, ingest.Config{Base: e.base, MaxBatch: 4096}, ccfg, st, nil, reg,
+		slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { runIngest(ctx, conn, in); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(b, 10*time.Second, func() bool { return gauge(reg, "custody_ingest_connected") == float64(max(ccfg.Connections, 1)) }, "ingest on PostgreSQL to connect")
+	pubs := startPublishers(b, e, keys, n, "bench-pg-", wire.MACSHA256)
+	defer pubs.stop()
+	stored := func() float64 { return metricValue(reg, "custody_ingest_stored_total", "") }
+	drained := func() bool {
+		for t0 := time.Now(); time.Since(t0) < limit; time.Sleep(50 * time.Millisecond) {
+			if stored() >= float64(pubs.published()) {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(b, 30*time.Second, func() bool { return pubs.published() > 0 && stored() >= float64(pubs.published()) }, "the first envelopes to be stored on PostgreSQL")
+	pubs.setRate(rate)
+	time.Sleep(time.Second) // steady state
+	s0, t0 := stored(), time.Now()
+	time.Sleep(window)
+	s1, el := stored(), time.Since(t0)
+	pubs.setRate(0)
+	// Every envelope is stored here too, once the backlog is worked off.
+	drained()
+	pubs.quiet()
+	time.Sleep(1500 * time.Millisecond) // the last idle envelope is published and reported
+	drained()
+	if got, want := rows(b, st, ""), pubs.published(); got < want {
+		b.Errorf("PostgreSQL: stored %d of %d envelopes: %d lost", got, want, want-got)
+	}
+	return (s1 - s0) / el.Seconds()
 }
 
 // publishers are the agent processes of BenchmarkIngest, steered through their stdin ("rate N",

@@ -19,11 +19,11 @@ import (
 
 var updateMACVectors = flag.Bool("update-mac-vectors", false, "rewrite firmware-protocol/vectors/wire_mac_alg.json")
 
-// enrollWith enrols agent id with a random key and the MAC algorithm mac, as custodyd does under
+// enrollWith enrols agent id with its fixed key and the MAC algorithm mac, as custodyd does under
 // the profile whose MAC it is.
 func enrollWith(t testing.TB, st *store.Store, id, mac string) []byte {
 	t.Helper()
-	k := []byte(fmt.Sprintf("%-32s", id+"-key"))
+	k := fixedKey(id)
 	err := st.Write(context.Background(), func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO agents(id, key, created_at, mac_alg) VALUES (?,?,?,?)`, id, k, store.Now(), mac)
 		return err
@@ -33,6 +33,10 @@ func enrollWith(t testing.TB, st *store.Store, id, mac string) []byte {
 	}
 	return k
 }
+
+// fixedKey is agent id's key in enrollWith: known before the agent is enrolled, so a broker's
+// password file can be written first.
+func fixedKey(id string) []byte { return []byte(fmt.Sprintf("%-32s", id+"-key")) }
 
 func sealWith(t testing.TB, mac string, key []byte, agent string, seq uint64) []byte {
 	t.Helper()
