@@ -30,7 +30,8 @@ run:
 	@$(FOREGROUND) bin/custodyd; true
 
 # The packages whose tests run a second time on PostgreSQL (CUSTODY_TEST_STORE=postgres).
-PG_PACKAGES ?= ./internal/store/... ./internal/audit ./internal/lease
+PG_PACKAGES ?= ./internal/store/... ./internal/audit ./internal/lease \
+	./internal/register ./internal/alert ./internal/schedule ./internal/ingest ./internal/console
 
 # The whole test suite: Go tests under the race detector (real SQLite files, pseudo-terminals,
 # the embedded broker and Mosquitto on 127.0.0.1:1883), the store's owners' suites again on
@@ -43,7 +44,7 @@ test: setup
 	TZ=America/New_York $(GO) test -count=1 -timeout 20m ./internal/sitetime ./internal/register ./internal/report ./internal/ctl ./internal/console
 	@# The second store: the suites of the store and of the tables' owners again, each test on a
 	@# throwaway PostgreSQL database (127.0.0.1:5432, started by setup; internal/store/storetest).
-	CUSTODY_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 20m $(PG_PACKAGES)
+	CUSTODY_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 40m $(PG_PACKAGES)
 	@# Allocation counts mean nothing under -race, so those tests skip there and run here.
 	$(GO) test -count=1 -run 'Allocates' ./internal/audit
 	$(MAKE) c-test
