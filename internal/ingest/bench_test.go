@@ -318,16 +318,20 @@ func benchPostgres(b *testing.B, e *env, ccfg mqttconn.Config, n, rate int, wind
 	waitFor(b, 30*time.Second, func() bool { return pubs.published() > 0 && stored() >= float64(pubs.published()) }, "the first envelopes to be stored on PostgreSQL")
 	pubs.setRate(rate)
 	time.Sleep(time.Second) // steady state
-	s0, t0 := stored(), time.Now()
+	s0, p0, t0 := stored(), pubs.published(), time.Now()
 	time.Sleep(window)
-	s1, el := stored(), time.Since(t0)
+	s1, p1, el := stored(), pubs.published(), time.Since(t0)
 	pubs.setRate(0)
 	// Every envelope is stored here too, once the backlog is worked off.
+	t1 := time.Now()
 	drained()
 	pubs.quiet()
 	time.Sleep(1500 * time.Millisecond) // the last idle envelope is published and reported
 	drained()
-	if got, want := rows(b, st, ""), pubs.published(); got < want {
+	got, want := rows(b, st, ""), pubs.published()
+	b.Logf("PostgreSQL: %.0f/s published and %.0f/s stored over %s; %d of %d stored %s later",
+		float64(p1-p0)/el.Seconds(), (s1-s0)/el.Seconds(), el.Round(time.Second), got, want, time.Since(t1).Round(time.Second))
+	if got < want {
 		b.Errorf("PostgreSQL: stored %d of %d envelopes: %d lost", got, want, want-got)
 	}
 	return (s1 - s0) / el.Seconds()
