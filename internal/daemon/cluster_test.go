@@ -93,3 +93,50 @@ func TestAStandbyTakesOverAndRaisesWhatWasStoredMeanwhile(t *testing.T) {
 		t.Errorf("%d open tamper alerts, want exactly 1", n)
 	}
 }
+
+// A custodyd restarted after a crash takes its own lease back at once: its default name is its
+// host and data directory, the same as before the crash, so it does not wait out the dead
+// process's TTL (the seconds in which no alarm would be raised).
+func TestARestartAfterACrashTakesItsOwnLeaseAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(dir, "custody.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the crashed process left: the lease held under its name for a long while yet.
+	dead, err := lease.New(st, lease.Config{Name: "duties", Holder: defaultInstance(dir), TTL: time.Hour, Renew: time.Minute}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := dead.Acquire(ctx); !ok || err != nil {
+		t.Fatalf("the crashed process's lease: %v %v", ok, err)
+	}
+	st.Close()
+	if other := defaultInstance(t.TempDir()); other == defaultInstance(dir) {
+		t.Fatalf("two data directories share the instance name %s", other)
+	}
+
+	cfg := Default()
+	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = dir, "127.0.0.1:0", freePort(t)
+	started := time.Now()
+	startDaemon(t, cfg)
+	st2, err := store.Open(ctx, filepath.Join(dir, "custody.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	for {
+		var n int
+		if err := st2.DB().QueryRowContext(ctx, `SELECT count(*) FROM audit WHERE action = 'lease.acquire'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 2 {
+			break
+		}
+		if time.Since(started) > 30*time.Second {
+			t.Fatalf("the restarted custodyd did not take its own lease back (acquisitions: %d)", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -156,7 +156,7 @@ type Config struct {
 	// Cluster: several custodyd instances on one PostgreSQL database (docs/deployment.md). The
 	// instance holding the lease runs the once-only duties; the others stand by.
 	Cluster struct {
-		// Instance names this custodyd in the lease and its audit records (default host:pid).
+		// Instance names this custodyd in the lease and its audit records (default: the host and a hash of data_dir, stable across restarts).
 		Instance   string   `toml:"instance"`
 		LeaseTTL   Duration `toml:"lease_ttl"`
 		LeaseRenew Duration `toml:"lease_renew"`
@@ -502,7 +502,7 @@ func (c *Config) EPCISOptions() epcis.Options {
 	return epcis.Options{GLN: c.EPCIS.GLN, CompanyPrefix: c.Identity.CompanyPrefix, BaseURI: base}
 }
 
-// LeaseConfig is the duties' lease for this instance (holder: [cluster] instance, else host:pid).
+// LeaseConfig is the duties' lease for this instance (holder: [cluster] instance, else defaultInstance).
 func (c Config) LeaseConfig(holder string) lease.Config {
 	if c.Cluster.Instance != "" {
 		holder = c.Cluster.Instance

@@ -3,11 +3,13 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -190,8 +192,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		}
 		du.heads = &headSigner{st: st, signer: signer, dir: d.cfg.Audit.HeadDir, every: d.cfg.Audit.HeadEvery.Duration, log: d.log}
 	}
-	holder, _ := os.Hostname()
-	ls, err := lease.New(st, d.cfg.LeaseConfig(fmt.Sprintf("%s:%d", holder, os.Getpid())), d.log)
+	ls, err := lease.New(st, d.cfg.LeaseConfig(defaultInstance(d.cfg.DataDir)), d.log)
 	if err != nil {
 		s.close()
 		return nil, fmt.Errorf("cluster: %w", err)
@@ -257,4 +258,18 @@ func (s *site) close() {
 	if s.broker != nil {
 		s.broker.Close()
 	}
+}
+
+// defaultInstance names this custodyd in the lease when [cluster] instance is not set: the host
+// and its data directory. One process at a time holds a data directory (lockDataDir), so the
+// name is this instance's alone, and it is the same after a restart — a custodyd restarted after
+// a crash takes its own lease back at once instead of waiting out the dead process's TTL, the
+// seconds in which no alarm would be raised.
+func defaultInstance(dataDir string) string {
+	host, _ := os.Hostname()
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	sum := sha256.Sum256([]byte(dataDir))
+	return fmt.Sprintf("%s:%x", host, sum[:4])
 }
