@@ -80,6 +80,22 @@ func TestAStandbyTakesOverAndRaisesWhatWasStoredMeanwhile(t *testing.T) {
 		t.Fatalf("the standby raised %d tamper alerts while another instance held the lease", n)
 	}
 
+	// A forgery this standby refuses is raised here at once, not left for a leader that never saw
+	// it: room-301 reports for C-02, which is room-302's.
+	enrollAgent(t, addr, "room-302")
+	bindCabinet(t, addr, login, "C-02", "room-302")
+	forged, _ := wire.Seal(wire.DirObs, key, "room-301", "boot-1", 2, "obs-forged-1", time.Now(), wire.KindFault, wire.Fault{Device: "C-02", Code: "tamper", Cleared: new(bool)})
+	payload, _ = forged.Marshal()
+	if tok := agent.Publish(wire.Topics{}.Obs("room-301"), 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	waitCount(t, count, `SELECT count(*) FROM alerts WHERE kind = 'not_bound' AND state = 'open'`, 10*time.Second, func() string {
+		return "the standby refused room-301's report for C-02 but raised no not_bound alert"
+	})
+	if h := count(`SELECT count(*) FROM leases WHERE name = 'duties' AND holder = 'killed-leader'`); h != 1 {
+		t.Fatalf("the lease left the other instance before the forgery was raised: the test proves nothing")
+	}
+
 	st.Close()
 	killed := time.Now()
 	waitCount(t, count, tamper, ttl+15*time.Second, func() string {

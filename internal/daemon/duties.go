@@ -57,6 +57,11 @@ type duties struct {
 	mark    atomic.Int64  // the last observation position judged by the checker (the lease's mark)
 	current atomic.Pointer[term]
 	standby *alert.Checker // records lock results while another instance leads
+	// refusals raises the alert for an observation this instance refused while another leads:
+	// the refusal reached this instance only, and the alert book is shared, so it is raised here
+	// (into the book, where the leader's escalator publishes and notifies it). It is given
+	// nothing else to judge.
+	refusals *alert.Observer
 
 	mu    sync.Mutex
 	avail map[string]availability // the last availability heard per agent, handed to each new term
@@ -95,12 +100,15 @@ func (d *duties) HandleAvailability(agent, state string, at time.Time) {
 	}
 }
 
-// HandleForgery passes a refused observation to the leading checker; while another instance
-// leads, that instance's own refusals raise its alerts and this one's stay in the audit chain.
+// HandleForgery passes a refused observation to the leading checker or, while another instance
+// leads, raises it from here: an alert for a forgery only this instance saw must not wait for,
+// or depend on, the leader.
 func (d *duties) HandleForgery(f alert.Forgery) {
 	if t := d.current.Load(); t != nil {
 		t.obs.HandleForgery(f)
+		return
 	}
+	d.refusals.HandleForgery(f)
 }
 
 // Health is the reconciliation queue's (nil while standing by).

@@ -148,6 +148,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		// The removal grace and an hour more: older door cycles were settled by a later round.
 		wake: make(chan struct{}, 1), avail: map[string]availability{},
 		standby: alert.NewChecker(st, book, cmd, policy, d.cfg.Identity.CompanyPrefix, d.log)}
+	du.refusals = alert.NewObserver(du.standby, 0, d.log)
 	s.duties = du
 
 	in, err := ingest.New(ingest.Config{Base: c.Base, Places: reg}, conn, st, st, handlers{du, feed}, registry, d.log)
@@ -203,6 +204,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	// the one holding the lease.
 	s.runners = []runner{
 		{"mqtt", conn.Run}, {"ingest", in.Run}, {"desk scans", feed.Run}, {"lease", func(ctx context.Context) error { return ls.Run(ctx, du.lead) }},
+		{"refusals while standing by", du.refusals.Run},
 	}
 	return s, nil
 }
