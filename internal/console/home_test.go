@@ -168,22 +168,7 @@ func TestBrowserHomeAtPhoneAndDesktopWidths(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 844, opt...), chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS("main section.home"))); err != nil {
 				t.Fatalf("%s's home at %d px: %v", user, width, err)
 			}
-			over, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
-				var d = document.documentElement, w = d.clientWidth;
-				if (d.scrollWidth <= w + 1) { return ""; }
-				var worst = "";
-				document.querySelectorAll("body *").forEach(function (el) {
-					var r = el.getBoundingClientRect();
-					if (!worst && r.right > w + 1 && !el.closest("table.grid, header nav")) { worst = el.tagName + (el.id ? "#" + el.id : "") + "." + el.className + " right=" + Math.round(r.right); }
-				});
-				return "page " + d.scrollWidth + " px wide in a " + w + " px window; first overflow: " + worst;
-			})()`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if over != "" {
-				t.Errorf("%s's home at %d px scrolls sideways: %s", user, width, over)
-			}
+			sideways(t, ctx, fmt.Sprintf("%s's home at %d px", user, width))
 			if n := text(ctx, "#alarm-count b"); n != "1" {
 				t.Errorf("%s's home at %d px: alert count %q, want 1", user, width, n)
 			}

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -34,22 +35,7 @@ func TestBrowserLayoutAtPhoneAndDesktopWidths(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Navigate(s.base+path), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
 				t.Fatalf("%s at %d px: %v", path, width, err)
 			}
-			over, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
-				var d = document.documentElement, w = d.clientWidth;
-				if (d.scrollWidth <= w + 1) { return ""; }
-				var worst = "";
-				document.querySelectorAll("body *").forEach(function (el) {
-					var r = el.getBoundingClientRect();
-					if (!worst && r.right > w + 1 && !el.closest("table.grid, header nav")) { worst = el.tagName + (el.id ? "#" + el.id : "") + "." + el.className + " right=" + Math.round(r.right); }
-				});
-				return "page " + d.scrollWidth + " px wide in a " + w + " px window; first overflow: " + worst;
-			})()`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if over != "" {
-				t.Errorf("%s at %d px scrolls sideways: %s", path, width, over)
-			}
+			sideways(t, ctx, fmt.Sprintf("%s at %d px", path, width))
 		}
 		if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/register"), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
 			t.Fatal(err)
