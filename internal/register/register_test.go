@@ -307,10 +307,11 @@ func TestAgentEnrollAndRevoke(t *testing.T) {
 
 // A disk that fills up mid-way: the registration that does not fit is refused with words an
 // operator understands and leaves nothing behind; what was written before stays intact. The
-// disk is a real 1 MiB tmpfs (the test runs as root in CI, as the machine's services do).
+// disk is a real 3 MiB tmpfs — room for a migrated register (the WAL included) and a few hundred
+// registrations (the test runs as root in CI, as the machine's services do).
 func TestFullDiskLosesNothing(t *testing.T) {
 	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mount a small tmpfs (needs root, as in CI): %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
