@@ -201,10 +201,12 @@ func (c *Console) backToTerms(w http.ResponseWriter, r *http.Request, p *page) {
 }
 
 // okFlash marks a kept message that is a catalogue key of a success, not a refusal's text;
-// noteFlash one that is a success's text, already in the person's language.
+// noteFlash one that is a success's text, already in the person's language. The mark is the
+// unit separator (0x1F), which no catalogue text holds: not NUL, which PostgreSQL refuses in
+// text — the kept message (tokens.flash) was lost there, and with it every success notice.
 const (
-	okFlash   = "\x00ok:"
-	noteFlash = "\x00note:"
+	okFlash   = "\x1fok:"
+	noteFlash = "\x1fnote:"
 )
 
 // flashInto shows the session's kept message: a success as a notice, anything else as a refusal.
