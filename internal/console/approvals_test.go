@@ -98,7 +98,7 @@ func TestApprovalsThroughTheConsoleAsEachRole(t *testing.T) {
 		t.Helper()
 		c := s.client()
 		if user == "admin" {
-			s.signInWith(c, "admin", "admin-password-1")
+			s.signInAs(c, "admin", "admin-password-1")
 		} else {
 			s.signIn(c, user)
 		}
@@ -122,7 +122,7 @@ func TestApprovalsThroughTheConsoleAsEachRole(t *testing.T) {
 	for _, user := range []string{"admin", "zhao.lei"} {
 		c := s.client()
 		if user == "admin" {
-			s.signInWith(c, "admin", "admin-password-1")
+			s.signInAs(c, "admin", "admin-password-1")
 		} else {
 			s.signIn(c, user)
 		}
@@ -212,20 +212,4 @@ func (s *site) str(q string) string {
 		s.t.Fatalf("%s: %v", q, err)
 	}
 	return v.String
-}
-
-// signInWith signs in at the console with a password of its own (the first administrator's).
-func (s *site) signInWith(c *http.Client, user, pw string) {
-	s.t.Helper()
-	req, _ := http.NewRequest("POST", s.base+"/login", strings.NewReader(url.Values{"username": {user}, "password": {pw}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", s.base)
-	resp, err := c.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		s.t.Fatalf("console login as %s: got %d, want 303", user, resp.StatusCode)
-	}
 }
