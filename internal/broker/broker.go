@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -75,7 +76,18 @@ type Config struct {
 	// (firmware-protocol/mqtt.md §1): such a message never reaches ingest. It runs on the
 	// client's goroutine and must not block.
 	Oversized func(agent string)
+
+	// Dropped, if set, is told how many QoS 1 messages the broker dropped since it was last told:
+	// messages it had acknowledged to their publisher but could not queue for a subscriber
+	// whose queue was full (MaxInflight) or whose writes lagged. Nothing later need ever come to
+	// reveal such a lost tail to custodyd, so custodyd asks the agents to resend (ingest). It is
+	// called from the broker's own goroutine, at most once per DropPoll.
+	Dropped func(n int64)
 }
+
+// DropPoll is how often the broker looks whether it dropped queued messages (Config.Dropped):
+// mochi counts them but offers no hook for a full queue.
+const DropPoll = 200 * time.Millisecond
 
 // MaxPacket is the largest MQTT packet the broker reads: the envelope limit plus room for the
 // topic and header. A client sending a larger one is disconnected before its payload is read.
@@ -96,6 +108,9 @@ type Broker struct {
 	closeMu  sync.Mutex
 	closed   bool
 	lookupTO time.Duration
+
+	stop    chan struct{}  // closed by Close: the drop watch ends
+	watchWG sync.WaitGroup // the drop watch
 }
 
 // Start opens the listener and serves until Close. ctx bounds only the start itself.
@@ -109,7 +124,7 @@ func Start(ctx context.Context, cfg Config, creds Credentials, log *slog.Logger)
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
 	}
-	b := &Broker{cfg: cfg, topics: wire.Topics{Base: cfg.Base}, log: log, lookupTO: 5 * time.Second}
+	b := &Broker{cfg: cfg, topics: wire.Topics{Base: cfg.Base}, log: log, lookupTO: 5 * time.Second, stop: make(chan struct{})}
 	b.user, b.pass = cfg.InternalUser, cfg.InternalPassword
 	if b.user == "" || b.pass == "" {
 		b.user = "custodyd-internal-" + randomHex(6)
@@ -122,10 +137,11 @@ func Start(ctx context.Context, cfg Config, creds Credentials, log *slog.Logger)
 		caps.MaximumInflight = uint16(min(cfg.MaxInflight, 65535))
 		caps.MaximumClientWritesPending = int32(cfg.MaxInflight)
 	}
-	// mochi logs every connect at info; keep its chatter out of custodyd's info log.
+	// mochi logs every connect at info; keep its chatter out of custodyd's info log. Its line per
+	// message dropped for a full queue is left out too: watchDrops says it once, with the count.
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities:           caps,
-		Logger:                 log.With("component", "mochi"),
+		Logger:                 slog.New(quotaFilter{log.With("component", "mochi").Handler()}),
 		InlineClient:           false,
 		SysTopicResendInterval: 0,
 	})
@@ -148,9 +164,53 @@ func Start(ctx context.Context, cfg Config, creds Credentials, log *slog.Logger)
 		return nil, fmt.Errorf("broker: serve: %w", err)
 	}
 	b.srv = srv
+	b.watchWG.Add(1)
+	go b.watchDrops()
 	log.Info("mqtt broker started", "listen", b.addr, "tls", cfg.TLS != nil)
 	return b, nil
 }
+
+// watchDrops tells Config.Dropped, and the log once per burst, when mochi's counters of dropped
+// QoS 1 messages grow. It ends with Close.
+func (b *Broker) watchDrops() {
+	defer b.watchWG.Done()
+	tick := time.NewTicker(DropPoll)
+	defer tick.Stop()
+	var seen int64
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-tick.C:
+			n := atomic.LoadInt64(&b.srv.Info.InflightDropped) + atomic.LoadInt64(&b.srv.Info.MessagesDropped)
+			if n <= seen {
+				continue
+			}
+			b.log.Warn("mqtt broker dropped queued messages: a subscriber's queue was full; the agents will be asked to resend them",
+				"dropped", n-seen, "max_inflight", b.srv.Options.Capabilities.MaximumInflight)
+			if b.cfg.Dropped != nil {
+				b.cfg.Dropped(n - seen)
+			}
+			seen = n
+		}
+	}
+}
+
+// quotaFilter leaves out mochi's warning for each message it drops for a full queue.
+type quotaFilter struct{ slog.Handler }
+
+func (f quotaFilter) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "client store quota reached" {
+		return nil
+	}
+	return f.Handler.Handle(ctx, r)
+}
+
+func (f quotaFilter) WithAttrs(as []slog.Attr) slog.Handler {
+	return quotaFilter{f.Handler.WithAttrs(as)}
+}
+
+func (f quotaFilter) WithGroup(name string) slog.Handler { return quotaFilter{f.Handler.WithGroup(name)} }
 
 func randomHex(n int) string {
 	p := make([]byte, n)
@@ -195,6 +255,8 @@ func (b *Broker) Close() error {
 		return nil
 	}
 	b.closed = true
+	close(b.stop)
+	b.watchWG.Wait()
 	err := b.srv.Close()
 	b.log.Info("mqtt broker stopped", "listen", b.addr)
 	return err

@@ -108,13 +108,19 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 			monitor = d.getenv("CUSTODY_MQTT_MONITOR_PASSWORD")
 		}
 		// The broker starts before ingest exists; a message it refuses for its size in between
-		// is logged by the broker but cannot be counted.
+		// is logged by the broker but cannot be counted, and a drop in between is covered by
+		// ingest's resync of every agent when it first subscribes.
 		oversized := func(string) {
 			if in := s.ingestP.Load(); in != nil {
 				in.CountOversized()
 			}
 		}
-		b, err := broker.Start(ctx, broker.Config{Listen: c.Listen, Base: c.Base, TLS: serverTLS, MonitorPassword: monitor, Oversized: oversized}, st, d.log)
+		dropped := func(int64) {
+			if in := s.ingestP.Load(); in != nil {
+				in.BrokerDropped()
+			}
+		}
+		b, err := broker.Start(ctx, broker.Config{Listen: c.Listen, Base: c.Base, TLS: serverTLS, MonitorPassword: monitor, Oversized: oversized, Dropped: dropped}, st, d.log)
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) {
 				return nil, fmt.Errorf("mqtt.listen %s: the port is in use — another custodyd or broker runs there; set [mqtt] listen to a free port, or url to use that broker", c.Listen)

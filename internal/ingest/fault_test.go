@@ -78,6 +78,45 @@ func TestBrokerRestartWith10000InFlight(t *testing.T) {
 	t.Logf("resync requests %v, duplicates dropped %v", metricValue(r.reg, "custody_ingest_resync_requests_total", ""), dropped(r, "duplicate"))
 }
 
+// TestBrokerQueueFullLosesNothing: custodyd's register side stalls after the first envelope, so
+// nothing more is committed or acknowledged, and the broker holds at most 300 messages for
+// custodyd. The agent publishes 600 more: the broker acknowledges each to the agent and drops what
+// does not fit — the tail of the burst, which no later seq will ever reveal as a gap. custodyd
+// hears of the drops from its broker and, once its queue has drained, asks the agent to resend
+// what follows its mark: every envelope ends up applied exactly once.
+func TestBrokerQueueFullLosesNothing(t *testing.T) {
+	const n = 601
+	st := openStore(t, "")
+	e := embeddedQueue(t, st, 300)
+	key := enroll(t, st, "agent-1")
+	r := startIngest(t, e, st, nil)
+	a := newAgent(t, e, "agent-1", key)
+	release := r.handler.stall()
+	defer release()
+
+	a.publish(wire.KindDoor, door(0), true)
+	waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-1") == 1 }, "the first envelope to be stored")
+	for i := 1; i < n; i++ {
+		a.publish(wire.KindDoor, door(i), true)
+	}
+	waitFor(t, 10*time.Second, func() bool { return e.ingests.n.Load() > 0 }, "the broker to drop what does not fit its queue")
+	t.Logf("the broker dropped %d of %d", e.ingests.n.Load(), n-1)
+	release()
+	t.Cleanup(func() {
+		if t.Failed() {
+			states, _ := st.ObservationSeqs(context.Background())
+			t.Logf("stored %d, states %+v, resyncs %v, agent saw %d resyncs; ingest log tail:\n%s", doors(t, st, "agent-1"), states,
+				metricValue(r.reg, "custody_ingest_resync_requests_total", ""), a.resyncCount(), tail(r.logs.String(), 3000))
+		}
+	})
+	waitFor(t, 30*time.Second, func() bool { return doors(t, st, "agent-1") >= n }, fmt.Sprintf("%d envelopes", n))
+	time.Sleep(500 * time.Millisecond) // late redeliveries must stay no-ops
+	exactlyOnce(t, st, "agent-1", n, r.handler)
+	if a.resyncCount() == 0 {
+		t.Errorf("the agent was never asked to resend")
+	}
+}
+
 // The child side of TestIngestKilledAndRestarted: a "custodyd" that only runs ingest, until it is
 // killed. It is the test binary itself, started again with CUSTODY_INGEST_CHILD set.
 func TestIngestChildProcess(t *testing.T) {

@@ -101,14 +101,47 @@ type env struct {
 	tls        *tls.Config
 	ca         string // the CA file behind tls, for child processes
 	restart    func(t testing.TB)
+
+	ingests *ingests // told when the embedded broker drops queued messages
+}
+
+// ingests are those started on an embedded broker: it tells each when it drops queued messages,
+// as custodyd's does (broker.Config.Dropped).
+type ingests struct {
+	mu   sync.Mutex
+	list []*ingest.Ingest
+	n    atomic.Int64 // messages the broker dropped
+}
+
+func (is *ingests) add(in *ingest.Ingest) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.list = append(is.list, in)
+}
+
+func (is *ingests) dropped(n int64) {
+	is.n.Add(n)
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	for _, in := range is.list {
+		in.BrokerDropped()
+	}
 }
 
 // embedded starts custodyd's embedded broker on a free port. restart closes it and starts a new
 // one on the same port: every session and queued message in the broker is lost.
 func embedded(t testing.TB, st *store.Store) *env {
 	t.Helper()
+	return embeddedQueue(t, st, 0)
+}
+
+// embeddedQueue is embedded with at most maxInflight QoS 1 messages queued per client (0: the
+// default); beyond it the broker drops them.
+func embeddedQueue(t testing.TB, st *store.Store, maxInflight int) *env {
+	t.Helper()
 	blog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b, err := broker.Start(context.Background(), broker.Config{Listen: "127.0.0.1:0"}, st, blog)
+	e := &env{base: wire.DefaultBase, auth: true, ingests: &ingests{}}
+	b, err := broker.Start(context.Background(), broker.Config{Listen: "127.0.0.1:0", MaxInflight: maxInflight, Dropped: e.ingests.dropped}, st, blog)
 	if err != nil {
 		t.Fatalf("broker: %v", err)
 	}
@@ -116,7 +149,7 @@ func embedded(t testing.TB, st *store.Store) *env {
 	cur := b
 	t.Cleanup(func() { mu.Lock(); cur.Close(); mu.Unlock() })
 	u, p := b.InternalCredentials()
-	e := &env{url: b.URL(), user: u, pass: p, base: wire.DefaultBase, auth: true}
+	e.url, e.user, e.pass = b.URL(), u, p
 	addr := b.Addr()
 	e.restart = func(t testing.TB) {
 		mu.Lock()
@@ -124,7 +157,7 @@ func embedded(t testing.TB, st *store.Store) *env {
 		cur.Close()
 		var err error
 		for i := 0; i < 50; i++ {
-			cur, err = broker.Start(context.Background(), broker.Config{Listen: addr, InternalUser: u, InternalPassword: p}, st, blog)
+			cur, err = broker.Start(context.Background(), broker.Config{Listen: addr, InternalUser: u, InternalPassword: p, MaxInflight: maxInflight, Dropped: e.ingests.dropped}, st, blog)
 			if err == nil {
 				break
 			}
@@ -173,6 +206,16 @@ type countingHandler struct {
 	kinds map[string]int
 	avail []string // "agent state", in the order heard
 	n     atomic.Int64
+	gate  chan struct{} // when set, each hand-over waits until it is closed: a stalled register side
+}
+
+// stall makes the hand-over after each commit wait until the returned func is called; ingest
+// commits nothing more (and so acknowledges nothing more) meanwhile.
+func (h *countingHandler) stall() (release func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.gate = make(chan struct{})
+	return sync.OnceFunc(func() { close(h.gate) })
 }
 
 func (h *countingHandler) HandleAvailability(agent, state string, _ time.Time) {
@@ -187,7 +230,16 @@ func (h *countingHandler) heard() []string {
 	return append([]string(nil), h.avail...)
 }
 
-func (h *countingHandler) HandleObservations(_ context.Context, obs []wire.Envelope) {
+func (h *countingHandler) HandleObservations(ctx context.Context, obs []wire.Envelope) {
+	h.mu.Lock()
+	gate := h.gate
+	h.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, e := range obs {
@@ -242,6 +294,9 @@ func startIngest(t testing.TB, e *env, st *store.Store, tweak func(c *ingest.Con
 	r := &running{reg: prometheus.NewRegistry(), handler: &countingHandler{seen: map[string]int{}, kinds: map[string]int{}}, logs: &syncBuffer{}, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r.in, r.conn = newIngest(t, cfg, ccfg, st, r.handler, r.reg, log)
+	if e.ingests != nil {
+		e.ingests.add(r.in)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { r.done <- runIngest(ctx, r.conn, r.in) }()

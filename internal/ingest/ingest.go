@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -151,6 +152,11 @@ type Ingest struct {
 	stopped chan struct{}         // closed when Run returns: the connection's handler stops waiting
 	gaps    *gapBook
 
+	// The broker dropped messages queued for some client (BrokerDropped); lastMsg is when the
+	// connection last handed us one (unix ns): the gap loop asks every agent once both are quiet.
+	brokerDropped atomic.Bool
+	lastMsg       atomic.Int64
+
 	mu  sync.Mutex
 	ran bool
 }
@@ -198,6 +204,13 @@ func New(cfg Config, conn Conn, st Store, keys Keys, handler Handler, reg promet
 	}
 	return in, nil
 }
+
+// BrokerDropped says the broker dropped QoS 1 messages it had queued for a subscriber (its queue
+// was full): perhaps ours, with a tail of some agent's envelopes that no later seq will reveal.
+// Once nothing has arrived for ResyncGrace — the broker has handed over what it kept — ingest asks
+// every agent for what follows its contiguous mark, as after a reconnect. Asking while the queue
+// is still full would only queue more to drop.
+func (in *Ingest) BrokerDropped() { in.brokerDropped.Store(true) }
 
 // Invalidate forgets the cached key of agent, so a revocation or re-enrollment takes effect on
 // the next envelope.

@@ -5,6 +5,7 @@ package ingest
 
 import (
 	"context"
+	"time"
 
 	"github.com/custodyhq/custody/internal/mqttconn"
 )
@@ -33,6 +34,7 @@ func (in *Ingest) subscription() mqttconn.Subscription {
 func (in *Ingest) receive(ctx context.Context, m mqttconn.Message) {
 	select {
 	case in.msgs <- m:
+		in.lastMsg.Store(time.Now().UnixNano())
 	case <-ctx.Done():
 	case <-in.stopped:
 	}
