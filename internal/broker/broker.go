@@ -210,7 +210,9 @@ func (f quotaFilter) WithAttrs(as []slog.Attr) slog.Handler {
 	return quotaFilter{f.Handler.WithAttrs(as)}
 }
 
-func (f quotaFilter) WithGroup(name string) slog.Handler { return quotaFilter{f.Handler.WithGroup(name)} }
+func (f quotaFilter) WithGroup(name string) slog.Handler {
+	return quotaFilter{f.Handler.WithGroup(name)}
+}
 
 func randomHex(n int) string {
 	p := make([]byte, n)
