@@ -62,6 +62,9 @@ type duties struct {
 	// (into the book, where the leader's escalator publishes and notifies it). It is given
 	// nothing else to judge.
 	refusals *alert.Observer
+	// lost tells this instance's ingest that its predecessor died holding envelopes it had not
+	// acknowledged (ingest.LostInTransit): they are gone from the broker with its session.
+	lost func(why string)
 
 	mu    sync.Mutex
 	avail map[string]availability // the last availability heard per agent, handed to each new term
@@ -166,6 +169,9 @@ func (d *duties) lead(ctx context.Context, lt lease.Term) error {
 	d.current.Store(&term{chk: chk, obs: obs})
 	defer d.current.Store(nil)
 	d.log.Info("leader: duties restored from the store", "term", lt.Term, "from", lt.From, "resume_after", from, "replay", latest-from)
+	if lt.From != "" && d.lost != nil {
+		d.lost("the duties were taken over from " + lt.From)
+	}
 
 	runners := []runner{
 		{"reconcile", obs.Run}, {"observation feed", func(ctx context.Context) error { return d.feed(ctx, obs, from) }},

@@ -117,7 +117,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		}
 		dropped := func(int64) {
 			if in := s.ingestP.Load(); in != nil {
-				in.BrokerDropped()
+				in.LostInTransit("the broker dropped messages queued for a full subscriber")
 			}
 		}
 		b, err := broker.Start(ctx, broker.Config{Listen: c.Listen, Base: c.Base, TLS: serverTLS, MonitorPassword: monitor, Oversized: oversized, Dropped: dropped}, st, d.log)
@@ -164,6 +164,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 	}
 	s.ingest = in
 	s.ingestP.Store(in)
+	du.lost = in.LostInTransit
 
 	channels := d.cfg.Alerts.ChannelsConfig
 	channels.Zone = d.cfg.Zone()

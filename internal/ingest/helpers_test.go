@@ -124,7 +124,7 @@ func (is *ingests) dropped(n int64) {
 	is.mu.Lock()
 	defer is.mu.Unlock()
 	for _, in := range is.list {
-		in.BrokerDropped()
+		in.LostInTransit("the broker dropped messages queued for a full subscriber")
 	}
 }
 

@@ -10,8 +10,9 @@
 //   - A QoS 1 message is acknowledged only after its envelope is durably committed (or after it is
 //     refused), so a crash at any point loses nothing: the broker delivers unacknowledged
 //     messages again to the persistent session, and the database's unique keys on (agent, seq)
-//     and id turn every second copy into a counted no-op. This also holds with two custodyd
-//     instances on one $share subscription.
+//     and id turn every second copy into a counted no-op. Two custodyd instances on one $share
+//     subscription have clean sessions (mqttconn): what a dead one held unacknowledged is gone
+//     from the broker, and is asked for again (LostInTransit, and resync of every hole).
 //   - Envelopes are stored by group commit: while one transaction commits, the next batch
 //     gathers (up to Config.MaxBatch), so throughput grows with load and latency stays low.
 //   - Per agent, custodyd knows the highest seq up to which everything is stored; when a later
@@ -152,10 +153,11 @@ type Ingest struct {
 	stopped chan struct{}         // closed when Run returns: the connection's handler stops waiting
 	gaps    *gapBook
 
-	// The broker dropped messages queued for some client (BrokerDropped); lastMsg is when the
-	// connection last handed us one (unix ns): the gap loop asks every agent once both are quiet.
-	brokerDropped atomic.Bool
-	lastMsg       atomic.Int64
+	// lostSince is when something may first have been lost in transit (LostInTransit; unix ns,
+	// 0: nothing), lastMsg when the connection last handed us a message: the gap loop asks every
+	// agent once the queue is quiet, or ResyncRetry after lostSince at the latest.
+	lostSince atomic.Int64
+	lastMsg   atomic.Int64
 
 	mu  sync.Mutex
 	ran bool
@@ -205,12 +207,18 @@ func New(cfg Config, conn Conn, st Store, keys Keys, handler Handler, reg promet
 	return in, nil
 }
 
-// BrokerDropped says the broker dropped QoS 1 messages it had queued for a subscriber (its queue
-// was full): perhaps ours, with a tail of some agent's envelopes that no later seq will reveal.
-// Once nothing has arrived for ResyncGrace — the broker has handed over what it kept — ingest asks
-// every agent for what follows its contiguous mark, as after a reconnect. Asking while the queue
-// is still full would only queue more to drop.
-func (in *Ingest) BrokerDropped() { in.brokerDropped.Store(true) }
+// LostInTransit says envelopes may have been lost between the agents and custodyd where no later
+// seq need ever reveal it: the broker dropped messages it had queued for a subscriber whose queue
+// was full, or another custodyd instance on the shared subscription died holding some it had not
+// acknowledged. Once nothing has arrived for ResyncGrace — the broker has handed over what it
+// kept; asking while its queue is still full would only queue more to drop — or ResyncRetry
+// later at the latest (a busy site is never quiet), ingest asks every agent for what follows its
+// contiguous mark, as after its own reconnect. why is logged.
+func (in *Ingest) LostInTransit(why string) {
+	if in.lostSince.CompareAndSwap(0, time.Now().UnixNano()) {
+		in.log.Warn("ingest: envelopes may have been lost in transit; every agent will be asked to resend what follows its mark", "why", why)
+	}
+}
 
 // Invalidate forgets the cached key of agent, so a revocation or re-enrollment takes effect on
 // the next envelope.

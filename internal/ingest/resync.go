@@ -17,7 +17,7 @@ func (in *Ingest) noteStates(states []store.SeqState, now time.Time) {
 
 // gapLoop asks agents to resync: holes older than ResyncGrace (again every ResyncRetry), agents
 // that just came online (what they sent while the broker was away may be gone), and every agent
-// after our own (re)connect or after the broker dropped what it queued (resyncAll).
+// after our own (re)connect or a loss in transit (resyncAll, LostInTransit).
 func (in *Ingest) gapLoop(ctx context.Context) {
 	tick := time.NewTicker(max(in.cfg.ResyncGrace/4, 20*time.Millisecond))
 	defer tick.Stop()
@@ -34,10 +34,12 @@ func (in *Ingest) gapLoop(ctx context.Context) {
 		case <-in.resyncN:
 			in.resyncAll(ctx)
 		case now := <-tick.C:
-			if in.brokerDropped.Load() && len(in.msgs) == 0 && now.Sub(time.Unix(0, in.lastMsg.Load())) >= in.cfg.ResyncGrace {
-				in.brokerDropped.Store(false)
-				in.log.Warn("ingest: the broker dropped queued messages; asking every agent to resend what follows its mark")
-				in.resyncAll(ctx)
+			if lost := in.lostSince.Load(); lost != 0 {
+				quiet := len(in.msgs) == 0 && now.Sub(time.Unix(0, in.lastMsg.Load())) >= in.cfg.ResyncGrace
+				if quiet || now.Sub(time.Unix(0, lost)) >= in.cfg.ResyncRetry {
+					in.lostSince.Store(0)
+					in.resyncAll(ctx)
+				}
 			}
 			for _, a := range in.gaps.due(now) {
 				in.resyncHoles(ctx, a)

@@ -10,9 +10,10 @@
 //     account would take the session over, and the two would push each other off for ever.
 //     Config.Connections > 1 opens more, for a broker that caps the QoS 1 messages in flight per
 //     client; they share the consumer's subscription and the first one publishes.
-//   - The session is persistent with a fixed client id, acknowledgements are manual (the consumer
-//     acknowledges after its commit), and the subscriptions are made on every connect, retried
-//     while that connection lasts — never by Disconnect, which ends a paho client for good.
+//   - The session is persistent with a fixed client id (clean when Config.Share names a
+//     subscription shared with other instances: see options), acknowledgements are manual (the
+//     consumer acknowledges after its commit), and the subscriptions are made on every connect,
+//     retried while that connection lasts — never by Disconnect, which ends a paho client for good.
 //   - Run owns the clients: it connects them (paho retries in the background) and disconnects
 //     them when its context ends. A consumer's Receive runs on paho's goroutine and must not
 //     block on anything but a queue its owner drains, or the context Run was given.
@@ -238,7 +239,13 @@ func (c *Conn) options(ctx context.Context, i int, sub *Subscription) *paho.Clie
 		SetClientID(id).
 		SetUsername(c.cfg.Username).
 		SetPassword(c.cfg.Password).
-		SetCleanSession(false). // the broker keeps unacknowledged messages for us across our restarts
+		// The broker keeps unacknowledged messages for us across our restarts — except on a
+		// subscription shared with other instances: Mosquitto and mochi go on handing a
+		// disconnected persistent session its share of the stream, so a dead instance would
+		// take every second envelope with it until it came back. There each session ends with
+		// its connection, the others get everything, and what the dead one held unacknowledged
+		// is asked for again (ingest's resync: holes at once, tails at the next leader's start).
+		SetCleanSession(c.cfg.Share != "").
 		SetStore(NewStore()).
 		SetAutoAckDisabled(true).
 		SetOrderMatters(true). // one handler goroutine; the consumer's Receive only queues

@@ -289,6 +289,11 @@ func TestFiltersPerConnection(t *testing.T) {
 				if got := r.fakes.client(i).opts.ClientID; i > 0 && !strings.HasPrefix(got, tc.cfg.ClientID+"-") {
 					t.Errorf("connection %d's client id: got %q, want %s-%d", i, got, tc.cfg.ClientID, i)
 				}
+				// A session shared with other instances is clean: a broker goes on handing a dead
+				// instance's persistent session its share of the stream.
+				if got, want := r.fakes.client(i).opts.CleanSession, tc.cfg.Share != ""; got != want {
+					t.Errorf("connection %d's clean session: got %v, want %v", i, got, want)
+				}
 			}
 		})
 	}
