@@ -74,8 +74,8 @@ lint:
 bench: setup
 	@mkdir -p var
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./... | tee var/bench.out | ./scripts/bench-lines
-	@# The site's night again on PostgreSQL: reconcile_site_100k_pg_s.
-	CUSTODY_TEST_STORE=postgres $(GO) test -run '^$$' -bench '^BenchmarkSiteNight$$' -benchtime $(BENCHTIME) ./internal/alert | tee -a var/bench.out | ./scripts/bench-lines
+	@# The site's night and the failover again on PostgreSQL: reconcile_site_100k_pg_s, failover_s.
+	CUSTODY_TEST_STORE=postgres $(GO) test -run '^$$' -bench '^(BenchmarkSiteNight|BenchmarkFailover)$$' -benchtime $(BENCHTIME) ./internal/alert ./internal/e2e | tee -a var/bench.out | ./scripts/bench-lines
 
 # custodyd + three simulated cabinets + an agent, with a small register (see the README).
 demo:
