@@ -309,3 +309,60 @@ func TestSharedSubscriptionOutlivesADeadInstance(t *testing.T) {
 		})
 	}
 }
+
+// TestAnInstanceThatGoesAwayIsHeardByTheOthers: what an instance on the shared subscription held
+// unacknowledged when it went away is gone with its clean session, and may be the tail of some
+// agent's stream, which no later seq reveals. Each instance says at {base}/custodyd/{client id}
+// when it comes and goes — its Last Will when it dies (the network cut here: no DISCONNECT), its
+// own "offline" when it stops — and the others then ask every agent for what follows its mark.
+// The resync grace is a minute here, so nothing else asks in the time the test waits.
+func TestAnInstanceThatGoesAwayIsHeardByTheOthers(t *testing.T) {
+	for _, bk := range []string{"embedded", "mosquitto"} {
+		t.Run(bk, func(t *testing.T) {
+			st := openStore(t, "")
+			var e *env
+			if bk == "embedded" {
+				e = embedded(t, st)
+			} else {
+				e = mosquitto(t)
+			}
+			key := enroll(t, st, "agent-1")
+			group := "custodyd-" + randHex(3)
+			share := func(c *ingest.Config, m *mqttconn.Config) {
+				c.ResyncGrace, c.ResyncRetry = time.Minute, time.Minute
+				m.Share = group
+			}
+			survivor := startIngest(t, e, st, share)
+			a := newAgent(t, e, "agent-1", key)
+			a.publish(wire.KindDoor, door(0), true)
+			waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-1") == 1 }, "the first envelope")
+
+			// Killed: its connection is cut, and the broker publishes its Last Will.
+			rl := newRelay(t, strings.TrimPrefix(e.url, "tcp://"))
+			via := *e
+			via.url = rl.url()
+			killed := startIngest(t, &via, st, share)
+			time.Sleep(1500 * time.Millisecond) // past the survivor's quiet second after the agent's online
+			before := a.resyncCount()
+			rl.cut()
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("the survivor's log:\n%s", tail(survivor.logs.String(), 4000))
+				}
+			})
+			waitFor(t, 10*time.Second, func() bool { return a.resyncCount() > before }, "the survivor to ask the agent for its tail after the other instance died")
+			if !strings.Contains(survivor.logs.String(), "went away") {
+				t.Errorf("the survivor's log does not say why it asked:\n%s", tail(survivor.logs.String(), 2000))
+			}
+			killed.cancel()
+
+			// Stopped: it says "offline" itself before its DISCONNECT.
+			stopped := startIngest(t, e, st, share)
+			time.Sleep(1500 * time.Millisecond)
+			before = a.resyncCount()
+			stopped.cancel()
+			stopped.done <- <-stopped.done // stopped; the cleanup reads it again
+			waitFor(t, 10*time.Second, func() bool { return a.resyncCount() > before }, "the survivor to ask the agent for its tail after the other instance stopped")
+		})
+	}
+}

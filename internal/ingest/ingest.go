@@ -210,9 +210,9 @@ func New(cfg Config, conn Conn, st Store, keys Keys, handler Handler, reg promet
 // LostInTransit says envelopes may have been lost between the agents and custodyd where no later
 // seq need ever reveal it: the broker dropped messages it had queued for a subscriber whose queue
 // was full, or another custodyd instance on the shared subscription died holding some it had not
-// acknowledged. Once nothing has arrived for ResyncGrace — the broker has handed over what it
-// kept; asking while its queue is still full would only queue more to drop — or ResyncRetry
-// later at the latest (a busy site is never quiet), ingest asks every agent for what follows its
+// acknowledged. Once nothing has arrived for ResyncGrace (a second at most) — the broker has
+// handed over what it kept; asking while its queue is still full would only queue more to drop —
+// or ResyncRetry later at the latest (a busy site is never quiet), ingest asks every agent for what follows its
 // contiguous mark, as after its own reconnect. why is logged.
 func (in *Ingest) LostInTransit(why string) {
 	if in.lostSince.CompareAndSwap(0, time.Now().UnixNano()) {

@@ -19,7 +19,7 @@ func (in *Ingest) noteStates(states []store.SeqState, now time.Time) {
 // that just came online (what they sent while the broker was away may be gone), and every agent
 // after our own (re)connect or a loss in transit (resyncAll, LostInTransit).
 func (in *Ingest) gapLoop(ctx context.Context) {
-	tick := time.NewTicker(max(in.cfg.ResyncGrace/4, 20*time.Millisecond))
+	tick := time.NewTicker(min(max(in.cfg.ResyncGrace/4, 20*time.Millisecond), 250*time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
@@ -35,7 +35,7 @@ func (in *Ingest) gapLoop(ctx context.Context) {
 			in.resyncAll(ctx)
 		case now := <-tick.C:
 			if lost := in.lostSince.Load(); lost != 0 {
-				quiet := len(in.msgs) == 0 && now.Sub(time.Unix(0, in.lastMsg.Load())) >= in.cfg.ResyncGrace
+				quiet := len(in.msgs) == 0 && now.Sub(time.Unix(0, in.lastMsg.Load())) >= min(in.cfg.ResyncGrace, time.Second)
 				if quiet || now.Sub(time.Unix(0, lost)) >= in.cfg.ResyncRetry {
 					in.lostSince.Store(0)
 					in.resyncAll(ctx)

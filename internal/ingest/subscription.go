@@ -25,6 +25,13 @@ func (in *Ingest) subscription() mqttconn.Subscription {
 			default:
 			}
 		},
+		// Another instance on the shared subscription went away: what it held unacknowledged is
+		// gone from the broker with its clean session, and may be some agent's tail.
+		Peers: func(instance, state string) {
+			if state == "offline" {
+				in.LostInTransit("custodyd instance " + instance + " went away")
+			}
+		},
 	}
 }
 

@@ -78,6 +78,12 @@ type Subscription struct {
 	First      map[string]byte
 	Receive    func(ctx context.Context, m Message)
 	Subscribed func()
+
+	// Peers, with Config.Share set, hears the other custodyd instances on the shared
+	// subscription come and go: each says "online" (retained) at {base}/custodyd/{client id} when
+	// it connects and "offline" when it stops, and its Last Will says "offline" when it dies. It
+	// runs on paho's goroutine and must not block. What arrives there is never passed to Receive.
+	Peers func(instance, state string)
 }
 
 // Config configures the connection. BrokerURL is required; the rest has defaults.
@@ -221,6 +227,11 @@ func (c *Conn) Run(ctx context.Context) error {
 		cl.Connect() // retries in the background until it succeeds or Disconnect
 	}
 	<-ctx.Done()
+	// A clean DISCONNECT sends no Last Will: say it, so the others ask the agents for what this
+	// instance leaves unacknowledged.
+	if c.presence() && clients[0].IsConnectionOpen() {
+		c.sayPresence(clients[0], wire.Offline)
+	}
 	for _, cl := range clients {
 		cl.Disconnect(250)
 	}
@@ -262,7 +273,16 @@ func (c *Conn) options(ctx context.Context, i int, sub *Subscription) *paho.Clie
 			c.log.Warn("mqtt connection lost", "broker", c.cfg.BrokerURL, "client_id", id, "err", err)
 		})
 	if sub != nil {
-		opts.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { sub.Receive(ctx, m) })
+		opts.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
+			if inst, ok := c.topics.InstanceOf(m.Topic()); ok {
+				c.peer(inst, m)
+				return
+			}
+			sub.Receive(ctx, m)
+		})
+	}
+	if c.presence() && i == 0 {
+		opts.SetBinaryWill(c.topics.Instance(c.cfg.ClientID), wire.Offline, 1, true)
 	}
 	if c.cfg.TLS != nil {
 		opts.SetTLSConfig(c.cfg.TLS)
@@ -284,8 +304,46 @@ func (c *Conn) filters(i int, sub *Subscription) map[string]byte {
 	}
 	if i == 0 {
 		maps.Copy(out, sub.First)
+		if c.presence() && sub.Peers != nil {
+			out[c.topics.InstanceFilter()] = 1
+		}
 	}
 	return out
+}
+
+// presence says whether this connection tells other instances when it comes and goes: only on a
+// shared subscription (Config.Share), under a client id that is one topic level.
+func (c *Conn) presence() bool {
+	return c.cfg.Share != "" && wire.ValidID(c.cfg.ClientID)
+}
+
+// peer passes another instance's presence on to the consumer (never our own, retained from our
+// last run or just said).
+func (c *Conn) peer(inst string, m paho.Message) {
+	m.Ack()
+	state, err := wire.ParseAvailability(m.Payload())
+	if err != nil {
+		c.log.Warn("mqtt: unreadable presence of a custodyd instance", "instance", inst, "err", err)
+		return
+	}
+	if inst == c.cfg.ClientID {
+		return
+	}
+	c.log.Info("custodyd instance presence", "instance", inst, "state", state)
+	c.mu.Lock()
+	sub := c.sub
+	c.mu.Unlock()
+	if sub != nil && sub.Peers != nil {
+		sub.Peers(inst, state)
+	}
+}
+
+// sayPresence publishes this instance's presence (retained), waiting up to 5 s.
+func (c *Conn) sayPresence(pc Client, payload []byte) {
+	tok := pc.Publish(c.topics.Instance(c.cfg.ClientID), 1, true, payload)
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		c.log.Warn("mqtt: could not tell the other instances this one's presence", "err", tok.Error())
+	}
 }
 
 // onConnect (re)subscribes: with ConnectRetry and a persistent session this is the one place
@@ -324,6 +382,9 @@ func (c *Conn) onConnect(ctx context.Context, pc Client, i int, sub *Subscriptio
 				c.log.Error("mqtt subscription refused by the broker", "filter", f)
 			}
 		}
+	}
+	if c.presence() && i == 0 {
+		c.sayPresence(pc, wire.Online)
 	}
 	c.log.Info("mqtt connected and subscribed", "broker", c.cfg.BrokerURL, "filters", slices.Sorted(maps.Keys(filters)))
 	if sub.Subscribed != nil {

@@ -294,6 +294,14 @@ func TestFiltersPerConnection(t *testing.T) {
 				if got, want := r.fakes.client(i).opts.CleanSession, tc.cfg.Share != ""; got != want {
 					t.Errorf("connection %d's clean session: got %v, want %v", i, got, want)
 				}
+				// On a share the first connection's Last Will tells the other instances it died
+				// (retained, at {base}/custodyd/{client id}); alone, there is nobody to tell.
+				o := r.fakes.client(i).opts
+				if want := tc.cfg.Share != "" && i == 0; o.WillEnabled != want {
+					t.Errorf("connection %d's Last Will: %v, want %v", i, o.WillEnabled, want)
+				} else if want && (o.WillTopic != "custody/custodyd/custodyd" || !o.WillRetained || string(o.WillPayload) != string(wire.Offline)) {
+					t.Errorf("connection %d's Last Will: %q %q retained %v", i, o.WillTopic, o.WillPayload, o.WillRetained)
+				}
 			}
 		})
 	}

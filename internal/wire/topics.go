@@ -40,6 +40,22 @@ func (t Topics) ObsFilter() string { return t.base() + "/agents/+/obs" }
 // AvailabilityFilter matches every agent's availability topic.
 func (t Topics) AvailabilityFilter() string { return t.base() + "/agents/+/availability" }
 
+// Instance is where custodyd instance id (its MQTT client id) says whether it is online: retained,
+// with its Last Will saying offline. Only instances on a shared subscription say it.
+func (t Topics) Instance(id string) string { return t.base() + "/custodyd/" + id }
+
+// InstanceFilter matches every instance's presence topic.
+func (t Topics) InstanceFilter() string { return t.base() + "/custodyd/+" }
+
+// InstanceOf returns the instance of a presence topic, or ok=false for any other topic.
+func (t Topics) InstanceOf(topic string) (id string, ok bool) {
+	id, found := strings.CutPrefix(topic, t.base()+"/custodyd/")
+	if !found || !ValidID(id) {
+		return "", false
+	}
+	return id, true
+}
+
 // AgentPrefix is the subtree an agent may publish in: base/agents/{agent}/.
 func (t Topics) AgentPrefix(agent string) string { return t.base() + "/agents/" + agent + "/" }
 
