@@ -262,52 +262,37 @@ func tail(s string, n int) string {
 // set far beyond the wait here, so nothing may arrive by being asked for again.
 func TestSharedSubscriptionOutlivesADeadInstance(t *testing.T) {
 	const n = 200
-	for _, bk := range []string{"embedded", "mosquitto"} {
-		t.Run(bk, func(t *testing.T) {
-			st := openStore(t, "")
-			var e *env
-			if bk == "embedded" {
-				e = embedded(t, st)
-			} else {
-				e = mosquitto(t)
-			}
-			key := enroll(t, st, "agent-1")
-			share := func(c *ingest.Config, m *mqttconn.Config) {
-				c.ResyncGrace, c.ResyncRetry = time.Minute, time.Minute
-				m.Share = "custodyd-" + randHex(3)
-			}
-			group := ""
-			survivor := startIngest(t, e, st, func(c *ingest.Config, m *mqttconn.Config) { share(c, m); group = m.Share })
-			dead := startIngest(t, e, st, func(c *ingest.Config, m *mqttconn.Config) { share(c, m); m.Share = group })
-			a := newAgent(t, e, "agent-1", key)
+	onEitherBroker(t, func(t *testing.T, st *store.Store, e *env, key []byte, share func(*ingest.Config, *mqttconn.Config)) {
+		survivor := startIngest(t, e, st, share)
+		dead := startIngest(t, e, st, share)
+		a := newAgent(t, e, "agent-1", key)
 
-			// Both take part: the first envelopes are split between them.
-			for i := 0; i < 20; i++ {
-				a.publish(wire.KindDoor, door(i), true)
+		// Both take part: the first envelopes are split between them.
+		for i := 0; i < 20; i++ {
+			a.publish(wire.KindDoor, door(i), true)
+		}
+		waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-1") == 20 }, "the first 20 envelopes")
+		if survivor.handler.n.Load() == 0 || dead.handler.n.Load() == 0 {
+			t.Fatalf("the stream was not split: %d and %d envelopes", survivor.handler.n.Load(), dead.handler.n.Load())
+		}
+		dead.cancel()
+		dead.done <- <-dead.done // stopped; the cleanup reads it again
+		// The broker forgets a clean session a moment after the DISCONNECT: what it hands the
+		// departing instance meanwhile is lost with it and asked for again by resync (not
+		// what this test is about).
+		time.Sleep(500 * time.Millisecond)
+		for i := 20; i < n; i++ {
+			a.publish(wire.KindDoor, door(i), true)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				states, _ := st.ObservationSeqs(context.Background())
+				t.Logf("stored %d, states %+v; the survivor was handed %d, the dead one %d", doors(t, st, "agent-1"), states, survivor.handler.n.Load(), dead.handler.n.Load())
 			}
-			waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-1") == 20 }, "the first 20 envelopes")
-			if survivor.handler.n.Load() == 0 || dead.handler.n.Load() == 0 {
-				t.Fatalf("the stream was not split: %d and %d envelopes", survivor.handler.n.Load(), dead.handler.n.Load())
-			}
-			dead.cancel()
-			dead.done <- <-dead.done // stopped; the cleanup reads it again
-			// The broker forgets a clean session a moment after the DISCONNECT: what it hands the
-			// departing instance meanwhile is lost with it and asked for again by resync (not
-			// what this test is about).
-			time.Sleep(500 * time.Millisecond)
-			for i := 20; i < n; i++ {
-				a.publish(wire.KindDoor, door(i), true)
-			}
-			t.Cleanup(func() {
-				if t.Failed() {
-					states, _ := st.ObservationSeqs(context.Background())
-					t.Logf("stored %d, states %+v; the survivor was handed %d, the dead one %d", doors(t, st, "agent-1"), states, survivor.handler.n.Load(), dead.handler.n.Load())
-				}
-			})
-			waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-1") == n }, fmt.Sprintf("all %d envelopes on the surviving instance", n))
-			exactlyOnce(t, st, "agent-1", n, nil)
 		})
-	}
+		waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-1") == n }, fmt.Sprintf("all %d envelopes on the surviving instance", n))
+		exactlyOnce(t, st, "agent-1", n, nil)
+	})
 }
 
 // TestAnInstanceThatGoesAwayIsHeardByTheOthers: what an instance on the shared subscription held
@@ -317,6 +302,45 @@ func TestSharedSubscriptionOutlivesADeadInstance(t *testing.T) {
 // own "offline" when it stops — and the others then ask every agent for what follows its mark.
 // The resync grace is a minute here, so nothing else asks in the time the test waits.
 func TestAnInstanceThatGoesAwayIsHeardByTheOthers(t *testing.T) {
+	onEitherBroker(t, func(t *testing.T, st *store.Store, e *env, key []byte, share func(*ingest.Config, *mqttconn.Config)) {
+		survivor := startIngest(t, e, st, share)
+		a := newAgent(t, e, "agent-1", key)
+		a.publish(wire.KindDoor, door(0), true)
+		waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-1") == 1 }, "the first envelope")
+
+		// Killed: its connection is cut, and the broker publishes its Last Will.
+		rl := newRelay(t, strings.TrimPrefix(e.url, "tcp://"))
+		via := *e
+		via.url = rl.url()
+		killed := startIngest(t, &via, st, share)
+		time.Sleep(1500 * time.Millisecond) // past the survivor's quiet second after the agent's online
+		before := a.resyncCount()
+		rl.cut()
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("the survivor's log:\n%s", tail(survivor.logs.String(), 4000))
+			}
+		})
+		waitFor(t, 10*time.Second, func() bool { return a.resyncCount() > before }, "the survivor to ask the agent for its tail after the other instance died")
+		if !strings.Contains(survivor.logs.String(), "went away") {
+			t.Errorf("the survivor's log does not say why it asked:\n%s", tail(survivor.logs.String(), 2000))
+		}
+		killed.cancel()
+
+		// Stopped: it says "offline" itself before its DISCONNECT.
+		stopped := startIngest(t, e, st, share)
+		time.Sleep(1500 * time.Millisecond)
+		before = a.resyncCount()
+		stopped.cancel()
+		stopped.done <- <-stopped.done // stopped; the cleanup reads it again
+		waitFor(t, 10*time.Second, func() bool { return a.resyncCount() > before }, "the survivor to ask the agent for its tail after the other instance stopped")
+	})
+}
+
+// onEitherBroker runs f on the embedded broker and on Mosquitto, each time with a fresh register,
+// agent-1 enrolled, and share: custodyd instances on one shared subscription of the run's own,
+// whose resync grace is a minute, so nothing arrives by a hole's resync while the test waits.
+func onEitherBroker(t *testing.T, f func(t *testing.T, st *store.Store, e *env, key []byte, share func(*ingest.Config, *mqttconn.Config))) {
 	for _, bk := range []string{"embedded", "mosquitto"} {
 		t.Run(bk, func(t *testing.T) {
 			st := openStore(t, "")
@@ -328,41 +352,10 @@ func TestAnInstanceThatGoesAwayIsHeardByTheOthers(t *testing.T) {
 			}
 			key := enroll(t, st, "agent-1")
 			group := "custodyd-" + randHex(3)
-			share := func(c *ingest.Config, m *mqttconn.Config) {
+			f(t, st, e, key, func(c *ingest.Config, m *mqttconn.Config) {
 				c.ResyncGrace, c.ResyncRetry = time.Minute, time.Minute
 				m.Share = group
-			}
-			survivor := startIngest(t, e, st, share)
-			a := newAgent(t, e, "agent-1", key)
-			a.publish(wire.KindDoor, door(0), true)
-			waitFor(t, 10*time.Second, func() bool { return doors(t, st, "agent-1") == 1 }, "the first envelope")
-
-			// Killed: its connection is cut, and the broker publishes its Last Will.
-			rl := newRelay(t, strings.TrimPrefix(e.url, "tcp://"))
-			via := *e
-			via.url = rl.url()
-			killed := startIngest(t, &via, st, share)
-			time.Sleep(1500 * time.Millisecond) // past the survivor's quiet second after the agent's online
-			before := a.resyncCount()
-			rl.cut()
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Logf("the survivor's log:\n%s", tail(survivor.logs.String(), 4000))
-				}
 			})
-			waitFor(t, 10*time.Second, func() bool { return a.resyncCount() > before }, "the survivor to ask the agent for its tail after the other instance died")
-			if !strings.Contains(survivor.logs.String(), "went away") {
-				t.Errorf("the survivor's log does not say why it asked:\n%s", tail(survivor.logs.String(), 2000))
-			}
-			killed.cancel()
-
-			// Stopped: it says "offline" itself before its DISCONNECT.
-			stopped := startIngest(t, e, st, share)
-			time.Sleep(1500 * time.Millisecond)
-			before = a.resyncCount()
-			stopped.cancel()
-			stopped.done <- <-stopped.done // stopped; the cleanup reads it again
-			waitFor(t, 10*time.Second, func() bool { return a.resyncCount() > before }, "the survivor to ask the agent for its tail after the other instance stopped")
 		})
 	}
 }
