@@ -206,12 +206,7 @@ func TestIngestKilledAndRestarted(t *testing.T) {
 			const n = 6000
 			dbPath := storetest.Target(t)
 			st := openStore(t, dbPath)
-			var e *env
-			if name == "embedded" {
-				e = embedded(t, st)
-			} else {
-				e = mosquitto(t)
-			}
+			e := brokerNamed(t, name, st)
 			key := enroll(t, st, "agent-1")
 			clientID := "custodyd-kill-" + randHex(4)
 			if !e.auth {
@@ -344,12 +339,7 @@ func onEitherBroker(t *testing.T, f func(t *testing.T, st *store.Store, e *env, 
 	for _, bk := range []string{"embedded", "mosquitto"} {
 		t.Run(bk, func(t *testing.T) {
 			st := openStore(t, "")
-			var e *env
-			if bk == "embedded" {
-				e = embedded(t, st)
-			} else {
-				e = mosquitto(t)
-			}
+			e := brokerNamed(t, bk, st)
 			key := enroll(t, st, "agent-1")
 			group := "custodyd-" + randHex(3)
 			f(t, st, e, key, func(c *ingest.Config, m *mqttconn.Config) {
@@ -358,4 +348,12 @@ func onEitherBroker(t *testing.T, f func(t *testing.T, st *store.Store, e *env, 
 			})
 		})
 	}
+}
+
+// brokerNamed is the embedded broker on st, or ("mosquitto") the system Mosquitto.
+func brokerNamed(t testing.TB, name string, st *store.Store) *env {
+	if name == "embedded" {
+		return embedded(t, st)
+	}
+	return mosquitto(t)
 }
