@@ -1,10 +1,13 @@
 package console_test
 
 import (
+	"bufio"
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +189,60 @@ func TestBrowserCriticalAlertOnTheDeskWithinTwoSeconds(t *testing.T) {
 	bg, _ := chromedp.Run(wide, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('tr[data-cabinet="C-01"] td')).backgroundColor`))
 	if bg != "rgb(155, 28, 28)" {
 		t.Errorf("C-01's critical tile: got background %q, want red rgb(155, 28, 28)", bg)
+	}
+}
+
+// A change made after a page was drawn and before its live stream was followed is announced as
+// soon as the stream opens: the page hands the stream the fingerprints it was drawn from. Before,
+// such a change waited for the next one (seen as a desk page that never showed a scan stored
+// while it reloaded after the previous one).
+func TestLiveStreamAnnouncesWhatChangedBeforeItOpened(t *testing.T) {
+	t.Parallel()
+	s := startSite(t)
+	c := s.client()
+	s.signIn(c, "li.ming")
+	_, body := get(t, c, s.base+"/")
+	m := regexp.MustCompile(`id="alarm-count"[^>]*data-fp="([^"]*)"`).FindStringSubmatch(body)
+	if m == nil || m[1] == "" {
+		t.Fatal("the page does not carry the fingerprint it was drawn from")
+	}
+	drawn := html.UnescapeString(m[1])
+
+	no := false
+	s.publish(wire.KindFault, wire.Fault{Device: "C-01", Code: "tamper", Message: "tamper switch of cabinet C-01", Cleared: &no})
+	waitFor(t, "the tamper alert", func() bool { return s.count(`SELECT count(*) FROM alerts`) > 0 })
+
+	// events reads the stream for d and says which events came.
+	events := func(query string, d time.Duration) []string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/live?"+query, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("the live stream: %v", err)
+		}
+		defer resp.Body.Close()
+		var got []string
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				got = append(got, ev)
+				cancel()
+			}
+		}
+		return got
+	}
+	if got := events("topics=alarms&fp_alarms="+url.QueryEscape(drawn), 10*time.Second); len(got) != 1 || got[0] != "alarms" {
+		t.Errorf("a stream opened after the change, from the page drawn before it: events %v, want [alarms] at once", got)
+	}
+	// Drawn after the change: nothing to announce.
+	_, body = get(t, c, s.base+"/")
+	now := html.UnescapeString(regexp.MustCompile(`id="alarm-count"[^>]*data-fp="([^"]*)"`).FindStringSubmatch(body)[1])
+	if now == drawn {
+		t.Fatal("the fingerprint did not change with the alert")
+	}
+	if got := events("topics=alarms&fp_alarms="+url.QueryEscape(now), 1500*time.Millisecond); len(got) != 0 {
+		t.Errorf("a stream from a page drawn after the change: events %v, want none", got)
 	}
 }

@@ -175,6 +175,7 @@ type cabinetsData struct {
 }
 
 func (c *Console) cabinetsPage(w http.ResponseWriter, r *http.Request, p *page) {
+	c.noteLive(r, p, "cabinets")
 	rows, err := c.overview(r.Context(), p.Actor)
 	if err != nil {
 		c.fail(w, r, p, err)
@@ -208,6 +209,7 @@ type cabinetData struct {
 }
 
 func (c *Console) cabinetPage(w http.ResponseWriter, r *http.Request, p *page) {
+	c.noteLive(r, p, "cabinets")
 	code := clip(r.PathValue("code"), 100)
 	rows, err := c.overview(r.Context(), p.Actor)
 	if err != nil {

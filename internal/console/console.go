@@ -181,6 +181,7 @@ func (c *Console) handle(pattern string, roles []custody.Role, h pageHandler) {
 		}
 		if a.Has(alertReaders...) {
 			// Open alerts stand on every page of those who read them, the desk included (alarms.go).
+			c.noteLive(r, p, "alarms")
 			p.AlarmWatch = true
 			if err := c.alertWatch(r.Context(), p); err != nil {
 				c.log.Warn("console: open alerts", "err", err)

@@ -132,6 +132,8 @@ func (c *Console) deskPage(w http.ResponseWriter, r *http.Request, p *page) {
 		c.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
+	p.Desk = desk
+	c.noteLive(r, p, "desk") // before the session is read
 	id, err := c.openSession(r, desk)
 	if err != nil {
 		c.fail(w, r, p, err)

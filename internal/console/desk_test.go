@@ -115,10 +115,15 @@ func TestBrowserDeskAtPhoneAndDesktopWidths(t *testing.T) {
 		time.Sleep(700 * time.Millisecond) // the live stream takes its first fingerprint
 
 		// A typed label the register does not know: refused on the page and kept in the list.
+		// The scan form is sent as a page: wait for the next one, not the box still on this one.
 		typed := func(code string) {
 			t.Helper()
-			if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#scan"), code+kb.Enter), chromedp.WaitVisible(chromedp.CSS("#scan"))); err != nil {
+			stale(t, ctx)
+			if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#scan"), code+kb.Enter)); err != nil {
 				t.Fatal(err)
+			}
+			if path := arrive(ctx, "/desk/D-01"); path != "/desk/D-01" {
+				t.Fatalf("%s: the browser is at %q", at("after the scan of "+code), path)
 			}
 		}
 		typed("NO-SUCH-LABEL")

@@ -24,6 +24,28 @@ import (
 
 func (c *Console) homeRoutes() {
 	c.handle("GET /{$}", anyone, c.homePage)
+	c.handle("POST /people/{username}/unlock", anyone, c.unlockPerson) // the register authorises and audits
+}
+
+// unlockPerson lifts an account's lock after repeated wrong passwords, from the security
+// administrator's list of locked accounts. The register refuses anyone else (audited: the
+// refusal is shown as a 403) and an account that is not locked (shown on the home page).
+func (c *Console) unlockPerson(w http.ResponseWriter, r *http.Request, p *page) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	u := clip(r.PathValue("username"), 100)
+	if err := c.reg.Unlock(r.Context(), p.Actor, u); err != nil {
+		if !p.Actor.Has(secAdmins...) {
+			p.refusal(err) // audits it
+			c.renderError(w, r, http.StatusForbidden, "error.forbidden")
+			return
+		}
+		c.setFlash(r, p.refusal(err))
+		http.Redirect(w, r, "/#lockouts", http.StatusSeeOther)
+		return
+	}
+	c.log.Info("console: account unlocked", "by", p.Actor.Username, "user", u)
+	c.setFlash(r, okFlash+"home.unlocked")
+	http.Redirect(w, r, "/#lockouts", http.StatusSeeOther)
 }
 
 // homeList bounds each list of the home page; its figure counts them all and links to the page
@@ -108,6 +130,7 @@ func (c *Console) homePage(w http.ResponseWriter, r *http.Request, p *page) {
 			}
 		}
 	}
+	c.flashInto(r, p) // an unlock comes back as a notice, its refusal as an error
 	p.Titles = a.SeesTitles()
 	p.Data = d
 	c.render(w, r, http.StatusOK, "home", p)

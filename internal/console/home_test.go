@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -132,13 +133,7 @@ func TestHomePerRole(t *testing.T) {
 	// The security administrator: who holds which role, locked accounts, live sign-ins.
 	sec := s.client()
 	s.signIn(sec, "sec.admin")
-	for i := 0; i < 10; i++ { // the reader's account locks after ten wrong passwords
-		req, _ := http.NewRequest("POST", s.base+"/api/v1/login", strings.NewReader(`{"username":"zhang.wei","password":"wrong-password"}`))
-		req.Header.Set("Content-Type", "application/json")
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}
+	s.lockOut(t, "zhang.wei")
 	_, body = get(t, sec, s.base+"/")
 	if !strings.Contains(body, `id="home-secadmin"`) || figure(t, body, "fig-lockouts") != "1" || !strings.Contains(body, `<a href="/signins?user=zhang.wei">张伟</a>`) {
 		t.Error("the security administrator's home does not list 张伟's locked account")
@@ -179,5 +174,94 @@ func TestBrowserHomeAtPhoneAndDesktopWidths(t *testing.T) {
 				t.Errorf("%s's home at %d px: got %q marked in the navigation, want 首页", user, width, on)
 			}
 		}
+	}
+}
+
+// lockOut locks user's account: ten wrong passwords through the API.
+func (s *site) lockOut(t *testing.T, user string) {
+	t.Helper()
+	for i := 0; i < 10; i++ {
+		req, _ := http.NewRequest("POST", s.base+"/api/v1/login", strings.NewReader(`{"username":"`+user+`","password":"wrong-password"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	if s.count(`SELECT count(*) FROM people WHERE username = '`+user+`' AND locked_at IS NOT NULL`) != 1 {
+		t.Fatalf("%s's account did not lock after ten wrong passwords", user)
+	}
+}
+
+// The security administrator unlocks a locked account from the home page's list; nobody else
+// can, through the console or the API — each attempt refused, the account still locked, and one
+// refusal record per attempt. Unlocking an account that is not locked is refused and said, and
+// writes nothing.
+func TestUnlockALockedAccountFromHome(t *testing.T) {
+	t.Parallel()
+	s := startSite(t)
+	// Everyone signs in first: the ten wrong passwords empty this address's bucket of attempts.
+	users := []string{"admin", "wang.fang", "li.ming", "zhao.lei", "sec.admin"}
+	clients := map[string]*http.Client{}
+	for _, user := range users {
+		c := s.client()
+		if user == "admin" {
+			s.signInAs(c, "admin", "admin-password-1")
+		} else {
+			s.signIn(c, user)
+		}
+		clients[user] = c
+	}
+	s.lockOut(t, "zhang.wei")
+	locked := func() int {
+		return s.count(`SELECT count(*) FROM people WHERE username = 'zhang.wei' AND locked_at IS NOT NULL`)
+	}
+
+	for _, user := range users[:4] {
+		c := clients[user]
+		if _, body := get(t, c, s.base+"/"); strings.Contains(body, `id="unlock-zhang.wei"`) {
+			t.Errorf("%s's home offers to unlock zhang.wei", user)
+		}
+		refused := s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = '` + user + `'`)
+		if code, _ := s.post(t, c, "/people/zhang.wei/unlock", nil); code != http.StatusForbidden {
+			t.Errorf("%s unlocking an account in the console: got %d, want 403", user, code)
+		}
+		s.api(user, "POST", "/api/v1/people/zhang.wei/unlock", "", 403, nil)
+		if locked() != 1 {
+			t.Fatalf("%s's refused attempts unlocked the account", user)
+		}
+		if after := s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = '` + user + `'`); after != refused+2 {
+			t.Errorf("%s's two refused unlocks: %d refusal records, want 2", user, after-refused)
+		}
+	}
+
+	sec := clients["sec.admin"]
+	if _, body := get(t, sec, s.base+"/"); !strings.Contains(body, `action="/people/zhang.wei/unlock"`) || !strings.Contains(body, "解除锁定") {
+		t.Fatal("the security administrator's home has no unlock button for zhang.wei's locked account")
+	}
+	if code, loc := s.post(t, sec, "/people/zhang.wei/unlock", nil); code != http.StatusSeeOther || loc != "/#lockouts" {
+		t.Fatalf("unlock from home: got %d to %q", code, loc)
+	}
+	if locked() != 0 {
+		t.Fatal("the account is still locked after the security administrator unlocked it")
+	}
+	if _, body := get(t, sec, s.base+"/"); !strings.Contains(body, "已解除该账户的锁定") || figure(t, body, "fig-lockouts") != "0" {
+		t.Error("the home page does not say the account was unlocked, or still counts it")
+	}
+	if n := s.count(`SELECT count(*) FROM audit WHERE action = 'person.unlock' AND actor = 'sec.admin'`); n != 1 {
+		t.Errorf("person.unlock records: got %d, want 1", n)
+	}
+	time.Sleep(register.AddrEvery)             // one attempt back in this address's bucket
+	s.login("zhang.wei", "zhang.wei-password") // signs in again
+
+	// Again: it is not locked any more — refused and said on the home page; nothing is written
+	// (a conflict with the register's state, not a rule refused: not a refusal record).
+	if code, _ := s.post(t, sec, "/people/zhang.wei/unlock", nil); code != http.StatusSeeOther {
+		t.Fatalf("a second unlock: got %d, want 303 back to the home page", code)
+	}
+	if _, body := get(t, sec, s.base+"/"); !strings.Contains(body, "未被锁定") {
+		t.Error("the home page does not say the account is not locked")
+	}
+	if n := s.count(`SELECT count(*) FROM audit WHERE action = 'person.unlock'`); n != 1 {
+		t.Errorf("person.unlock records after the second unlock: got %d, want 1", n)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/custody"
+	"github.com/custodyhq/custody/internal/register"
 )
 
 // live streams server-sent events: one named event (cabinets, alerts, desk, alarms) each time
@@ -30,8 +31,7 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 	desk := clip(q.Get("desk"), 100)
 	var topics []string
 	for _, t := range strings.Split(clip(q.Get("topics"), 100), ",") {
-		allowed := map[string][]custody.Role{"cabinets": siteRoles, "alerts": alertReaders, "desk": deskRoles, "alarms": alertReaders}[t]
-		if allowed != nil && a.Has(allowed...) && !slices.Contains(topics, t) {
+		if slices.Contains(liveTopics(a), t) && !slices.Contains(topics, t) {
 			topics = append(topics, t)
 		}
 	}
@@ -58,6 +58,18 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 
 	sub := c.hub.subscribe(ctx, topics, desk)
 	defer c.hub.unsubscribe(sub)
+	// What changed after the page took its fingerprints (fp_<topic>, before it read its data) and
+	// before this stream was followed would otherwise be shown by no page until the next change:
+	// a scan stored while the desk page reloaded after the last one. Announce it now. The
+	// fingerprints are only compared, never shown.
+	for _, t := range topics {
+		if fp := q.Get("fp_" + t); fp != "" && clip(fp, 200) != c.fingerprint(ctx, t, desk) {
+			if _, err := fmt.Fprintf(w, "event: %s\ndata: %d\n\n", t, time.Now().UnixMilli()); err != nil {
+				return
+			}
+		}
+	}
+	fl.Flush()
 	beat := time.NewTicker(15 * time.Second) // a comment now and then keeps proxies from closing the stream
 	defer beat.Stop()
 	for {
@@ -76,6 +88,38 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		fl.Flush()
+	}
+}
+
+// liveTopics are the live topics a holds the pages of.
+func liveTopics(a register.Actor) []string {
+	var ts []string
+	for _, t := range []struct {
+		topic string
+		roles []custody.Role
+	}{{"cabinets", siteRoles}, {"alerts", alertReaders}, {"desk", deskRoles}, {"alarms", alertReaders}} {
+		if a.Has(t.roles...) {
+			ts = append(ts, t.topic)
+		}
+	}
+	return ts
+}
+
+// noteLive takes the fingerprints of topics for a whole page (not a fragment) before it reads
+// what it shows (the desk topic once the page knows its desk, p.Desk); the page hands them to its
+// stream (Since).
+func (c *Console) noteLive(r *http.Request, p *page, topics ...string) {
+	if r.Method != http.MethodGet || r.Header.Get("HX-Request") != "" {
+		return
+	}
+	for _, t := range topics {
+		if t == "desk" && p.Desk == "" {
+			continue
+		}
+		if p.since == nil {
+			p.since = map[string]string{}
+		}
+		p.since[t] = c.fingerprint(r.Context(), t, p.Desk)
 	}
 }
 

@@ -257,6 +257,7 @@ type alertsData struct {
 }
 
 func (c *Console) alertsPage(w http.ResponseWriter, r *http.Request, p *page) {
+	c.noteLive(r, p, "alerts")
 	all := r.URL.Query().Get("all") == "1"
 	f := alert.Filter{Active: !all, Limit: 500}
 	as, err := c.book.Alerts(r.Context(), f)

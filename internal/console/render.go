@@ -102,7 +102,14 @@ type page struct {
 	NewestAlarm int64
 	// audit records a refusal in the audit chain (issue 13: every refused attempt is audited).
 	audit func(err error)
+	// since holds the live topics' fingerprints taken before the page read what it shows
+	// (noteLive): the page's stream announces at once a change made in between (live.go).
+	since map[string]string
 }
+
+// Since is the fingerprint of topic taken before the page read its data ("" if not taken: a
+// fragment, or a topic the person does not follow).
+func (p *page) Since(topic string) string { return p.since[topic] }
 
 func (c *Console) newPage(r *http.Request) *page {
 	lang := languages[0]

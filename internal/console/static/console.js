@@ -73,13 +73,17 @@
     });
     var live = document.querySelectorAll("[data-live]");
     if (!live.length || !window.EventSource || !window.htmx) { return; }
-    var topics = [];
+    var topics = [], fps = {};
     live.forEach(function (el) {
       el.getAttribute("data-live").split(" ").forEach(function (t) {
         if (t && topics.indexOf(t) < 0) { topics.push(t); }
+        // What the page was drawn from: the stream announces at once what changed since.
+        var fp = el.getAttribute("data-fp");
+        if (t && fp && !fps[t]) { fps[t] = fp; }
       });
     });
     var q = "topics=" + encodeURIComponent(topics.join(","));
+    Object.keys(fps).forEach(function (t) { q += "&fp_" + t + "=" + encodeURIComponent(fps[t]); });
     var desk = document.body.getAttribute("data-desk");
     if (desk) { q += "&desk=" + encodeURIComponent(desk); }
     var es = new EventSource("/live?" + q);
