@@ -209,11 +209,11 @@ func New(cfg Config, conn Conn, st Store, keys Keys, handler Handler, reg promet
 
 // LostInTransit says envelopes may have been lost between the agents and custodyd where no later
 // seq need ever reveal it: the broker dropped messages it had queued for a subscriber whose queue
-// was full, or another custodyd instance on the shared subscription died holding some it had not
-// acknowledged. Once nothing has arrived for ResyncGrace (a second at most) — the broker has
+// was full, or another custodyd instance on the shared subscription went away holding some it had
+// not acknowledged. Once nothing has arrived for ResyncGrace (a second at most) — the broker has
 // handed over what it kept; asking while its queue is still full would only queue more to drop —
-// or ResyncRetry later at the latest (a busy site is never quiet), ingest asks every agent for what follows its
-// contiguous mark, as after its own reconnect. why is logged.
+// or ResyncRetry later at the latest (a busy site is never quiet), ingest asks every agent for
+// what follows its contiguous mark, as after its own reconnect. why is logged.
 func (in *Ingest) LostInTransit(why string) {
 	if in.lostSince.CompareAndSwap(0, time.Now().UnixNano()) {
 		in.log.Warn("ingest: envelopes may have been lost in transit; every agent will be asked to resend what follows its mark", "why", why)

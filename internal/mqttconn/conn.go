@@ -255,7 +255,8 @@ func (c *Conn) options(ctx context.Context, i int, sub *Subscription) *paho.Clie
 		// disconnected persistent session its share of the stream, so a dead instance would
 		// take every second envelope with it until it came back. There each session ends with
 		// its connection, the others get everything, and what the dead one held unacknowledged
-		// is asked for again (ingest's resync: holes at once, tails at the next leader's start).
+		// is asked for again (ingest's resync: holes at once, tails when the others hear it go —
+		// Subscription.Peers — and at the next leader's start).
 		SetCleanSession(c.cfg.Share != "").
 		SetStore(NewStore()).
 		SetAutoAckDisabled(true).
