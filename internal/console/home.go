@@ -34,13 +34,7 @@ func (c *Console) unlockPerson(w http.ResponseWriter, r *http.Request, p *page) 
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	u := clip(r.PathValue("username"), 100)
 	if err := c.reg.Unlock(r.Context(), p.Actor, u); err != nil {
-		if !p.Actor.Has(secAdmins...) {
-			p.refusal(err) // audits it
-			c.renderError(w, r, http.StatusForbidden, "error.forbidden")
-			return
-		}
-		c.setFlash(r, p.refusal(err))
-		http.Redirect(w, r, "/#lockouts", http.StatusSeeOther)
+		c.secAdminRefused(w, r, p, err, "/#lockouts")
 		return
 	}
 	c.log.Info("console: account unlocked", "by", p.Actor.Username, "user", u)

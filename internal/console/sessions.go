@@ -133,13 +133,7 @@ func (c *Console) revokeSignIns(w http.ResponseWriter, r *http.Request, p *page)
 
 func (c *Console) afterRevoke(w http.ResponseWriter, r *http.Request, p *page, out register.Revoked, err error) {
 	if err != nil {
-		if !p.Actor.Has(secAdmins...) {
-			p.refusal(err) // audits it
-			c.renderError(w, r, http.StatusForbidden, "error.forbidden")
-			return
-		}
-		c.setFlash(r, p.refusal(err))
-		http.Redirect(w, r, "/signins", http.StatusSeeOther)
+		c.secAdminRefused(w, r, p, err, "/signins")
 		return
 	}
 	c.log.Info("console: sign-ins ended", "by", p.Actor.Username, "user", out.Username, "count", out.Count)
@@ -147,6 +141,18 @@ func (c *Console) afterRevoke(w http.ResponseWriter, r *http.Request, p *page, o
 	if _, ok := c.actor(r); !ok {
 		back = "/login" // the security administrator ended their own session
 	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// secAdminRefused answers a refused security administrator's action: anyone else gets a 403, the
+// security administrator the register's words on the page to go back to; both are audited.
+func (c *Console) secAdminRefused(w http.ResponseWriter, r *http.Request, p *page, err error, back string) {
+	if !p.Actor.Has(secAdmins...) {
+		p.refusal(err) // audits it
+		c.renderError(w, r, http.StatusForbidden, "error.forbidden")
+		return
+	}
+	c.setFlash(r, p.refusal(err))
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
