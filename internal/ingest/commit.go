@@ -78,7 +78,11 @@ func (in *Ingest) cmdResult(ctx context.Context, e wire.Envelope) {
 	}
 	r := b.(*wire.CmdResult)
 	in.conn.Answered(*r)
-	if r.Kind != wire.KindResync || r.Oldest <= 1 {
+	if r.Kind != wire.KindResync {
+		return
+	}
+	in.gaps.answered(e.Agent, r.Cmd)
+	if r.Oldest <= 1 {
 		return
 	}
 	oldest, g, open := in.gaps.unfillable(e.Agent, r.Oldest)

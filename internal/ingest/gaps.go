@@ -22,7 +22,23 @@ type gapBook struct {
 	gaps  map[string]*gap
 	marks map[string]store.SeqState // each agent's stored seqs, as the last commit left them
 	asked map[string]time.Time      // when each agent was last asked for a full resync
+	tails map[string]tailAsk        // each agent's last full resync, until its answer is stored
 }
+
+// tailAsk is a resync of everything after an agent's mark that is not answered yet. Nothing
+// else would reveal that it or its answer was lost (a broker with a full queue drops commands
+// too), so it is asked again, less and less often, while the agent is online (tailsDue).
+type tailAsk struct {
+	cmd   string
+	at    time.Time
+	tries int
+}
+
+// Tail asks are repeated at most maxTailTries times, retry × 2ⁿ apart up to maxTailWait.
+const (
+	maxTailTries = 6
+	maxTailWait  = 5 * time.Minute
+)
 
 type gap struct {
 	from      uint64 // first missing seq
@@ -38,7 +54,7 @@ type gap struct {
 }
 
 func newGapBook(grace, retry time.Duration) *gapBook {
-	return &gapBook{grace: grace, retry: retry, gaps: map[string]*gap{}, marks: map[string]store.SeqState{}, asked: map[string]time.Time{}}
+	return &gapBook{grace: grace, retry: retry, gaps: map[string]*gap{}, marks: map[string]store.SeqState{}, asked: map[string]time.Time{}, tails: map[string]tailAsk{}}
 }
 
 // note records the states a commit (or the start, or a skip) left, and returns how many agents
@@ -148,11 +164,47 @@ func (b *gapBook) resyncRange(agent string, from uint64, holeOnly bool, now time
 	return from, to
 }
 
-// askedAll records that agent was asked now for everything from a seq on.
-func (b *gapBook) askedAll(agent string, now time.Time) {
+// askedAll records that agent was asked now, by command cmd, for everything from a seq on.
+func (b *gapBook) askedAll(agent, cmd string, now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.asked[agent] = now
+	b.tails[agent] = tailAsk{cmd: cmd, at: now, tries: b.tails[agent].tries + 1}
+}
+
+// answered takes the agent's answer to command cmd: the last full resync is answered (the agent
+// published what it was asked for before its answer).
+func (b *gapBook) answered(agent, cmd string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t, ok := b.tails[agent]; ok && t.cmd == cmd {
+		delete(b.tails, agent)
+	}
+}
+
+// offline forgets agent's unanswered full resync: the agent is away, and is asked afresh when it
+// says it is online.
+func (b *gapBook) offline(agent string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.tails, agent)
+}
+
+// tailsDue lists the agents to ask again for everything after their mark: their last full
+// resync is unanswered after retry × 2^(tries−1) (at most maxTailWait), tried fewer than
+// maxTailTries times.
+func (b *gapBook) tailsDue(now time.Time) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for agent, t := range b.tails {
+		wait := min(b.retry<<min(t.tries-1, 16), maxTailWait)
+		if t.tries < maxTailTries && now.Sub(t.at) >= wait {
+			out = append(out, agent)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // unfillable takes an agent's answer to resync, naming the oldest seq it still holds: when that

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -48,7 +49,7 @@ func TestGapBook(t *testing.T) {
 		return func(b *gapBook, now time.Time) string { b.askedHoles(agent, through, renewed, now); return "" }
 	}
 	askedAll := func(agent string) func(*gapBook, time.Time) string {
-		return func(b *gapBook, now time.Time) string { b.askedAll(agent, now); return "" }
+		return func(b *gapBook, now time.Time) string { b.askedAll(agent, "cmd-1", now); return "" }
 	}
 	recent := func(agent string) func(*gapBook, time.Time) string {
 		return func(b *gapBook, now time.Time) string { return fmt.Sprint(b.askedRecently(agent, now)) }
@@ -182,5 +183,45 @@ func TestGapBookCountsOpenGaps(t *testing.T) {
 	}
 	if n := b.note([]store.SeqState{{Agent: "a", Contiguous: 3, MaxSeen: 3}}, now); n != 1 {
 		t.Errorf("open gaps after a's hole filled: got %d, want 1", n)
+	}
+}
+
+// A full resync (everything after the mark) is asked again until its answer is stored: nothing
+// else would show that the command or its answer was lost. Less and less often, at most
+// maxTailTries times, and not while the agent is offline (it is asked afresh when it is back).
+func TestGapBookAsksAnUnansweredTailAgain(t *testing.T) {
+	b := newGapBook(time.Second, 5*time.Second)
+	t0 := time.Now()
+	b.askedAll("a", "cmd-1", t0)
+	b.askedAll("b", "cmd-2", t0)
+	if due := b.tailsDue(t0.Add(4 * time.Second)); len(due) != 0 {
+		t.Errorf("before the retry time: %v due, want none", due)
+	}
+	b.answered("b", "cmd-2")
+	b.answered("a", "cmd-0") // an answer to an older command does not answer the last
+	if due := b.tailsDue(t0.Add(5 * time.Second)); !slices.Equal(due, []string{"a"}) {
+		t.Fatalf("after the retry time: %v due, want [a] (b answered)", due)
+	}
+	// Each try waits twice as long as the one before.
+	at := t0.Add(5 * time.Second)
+	for try := 2; try < maxTailTries; try++ {
+		b.askedAll("a", fmt.Sprintf("cmd-%d", try+1), at)
+		wait := min(5*time.Second<<(try-1), maxTailWait)
+		if due := b.tailsDue(at.Add(wait - time.Millisecond)); len(due) != 0 {
+			t.Errorf("try %d: due %v before %s", try, due, wait)
+		}
+		if due := b.tailsDue(at.Add(wait)); len(due) != 1 {
+			t.Errorf("try %d: not due after %s", try, wait)
+		}
+		at = at.Add(wait)
+	}
+	b.askedAll("a", "cmd-last", at)
+	if due := b.tailsDue(at.Add(time.Hour)); len(due) != 0 {
+		t.Errorf("after %d tries: %v still due, want none", maxTailTries, due)
+	}
+	b.askedAll("c", "cmd-c", t0)
+	b.offline("c")
+	if due := b.tailsDue(t0.Add(time.Hour)); len(due) != 0 {
+		t.Errorf("an offline agent's unanswered resync: %v due, want none", due)
 	}
 }

@@ -44,6 +44,10 @@ func (in *Ingest) gapLoop(ctx context.Context) {
 			for _, a := range in.gaps.due(now) {
 				in.resyncHoles(ctx, a)
 			}
+			for _, a := range in.gaps.tailsDue(now) {
+				in.log.Warn("ingest: an agent has not answered a resync; asking again", "agent", a)
+				in.resync(ctx, a, 0, false)
+			}
 		}
 	}
 }
@@ -136,7 +140,7 @@ func (in *Ingest) resync(ctx context.Context, agent string, from uint64, holeOnl
 		return
 	}
 	if to == 0 {
-		in.gaps.askedAll(agent, time.Now())
+		in.gaps.askedAll(agent, id, time.Now())
 	}
 	in.m.resyncs.Inc()
 	in.log.Info("resync requested", "agent", agent, "from", from, "to", to, "cmd", id)

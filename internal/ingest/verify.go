@@ -201,6 +201,9 @@ func (in *Ingest) availability(ctx context.Context, m mqttconn.Message, agent st
 	if h, ok := in.handler.(AvailabilityHandler); ok {
 		h.HandleAvailability(agent, state, time.Now())
 	}
+	if state == "offline" {
+		in.gaps.offline(agent)
+	}
 	if state == "online" {
 		select {
 		case in.avail <- agent:
