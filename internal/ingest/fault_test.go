@@ -68,8 +68,8 @@ func TestBrokerRestartWith10000InFlight(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			states, _ := st.ObservationSeqs(context.Background())
-			t.Logf("store errors %v; stored %d, states %+v, resyncs %v, agent saw %d resyncs; ingest log tail:\n%s", metricValue(r.reg, "custody_ingest_store_errors_total", ""), doors(t, st, "agent-1"), states,
-				metricValue(r.reg, "custody_ingest_resync_requests_total", ""), a.resyncCount(), tail(r.logs.String(), 3000))
+			t.Logf("store errors %v; stored %d, states %+v, resyncs %v, %s; ingest log tail:\n%s", metricValue(r.reg, "custody_ingest_store_errors_total", ""), doors(t, st, "agent-1"), states,
+				metricValue(r.reg, "custody_ingest_resync_requests_total", ""), a.state(), tail(r.logs.String(), 3000))
 		}
 	})
 	waitFor(t, 60*time.Second, func() bool { return doors(t, st, "agent-1") >= n }, fmt.Sprintf("%d envelopes", n))
@@ -105,8 +105,8 @@ func TestBrokerQueueFullLosesNothing(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			states, _ := st.ObservationSeqs(context.Background())
-			t.Logf("stored %d, states %+v, resyncs %v, agent saw %d resyncs; ingest log tail:\n%s", doors(t, st, "agent-1"), states,
-				metricValue(r.reg, "custody_ingest_resync_requests_total", ""), a.resyncCount(), tail(r.logs.String(), 3000))
+			t.Logf("stored %d, states %+v, resyncs %v, %s; ingest log tail:\n%s", doors(t, st, "agent-1"), states,
+				metricValue(r.reg, "custody_ingest_resync_requests_total", ""), a.state(), tail(r.logs.String(), 3000))
 		}
 	})
 	waitFor(t, 30*time.Second, func() bool { return doors(t, st, "agent-1") >= n }, fmt.Sprintf("%d envelopes", n))

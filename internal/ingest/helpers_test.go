@@ -412,6 +412,7 @@ type agent struct {
 	oldest   uint64
 	next     uint64
 	resyncs  int
+	resent   int // envelopes published again in answer to resyncs, so far
 	cmds     chan []byte
 	other    chan wire.Envelope // verified commands other than resync
 	stopOnce sync.Once
@@ -517,6 +518,9 @@ func (a *agent) serveCommands() {
 			a.mu.Unlock()
 			for _, p := range again {
 				a.c.Publish(a.topics.Obs(a.id), 1, false, p)
+				a.mu.Lock()
+				a.resent++
+				a.mu.Unlock()
 			}
 			yes := true
 			a.publish(wire.KindCmdResult, wire.CmdResult{Cmd: e.ID, Kind: wire.KindResync, OK: &yes, Oldest: oldest}, true)
@@ -565,6 +569,14 @@ func (a *agent) resyncCount() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.resyncs
+}
+
+// state says, for a failing test's log, how far the agent got: the resyncs it heard, what it
+// published again, and how many commands wait unread.
+func (a *agent) state() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return fmt.Sprintf("agent heard %d resyncs, published %d again, next seq %d, %d commands unread", a.resyncs, a.resent, a.next, len(a.cmds))
 }
 
 // relay forwards TCP connections to addr until cut, which drops every connection at once without
