@@ -191,10 +191,7 @@ func TestDeskAbandonNeedsReasonAndConfirmation(t *testing.T) {
 	s := startSite(t)
 	c := s.client()
 	s.signIn(c, "wang.fang")
-	due := time.Now().Add(24 * time.Hour).Format("2006-01-02T15:04")
-	if code, loc := s.post(t, c, "/desk/open", url.Values{"desk": {"D-01"}, "purpose": {"borrow"}, "due": {due}}); code != http.StatusSeeOther || loc != "/desk/D-01" {
-		t.Fatalf("open: got %d to %q", code, loc)
-	}
+	s.openBorrowing(t, c)
 	open := `SELECT count(*) FROM sessions WHERE state = 'open'`
 	refusals := `SELECT count(*) FROM audit WHERE action = 'refused' AND actor = 'wang.fang'`
 	if code, loc := s.post(t, c, "/desk/D-01/abandon", url.Values{"reason": {"对方未到"}}); code != http.StatusSeeOther || loc != "/desk/D-01" {

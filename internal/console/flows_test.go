@@ -94,10 +94,7 @@ func TestTypedScansAtTheDesk(t *testing.T) {
 	s := startSite(t)
 	c := s.client()
 	s.signIn(c, "wang.fang")
-	due := time.Now().Add(24 * time.Hour).Format("2006-01-02T15:04")
-	if code, loc := s.post(t, c, "/desk/open", url.Values{"desk": {"D-01"}, "purpose": {"borrow"}, "due": {due}}); code != http.StatusSeeOther || loc != "/desk/D-01" {
-		t.Fatalf("open: got %d to %q, want 303 to /desk/D-01", code, loc)
-	}
+	s.openBorrowing(t, c)
 	for _, code := range []string{"B-0042", itoa(s.items[0])} {
 		if status, loc := s.post(t, c, "/desk/D-01/scan", url.Values{"code": {code}}); status != http.StatusSeeOther || loc != "/desk/D-01" {
 			t.Fatalf("scan %s: got %d to %q, want 303 back to the desk", code, status, loc)

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // The receipt page and the receipt PDF carry the same paper (issue 21 point 8: the page lacked
@@ -22,8 +21,7 @@ func TestReceiptPageCarriesWhatThePDFCarries(t *testing.T) {
 	s := startSite(t)
 	c := s.client()
 	s.signIn(c, "wang.fang")
-	due := time.Now().Add(24 * time.Hour).Format("2006-01-02T15:04")
-	s.post(t, c, "/desk/open", url.Values{"desk": {"D-01"}, "purpose": {"borrow"}, "due": {due}})
+	s.openBorrowing(t, c)
 	for _, code := range []string{"B-0042", itoa(s.items[0]), itoa(s.items[1])} {
 		s.post(t, c, "/desk/D-01/scan", url.Values{"code": {code}})
 	}

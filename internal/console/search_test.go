@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Search finds what people type (issue 21 point 6): a part of a document number (45号, 京保),
@@ -23,8 +22,7 @@ func TestSearchFindsWhatPeopleType(t *testing.T) {
 	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"京保〔2026〕45号","title":"关于做好年终保密检查工作的通知","issuing_unit":"BGS","level":"秘密","issued_on":"2026-11-20","secrecy_term":"5年","copies":2},"cabinet":"C-01","from":"市委机要局"}`, 201, &recv)
 	c := s.client()
 	s.signIn(c, "wang.fang")
-	due := time.Now().Add(24 * time.Hour).Format("2006-01-02T15:04")
-	s.post(t, c, "/desk/open", url.Values{"desk": {"D-01"}, "purpose": {"borrow"}, "due": {due}})
+	s.openBorrowing(t, c)
 	s.post(t, c, "/desk/D-01/scan", url.Values{"code": {"B-0042"}})
 	s.post(t, c, "/desk/D-01/scan", url.Values{"code": {itoa(recv.Items[0].ID)}})
 	if code, loc := s.post(t, c, "/desk/D-01/close", url.Values{"pin": {"2468"}}); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/receipts/") {

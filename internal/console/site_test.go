@@ -23,6 +23,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/custodyhq/custody/internal/daemon"
+	"github.com/custodyhq/custody/internal/sitetime"
 	"github.com/custodyhq/custody/internal/store/storetest"
 	"github.com/custodyhq/custody/internal/wire"
 )
@@ -239,18 +240,19 @@ func (s *site) client() *http.Client {
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// signIn signs c in to the console as user, with the site's usual password.
 func (s *site) signIn(c *http.Client, user string) {
 	s.t.Helper()
-	req, _ := http.NewRequest("POST", s.base+"/login", strings.NewReader(url.Values{"username": {user}, "password": {user + "-password"}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", s.base)
-	resp, err := c.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		s.t.Fatalf("console login as %s: got %d, want 303", user, resp.StatusCode)
+	s.signInAs(c, user, user+"-password")
+}
+
+// openBorrowing opens a borrowing at desk D-01 for c, due back a day from now (typed in the
+// site's zone, as a person types it), and fails unless the console sends c to the desk's page.
+func (s *site) openBorrowing(t *testing.T, c *http.Client) {
+	t.Helper()
+	due := sitetime.Default().Format(time.Now().Add(24*time.Hour), "2006-01-02T15:04")
+	if code, loc := s.post(t, c, "/desk/open", url.Values{"desk": {"D-01"}, "purpose": {"borrow"}, "due": {due}}); code != http.StatusSeeOther || loc != "/desk/D-01" {
+		t.Fatalf("open a borrowing: got %d to %q, want 303 to /desk/D-01", code, loc)
 	}
 }
 
