@@ -292,15 +292,27 @@ func (s *site) browse(t *testing.T, ctx context.Context, user string) {
 	}
 }
 
-// text is the text of the first element matching the CSS selector, "" if there is none.
+// text is the visible text of the first element matching the CSS selector, "" if there is none
+// or it is hidden. It reads the element in one step inside the page: chromedp.Text finds the node
+// and then asks for its text in a second call, and an element htmx swapped out in between (a live
+// count redrawn) reads as "" without an error (CI: TestBrowserCriticalAlertOnTheDeskWithinTwoSeconds
+// saw the navigation's count empty).
 func text(ctx context.Context, sel string) string {
 	// Generous: under CI's load Chromium answered a query of an element already on the page in
-	// more than 5 s, and the "" that a timeout gives read as a wrong value (CI:
-	// TestBrowserHandoverFromTheAgentsScanner's counterpart).
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	s, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	return strings.TrimSpace(s)
+	// more than 5 s.
+	q, _ := json.Marshal(sel)
+	var got struct {
+		Text string `json:"t"`
+	}
+	got, _ = chromedp.Run(ctx, chromedp.Poll[struct {
+		Text string `json:"t"`
+	}](`(function () {
+		const el = document.querySelector(`+string(q)+`);
+		if (!el) { return null; }
+		const shown = el.offsetWidth || el.offsetHeight || el.getClientRects().length;
+		return { t: shown ? el.innerText : "" };
+	})()`, chromedp.WithPollingTimeout(20*time.Second)))
+	return strings.TrimSpace(got.Text)
 }
 
 // waitFor polls cond until it holds, failing the test after a generous deadline (CI is loaded).
