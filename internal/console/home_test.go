@@ -126,6 +126,14 @@ func TestHomePerRole(t *testing.T) {
 	if !strings.Contains(body, "审计链完整") || !strings.Contains(body, `href="/audit"`) {
 		t.Error("the auditor's home does not say the chain is intact, linked to the audit page")
 	}
+	if !strings.Contains(body, "（全链校验于 ") {
+		t.Error("the auditor's home does not say when the whole chain was last verified")
+	}
+	// The audit page verifies the whole chain when asked, and says when it last did.
+	if code, page := get(t, auditor, s.base+"/audit?full=1"); code != http.StatusOK || !strings.Contains(page, "审计链完整") ||
+		!strings.Contains(page, "全链逐条校验于 ") || !strings.Contains(page, `href="/audit?full=1"`) {
+		t.Errorf("the audit page asked for a full verification: got %d, want the chain intact and when it was verified whole", code)
+	}
 	if !strings.Contains(body, "<code>refused</code>") || !regexp.MustCompile(`href="/audit\?from=\d+"`).MatchString(body) {
 		t.Error("the auditor's home does not list the refusal among the recent sensitive records, linked")
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custodyhq/custody/internal/audit"
@@ -188,16 +190,79 @@ func (s *Store) AuditRecords(ctx context.Context, from int64, fn func(audit.Reco
 // VerifyAudit recomputes the chain as stored and returns the first break. custodyd runs it at
 // start and refuses to serve a register whose history was edited.
 func (s *Store) VerifyAudit(ctx context.Context) (audit.Result, error) {
-	res := audit.Result{Head: audit.Genesis}
-	var alg string
-	err := s.AuditRecords(ctx, 1, func(r audit.Record) error {
+	s.checked.mu.Lock()
+	defer s.checked.mu.Unlock()
+	return s.verifyAll(ctx)
+}
+
+// chainCheck remembers the last verification of this process: the chain up to done.LastSeq
+// held; fullAt is when a verification from the first record last
+// ended (zero: none, or the last one found a break).
+type chainCheck struct {
+	mu     sync.Mutex // one verification at a time: callers arriving meanwhile share its result
+	done   audit.Result
+	fullAt time.Time
+}
+
+// VerifyAuditSince is the chain's state for a page that shows it at every load. A chain of years
+// is millions of records, more than a page can recompute each time (about 140 000 a second from
+// SQLite), so it recomputes only the records appended since this process last verified — after
+// checking that the record it ended at still carries the hash it had — and the whole chain again
+// once the last full verification is older than full (a record altered before that point, its
+// successors left as they were, is found only then). fullAt says when that was.
+func (s *Store) VerifyAuditSince(ctx context.Context, full time.Duration) (res audit.Result, fullAt time.Time, err error) {
+	c := &s.checked
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fullAt.IsZero() || time.Since(c.fullAt) >= full {
+		res, err = s.verifyAll(ctx)
+		return res, c.fullAt, err
+	}
+	var hash, alg string
+	err = s.r.QueryRowContext(ctx, `SELECT hash, alg FROM audit WHERE seq = ?`, c.done.LastSeq).Scan(&hash, &alg)
+	switch {
+	case c.done.Records == 0:
+		alg = ""
+	case errors.Is(err, sql.ErrNoRows):
+		c.fullAt = time.Time{}
+		return c.done, time.Time{}, &audit.Break{Index: c.done.Records, Seq: c.done.LastSeq, Kind: "deleted", Detail: "the record verified last is gone", ZH: "上次校验到的记录已不存在"}
+	case err != nil:
+		return c.done, c.fullAt, fmt.Errorf("read audit record %d: %w", c.done.LastSeq, Classify(err))
+	case hash != c.done.Head:
+		c.fullAt = time.Time{}
+		return c.done, time.Time{}, &audit.Break{Index: c.done.Records, Seq: c.done.LastSeq, Kind: "altered", Detail: "the record verified last has another hash now", ZH: "上次校验到的记录的哈希已被改写"}
+	}
+	if res, err = s.verifyFrom(ctx, c.done, alg); err != nil {
+		c.fullAt = time.Time{}
+		return res, time.Time{}, err
+	}
+	c.done = res
+	return res, c.fullAt, nil
+}
+
+// verifyAll verifies the chain from its first record and remembers the outcome; c.mu is held.
+func (s *Store) verifyAll(ctx context.Context) (audit.Result, error) {
+	c := &s.checked
+	res, err := s.verifyFrom(ctx, audit.Result{Head: audit.Genesis}, "")
+	if err != nil {
+		c.done, c.fullAt = audit.Result{}, time.Time{}
+		return res, err
+	}
+	c.done, c.fullAt = res, time.Now()
+	return res, nil
+}
+
+// verifyFrom recomputes the records after those res covers, the last of them hashed with alg (as
+// stored), and returns the chain's state after them.
+func (s *Store) verifyFrom(ctx context.Context, res audit.Result, alg string) (audit.Result, error) {
+	err := s.AuditRecords(ctx, res.LastSeq+1, func(r audit.Record) error {
 		want := r.Hash
 		r.Seal(res.Head)
 		if r.Seq != res.LastSeq+1 || r.Hash != want {
-			return &audit.Break{Index: res.Records + 1, Seq: r.Seq, Kind: "altered", Detail: "the stored record does not match the chain"}
+			return &audit.Break{Index: res.Records + 1, Seq: r.Seq, Kind: "altered", Detail: "the stored record does not match the chain", ZH: "与审计链不符：记录内容或其哈希被改动"}
 		}
 		if res.Records > 0 && !audit.SwitchAllowed(alg, r.Alg, r.Action) {
-			return &audit.Break{Index: res.Records + 1, Seq: r.Seq, Kind: "altered", Detail: fmt.Sprintf("its hash algorithm changes from %s to %s without a profile-switch record", alg, r.Alg)}
+			return &audit.Break{Index: res.Records + 1, Seq: r.Seq, Kind: "altered", Detail: fmt.Sprintf("its hash algorithm changes from %s to %s without a profile-switch record", alg, r.Alg), ZH: fmt.Sprintf("哈希算法由 %s 变为 %s，但该记录不是密码配置切换记录", alg, r.Alg)}
 		}
 		alg = r.Alg
 		res.Records++

@@ -86,6 +86,8 @@ type Store struct {
 	alg string
 
 	probe probe // the last write probe (Probe)
+
+	checked chainCheck // how far this process last verified the chain (VerifyAuditSince)
 }
 
 type chainHead struct {

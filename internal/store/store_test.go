@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/cryptoprofile"
 	"github.com/custodyhq/custody/internal/store"
@@ -221,5 +222,77 @@ func TestPostgresWithoutCCollationIsRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("got %v, want a refusal containing %q", err, want)
 		}
+	}
+}
+
+// VerifyAuditSince, the chain's state on the pages that show it: records appended since the last
+// verification are recomputed, an edit of one of them or of the record verified last is found at
+// once, and an edit further back — which only a verification from the first record can find —
+// is found when the last full one is older than asked.
+func TestVerifyAuditSinceGoesOnFromTheLastVerification(t *testing.T) {
+	s := open(t, storetest.Target(t))
+	ctx := context.Background()
+	tamper := func(q string) {
+		t.Helper()
+		err := s.Write(ctx, func(tx *sql.Tx) error {
+			drop := `DROP TRIGGER IF EXISTS audit_no_update`
+			if s.Dialect() == store.Postgres {
+				drop += ` ON audit`
+			}
+			_, err := tx.ExecContext(ctx, drop+`; `+q)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []string{"A", "B", "C"} {
+		addUnit(t, s, c)
+	}
+	res, full, err := s.VerifyAuditSince(ctx, time.Hour)
+	if err != nil || res.Records != 3 || time.Since(full) > time.Minute {
+		t.Fatalf("first look: got %d records, full verification at %v, %v; want 3 verified now", res.Records, full, err)
+	}
+	addUnit(t, s, "D")
+	again, fullAgain, err := s.VerifyAuditSince(ctx, time.Hour)
+	if err != nil || again.Records != 4 || !fullAgain.Equal(full) {
+		t.Fatalf("after one more record: got %d records, full verification at %v, %v; want 4, the full one still that of %v", again.Records, fullAgain, err, full)
+	}
+	// A record before the last verified one edited, its successors left as they were: found by
+	// the next full verification, not before.
+	tamper(`UPDATE audit SET actor = 'mallory' WHERE seq = 2`)
+	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err != nil {
+		t.Fatalf("an edit before the last verified record: got %v before the next full verification", err)
+	}
+	if _, _, err := s.VerifyAuditSince(ctx, 0); err == nil || !strings.Contains(err.Error(), "record 2") {
+		t.Errorf("full verification after an edit of record 2: got %v, want a break at record 2", err)
+	}
+	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err == nil {
+		t.Errorf("after a break: got no error, want the break again (a full verification, not a look at the new records)")
+	}
+
+	// On a sound chain: the record verified last rewritten with a new hash, then a record
+	// appended since edited: each found by the next look.
+	s = open(t, storetest.Target(t))
+	for _, c := range []string{"A", "B"} {
+		addUnit(t, s, c)
+	}
+	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	tamper(`UPDATE audit SET hash = '` + strings.Repeat("ab", 32) + `' WHERE seq = 2`)
+	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err == nil || !strings.Contains(err.Error(), "the record verified last has another hash now") {
+		t.Errorf("the record verified last rewritten: got %v, want a break there", err)
+	}
+	s = open(t, storetest.Target(t))
+	addUnit(t, s, "A")
+	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	addUnit(t, s, "B")
+	addUnit(t, s, "C")
+	tamper(`UPDATE audit SET actor = 'mallory' WHERE seq = 3`)
+	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err == nil || !strings.Contains(err.Error(), "record 3") {
+		t.Errorf("a record appended since edited: got %v, want a break at record 3", err)
 	}
 }
