@@ -70,6 +70,9 @@ type Options struct {
 	Inventory register.InventoryControl
 	// Station writes tags at a desk's encoding station, after receiving; nil: unavailable.
 	Station register.Station
+	// Steps are the site's own next steps per alert kind ([alerts.steps]), shown on an alert's
+	// page instead of the catalogue's defaults.
+	Steps map[string][]string
 }
 
 // DefaultFont is Debian's fonts-arphic-gbsn00lp.

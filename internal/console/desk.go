@@ -19,6 +19,7 @@ type deskRef struct{ Code, Name string }
 type deskIndexData struct {
 	Desks    []deskRef
 	Purposes []purpose
+	Purpose  string // preselected (?purpose=, only a known code: an alert's "record the checkout")
 	Open     []register.Session
 	// Approvals and Batches are what a take-out and a 送销 may use, picked, never typed.
 	Approvals, Batches []approvalPick
@@ -46,6 +47,9 @@ func (c *Console) deskIndex(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	for _, code := range purposeCodes {
 		d.Purposes = append(d.Purposes, purpose{code, p.X(register.PurposeText(code)), strings.Join(register.PurposeFields(code), " ")})
+		if code == r.URL.Query().Get("purpose") {
+			d.Purpose = code
+		}
 	}
 	if d.Open, err = c.reg.Sessions(r.Context(), p.Actor, "open"); err != nil {
 		c.fail(w, r, p, err)

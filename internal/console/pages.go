@@ -48,6 +48,7 @@ func (c *Console) routes() {
 	c.handle("GET /alerts/{id}", alertReaders, c.alertPage)
 	c.handle("POST /alerts/{id}/ack", alertActors, c.alertStep(false))
 	c.handle("POST /alerts/{id}/resolve", alertActors, c.alertStep(true))
+	c.handle("POST /alerts/{id}/loss", anyone, c.reportAlertLoss) // the register decides who may report
 
 	c.handle("GET /desk", deskRoles, c.deskIndex)
 	c.handle("POST /desk/open", deskRoles, c.deskOpen)
@@ -276,6 +277,7 @@ type alertData struct {
 	Alert    alert.Alert
 	Findings []alert.Finding
 	History  []alert.Event
+	Story    storyData
 }
 
 func (c *Console) alertPage(w http.ResponseWriter, r *http.Request, p *page) {
@@ -315,7 +317,13 @@ func (c *Console) alertPage(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, err)
 		return
 	}
-	p.Data = alertData{al, fs, onceUnrouted(h)}
+	st, err := c.story(r.Context(), p, al, fs)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	p.Data = alertData{al, fs, onceUnrouted(h), st}
+	c.flashInto(r, p)
 	if k := r.URL.Query().Get("err"); k != "" && slices.Contains([]string{"alert.note_required", "alert.already_resolved"}, k) {
 		p.Err = p.T(k)
 	}

@@ -82,10 +82,19 @@ const evilTitle = `<script>window.pwned=1</script><img src=x onerror="window.pwn
 
 func startSite(t *testing.T) *site {
 	t.Helper()
+	return startSiteWith(t, nil)
+}
+
+// startSiteWith is startSite with custodyd's configuration changed by tweak first.
+func startSiteWith(t *testing.T, tweak func(*daemon.Config)) *site {
+	t.Helper()
 	mqttAddr := freePort(t)
 	cfg := daemon.Default()
 	cfg.DataDir, cfg.HTTP.Listen, cfg.MQTT.Listen = t.TempDir(), "127.0.0.1:0", mqttAddr
 	cfg.Identity.CompanyPrefix = "0614141"
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	if storetest.Postgres() {
 		cfg.Store.URL = storetest.Target(t)
 	}

@@ -11,14 +11,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/register"
 	"github.com/custodyhq/custody/internal/store"
 
@@ -167,6 +171,9 @@ type Config struct {
 	Alerts struct {
 		ConsoleURL  string   `toml:"console_url"`
 		LeaderDelay Duration `toml:"leader_delay"`
+		// Steps are the office's own next steps per alert kind, shown on an alert's page instead
+		// of the console's defaults.
+		Steps map[string][]string `toml:"steps"`
 		alert.ChannelsConfig
 	} `toml:"alerts"`
 }
@@ -391,6 +398,7 @@ func (c Config) Validate() error {
 	if _, _, err := c.Alerts.ChannelsConfig.Build(); err != nil {
 		errs = append(errs, fmt.Errorf("alerts: %v", err))
 	}
+	errs = append(errs, checkSteps(c.Alerts.Steps)...)
 	if c.Reports.Font != "" {
 		if _, err := os.Stat(c.Reports.Font); err != nil {
 			errs = append(errs, fmt.Errorf("reports.font: %v", err))
@@ -508,4 +516,41 @@ func (c Config) LeaseConfig(holder string) lease.Config {
 		holder = c.Cluster.Instance
 	}
 	return lease.Config{Name: "duties", Holder: holder, TTL: c.Cluster.LeaseTTL.Duration, Renew: c.Cluster.LeaseRenew.Duration}
+}
+
+// Bounds of [alerts.steps]: a step is a sentence, a kind's steps fit a card.
+const (
+	maxSteps    = 12
+	maxStepRune = 300
+)
+
+// checkSteps refuses steps for a kind custodyd does not raise, and steps that are empty, too
+// many or too long, naming the key.
+func checkSteps(steps map[string][]string) []error {
+	var errs []error
+	for _, kind := range slices.Sorted(maps.Keys(steps)) {
+		key := "alerts.steps." + kind
+		switch list := steps[kind]; {
+		case !slices.Contains(reconcile.Kinds, reconcile.Kind(kind)):
+			errs = append(errs, fmt.Errorf("%s: no alert is of kind %q; the kinds are %s", key, kind, kindList()))
+		case len(list) == 0 || len(list) > maxSteps:
+			errs = append(errs, fmt.Errorf("%s: give 1 to %d steps, not %d", key, maxSteps, len(list)))
+		default:
+			for i, step := range list {
+				if n := utf8.RuneCountInString(strings.TrimSpace(step)); n == 0 || n > maxStepRune || !utf8.ValidString(step) {
+					errs = append(errs, fmt.Errorf("%s[%d]: a step is 1 to %d characters of text", key, i, maxStepRune))
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// kindList names every alert kind, for an error about one.
+func kindList() string {
+	var names []string
+	for _, k := range reconcile.Kinds {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
 }

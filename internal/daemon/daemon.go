@@ -122,7 +122,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// The web console (internal/console) answers everything the API does not: /api/, /healthz
 	// and /metrics stay the API's.
 	con, err := console.New(ctx, reg, st, d.log, console.Options{TokenTTL: d.cfg.HTTP.TokenTTL.Duration, Alerts: site.alerts, FontPath: d.cfg.Reports.Font,
-		Locks: locks{conn: site.conn, chk: site.duties.checker, wait: lockWait}, Inventory: inventories{conn: site.conn}, Station: station{conn: site.conn, wait: encodeWait}})
+		Locks: locks{conn: site.conn, chk: site.duties.checker, wait: lockWait}, Inventory: inventories{conn: site.conn}, Station: station{conn: site.conn, wait: encodeWait},
+		Steps: d.cfg.Alerts.Steps})
 	if err != nil {
 		ln.Close()
 		return err

@@ -309,3 +309,16 @@ func (r Reads) DeskName(ctx context.Context, code string) (name string, found bo
 	}
 	return name, true, nil
 }
+
+// BadgeHolder names the person a badge code was issued to (an alert's story: whose badge opened
+// the door); found is false for a code the register does not know.
+func (r Reads) BadgeHolder(ctx context.Context, code string) (username, name string, found bool, err error) {
+	err = r.st.DB().QueryRowContext(ctx, `SELECT p.username, p.name FROM badges b JOIN people p ON p.id = b.person_id WHERE b.code = ?`, code).Scan(&username, &name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("badge %s: %w", code, err)
+	}
+	return username, name, true, nil
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Digest is what an overview needs of one stored inventory or door observation, read without
@@ -79,4 +80,43 @@ func (s *Store) LatestInventory(ctx context.Context, cabinet string) (body []byt
 		return nil, false, fmt.Errorf("latest inventory of %s: %w", cabinet, Classify(err))
 	}
 	return []byte(b), true, nil
+}
+
+// DoorOpening is a cabinet's door opened, as its controller reported it.
+type DoorOpening struct {
+	At    time.Time // when the controller saw it open (the agent's time)
+	Badge string    // the badge the controller read to open it, "" when none
+}
+
+// LastDoorOpening is the newest opening of cabinet's door stored by upTo (an alert's story: who
+// last opened the door before it was raised), among its last 100 openings; found is false when
+// there is none.
+func (s *Store) LastDoorOpening(ctx context.Context, cabinet string, upTo time.Time) (d DoorOpening, found bool, err error) {
+	q := `SELECT at, received_at, coalesce(json_extract(body, '$.badge'), '') FROM observations
+		WHERE kind = 'door' AND json_extract(body, '$.cabinet') = ? AND json_extract(body, '$.state') = 'open'
+		ORDER BY rowid DESC LIMIT 100`
+	if s.dialect == Postgres {
+		q = `SELECT at, received_at, coalesce(body::jsonb->>'badge', '') FROM observations
+		WHERE kind = 'door' AND body::jsonb->>'cabinet' = ? AND body::jsonb->>'state' = 'open'
+		ORDER BY rowid DESC LIMIT 100`
+	}
+	rows, err := s.r.QueryContext(ctx, q, cabinet)
+	if err != nil {
+		return DoorOpening{}, false, fmt.Errorf("last opening of cabinet %s: %w", cabinet, Classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var at, received string
+		if err := rows.Scan(&at, &received, &d.Badge); err != nil {
+			return DoorOpening{}, false, fmt.Errorf("last opening of cabinet %s: %w", cabinet, err)
+		}
+		// Stored times differ in their digits of a second, so they are compared as times.
+		r, rerr := ParseTime(received)
+		t, terr := time.Parse(time.RFC3339Nano, at)
+		if rerr == nil && terr == nil && !r.After(upTo) {
+			d.At = t
+			return d, true, nil
+		}
+	}
+	return DoorOpening{}, false, rows.Err()
 }
