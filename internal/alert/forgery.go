@@ -121,21 +121,38 @@ func (o *Observer) recordForgery(ctx context.Context, f Forgery) {
 		slog.String("kind", f.Kind), slog.String("place", f.PlaceKind+":"+f.Place), slog.String("bound_to", f.Owner))
 }
 
+// RecordAuditBreak raises — or keeps open — the audit_broken alert: the stored audit chain no
+// longer verifies at record seq (brk names how: altered, deleted, …), so the register's history
+// was edited outside custodyd. It is critical, for the leaders and the secrecy office at once, and
+// only a person resolves it. The alert says where the chain breaks, never what the record says.
+func (b *Book) RecordAuditBreak(ctx context.Context, seq int64, brk string) error {
+	now := b.now().UTC()
+	return b.raiseFact(ctx, reconcile.Finding{Kind: reconcile.AuditBroken, Subject: "audit/chain", Confidence: reconcile.Confirmed, At: now,
+		Text: custody.Text{ZH: fmt.Sprintf("审计链在序号 %d 处校验失败（%s）：登记簿的历史可能在 custodyd 之外被改动，请保护现场并核查数据库的访问记录", seq, brk),
+			EN: fmt.Sprintf("the audit chain fails at seq %d (%s): the register's history may have been edited outside custodyd; preserve the evidence and check who had access to the database", seq, brk)},
+		Evidence: reconcile.Evidence{Reason: "audit_" + brk, Since: now}}, "raise the audit chain's break")
+}
+
 // RecordLockout raises — or keeps open — an account_locked alert about an account locked after
 // repeated wrong passwords, for the security administrator (the secrecy office audience). The
 // register has already audited the lock; only a person resolves the alert.
 func (b *Book) RecordLockout(ctx context.Context, username string) error {
 	now := b.now().UTC()
-	ts := store.FormatTime(now)
-	fd := reconcile.Finding{Kind: reconcile.AccountLocked, Subject: "person/" + username, Confidence: reconcile.Confirmed, At: now,
+	return b.raiseFact(ctx, reconcile.Finding{Kind: reconcile.AccountLocked, Subject: "person/" + username, Confidence: reconcile.Confirmed, At: now,
 		Text:     custody.Text{ZH: fmt.Sprintf("账户 %s 因连续输错密码被锁定，请核实后解锁", username), EN: fmt.Sprintf("account %s was locked after repeated wrong passwords; check and unlock it", username)},
-		Evidence: reconcile.Evidence{Reason: "failed_logins", Since: now}}
+		Evidence: reconcile.Evidence{Reason: "failed_logins", Since: now}}, "raise the lockout of "+username)
+}
+
+// raiseFact raises — or keeps open — the alert of one finding that is a fact rather than a
+// reading (a lockout, a broken chain): stored and alerted in one transaction.
+func (b *Book) raiseFact(ctx context.Context, fd reconcile.Finding, what string) error {
+	ts := store.FormatTime(fd.At)
 	err := b.st.Change(ctx, func(tx *store.Tx) error {
 		changed, err := b.upsertFinding(ctx, tx, fd, ts)
 		if err != nil {
 			return err
 		}
-		ch, err := b.syncAlert(ctx, tx, reconcile.Key{Kind: reconcile.AccountLocked, Subject: fd.Subject}, ts)
+		ch, err := b.syncAlert(ctx, tx, reconcile.Key{Kind: fd.Kind, Subject: fd.Subject}, ts)
 		if err != nil {
 			return err
 		}
@@ -148,7 +165,7 @@ func (b *Book) RecordLockout(ctx context.Context, username string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("raise the lockout of %s: %w", username, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	b.changed()
 	return nil

@@ -80,7 +80,7 @@ func bump(s Severity) Severity {
 func SeverityOf(kind reconcile.Kind, level custody.Level, confirmedLoss, ours bool) Severity {
 	var s Severity
 	switch kind {
-	case reconcile.DestroyedSeen, reconcile.NotBound, reconcile.ReportedLost:
+	case reconcile.DestroyedSeen, reconcile.NotBound, reconcile.ReportedLost, reconcile.AuditBroken:
 		return Critical
 	case reconcile.AccountLocked:
 		return Major
@@ -195,7 +195,7 @@ func inhibitable(k reconcile.Kind) bool {
 // person has looked into it.
 func manualOnly(k reconcile.Kind) bool {
 	return k == reconcile.DestroyedSeen || k.Alarm() || k == reconcile.DoorAfterHours || k == reconcile.DoorLeftOpen || k == reconcile.NotBound ||
-		k == reconcile.AccountLocked
+		k == reconcile.AccountLocked || k == reconcile.AuditBroken
 }
 
 // leadersAtOnce: top-secret, a confirmed loss, a destroyed item's tag, or a critical cabinet
@@ -204,7 +204,7 @@ func manualOnly(k reconcile.Kind) bool {
 func leadersAtOnce(a Alert) bool {
 	return a.Level == custody.TopSecret || a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen ||
 		a.Kind.Alarm() && a.Severity == Critical || a.Kind == reconcile.ReportedLost || a.Kind == reconcile.SentSeen ||
-		a.Kind == reconcile.TransitOverdue
+		a.Kind == reconcile.TransitOverdue || a.Kind == reconcile.AuditBroken
 }
 
 // secrecyOffice: the secrecy office hears of confirmed losses (and a destroyed tag seen, which
@@ -214,5 +214,6 @@ func secrecyOffice(a Alert) bool {
 	return a.ConfirmedLoss || a.Kind == reconcile.DestroyedSeen || a.Kind == reconcile.NotBound || a.Kind == reconcile.ReportedLost ||
 		a.Kind == reconcile.AccountLocked ||
 		a.Kind == reconcile.TermExpiring || // the security administrator hears of terms ending
-		a.Kind == reconcile.CheckDue // and of units late with their periodic check
+		a.Kind == reconcile.CheckDue || // and of units late with their periodic check
+		a.Kind == reconcile.AuditBroken // and of a register whose history was edited
 }

@@ -156,6 +156,9 @@ type Config struct {
 		HeadKey   string   `toml:"head_key"`
 		HeadDir   string   `toml:"head_dir"`
 		HeadEvery Duration `toml:"head_every"`
+		// VerifyEvery is how often the leader verifies the records appended to the chain since
+		// its last look (the whole chain daily).
+		VerifyEvery Duration `toml:"verify_every"`
 	} `toml:"audit"`
 	// Cluster: several custodyd instances on one PostgreSQL database (docs/deployment.md). The
 	// instance holding the lease runs the once-only duties; the others stand by.
@@ -423,6 +426,9 @@ func (c Config) Validate() error {
 	}
 	if e := c.Audit.HeadEvery.Duration; e < time.Minute || e > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("audit.head_every: %v is outside 1m..24h", e))
+	}
+	if e := c.Audit.VerifyEvery.Duration; e < time.Second || e > time.Hour {
+		errs = append(errs, fmt.Errorf("audit.verify_every: %v is outside 1s..1h", e))
 	}
 	return errors.Join(errs...)
 }

@@ -50,6 +50,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"[store]\nurl = \"mysql://db/custody\"\n":                             "store.url: \"mysql://db/custody\" does not start with postgres://",
 		"[store]\nurl = \"postgres://u@db:notaport/custody\"\n":               "store.url: ",
 		"[store]\nulr = \"postgres://db/custody\"\n":                          "unknown key store.ulr",
+		"[audit]\nverify_every = \"2h\"\n":                                    "audit.verify_every: 2h0m0s is outside 1s..1h",
 		"[alerts.steps]\nforced_dor = [\"报告领导\"]\n":                           "alerts.steps.forced_dor: no alert is of kind \"forced_dor\"",
 		"[alerts.steps]\nmissing = []\n":                                      "alerts.steps.missing: give 1 to 12 steps, not 0",
 		"[alerts.steps]\nmissing = [\"清点\", \"  \"]\n":                        "alerts.steps.missing[1]: a step is 1 to 300 characters",

@@ -31,7 +31,7 @@ const replayLimit = 10000
 
 // duties are the work that must run once however many instances share the store: the alert
 // checker fed with every stored observation (reconciliation, cabinet alarms), the escalator, the
-// nightly schedule with its morning summary, and head signing. They run only while this instance
+// nightly schedule with its morning summary, head signing, and the audit chain's watch. They run only while this instance
 // holds the lease (lead); each term builds them afresh from the store, as a start does.
 //
 // The checker reads observations from the store by position (store.ObservationsAfter), not from
@@ -48,6 +48,7 @@ type duties struct {
 	esc     *alert.Escalator
 	sched   func(chk *alert.Checker) (*schedule.Scheduler, error)
 	heads   *headSigner // nil unless [audit] head_key
+	audit   *auditWatch
 	poll    time.Duration
 	restore time.Duration // the checker's restore window
 	log     *slog.Logger
@@ -175,7 +176,7 @@ func (d *duties) lead(ctx context.Context, lt lease.Term) error {
 
 	runners := []runner{
 		{"reconcile", obs.Run}, {"observation feed", func(ctx context.Context) error { return d.feed(ctx, obs, from) }},
-		{"escalation", d.esc.Run}, {"inventory schedule", sch.Run},
+		{"escalation", d.esc.Run}, {"inventory schedule", sch.Run}, {"audit watch", d.audit.run},
 	}
 	if d.heads != nil {
 		runners = append(runners, runner{"head signing", d.heads.run})

@@ -155,6 +155,7 @@ func (d *Daemon) startSite(ctx context.Context, st *store.Store, reg *register.R
 		wake: make(chan struct{}, 1), avail: map[string]availability{},
 		standby: alert.NewChecker(st, book, cmd, policy, d.cfg.Identity.CompanyPrefix, d.log)}
 	du.refusals = alert.NewObserver(du.standby, 0, d.log)
+	du.audit = &auditWatch{st: st, book: book, every: d.cfg.Audit.VerifyEvery.Duration, log: d.log}
 	s.duties = du
 
 	in, err := ingest.New(ingest.Config{Base: c.Base, Places: reg}, conn, st, st, handlers{du, feed}, registry, d.log)

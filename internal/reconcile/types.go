@@ -74,13 +74,18 @@ const (
 	// not yet in one that ends within a week: a reminder to its custodian and the security
 	// administrator, cleared when a check opens.
 	CheckDue Kind = "check_due"
+	// AuditBroken is the audit chain failing its verification while custodyd runs: the register's
+	// history was edited outside custodyd (DESIGN.md §5, the chain is how that is seen). custodyd
+	// refuses to start on such a chain; running, it raises this for the leaders and the secrecy
+	// office, and only a person resolves it.
+	AuditBroken Kind = "audit_broken"
 )
 
 // Kinds lists every kind.
 var Kinds = []Kind{Missing, Misplaced, UnrecordedReturn, UnrecordedRemoval, DestroyedSeen, UnknownTag,
 	Overdue, InventoryMissed, InventoryIncomplete, DoorLeftOpen, DoorAfterHours, AgentOffline,
 	Tamper, PowerLost, LockFault, ForcedDoor, ControllerOffline, ReaderFault, NotBound,
-	ReportedLost, SentSeen, AccountLocked, TermExpiring, TransitOverdue, CheckDue}
+	ReportedLost, SentSeen, AccountLocked, TermExpiring, TransitOverdue, CheckDue, AuditBroken}
 
 var kindText = map[Kind]custody.Text{
 	Missing:             {ZH: "缺失", EN: "Missing"},
@@ -108,6 +113,7 @@ var kindText = map[Kind]custody.Text{
 	TermExpiring:        {ZH: "保密期限即将届满", EN: "Secrecy term ending"},
 	CheckDue:            {ZH: "定期清查未按时开始", EN: "Periodic check due"},
 	TransitOverdue:      {ZH: "机要交通逾期未签收", EN: "Transit overdue"},
+	AuditBroken:         {ZH: "审计链校验失败", EN: "Audit chain does not verify"},
 }
 
 // Text is the display name of the kind.

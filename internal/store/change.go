@@ -204,12 +204,15 @@ type chainCheck struct {
 	fullAt time.Time
 }
 
-// VerifyAuditSince is the chain's state for a page that shows it at every load. A chain of years
-// is millions of records, more than a page can recompute each time (about 140 000 a second from
-// SQLite), so it recomputes only the records appended since this process last verified — after
-// checking that the record it ended at still carries the hash it had — and the whole chain again
-// once the last full verification is older than full (a record altered before that point, its
-// successors left as they were, is found only then). fullAt says when that was.
+// VerifyAuditSince is the chain's state for those who look at it often: the console's pages at
+// every load, custodyd's watch every minute. A chain of years is millions of records, more than
+// that can recompute each time (about 140 000 a second from SQLite), so it recomputes the records
+// appended since this process last verified, and the last auditRecheck records before them again
+// — an edit of a recent record is found at once even if its hash was left as it was — and checks
+// that the record it ended at still carries the hash it had (an edit further back whose hashes
+// were recomputed onwards changes it). The whole chain is verified again once the last full
+// verification is older than full: a record edited further back with its hash left as it was is
+// found only then. fullAt says when that was.
 func (s *Store) VerifyAuditSince(ctx context.Context, full time.Duration) (res audit.Result, fullAt time.Time, err error) {
 	c := &s.checked
 	c.mu.Lock()
@@ -218,32 +221,39 @@ func (s *Store) VerifyAuditSince(ctx context.Context, full time.Duration) (res a
 		res, err = s.verifyAll(ctx)
 		return res, c.fullAt, err
 	}
-	var hash, alg string
-	err = s.r.QueryRowContext(ctx, `SELECT hash, alg FROM audit WHERE seq = ?`, c.done.LastSeq).Scan(&hash, &alg)
-	switch {
-	case c.done.Records == 0:
-		alg = ""
-	case errors.Is(err, sql.ErrNoRows):
-		c.fullAt = time.Time{}
-		return c.done, time.Time{}, &audit.Break{Index: c.done.Records, Seq: c.done.LastSeq, Kind: "deleted", Detail: "the record verified last is gone", ZH: "上次校验到的记录已不存在"}
-	case err != nil:
-		return c.done, c.fullAt, fmt.Errorf("read audit record %d: %w", c.done.LastSeq, Classify(err))
-	case hash != c.done.Head:
-		c.fullAt = time.Time{}
-		return c.done, time.Time{}, &audit.Break{Index: c.done.Records, Seq: c.done.LastSeq, Kind: "altered", Detail: "the record verified last has another hash now", ZH: "上次校验到的记录的哈希已被改写"}
+	from := max(1, c.done.LastSeq-auditRecheck+1)
+	start := audit.Result{Head: audit.Genesis, Records: c.done.Records - int(c.done.LastSeq-from+1), LastSeq: from - 1}
+	var alg string
+	if from > 1 {
+		err = s.r.QueryRowContext(ctx, `SELECT hash, alg FROM audit WHERE seq = ?`, from-1).Scan(&start.Head, &alg)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = &audit.Break{Index: start.Records, Seq: from - 1, Kind: "deleted", Detail: "a record verified before is gone", ZH: "此前校验过的记录已不存在"}
+		} else if err != nil {
+			return c.done, c.fullAt, fmt.Errorf("read audit record %d: %w", from-1, Classify(err))
+		}
 	}
-	if res, err = s.verifyFrom(ctx, c.done, alg); err != nil {
-		c.fullAt = time.Time{}
+	if err == nil {
+		res, err = s.verifyFrom(ctx, start, alg, c.done)
+	}
+	if err == nil && res.LastSeq < c.done.LastSeq {
+		err = &audit.Break{Index: res.Records, Seq: res.LastSeq, Kind: "deleted", Detail: fmt.Sprintf("records %d to %d, verified before, are gone", res.LastSeq+1, c.done.LastSeq),
+			ZH: fmt.Sprintf("此前校验过的第 %d 至 %d 条记录已不存在", res.LastSeq+1, c.done.LastSeq)}
+	}
+	if err != nil {
+		c.done, c.fullAt = audit.Result{}, time.Time{}
 		return res, time.Time{}, err
 	}
 	c.done = res
 	return res, c.fullAt, nil
 }
 
+// auditRecheck is how many records verified before VerifyAuditSince recomputes again at each look.
+var auditRecheck int64 = 1000
+
 // verifyAll verifies the chain from its first record and remembers the outcome; c.mu is held.
 func (s *Store) verifyAll(ctx context.Context) (audit.Result, error) {
 	c := &s.checked
-	res, err := s.verifyFrom(ctx, audit.Result{Head: audit.Genesis}, "")
+	res, err := s.verifyFrom(ctx, audit.Result{Head: audit.Genesis}, "", audit.Result{})
 	if err != nil {
 		c.done, c.fullAt = audit.Result{}, time.Time{}
 		return res, err
@@ -253,11 +263,15 @@ func (s *Store) verifyAll(ctx context.Context) (audit.Result, error) {
 }
 
 // verifyFrom recomputes the records after those res covers, the last of them hashed with alg (as
-// stored), and returns the chain's state after them.
-func (s *Store) verifyFrom(ctx context.Context, res audit.Result, alg string) (audit.Result, error) {
+// stored), and returns the chain's state after them. The record at pin.LastSeq, if any, must
+// still end the chain as pin did (its hash pin.Head).
+func (s *Store) verifyFrom(ctx context.Context, res audit.Result, alg string, pin audit.Result) (audit.Result, error) {
 	err := s.AuditRecords(ctx, res.LastSeq+1, func(r audit.Record) error {
 		want := r.Hash
 		r.Seal(res.Head)
+		if r.Seq == pin.LastSeq && r.Seq != 0 && want != pin.Head {
+			return &audit.Break{Index: res.Records + 1, Seq: r.Seq, Kind: "altered", Detail: "the record verified last has another hash now", ZH: "上次校验到的记录的哈希已被改写"}
+		}
 		if r.Seq != res.LastSeq+1 || r.Hash != want {
 			return &audit.Break{Index: res.Records + 1, Seq: r.Seq, Kind: "altered", Detail: "the stored record does not match the chain", ZH: "与审计链不符：记录内容或其哈希被改动"}
 		}

@@ -225,10 +225,12 @@ func TestPostgresWithoutCCollationIsRefused(t *testing.T) {
 	}
 }
 
-// VerifyAuditSince, the chain's state on the pages that show it: records appended since the last
-// verification are recomputed, an edit of one of them or of the record verified last is found at
-// once, and an edit further back — which only a verification from the first record can find —
-// is found when the last full one is older than asked.
+// VerifyAuditSince, the chain's state for the pages and custodyd's watch: records appended since
+// the last verification are recomputed, and the last ones verified before them again; an edit of
+// any of those, a rewrite of the record verified last, or records verified before gone, is found
+// at the next look. An edit further back with its hash left as it was — which only a
+// verification from the first record can find — is found when the last full one is older than
+// asked. (Not parallel: it narrows the recheck window.)
 func TestVerifyAuditSinceGoesOnFromTheLastVerification(t *testing.T) {
 	s := open(t, storetest.Target(t))
 	ctx := context.Background()
@@ -258,8 +260,22 @@ func TestVerifyAuditSinceGoesOnFromTheLastVerification(t *testing.T) {
 	if err != nil || again.Records != 4 || !fullAgain.Equal(full) {
 		t.Fatalf("after one more record: got %d records, full verification at %v, %v; want 4, the full one still that of %v", again.Records, fullAgain, err, full)
 	}
-	// A record before the last verified one edited, its successors left as they were: found by
-	// the next full verification, not before.
+	// A record among the last verified, edited with its hash left as it was: found at the next
+	// look.
+	tamper(`UPDATE audit SET actor = 'mallory' WHERE seq = 3`)
+	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err == nil || !strings.Contains(err.Error(), "record 3") {
+		t.Errorf("an edit of a recently verified record: got %v, want a break at record 3", err)
+	}
+
+	// Further back than the records rechecked: found by the next full verification, not before.
+	store.SetAuditRecheck(t, 1)
+	s = open(t, storetest.Target(t))
+	for _, c := range []string{"A", "B", "C", "D"} {
+		addUnit(t, s, c)
+	}
+	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	tamper(`UPDATE audit SET actor = 'mallory' WHERE seq = 2`)
 	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err != nil {
 		t.Fatalf("an edit before the last verified record: got %v before the next full verification", err)
@@ -283,6 +299,18 @@ func TestVerifyAuditSinceGoesOnFromTheLastVerification(t *testing.T) {
 	tamper(`UPDATE audit SET hash = '` + strings.Repeat("ab", 32) + `' WHERE seq = 2`)
 	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err == nil || !strings.Contains(err.Error(), "the record verified last has another hash now") {
 		t.Errorf("the record verified last rewritten: got %v, want a break there", err)
+	}
+	// The last records verified deleted (the chain cut back): found at the next look.
+	s = open(t, storetest.Target(t))
+	for _, c := range []string{"A", "B", "C"} {
+		addUnit(t, s, c)
+	}
+	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	tamper(`DROP TRIGGER IF EXISTS audit_no_delete` + map[bool]string{true: " ON audit", false: ""}[s.Dialect() == store.Postgres] + `; DELETE FROM audit WHERE seq = 3`)
+	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err == nil || !strings.Contains(err.Error(), "deleted") {
+		t.Errorf("the last verified record deleted: got %v, want a break saying records are gone", err)
 	}
 	s = open(t, storetest.Target(t))
 	addUnit(t, s, "A")

@@ -113,6 +113,7 @@ var findingKindText = map[FindingKind]custody.Text{
 	"term_expiring":        {ZH: "保密期限即将届满", EN: "Secrecy term ending"},
 	"check_due":            {ZH: "定期清查未按时开始", EN: "Periodic check due"},
 	"transit_overdue":      {ZH: "机要交通逾期未签收", EN: "Transit overdue"},
+	"audit_broken":         {ZH: "审计链校验失败", EN: "Audit chain does not verify"},
 }
 
 // Text is the display name of the kind.
