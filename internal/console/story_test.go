@@ -64,7 +64,7 @@ func TestAlertPageTellsTheStory(t *testing.T) {
 			t.Errorf("the custodian's alert page (kind %s): want %q on it", al.Kind, want)
 		}
 	}
-	if !strings.Contains(body, "查看下方“最近一次开柜”") && !strings.Contains(body, "查看“最近一次开柜”") {
+	if !strings.Contains(body, "查看本页“最近一次开柜”") && !strings.Contains(body, "查看“最近一次开柜”") {
 		t.Errorf("the %s alert's steps are not the catalogue's for its kind", al.Kind)
 	}
 	// The desk the checkout link leads to opens with 借出 chosen; an unknown purpose chooses none
