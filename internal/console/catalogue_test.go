@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/reconcile"
 )
 
 // Every catalogue key the templates and the Go code name exists in both languages, and no
@@ -17,7 +19,7 @@ func TestCatalogueCoversEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyRe := regexp.MustCompile(`\.Tf? "([a-z_.]+)"`)
-	dynRe := regexp.MustCompile(`"((?:error|login|password|alert|desk|register|terms|losses|loss|recalls|approval|batches|history)\.[a-z_.]+)"`)
+	dynRe := regexp.MustCompile(`"((?:error|login|password|alert|desk|register|terms|losses|loss|recalls|approval|batches|history|story)\.[a-z_.]+)"`)
 	var used []string
 	tmpl, _ := fs.Glob(files, "templates/*.html")
 	cjk := regexp.MustCompile(`\p{Han}`)
@@ -31,7 +33,7 @@ func TestCatalogueCoversEveryKey(t *testing.T) {
 			t.Errorf("%s: got Chinese text in the template, want it only in the catalogues", n)
 		}
 	}
-	for _, src := range []string{"console.go", "pages.go", "desk.go", "registerpage.go", "cabinets.go", "flows.go", "lifecycle.go", "approvals.go", "history.go"} {
+	for _, src := range []string{"console.go", "pages.go", "desk.go", "registerpage.go", "cabinets.go", "flows.go", "lifecycle.go", "approvals.go", "history.go", "story.go"} {
 		b, err := fs.ReadFile(osDir{}, src)
 		if err != nil {
 			t.Fatal(err)
@@ -60,6 +62,9 @@ func TestCatalogueCoversEveryKey(t *testing.T) {
 	}
 	for _, st := range []string{"open", "closed", "abandoned"} {
 		used = append(used, "session.state_"+st)
+	}
+	for _, k := range reconcile.Kinds { // every alert kind has its next steps (story.go)
+		used = append(used, "steps."+string(k))
 	}
 	slices.Sort(used)
 	used = slices.Compact(used)
