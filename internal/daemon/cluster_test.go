@@ -11,6 +11,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/custodyhq/custody/internal/alert"
 	"github.com/custodyhq/custody/internal/lease"
 	"github.com/custodyhq/custody/internal/store"
 	"github.com/custodyhq/custody/internal/wire"
@@ -154,5 +155,35 @@ func TestARestartAfterACrashTakesItsOwnLeaseAtOnce(t *testing.T) {
 			t.Fatalf("the restarted custodyd did not take its own lease back (acquisitions: %d)", n)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// An alert another instance raises — here a lockout at its sign-in page, written into the shared
+// register by that instance's own book — is escalated by the leader at once, not at its
+// escalator's next tick (10 s): the leader looks for alerts changed by others every [cluster]
+// poll. The figure is the time to the leader's first escalation step for it.
+func TestAnAlertRaisedByAnotherInstanceIsEscalatedAtOnce(t *testing.T) {
+	dir, _, _ := startSite(t, nil) // leads: the only instance holding the lease
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(dir, "custody.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	other := alert.NewBook(st, slog.New(slog.DiscardHandler), nil) // the other instance's book
+	count := counter(t, dir)
+	time.Sleep(time.Second) // past the escalator's first tick at start
+	for _, user := range []string{"zhang.wei", "li.ming"} {
+		at := time.Now()
+		if err := other.RecordLockout(ctx, user); err != nil {
+			t.Fatal(err)
+		}
+		q := `SELECT count(*) FROM alert_events e JOIN alerts a ON a.id = e.alert_id WHERE a.kind = 'account_locked' AND a.subject = 'person/` + user + `' AND e.audience = 'secrecy_office'`
+		waitCount(t, count, q, 30*time.Second, func() string { return "the leader never escalated the other instance's alert" })
+		took := time.Since(at)
+		t.Logf("escalated %v after another instance raised it", took.Round(time.Millisecond))
+		if took > 3*time.Second {
+			t.Errorf("the leader escalated another instance's alert %v after it was raised, want within 3 s (not at its 10 s tick)", took.Round(time.Millisecond))
+		}
 	}
 }

@@ -176,12 +176,41 @@ func (d *duties) lead(ctx context.Context, lt lease.Term) error {
 
 	runners := []runner{
 		{"reconcile", obs.Run}, {"observation feed", func(ctx context.Context) error { return d.feed(ctx, obs, from) }},
-		{"escalation", d.esc.Run}, {"inventory schedule", sch.Run}, {"audit watch", d.audit.run},
+		{"escalation", d.esc.Run}, {"alerts of other instances", d.otherAlerts}, {"inventory schedule", sch.Run}, {"audit watch", d.audit.run},
 	}
 	if d.heads != nil {
 		runners = append(runners, runner{"head signing", d.heads.run})
 	}
 	return runAll(ctx, runners)
+}
+
+// otherAlerts wakes the escalator when an unresolved alert changed in the store, every poll:
+// alerts are also raised and changed by the instances that stand by — a forgery only one of them
+// refused, a lockout at its sign-in page, a loss reported or an alert acknowledged through its API
+// or console — and the book's listeners hear only this instance's commits, so the escalator would
+// publish and notify those only at its next tick (10 s).
+func (d *duties) otherAlerts(ctx context.Context) error {
+	t := time.NewTicker(d.poll)
+	defer t.Stop()
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		v, err := d.book.UnresolvedVersion(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("look for alerts changed by other instances", "err", err)
+			}
+			continue
+		}
+		if last != "" && v != last {
+			d.esc.Kick()
+		}
+		last = v
+	}
 }
 
 // feed hands the checker every observation stored after position from, in position order, at
