@@ -195,13 +195,16 @@ func (s *Store) VerifyAudit(ctx context.Context) (audit.Result, error) {
 	return s.verifyAll(ctx)
 }
 
-// chainCheck remembers the last verification of this process: the chain up to done.LastSeq
-// held; fullAt is when a verification from the first record last
-// ended (zero: none, or the last one found a break).
+// chainCheck remembers the last verification of this process: the chain up to done.LastSeq held;
+// fullAt is when a verification from the first record last ended (zero: none yet). broken is the
+// break the last one found, said again without recomputing until the next whole verification is
+// due (a broken chain stays broken: custodyd refuses it at its next start).
 type chainCheck struct {
-	mu     sync.Mutex // one verification at a time: callers arriving meanwhile share its result
-	done   audit.Result
-	fullAt time.Time
+	mu       sync.Mutex // one verification at a time: callers arriving meanwhile share its result
+	done     audit.Result
+	fullAt   time.Time
+	broken   error
+	brokenAt time.Time
 }
 
 // VerifyAuditSince is the chain's state for those who look at it often: the console's pages at
@@ -217,6 +220,9 @@ func (s *Store) VerifyAuditSince(ctx context.Context, full time.Duration) (res a
 	c := &s.checked
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.broken != nil && time.Since(c.brokenAt) < full {
+		return c.done, time.Time{}, c.broken
+	}
 	if c.fullAt.IsZero() || time.Since(c.fullAt) >= full {
 		res, err = s.verifyAll(ctx)
 		return res, c.fullAt, err
@@ -240,11 +246,19 @@ func (s *Store) VerifyAuditSince(ctx context.Context, full time.Duration) (res a
 			ZH: fmt.Sprintf("此前校验过的第 %d 至 %d 条记录已不存在", res.LastSeq+1, c.done.LastSeq)}
 	}
 	if err != nil {
-		c.done, c.fullAt = audit.Result{}, time.Time{}
-		return res, time.Time{}, err
+		c.failed(err)
+		return res, c.fullAt, err
 	}
 	c.done = res
 	return res, c.fullAt, nil
+}
+
+// failed remembers a break: the chain is verified from its first record at the next look that
+// recomputes. Any other error (the register unreadable, the caller gone) changes nothing.
+func (c *chainCheck) failed(err error) {
+	if errors.As(err, new(*audit.Break)) {
+		c.done, c.fullAt, c.broken, c.brokenAt = audit.Result{}, time.Time{}, err, time.Now()
+	}
 }
 
 // auditRecheck is how many records verified before VerifyAuditSince recomputes again at each look.
@@ -255,10 +269,10 @@ func (s *Store) verifyAll(ctx context.Context) (audit.Result, error) {
 	c := &s.checked
 	res, err := s.verifyFrom(ctx, audit.Result{Head: audit.Genesis}, "", audit.Result{})
 	if err != nil {
-		c.done, c.fullAt = audit.Result{}, time.Time{}
+		c.failed(err)
 		return res, err
 	}
-	c.done, c.fullAt = res, time.Now()
+	c.done, c.fullAt, c.broken = res, time.Now(), nil
 	return res, nil
 }
 

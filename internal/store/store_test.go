@@ -284,7 +284,7 @@ func TestVerifyAuditSinceGoesOnFromTheLastVerification(t *testing.T) {
 		t.Errorf("full verification after an edit of record 2: got %v, want a break at record 2", err)
 	}
 	if _, _, err := s.VerifyAuditSince(ctx, time.Hour); err == nil {
-		t.Errorf("after a break: got no error, want the break again (a full verification, not a look at the new records)")
+		t.Errorf("after a break: got no error, want the break said again")
 	}
 
 	// On a sound chain: the record verified last rewritten with a new hash, then a record
