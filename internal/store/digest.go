@@ -88,19 +88,21 @@ type DoorOpening struct {
 	Badge string    // the badge the controller read to open it, "" when none
 }
 
-// LastDoorOpening is the newest opening of cabinet's door stored by upTo (an alert's story: who
-// last opened the door before it was raised), among its last 100 openings; found is false when
-// there is none.
+// LastDoorOpening is the newest opening of cabinet's door stored in the doorLookBack before upTo
+// (an alert's story: who last opened the door before it was raised); found is false when there
+// is none. It reads only those days' door observations (the received_at index), never the years
+// before.
 func (s *Store) LastDoorOpening(ctx context.Context, cabinet string, upTo time.Time) (d DoorOpening, found bool, err error) {
-	q := `SELECT at, received_at, coalesce(json_extract(body, '$.badge'), '') FROM observations
-		WHERE kind = 'door' AND json_extract(body, '$.cabinet') = ? AND json_extract(body, '$.state') = 'open'
-		ORDER BY rowid DESC LIMIT 100`
+	cab, state := `json_extract(body, '$.cabinet')`, `json_extract(body, '$.state')`
+	badge := `coalesce(json_extract(body, '$.badge'), '')`
 	if s.dialect == Postgres {
-		q = `SELECT at, received_at, coalesce(body::jsonb->>'badge', '') FROM observations
-		WHERE kind = 'door' AND body::jsonb->>'cabinet' = ? AND body::jsonb->>'state' = 'open'
-		ORDER BY rowid DESC LIMIT 100`
+		cab, state, badge = `body::jsonb->>'cabinet'`, `body::jsonb->>'state'`, `coalesce(body::jsonb->>'badge', '')`
 	}
-	rows, err := s.r.QueryContext(ctx, q, cabinet)
+	// The bound is a second without its zone, as in RecentObservationsUpTo; ordered by the index
+	// (ORDER BY rowid alone made SQLite scan the whole table backwards).
+	rows, err := s.r.QueryContext(ctx, `SELECT at, received_at, `+badge+` FROM observations
+		WHERE received_at >= ? AND kind = 'door' AND `+cab+` = ? AND `+state+` = 'open' ORDER BY received_at DESC, rowid DESC`,
+		upTo.Add(-doorLookBack).UTC().Format("2006-01-02T15:04:05"), cabinet)
 	if err != nil {
 		return DoorOpening{}, false, fmt.Errorf("last opening of cabinet %s: %w", cabinet, Classify(err))
 	}
@@ -120,3 +122,6 @@ func (s *Store) LastDoorOpening(ctx context.Context, cabinet string, upTo time.T
 	}
 	return DoorOpening{}, false, rows.Err()
 }
+
+// doorLookBack is how far before an alert LastDoorOpening looks.
+const doorLookBack = 7 * 24 * time.Hour
