@@ -37,6 +37,7 @@ type seen struct {
 }
 
 type invSeen struct {
+	row      int64 // the report's row, to read it whole (Store.ObservationBody)
 	at       string
 	tags     int
 	complete bool
@@ -54,7 +55,7 @@ func (c *Console) observed(ctx context.Context) (map[string]invSeen, map[string]
 		if d.Kind == "door" {
 			o.door[d.Cabinet] = d.Door
 		} else {
-			o.inv[d.Cabinet] = invSeen{at: d.At, tags: d.Tags, complete: d.Complete}
+			o.inv[d.Cabinet] = invSeen{row: d.Row, at: d.At, tags: d.Tags, complete: d.Complete}
 		}
 		return nil
 	})
@@ -236,14 +237,21 @@ func (c *Console) cabinetPage(w http.ResponseWriter, r *http.Request, p *page) {
 		c.fail(w, r, p, err)
 		return
 	}
-	body, found, err := c.st.LatestInventory(r.Context(), code)
+	// The latest report, found by the digests the overview keeps rather than by searching the
+	// observations for this cabinet (a cabinet never counted made that a scan of every one).
+	last, _, err := c.observed(r.Context())
 	if err != nil {
 		c.fail(w, r, p, err)
 		return
 	}
-	if found {
+	if seen, ok := last[code]; ok {
+		body, found, err := c.st.ObservationBody(r.Context(), seen.row)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
 		var inv wire.Inventory
-		if json.Unmarshal(body, &inv) == nil {
+		if found && json.Unmarshal(body, &inv) == nil {
 			d.Inv = &inv
 		}
 	}

@@ -53,6 +53,10 @@ func TestAlertPageTellsTheStory(t *testing.T) {
 
 	custodian := s.client()
 	s.signIn(custodian, "wang.fang")
+	// The cabinet's page shows its latest report: 4 rounds, every tag but the gone copy's.
+	if _, cab := get(t, custodian, s.base+"/cabinets/C-01"); !strings.Contains(cab, fmt.Sprintf("最近一次盘点：4 轮，读到 %d 个标签", len(s.epcs)-1)) {
+		t.Errorf("the cabinet's page does not show its latest report (4 rounds, %d tags)", len(s.epcs)-1)
+	}
 	_, body := get(t, custodian, page)
 	for _, want := range []string{
 		`id="alert-door"`, "刷工作证 B-0042", `href="/people/zhang.wei">张伟</a>`, // who opened the door

@@ -64,20 +64,16 @@ func (s *Store) LastRow(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// LatestInventory is the body of the newest inventory report stored about a cabinet; found is
-// false when there is none.
-func (s *Store) LatestInventory(ctx context.Context, cabinet string) (body []byte, found bool, err error) {
+// ObservationBody is the body of the observation at row (a Digest's Row); found is false when
+// there is none.
+func (s *Store) ObservationBody(ctx context.Context, row int64) (body []byte, found bool, err error) {
 	var b string
-	q := `SELECT body FROM observations WHERE kind = 'inventory' AND json_extract(body, '$.cabinet') = ? ORDER BY rowid DESC LIMIT 1`
-	if s.dialect == Postgres {
-		q = `SELECT body FROM observations WHERE kind = 'inventory' AND body::jsonb->>'cabinet' = ? ORDER BY rowid DESC LIMIT 1`
-	}
-	err = s.r.QueryRowContext(ctx, q, cabinet).Scan(&b)
+	err = s.r.QueryRowContext(ctx, `SELECT body FROM observations WHERE rowid = ?`, row).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("latest inventory of %s: %w", cabinet, Classify(err))
+		return nil, false, fmt.Errorf("observation at row %d: %w", row, Classify(err))
 	}
 	return []byte(b), true, nil
 }
