@@ -49,13 +49,8 @@ func jsString(s string) string {
 func TestBrowserDeskAtPhoneAndDesktopWidths(t *testing.T) {
 	t.Parallel()
 	s := startSite(t)
-	var recv struct {
-		Items []struct {
-			ID int64 `json:"id"`
-		} `json:"items"`
-	}
-	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"国保〔2026〕9号","title":"绝密测试文件","issuing_unit":"BGS","level":"绝密","issued_on":"2026-11-03","secrecy_term":"30年","copies":1},"cabinet":"C-01","from":"市委机要局"}`, 201, &recv)
-	topSecret := itoa(recv.Items[0].ID)
+	recv := s.receive(`{"number":"国保〔2026〕9号","title":"绝密测试文件","issuing_unit":"BGS","level":"绝密","issued_on":"2026-11-03","secrecy_term":"30年","copies":1}`)
+	topSecret := itoa(recv[0].ID)
 	for _, width := range []int64{390, 1366} {
 		ctx := browser(t) // each width its own browser, and its own minute
 		s.browse(t, ctx, "wang.fang")

@@ -27,15 +27,9 @@ func TestBrowserEncodeTagsAfterReceiving(t *testing.T) {
 	var enrolled struct{ Key string }
 	s.api("admin", "POST", "/api/v1/agents", `{"id":"desk-302"}`, 201, &enrolled)
 	s.api("wang.fang", "POST", "/api/v1/desks", `{"code":"D-02","name":"收文工作台","room":"R301","agent":"desk-302"}`, 201, nil)
-	var recv struct {
-		Items []struct {
-			ID  int64  `json:"id"`
-			EPC string `json:"epc"`
-		} `json:"items"`
-	}
-	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"办〔2026〕12号","title":"关于标签的通知","issuing_unit":"BGS","level":"机密","issued_on":"2026-11-20","secrecy_term":"10年","copies":2},"cabinet":"C-01","from":"市委机要局"}`, 201, &recv)
-	if len(recv.Items) != 2 || recv.Items[0].EPC == "" {
-		t.Fatalf("received: got %+v, want 2 copies with EPCs", recv.Items)
+	recv := s.receive(`{"number":"办〔2026〕12号","title":"关于标签的通知","issuing_unit":"BGS","level":"机密","issued_on":"2026-11-20","secrecy_term":"10年","copies":2}`)
+	if len(recv) != 2 || recv[0].EPC == "" {
+		t.Fatalf("received: got %+v, want 2 copies with EPCs", recv)
 	}
 
 	pad := stationAgent(t, s.cfg.MQTT.Listen, "desk-302", enrolled.Key, "D-02")
@@ -46,7 +40,7 @@ func TestBrowserEncodeTagsAfterReceiving(t *testing.T) {
 
 	ctx := browser(t)
 	s.browse(t, ctx, "wang.fang")
-	first, second := recv.Items[0], recv.Items[1]
+	first, second := recv[0], recv[1]
 	press := func(item int64) string {
 		t.Helper()
 		row := fmt.Sprintf(`tr[data-item="%d"]`, item)

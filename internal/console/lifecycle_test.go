@@ -22,13 +22,8 @@ func TestLifecycleInTheConsole(t *testing.T) {
 		t.Fatalf("after the 报失: %d open reported_lost alerts, want 1", n)
 	}
 	issued := time.Now().AddDate(-1, 0, 7).Format("2006-01-02")
-	var recv struct {
-		Items []struct {
-			ID int64 `json:"id"`
-		} `json:"items"`
-	}
-	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"京办〔2025〕3号","title":"关于会议安排的通知","issuing_unit":"BGS","level":"秘密","issued_on":"`+issued+`","secrecy_term":"1年","copies":1},"cabinet":"C-01","from":"市委机要局"}`, 201, &recv)
-	soon := recv.Items[0].ID
+	recv := s.receive(`{"number":"京办〔2025〕3号","title":"关于会议安排的通知","issuing_unit":"BGS","level":"秘密","issued_on":"` + issued + `","secrecy_term":"1年","copies":1}`)
+	soon := recv[0].ID
 
 	// 收文 from the form ends with the label and tag step for exactly the copies received.
 	rc := s.client()

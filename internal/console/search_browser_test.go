@@ -19,15 +19,9 @@ import (
 func TestBrowserSearchAndScanFromAnyPage(t *testing.T) {
 	t.Parallel()
 	s := startSite(t)
-	var recv struct {
-		Items []struct {
-			ID      int64  `json:"id"`
-			Barcode string `json:"barcode"`
-		} `json:"items"`
-	}
-	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"京保〔2026〕45号","title":"关于做好年终保密检查工作的通知","issuing_unit":"BGS","level":"秘密","issued_on":"2026-11-20","secrecy_term":"5年","copies":2},"cabinet":"C-01","from":"市委机要局"}`, 201, &recv)
-	a, b := itoa(recv.Items[0].ID), itoa(recv.Items[1].ID)
-	if recv.Items[0].Barcode == "" {
+	recv := s.receive(`{"number":"京保〔2026〕45号","title":"关于做好年终保密检查工作的通知","issuing_unit":"BGS","level":"秘密","issued_on":"2026-11-20","secrecy_term":"5年","copies":2}`)
+	a, b := itoa(recv[0].ID), itoa(recv[1].ID)
+	if recv[0].Barcode == "" {
 		t.Fatal("the received copy has no barcode")
 	}
 	var ss struct {
@@ -79,7 +73,7 @@ func TestBrowserSearchAndScanFromAnyPage(t *testing.T) {
 			t.Fatal(err)
 		}
 		stale(t, ctx)
-		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#find"), recv.Items[1].Barcode+kb.Enter)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#find"), recv[1].Barcode+kb.Enter)); err != nil {
 			t.Fatalf("scan box at %d px: %v", width, err)
 		}
 		if loc := arrive(ctx, "/items/"+b); loc != "/items/"+b {

@@ -14,17 +14,12 @@ import (
 func TestSearchFindsWhatPeopleType(t *testing.T) {
 	t.Parallel()
 	s := startSite(t)
-	var recv struct {
-		Items []struct {
-			ID int64 `json:"id"`
-		} `json:"items"`
-	}
-	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"京保〔2026〕45号","title":"关于做好年终保密检查工作的通知","issuing_unit":"BGS","level":"秘密","issued_on":"2026-11-20","secrecy_term":"5年","copies":2},"cabinet":"C-01","from":"市委机要局"}`, 201, &recv)
+	recv := s.receive(`{"number":"京保〔2026〕45号","title":"关于做好年终保密检查工作的通知","issuing_unit":"BGS","level":"秘密","issued_on":"2026-11-20","secrecy_term":"5年","copies":2}`)
 	c := s.client()
 	s.signIn(c, "wang.fang")
 	s.openBorrowing(t, c)
 	s.post(t, c, "/desk/D-01/scan", url.Values{"code": {"B-0042"}})
-	s.post(t, c, "/desk/D-01/scan", url.Values{"code": {itoa(recv.Items[0].ID)}})
+	s.post(t, c, "/desk/D-01/scan", url.Values{"code": {itoa(recv[0].ID)}})
 	if code, loc := s.post(t, c, "/desk/D-01/close", url.Values{"pin": {"2468"}}); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/receipts/") {
 		t.Fatalf("lend a copy to 张伟: got %d to %q", code, loc)
 	}
@@ -39,7 +34,7 @@ func TestSearchFindsWhatPeopleType(t *testing.T) {
 		}
 		return ids
 	}
-	a, b := itoa(recv.Items[0].ID), itoa(recv.Items[1].ID)
+	a, b := itoa(recv[0].ID), itoa(recv[1].ID)
 	for _, tc := range []struct {
 		q    string
 		want []string

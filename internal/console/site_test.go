@@ -129,20 +129,13 @@ func startSiteWith(t *testing.T, tweak func(*daemon.Config)) *site {
 	s.key, _ = base64.StdEncoding.DecodeString(enrolled.Key)
 	s.api("wang.fang", "POST", "/api/v1/cabinets", `{"code":"C-01","name":"一号柜","room":"R301","unit":"BGS","agent":"room-301"}`, 201, nil)
 	s.api("wang.fang", "POST", "/api/v1/desks", `{"code":"D-01","name":"机要室工作台","room":"R301","agent":"room-301"}`, 201, nil)
-	var recv struct {
-		Items []struct {
-			ID  int64  `json:"id"`
-			EPC string `json:"epc"`
-		} `json:"items"`
-	}
-	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"国保〔2026〕7号","title":"关于加强保密管理的通知","issuing_unit":"BGS","level":"机密","issued_on":"2026-11-01","secrecy_term":"10年","copies":4},"cabinet":"C-01","from":"市委机要局"}`, 201, &recv)
-	for _, it := range recv.Items {
+	for _, it := range s.receive(`{"number":"国保〔2026〕7号","title":"关于加强保密管理的通知","issuing_unit":"BGS","level":"机密","issued_on":"2026-11-01","secrecy_term":"10年","copies":4}`) {
 		s.items, s.epcs = append(s.items, it.ID), append(s.epcs, it.EPC)
 	}
 	title, _ := json.Marshal(evilTitle)
-	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":{"number":"测试〔2026〕1号","title":`+string(title)+`,"issuing_unit":"BGS","level":"秘密","issued_on":"2026-11-02","secrecy_term":"5年","copies":1},"cabinet":"C-01","from":"市委机要局"}`, 201, &recv)
-	s.evil = recv.Items[0].ID
-	s.epcs = append(s.epcs, recv.Items[0].EPC)
+	evil := s.receive(`{"number":"测试〔2026〕1号","title":` + string(title) + `,"issuing_unit":"BGS","level":"秘密","issued_on":"2026-11-02","secrecy_term":"5年","copies":1}`)
+	s.evil = evil[0].ID
+	s.epcs = append(s.epcs, evil[0].EPC)
 
 	lost := make(chan error, 1)
 	s.agent = mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("room-301").
@@ -209,6 +202,24 @@ func (s *site) api(user, method, path, body string, want int, out any) {
 	if out != nil {
 		json.Unmarshal(b, out)
 	}
+}
+
+// received is a copy the register numbered when receiving a document.
+type received struct {
+	ID      int64  `json:"id"`
+	EPC     string `json:"epc"`
+	Barcode string `json:"barcode"`
+}
+
+// receive registers a document from 市委机要局 into C-01 as the custodian, through the API; doc
+// is the document's JSON. It returns the copies.
+func (s *site) receive(doc string) []received {
+	s.t.Helper()
+	var out struct {
+		Items []received `json:"items"`
+	}
+	s.api("wang.fang", "POST", "/api/v1/documents/receive", `{"document":`+doc+`,"cabinet":"C-01","from":"市委机要局"}`, 201, &out)
+	return out.Items
 }
 
 // publish sends one signed observation as the agent would.
