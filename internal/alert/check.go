@@ -43,6 +43,15 @@ type Checker struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	// reconciling serialises reconciliations: the observer reconciles reports as they come and
+	// the scheduler reconciles again those whose removal grace ended (Recheck). A reconciliation
+	// reads the door cycles, the open findings and the latest report and writes them back with its
+	// findings, across database calls; two at once could interleave — a recheck writing an older
+	// report back as the latest and dropping the pending recheck of a newer one, or pruning a door
+	// cycle a reconciliation running beside it still needed (the likely cause of a removal during a
+	// door cycle called missing on a new leader, seen once in CI's kill test).
+	reconciling sync.Mutex
+
 	mu        sync.Mutex
 	doors     map[string][]reconcile.Door       // cabinet → door cycles since its last complete round
 	sightings map[string]reconcile.Sighting     // EPC → latest firm read
@@ -223,6 +232,13 @@ func (c *Checker) Offline() map[string]bool {
 
 // Report reconciles one inventory report and records the findings.
 func (c *Checker) Report(ctx context.Context, r reconcile.Report) (reconcile.Result, error) {
+	c.reconciling.Lock()
+	defer c.reconciling.Unlock()
+	return c.report(ctx, r)
+}
+
+// report is Report with c.reconciling held.
+func (c *Checker) report(ctx context.Context, r reconcile.Report) (reconcile.Result, error) {
 	c.mu.Lock()
 	doors := slices.Clone(c.doors[r.Cabinet])
 	elsewhere := map[string]reconcile.Sighting{}
@@ -369,8 +385,11 @@ func (c *Checker) LastComplete(cabinet string) time.Time {
 	return c.complete[cabinet]
 }
 
-// Recheck reconciles again the cabinets whose removal grace time has ended.
+// Recheck reconciles again the cabinets whose removal grace time has ended: each one's latest
+// report as it stands once no other reconciliation runs.
 func (c *Checker) Recheck(ctx context.Context) error {
+	c.reconciling.Lock()
+	defer c.reconciling.Unlock()
 	now := c.now()
 	c.mu.Lock()
 	var due []reconcile.Report
@@ -381,7 +400,7 @@ func (c *Checker) Recheck(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	for _, r := range due {
-		if _, err := c.Report(ctx, r); err != nil {
+		if _, err := c.report(ctx, r); err != nil {
 			return err
 		}
 	}
