@@ -17,8 +17,9 @@ import (
 // from C-01 after 张伟's badge opened it names that opening (time, badge, whose it is), lists the
 // next steps for its kind (the catalogue's, or the office's own from [alerts.steps]), and offers the custodian to record the checkout at the desk (the desk
 // opens with 借出 chosen) or to report the copy lost — which opens a loss case. A leader may report
-// but not record at the desk; the auditor is offered neither, and a report posted anyway is
-// refused by the register, audited, and opens no case.
+// but not record at the desk; the auditor is offered neither, and a report posted anyway by the
+// auditor, the administrator, the security administrator or a reader is refused by the register,
+// audited, and opens no case.
 func TestAlertPageTellsTheStory(t *testing.T) {
 	t.Parallel()
 	s := startSiteWith(t, func(c *daemon.Config) {
@@ -90,15 +91,28 @@ func TestAlertPageTellsTheStory(t *testing.T) {
 	if _, body := get(t, auditor, page); strings.Contains(body, `id="alert-loss"`) || strings.Contains(body, `id="alert-checkout"`) || !strings.Contains(body, `id="alert-steps"`) {
 		t.Error("the auditor's alert page: want the steps and neither action")
 	}
-	refused := s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = 'zhao.lei'`)
-	if code, loc := s.post(t, auditor, "/alerts/"+itoa(al.ID)+"/loss", url.Values{"item": {itoa(s.items[0])}, "note": {"审计员试图报失"}}); code != http.StatusSeeOther || strings.HasPrefix(loc, "/losses/") {
-		t.Errorf("the auditor reporting the copy lost: got %d to %q, want refused back to the alert", code, loc)
-	}
-	if n := s.count(`SELECT count(*) FROM loss_cases`); n != 0 {
-		t.Errorf("loss cases after the auditor's attempt: got %d, want 0", n)
-	}
-	if n := s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = 'zhao.lei'`); n != refused+1 {
-		t.Errorf("refusal records of the auditor's attempt: got %d, want one more than %d", n, refused)
+	// The 三员 posting a report anyway — the auditor, the administrator, the security
+	// administrator — and a reader: each refused by the register, nothing written, audited.
+	admin := s.client()
+	s.signInAs(admin, "admin", "admin-password-1")
+	secadmin := s.client()
+	s.signIn(secadmin, "sec.admin")
+	reader := s.client()
+	s.signIn(reader, "zhang.wei")
+	for _, who := range []struct {
+		user string
+		c    *http.Client
+	}{{"zhao.lei", auditor}, {"admin", admin}, {"sec.admin", secadmin}, {"zhang.wei", reader}} {
+		refused := s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = '` + who.user + `'`)
+		if code, loc := s.post(t, who.c, "/alerts/"+itoa(al.ID)+"/loss", url.Values{"item": {itoa(s.items[0])}, "note": {"试图报失"}}); code != http.StatusSeeOther || strings.HasPrefix(loc, "/losses/") {
+			t.Errorf("%s reporting the copy lost: got %d to %q, want refused", who.user, code, loc)
+		}
+		if n := s.count(`SELECT count(*) FROM loss_cases`); n != 0 {
+			t.Errorf("loss cases after %s's attempt: got %d, want 0", who.user, n)
+		}
+		if n := s.count(`SELECT count(*) FROM audit WHERE action = 'refused' AND actor = '` + who.user + `'`); n != refused+1 {
+			t.Errorf("refusal records of %s's attempt: got %d, want one more than %d", who.user, n, refused)
+		}
 	}
 
 	// The custodian reports it: a loss case with the copy, the alert's page sends there.
