@@ -48,7 +48,7 @@ type Checker struct {
 	// reads the door cycles, the open findings and the latest report and writes them back with its
 	// findings, across database calls; two at once could interleave — a recheck writing an older
 	// report back as the latest and dropping the pending recheck of a newer one, or pruning a door
-	// cycle a reconciliation running beside it still needed (the likely cause of a removal during a
+	// cycle a reconciliation running beside it still needed (a possible cause of a removal during a
 	// door cycle called missing on a new leader, seen once in CI's kill test).
 	reconciling sync.Mutex
 
