@@ -67,11 +67,7 @@ func (c *Console) story(ctx context.Context, p *page, al alert.Alert, fs []alert
 		}
 	}
 	if al.State != alert.Resolved && al.LossCase == 0 {
-		for _, f := range fs {
-			if f.ItemID != 0 && f.ClearedAt.IsZero() && !slices.ContainsFunc(d.LossItems, func(x lossItem) bool { return x.ID == f.ItemID }) {
-				d.LossItems = append(d.LossItems, lossItem{f.ItemID, f.Item})
-			}
-		}
+		d.LossItems = openCopies(fs)
 	}
 	switch al.Kind {
 	case reconcile.Missing, reconcile.UnrecordedRemoval:
@@ -81,6 +77,17 @@ func (c *Console) story(ctx context.Context, p *page, al alert.Alert, fs []alert
 	}
 	d.LossReport = len(d.LossItems) > 0 && p.Can("site")
 	return d, nil
+}
+
+// openCopies are the copies of an alert's findings not yet cleared, each once.
+func openCopies(fs []alert.Finding) []lossItem {
+	var out []lossItem
+	for _, f := range fs {
+		if f.ItemID != 0 && f.ClearedAt.IsZero() && !slices.ContainsFunc(out, func(x lossItem) bool { return x.ID == f.ItemID }) {
+			out = append(out, lossItem{f.ItemID, f.Item})
+		}
+	}
+	return out
 }
 
 // reportAlertLoss reports the copies of an alert's open findings lost, in one loss case (追查):
@@ -104,9 +111,9 @@ func (c *Console) reportAlertLoss(w http.ResponseWriter, r *http.Request, p *pag
 		return
 	}
 	var items []int64
-	for _, f := range fs {
-		if f.ItemID != 0 && f.ClearedAt.IsZero() && slices.Contains(r.PostForm["item"], strconv.FormatInt(f.ItemID, 10)) && !slices.Contains(items, f.ItemID) {
-			items = append(items, f.ItemID)
+	for _, x := range openCopies(fs) {
+		if slices.Contains(r.PostForm["item"], strconv.FormatInt(x.ID, 10)) {
+			items = append(items, x.ID)
 		}
 	}
 	if len(items) == 0 {
